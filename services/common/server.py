@@ -1,0 +1,175 @@
+"""The one grpc.aio server bootstrap every service uses.
+
+`create_server` registers the service, the library health service and reflection,
+plus the interceptors that carry the caller's identity and map domain errors; it
+binds (port 0 picks a free port) and returns the port. `serve` runs it until
+SIGTERM or SIGINT, then reports NOT_SERVING and stops with a grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
+
+from services.common import telemetry
+from services.common.errors import DomainError, error_metadata
+from services.common.identity import caller_from_metadata, reset_caller, set_caller
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+GRACE_SECONDS = 5.0
+
+
+class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Sets the caller from metadata for the handler, and maps domain errors to status.
+
+    This is the single place where a service's exceptions become gRPC status codes.
+    """
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None:
+            return None
+        caller = caller_from_metadata(details.invocation_metadata)
+        method = details.method
+        if handler.unary_unary is not None:
+            inner = handler.unary_unary
+
+            async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                token = set_caller(caller)
+                try:
+                    return await inner(request, context)
+                except DomainError as exc:
+                    await _abort(context, exc)
+                except (grpc.aio.AbortError, asyncio.CancelledError):
+                    raise
+                except Exception:
+                    log.exception("unhandled error in %s", method)
+                    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+                finally:
+                    reset_caller(token)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            inner_stream = handler.unary_stream
+
+            async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                token = set_caller(caller)
+                try:
+                    async for item in inner_stream(request, context):
+                        yield item
+                except DomainError as exc:
+                    await _abort(context, exc)
+                except (grpc.aio.AbortError, asyncio.CancelledError):
+                    raise
+                except Exception:
+                    log.exception("unhandled error in %s", method)
+                    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+                finally:
+                    reset_caller(token)
+
+            return grpc.unary_stream_rpc_method_handler(
+                stream,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+
+async def _abort(context: grpc.aio.ServicerContext, exc: DomainError) -> None:
+    context.set_trailing_metadata(error_metadata(exc))
+    await context.abort(exc.code, exc.message)
+
+
+@dataclass
+class RunningServer:
+    server: grpc.aio.Server
+    port: int
+    health: HealthServicer
+    service_names: tuple[str, ...]
+
+    async def stop(self, grace: float = GRACE_SECONDS) -> None:
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+
+
+async def create_server(
+    register: Callable[[grpc.aio.Server], None],
+    service_names: Sequence[str],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    credentials: grpc.ServerCredentials | None = None,
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+) -> RunningServer:
+    """Builds, binds and starts a server; returns it with the bound port."""
+    tel = telemetry.current()
+    server = grpc.aio.server(
+        interceptors=[
+            aio_server_interceptor(
+                tracer_provider=tel.tracer_provider,
+                filter_=filters.negate(filters.health_check()),
+            ),
+            *interceptors,
+            CallerAndErrorsInterceptor(),
+        ],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    register(server)
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    reflection.enable_server_reflection(
+        (*service_names, reflection.SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name),
+        server,
+    )
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if credentials is None:
+        bound = server.add_insecure_port(address)
+    else:
+        bound = server.add_secure_port(address, credentials)
+    if bound == 0:
+        raise OSError(f"could not bind {address}")
+    await server.start()
+    for name in (*service_names, ""):
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return RunningServer(server, bound, health, tuple(service_names))
+
+
+async def run_until_signalled(
+    stop: Callable[[], Awaitable[None]], ready: Callable[[], None] | None = None
+) -> None:
+    """Waits for SIGTERM/SIGINT, then runs `stop` once."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    if ready is not None:
+        ready()
+    try:
+        await stopping.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await stop()

@@ -1,0 +1,400 @@
+"""Node settings: `justnet.toml` plus `JUSTNET_<SECTION>_<KEY>` environment overrides.
+
+Everything is validated when loaded, so a bad setting fails at start with a message
+that names it (the CLI turns `SettingsError` into exit status 2).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pycountry
+
+SERVICES = ("directory", "requests", "events", "federation", "gateway")
+GRPC_SERVICES = ("directory", "requests", "events", "federation")
+DEFAULT_PORTS = {
+    "gateway": 8080,
+    "directory": 50051,
+    "requests": 50052,
+    "events": 50053,
+    "federation": 50054,
+}
+DEFAULT_PEER_PORT = 50443
+# --base-port N: gateway N, directory N+1, ... federation peer N+5 (API.md).
+BASE_PORT_OFFSETS = {
+    "gateway": 0,
+    "directory": 1,
+    "requests": 2,
+    "events": 3,
+    "federation": 4,
+}
+PEER_PORT_OFFSET = 5
+SUPPORTED_DB_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg", "postgresql+psycopg")
+NETWORK_CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
+CONFIG_ENV = "JUSTNET_CONFIG"
+
+
+class SettingsError(Exception):
+    """A missing or invalid setting; `setting` names it as a user would write it."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(f"{setting}: {message}")
+        self.setting = setting
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    name: str
+    host: str
+    port: int
+    database_url: str
+    # How the node's other processes reach this one (a Kubernetes Service name in
+    # production); defaults to the bind address.
+    address: str
+
+    @property
+    def target(self) -> str:
+        return self.address
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    host: str
+    port: int
+    database_url: str
+    max_body_bytes: int = 1_048_576
+    public_url: str = ""
+
+    @property
+    def url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class FederationSettings(ServiceSettings):
+    peer_host: str = "127.0.0.1"
+    peer_port: int = DEFAULT_PEER_PORT
+    peer_endpoint: str = ""  # what peers dial; defaults to peer_host:peer_port
+
+
+@dataclass(frozen=True)
+class PeerSettings:
+    network: str
+    endpoint: str
+    public_key: str
+    key_id: str
+    certificate_fingerprint: str
+    share: str = "default"
+
+
+@dataclass(frozen=True)
+class TelemetrySettings:
+    # Spans kept in memory per process for /admin/traces when no collector is set.
+    keep_spans: int = 2000
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    network: str
+    name: str
+    jurisdictions: tuple[str, ...]
+    data_dir: Path
+    directory: ServiceSettings
+    requests: ServiceSettings
+    events: ServiceSettings
+    federation: FederationSettings
+    gateway: GatewaySettings
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
+    peers: tuple[PeerSettings, ...] = ()
+    config_path: Path | None = None
+
+    def service(self, name: str) -> ServiceSettings:
+        if name not in GRPC_SERVICES:
+            raise KeyError(name)
+        value: ServiceSettings = getattr(self, name)
+        return value
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.data_dir / "keys" / "signing.key"
+
+    @property
+    def tls_key_path(self) -> Path:
+        return self.data_dir / "keys" / "tls.key"
+
+    @property
+    def tls_cert_path(self) -> Path:
+        return self.data_dir / "keys" / "tls.crt"
+
+
+# ------------------------------------------------------------------ loading
+
+
+def default_config_path() -> Path:
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    return Path("justnet-data") / "justnet.toml"
+
+
+def load_settings(
+    path: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> NodeSettings:
+    """Reads the TOML file (if any), applies `JUSTNET_*` overrides, validates everything."""
+    env = os.environ if environ is None else environ
+    config_path = Path(path) if path is not None else default_config_path()
+    raw: dict[str, Any] = {}
+    if config_path.exists():
+        try:
+            raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(str(config_path), f"not valid TOML: {exc}") from exc
+    elif path is not None or CONFIG_ENV in env:
+        raise SettingsError("--config", f"no configuration file at {config_path}")
+    elif "JUSTNET_NETWORK" not in env:
+        raise SettingsError(
+            "--config",
+            f"no configuration file at {config_path}; create one with "
+            "`justnet init --network CODE` or pass --config FILE",
+        )
+    raw = _apply_env(raw, env)
+    base_dir = config_path.parent.resolve() if config_path.exists() else Path.cwd()
+    return _build(raw, base_dir, config_path if config_path.exists() else None)
+
+
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    merged: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    sections = (*SERVICES, "telemetry")
+    for key, value in env.items():
+        if not key.startswith("JUSTNET_") or key == CONFIG_ENV:
+            continue
+        rest = key[len("JUSTNET_") :].lower()
+        for section in sections:
+            if rest.startswith(section + "_"):
+                merged.setdefault(section, {})[rest[len(section) + 1 :]] = _EnvValue(key, value)
+                break
+        else:
+            merged[rest] = _EnvValue(key, value)
+    return merged
+
+
+@dataclass(frozen=True)
+class _EnvValue:
+    """A raw string from the environment, converted to the setting's type on use."""
+
+    variable: str
+    text: str
+
+
+class _Reader:
+    """Typed access to one TOML table, naming `section.key` in every error."""
+
+    def __init__(self, table: Mapping[str, Any], section: str, known: set[str]) -> None:
+        self.table = table
+        self.section = section
+        unknown = set(table) - known
+        if unknown:
+            name = sorted(unknown)[0]
+            raise SettingsError(self._name(name), "unknown setting")
+
+    def _name(self, key: str) -> str:
+        value = self.table.get(key)
+        if isinstance(value, _EnvValue):
+            return value.variable
+        return f"{self.section}.{key}" if self.section else key
+
+    def str(self, key: str, default: str | None = None) -> str:
+        value = self.table.get(key, default)
+        if value is None:
+            raise SettingsError(self._name(key), "missing")
+        if isinstance(value, _EnvValue):
+            return value.text
+        if not isinstance(value, str):
+            raise SettingsError(self._name(key), f"must be a string, not {value!r}")
+        return value
+
+    def int(self, key: str, default: int, low: int = 1, high: int = 65535) -> int:
+        value = self.table.get(key, default)
+        if isinstance(value, _EnvValue):
+            try:
+                value = int(value.text)
+            except ValueError:
+                raise SettingsError(self._name(key), f"must be an integer, not {value.text!r}")
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingsError(self._name(key), f"must be an integer, not {value!r}")
+        if not low <= value <= high:
+            raise SettingsError(self._name(key), f"must be between {low} and {high}, not {value}")
+        return value
+
+    def list(self, key: str, default: list[str]) -> list[str]:
+        value = self.table.get(key, default)
+        if isinstance(value, _EnvValue):
+            return [p.strip() for p in value.text.split(",") if p.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SettingsError(self._name(key), "must be a list of strings")
+        return list(value)
+
+
+def _check_host(setting: str, host: str) -> str:
+    if not host or any(c.isspace() for c in host):
+        raise SettingsError(setting, f"not a valid host: {host!r}")
+    return host
+
+
+def check_database_url(setting: str, url: str) -> str:
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in SUPPORTED_DB_SCHEMES:
+        raise SettingsError(
+            setting,
+            f"unsupported database URL {url.split('@')[-1]!r}; "
+            f"use one of {', '.join(s + '://' for s in SUPPORTED_DB_SCHEMES)}",
+        )
+    return url
+
+
+def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> NodeSettings:
+    top = _Reader(
+        raw,
+        "",
+        {"network", "name", "jurisdictions", "data_dir", "peers", *SERVICES, "telemetry"},
+    )
+    network = top.str("network").upper()
+    if not NETWORK_CODE.match(network):
+        raise SettingsError(
+            top._name("network"), f"{network!r} is not a network code (A-Z, 0-9, 2-16 chars)"
+        )
+    name = top.str("name", network)
+    jurisdictions = tuple(j.upper() for j in top.list("jurisdictions", []))
+    for code in jurisdictions:
+        if pycountry.countries.get(alpha_2=code) is None:
+            raise SettingsError(top._name("jurisdictions"), f"{code!r} is not an ISO 3166-1 code")
+    data_dir = Path(top.str("data_dir", str(base_dir)))
+    if not data_dir.is_absolute():
+        data_dir = (base_dir / data_dir).resolve()
+
+    def section(svc: str) -> _Reader:
+        table = raw.get(svc, {})
+        if not isinstance(table, dict):
+            raise SettingsError(svc, "must be a table")
+        extra = {"peer_host", "peer_port", "peer_endpoint"} if svc == "federation" else set()
+        if svc == "gateway":
+            extra = {"max_body_bytes", "public_url"}
+        return _Reader(table, svc, {"host", "port", "database_url", "address", *extra})
+
+    def service(svc: str) -> dict[str, Any]:
+        r = section(svc)
+        host = _check_host(r._name("host"), r.str("host", "127.0.0.1"))
+        port = r.int("port", DEFAULT_PORTS[svc])
+        default_db = f"sqlite+aiosqlite:///{data_dir / (svc + '.db')}"
+        url = check_database_url(r._name("database_url"), r.str("database_url", default_db))
+        connect_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        address = r.str("address", f"{connect_host}:{port}")
+        return {"name": svc, "host": host, "port": port, "database_url": url, "address": address}
+
+    directory = ServiceSettings(**service("directory"))
+    requests = ServiceSettings(**service("requests"))
+    events = ServiceSettings(**service("events"))
+    fed = section("federation")
+    fed_values = service("federation")
+    peer_host = _check_host(fed._name("peer_host"), fed.str("peer_host", fed_values["host"]))
+    peer_port = fed.int("peer_port", DEFAULT_PEER_PORT)
+    federation = FederationSettings(
+        **fed_values,
+        peer_host=peer_host,
+        peer_port=peer_port,
+        peer_endpoint=fed.str("peer_endpoint", f"{peer_host}:{peer_port}"),
+    )
+    gw = section("gateway")
+    gw_values = service("gateway")
+    gateway = GatewaySettings(
+        host=gw_values["host"],
+        port=gw_values["port"],
+        database_url=gw_values["database_url"],
+        max_body_bytes=gw.int("max_body_bytes", 1_048_576, low=1024, high=1 << 30),
+        public_url=gw.str("public_url", ""),
+    )
+    seen: dict[int, str] = {}
+    for setting, port in (
+        ("gateway.port", gateway.port),
+        ("directory.port", directory.port),
+        ("requests.port", requests.port),
+        ("events.port", events.port),
+        ("federation.port", federation.port),
+        ("federation.peer_port", peer_port),
+    ):
+        if port in seen:
+            raise SettingsError(setting, f"port {port} is also used by {seen[port]}")
+        seen[port] = setting
+
+    tel_table = raw.get("telemetry", {})
+    tel = _Reader(tel_table, "telemetry", {"keep_spans", "log_level"})
+    log_level = tel.str("log_level", "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(tel._name("log_level"), f"unknown log level {log_level!r}")
+    telemetry = TelemetrySettings(
+        keep_spans=tel.int("keep_spans", 2000, low=0, high=1_000_000), log_level=log_level
+    )
+    peers = tuple(_peer(i, p) for i, p in enumerate(raw.get("peers", [])))
+    return NodeSettings(
+        network=network,
+        name=name,
+        jurisdictions=jurisdictions,
+        data_dir=data_dir,
+        directory=directory,
+        requests=requests,
+        events=events,
+        federation=federation,
+        gateway=gateway,
+        telemetry=telemetry,
+        peers=peers,
+        config_path=config_path,
+    )
+
+
+def _peer(index: int, table: Any) -> PeerSettings:
+    if not isinstance(table, dict):
+        raise SettingsError(f"peers[{index}]", "must be a table")
+    r = _Reader(
+        table,
+        f"peers[{index}]",
+        {"network", "endpoint", "public_key", "key_id", "certificate_fingerprint", "share"},
+    )
+    return PeerSettings(
+        network=r.str("network").upper(),
+        endpoint=r.str("endpoint"),
+        public_key=r.str("public_key"),
+        key_id=r.str("key_id"),
+        certificate_fingerprint=r.str("certificate_fingerprint"),
+        share=r.str("share", "default"),
+    )
+
+
+def with_ports(settings: NodeSettings, base_port: int) -> NodeSettings:
+    """The same node on another block of six ports (used by tests and the demo)."""
+    def svc(s: ServiceSettings, port: int) -> dict[str, Any]:
+        return {"port": port, "address": f"{s.address.rsplit(':', 1)[0]}:{port}"}
+
+    return replace(
+        settings,
+        directory=replace(settings.directory, **svc(settings.directory, base_port + 1)),
+        requests=replace(settings.requests, **svc(settings.requests, base_port + 2)),
+        events=replace(settings.events, **svc(settings.events, base_port + 3)),
+        federation=replace(
+            settings.federation,
+            **svc(settings.federation, base_port + 4),
+            peer_port=base_port + 5,
+            peer_endpoint=f"{settings.federation.peer_host}:{base_port + 5}",
+        ),
+        gateway=replace(settings.gateway, port=base_port),
+    )

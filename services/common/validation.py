@@ -1,0 +1,174 @@
+"""Field validation that collects every error, each naming its field.
+
+Codes and formats come from maintained libraries: ISO 3166 and ISO 639 from
+pycountry, phone numbers from phonenumbers, e-mail syntax from email-validator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import email_validator
+import phonenumbers
+import pycountry
+
+from services.common.errors import FieldError, InvalidInput
+
+VISIBILITIES = ("public", "network", "federation", "private")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@lru_cache(maxsize=512)
+def country_code(value: str) -> str | None:
+    """The ISO 3166-1 alpha-2 code for `value`, or None when it is not one."""
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        return None
+    country = pycountry.countries.get(alpha_2=value.upper())
+    return None if country is None else str(country.alpha_2)
+
+
+@lru_cache(maxsize=512)
+def country_name(code: str) -> str:
+    country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        return code
+    return str(getattr(country, "common_name", None) or country.name)
+
+
+@lru_cache(maxsize=512)
+def language_code(value: str) -> str | None:
+    """The ISO 639-1 code for `value`, or None when it is not one."""
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        return None
+    lang = pycountry.languages.get(alpha_2=value.lower())
+    return None if lang is None else str(lang.alpha_2)
+
+
+class Validator:
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+        self.errors: list[FieldError] = []
+
+    def fail(self, field: str, message: str) -> None:
+        self.errors.append(FieldError(self.prefix + field, message))
+
+    def raise_if_errors(self) -> None:
+        if self.errors:
+            raise InvalidInput(self.errors)
+
+    def text(self, field: str, value: str, *, required: bool = False, max_len: int = 500) -> str:
+        value = value.strip()
+        if required and not value:
+            self.fail(field, "is required")
+        elif len(value) > max_len:
+            self.fail(field, f"must be at most {max_len} characters")
+        elif _CONTROL.search(value):
+            self.fail(field, "must not contain control characters")
+        return value
+
+    def choice(self, field: str, value: str, allowed: Iterable[str], *, default: str = "") -> str:
+        allowed = tuple(allowed)
+        value = value.strip() or default
+        if value not in allowed:
+            shown = repr(value) if value else "missing value"
+            self.fail(field, f"{shown} is not one of {', '.join(allowed)}")
+        return value
+
+    def choices(self, field: str, values: Iterable[str], allowed: Iterable[str]) -> list[str]:
+        allowed = tuple(allowed)
+        out: list[str] = []
+        for i, value in enumerate(values):
+            value = value.strip()
+            if value not in allowed:
+                self.fail(f"{field}[{i}]", f"{value!r} is not one of {', '.join(allowed)}")
+            elif value not in out:
+                out.append(value)
+        return out
+
+    def country(self, field: str, value: str, *, required: bool = True) -> str:
+        value = value.strip()
+        if not value:
+            if required:
+                self.fail(field, "is required (an ISO 3166-1 alpha-2 code)")
+            return ""
+        code = country_code(value)
+        if code is None:
+            self.fail(field, f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+            return value
+        return code
+
+    def languages(self, field: str, values: Iterable[str]) -> list[str]:
+        out: list[str] = []
+        for i, value in enumerate(values):
+            code = language_code(value.strip())
+            if code is None:
+                self.fail(f"{field}[{i}]", f"{value!r} is not an ISO 639-1 language code")
+            elif code not in out:
+                out.append(code)
+        return out
+
+    def language(self, field: str, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        code = language_code(value)
+        if code is None:
+            self.fail(field, f"{value!r} is not an ISO 639-1 language code")
+            return value
+        return code
+
+    def email(self, field: str, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        try:
+            result = email_validator.validate_email(value, check_deliverability=False)
+        except email_validator.EmailNotValidError as exc:
+            self.fail(field, f"not a valid e-mail address: {exc}")
+            return value
+        return str(result.normalized)
+
+    def phone(self, field: str, value: str, *, region: str | None = None) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        try:
+            number = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            self.fail(field, "not a phone number; use the international form, e.g. +66 2 141 1111")
+            return value
+        if not phonenumbers.is_valid_number(number):
+            self.fail(field, "not a valid phone number for its country code")
+            return value
+        return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+    def url(self, field: str, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > 2000:
+            self.fail(field, "must be an http or https URL")
+        return value
+
+    def date(self, field: str, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            self.fail(field, f"{value!r} is not a date (YYYY-MM-DD)")
+            return value
+
+    def visibility(self, field: str, value: str) -> str:
+        return self.choice(field, value, VISIBILITIES, default="network")
+
+    def int_range(self, field: str, value: int, low: int, high: int) -> int:
+        if not low <= value <= high:
+            self.fail(field, f"must be between {low} and {high}")
+        return value

@@ -1,0 +1,58 @@
+"""The code lists of API.md, in one place for validation, OpenAPI and the CLI."""
+
+from __future__ import annotations
+
+AUTHORITY_KINDS = ("central_authority", "prosecution", "court", "ministry", "police", "other")
+COMPETENCES = (
+    "mla",
+    "extradition",
+    "transfer_sentenced_persons",
+    "asset_recovery",
+    "cybercrime",
+    "terrorism",
+    "corruption",
+    "trafficking",
+    "urgent_24_7",
+)
+MEASURES = (
+    "service_of_documents",
+    "witness_statement",
+    "search_and_seizure",
+    "banking_records",
+    "freezing",
+    "confiscation",
+    "electronic_evidence",
+    "preservation_of_data",
+    "hearing_by_videoconference",
+    "transfer_of_persons_in_custody",
+    "location_of_persons",
+)
+APPLICABILITY = ("yes", "no", "partial")
+CHANNEL_KINDS = (
+    "post",
+    "email",
+    "email_encrypted",
+    "fax",
+    "e_codex",
+    "iber_a",
+    "ejn_sc",
+    "globe",
+    "interpol",
+    "diplomatic",
+    "justnet",
+)
+INSTRUMENTS = (
+    "UNTOC",
+    "UNCAC",
+    "VIENNA_1988",
+    "ASEAN_MLAT_2004",
+    "ECOWAS_MLA_1992",
+    "COE_MLA_1959",
+    "EU_EIO_2014",
+    "MINSK_1993",
+    "ICGLR_JUDICIAL_2006",
+    "RECIPROCITY",
+)
+# BILATERAL:<AA>-<BB> is validated separately (two ISO 3166-1 codes).
+BILATERAL_PREFIX = "BILATERAL:"
+KINDS = ("authority", "contact_point", "routing_profile")

@@ -1,0 +1,96 @@
+"""Rows <-> protobuf messages for the directory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from justnet.common.v1 import common_pb2
+from justnet.directory.v1 import directory_pb2 as pb
+
+from services.common.timeutil import to_timestamp
+from services.directory.models import (
+    AuthorityRow,
+    ContactPointRow,
+    RecordColumns,
+    RoutingProfileRow,
+    decode_codes,
+)
+
+
+def meta(row: RecordColumns, local_network: str) -> common_pb2.RecordMeta:
+    m = common_pb2.RecordMeta(
+        id=row.id,
+        origin=row.origin,
+        version=row.version,
+        created_at=to_timestamp(row.created_at),
+        updated_at=to_timestamp(row.updated_at),
+        last_verified_at=to_timestamp(row.last_verified_at),
+        visibility=row.visibility,
+    )
+    if row.origin != local_network:
+        m.provenance.origin = row.origin
+        m.provenance.verified = bool(row.verified)
+        if row.synced_at is not None:
+            m.provenance.synced_at.CopyFrom(to_timestamp(row.synced_at))
+    return m
+
+
+def authority(row: AuthorityRow, local_network: str) -> pb.Authority:
+    return pb.Authority(
+        meta=meta(row, local_network),
+        jurisdiction=row.jurisdiction,
+        name=row.name,
+        kind=row.kind,
+        competences=decode_codes(row.competences),
+        accepted_languages=decode_codes(row.accepted_languages),
+        email=row.email,
+        phone=row.phone,
+        address=row.address,
+        website=row.website,
+        available_24_7=row.available_24_7,
+        visibility=row.visibility,
+    )
+
+
+def contact_point(row: ContactPointRow, local_network: str) -> pb.ContactPoint:
+    return pb.ContactPoint(
+        meta=meta(row, local_network),
+        authority_id=row.authority_id,
+        jurisdiction=row.jurisdiction,
+        name=row.name,
+        title=row.title,
+        languages=decode_codes(row.languages),
+        competences=decode_codes(row.competences),
+        email=row.email,
+        phone=row.phone,
+        available_24_7=row.available_24_7,
+        visibility=row.visibility,
+        term_end=row.term_end,
+        successor_id=row.successor_id,
+    )
+
+
+def routing_profile(row: RoutingProfileRow, local_network: str) -> pb.RoutingProfile:
+    return pb.RoutingProfile(
+        meta=meta(row, local_network),
+        jurisdiction=row.jurisdiction,
+        central_authority_id=row.central_authority_id,
+        accepted_languages=decode_codes(row.accepted_languages),
+        channels=[pb.Channel(**c) for c in row.channels],
+        legal_bases=decode_codes(row.legal_bases),
+        measures=[pb.MeasureProfile(**m) for m in row.measures],
+        acknowledgement_days=row.acknowledgement_days,
+        urgent_procedure=row.urgent_procedure,
+        visibility=row.visibility,
+    )
+
+
+CONVERTERS: dict[str, Any] = {
+    "authority": authority,
+    "contact_point": contact_point,
+    "routing_profile": routing_profile,
+}
+
+
+def to_message(kind: str, row: Any, local_network: str) -> Any:
+    return CONVERTERS[kind](row, local_network)

@@ -1,0 +1,212 @@
+"""The in-memory lookup index: every authority and contact point, local and replicated.
+
+Lookup is the hot path, so it never touches SQL. The index is a replay of the change
+log: it loads the tables once, then applies each change after the sequence number it
+has seen (after every local write, and on a short poll for changes written by other
+replicas of this service). Applying is idempotent by version, so the cache is exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from justnet.directory.v1 import directory_pb2 as pb
+
+from services.common.identity import Caller
+from services.directory import convert
+from services.directory.models import ChangeRow
+from services.directory.store import DirectoryStore
+from services.directory.visibility import can_see
+
+log = logging.getLogger(__name__)
+STALE_AFTER = timedelta(days=365)
+
+
+@dataclass(slots=True)
+class Entry:
+    kind: str
+    id: str
+    origin: str
+    visibility: str
+    version: int
+    jurisdiction: str
+    name: str
+    sort_name: str
+    competences: frozenset[str]
+    languages: frozenset[str]
+    available_24_7: bool
+    central: bool
+    search_text: str
+    verified_at: datetime
+    # The ready-made LookupItem (without score); a response copies it as is.
+    item: pb.LookupItem
+
+
+def _entry(kind: str, msg: pb.Authority | pb.ContactPoint) -> Entry:
+    if isinstance(msg, pb.Authority):
+        languages = frozenset(msg.accepted_languages)
+        text = f"{msg.name} {msg.address}"
+        central = msg.kind == "central_authority"
+        item = pb.LookupItem(kind=kind, authority=msg)
+    else:
+        languages = frozenset(msg.languages)
+        text = f"{msg.name} {msg.title}"
+        central = False
+        item = pb.LookupItem(kind=kind, contact_point=msg)
+    return Entry(
+        kind=kind,
+        id=msg.meta.id,
+        origin=msg.meta.origin,
+        visibility=msg.visibility,
+        version=msg.meta.version,
+        jurisdiction=msg.jurisdiction,
+        name=msg.name,
+        sort_name=msg.name.casefold(),
+        competences=frozenset(msg.competences),
+        languages=languages,
+        available_24_7=msg.available_24_7,
+        central=central,
+        search_text=text.casefold(),
+        verified_at=msg.meta.last_verified_at.ToDatetime(tzinfo=UTC),
+        item=item,
+    )
+
+
+@dataclass(frozen=True)
+class Query:
+    jurisdiction: str = ""
+    competence: str = ""
+    language: str = ""
+    q: str = ""
+    urgent: bool = False
+    network: str = ""
+    limit: int = 50
+
+
+class LookupIndex:
+    def __init__(self, store: DirectoryStore) -> None:
+        self.store = store
+        self.seq = 0
+        self._entries: dict[str, Entry] = {}
+        self._by_jurisdiction: dict[str, dict[str, Entry]] = {}
+        self._lock = asyncio.Lock()
+
+    @property
+    def size(self) -> int:
+        return len(self._entries)
+
+    def origins(self) -> list[str]:
+        return sorted({e.origin for e in self._entries.values()})
+
+    async def load(self) -> None:
+        # Read the position first: changes that land while the tables load are
+        # replayed again by catch_up, which is harmless (versions only move forward).
+        seq = await self.store.max_seq()
+        local = self.store.local_network
+        for row in await self.store.all_records("authority"):
+            self._put(_entry("authority", convert.authority(row, local)))
+        for row in await self.store.all_records("contact_point"):
+            self._put(_entry("contact_point", convert.contact_point(row, local)))
+        self.seq = seq
+        await self.catch_up()
+
+    async def catch_up(self) -> int:
+        """Applies every change after the last one seen; returns how many."""
+        applied = 0
+        async with self._lock:
+            while True:
+                changes = await self.store.changes_since(self.seq, limit=1000)
+                for change in changes:
+                    self._apply(change)
+                    self.seq = change.seq
+                applied += len(changes)
+                if len(changes) < 1000:
+                    return applied
+
+    async def follow(self, interval: float = 1.0) -> None:
+        """Polls for changes committed by other replicas of this service."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.catch_up()
+            except Exception:  # keep serving from the last good state; retry next tick
+                log.exception("lookup index catch-up failed")
+
+    def _apply(self, change: ChangeRow) -> None:
+        if change.kind not in ("authority", "contact_point"):
+            return
+        current = self._entries.get(change.record_id)
+        if current is not None and current.version > change.version:
+            return
+        if change.deleted:
+            self._remove(change.record_id)
+            return
+        msg: pb.Authority | pb.ContactPoint = (
+            pb.Authority() if change.kind == "authority" else pb.ContactPoint()
+        )
+        msg.ParseFromString(change.payload)
+        self._put(_entry(change.kind, msg))
+
+    def _put(self, entry: Entry) -> None:
+        old = self._entries.get(entry.id)
+        if old is not None and old.jurisdiction != entry.jurisdiction:
+            self._by_jurisdiction.get(old.jurisdiction, {}).pop(entry.id, None)
+        self._entries[entry.id] = entry
+        self._by_jurisdiction.setdefault(entry.jurisdiction, {})[entry.id] = entry
+
+    def _remove(self, record_id: str) -> None:
+        old = self._entries.pop(record_id, None)
+        if old is not None:
+            self._by_jurisdiction.get(old.jurisdiction, {}).pop(record_id, None)
+
+    def lookup(self, query: Query, caller: Caller) -> list[tuple[float, list[str], Entry]]:
+        """The best `limit` matches, ranked.
+
+        Jurisdiction, network, competence and text narrow the set; the score ranks
+        central authorities first, then language overlap, then 24/7 availability when
+        the request is urgent, then freshness.
+        """
+        pool = (
+            self._by_jurisdiction.get(query.jurisdiction, {})
+            if query.jurisdiction
+            else self._entries
+        ).values()
+        local = self.store.local_network
+        q = query.q.casefold()
+        stale_before = datetime.now(UTC) - STALE_AFTER
+        scored: list[tuple[float, str, str, list[str], Entry]] = []
+        for e in pool:
+            if query.network and e.origin != query.network:
+                continue
+            if query.competence and query.competence not in e.competences:
+                continue
+            if q and q not in e.search_text:
+                continue
+            if not can_see(caller, e.origin, e.visibility, local):
+                continue
+            score = 1.0
+            matched: list[str] = []
+            if query.competence:
+                matched.append("competence")
+            if e.central:
+                score += 1.0
+            if query.language and query.language in e.languages:
+                score += 2.0
+                matched.append("language")
+            if e.available_24_7:
+                score += 2.0 if query.urgent else 0.25
+                if query.urgent:
+                    matched.append("available_24_7")
+            if q:
+                matched.append("text")
+                if e.sort_name.startswith(q):
+                    score += 0.5
+            if e.verified_at < stale_before:
+                score -= 0.5
+            scored.append((score, e.sort_name, e.id, matched, e))
+        best = heapq.nsmallest(query.limit, scored, key=lambda s: (-s[0], s[1], s[2]))
+        return [(s[0], s[3], s[4]) for s in best]

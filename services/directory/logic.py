@@ -1,0 +1,380 @@
+"""Directory rules: who may write what, references between records, lookup."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from justnet.directory.v1 import directory_pb2 as pb
+
+from services.common.errors import (
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+from services.common.identity import Caller
+from services.common.ids import is_id, new_id
+from services.common.timeutil import from_timestamp, utcnow
+from services.common.validation import Validator, country_code
+from services.directory import codes, convert, reference, validate
+from services.directory.index import LookupIndex, Query
+from services.directory.store import MAX_LIMIT, DirectoryStore, ListFilter
+from services.directory.visibility import can_see
+
+
+class DirectoryLogic:
+    def __init__(
+        self, store: DirectoryStore, index: LookupIndex, jurisdictions: Sequence[str]
+    ) -> None:
+        self.store = store
+        self.index = index
+        self.network = store.local_network
+        self.jurisdictions = tuple(jurisdictions)
+
+    # ------------------------------------------------------------ permissions
+
+    def require_editor(self, caller: Caller) -> None:
+        if not caller.authenticated:
+            raise Unauthenticated("an editor token is required")
+        if not (caller.at_least("editor") and caller.network == self.network):
+            raise PermissionDenied(f"only editors of {self.network} can change its directory")
+
+    def require_admin(self, caller: Caller) -> None:
+        if not (caller.at_least("admin") and caller.network == self.network):
+            raise PermissionDenied("only this node's administrators and services may do this")
+
+    def _check_member(self, jurisdiction: str, v: Validator, field: str = "jurisdiction") -> None:
+        if (
+            jurisdiction
+            and self.jurisdictions
+            and country_code(jurisdiction) is not None
+            and jurisdiction not in self.jurisdictions
+        ):
+            v.fail(
+                field,
+                f"{jurisdiction} is not a member state of {self.network} "
+                f"({', '.join(self.jurisdictions)})",
+            )
+
+    async def _check_authority_ref(
+        self, authority_id: str, jurisdiction: str, v: Validator, field: str,
+        pending: dict[str, str] | None = None,
+    ) -> None:
+        if not authority_id:
+            return
+        if pending and authority_id in pending:
+            found_jurisdiction = pending[authority_id]
+        else:
+            row = await self.store.get("authority", authority_id) if is_id(authority_id) else None
+            if row is None:
+                v.fail(field, f"no authority {authority_id}")
+                return
+            found_jurisdiction = row.jurisdiction
+        if jurisdiction and found_jurisdiction != jurisdiction:
+            v.fail(field, f"authority {authority_id} is in {found_jurisdiction}, not {jurisdiction}")
+
+    # ------------------------------------------------------------ reads
+
+    async def get(self, kind: str, record_id: str, caller: Caller) -> Any:
+        row = await self.store.get(kind, record_id) if is_id(record_id) else None
+        # Not visible and absent look the same, so ids of restricted records do not leak.
+        if row is None or not can_see(caller, row.origin, row.visibility, self.network):
+            raise NotFound(f"no {kind.replace('_', ' ')} {record_id}")
+        return convert.to_message(kind, row, self.network)
+
+    async def list(
+        self, kind: str, caller: Caller, flt: ListFilter, limit: int, cursor: str
+    ) -> tuple[list[Any], str]:
+        v = Validator()
+        flt = ListFilter(
+            jurisdiction=v.country("jurisdiction", flt.jurisdiction, required=False),
+            competence=(
+                v.choice("competence", flt.competence, codes.COMPETENCES) if flt.competence else ""
+            ),
+            language=v.language("language", flt.language),
+            network=flt.network.strip().upper(),
+            q=v.text("q", flt.q, max_len=200),
+            available_24_7=flt.available_24_7,
+        )
+        if limit < 0 or limit > MAX_LIMIT:
+            v.fail("limit", f"must be between 1 and {MAX_LIMIT}")
+        v.raise_if_errors()
+        page = await self.store.list(kind, caller, flt, limit, cursor)
+        return [convert.to_message(kind, r, self.network) for r in page.rows], page.next_cursor
+
+    async def routing_profile(self, jurisdiction: str, caller: Caller, origin: str = "") -> pb.RoutingProfile:
+        code = country_code(jurisdiction.strip())
+        if code is None:
+            raise InvalidInput.one("jurisdiction", f"{jurisdiction!r} is not an ISO 3166-1 code")
+        rows = [
+            r for r in await self.store.routing_profile(code, origin.upper())
+            if can_see(caller, r.origin, r.visibility, self.network)
+        ]
+        if not rows:
+            raise NotFound(f"no routing profile for {code}")
+        # The local profile first, then the one most recently confirmed by its owner.
+        rows.sort(key=lambda r: (r.origin != self.network, -r.last_verified_at.timestamp()))
+        return convert.routing_profile(rows[0], self.network)
+
+    def lookup(self, req: pb.LookupRequest, caller: Caller) -> pb.LookupResponse:
+        v = Validator()
+        query = Query(
+            jurisdiction=v.country("jurisdiction", req.jurisdiction, required=False),
+            competence=(
+                v.choice("competence", req.competence, codes.COMPETENCES) if req.competence else ""
+            ),
+            language=v.language("language", req.language),
+            q=v.text("q", req.q, max_len=200),
+            urgent=req.urgent,
+            network=req.network.strip().upper(),
+            limit=req.limit or 50,
+        )
+        if not 1 <= query.limit <= MAX_LIMIT:
+            v.fail("limit", f"must be between 1 and {MAX_LIMIT}")
+        v.raise_if_errors()
+        response = pb.LookupResponse(networks_consulted=self.index.origins() or [self.network])
+        for score, matched, entry in self.index.lookup(query, caller):
+            item = response.items.add()
+            item.CopyFrom(entry.item)
+            item.score = score
+            item.matched.extend(matched)
+        return response
+
+    # ------------------------------------------------------------ writes
+
+    async def create_authority(self, msg: pb.Authority, caller: Caller) -> pb.Authority:
+        self.require_editor(caller)
+        v = Validator()
+        values = validate.authority(msg, v)
+        self._check_member(values["jurisdiction"], v)
+        v.raise_if_errors()
+        row = await self.store.create("authority", new_id(), values)
+        await self.index.catch_up()
+        return convert.authority(row, self.network)
+
+    async def update_authority(
+        self, msg: pb.Authority, expected: int, caller: Caller
+    ) -> pb.Authority:
+        self.require_editor(caller)
+        await self.get("authority", msg.meta.id, caller)
+        v = Validator()
+        values = validate.authority(msg, v)
+        self._check_member(values["jurisdiction"], v)
+        v.raise_if_errors()
+        row = await self.store.update("authority", msg.meta.id, values, expected)
+        await self.index.catch_up()
+        return convert.authority(row, self.network)
+
+    async def create_contact_point(self, msg: pb.ContactPoint, caller: Caller) -> pb.ContactPoint:
+        self.require_editor(caller)
+        values = await self._contact_point_values(msg)
+        row = await self.store.create("contact_point", new_id(), values)
+        await self.index.catch_up()
+        return convert.contact_point(row, self.network)
+
+    async def update_contact_point(
+        self, msg: pb.ContactPoint, expected: int, caller: Caller
+    ) -> pb.ContactPoint:
+        self.require_editor(caller)
+        await self.get("contact_point", msg.meta.id, caller)
+        values = await self._contact_point_values(msg, msg.meta.id)
+        row = await self.store.update("contact_point", msg.meta.id, values, expected)
+        await self.index.catch_up()
+        return convert.contact_point(row, self.network)
+
+    async def _contact_point_values(
+        self, msg: pb.ContactPoint, own_id: str = "", pending: dict[str, str] | None = None,
+        v: Validator | None = None,
+    ) -> dict[str, Any]:
+        raise_now = v is None
+        v = v or Validator()
+        values = validate.contact_point(msg, v)
+        self._check_member(values["jurisdiction"], v)
+        await self._check_authority_ref(
+            values["authority_id"], values["jurisdiction"], v, "authority_id", pending
+        )
+        successor = values["successor_id"]
+        if successor:
+            if successor == own_id:
+                v.fail("successor_id", "a contact point cannot succeed itself")
+            elif not is_id(successor) or await self.store.get("contact_point", successor) is None:
+                v.fail("successor_id", f"no contact point {successor}")
+        if raise_now:
+            v.raise_if_errors()
+        return values
+
+    async def delete(self, kind: str, record_id: str, expected: int, caller: Caller) -> tuple[str, int]:
+        self.require_editor(caller)
+        await self.get(kind, record_id, caller)
+        result = await self.store.delete(kind, record_id, expected)
+        await self.index.catch_up()
+        return result
+
+    async def put_routing_profile(
+        self, msg: pb.RoutingProfile, expected: int, caller: Caller
+    ) -> pb.RoutingProfile:
+        self.require_editor(caller)
+        v = Validator()
+        values = validate.routing_profile(msg, v)
+        self._check_member(values["jurisdiction"], v)
+        await self._check_authority_ref(
+            values["central_authority_id"], values["jurisdiction"], v, "central_authority_id"
+        )
+        v.raise_if_errors()
+        row = await self.store.put_routing_profile(
+            values["jurisdiction"], values, expected, new_id()
+        )
+        return convert.routing_profile(row, self.network)
+
+    async def import_directory(
+        self, req: pb.ImportDirectoryRequest, caller: Caller
+    ) -> pb.ImportDirectoryResponse:
+        """Checks every row; writes all of them in one transaction only if none is bad."""
+        self.require_editor(caller)
+        errors: list[pb.RowError] = []
+        planned: list[tuple[str, str, dict[str, Any]]] = []
+        pending: dict[str, str] = {}
+        seen_ids: dict[str, int] = {}
+        existing_count = 0
+        for row in req.rows:
+            kind = row.WhichOneof("record")
+            v = Validator()
+            if kind is None:
+                errors.append(pb.RowError(row=row.row, field="kind", message="row has no record"))
+                continue
+            msg = getattr(row, kind)
+            record_id = msg.meta.id.strip() or new_id()
+            if not is_id(record_id):
+                v.fail("id", f"{record_id!r} is not a UUID")
+            elif record_id in seen_ids:
+                v.fail("id", f"duplicate of row {seen_ids[record_id]}")
+            else:
+                existing = await self.store.get(kind, record_id)
+                if existing is not None and existing.origin != self.network:
+                    v.fail("id", f"record {record_id} is a replica owned by {existing.origin}")
+                existing_count += existing is not None
+            seen_ids[record_id] = row.row
+            if kind == "authority":
+                values = validate.authority(msg, v)
+                self._check_member(values["jurisdiction"], v)
+                if not v.errors:
+                    pending[record_id] = values["jurisdiction"]
+            else:
+                values = await self._contact_point_values(msg, record_id, pending, v)
+            errors.extend(pb.RowError(row=row.row, field=e.field, message=e.message)
+                          for e in v.errors)
+            planned.append((kind, record_id, values))
+        if errors:
+            return pb.ImportDirectoryResponse(errors=errors)
+        if req.dry_run:
+            return pb.ImportDirectoryResponse(
+                created=len(planned) - existing_count, updated=existing_count
+            )
+        created, updated = await self.store.import_rows(planned)
+        await self.index.catch_up()
+        return pb.ImportDirectoryResponse(created=created, updated=updated)
+
+    # ------------------------------------------------------------ replication
+
+    async def apply_replica(self, req: pb.ApplyReplicaRequest, caller: Caller) -> pb.ApplyReplicaResponse:
+        self.require_admin(caller)
+        v = Validator()
+        origin = req.origin.strip().upper()
+        if not origin:
+            v.fail("origin", "is required")
+        elif origin == self.network:
+            v.fail("origin", f"{origin} is this node; a replica comes from a peer")
+        kind = v.choice("kind", req.kind, codes.KINDS)
+        if not is_id(req.record_id):
+            v.fail("record_id", f"{req.record_id!r} is not a UUID")
+        if req.version < 1:
+            v.fail("version", "must be at least 1")
+        v.raise_if_errors()
+        synced_at = from_timestamp(req.synced_at) if req.HasField("synced_at") else utcnow()
+        values: dict[str, Any] | None = None
+        stamps: dict[str, Any] = {}
+        if not req.deleted:
+            msg: Any = {"authority": pb.Authority, "contact_point": pb.ContactPoint,
+                        "routing_profile": pb.RoutingProfile}[kind]()
+            try:
+                msg.ParseFromString(req.payload)
+            except Exception:
+                raise InvalidInput.one("payload", f"not a serialized {kind}") from None
+            if msg.meta.id != req.record_id or msg.meta.origin.upper() != origin:
+                raise InvalidInput.one("payload", "meta.id and meta.origin must match the envelope")
+            values = getattr(validate, kind)(msg, v)
+            v.raise_if_errors()
+            now = utcnow()
+            for name in ("created_at", "updated_at", "last_verified_at"):
+                ts = getattr(msg.meta, name)
+                stamps[name] = from_timestamp(ts) if msg.meta.HasField(name) else now
+        applied, held = await self.store.apply_replica(
+            kind, req.record_id, origin, req.version, values, req.verified, synced_at, stamps
+        )
+        if applied:
+            await self.index.catch_up()
+        return pb.ApplyReplicaResponse(applied=applied, held_version=held)
+
+    # ------------------------------------------------------------ reference data
+
+    def network_message(self, info: reference.NetworkInfo) -> pb.Network:
+        return pb.Network(
+            code=info.code,
+            name=info.name,
+            region=info.region,
+            secretariat=info.secretariat,
+            website=info.website,
+            working_languages=list(info.working_languages),
+            members=[
+                pb.NetworkMembership(jurisdiction=m.jurisdiction, since=m.since, until=m.until)
+                for m in info.members
+            ],
+            partner_networks=list(info.partner_networks),
+            founding_instrument=info.founding_instrument,
+            is_local=info.code == self.network,
+        )
+
+    def networks(self) -> list[pb.Network]:
+        return [self.network_message(n) for n in reference.networks().values()]
+
+    def get_network(self, code: str) -> pb.Network:
+        info = reference.networks().get(code.strip().upper())
+        if info is None:
+            raise NotFound(f"no network {code}")
+        return self.network_message(info)
+
+    def jurisdiction_message(self, info: reference.JurisdictionInfo) -> pb.Jurisdiction:
+        return pb.Jurisdiction(
+            code=info.code,
+            name=info.name,
+            official_languages=list(info.official_languages),
+            legal_tradition=info.legal_tradition,
+            networks=list(info.networks),
+        )
+
+    def jurisdictions_list(self, network: str) -> list[pb.Jurisdiction]:
+        network = network.strip().upper()
+        if network and network not in reference.networks():
+            raise InvalidInput([FieldError("network", f"unknown network {network!r}")])
+        return [
+            self.jurisdiction_message(j)
+            for j in reference.jurisdictions().values()
+            if not network or network in j.networks
+        ]
+
+    async def get_jurisdiction(self, code: str, caller: Caller) -> pb.Jurisdiction:
+        iso = country_code(code.strip())
+        if iso is None:
+            raise InvalidInput.one("iso2", f"{code!r} is not an ISO 3166-1 alpha-2 code")
+        info = reference.jurisdictions().get(iso)
+        if info is None:
+            raise NotFound(f"{iso} is not a member of any network this node knows")
+        msg = self.jurisdiction_message(info)
+        try:
+            msg.routing_profile.CopyFrom(await self.routing_profile(iso, caller))
+        except NotFound:
+            msg.ClearField("routing_profile")
+        return msg
+

@@ -1,0 +1,78 @@
+"""Builds and runs the directory service process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common import migrations
+from services.common.db import create_engine
+from services.common.server import RunningServer, create_server, run_until_signalled
+from services.common.settings import NodeSettings
+from services.directory.index import LookupIndex
+from services.directory.logic import DirectoryLogic
+from services.directory.servicer import DirectoryServicer
+from services.directory.store import DirectoryStore
+
+PACKAGE_DIR = Path(__file__).parent
+SERVICE_NAME = directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name
+
+
+async def migrate(settings: NodeSettings) -> str | None:
+    engine = create_engine(settings.directory.database_url, instrument=False)
+    try:
+        return await migrations.upgrade(engine, PACKAGE_DIR, "directory")
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class DirectoryRuntime:
+    server: RunningServer
+    engine: AsyncEngine
+    logic: DirectoryLogic
+    follower: asyncio.Task[None]
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    async def stop(self, grace: float = 5.0) -> None:
+        self.follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.follower
+        await self.server.stop(grace)
+        await self.engine.dispose()
+
+
+async def start(settings: NodeSettings, *, port: int | None = None) -> DirectoryRuntime:
+    engine = create_engine(settings.directory.database_url)
+    await migrations.require_head(engine, PACKAGE_DIR, "directory")
+    store = DirectoryStore(engine, settings.network)
+    index = LookupIndex(store)
+    await index.load()
+    logic = DirectoryLogic(store, index, settings.jurisdictions)
+    servicer = DirectoryServicer(logic)
+
+    def register(server: grpc.aio.Server) -> None:
+        directory_pb2_grpc.add_DirectoryServiceServicer_to_server(servicer, server)
+
+    server = await create_server(
+        register,
+        [SERVICE_NAME],
+        host=settings.directory.host,
+        port=settings.directory.port if port is None else port,
+    )
+    follower = asyncio.create_task(index.follow(), name="directory-index-follow")
+    return DirectoryRuntime(server, engine, logic, follower)
+
+
+async def serve(settings: NodeSettings) -> None:
+    runtime = await start(settings)
+    await run_until_signalled(runtime.stop)

@@ -1,0 +1,202 @@
+"""DirectoryServicer: gRPC requests in, logic calls, messages out. No rules live here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import grpc
+from justnet.directory.v1 import directory_pb2 as pb
+from justnet.directory.v1 import directory_pb2_grpc
+
+from services.common.identity import current_caller
+from services.common.timeutil import to_timestamp
+from services.directory.logic import DirectoryLogic
+from services.directory.store import ListFilter
+
+Ctx = grpc.aio.ServicerContext
+FEED_BATCH = 500
+
+
+class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
+    def __init__(self, logic: DirectoryLogic, feed_poll_seconds: float = 0.2) -> None:
+        self.logic = logic
+        self.feed_poll_seconds = feed_poll_seconds
+        self._changed = asyncio.Event()
+
+    def notify_changed(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    # reference data
+    async def ListNetworks(self, request: pb.ListNetworksRequest, context: Ctx) -> pb.ListNetworksResponse:
+        return pb.ListNetworksResponse(items=self.logic.networks())
+
+    async def GetNetwork(self, request: pb.GetNetworkRequest, context: Ctx) -> pb.Network:
+        return self.logic.get_network(request.code)
+
+    async def ListJurisdictions(
+        self, request: pb.ListJurisdictionsRequest, context: Ctx
+    ) -> pb.ListJurisdictionsResponse:
+        return pb.ListJurisdictionsResponse(items=self.logic.jurisdictions_list(request.network))
+
+    async def GetJurisdiction(self, request: pb.GetJurisdictionRequest, context: Ctx) -> pb.Jurisdiction:
+        return await self.logic.get_jurisdiction(request.code, current_caller())
+
+    # routing profiles
+    async def GetRoutingProfile(
+        self, request: pb.GetRoutingProfileRequest, context: Ctx
+    ) -> pb.RoutingProfile:
+        return await self.logic.routing_profile(request.jurisdiction, current_caller(), request.origin)
+
+    async def PutRoutingProfile(
+        self, request: pb.PutRoutingProfileRequest, context: Ctx
+    ) -> pb.RoutingProfile:
+        result = await self.logic.put_routing_profile(
+            request.profile, request.expected_version, current_caller()
+        )
+        self.notify_changed()
+        return result
+
+    # authorities
+    async def CreateAuthority(self, request: pb.CreateAuthorityRequest, context: Ctx) -> pb.Authority:
+        result = await self.logic.create_authority(request.authority, current_caller())
+        self.notify_changed()
+        return result
+
+    async def GetAuthority(self, request: pb.GetRecordRequest, context: Ctx) -> pb.Authority:
+        result: pb.Authority = await self.logic.get("authority", request.id, current_caller())
+        return result
+
+    async def UpdateAuthority(self, request: pb.UpdateAuthorityRequest, context: Ctx) -> pb.Authority:
+        result = await self.logic.update_authority(
+            request.authority, request.expected_version, current_caller()
+        )
+        self.notify_changed()
+        return result
+
+    async def DeleteAuthority(
+        self, request: pb.DeleteRecordRequest, context: Ctx
+    ) -> pb.DeleteRecordResponse:
+        rid, version = await self.logic.delete(
+            "authority", request.id, request.expected_version, current_caller()
+        )
+        self.notify_changed()
+        return pb.DeleteRecordResponse(id=rid, version=version)
+
+    async def ListAuthorities(
+        self, request: pb.ListAuthoritiesRequest, context: Ctx
+    ) -> pb.ListAuthoritiesResponse:
+        flt = ListFilter(
+            jurisdiction=request.jurisdiction,
+            competence=request.competence,
+            network=request.network,
+            q=request.q,
+        )
+        items, cursor = await self.logic.list(
+            "authority", current_caller(), flt, request.page.limit, request.page.cursor
+        )
+        return pb.ListAuthoritiesResponse(items=items, next_cursor=cursor)
+
+    # contact points
+    async def CreateContactPoint(
+        self, request: pb.CreateContactPointRequest, context: Ctx
+    ) -> pb.ContactPoint:
+        result = await self.logic.create_contact_point(request.contact_point, current_caller())
+        self.notify_changed()
+        return result
+
+    async def GetContactPoint(self, request: pb.GetRecordRequest, context: Ctx) -> pb.ContactPoint:
+        result: pb.ContactPoint = await self.logic.get("contact_point", request.id, current_caller())
+        return result
+
+    async def UpdateContactPoint(
+        self, request: pb.UpdateContactPointRequest, context: Ctx
+    ) -> pb.ContactPoint:
+        result = await self.logic.update_contact_point(
+            request.contact_point, request.expected_version, current_caller()
+        )
+        self.notify_changed()
+        return result
+
+    async def DeleteContactPoint(
+        self, request: pb.DeleteRecordRequest, context: Ctx
+    ) -> pb.DeleteRecordResponse:
+        rid, version = await self.logic.delete(
+            "contact_point", request.id, request.expected_version, current_caller()
+        )
+        self.notify_changed()
+        return pb.DeleteRecordResponse(id=rid, version=version)
+
+    async def ListContactPoints(
+        self, request: pb.ListContactPointsRequest, context: Ctx
+    ) -> pb.ListContactPointsResponse:
+        flt = ListFilter(
+            jurisdiction=request.jurisdiction,
+            competence=request.competence,
+            language=request.language,
+            network=request.network,
+            q=request.q,
+            available_24_7=(
+                request.available_24_7 if request.HasField("available_24_7") else None
+            ),
+        )
+        items, cursor = await self.logic.list(
+            "contact_point", current_caller(), flt, request.page.limit, request.page.cursor
+        )
+        return pb.ListContactPointsResponse(items=items, next_cursor=cursor)
+
+    # lookup and import
+    async def Lookup(self, request: pb.LookupRequest, context: Ctx) -> pb.LookupResponse:
+        return self.logic.lookup(request, current_caller())
+
+    async def ImportDirectory(
+        self, request: pb.ImportDirectoryRequest, context: Ctx
+    ) -> pb.ImportDirectoryResponse:
+        result = await self.logic.import_directory(request, current_caller())
+        if result.created or result.updated:
+            self.notify_changed()
+        return result
+
+    # change feed and replicas
+    async def WatchChanges(
+        self, request: pb.WatchChangesRequest, context: Ctx
+    ) -> AsyncIterator[pb.Change]:
+        self.logic.require_admin(current_caller())
+        seq = max(request.since_seq, 0)
+        origin = self.logic.network if request.local_only else ""
+        store = self.logic.store
+        while True:
+            changed = self._changed
+            batch = await store.changes_since(seq, FEED_BATCH, origin)
+            for row in batch:
+                seq = row.seq
+                yield pb.Change(
+                    seq=row.seq,
+                    kind=row.kind,
+                    record_id=row.record_id,
+                    origin=row.origin,
+                    version=row.version,
+                    deleted=row.deleted,
+                    visibility=row.visibility,
+                    at=to_timestamp(row.at),
+                    payload=row.payload,
+                )
+            if len(batch) == FEED_BATCH:
+                continue
+            if not request.follow:
+                return
+            # Woken at once by a write in this process; the timeout covers writes made
+            # by other replicas of the service.
+            try:
+                await asyncio.wait_for(changed.wait(), self.feed_poll_seconds)
+            except TimeoutError:
+                pass
+
+    async def ApplyReplica(
+        self, request: pb.ApplyReplicaRequest, context: Ctx
+    ) -> pb.ApplyReplicaResponse:
+        result = await self.logic.apply_replica(request, current_caller())
+        if result.applied:
+            self.notify_changed()
+        return result

@@ -1,0 +1,377 @@
+"""DirectoryStore: every SQL statement of the directory service.
+
+Every write runs in one transaction that also appends the change to
+`directory_changes` (the outbox that the change feed, the lookup index and
+federation follow). Writers are serialised so that change sequence numbers commit in
+order: SQLite has one writer anyway; on PostgreSQL a transaction-scoped advisory lock
+does it, otherwise a reader could pass seq 5 while seq 4 is still uncommitted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from services.common.db import session_factory
+from services.common.errors import InvalidInput, NotFound, ReadOnlyReplica, VersionMismatch
+from services.common.identity import Caller
+from services.common.timeutil import utcnow
+from services.directory import convert, visibility
+from services.directory.models import (
+    AuthorityRow,
+    ChangeRow,
+    ContactPointRow,
+    RecordColumns,
+    RoutingProfileRow,
+    encode_codes,
+)
+
+MODELS: dict[str, type[Any]] = {
+    "authority": AuthorityRow,
+    "contact_point": ContactPointRow,
+    "routing_profile": RoutingProfileRow,
+}
+CODE_LIST_COLUMNS = ("competences", "accepted_languages", "languages", "legal_bases")
+_WRITE_LOCK_KEY = 0x4A4E4449  # "JNDI": the directory's advisory lock on PostgreSQL
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Any]
+    next_cursor: str
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    jurisdiction: str = ""
+    competence: str = ""
+    language: str = ""
+    network: str = ""
+    q: str = ""
+    available_24_7: bool | None = None
+
+
+def encode_cursor(name: str, record_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([name, record_id]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        name, record_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(name, str) or not isinstance(record_id, str):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput.one("cursor", "not a cursor returned by this API") from None
+    return name, record_id
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _storage_values(values: dict[str, Any]) -> dict[str, Any]:
+    out = dict(values)
+    for column in CODE_LIST_COLUMNS:
+        if column in out and isinstance(out[column], list):
+            out[column] = encode_codes(out[column])
+    return out
+
+
+class DirectoryStore:
+    def __init__(self, engine: AsyncEngine, local_network: str) -> None:
+        self.engine = engine
+        self.sessions = session_factory(engine)
+        self.local_network = local_network
+        self._postgres = engine.dialect.name == "postgresql"
+
+    # ------------------------------------------------------------ reads
+
+    async def get(self, kind: str, record_id: str) -> Any | None:
+        async with self.sessions() as session:
+            return await session.get(MODELS[kind], record_id)
+
+    async def routing_profile(self, jurisdiction: str, origin: str = "") -> list[RoutingProfileRow]:
+        stmt = select(RoutingProfileRow).where(RoutingProfileRow.jurisdiction == jurisdiction)
+        if origin:
+            stmt = stmt.where(RoutingProfileRow.origin == origin)
+        async with self.sessions() as session:
+            return list((await session.scalars(stmt)).all())
+
+    async def list(
+        self, kind: str, caller: Caller, flt: ListFilter, limit: int, cursor: str
+    ) -> Page:
+        model = MODELS[kind]
+        limit = min(max(limit or DEFAULT_LIMIT, 1), MAX_LIMIT)
+        conditions: list[ColumnElement[bool]] = [
+            visibility.sql_filter(caller, model.origin, model.visibility, self.local_network)
+        ]
+        if flt.jurisdiction:
+            conditions.append(model.jurisdiction == flt.jurisdiction)
+        if flt.network:
+            conditions.append(model.origin == flt.network)
+        if flt.competence:
+            conditions.append(model.competences.like(f"%,{flt.competence},%"))
+        if flt.language:
+            column = model.languages if kind == "contact_point" else model.accepted_languages
+            conditions.append(column.like(f"%,{flt.language},%"))
+        if flt.q:
+            pattern = f"%{_escape_like(flt.q.casefold())}%"
+            conditions.append(model.search_text.like(pattern, escape="\\"))
+        if flt.available_24_7 is not None:
+            conditions.append(model.available_24_7 == flt.available_24_7)
+        if cursor:
+            after_name, after_id = decode_cursor(cursor)
+            conditions.append(
+                or_(model.name > after_name, and_(model.name == after_name, model.id > after_id))
+            )
+        stmt = select(model).where(*conditions).order_by(model.name, model.id).limit(limit + 1)
+        async with self.sessions() as session:
+            rows = list((await session.scalars(stmt)).all())
+        next_cursor = ""
+        if len(rows) > limit:
+            rows = rows[:limit]
+            next_cursor = encode_cursor(rows[-1].name, rows[-1].id)
+        return Page(rows, next_cursor)
+
+    async def all_records(self, kind: str) -> Sequence[Any]:
+        async with self.sessions() as session:
+            return (await session.scalars(select(MODELS[kind]))).all()
+
+    async def max_seq(self) -> int:
+        async with self.sessions() as session:
+            value = await session.scalar(select(func.max(ChangeRow.seq)))
+        return int(value or 0)
+
+    async def changes_since(
+        self, seq: int, limit: int = 500, origin: str = ""
+    ) -> list[ChangeRow]:
+        stmt = select(ChangeRow).where(ChangeRow.seq > seq)
+        if origin:
+            stmt = stmt.where(ChangeRow.origin == origin)
+        stmt = stmt.order_by(ChangeRow.seq).limit(limit)
+        async with self.sessions() as session:
+            return list((await session.scalars(stmt)).all())
+
+    async def count_by_origin(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        async with self.sessions() as session:
+            for model in MODELS.values():
+                stmt = select(model.origin, func.count()).group_by(model.origin)
+                for origin, count in (await session.execute(stmt)).all():
+                    out[origin] = out.get(origin, 0) + int(count)
+        return out
+
+    # ------------------------------------------------------------ writes
+
+    async def _begin_write(self, session: AsyncSession) -> None:
+        if self._postgres:
+            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITE_LOCK_KEY})
+
+    def _append_change(
+        self, session: AsyncSession, kind: str, row: RecordColumns, deleted: bool, at: datetime
+    ) -> None:
+        # The payload is the record as this node serves it (replicas keep their provenance).
+        payload = (
+            b"" if deleted else convert.to_message(kind, row, self.local_network).SerializeToString()
+        )
+        session.add(
+            ChangeRow(
+                kind=kind,
+                record_id=row.id,
+                origin=row.origin,
+                version=row.version,
+                deleted=deleted,
+                visibility=row.visibility,
+                at=at,
+                payload=payload,
+            )
+        )
+
+    async def create(self, kind: str, record_id: str, values: dict[str, Any]) -> Any:
+        now = utcnow()
+        row = MODELS[kind](
+            id=record_id,
+            origin=self.local_network,
+            version=1,
+            created_at=now,
+            updated_at=now,
+            last_verified_at=now,
+            verified=True,
+            **_storage_values(values),
+        )
+        async with self.sessions.begin() as session:
+            await self._begin_write(session)
+            session.add(row)
+            await session.flush()
+            self._append_change(session, kind, row, False, now)
+        return row
+
+    async def update(
+        self, kind: str, record_id: str, values: dict[str, Any], expected_version: int
+    ) -> Any:
+        now = utcnow()
+        async with self.sessions.begin() as session:
+            await self._begin_write(session)
+            row = await session.get(MODELS[kind], record_id, with_for_update=self._postgres)
+            self._check_writable(row, record_id, expected_version)
+            for key, value in _storage_values(values).items():
+                setattr(row, key, value)
+            row.version += 1
+            row.updated_at = now
+            row.last_verified_at = now  # an edit by the owner confirms the record
+            await session.flush()
+            self._append_change(session, kind, row, False, now)
+        return row
+
+    async def delete(self, kind: str, record_id: str, expected_version: int) -> tuple[str, int]:
+        now = utcnow()
+        async with self.sessions.begin() as session:
+            await self._begin_write(session)
+            row = await session.get(MODELS[kind], record_id, with_for_update=self._postgres)
+            self._check_writable(row, record_id, expected_version)
+            row.version += 1
+            self._append_change(session, kind, row, True, now)
+            await session.delete(row)
+        return record_id, row.version
+
+    async def put_routing_profile(
+        self, jurisdiction: str, values: dict[str, Any], expected_version: int, new_id: str
+    ) -> RoutingProfileRow:
+        now = utcnow()
+        async with self.sessions.begin() as session:
+            await self._begin_write(session)
+            stmt = select(RoutingProfileRow).where(
+                RoutingProfileRow.jurisdiction == jurisdiction,
+                RoutingProfileRow.origin == self.local_network,
+            )
+            row = (await session.scalars(stmt)).first()
+            if row is None:
+                if expected_version:
+                    raise VersionMismatch(expected_version, 0)
+                row = RoutingProfileRow(
+                    id=new_id,
+                    origin=self.local_network,
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                    last_verified_at=now,
+                    verified=True,
+                    **_storage_values(values),
+                )
+                session.add(row)
+            else:
+                self._check_writable(row, row.id, expected_version)
+                for key, value in _storage_values(values).items():
+                    setattr(row, key, value)
+                row.version += 1
+                row.updated_at = now
+                row.last_verified_at = now
+            await session.flush()
+            self._append_change(session, "routing_profile", row, False, now)
+        return row
+
+    def _check_writable(self, row: RecordColumns | None, record_id: str, expected: int) -> None:
+        if row is None:
+            raise NotFound(f"no record {record_id}")
+        if row.origin != self.local_network:
+            raise ReadOnlyReplica(row.origin)
+        if expected and expected != row.version:
+            raise VersionMismatch(expected, row.version)
+
+    async def import_rows(
+        self, rows: list[tuple[str, str, dict[str, Any]]]
+    ) -> tuple[int, int]:
+        """Upserts (kind, id, values) rows in one transaction; returns (created, updated)."""
+        now = utcnow()
+        created = updated = 0
+        async with self.sessions.begin() as session:
+            await self._begin_write(session)
+            for kind, record_id, values in rows:
+                row = await session.get(MODELS[kind], record_id)
+                if row is None:
+                    row = MODELS[kind](
+                        id=record_id,
+                        origin=self.local_network,
+                        version=1,
+                        created_at=now,
+                        updated_at=now,
+                        last_verified_at=now,
+                        verified=True,
+                        **_storage_values(values),
+                    )
+                    session.add(row)
+                    created += 1
+                else:
+                    self._check_writable(row, record_id, 0)
+                    for key, value in _storage_values(values).items():
+                        setattr(row, key, value)
+                    row.version += 1
+                    row.updated_at = now
+                    row.last_verified_at = now
+                    updated += 1
+                await session.flush()
+                self._append_change(session, kind, row, False, now)
+        return created, updated
+
+    async def apply_replica(
+        self,
+        kind: str,
+        record_id: str,
+        origin: str,
+        version: int,
+        values: dict[str, Any] | None,
+        verified: bool,
+        synced_at: datetime,
+        timestamps: dict[str, datetime],
+    ) -> tuple[bool, int]:
+        """Applies a peer's record if newer than what is held; None values mean deleted."""
+        async with self.sessions.begin() as session:
+            await self._begin_write(session)
+            row = await session.get(MODELS[kind], record_id, with_for_update=self._postgres)
+            if row is not None and row.origin != origin:
+                raise InvalidInput.one(
+                    "origin", f"record {record_id} belongs to {row.origin}, not {origin}"
+                )
+            if row is not None and row.version >= version:
+                return False, row.version
+            if values is None:
+                if row is None:
+                    return False, 0
+                row.version = version
+                self._append_change(session, kind, row, True, synced_at)
+                await session.delete(row)
+                return True, version
+            if kind == "routing_profile":
+                # One profile per (origin, jurisdiction): a re-created profile replaces the old.
+                await session.execute(
+                    delete(RoutingProfileRow).where(
+                        RoutingProfileRow.origin == origin,
+                        RoutingProfileRow.jurisdiction == values["jurisdiction"],
+                        RoutingProfileRow.id != record_id,
+                    )
+                )
+            if row is None:
+                row = MODELS[kind](id=record_id, origin=origin)
+                session.add(row)
+            for key, value in _storage_values(values).items():
+                setattr(row, key, value)
+            row.version = version
+            row.created_at = timestamps["created_at"]
+            row.updated_at = timestamps["updated_at"]
+            row.last_verified_at = timestamps["last_verified_at"]
+            row.synced_at = synced_at
+            row.verified = verified
+            await session.flush()
+            self._append_change(session, kind, row, False, synced_at)
+        return True, version
