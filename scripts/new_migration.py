@@ -20,7 +20,7 @@ from services.common.db import create_engine
 
 
 async def main(service: str, message: str) -> None:
-    package = import_module(f"services.{service}")
+    package = import_module("gateway" if service == "gateway" else f"services.{service}")
     package_dir = Path(package.__file__ or "").parent
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite+aiosqlite:///{tmp}/scratch.db", instrument=False)

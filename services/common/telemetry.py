@@ -81,6 +81,11 @@ def setup(
     meter_provider = MeterProvider(resource=resource, metric_readers=metric_readers or [])
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
+    # Patches aiohttp.web.Application so every app created afterwards starts with the
+    # tracing middleware (outermost); the gateway's create_app relies on it.
+    from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
+
+    AioHttpServerInstrumentor().instrument(tracer_provider=tracer_provider)
     _configure_logging(log_level)
     _current = Telemetry(service_name, tracer_provider, meter_provider)
     return _current

@@ -18,7 +18,8 @@ from services.common.identity import Caller
 from services.common.ids import is_id, new_id
 from services.common.timeutil import from_timestamp, utcnow
 from services.common.validation import Validator, country_code
-from services.directory import codes, convert, reference, validate
+from services.common import codes
+from services.directory import convert, reference, validate
 from services.directory.index import LookupIndex, Query
 from services.directory.store import MAX_LIMIT, DirectoryStore, ListFilter
 from services.directory.visibility import can_see

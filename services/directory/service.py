@@ -76,3 +76,27 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> Directory
 async def serve(settings: NodeSettings) -> None:
     runtime = await start(settings)
     await run_until_signalled(runtime.stop)
+
+
+@dataclass
+class OfflineDirectory:
+    """The directory's logic without a server, for the CLI (import, export, sample data).
+
+    Writes go through the same rules and change log; a running directory process picks
+    them up from the log within a second.
+    """
+
+    engine: AsyncEngine
+    logic: DirectoryLogic
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def open_offline(settings: NodeSettings) -> OfflineDirectory:
+    engine = create_engine(settings.directory.database_url, instrument=False)
+    await migrations.require_head(engine, PACKAGE_DIR, "directory")
+    store = DirectoryStore(engine, settings.network)
+    index = LookupIndex(store)
+    index.seq = await store.max_seq()  # the CLI never looks up; skip loading the records
+    return OfflineDirectory(engine, DirectoryLogic(store, index, settings.jurisdictions))

@@ -10,7 +10,7 @@ from typing import Any
 from justnet.directory.v1 import directory_pb2 as pb
 
 from services.common.validation import Validator, country_code
-from services.directory import codes
+from services.common import codes
 
 NAME_MAX = 300
 

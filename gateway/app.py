@@ -1,0 +1,73 @@
+"""The gateway application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+from opentelemetry import trace
+
+from gateway import keys, openapi
+from gateway.auth import TokenStore, auth_middleware
+from gateway.clients import ServiceClients
+from gateway.problems import Handler, problem_middleware
+from gateway.routes import directory, node
+from services.common import migrations, telemetry
+from services.common.db import create_engine
+from services.common.settings import NodeSettings
+
+PACKAGE_DIR = Path(__file__).parent
+ROUTE_TABLES = (node.api, directory.api)
+
+
+@web.middleware
+async def trace_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        response.headers["X-Trace-Id"] = f"{context.trace_id:032x}"
+    return response
+
+
+def create_app(settings: NodeSettings, *, clients: ServiceClients | None = None) -> web.Application:
+    telemetry.current()  # instruments aiohttp: the tracing middleware goes first
+    app = web.Application(
+        middlewares=[
+            trace_id_middleware,
+            problem_middleware,
+            auth_middleware,
+        ],
+        client_max_size=settings.gateway.max_body_bytes,
+    )
+    app[keys.SETTINGS] = settings
+
+    async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+        owned = clients is None
+        app[keys.CLIENTS] = ServiceClients.connect(settings) if owned else clients
+        yield
+        if owned:
+            await app[keys.CLIENTS].close()
+
+    async def tokens_ctx(app: web.Application) -> AsyncIterator[None]:
+        engine = create_engine(settings.gateway.database_url)
+        await migrations.require_head(engine, PACKAGE_DIR, "gateway")
+        app[keys.TOKENS] = TokenStore(engine, settings.network)
+        yield
+        await engine.dispose()
+
+    app.cleanup_ctx.append(services_ctx)
+    app.cleanup_ctx.append(tokens_ctx)
+    operations = [op for table in ROUTE_TABLES for op in table.operations]
+    for table in ROUTE_TABLES:
+        table.install(app)
+    app[keys.OPENAPI] = openapi.build(operations, settings.network)
+    return app
+
+
+async def migrate(settings: NodeSettings) -> str | None:
+    engine = create_engine(settings.gateway.database_url, instrument=False)
+    try:
+        return await migrations.upgrade(engine, PACKAGE_DIR, "gateway")
+    finally:
+        await engine.dispose()

@@ -1,0 +1,86 @@
+"""Request body schemas of API.md (types checked here; meaning checked by the services)."""
+
+from __future__ import annotations
+
+from gateway.schema import Arr, Bool, Int, Obj, Str
+from services.common import codes
+from services.common.validation import VISIBILITIES
+
+VISIBILITY = Str(max_len=16, enum=VISIBILITIES, description="default: network")
+ISO2 = Str(max_len=8, description="ISO 3166-1 alpha-2", example="TH")
+LANG = Str(max_len=8, description="ISO 639-1", example="en")
+ID = Str(max_len=64, fmt="uuid")
+
+AUTHORITY = Obj(
+    "AuthorityInput",
+    {
+        "jurisdiction": ISO2,
+        "name": Str(max_len=300),
+        "kind": Str(max_len=32, enum=codes.AUTHORITY_KINDS),
+        "competences": Arr(Str(max_len=40, enum=codes.COMPETENCES), max_items=20),
+        "accepted_languages": Arr(LANG, max_items=30),
+        "email": Str(max_len=320, fmt="email"),
+        "phone": Str(max_len=40, description="international form, e.g. +66 2 141 1111"),
+        "address": Str(max_len=500),
+        "website": Str(max_len=2000, fmt="uri"),
+        "available_24_7": Bool(),
+        "visibility": VISIBILITY,
+    },
+    required=("jurisdiction", "name", "kind"),
+)
+
+CONTACT_POINT = Obj(
+    "ContactPointInput",
+    {
+        "authority_id": ID,
+        "jurisdiction": ISO2,
+        "name": Str(max_len=300),
+        "title": Str(max_len=300),
+        "languages": Arr(LANG, max_items=30),
+        "competences": Arr(Str(max_len=40, enum=codes.COMPETENCES), max_items=20),
+        "email": Str(max_len=320, fmt="email"),
+        "phone": Str(max_len=40),
+        "available_24_7": Bool(),
+        "visibility": VISIBILITY,
+        "term_end": Str(max_len=10, fmt="date"),
+        "successor_id": ID,
+    },
+    required=("authority_id", "jurisdiction", "name"),
+)
+
+CHANNEL = Obj(
+    "Channel",
+    {
+        "kind": Str(max_len=32, enum=codes.CHANNEL_KINDS),
+        "address": Str(max_len=500),
+        "formal": Bool(description="accepts formal requests"),
+    },
+    required=("kind",),
+    allow_read_only=False,
+)
+
+MEASURE = Obj(
+    "MeasureProfile",
+    {
+        "code": Str(max_len=64, enum=codes.MEASURES),
+        "applicability": Str(max_len=8, enum=codes.APPLICABILITY),
+        "notes": Str(max_len=2000),
+    },
+    required=("code", "applicability"),
+    allow_read_only=False,
+)
+
+ROUTING_PROFILE = Obj(
+    "RoutingProfileInput",
+    {
+        "jurisdiction": ISO2,
+        "central_authority_id": ID,
+        "accepted_languages": Arr(LANG, max_items=30),
+        "channels": Arr(CHANNEL, max_items=20),
+        "legal_bases": Arr(Str(max_len=40, description="instrument code"), max_items=50),
+        "measures": Arr(MEASURE, max_items=len(codes.MEASURES)),
+        "acknowledgement_days": Int(minimum=0, maximum=365),
+        "urgent_procedure": Str(max_len=2000),
+        "visibility": VISIBILITY,
+    },
+)

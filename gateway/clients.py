@@ -1,0 +1,66 @@
+"""The gateway's channels and stubs to the node's services."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from justnet.directory.v1 import directory_pb2_grpc
+from justnet.events.v1 import events_pb2_grpc
+from justnet.federation.v1 import federation_pb2_grpc
+from justnet.requests.v1 import requests_pb2_grpc
+
+from services.common.clients import open_channel
+from services.common.settings import GRPC_SERVICES, NodeSettings
+
+HEALTH_TIMEOUT = 1.0
+# Per-method deadlines (seconds); anything not listed gets the default.
+TIMEOUTS: dict[str, float | None] = {"ImportDirectory": 60.0, "Lookup": 3.0}
+
+
+@dataclass
+class ServiceClients:
+    channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+
+    @classmethod
+    def connect(cls, settings: NodeSettings) -> ServiceClients:
+        return cls(
+            {name: open_channel(settings.service(name).target, timeouts=TIMEOUTS)
+             for name in GRPC_SERVICES}
+        )
+
+    @cached_property
+    def directory(self) -> directory_pb2_grpc.DirectoryServiceStub:
+        return directory_pb2_grpc.DirectoryServiceStub(self.channels["directory"])
+
+    @cached_property
+    def requests(self) -> requests_pb2_grpc.RequestsServiceStub:
+        return requests_pb2_grpc.RequestsServiceStub(self.channels["requests"])
+
+    @cached_property
+    def events(self) -> events_pb2_grpc.EventsServiceStub:
+        return events_pb2_grpc.EventsServiceStub(self.channels["events"])
+
+    @cached_property
+    def federation(self) -> federation_pb2_grpc.FederationServiceStub:
+        return federation_pb2_grpc.FederationServiceStub(self.channels["federation"])
+
+    async def health(self) -> dict[str, str]:
+        async def one(name: str) -> tuple[str, str]:
+            stub = health_pb2_grpc.HealthStub(self.channels[name])
+            try:
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=HEALTH_TIMEOUT)
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    return name, "TIMEOUT"
+                return name, "UNAVAILABLE"
+            return name, health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+        results = await asyncio.gather(*(one(n) for n in self.channels))
+        return dict(results)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(ch.close() for ch in self.channels.values()))

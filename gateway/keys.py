@@ -1,0 +1,20 @@
+"""Typed keys for the aiohttp application and requests."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from services.common.identity import Caller
+from services.common.settings import NodeSettings
+
+if TYPE_CHECKING:
+    from gateway.auth import TokenStore
+    from gateway.clients import ServiceClients
+
+SETTINGS = web.AppKey("settings", NodeSettings)
+CLIENTS: web.AppKey[ServiceClients] = web.AppKey("clients")
+TOKENS: web.AppKey[TokenStore] = web.AppKey("tokens")
+OPENAPI: web.AppKey[dict] = web.AppKey("openapi")  # type: ignore[type-arg]
+CALLER = web.RequestKey("caller", Caller)

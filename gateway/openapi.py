@@ -1,0 +1,174 @@
+"""Builds the OpenAPI 3.1 document from the route registry, so it cannot drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway import bodies
+from gateway.api import ERROR_STATUSES, Operation
+from gateway.schema import Obj
+from services.common.version import VERSION
+
+_S: dict[str, Any] = {"type": "string"}
+_NS: dict[str, Any] = {"type": ["string", "null"]}
+_TS: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
+_STRS: dict[str, Any] = {"type": "array", "items": _S}
+
+RECORD = {
+    "id": _S,
+    "origin": {"type": "string", "description": "network code of the owning node"},
+    "version": {"type": "integer"},
+    "created_at": _TS,
+    "updated_at": _TS,
+    "last_verified_at": _TS,
+    "visibility": {"type": "string", "enum": ["public", "network", "federation", "private"]},
+    "provenance": {"$ref": "#/components/schemas/Provenance"},
+}
+
+COMPONENTS: dict[str, Any] = {
+    "Problem": {
+        "type": "object",
+        "properties": {
+            "type": _S,
+            "title": _S,
+            "status": {"type": "integer"},
+            "detail": _S,
+            "errors": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"field": _S, "message": _S}},
+            },
+        },
+        "required": ["type", "title", "status", "detail"],
+    },
+    "Provenance": {
+        "type": "object",
+        "description": "present on replicated records only",
+        "properties": {"origin": _S, "verified": {"type": "boolean"}, "synced_at": _TS},
+    },
+    "Authority": {
+        "type": "object",
+        "properties": {
+            **RECORD,
+            "jurisdiction": _S, "name": _S, "kind": _S, "competences": _STRS,
+            "accepted_languages": _STRS, "email": _S, "phone": _S, "address": _S,
+            "website": _S, "available_24_7": {"type": "boolean"},
+        },
+    },
+    "ContactPoint": {
+        "type": "object",
+        "properties": {
+            **RECORD,
+            "authority_id": _S, "jurisdiction": _S, "name": _S, "title": _S,
+            "languages": _STRS, "competences": _STRS, "email": _S, "phone": _S,
+            "available_24_7": {"type": "boolean"}, "term_end": _NS, "successor_id": _NS,
+        },
+    },
+    "RoutingProfile": {
+        "type": "object",
+        "properties": {
+            **RECORD,
+            "jurisdiction": _S, "central_authority_id": _NS, "accepted_languages": _STRS,
+            "channels": {"type": "array", "items": {"$ref": "#/components/schemas/Channel"}},
+            "legal_bases": _STRS,
+            "measures": {"type": "array", "items": {"$ref": "#/components/schemas/MeasureProfile"}},
+            "acknowledgement_days": {"type": "integer"}, "urgent_procedure": _S,
+        },
+    },
+    "LookupItem": {
+        "description": "an authority or a contact point, with its rank",
+        "type": "object",
+        "properties": {
+            **RECORD,
+            "record_type": {"type": "string", "enum": ["authority", "contact_point"]},
+            "score": {"type": "number"},
+            "matched": _STRS,
+        },
+    },
+    "Network": {
+        "type": "object",
+        "properties": {
+            "code": _S, "name": _S, "region": _S, "secretariat": _S, "website": _S,
+            "working_languages": _STRS, "founding_instrument": _S, "partner_networks": _STRS,
+            "is_local": {"type": "boolean"},
+            "members": {"type": "array", "items": {"type": "object", "properties": {
+                "jurisdiction": _S, "since": _NS, "until": _NS}}},
+        },
+    },
+    "Jurisdiction": {
+        "type": "object",
+        "properties": {
+            "code": _S, "name": _S, "official_languages": _STRS, "legal_tradition": _NS,
+            "networks": _STRS, "routing_profile": {"$ref": "#/components/schemas/RoutingProfile"},
+        },
+    },
+}
+
+INPUTS: list[Obj] = [bodies.AUTHORITY, bodies.CONTACT_POINT, bodies.ROUTING_PROFILE]
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": [p.openapi() for p in op.query],
+        "responses": {},
+    }
+    if op.role != "anonymous":
+        out["security"] = [{"bearer": []}]
+        out["description"] = f"Needs a token with the `{op.role}` role (or higher)."
+    else:
+        out["security"] = [{}, {"bearer": []}]
+    for segment in op.path.split("/"):
+        if segment.startswith("{") and segment.endswith("}"):
+            out["parameters"].append(
+                {"name": segment[1:-1], "in": "path", "required": True,
+                 "schema": {"type": "string", "maxLength": 100}}
+            )
+    if op.method in ("PUT", "DELETE"):
+        out["parameters"].append(
+            {"name": "If-Match", "in": "header", "required": False,
+             "description": "the ETag of the version being replaced", "schema": _S}
+        )
+    if op.body is not None:
+        out["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": op.body.openapi()}},
+        }
+    success: dict[str, Any] = {"description": "OK"}
+    if op.success != 204:
+        success["content"] = {op.content_type: {"schema": op.response}}
+    if op.etag and op.success != 204:
+        success["headers"] = {"ETag": {"schema": _S, "description": "the record's version"}}
+    out["responses"][str(op.success)] = success
+    for status in op.errors:
+        out["responses"][str(status)] = {
+            "description": ERROR_STATUSES[status],
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    return out
+
+
+def build(operations: list[Operation], network: str) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for op in operations:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
+    schemas = dict(COMPONENTS)
+    for obj in INPUTS:
+        for inner in [obj, *obj.nested()]:
+            schemas[inner.name] = inner.component()
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": f"JustNet node {network}",
+            "version": VERSION,
+            "description": "Directory, MLA routing and requests, events and federation of a "
+                           "judicial-cooperation network. Every response carries X-Trace-Id.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

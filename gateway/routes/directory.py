@@ -1,0 +1,332 @@
+"""Directory routes: networks, jurisdictions, routing profiles, authorities, contact points, lookup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from justnet.common.v1 import common_pb2
+from justnet.directory.v1 import directory_pb2 as pb
+
+from gateway import bodies, keys, render
+from gateway.api import Api, if_match, json_response, read_json
+from gateway.auth import require
+from gateway.schema import Param, parse_body, parse_query
+from services.common import codes
+
+api = Api()
+TAG = "directory"
+
+LIMIT = Param("limit", "integer", "page size (default 50)", minimum=1, maximum=500)
+CURSOR = Param("cursor", description="next_cursor from the previous page", max_len=500)
+JURISDICTION = Param("jurisdiction", description="ISO 3166-1 alpha-2", max_len=8)
+COMPETENCE = Param("competence", enum=codes.COMPETENCES, max_len=40)
+LANGUAGE = Param("language", description="ISO 639-1", max_len=8)
+NETWORK = Param("network", description="origin network code", max_len=16)
+Q = Param("q", description="text in the name")
+AUTHORITY_PARAMS = (JURISDICTION, COMPETENCE, NETWORK, Q, LIMIT, CURSOR)
+CONTACT_PARAMS = (
+    JURISDICTION,
+    COMPETENCE,
+    LANGUAGE,
+    NETWORK,
+    Q,
+    Param("available_24_7", "boolean"),
+    LIMIT,
+    CURSOR,
+)
+LOOKUP_PARAMS = (
+    JURISDICTION,
+    COMPETENCE,
+    LANGUAGE,
+    Q,
+    NETWORK,
+    Param("urgent", "boolean", "rank 24/7 availability first"),
+    LIMIT,
+)
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _page(name: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": _ref(name)},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+        "required": ["items", "next_cursor"],
+    }
+
+
+def _md(request: web.Request) -> tuple[tuple[str, str], ...]:
+    return request[keys.CALLER].metadata()
+
+
+def _page_request(q: dict[str, Any]) -> common_pb2.PageRequest:
+    return common_pb2.PageRequest(limit=q["limit"] or 0, cursor=q["cursor"] or "")
+
+
+def _stub(request: web.Request) -> Any:
+    return request.app[keys.CLIENTS].directory
+
+
+# ------------------------------------------------------------------ reference data
+
+
+@api.route("GET", "/api/v1/networks", summary="Networks known to this node", tag=TAG,
+           response={"type": "object", "properties": {"items": {"type": "array", "items": _ref("Network")}}})
+async def list_networks(request: web.Request) -> web.Response:
+    reply = await _stub(request).ListNetworks(pb.ListNetworksRequest(), metadata=_md(request))
+    return json_response({"items": [render.network(n) for n in reply.items]})
+
+
+@api.route("GET", "/api/v1/networks/{code}", summary="One network and its member states", tag=TAG,
+           response=_ref("Network"), errors=(404,))
+async def get_network(request: web.Request) -> web.Response:
+    reply = await _stub(request).GetNetwork(
+        pb.GetNetworkRequest(code=request.match_info["code"]), metadata=_md(request)
+    )
+    return json_response(render.network(reply))
+
+
+@api.route("GET", "/api/v1/jurisdictions", summary="Member states of the known networks", tag=TAG,
+           query=(NETWORK,),
+           response={"type": "object", "properties": {"items": {"type": "array", "items": _ref("Jurisdiction")}}})
+async def list_jurisdictions(request: web.Request) -> web.Response:
+    q = parse_query((NETWORK,), request.query)
+    reply = await _stub(request).ListJurisdictions(
+        pb.ListJurisdictionsRequest(network=q["network"] or ""), metadata=_md(request)
+    )
+    return json_response({"items": [render.jurisdiction(j) for j in reply.items]})
+
+
+@api.route("GET", "/api/v1/jurisdictions/{iso2}", tag=TAG, response=_ref("Jurisdiction"),
+           summary="A state: networks, legal tradition, official languages, routing profile",
+           errors=(400, 404))
+async def get_jurisdiction(request: web.Request) -> web.Response:
+    reply = await _stub(request).GetJurisdiction(
+        pb.GetJurisdictionRequest(code=request.match_info["iso2"]), metadata=_md(request)
+    )
+    return json_response(render.jurisdiction(reply))
+
+
+# ------------------------------------------------------------------ routing profiles
+
+
+@api.route("GET", "/api/v1/jurisdictions/{iso2}/routing-profile", tag=TAG,
+           summary="How to send this state an MLA request", response=_ref("RoutingProfile"),
+           errors=(400, 404), etag=True)
+async def get_routing_profile(request: web.Request) -> web.Response:
+    reply = await _stub(request).GetRoutingProfile(
+        pb.GetRoutingProfileRequest(jurisdiction=request.match_info["iso2"]), metadata=_md(request)
+    )
+    return json_response(render.routing_profile(reply), version=reply.meta.version)
+
+
+@api.route("PUT", "/api/v1/jurisdictions/{iso2}/routing-profile", tag=TAG, role="editor",
+           summary="Create or replace a member state's routing profile",
+           body=bodies.ROUTING_PROFILE, response=_ref("RoutingProfile"), errors=(404, 412),
+           etag=True)
+async def put_routing_profile(request: web.Request) -> web.Response:
+    require(request, "editor")
+    values = parse_body(bodies.ROUTING_PROFILE, await read_json(request))
+    values["jurisdiction"] = request.match_info["iso2"]
+    profile = pb.RoutingProfile(
+        jurisdiction=values["jurisdiction"],
+        central_authority_id=values["central_authority_id"],
+        accepted_languages=values["accepted_languages"],
+        channels=[pb.Channel(**c) for c in values["channels"]],
+        legal_bases=values["legal_bases"],
+        measures=[pb.MeasureProfile(**m) for m in values["measures"]],
+        acknowledgement_days=values["acknowledgement_days"],
+        urgent_procedure=values["urgent_procedure"],
+        visibility=values["visibility"],
+    )
+    reply = await _stub(request).PutRoutingProfile(
+        pb.PutRoutingProfileRequest(profile=profile, expected_version=if_match(request)),
+        metadata=_md(request),
+    )
+    return json_response(render.routing_profile(reply), version=reply.meta.version)
+
+
+# ------------------------------------------------------------------ authorities
+
+
+@api.route("GET", "/api/v1/authorities", summary="Authorities, local and replicated", tag=TAG,
+           query=AUTHORITY_PARAMS, response=_page("Authority"))
+async def list_authorities(request: web.Request) -> web.Response:
+    q = parse_query(AUTHORITY_PARAMS, request.query)
+    reply = await _stub(request).ListAuthorities(
+        pb.ListAuthoritiesRequest(
+            page=_page_request(q),
+            jurisdiction=q["jurisdiction"] or "",
+            competence=q["competence"] or "",
+            network=q["network"] or "",
+            q=q["q"] or "",
+        ),
+        metadata=_md(request),
+    )
+    return json_response(
+        {"items": [render.authority(a) for a in reply.items], "next_cursor": reply.next_cursor or None}
+    )
+
+
+@api.route("POST", "/api/v1/authorities", summary="Add an authority", tag=TAG, role="editor",
+           body=bodies.AUTHORITY, response=_ref("Authority"), success=201, etag=True)
+async def create_authority(request: web.Request) -> web.Response:
+    require(request, "editor")
+    values = parse_body(bodies.AUTHORITY, await read_json(request))
+    reply = await _stub(request).CreateAuthority(
+        pb.CreateAuthorityRequest(authority=pb.Authority(**values)), metadata=_md(request)
+    )
+    response = json_response(render.authority(reply), status=201, version=reply.meta.version)
+    response.headers["Location"] = f"/api/v1/authorities/{reply.meta.id}"
+    return response
+
+
+@api.route("GET", "/api/v1/authorities/{id}", summary="One authority", tag=TAG,
+           response=_ref("Authority"), errors=(404,), etag=True)
+async def get_authority(request: web.Request) -> web.Response:
+    reply = await _stub(request).GetAuthority(
+        pb.GetRecordRequest(id=request.match_info["id"]), metadata=_md(request)
+    )
+    return json_response(render.authority(reply), version=reply.meta.version)
+
+
+@api.route("PUT", "/api/v1/authorities/{id}", summary="Replace an authority", tag=TAG,
+           role="editor", body=bodies.AUTHORITY, response=_ref("Authority"),
+           errors=(404, 412), etag=True)
+async def update_authority(request: web.Request) -> web.Response:
+    require(request, "editor")
+    values = parse_body(bodies.AUTHORITY, await read_json(request))
+    authority = pb.Authority(**values)
+    authority.meta.id = request.match_info["id"]
+    reply = await _stub(request).UpdateAuthority(
+        pb.UpdateAuthorityRequest(authority=authority, expected_version=if_match(request)),
+        metadata=_md(request),
+    )
+    return json_response(render.authority(reply), version=reply.meta.version)
+
+
+@api.route("DELETE", "/api/v1/authorities/{id}", summary="Remove an authority", tag=TAG,
+           role="editor", success=204, errors=(404, 412))
+async def delete_authority(request: web.Request) -> web.Response:
+    require(request, "editor")
+    await _stub(request).DeleteAuthority(
+        pb.DeleteRecordRequest(id=request.match_info["id"], expected_version=if_match(request)),
+        metadata=_md(request),
+    )
+    return web.Response(status=204)
+
+
+# ------------------------------------------------------------------ contact points
+
+
+@api.route("GET", "/api/v1/contact-points", summary="Contact points, local and replicated",
+           tag=TAG, query=CONTACT_PARAMS, response=_page("ContactPoint"))
+async def list_contact_points(request: web.Request) -> web.Response:
+    q = parse_query(CONTACT_PARAMS, request.query)
+    msg = pb.ListContactPointsRequest(
+        page=_page_request(q),
+        jurisdiction=q["jurisdiction"] or "",
+        competence=q["competence"] or "",
+        language=q["language"] or "",
+        network=q["network"] or "",
+        q=q["q"] or "",
+    )
+    if q["available_24_7"] is not None:
+        msg.available_24_7 = q["available_24_7"]
+    reply = await _stub(request).ListContactPoints(msg, metadata=_md(request))
+    return json_response(
+        {"items": [render.contact_point(c) for c in reply.items],
+         "next_cursor": reply.next_cursor or None}
+    )
+
+
+@api.route("POST", "/api/v1/contact-points", summary="Add a contact point", tag=TAG,
+           role="editor", body=bodies.CONTACT_POINT, response=_ref("ContactPoint"), success=201,
+           etag=True)
+async def create_contact_point(request: web.Request) -> web.Response:
+    require(request, "editor")
+    values = parse_body(bodies.CONTACT_POINT, await read_json(request))
+    reply = await _stub(request).CreateContactPoint(
+        pb.CreateContactPointRequest(contact_point=pb.ContactPoint(**values)), metadata=_md(request)
+    )
+    response = json_response(render.contact_point(reply), status=201, version=reply.meta.version)
+    response.headers["Location"] = f"/api/v1/contact-points/{reply.meta.id}"
+    return response
+
+
+@api.route("GET", "/api/v1/contact-points/{id}", summary="One contact point", tag=TAG,
+           response=_ref("ContactPoint"), errors=(404,), etag=True)
+async def get_contact_point(request: web.Request) -> web.Response:
+    reply = await _stub(request).GetContactPoint(
+        pb.GetRecordRequest(id=request.match_info["id"]), metadata=_md(request)
+    )
+    return json_response(render.contact_point(reply), version=reply.meta.version)
+
+
+@api.route("PUT", "/api/v1/contact-points/{id}", summary="Replace a contact point", tag=TAG,
+           role="editor", body=bodies.CONTACT_POINT, response=_ref("ContactPoint"),
+           errors=(404, 412), etag=True)
+async def update_contact_point(request: web.Request) -> web.Response:
+    require(request, "editor")
+    values = parse_body(bodies.CONTACT_POINT, await read_json(request))
+    contact = pb.ContactPoint(**values)
+    contact.meta.id = request.match_info["id"]
+    reply = await _stub(request).UpdateContactPoint(
+        pb.UpdateContactPointRequest(contact_point=contact, expected_version=if_match(request)),
+        metadata=_md(request),
+    )
+    return json_response(render.contact_point(reply), version=reply.meta.version)
+
+
+@api.route("DELETE", "/api/v1/contact-points/{id}", summary="Remove a contact point", tag=TAG,
+           role="editor", success=204, errors=(404, 412))
+async def delete_contact_point(request: web.Request) -> web.Response:
+    require(request, "editor")
+    await _stub(request).DeleteContactPoint(
+        pb.DeleteRecordRequest(id=request.match_info["id"], expected_version=if_match(request)),
+        metadata=_md(request),
+    )
+    return web.Response(status=204)
+
+
+# ------------------------------------------------------------------ lookup
+
+
+@api.route("GET", "/api/v1/lookup", tag=TAG, query=LOOKUP_PARAMS,
+           summary="Authorities and contact points across every known network, ranked",
+           response={
+               "type": "object",
+               "properties": {
+                   "items": {"type": "array", "items": _ref("LookupItem")},
+                   "networks_consulted": {"type": "array", "items": {"type": "string"}},
+                   "networks_unavailable": {"type": "array", "items": {"type": "string"}},
+               },
+               "required": ["items", "networks_consulted", "networks_unavailable"],
+           })
+async def lookup(request: web.Request) -> web.Response:
+    q = parse_query(LOOKUP_PARAMS, request.query)
+    reply = await _stub(request).Lookup(
+        pb.LookupRequest(
+            jurisdiction=q["jurisdiction"] or "",
+            competence=q["competence"] or "",
+            language=q["language"] or "",
+            q=q["q"] or "",
+            network=q["network"] or "",
+            urgent=bool(q["urgent"]),
+            limit=q["limit"] or 0,
+        ),
+        metadata=_md(request),
+    )
+    return json_response(
+        {
+            "items": [render.lookup_item(i) for i in reply.items],
+            "networks_consulted": list(reply.networks_consulted),
+            "networks_unavailable": list(reply.networks_unavailable),
+        }
+    )

@@ -1,0 +1,131 @@
+"""Node routes: health, node descriptor, OpenAPI document, metrics, federation peers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from aiohttp import web
+from justnet.federation.v1 import federation_pb2 as fpb
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from gateway import keys, render
+from gateway.api import Api, json_response
+from gateway.auth import require
+from services.common.version import VERSION
+
+api = Api()
+
+PEER = {
+    "type": "object",
+    "properties": {
+        "network": {"type": "string"},
+        "endpoint": {"type": "string"},
+        "state": {"type": "string", "enum": ["connected", "backing_off", "unreachable", "refused"]},
+        "cursor": {"type": "integer"},
+        "lag_seconds": {"type": ["number", "null"]},
+        "last_success_at": {"type": ["string", "null"], "format": "date-time"},
+        "last_error": {"type": ["string", "null"]},
+        "records": {"type": "integer"},
+    },
+}
+
+
+def _peer(p: fpb.PeerStatus) -> dict[str, Any]:
+    return {
+        "network": p.network,
+        "endpoint": p.endpoint,
+        "state": p.state,
+        "cursor": p.cursor,
+        "lag_seconds": p.lag_seconds if p.HasField("last_success_at") else None,
+        "last_success_at": render.ts(p.last_success_at),
+        "last_error": p.last_error or None,
+        "records": p.records,
+    }
+
+
+async def _peers(request: web.Request) -> list[fpb.PeerStatus] | None:
+    try:
+        reply = await request.app[keys.CLIENTS].federation.ListPeers(
+            fpb.ListPeersRequest(), metadata=request[keys.CALLER].metadata(), timeout=2.0
+        )
+    except grpc.aio.AioRpcError:
+        return None
+    return list(reply.peers)
+
+
+@api.route("GET", "/api/v1/health", summary="Whether every service of this node is serving",
+           tag="node",
+           response={
+               "type": "object",
+               "properties": {
+                   "status": {"type": "string", "enum": ["ok", "degraded"]},
+                   "services": {"type": "object", "additionalProperties": {"type": "string"}},
+               },
+           })
+async def health(request: web.Request) -> web.Response:
+    services = await request.app[keys.CLIENTS].health()
+    services["gateway"] = "SERVING"
+    ok = all(s == "SERVING" for s in services.values())
+    return json_response(
+        {"status": "ok" if ok else "degraded", "services": services}, status=200 if ok else 503
+    )
+
+
+@api.route("GET", "/api/v1/node", summary="This node: network, version, member states, peers",
+           tag="node",
+           response={
+               "type": "object",
+               "properties": {
+                   "network": {"type": "string"},
+                   "name": {"type": "string"},
+                   "version": {"type": "string"},
+                   "jurisdictions": {"type": "array", "items": {"type": "string"}},
+                   "peers": {"type": "array", "items": {
+                       "type": "object",
+                       "properties": {"network": {"type": "string"}, "state": {"type": "string"},
+                                      "lag_seconds": {"type": ["number", "null"]}},
+                   }},
+               },
+           })
+async def node(request: web.Request) -> web.Response:
+    settings = request.app[keys.SETTINGS]
+    peers = await _peers(request)
+    body: dict[str, Any] = {
+        "network": settings.network,
+        "name": settings.name,
+        "version": VERSION,
+        "jurisdictions": list(settings.jurisdictions),
+        "peers": [
+            {"network": p.network, "state": p.state,
+             "lag_seconds": p.lag_seconds if p.HasField("last_success_at") else None}
+            for p in (peers or [])
+        ],
+    }
+    if peers is None:
+        body["peers_unavailable"] = True
+    return json_response(body)
+
+
+@api.route("GET", "/api/v1/federation/peers", summary="Replication state of every peer",
+           tag="federation", role="admin",
+           response={"type": "object", "properties": {"items": {"type": "array", "items": PEER}}})
+async def federation_peers(request: web.Request) -> web.Response:
+    caller = require(request, "admin")
+    reply = await request.app[keys.CLIENTS].federation.ListPeers(
+        fpb.ListPeersRequest(), metadata=caller.metadata()
+    )
+    return json_response({"items": [_peer(p) for p in reply.peers]})
+
+
+@api.route("GET", "/api/v1/openapi.json", summary="This document", tag="node")
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(request.app[keys.OPENAPI])
+
+
+@api.route("GET", "/metrics", summary="Prometheus metrics", tag="node",
+           content_type="text/plain", response={"type": "string"})
+async def metrics(request: web.Request) -> web.Response:
+    response = web.Response(body=generate_latest(REGISTRY))
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response

@@ -1,0 +1,27 @@
+"""Runs the gateway process."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.app import create_app
+from services.common.server import run_until_signalled
+from services.common.settings import NodeSettings
+
+
+async def start(settings: NodeSettings, *, port: int | None = None) -> web.AppRunner:
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(
+        runner,
+        settings.gateway.host,
+        settings.gateway.port if port is None else port,
+        shutdown_timeout=5.0,
+    )
+    await site.start()
+    return runner
+
+
+async def serve(settings: NodeSettings) -> None:
+    runner = await start(settings)
+    await run_until_signalled(runner.cleanup)

@@ -1,0 +1,298 @@
+"""The `justnet` command. Thin: it parses arguments and calls each service's entry point.
+
+Exit status: 0 success, 2 bad usage or configuration (naming the setting), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from services.common.settings import NETWORK_CODE, SERVICES, NodeSettings, SettingsError, load_settings
+
+
+class UsageError(Exception):
+    """Bad arguments: exit status 2."""
+
+
+def _config_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, default=None,
+                   help="the node's justnet.toml (default: $JUSTNET_CONFIG or ./justnet-data/justnet.toml)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="justnet", description="Run a JustNet node.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="create a node: configuration, keys, databases")
+    p.add_argument("--network", required=True, help="network code, e.g. SEAJUST")
+    p.add_argument("--name", default="", help="the network's full name")
+    p.add_argument("--data-dir", type=Path, default=Path("justnet-data"))
+    p.add_argument("--jurisdictions", default="",
+                   help="ISO 3166-1 codes of member states, comma-separated (default: the network's members)")
+    p.add_argument("--base-port", type=int, default=None,
+                   help="gateway N, directory N+1, requests N+2, events N+3, federation N+4 and N+5")
+    p.add_argument("--host", default="127.0.0.1", help="address the processes listen on")
+    p.add_argument("--sample-data", action="store_true", help="load the sample directory")
+
+    p = sub.add_parser("up", help="migrate and start every process of the node")
+    _config_arg(p)
+
+    p = sub.add_parser("serve", help="run one process in the foreground")
+    p.add_argument("service", choices=SERVICES)
+    _config_arg(p)
+
+    p = sub.add_parser("migrate", help="apply database migrations")
+    p.add_argument("service", nargs="?", choices=SERVICES)
+    _config_arg(p)
+
+    p = sub.add_parser("node-info", help="print this node's descriptor for peers")
+    p.add_argument("--json", action="store_true")
+    _config_arg(p)
+
+    p = sub.add_parser("token", help="API tokens")
+    tsub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    tc = tsub.add_parser("create", help="print a new token once")
+    tc.add_argument("--role", required=True, choices=("admin", "editor", "member"))
+    tc.add_argument("--name", default="")
+    _config_arg(tc)
+    tl = tsub.add_parser("list", help="list tokens (never their values)")
+    _config_arg(tl)
+    tr = tsub.add_parser("revoke", help="revoke a token by id")
+    tr.add_argument("id")
+    _config_arg(tr)
+
+    p = sub.add_parser("import", help="import authorities and contact points (CSV or JSON)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    _config_arg(p)
+
+    p = sub.add_parser("export", help="export this node's own authorities and contact points")
+    p.add_argument("--format", choices=("csv", "json"), default="json")
+    _config_arg(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 on bad usage
+    try:
+        return asyncio.run(dispatch(args))
+    except (SettingsError, UsageError) as exc:
+        print(f"justnet: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one line for the user; details are in the service logs
+        print(f"justnet: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _settings(args: argparse.Namespace) -> NodeSettings:
+    return load_settings(args.config)
+
+
+async def dispatch(args: argparse.Namespace) -> int:
+    handler = {
+        "init": cmd_init,
+        "up": cmd_up,
+        "serve": cmd_serve,
+        "migrate": cmd_migrate,
+        "node-info": cmd_node_info,
+        "token": cmd_token,
+        "import": cmd_import,
+        "export": cmd_export,
+    }[args.command]
+    result: int = await handler(args)
+    return result
+
+
+async def cmd_init(args: argparse.Namespace) -> int:
+    from services.cli import migrate, nodes
+    from services.common.validation import country_code
+    from services.directory import reference, sample
+    from services.directory import service as directory
+
+    network = args.network.strip().upper()
+    if not NETWORK_CODE.match(network):
+        raise UsageError(f"--network: {args.network!r} is not a network code (A-Z, 0-9, 2-16 chars)")
+    known = reference.networks().get(network)
+    if args.jurisdictions:
+        codes = [c.strip().upper() for c in args.jurisdictions.split(",") if c.strip()]
+        bad = [c for c in codes if country_code(c) is None]
+        if bad:
+            raise UsageError(f"--jurisdictions: {', '.join(bad)} not ISO 3166-1 alpha-2 codes")
+    elif known is not None:
+        codes = list(known.current_members)
+    else:
+        raise UsageError(
+            f"--jurisdictions: {network} is not a network JustNet knows "
+            f"({', '.join(reference.networks())}); list its member states"
+        )
+    name = args.name or (known.name if known else network)
+    if args.base_port is not None and not 1024 <= args.base_port <= 65530:
+        raise UsageError("--base-port: must be between 1024 and 65530")
+    config = nodes.write_node(args.data_dir, network, name, codes, args.base_port, args.host)
+    settings = load_settings(config)
+    await migrate.migrate_all(settings)
+    print(f"created node {network} in {settings.data_dir}", file=sys.stderr)
+    if args.sample_data:
+        offline = await directory.open_offline(settings)
+        try:
+            records, profiles = await sample.load(offline.logic, network, codes)
+        finally:
+            await offline.close()
+        print(f"loaded sample data: {records} records, {profiles} routing profiles",
+              file=sys.stderr)
+    print(f"start it with: justnet up --config {config}", file=sys.stderr)
+    return 0
+
+
+async def cmd_up(args: argparse.Namespace) -> int:
+    from services.cli import nodes
+
+    return await nodes.run_node(_settings(args))
+
+
+async def cmd_serve(args: argparse.Namespace) -> int:
+    from services.cli.serve import serve
+
+    await serve(args.service, _settings(args))
+    return 0
+
+
+async def cmd_migrate(args: argparse.Namespace) -> int:
+    from services.cli import migrate
+
+    results = await migrate.migrate_all(_settings(args), args.service)
+    for service, revision in results.items():
+        print(f"{service}: {revision or 'no migrations'}")
+    return 0
+
+
+async def cmd_node_info(args: argparse.Namespace) -> int:
+    from services.common.identity_files import load_identity
+    from services.federation.service import descriptor
+
+    settings = _settings(args)
+    info = descriptor(settings, load_identity(settings))
+    data = {
+        "network": info.network,
+        "name": info.name,
+        "peer_endpoint": info.peer_endpoint,
+        "jurisdictions": list(info.jurisdictions),
+        "key_id": info.key_id,
+        "public_key": info.public_key,
+        "certificate_fingerprint": info.certificate_fingerprint,
+        "certificate_pem": info.certificate_pem,
+    }
+    if args.json:
+        print(json.dumps(data))
+    else:
+        for key, value in data.items():
+            if key != "certificate_pem":
+                print(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
+    return 0
+
+
+async def cmd_token(args: argparse.Namespace) -> int:
+    from gateway.app import PACKAGE_DIR
+    from gateway.auth import TokenStore
+    from services.common import migrations
+    from services.common.db import create_engine
+
+    settings = _settings(args)
+    engine = create_engine(settings.gateway.database_url, instrument=False)
+    try:
+        await migrations.require_head(engine, PACKAGE_DIR, "gateway")
+        store = TokenStore(engine, settings.network)
+        if args.token_command == "create":
+            token, info = await store.create(args.role, args.name)
+            print(f"created {info.role} token {info.id} ({info.name})", file=sys.stderr)
+            print(token)
+        elif args.token_command == "list":
+            for row in await store.list():
+                state = "revoked" if row.revoked_at else "active"
+                print(f"{row.id}  {row.role:<6}  {state:<7}  {row.name}")
+        elif not await store.revoke(args.id):
+            print(f"justnet: no active token {args.id}", file=sys.stderr)
+            return 1
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def cmd_import(args: argparse.Namespace) -> int:
+    from justnet.directory.v1 import directory_pb2 as pb
+
+    from services.common.identity import Caller
+    from services.directory import files
+    from services.directory import service as directory
+
+    settings = _settings(args)
+    if not args.file.exists():
+        raise UsageError(f"{args.file}: no such file")
+    try:
+        parsed = files.parse(args.file)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    offline = await directory.open_offline(settings)
+    try:
+        result = await offline.logic.import_directory(
+            pb.ImportDirectoryRequest(rows=parsed.rows, dry_run=True), Caller("editor", settings.network, "cli-import")
+        )
+        errors: list[tuple[int, str, str]] = [(e.row, e.column, e.message) for e in parsed.errors]
+        errors += [(e.row, e.field, e.message) for e in result.errors]
+        if errors:
+            for row, column, message in sorted(errors):
+                where = parsed.labels.get(row, f"row {row}")
+                print(f"{args.file.name}: {where}, column {column or '-'}: {message}", file=sys.stderr)
+            print(f"justnet: {len(errors)} error(s); nothing was imported", file=sys.stderr)
+            return 1
+        if args.dry_run:
+            print(f"dry run: {result.created} to create, {result.updated} to update; nothing written")
+            return 0
+        result = await offline.logic.import_directory(
+            pb.ImportDirectoryRequest(rows=parsed.rows), Caller("editor", settings.network, "cli-import")
+        )
+        if result.errors:  # changed between the check and the write
+            print("justnet: the directory changed during the import; nothing was imported",
+                  file=sys.stderr)
+            return 1
+        print(f"imported: {result.created} created, {result.updated} updated")
+    finally:
+        await offline.close()
+    return 0
+
+
+async def cmd_export(args: argparse.Namespace) -> int:
+    from services.common.identity import Caller
+    from services.directory import files
+    from services.directory import service as directory
+    from services.directory.store import ListFilter
+
+    settings = _settings(args)
+    offline = await directory.open_offline(settings)
+    editor = Caller("editor", settings.network, "cli-export")
+    try:
+        records: dict[str, list[Any]] = {}
+        for kind in ("authority", "contact_point"):
+            records[kind] = []
+            cursor = ""
+            while True:
+                items, cursor = await offline.logic.list(
+                    kind, editor, ListFilter(network=settings.network), 500, cursor
+                )
+                records[kind].extend(items)
+                if not cursor:
+                    break
+    finally:
+        await offline.close()
+    render = files.export_csv if args.format == "csv" else files.export_json
+    sys.stdout.write(render(records["authority"], records["contact_point"]))
+    return 0

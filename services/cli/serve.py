@@ -1,0 +1,35 @@
+"""`justnet serve SERVICE`: one process in the foreground, as a container runs it."""
+
+from __future__ import annotations
+
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+from services.common import telemetry
+from services.common.settings import NodeSettings
+
+
+async def serve(service: str, settings: NodeSettings) -> None:
+    readers = [PrometheusMetricReader()] if service == "gateway" else []
+    telemetry.setup(
+        service, settings.network, metric_readers=readers, log_level=settings.telemetry.log_level
+    )
+    if service == "gateway":
+        from gateway import service as gateway
+
+        await gateway.serve(settings)
+    elif service == "directory":
+        from services.directory import service as directory
+
+        await directory.serve(settings)
+    elif service == "requests":
+        from services.requests import service as requests
+
+        await requests.serve(settings)
+    elif service == "events":
+        from services.events import service as events
+
+        await events.serve(settings)
+    else:
+        from services.federation import service as federation
+
+        await federation.serve(settings)

@@ -1,0 +1,120 @@
+"""Shared fixtures: real gRPC servers on free loopback ports, SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from gateway.app import create_app
+from gateway.app import migrate as migrate_gateway
+from gateway.auth import TokenStore
+from services.common import telemetry
+from services.common.db import create_engine
+from services.common.settings import NodeSettings, load_settings
+from services.directory import service as directory
+from services.federation import service as federation
+from tests.postgres import fresh_database
+
+SPANS = InMemorySpanExporter()
+telemetry.setup("test", "SEAJUST", span_exporter=SPANS, metric_readers=[PrometheusMetricReader()])
+
+SEAJUST = ["BN", "KH", "LA", "MM", "MY", "PH", "SG", "TH", "VN", "TL"]
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    SPANS.clear()
+    yield SPANS
+
+
+def make_settings(data_dir: Path, network: str = "SEAJUST", jurisdictions: list[str] | None = None,
+                  database_url: str | None = None) -> NodeSettings:
+    env = {
+        "JUSTNET_NETWORK": network,
+        "JUSTNET_DATA_DIR": str(data_dir),
+        "JUSTNET_JURISDICTIONS": ",".join(jurisdictions or SEAJUST),
+    }
+    if database_url:
+        env["JUSTNET_DIRECTORY_DATABASE_URL"] = database_url
+    return load_settings(None, env)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Each test that takes this runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'directory.db'}"
+    else:
+        async with fresh_database() as url:
+            yield url
+
+
+@pytest.fixture
+async def settings(tmp_path: Path, database_url: str) -> NodeSettings:
+    return make_settings(tmp_path, database_url=database_url)
+
+
+@pytest.fixture
+async def directory_runtime(settings: NodeSettings) -> AsyncIterator[directory.DirectoryRuntime]:
+    await directory.migrate(settings)
+    runtime = await directory.start(settings, port=0)
+    yield runtime
+    await runtime.stop(0)
+
+
+@dataclass
+class Node:
+    settings: NodeSettings
+    client: TestClient  # type: ignore[type-arg]
+    tokens: dict[str, str]
+
+    def auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"} if role in self.tokens else {}
+
+
+@pytest.fixture
+async def node(
+    settings: NodeSettings, directory_runtime: directory.DirectoryRuntime, tmp_path: Path
+) -> AsyncIterator[Node]:
+    """A gateway in front of a real directory server (and the other services' servers)."""
+    from services.cli.nodes import write_node  # keys for the federation service
+
+    keys_dir = tmp_path / "node"
+    config = write_node(keys_dir, settings.network, settings.name, list(settings.jurisdictions), None)
+    keyed = load_settings(config)
+    fed = await federation.start(replace(settings, data_dir=keyed.data_dir), port=0)
+    wired = replace(
+        settings,
+        data_dir=keyed.data_dir,
+        directory=replace(settings.directory, address=f"127.0.0.1:{directory_runtime.port}"),
+        federation=replace(settings.federation, address=f"127.0.0.1:{fed.port}"),
+        requests=replace(settings.requests, address="127.0.0.1:9"),
+        events=replace(settings.events, address="127.0.0.1:9"),
+    )
+    await migrate_gateway(wired)
+    engine = create_engine(wired.gateway.database_url, instrument=False)
+    store = TokenStore(engine, wired.network)
+    tokens = {role: (await store.create(role, f"test-{role}"))[0] for role in ("admin", "editor", "member")}
+    await engine.dispose()
+    app: web.Application = create_app(wired)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    yield Node(wired, client, tokens)
+    await client.close()
+    await fed.stop(0)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("JUSTNET_SKIP_SLOW") == "1":
+        skip = pytest.mark.skip(reason="JUSTNET_SKIP_SLOW=1")
+        for item in items:
+            if "slow" in item.keywords:
+                item.add_marker(skip)
