@@ -116,7 +116,9 @@ async def read_json(request: web.Request) -> Any:
     if request.content_type not in ("application/json", "") and not request.content_type.endswith(
         "+json"
     ):
-        raise InvalidInput.one("body", f"send JSON (Content-Type: application/json), not {request.content_type}")
+        raise InvalidInput.one(
+            "body", f"send JSON (Content-Type: application/json), not {request.content_type}"
+        )
     raw = await request.read()
     if not raw.strip():
         raise InvalidInput.one("body", "a JSON object is required")

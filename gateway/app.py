@@ -43,11 +43,11 @@ def create_app(settings: NodeSettings, *, clients: ServiceClients | None = None)
     app[keys.SETTINGS] = settings
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
-        owned = clients is None
-        app[keys.CLIENTS] = ServiceClients.connect(settings) if owned else clients
+        service_clients = ServiceClients.connect(settings) if clients is None else clients
+        app[keys.CLIENTS] = service_clients
         yield
-        if owned:
-            await app[keys.CLIENTS].close()
+        if clients is None:
+            await service_clients.close()
 
     async def tokens_ctx(app: web.Application) -> AsyncIterator[None]:
         engine = create_engine(settings.gateway.database_url)

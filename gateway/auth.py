@@ -65,11 +65,13 @@ class TokenStore:
                 .values(revoked_at=utcnow())
             )
         self._cache.clear()
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
-    async def list(self) -> list[TokenRow]:
+    async def all_tokens(self) -> list[TokenRow]:
         async with self.sessions() as session:
-            return list((await session.scalars(select(TokenRow).order_by(TokenRow.created_at))).all())
+            return list(
+                (await session.scalars(select(TokenRow).order_by(TokenRow.created_at))).all()
+            )
 
     async def resolve(self, token: str) -> TokenInfo | None:
         digest = hash_token(token)

@@ -28,8 +28,10 @@ class ServiceClients:
     @classmethod
     def connect(cls, settings: NodeSettings) -> ServiceClients:
         return cls(
-            {name: open_channel(settings.service(name).target, timeouts=TIMEOUTS)
-             for name in GRPC_SERVICES}
+            {
+                name: open_channel(settings.service(name).target, timeouts=TIMEOUTS)
+                for name in GRPC_SERVICES
+            }
         )
 
     @cached_property

@@ -49,29 +49,47 @@ COMPONENTS: dict[str, Any] = {
         "type": "object",
         "properties": {
             **RECORD,
-            "jurisdiction": _S, "name": _S, "kind": _S, "competences": _STRS,
-            "accepted_languages": _STRS, "email": _S, "phone": _S, "address": _S,
-            "website": _S, "available_24_7": {"type": "boolean"},
+            "jurisdiction": _S,
+            "name": _S,
+            "kind": _S,
+            "competences": _STRS,
+            "accepted_languages": _STRS,
+            "email": _S,
+            "phone": _S,
+            "address": _S,
+            "website": _S,
+            "available_24_7": {"type": "boolean"},
         },
     },
     "ContactPoint": {
         "type": "object",
         "properties": {
             **RECORD,
-            "authority_id": _S, "jurisdiction": _S, "name": _S, "title": _S,
-            "languages": _STRS, "competences": _STRS, "email": _S, "phone": _S,
-            "available_24_7": {"type": "boolean"}, "term_end": _NS, "successor_id": _NS,
+            "authority_id": _S,
+            "jurisdiction": _S,
+            "name": _S,
+            "title": _S,
+            "languages": _STRS,
+            "competences": _STRS,
+            "email": _S,
+            "phone": _S,
+            "available_24_7": {"type": "boolean"},
+            "term_end": _NS,
+            "successor_id": _NS,
         },
     },
     "RoutingProfile": {
         "type": "object",
         "properties": {
             **RECORD,
-            "jurisdiction": _S, "central_authority_id": _NS, "accepted_languages": _STRS,
+            "jurisdiction": _S,
+            "central_authority_id": _NS,
+            "accepted_languages": _STRS,
             "channels": {"type": "array", "items": {"$ref": "#/components/schemas/Channel"}},
             "legal_bases": _STRS,
             "measures": {"type": "array", "items": {"$ref": "#/components/schemas/MeasureProfile"}},
-            "acknowledgement_days": {"type": "integer"}, "urgent_procedure": _S,
+            "acknowledgement_days": {"type": "integer"},
+            "urgent_procedure": _S,
         },
     },
     "LookupItem": {
@@ -87,18 +105,33 @@ COMPONENTS: dict[str, Any] = {
     "Network": {
         "type": "object",
         "properties": {
-            "code": _S, "name": _S, "region": _S, "secretariat": _S, "website": _S,
-            "working_languages": _STRS, "founding_instrument": _S, "partner_networks": _STRS,
+            "code": _S,
+            "name": _S,
+            "region": _S,
+            "secretariat": _S,
+            "website": _S,
+            "working_languages": _STRS,
+            "founding_instrument": _S,
+            "partner_networks": _STRS,
             "is_local": {"type": "boolean"},
-            "members": {"type": "array", "items": {"type": "object", "properties": {
-                "jurisdiction": _S, "since": _NS, "until": _NS}}},
+            "members": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"jurisdiction": _S, "since": _NS, "until": _NS},
+                },
+            },
         },
     },
     "Jurisdiction": {
         "type": "object",
         "properties": {
-            "code": _S, "name": _S, "official_languages": _STRS, "legal_tradition": _NS,
-            "networks": _STRS, "routing_profile": {"$ref": "#/components/schemas/RoutingProfile"},
+            "code": _S,
+            "name": _S,
+            "official_languages": _STRS,
+            "legal_tradition": _NS,
+            "networks": _STRS,
+            "routing_profile": {"$ref": "#/components/schemas/RoutingProfile"},
         },
     },
 }
@@ -122,13 +155,22 @@ def _operation(op: Operation) -> dict[str, Any]:
     for segment in op.path.split("/"):
         if segment.startswith("{") and segment.endswith("}"):
             out["parameters"].append(
-                {"name": segment[1:-1], "in": "path", "required": True,
-                 "schema": {"type": "string", "maxLength": 100}}
+                {
+                    "name": segment[1:-1],
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "maxLength": 100},
+                }
             )
     if op.method in ("PUT", "DELETE"):
         out["parameters"].append(
-            {"name": "If-Match", "in": "header", "required": False,
-             "description": "the ETag of the version being replaced", "schema": _S}
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": False,
+                "description": "the ETag of the version being replaced",
+                "schema": _S,
+            }
         )
     if op.body is not None:
         out["requestBody"] = {
@@ -144,7 +186,9 @@ def _operation(op: Operation) -> dict[str, Any]:
     for status in op.errors:
         out["responses"][str(status)] = {
             "description": ERROR_STATUSES[status],
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
         }
     return out
 
@@ -163,7 +207,7 @@ def build(operations: list[Operation], network: str) -> dict[str, Any]:
             "title": f"JustNet node {network}",
             "version": VERSION,
             "description": "Directory, MLA routing and requests, events and federation of a "
-                           "judicial-cooperation network. Every response carries X-Trace-Id.",
+            "judicial-cooperation network. Every response carries X-Trace-Id.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,

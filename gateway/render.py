@@ -75,7 +75,9 @@ def routing_profile(p: pb.RoutingProfile) -> dict[str, Any]:
         "jurisdiction": p.jurisdiction,
         "central_authority_id": p.central_authority_id or None,
         "accepted_languages": list(p.accepted_languages),
-        "channels": [{"kind": c.kind, "address": c.address, "formal": c.formal} for c in p.channels],
+        "channels": [
+            {"kind": c.kind, "address": c.address, "formal": c.formal} for c in p.channels
+        ],
         "legal_bases": list(p.legal_bases),
         "measures": [
             {"code": m.code, "applicability": m.applicability, "notes": m.notes} for m in p.measures

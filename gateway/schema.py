@@ -218,7 +218,12 @@ class Param:
             schema["minimum"] = self.minimum
         if self.maximum is not None:
             schema["maximum"] = self.maximum
-        out: dict[str, Any] = {"name": self.name, "in": "query", "required": False, "schema": schema}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "in": "query",
+            "required": False,
+            "schema": schema,
+        }
         if self.description:
             out["description"] = self.description
         return out
@@ -247,7 +252,9 @@ class Param:
             errors.append(FieldError(self.name, f"must be at most {self.max_len} characters"))
             return None
         if self.enum and raw and raw not in self.enum:
-            errors.append(FieldError(self.name, f"{raw[:50]!r} is not one of {', '.join(self.enum)}"))
+            errors.append(
+                FieldError(self.name, f"{raw[:50]!r} is not one of {', '.join(self.enum)}")
+            )
             return None
         return raw
 

@@ -35,8 +35,12 @@ def spans() -> Iterator[InMemorySpanExporter]:
     yield SPANS
 
 
-def make_settings(data_dir: Path, network: str = "SEAJUST", jurisdictions: list[str] | None = None,
-                  database_url: str | None = None) -> NodeSettings:
+def make_settings(
+    data_dir: Path,
+    network: str = "SEAJUST",
+    jurisdictions: list[str] | None = None,
+    database_url: str | None = None,
+) -> NodeSettings:
     env = {
         "JUSTNET_NETWORK": network,
         "JUSTNET_DATA_DIR": str(data_dir),
@@ -88,7 +92,9 @@ async def node(
     from services.cli.nodes import write_node  # keys for the federation service
 
     keys_dir = tmp_path / "node"
-    config = write_node(keys_dir, settings.network, settings.name, list(settings.jurisdictions), None)
+    config = write_node(
+        keys_dir, settings.network, settings.name, list(settings.jurisdictions), None
+    )
     keyed = load_settings(config)
     fed = await federation.start(replace(settings, data_dir=keyed.data_dir), port=0)
     wired = replace(
@@ -102,7 +108,10 @@ async def node(
     await migrate_gateway(wired)
     engine = create_engine(wired.gateway.database_url, instrument=False)
     store = TokenStore(engine, wired.network)
-    tokens = {role: (await store.create(role, f"test-{role}"))[0] for role in ("admin", "editor", "member")}
+    tokens = {
+        role: (await store.create(role, f"test-{role}"))[0]
+        for role in ("admin", "editor", "member")
+    }
     await engine.dispose()
     app: web.Application = create_app(wired)
     client = TestClient(TestServer(app))

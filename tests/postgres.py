@@ -23,7 +23,7 @@ def _from_testcontainers() -> str | None:
         return _container_url
     try:
         import docker  # type: ignore[import-untyped]
-        from testcontainers.community.postgres import PostgresContainer  # noqa: F401
+        from testcontainers.community.postgres import PostgresContainer
 
         client = docker.from_env()
         client.ping()

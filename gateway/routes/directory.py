@@ -1,4 +1,5 @@
-"""Directory routes: networks, jurisdictions, routing profiles, authorities, contact points, lookup."""
+"""Directory routes: networks, jurisdictions, routing profiles, authorities,
+contact points and lookup."""
 
 from __future__ import annotations
 
@@ -76,15 +77,29 @@ def _stub(request: web.Request) -> Any:
 # ------------------------------------------------------------------ reference data
 
 
-@api.route("GET", "/api/v1/networks", summary="Networks known to this node", tag=TAG,
-           response={"type": "object", "properties": {"items": {"type": "array", "items": _ref("Network")}}})
+@api.route(
+    "GET",
+    "/api/v1/networks",
+    summary="Networks known to this node",
+    tag=TAG,
+    response={
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": _ref("Network")}},
+    },
+)
 async def list_networks(request: web.Request) -> web.Response:
     reply = await _stub(request).ListNetworks(pb.ListNetworksRequest(), metadata=_md(request))
     return json_response({"items": [render.network(n) for n in reply.items]})
 
 
-@api.route("GET", "/api/v1/networks/{code}", summary="One network and its member states", tag=TAG,
-           response=_ref("Network"), errors=(404,))
+@api.route(
+    "GET",
+    "/api/v1/networks/{code}",
+    summary="One network and its member states",
+    tag=TAG,
+    response=_ref("Network"),
+    errors=(404,),
+)
 async def get_network(request: web.Request) -> web.Response:
     reply = await _stub(request).GetNetwork(
         pb.GetNetworkRequest(code=request.match_info["code"]), metadata=_md(request)
@@ -92,9 +107,17 @@ async def get_network(request: web.Request) -> web.Response:
     return json_response(render.network(reply))
 
 
-@api.route("GET", "/api/v1/jurisdictions", summary="Member states of the known networks", tag=TAG,
-           query=(NETWORK,),
-           response={"type": "object", "properties": {"items": {"type": "array", "items": _ref("Jurisdiction")}}})
+@api.route(
+    "GET",
+    "/api/v1/jurisdictions",
+    summary="Member states of the known networks",
+    tag=TAG,
+    query=(NETWORK,),
+    response={
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": _ref("Jurisdiction")}},
+    },
+)
 async def list_jurisdictions(request: web.Request) -> web.Response:
     q = parse_query((NETWORK,), request.query)
     reply = await _stub(request).ListJurisdictions(
@@ -103,9 +126,14 @@ async def list_jurisdictions(request: web.Request) -> web.Response:
     return json_response({"items": [render.jurisdiction(j) for j in reply.items]})
 
 
-@api.route("GET", "/api/v1/jurisdictions/{iso2}", tag=TAG, response=_ref("Jurisdiction"),
-           summary="A state: networks, legal tradition, official languages, routing profile",
-           errors=(400, 404))
+@api.route(
+    "GET",
+    "/api/v1/jurisdictions/{iso2}",
+    tag=TAG,
+    response=_ref("Jurisdiction"),
+    summary="A state: networks, legal tradition, official languages, routing profile",
+    errors=(400, 404),
+)
 async def get_jurisdiction(request: web.Request) -> web.Response:
     reply = await _stub(request).GetJurisdiction(
         pb.GetJurisdictionRequest(code=request.match_info["iso2"]), metadata=_md(request)
@@ -116,9 +144,15 @@ async def get_jurisdiction(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------ routing profiles
 
 
-@api.route("GET", "/api/v1/jurisdictions/{iso2}/routing-profile", tag=TAG,
-           summary="How to send this state an MLA request", response=_ref("RoutingProfile"),
-           errors=(400, 404), etag=True)
+@api.route(
+    "GET",
+    "/api/v1/jurisdictions/{iso2}/routing-profile",
+    tag=TAG,
+    summary="How to send this state an MLA request",
+    response=_ref("RoutingProfile"),
+    errors=(400, 404),
+    etag=True,
+)
 async def get_routing_profile(request: web.Request) -> web.Response:
     reply = await _stub(request).GetRoutingProfile(
         pb.GetRoutingProfileRequest(jurisdiction=request.match_info["iso2"]), metadata=_md(request)
@@ -126,10 +160,17 @@ async def get_routing_profile(request: web.Request) -> web.Response:
     return json_response(render.routing_profile(reply), version=reply.meta.version)
 
 
-@api.route("PUT", "/api/v1/jurisdictions/{iso2}/routing-profile", tag=TAG, role="editor",
-           summary="Create or replace a member state's routing profile",
-           body=bodies.ROUTING_PROFILE, response=_ref("RoutingProfile"), errors=(404, 412),
-           etag=True)
+@api.route(
+    "PUT",
+    "/api/v1/jurisdictions/{iso2}/routing-profile",
+    tag=TAG,
+    role="editor",
+    summary="Create or replace a member state's routing profile",
+    body=bodies.ROUTING_PROFILE,
+    response=_ref("RoutingProfile"),
+    errors=(404, 412),
+    etag=True,
+)
 async def put_routing_profile(request: web.Request) -> web.Response:
     require(request, "editor")
     values = parse_body(bodies.ROUTING_PROFILE, await read_json(request))
@@ -155,8 +196,14 @@ async def put_routing_profile(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------ authorities
 
 
-@api.route("GET", "/api/v1/authorities", summary="Authorities, local and replicated", tag=TAG,
-           query=AUTHORITY_PARAMS, response=_page("Authority"))
+@api.route(
+    "GET",
+    "/api/v1/authorities",
+    summary="Authorities, local and replicated",
+    tag=TAG,
+    query=AUTHORITY_PARAMS,
+    response=_page("Authority"),
+)
 async def list_authorities(request: web.Request) -> web.Response:
     q = parse_query(AUTHORITY_PARAMS, request.query)
     reply = await _stub(request).ListAuthorities(
@@ -170,12 +217,24 @@ async def list_authorities(request: web.Request) -> web.Response:
         metadata=_md(request),
     )
     return json_response(
-        {"items": [render.authority(a) for a in reply.items], "next_cursor": reply.next_cursor or None}
+        {
+            "items": [render.authority(a) for a in reply.items],
+            "next_cursor": reply.next_cursor or None,
+        }
     )
 
 
-@api.route("POST", "/api/v1/authorities", summary="Add an authority", tag=TAG, role="editor",
-           body=bodies.AUTHORITY, response=_ref("Authority"), success=201, etag=True)
+@api.route(
+    "POST",
+    "/api/v1/authorities",
+    summary="Add an authority",
+    tag=TAG,
+    role="editor",
+    body=bodies.AUTHORITY,
+    response=_ref("Authority"),
+    success=201,
+    etag=True,
+)
 async def create_authority(request: web.Request) -> web.Response:
     require(request, "editor")
     values = parse_body(bodies.AUTHORITY, await read_json(request))
@@ -187,8 +246,15 @@ async def create_authority(request: web.Request) -> web.Response:
     return response
 
 
-@api.route("GET", "/api/v1/authorities/{id}", summary="One authority", tag=TAG,
-           response=_ref("Authority"), errors=(404,), etag=True)
+@api.route(
+    "GET",
+    "/api/v1/authorities/{id}",
+    summary="One authority",
+    tag=TAG,
+    response=_ref("Authority"),
+    errors=(404,),
+    etag=True,
+)
 async def get_authority(request: web.Request) -> web.Response:
     reply = await _stub(request).GetAuthority(
         pb.GetRecordRequest(id=request.match_info["id"]), metadata=_md(request)
@@ -196,9 +262,17 @@ async def get_authority(request: web.Request) -> web.Response:
     return json_response(render.authority(reply), version=reply.meta.version)
 
 
-@api.route("PUT", "/api/v1/authorities/{id}", summary="Replace an authority", tag=TAG,
-           role="editor", body=bodies.AUTHORITY, response=_ref("Authority"),
-           errors=(404, 412), etag=True)
+@api.route(
+    "PUT",
+    "/api/v1/authorities/{id}",
+    summary="Replace an authority",
+    tag=TAG,
+    role="editor",
+    body=bodies.AUTHORITY,
+    response=_ref("Authority"),
+    errors=(404, 412),
+    etag=True,
+)
 async def update_authority(request: web.Request) -> web.Response:
     require(request, "editor")
     values = parse_body(bodies.AUTHORITY, await read_json(request))
@@ -211,8 +285,15 @@ async def update_authority(request: web.Request) -> web.Response:
     return json_response(render.authority(reply), version=reply.meta.version)
 
 
-@api.route("DELETE", "/api/v1/authorities/{id}", summary="Remove an authority", tag=TAG,
-           role="editor", success=204, errors=(404, 412))
+@api.route(
+    "DELETE",
+    "/api/v1/authorities/{id}",
+    summary="Remove an authority",
+    tag=TAG,
+    role="editor",
+    success=204,
+    errors=(404, 412),
+)
 async def delete_authority(request: web.Request) -> web.Response:
     require(request, "editor")
     await _stub(request).DeleteAuthority(
@@ -225,8 +306,14 @@ async def delete_authority(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------ contact points
 
 
-@api.route("GET", "/api/v1/contact-points", summary="Contact points, local and replicated",
-           tag=TAG, query=CONTACT_PARAMS, response=_page("ContactPoint"))
+@api.route(
+    "GET",
+    "/api/v1/contact-points",
+    summary="Contact points, local and replicated",
+    tag=TAG,
+    query=CONTACT_PARAMS,
+    response=_page("ContactPoint"),
+)
 async def list_contact_points(request: web.Request) -> web.Response:
     q = parse_query(CONTACT_PARAMS, request.query)
     msg = pb.ListContactPointsRequest(
@@ -241,14 +328,24 @@ async def list_contact_points(request: web.Request) -> web.Response:
         msg.available_24_7 = q["available_24_7"]
     reply = await _stub(request).ListContactPoints(msg, metadata=_md(request))
     return json_response(
-        {"items": [render.contact_point(c) for c in reply.items],
-         "next_cursor": reply.next_cursor or None}
+        {
+            "items": [render.contact_point(c) for c in reply.items],
+            "next_cursor": reply.next_cursor or None,
+        }
     )
 
 
-@api.route("POST", "/api/v1/contact-points", summary="Add a contact point", tag=TAG,
-           role="editor", body=bodies.CONTACT_POINT, response=_ref("ContactPoint"), success=201,
-           etag=True)
+@api.route(
+    "POST",
+    "/api/v1/contact-points",
+    summary="Add a contact point",
+    tag=TAG,
+    role="editor",
+    body=bodies.CONTACT_POINT,
+    response=_ref("ContactPoint"),
+    success=201,
+    etag=True,
+)
 async def create_contact_point(request: web.Request) -> web.Response:
     require(request, "editor")
     values = parse_body(bodies.CONTACT_POINT, await read_json(request))
@@ -260,8 +357,15 @@ async def create_contact_point(request: web.Request) -> web.Response:
     return response
 
 
-@api.route("GET", "/api/v1/contact-points/{id}", summary="One contact point", tag=TAG,
-           response=_ref("ContactPoint"), errors=(404,), etag=True)
+@api.route(
+    "GET",
+    "/api/v1/contact-points/{id}",
+    summary="One contact point",
+    tag=TAG,
+    response=_ref("ContactPoint"),
+    errors=(404,),
+    etag=True,
+)
 async def get_contact_point(request: web.Request) -> web.Response:
     reply = await _stub(request).GetContactPoint(
         pb.GetRecordRequest(id=request.match_info["id"]), metadata=_md(request)
@@ -269,9 +373,17 @@ async def get_contact_point(request: web.Request) -> web.Response:
     return json_response(render.contact_point(reply), version=reply.meta.version)
 
 
-@api.route("PUT", "/api/v1/contact-points/{id}", summary="Replace a contact point", tag=TAG,
-           role="editor", body=bodies.CONTACT_POINT, response=_ref("ContactPoint"),
-           errors=(404, 412), etag=True)
+@api.route(
+    "PUT",
+    "/api/v1/contact-points/{id}",
+    summary="Replace a contact point",
+    tag=TAG,
+    role="editor",
+    body=bodies.CONTACT_POINT,
+    response=_ref("ContactPoint"),
+    errors=(404, 412),
+    etag=True,
+)
 async def update_contact_point(request: web.Request) -> web.Response:
     require(request, "editor")
     values = parse_body(bodies.CONTACT_POINT, await read_json(request))
@@ -284,8 +396,15 @@ async def update_contact_point(request: web.Request) -> web.Response:
     return json_response(render.contact_point(reply), version=reply.meta.version)
 
 
-@api.route("DELETE", "/api/v1/contact-points/{id}", summary="Remove a contact point", tag=TAG,
-           role="editor", success=204, errors=(404, 412))
+@api.route(
+    "DELETE",
+    "/api/v1/contact-points/{id}",
+    summary="Remove a contact point",
+    tag=TAG,
+    role="editor",
+    success=204,
+    errors=(404, 412),
+)
 async def delete_contact_point(request: web.Request) -> web.Response:
     require(request, "editor")
     await _stub(request).DeleteContactPoint(
@@ -298,17 +417,22 @@ async def delete_contact_point(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------ lookup
 
 
-@api.route("GET", "/api/v1/lookup", tag=TAG, query=LOOKUP_PARAMS,
-           summary="Authorities and contact points across every known network, ranked",
-           response={
-               "type": "object",
-               "properties": {
-                   "items": {"type": "array", "items": _ref("LookupItem")},
-                   "networks_consulted": {"type": "array", "items": {"type": "string"}},
-                   "networks_unavailable": {"type": "array", "items": {"type": "string"}},
-               },
-               "required": ["items", "networks_consulted", "networks_unavailable"],
-           })
+@api.route(
+    "GET",
+    "/api/v1/lookup",
+    tag=TAG,
+    query=LOOKUP_PARAMS,
+    summary="Authorities and contact points across every known network, ranked",
+    response={
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": _ref("LookupItem")},
+            "networks_consulted": {"type": "array", "items": {"type": "string"}},
+            "networks_unavailable": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["items", "networks_consulted", "networks_unavailable"],
+    },
+)
 async def lookup(request: web.Request) -> web.Response:
     q = parse_query(LOOKUP_PARAMS, request.query)
     reply = await _stub(request).Lookup(

@@ -54,15 +54,19 @@ async def _peers(request: web.Request) -> list[fpb.PeerStatus] | None:
     return list(reply.peers)
 
 
-@api.route("GET", "/api/v1/health", summary="Whether every service of this node is serving",
-           tag="node",
-           response={
-               "type": "object",
-               "properties": {
-                   "status": {"type": "string", "enum": ["ok", "degraded"]},
-                   "services": {"type": "object", "additionalProperties": {"type": "string"}},
-               },
-           })
+@api.route(
+    "GET",
+    "/api/v1/health",
+    summary="Whether every service of this node is serving",
+    tag="node",
+    response={
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "degraded"]},
+            "services": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    },
+)
 async def health(request: web.Request) -> web.Response:
     services = await request.app[keys.CLIENTS].health()
     services["gateway"] = "SERVING"
@@ -72,22 +76,32 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
-@api.route("GET", "/api/v1/node", summary="This node: network, version, member states, peers",
-           tag="node",
-           response={
-               "type": "object",
-               "properties": {
-                   "network": {"type": "string"},
-                   "name": {"type": "string"},
-                   "version": {"type": "string"},
-                   "jurisdictions": {"type": "array", "items": {"type": "string"}},
-                   "peers": {"type": "array", "items": {
-                       "type": "object",
-                       "properties": {"network": {"type": "string"}, "state": {"type": "string"},
-                                      "lag_seconds": {"type": ["number", "null"]}},
-                   }},
-               },
-           })
+@api.route(
+    "GET",
+    "/api/v1/node",
+    summary="This node: network, version, member states, peers",
+    tag="node",
+    response={
+        "type": "object",
+        "properties": {
+            "network": {"type": "string"},
+            "name": {"type": "string"},
+            "version": {"type": "string"},
+            "jurisdictions": {"type": "array", "items": {"type": "string"}},
+            "peers": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "network": {"type": "string"},
+                        "state": {"type": "string"},
+                        "lag_seconds": {"type": ["number", "null"]},
+                    },
+                },
+            },
+        },
+    },
+)
 async def node(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     peers = await _peers(request)
@@ -97,8 +111,11 @@ async def node(request: web.Request) -> web.Response:
         "version": VERSION,
         "jurisdictions": list(settings.jurisdictions),
         "peers": [
-            {"network": p.network, "state": p.state,
-             "lag_seconds": p.lag_seconds if p.HasField("last_success_at") else None}
+            {
+                "network": p.network,
+                "state": p.state,
+                "lag_seconds": p.lag_seconds if p.HasField("last_success_at") else None,
+            }
             for p in (peers or [])
         ],
     }
@@ -107,9 +124,14 @@ async def node(request: web.Request) -> web.Response:
     return json_response(body)
 
 
-@api.route("GET", "/api/v1/federation/peers", summary="Replication state of every peer",
-           tag="federation", role="admin",
-           response={"type": "object", "properties": {"items": {"type": "array", "items": PEER}}})
+@api.route(
+    "GET",
+    "/api/v1/federation/peers",
+    summary="Replication state of every peer",
+    tag="federation",
+    role="admin",
+    response={"type": "object", "properties": {"items": {"type": "array", "items": PEER}}},
+)
 async def federation_peers(request: web.Request) -> web.Response:
     caller = require(request, "admin")
     reply = await request.app[keys.CLIENTS].federation.ListPeers(
@@ -123,8 +145,14 @@ async def openapi(request: web.Request) -> web.Response:
     return json_response(request.app[keys.OPENAPI])
 
 
-@api.route("GET", "/metrics", summary="Prometheus metrics", tag="node",
-           content_type="text/plain", response={"type": "string"})
+@api.route(
+    "GET",
+    "/metrics",
+    summary="Prometheus metrics",
+    tag="node",
+    content_type="text/plain",
+    response={"type": "string"},
+)
 async def metrics(request: web.Request) -> web.Response:
     response = web.Response(body=generate_latest(REGISTRY))
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST

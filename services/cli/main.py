@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from services.common.settings import NETWORK_CODE, SERVICES, NodeSettings, SettingsError, load_settings
+from services.common.settings import (
+    NETWORK_CODE,
+    SERVICES,
+    NodeSettings,
+    SettingsError,
+    load_settings,
+)
 
 
 class UsageError(Exception):
@@ -21,8 +27,12 @@ class UsageError(Exception):
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, default=None,
-                   help="the node's justnet.toml (default: $JUSTNET_CONFIG or ./justnet-data/justnet.toml)")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="the node's justnet.toml (default: $JUSTNET_CONFIG or ./justnet-data/justnet.toml)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,10 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--network", required=True, help="network code, e.g. SEAJUST")
     p.add_argument("--name", default="", help="the network's full name")
     p.add_argument("--data-dir", type=Path, default=Path("justnet-data"))
-    p.add_argument("--jurisdictions", default="",
-                   help="ISO 3166-1 codes of member states, comma-separated (default: the network's members)")
-    p.add_argument("--base-port", type=int, default=None,
-                   help="gateway N, directory N+1, requests N+2, events N+3, federation N+4 and N+5")
+    p.add_argument(
+        "--jurisdictions",
+        default="",
+        help="ISO 3166-1 codes of member states, comma-separated (default: the network's members)",
+    )
+    p.add_argument(
+        "--base-port",
+        type=int,
+        default=None,
+        help="gateway N, directory N+1, requests N+2, events N+3, federation N+4 and N+5",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address the processes listen on")
     p.add_argument("--sample-data", action="store_true", help="load the sample directory")
 
@@ -120,7 +137,9 @@ async def cmd_init(args: argparse.Namespace) -> int:
 
     network = args.network.strip().upper()
     if not NETWORK_CODE.match(network):
-        raise UsageError(f"--network: {args.network!r} is not a network code (A-Z, 0-9, 2-16 chars)")
+        raise UsageError(
+            f"--network: {args.network!r} is not a network code (A-Z, 0-9, 2-16 chars)"
+        )
     known = reference.networks().get(network)
     if args.jurisdictions:
         codes = [c.strip().upper() for c in args.jurisdictions.split(",") if c.strip()]
@@ -147,8 +166,9 @@ async def cmd_init(args: argparse.Namespace) -> int:
             records, profiles = await sample.load(offline.logic, network, codes)
         finally:
             await offline.close()
-        print(f"loaded sample data: {records} records, {profiles} routing profiles",
-              file=sys.stderr)
+        print(
+            f"loaded sample data: {records} records, {profiles} routing profiles", file=sys.stderr
+        )
     print(f"start it with: justnet up --config {config}", file=sys.stderr)
     return 0
 
@@ -216,7 +236,7 @@ async def cmd_token(args: argparse.Namespace) -> int:
             print(f"created {info.role} token {info.id} ({info.name})", file=sys.stderr)
             print(token)
         elif args.token_command == "list":
-            for row in await store.list():
+            for row in await store.all_tokens():
                 state = "revoked" if row.revoked_at else "active"
                 print(f"{row.id}  {row.role:<6}  {state:<7}  {row.name}")
         elif not await store.revoke(args.id):
@@ -244,25 +264,33 @@ async def cmd_import(args: argparse.Namespace) -> int:
     offline = await directory.open_offline(settings)
     try:
         result = await offline.logic.import_directory(
-            pb.ImportDirectoryRequest(rows=parsed.rows, dry_run=True), Caller("editor", settings.network, "cli-import")
+            pb.ImportDirectoryRequest(rows=parsed.rows, dry_run=True),
+            Caller("editor", settings.network, "cli-import"),
         )
         errors: list[tuple[int, str, str]] = [(e.row, e.column, e.message) for e in parsed.errors]
         errors += [(e.row, e.field, e.message) for e in result.errors]
         if errors:
             for row, column, message in sorted(errors):
                 where = parsed.labels.get(row, f"row {row}")
-                print(f"{args.file.name}: {where}, column {column or '-'}: {message}", file=sys.stderr)
+                print(
+                    f"{args.file.name}: {where}, column {column or '-'}: {message}", file=sys.stderr
+                )
             print(f"justnet: {len(errors)} error(s); nothing was imported", file=sys.stderr)
             return 1
         if args.dry_run:
-            print(f"dry run: {result.created} to create, {result.updated} to update; nothing written")
+            print(
+                f"dry run: {result.created} to create, {result.updated} to update; nothing written"
+            )
             return 0
         result = await offline.logic.import_directory(
-            pb.ImportDirectoryRequest(rows=parsed.rows), Caller("editor", settings.network, "cli-import")
+            pb.ImportDirectoryRequest(rows=parsed.rows),
+            Caller("editor", settings.network, "cli-import"),
         )
         if result.errors:  # changed between the check and the write
-            print("justnet: the directory changed during the import; nothing was imported",
-                  file=sys.stderr)
+            print(
+                "justnet: the directory changed during the import; nothing was imported",
+                file=sys.stderr,
+            )
             return 1
         print(f"imported: {result.created} created, {result.updated} updated")
     finally:
@@ -285,7 +313,7 @@ async def cmd_export(args: argparse.Namespace) -> int:
             records[kind] = []
             cursor = ""
             while True:
-                items, cursor = await offline.logic.list(
+                items, cursor = await offline.logic.list_records(
                     kind, editor, ListFilter(network=settings.network), 500, cursor
                 )
                 records[kind].extend(items)

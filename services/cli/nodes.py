@@ -98,8 +98,8 @@ async def _spawn(service: str, settings: NodeSettings) -> Child:
     return Child(service, process)
 
 
-async def wait_healthy(url: str, children: list[Child], timeout: float = READY_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_healthy(url: str, children: list[Child], within: float = READY_TIMEOUT) -> None:
+    deadline = time.monotonic() + within
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
         while time.monotonic() < deadline:
             for child in children:
@@ -113,7 +113,7 @@ async def wait_healthy(url: str, children: list[Child], timeout: float = READY_T
                     if response.status == 200:
                         return
             await asyncio.sleep(0.2)
-    raise RuntimeError(f"the node did not become healthy within {timeout:.0f} s")
+    raise RuntimeError(f"the node did not become healthy within {within:.0f} s")
 
 
 async def stop_children(children: list[Child]) -> None:
@@ -121,9 +121,7 @@ async def stop_children(children: list[Child]) -> None:
         if child.process.returncode is None:
             child.process.send_signal(signal.SIGTERM)
     try:
-        await asyncio.wait_for(
-            asyncio.gather(*(c.process.wait() for c in children)), STOP_TIMEOUT
-        )
+        await asyncio.wait_for(asyncio.gather(*(c.process.wait() for c in children)), STOP_TIMEOUT)
     except TimeoutError:
         for child in children:
             if child.process.returncode is None:
@@ -159,16 +157,19 @@ async def run_node(settings: NodeSettings, announce: bool = True) -> int:
             print(f"  health:  {settings.gateway.url}/api/v1/health", flush=True)
             print("  tokens:  justnet token create --role editor", flush=True)
             print("Press Ctrl-C to stop.", flush=True)
-        exits = [asyncio.create_task(c.process.wait()) for c in children]
+        waiters: list[asyncio.Task[Any]] = [asyncio.create_task(c.process.wait()) for c in children]
         stop_wait = asyncio.create_task(stopping.wait())
-        done, _ = await asyncio.wait({*exits, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (*exits, stop_wait):
+        waiters.append(stop_wait)
+        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for task in waiters:
             task.cancel()
         if stop_wait in done:
             return 0
         crashed = [c.service for c in children if c.process.returncode is not None]
-        print(f"justnet: {', '.join(crashed)} stopped unexpectedly; stopping the node",
-              file=sys.stderr)
+        print(
+            f"justnet: {', '.join(crashed)} stopped unexpectedly; stopping the node",
+            file=sys.stderr,
+        )
         return 1
     finally:
         await stop_children(children)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import grpc
-
 from justnet.common.v1 import common_pb2
 
 ERROR_DETAIL_KEY = "justnet-error-bin"
@@ -52,8 +51,9 @@ class InvalidInput(DomainError):
     def detail(self) -> common_pb2.ErrorDetail:
         return common_pb2.ErrorDetail(
             reason=self.reason,
-            violations=[common_pb2.FieldViolation(field=e.field, message=e.message)
-                        for e in self.errors],
+            violations=[
+                common_pb2.FieldViolation(field=e.field, message=e.message) for e in self.errors
+            ],
         )
 
 

@@ -37,7 +37,9 @@ class Caller:
 
 
 ANONYMOUS = Caller()
-_current: contextvars.ContextVar[Caller] = contextvars.ContextVar("justnet_caller", default=ANONYMOUS)
+_current: contextvars.ContextVar[Caller] = contextvars.ContextVar(
+    "justnet_caller", default=ANONYMOUS
+)
 
 
 def caller_from_metadata(metadata: Iterable[tuple[str, str | bytes]] | None) -> Caller:

@@ -30,4 +30,6 @@ def load_identity(settings: NodeSettings) -> NodeIdentity:
         key = load_signing_key(settings.signing_key_path)
     except ValueError as exc:
         raise SettingsError("data_dir", str(exc)) from exc
-    return NodeIdentity(key, settings.tls_key_path.read_bytes(), settings.tls_cert_path.read_bytes())
+    return NodeIdentity(
+        key, settings.tls_key_path.read_bytes(), settings.tls_cert_path.read_bytes()
+    )

@@ -214,7 +214,7 @@ class _Reader:
             return value.variable
         return f"{self.section}.{key}" if self.section else key
 
-    def str(self, key: str, default: str | None = None) -> str:
+    def text(self, key: str, default: str | None = None) -> str:
         value = self.table.get(key, default)
         if value is None:
             raise SettingsError(self._name(key), "missing")
@@ -224,20 +224,22 @@ class _Reader:
             raise SettingsError(self._name(key), f"must be a string, not {value!r}")
         return value
 
-    def int(self, key: str, default: int, low: int = 1, high: int = 65535) -> int:
+    def integer(self, key: str, default: int, low: int = 1, high: int = 65535) -> int:
         value = self.table.get(key, default)
         if isinstance(value, _EnvValue):
             try:
                 value = int(value.text)
             except ValueError:
-                raise SettingsError(self._name(key), f"must be an integer, not {value.text!r}")
+                raise SettingsError(
+                    self._name(key), f"must be an integer, not {value.text!r}"
+                ) from None
         if isinstance(value, bool) or not isinstance(value, int):
             raise SettingsError(self._name(key), f"must be an integer, not {value!r}")
         if not low <= value <= high:
             raise SettingsError(self._name(key), f"must be between {low} and {high}, not {value}")
         return value
 
-    def list(self, key: str, default: list[str]) -> list[str]:
+    def strings(self, key: str, default: list[str]) -> list[str]:
         value = self.table.get(key, default)
         if isinstance(value, _EnvValue):
             return [p.strip() for p in value.text.split(",") if p.strip()]
@@ -269,17 +271,17 @@ def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> Nod
         "",
         {"network", "name", "jurisdictions", "data_dir", "peers", *SERVICES, "telemetry"},
     )
-    network = top.str("network").upper()
+    network = top.text("network").upper()
     if not NETWORK_CODE.match(network):
         raise SettingsError(
             top._name("network"), f"{network!r} is not a network code (A-Z, 0-9, 2-16 chars)"
         )
-    name = top.str("name", network)
-    jurisdictions = tuple(j.upper() for j in top.list("jurisdictions", []))
+    name = top.text("name", network)
+    jurisdictions = tuple(j.upper() for j in top.strings("jurisdictions", []))
     for code in jurisdictions:
         if pycountry.countries.get(alpha_2=code) is None:
             raise SettingsError(top._name("jurisdictions"), f"{code!r} is not an ISO 3166-1 code")
-    data_dir = Path(top.str("data_dir", str(base_dir)))
+    data_dir = Path(top.text("data_dir", str(base_dir)))
     if not data_dir.is_absolute():
         data_dir = (base_dir / data_dir).resolve()
 
@@ -294,12 +296,12 @@ def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> Nod
 
     def service(svc: str) -> dict[str, Any]:
         r = section(svc)
-        host = _check_host(r._name("host"), r.str("host", "127.0.0.1"))
-        port = r.int("port", DEFAULT_PORTS[svc])
+        host = _check_host(r._name("host"), r.text("host", "127.0.0.1"))
+        port = r.integer("port", DEFAULT_PORTS[svc])
         default_db = f"sqlite+aiosqlite:///{data_dir / (svc + '.db')}"
-        url = check_database_url(r._name("database_url"), r.str("database_url", default_db))
+        url = check_database_url(r._name("database_url"), r.text("database_url", default_db))
         connect_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        address = r.str("address", f"{connect_host}:{port}")
+        address = r.text("address", f"{connect_host}:{port}")
         return {"name": svc, "host": host, "port": port, "database_url": url, "address": address}
 
     directory = ServiceSettings(**service("directory"))
@@ -307,13 +309,13 @@ def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> Nod
     events = ServiceSettings(**service("events"))
     fed = section("federation")
     fed_values = service("federation")
-    peer_host = _check_host(fed._name("peer_host"), fed.str("peer_host", fed_values["host"]))
-    peer_port = fed.int("peer_port", DEFAULT_PEER_PORT)
+    peer_host = _check_host(fed._name("peer_host"), fed.text("peer_host", fed_values["host"]))
+    peer_port = fed.integer("peer_port", DEFAULT_PEER_PORT)
     federation = FederationSettings(
         **fed_values,
         peer_host=peer_host,
         peer_port=peer_port,
-        peer_endpoint=fed.str("peer_endpoint", f"{peer_host}:{peer_port}"),
+        peer_endpoint=fed.text("peer_endpoint", f"{peer_host}:{peer_port}"),
     )
     gw = section("gateway")
     gw_values = service("gateway")
@@ -321,8 +323,8 @@ def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> Nod
         host=gw_values["host"],
         port=gw_values["port"],
         database_url=gw_values["database_url"],
-        max_body_bytes=gw.int("max_body_bytes", 1_048_576, low=1024, high=1 << 30),
-        public_url=gw.str("public_url", ""),
+        max_body_bytes=gw.integer("max_body_bytes", 1_048_576, low=1024, high=1 << 30),
+        public_url=gw.text("public_url", ""),
     )
     seen: dict[int, str] = {}
     for setting, port in (
@@ -339,11 +341,11 @@ def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> Nod
 
     tel_table = raw.get("telemetry", {})
     tel = _Reader(tel_table, "telemetry", {"keep_spans", "log_level"})
-    log_level = tel.str("log_level", "INFO").upper()
+    log_level = tel.text("log_level", "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(tel._name("log_level"), f"unknown log level {log_level!r}")
     telemetry = TelemetrySettings(
-        keep_spans=tel.int("keep_spans", 2000, low=0, high=1_000_000), log_level=log_level
+        keep_spans=tel.integer("keep_spans", 2000, low=0, high=1_000_000), log_level=log_level
     )
     peers = tuple(_peer(i, p) for i, p in enumerate(raw.get("peers", [])))
     return NodeSettings(
@@ -371,17 +373,18 @@ def _peer(index: int, table: Any) -> PeerSettings:
         {"network", "endpoint", "public_key", "key_id", "certificate_fingerprint", "share"},
     )
     return PeerSettings(
-        network=r.str("network").upper(),
-        endpoint=r.str("endpoint"),
-        public_key=r.str("public_key"),
-        key_id=r.str("key_id"),
-        certificate_fingerprint=r.str("certificate_fingerprint"),
-        share=r.str("share", "default"),
+        network=r.text("network").upper(),
+        endpoint=r.text("endpoint"),
+        public_key=r.text("public_key"),
+        key_id=r.text("key_id"),
+        certificate_fingerprint=r.text("certificate_fingerprint"),
+        share=r.text("share", "default"),
     )
 
 
 def with_ports(settings: NodeSettings, base_port: int) -> NodeSettings:
     """The same node on another block of six ports (used by tests and the demo)."""
+
     def svc(s: ServiceSettings, port: int) -> dict[str, Any]:
         return {"port": port, "address": f"{s.address.rsplit(':', 1)[0]}:{port}"}
 

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,7 @@ def setup(
     network: str = "",
     *,
     span_exporter: SpanExporter | None = None,
-    metric_readers: list[MetricReader] | None = None,
+    metric_readers: Sequence[MetricReader] = (),
     log_level: str = "INFO",
 ) -> Telemetry:
     """Installs the global tracer and meter providers for this process (once)."""
@@ -78,7 +79,7 @@ def setup(
     otlp = _otlp_span_exporter()
     if otlp is not None:
         tracer_provider.add_span_processor(BatchSpanProcessor(otlp))
-    meter_provider = MeterProvider(resource=resource, metric_readers=metric_readers or [])
+    meter_provider = MeterProvider(resource=resource, metric_readers=list(metric_readers))
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
     # Patches aiohttp.web.Application so every app created afterwards starts with the
@@ -126,8 +127,8 @@ def instrument_engine(engine: Any) -> None:
     of a process (BaseInstrumentor is a singleton); each service owns its engines,
     so attach the engine tracer directly.
     """
-    from opentelemetry.instrumentation.sqlalchemy import __version__
     from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+    from opentelemetry.instrumentation.sqlalchemy.version import __version__
 
     tel = current()
     tracer = tel.tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy", __version__)

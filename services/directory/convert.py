@@ -30,8 +30,9 @@ def meta(row: RecordColumns, local_network: str) -> common_pb2.RecordMeta:
     if row.origin != local_network:
         m.provenance.origin = row.origin
         m.provenance.verified = bool(row.verified)
-        if row.synced_at is not None:
-            m.provenance.synced_at.CopyFrom(to_timestamp(row.synced_at))
+        synced = to_timestamp(row.synced_at)
+        if synced is not None:
+            m.provenance.synced_at.CopyFrom(synced)
     return m
 
 

@@ -19,12 +19,31 @@ from typing import Any
 from justnet.directory.v1 import directory_pb2 as pb
 
 AUTHORITY_FIELDS = (
-    "jurisdiction", "name", "kind", "competences", "accepted_languages", "email", "phone",
-    "address", "website", "available_24_7", "visibility",
+    "jurisdiction",
+    "name",
+    "kind",
+    "competences",
+    "accepted_languages",
+    "email",
+    "phone",
+    "address",
+    "website",
+    "available_24_7",
+    "visibility",
 )
 CONTACT_FIELDS = (
-    "authority_id", "jurisdiction", "name", "title", "languages", "competences", "email",
-    "phone", "available_24_7", "visibility", "term_end", "successor_id",
+    "authority_id",
+    "jurisdiction",
+    "name",
+    "title",
+    "languages",
+    "competences",
+    "email",
+    "phone",
+    "available_24_7",
+    "visibility",
+    "term_end",
+    "successor_id",
 )
 LIST_FIELDS = {"competences", "accepted_languages", "languages"}
 CSV_COLUMNS = ("record_type", "id", *dict.fromkeys(AUTHORITY_FIELDS + CONTACT_FIELDS))
@@ -113,7 +132,9 @@ def parse_csv(text: str) -> Parsed:
     labels: dict[int, str] = {}
     header = reader.fieldnames or []
     if "record_type" not in header:
-        return Parsed([], [ParseError(1, "record_type", "the header has no record_type column")], {})
+        return Parsed(
+            [], [ParseError(1, "record_type", "the header has no record_type column")], {}
+        )
     for line, record in enumerate(reader, start=2):
         if line - 1 > MAX_ROWS:
             errors.append(ParseError(line, "", f"more than {MAX_ROWS} rows"))

@@ -7,6 +7,7 @@ from typing import Any
 
 from justnet.directory.v1 import directory_pb2 as pb
 
+from services.common import codes
 from services.common.errors import (
     FieldError,
     InvalidInput,
@@ -18,7 +19,6 @@ from services.common.identity import Caller
 from services.common.ids import is_id, new_id
 from services.common.timeutil import from_timestamp, utcnow
 from services.common.validation import Validator, country_code
-from services.common import codes
 from services.directory import convert, reference, validate
 from services.directory.index import LookupIndex, Query
 from services.directory.store import MAX_LIMIT, DirectoryStore, ListFilter
@@ -60,7 +60,11 @@ class DirectoryLogic:
             )
 
     async def _check_authority_ref(
-        self, authority_id: str, jurisdiction: str, v: Validator, field: str,
+        self,
+        authority_id: str,
+        jurisdiction: str,
+        v: Validator,
+        field: str,
         pending: dict[str, str] | None = None,
     ) -> None:
         if not authority_id:
@@ -74,7 +78,9 @@ class DirectoryLogic:
                 return
             found_jurisdiction = row.jurisdiction
         if jurisdiction and found_jurisdiction != jurisdiction:
-            v.fail(field, f"authority {authority_id} is in {found_jurisdiction}, not {jurisdiction}")
+            v.fail(
+                field, f"authority {authority_id} is in {found_jurisdiction}, not {jurisdiction}"
+            )
 
     # ------------------------------------------------------------ reads
 
@@ -85,7 +91,7 @@ class DirectoryLogic:
             raise NotFound(f"no {kind.replace('_', ' ')} {record_id}")
         return convert.to_message(kind, row, self.network)
 
-    async def list(
+    async def list_records(
         self, kind: str, caller: Caller, flt: ListFilter, limit: int, cursor: str
     ) -> tuple[list[Any], str]:
         v = Validator()
@@ -102,15 +108,18 @@ class DirectoryLogic:
         if limit < 0 or limit > MAX_LIMIT:
             v.fail("limit", f"must be between 1 and {MAX_LIMIT}")
         v.raise_if_errors()
-        page = await self.store.list(kind, caller, flt, limit, cursor)
+        page = await self.store.list_records(kind, caller, flt, limit, cursor)
         return [convert.to_message(kind, r, self.network) for r in page.rows], page.next_cursor
 
-    async def routing_profile(self, jurisdiction: str, caller: Caller, origin: str = "") -> pb.RoutingProfile:
+    async def routing_profile(
+        self, jurisdiction: str, caller: Caller, origin: str = ""
+    ) -> pb.RoutingProfile:
         code = country_code(jurisdiction.strip())
         if code is None:
             raise InvalidInput.one("jurisdiction", f"{jurisdiction!r} is not an ISO 3166-1 code")
         rows = [
-            r for r in await self.store.routing_profile(code, origin.upper())
+            r
+            for r in await self.store.routing_profile(code, origin.upper())
             if can_see(caller, r.origin, r.visibility, self.network)
         ]
         if not rows:
@@ -186,7 +195,10 @@ class DirectoryLogic:
         return convert.contact_point(row, self.network)
 
     async def _contact_point_values(
-        self, msg: pb.ContactPoint, own_id: str = "", pending: dict[str, str] | None = None,
+        self,
+        msg: pb.ContactPoint,
+        own_id: str = "",
+        pending: dict[str, str] | None = None,
         v: Validator | None = None,
     ) -> dict[str, Any]:
         raise_now = v is None
@@ -206,7 +218,9 @@ class DirectoryLogic:
             v.raise_if_errors()
         return values
 
-    async def delete(self, kind: str, record_id: str, expected: int, caller: Caller) -> tuple[str, int]:
+    async def delete(
+        self, kind: str, record_id: str, expected: int, caller: Caller
+    ) -> tuple[str, int]:
         self.require_editor(caller)
         await self.get(kind, record_id, caller)
         result = await self.store.delete(kind, record_id, expected)
@@ -264,8 +278,9 @@ class DirectoryLogic:
                     pending[record_id] = values["jurisdiction"]
             else:
                 values = await self._contact_point_values(msg, record_id, pending, v)
-            errors.extend(pb.RowError(row=row.row, field=e.field, message=e.message)
-                          for e in v.errors)
+            errors.extend(
+                pb.RowError(row=row.row, field=e.field, message=e.message) for e in v.errors
+            )
             planned.append((kind, record_id, values))
         if errors:
             return pb.ImportDirectoryResponse(errors=errors)
@@ -279,7 +294,9 @@ class DirectoryLogic:
 
     # ------------------------------------------------------------ replication
 
-    async def apply_replica(self, req: pb.ApplyReplicaRequest, caller: Caller) -> pb.ApplyReplicaResponse:
+    async def apply_replica(
+        self, req: pb.ApplyReplicaRequest, caller: Caller
+    ) -> pb.ApplyReplicaResponse:
         self.require_admin(caller)
         v = Validator()
         origin = req.origin.strip().upper()
@@ -297,8 +314,11 @@ class DirectoryLogic:
         values: dict[str, Any] | None = None
         stamps: dict[str, Any] = {}
         if not req.deleted:
-            msg: Any = {"authority": pb.Authority, "contact_point": pb.ContactPoint,
-                        "routing_profile": pb.RoutingProfile}[kind]()
+            msg: Any = {
+                "authority": pb.Authority,
+                "contact_point": pb.ContactPoint,
+                "routing_profile": pb.RoutingProfile,
+            }[kind]()
             try:
                 msg.ParseFromString(req.payload)
             except Exception:
@@ -378,4 +398,3 @@ class DirectoryLogic:
         except NotFound:
             msg.ClearField("routing_profile")
         return msg
-

@@ -47,7 +47,9 @@ def institutions() -> dict[str, Any]:
     return data
 
 
-def build_rows(network: str, jurisdictions: list[str]) -> tuple[list[pb.ImportRow], list[pb.RoutingProfile]]:
+def build_rows(
+    network: str, jurisdictions: list[str]
+) -> tuple[list[pb.ImportRow], list[pb.RoutingProfile]]:
     data = institutions()
     rows: list[pb.ImportRow] = []
     profiles: list[pb.RoutingProfile] = []
@@ -61,35 +63,52 @@ def build_rows(network: str, jurisdictions: list[str]) -> tuple[list[pb.ImportRo
         ca = entry["central_authority"]
         ca_id = _id(network, iso, "authority", ca["name"])
         authorities = [
-            (ca_id, {
-                "name": ca["name"], "kind": ca.get("kind", "central_authority"),
-                "competences": ["mla", "extradition", "transfer_sentenced_persons"],
-                "website": ca.get("website", ""), "accepted_languages": ca.get("accepted_languages", official),
-                "available_24_7": False, "address_city": ca.get("address_city", ""),
-                "visibility": "public",
-            })
+            (
+                ca_id,
+                {
+                    "name": ca["name"],
+                    "kind": ca.get("kind", "central_authority"),
+                    "competences": ["mla", "extradition", "transfer_sentenced_persons"],
+                    "website": ca.get("website", ""),
+                    "accepted_languages": ca.get("accepted_languages", official),
+                    "available_24_7": False,
+                    "address_city": ca.get("address_city", ""),
+                    "visibility": "public",
+                },
+            )
         ]
         for other in entry.get("authorities", []):
-            authorities.append((_id(network, iso, "authority", other["name"]), {
-                **other, "accepted_languages": other.get("accepted_languages", official),
-                "visibility": "federation",
-            }))
+            authorities.append(
+                (
+                    _id(network, iso, "authority", other["name"]),
+                    {
+                        **other,
+                        "accepted_languages": other.get("accepted_languages", official),
+                        "visibility": "federation",
+                    },
+                )
+            )
         for aid, a in authorities:
             n += 1
-            rows.append(pb.ImportRow(row=n, authority=pb.Authority(
-                meta={"id": aid},
-                jurisdiction=iso,
-                name=a["name"],
-                kind=a["kind"],
-                competences=a.get("competences", []),
-                accepted_languages=a["accepted_languages"],
-                email=f"{_slug(a['kind'])}@{domain}",
-                phone=_phone(iso),
-                address=a.get("address_city", ""),
-                website=a.get("website", ""),
-                available_24_7=bool(a.get("available_24_7", False)),
-                visibility=a["visibility"],
-            )))
+            rows.append(
+                pb.ImportRow(
+                    row=n,
+                    authority=pb.Authority(
+                        meta={"id": aid},
+                        jurisdiction=iso,
+                        name=a["name"],
+                        kind=a["kind"],
+                        competences=a.get("competences", []),
+                        accepted_languages=a["accepted_languages"],
+                        email=f"{_slug(a['kind'])}@{domain}",
+                        phone=_phone(iso),
+                        address=a.get("address_city", ""),
+                        website=a.get("website", ""),
+                        available_24_7=bool(a.get("available_24_7", False)),
+                        visibility=a["visibility"],
+                    ),
+                )
+            )
         names = entry.get("contact_point_names", [])
         titles = entry.get("contact_point_titles", [])
         # Visibilities vary so a new user sees the rules at work: the first contact
@@ -97,39 +116,53 @@ def build_rows(network: str, jurisdictions: list[str]) -> tuple[list[pb.ImportRo
         # the last is private to the node's editors.
         for i, name in enumerate(names):
             aid, a = authorities[i % len(authorities)]
-            visibility = "federation" if i == 0 else ("private" if i == len(names) - 1 and i > 1 else "network")
+            visibility = (
+                "federation"
+                if i == 0
+                else ("private" if i == len(names) - 1 and i > 1 else "network")
+            )
             n += 1
             competences = list(a.get("competences", ["mla"]))
-            rows.append(pb.ImportRow(row=n, contact_point=pb.ContactPoint(
-                meta={"id": _id(network, iso, "contact_point", name)},
-                authority_id=aid,
-                jurisdiction=iso,
-                name=name,
-                title=titles[i] if i < len(titles) else "",
-                languages=list(dict.fromkeys([*official[:2], "en"])),
-                competences=competences,
-                email=f"{_slug(name)}@{domain}",
-                phone=_phone(iso),
-                available_24_7=bool(a.get("available_24_7", False)),
-                visibility=visibility,
-            )))
+            rows.append(
+                pb.ImportRow(
+                    row=n,
+                    contact_point=pb.ContactPoint(
+                        meta={"id": _id(network, iso, "contact_point", name)},
+                        authority_id=aid,
+                        jurisdiction=iso,
+                        name=name,
+                        title=titles[i] if i < len(titles) else "",
+                        languages=list(dict.fromkeys([*official[:2], "en"])),
+                        competences=competences,
+                        email=f"{_slug(name)}@{domain}",
+                        phone=_phone(iso),
+                        available_24_7=bool(a.get("available_24_7", False)),
+                        visibility=visibility,
+                    ),
+                )
+            )
         routing = entry.get("routing")
         if routing:
-            profiles.append(pb.RoutingProfile(
-                jurisdiction=iso,
-                central_authority_id=ca_id,
-                accepted_languages=ca.get("accepted_languages", official),
-                channels=[
-                    pb.Channel(kind=c["kind"], formal=bool(c.get("formal", False)),
-                               address=c.get("address") or _channel_address(c["kind"], domain))
-                    for c in routing.get("channels", [])
-                ],
-                legal_bases=routing.get("legal_bases", []),
-                measures=[pb.MeasureProfile(**m) for m in routing.get("measures", [])],
-                acknowledgement_days=int(routing.get("acknowledgement_days", 0)),
-                urgent_procedure=routing.get("urgent_procedure", ""),
-                visibility="public",
-            ))
+            profiles.append(
+                pb.RoutingProfile(
+                    jurisdiction=iso,
+                    central_authority_id=ca_id,
+                    accepted_languages=ca.get("accepted_languages", official),
+                    channels=[
+                        pb.Channel(
+                            kind=c["kind"],
+                            formal=bool(c.get("formal", False)),
+                            address=c.get("address") or _channel_address(c["kind"], domain),
+                        )
+                        for c in routing.get("channels", [])
+                    ],
+                    legal_bases=routing.get("legal_bases", []),
+                    measures=[pb.MeasureProfile(**m) for m in routing.get("measures", [])],
+                    acknowledgement_days=int(routing.get("acknowledgement_days", 0)),
+                    urgent_procedure=routing.get("urgent_procedure", ""),
+                    visibility="public",
+                )
+            )
     return rows, profiles
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from typing import Any, TypeAlias
 
-import grpc
 from justnet.directory.v1 import directory_pb2 as pb
 from justnet.directory.v1 import directory_pb2_grpc
 
@@ -14,7 +15,7 @@ from services.common.timeutil import to_timestamp
 from services.directory.logic import DirectoryLogic
 from services.directory.store import ListFilter
 
-Ctx = grpc.aio.ServicerContext
+Ctx: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type hints
 FEED_BATCH = 500
 
 
@@ -29,7 +30,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         self._changed = asyncio.Event()
 
     # reference data
-    async def ListNetworks(self, request: pb.ListNetworksRequest, context: Ctx) -> pb.ListNetworksResponse:
+    async def ListNetworks(
+        self, request: pb.ListNetworksRequest, context: Ctx
+    ) -> pb.ListNetworksResponse:
         return pb.ListNetworksResponse(items=self.logic.networks())
 
     async def GetNetwork(self, request: pb.GetNetworkRequest, context: Ctx) -> pb.Network:
@@ -40,14 +43,18 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     ) -> pb.ListJurisdictionsResponse:
         return pb.ListJurisdictionsResponse(items=self.logic.jurisdictions_list(request.network))
 
-    async def GetJurisdiction(self, request: pb.GetJurisdictionRequest, context: Ctx) -> pb.Jurisdiction:
+    async def GetJurisdiction(
+        self, request: pb.GetJurisdictionRequest, context: Ctx
+    ) -> pb.Jurisdiction:
         return await self.logic.get_jurisdiction(request.code, current_caller())
 
     # routing profiles
     async def GetRoutingProfile(
         self, request: pb.GetRoutingProfileRequest, context: Ctx
     ) -> pb.RoutingProfile:
-        return await self.logic.routing_profile(request.jurisdiction, current_caller(), request.origin)
+        return await self.logic.routing_profile(
+            request.jurisdiction, current_caller(), request.origin
+        )
 
     async def PutRoutingProfile(
         self, request: pb.PutRoutingProfileRequest, context: Ctx
@@ -59,7 +66,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         return result
 
     # authorities
-    async def CreateAuthority(self, request: pb.CreateAuthorityRequest, context: Ctx) -> pb.Authority:
+    async def CreateAuthority(
+        self, request: pb.CreateAuthorityRequest, context: Ctx
+    ) -> pb.Authority:
         result = await self.logic.create_authority(request.authority, current_caller())
         self.notify_changed()
         return result
@@ -68,7 +77,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         result: pb.Authority = await self.logic.get("authority", request.id, current_caller())
         return result
 
-    async def UpdateAuthority(self, request: pb.UpdateAuthorityRequest, context: Ctx) -> pb.Authority:
+    async def UpdateAuthority(
+        self, request: pb.UpdateAuthorityRequest, context: Ctx
+    ) -> pb.Authority:
         result = await self.logic.update_authority(
             request.authority, request.expected_version, current_caller()
         )
@@ -93,7 +104,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             network=request.network,
             q=request.q,
         )
-        items, cursor = await self.logic.list(
+        items, cursor = await self.logic.list_records(
             "authority", current_caller(), flt, request.page.limit, request.page.cursor
         )
         return pb.ListAuthoritiesResponse(items=items, next_cursor=cursor)
@@ -107,7 +118,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         return result
 
     async def GetContactPoint(self, request: pb.GetRecordRequest, context: Ctx) -> pb.ContactPoint:
-        result: pb.ContactPoint = await self.logic.get("contact_point", request.id, current_caller())
+        result: pb.ContactPoint = await self.logic.get(
+            "contact_point", request.id, current_caller()
+        )
         return result
 
     async def UpdateContactPoint(
@@ -137,11 +150,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             language=request.language,
             network=request.network,
             q=request.q,
-            available_24_7=(
-                request.available_24_7 if request.HasField("available_24_7") else None
-            ),
+            available_24_7=(request.available_24_7 if request.HasField("available_24_7") else None),
         )
-        items, cursor = await self.logic.list(
+        items, cursor = await self.logic.list_records(
             "contact_point", current_caller(), flt, request.page.limit, request.page.cursor
         )
         return pb.ListContactPointsResponse(items=items, next_cursor=cursor)
@@ -188,10 +199,8 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 return
             # Woken at once by a write in this process; the timeout covers writes made
             # by other replicas of the service.
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), self.feed_poll_seconds)
-            except TimeoutError:
-                pass
 
     async def ApplyReplica(
         self, request: pb.ApplyReplicaRequest, context: Ctx

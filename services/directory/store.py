@@ -108,7 +108,7 @@ class DirectoryStore:
         async with self.sessions() as session:
             return list((await session.scalars(stmt)).all())
 
-    async def list(
+    async def list_records(
         self, kind: str, caller: Caller, flt: ListFilter, limit: int, cursor: str
     ) -> Page:
         model = MODELS[kind]
@@ -146,16 +146,15 @@ class DirectoryStore:
 
     async def all_records(self, kind: str) -> Sequence[Any]:
         async with self.sessions() as session:
-            return (await session.scalars(select(MODELS[kind]))).all()
+            rows: Sequence[Any] = (await session.scalars(select(MODELS[kind]))).all()
+        return rows
 
     async def max_seq(self) -> int:
         async with self.sessions() as session:
             value = await session.scalar(select(func.max(ChangeRow.seq)))
         return int(value or 0)
 
-    async def changes_since(
-        self, seq: int, limit: int = 500, origin: str = ""
-    ) -> list[ChangeRow]:
+    async def changes_since(self, seq: int, limit: int = 500, origin: str = "") -> list[ChangeRow]:
         stmt = select(ChangeRow).where(ChangeRow.seq > seq)
         if origin:
             stmt = stmt.where(ChangeRow.origin == origin)
@@ -183,7 +182,9 @@ class DirectoryStore:
     ) -> None:
         # The payload is the record as this node serves it (replicas keep their provenance).
         payload = (
-            b"" if deleted else convert.to_message(kind, row, self.local_network).SerializeToString()
+            b""
+            if deleted
+            else convert.to_message(kind, row, self.local_network).SerializeToString()
         )
         session.add(
             ChangeRow(
@@ -279,7 +280,8 @@ class DirectoryStore:
                 row.last_verified_at = now
             await session.flush()
             self._append_change(session, "routing_profile", row, False, now)
-        return row
+        result: RoutingProfileRow = row
+        return result
 
     def _check_writable(self, row: RecordColumns | None, record_id: str, expected: int) -> None:
         if row is None:
@@ -289,9 +291,7 @@ class DirectoryStore:
         if expected and expected != row.version:
             raise VersionMismatch(expected, row.version)
 
-    async def import_rows(
-        self, rows: list[tuple[str, str, dict[str, Any]]]
-    ) -> tuple[int, int]:
+    async def import_rows(self, rows: list[tuple[str, str, dict[str, Any]]]) -> tuple[int, int]:
         """Upserts (kind, id, values) rows in one transaction; returns (created, updated)."""
         now = utcnow()
         created = updated = 0

@@ -9,8 +9,8 @@ from typing import Any
 
 from justnet.directory.v1 import directory_pb2 as pb
 
-from services.common.validation import Validator, country_code
 from services.common import codes
+from services.common.validation import Validator, country_code
 
 NAME_MAX = 300
 
@@ -36,7 +36,7 @@ def authority(msg: pb.Authority, v: Validator) -> dict[str, Any]:
         "available_24_7": msg.available_24_7,
         "visibility": v.visibility("visibility", msg.visibility),
     }
-    values["search_text"] = _search_text(name, values["address"])
+    values["search_text"] = _search_text(name, str(values["address"]))
     return values
 
 
@@ -74,8 +74,11 @@ def legal_basis(field: str, value: str, v: Validator) -> str:
         return value
     if value.upper() in codes.INSTRUMENTS:
         return value.upper()
-    v.fail(field, f"{value!r} is not a known instrument code ({', '.join(codes.INSTRUMENTS)}, "
-                  "BILATERAL:<AA>-<BB>)")
+    v.fail(
+        field,
+        f"{value!r} is not a known instrument code ({', '.join(codes.INSTRUMENTS)}, "
+        "BILATERAL:<AA>-<BB>)",
+    )
     return value
 
 

@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, or_, true
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_
 
 from services.common.identity import Caller
 
@@ -26,15 +28,15 @@ def can_see(caller: Caller, origin: str, visibility: str, local_network: str) ->
     return origin == local_network and caller.network == local_network and caller.at_least("editor")
 
 
-def sql_filter(caller: Caller, origin_col: object, visibility_col: object, local_network: str) -> ColumnElement[bool]:
-    vis = visibility_col  # SQLAlchemy column
-    org = origin_col
+def sql_filter(caller: Caller, org: Any, vis: Any, local_network: str) -> ColumnElement[bool]:
+    """The same rule as `can_see`, over a table's origin and visibility columns."""
     if not caller.authenticated:
-        return vis == "public"  # type: ignore[operator, no-any-return]
-    clauses = [
-        vis.in_(("public", "federation")),  # type: ignore[attr-defined]
+        public: ColumnElement[bool] = vis == "public"
+        return public
+    clauses: list[ColumnElement[bool]] = [
+        vis.in_(("public", "federation")),
         and_(vis == "network", org == caller.network),
     ]
     if caller.network == local_network and caller.at_least("editor"):
         clauses.append(and_(vis == "private", org == local_network))
-    return or_(*clauses) if clauses else true()
+    return or_(*clauses)

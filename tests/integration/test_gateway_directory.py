@@ -19,7 +19,9 @@ AUTHORITY = {
 }
 
 
-async def create(node: Node, path: str, body: dict[str, Any], role: str = "editor") -> dict[str, Any]:
+async def create(
+    node: Node, path: str, body: dict[str, Any], role: str = "editor"
+) -> dict[str, Any]:
     resp = await node.client.post(path, json=body, headers=node.auth(role))
     assert resp.status == 201, await resp.text()
     data: dict[str, Any] = await resp.json()
@@ -40,11 +42,15 @@ async def test_authority_lifecycle_with_etags(node: Node) -> None:
     assert len(resp.headers["X-Trace-Id"]) == 32
 
     changed = {**AUTHORITY, "name": "OAG International Affairs"}
-    resp = await node.client.put(path, json=changed, headers={**node.auth("editor"), "If-Match": '"1"'})
+    resp = await node.client.put(
+        path, json=changed, headers={**node.auth("editor"), "If-Match": '"1"'}
+    )
     assert resp.status == 200
     assert (await resp.json())["version"] == 2
 
-    stale = await node.client.put(path, json=changed, headers={**node.auth("editor"), "If-Match": '"1"'})
+    stale = await node.client.put(
+        path, json=changed, headers={**node.auth("editor"), "If-Match": '"1"'}
+    )
     assert stale.status == 412
     assert stale.headers["Content-Type"].startswith("application/problem+json")
 
@@ -56,7 +62,9 @@ async def test_authority_lifecycle_with_etags(node: Node) -> None:
 async def test_writes_need_an_editor(node: Node) -> None:
     resp = await node.client.post("/api/v1/authorities", json=AUTHORITY)
     assert resp.status == 401
-    resp = await node.client.post("/api/v1/authorities", json=AUTHORITY, headers=node.auth("member"))
+    resp = await node.client.post(
+        "/api/v1/authorities", json=AUTHORITY, headers=node.auth("member")
+    )
     assert resp.status == 403
     resp = await node.client.get("/api/v1/authorities", headers={"Authorization": "Bearer nope"})
     assert resp.status == 401
@@ -139,22 +147,44 @@ async def test_injection_strings_are_stored_verbatim(node: Node) -> None:
 
 async def test_contact_points_and_lookup_ranking(node: Node) -> None:
     ca = await create(node, "/api/v1/authorities", AUTHORITY)
-    police = await create(node, "/api/v1/authorities", {
-        **AUTHORITY, "name": "Royal Thai Police Cybercrime Bureau", "kind": "police",
-        "competences": ["cybercrime", "urgent_24_7", "mla"], "available_24_7": True,
-        "accepted_languages": ["th"],
-    })
+    police = await create(
+        node,
+        "/api/v1/authorities",
+        {
+            **AUTHORITY,
+            "name": "Royal Thai Police Cybercrime Bureau",
+            "kind": "police",
+            "competences": ["cybercrime", "urgent_24_7", "mla"],
+            "available_24_7": True,
+            "accepted_languages": ["th"],
+        },
+    )
     base = {"jurisdiction": "TH", "competences": ["mla"], "visibility": "public"}
-    await create(node, "/api/v1/contact-points", {
-        **base, "authority_id": ca["id"], "name": "Somchai Kittisak", "languages": ["th"]})
-    await create(node, "/api/v1/contact-points", {
-        **base, "authority_id": ca["id"], "name": "Anong Rattanakul", "languages": ["th", "en"]})
-    duty = await create(node, "/api/v1/contact-points", {
-        **base, "authority_id": police["id"], "name": "Duty Officer", "languages": ["th"],
-        "available_24_7": True})
+    await create(
+        node,
+        "/api/v1/contact-points",
+        {**base, "authority_id": ca["id"], "name": "Somchai Kittisak", "languages": ["th"]},
+    )
+    await create(
+        node,
+        "/api/v1/contact-points",
+        {**base, "authority_id": ca["id"], "name": "Anong Rattanakul", "languages": ["th", "en"]},
+    )
+    duty = await create(
+        node,
+        "/api/v1/contact-points",
+        {
+            **base,
+            "authority_id": police["id"],
+            "name": "Duty Officer",
+            "languages": ["th"],
+            "available_24_7": True,
+        },
+    )
 
-    resp = await node.client.get("/api/v1/lookup", params={
-        "jurisdiction": "TH", "competence": "mla", "language": "en"})
+    resp = await node.client.get(
+        "/api/v1/lookup", params={"jurisdiction": "TH", "competence": "mla", "language": "en"}
+    )
     data = await resp.json()
     assert data["networks_consulted"] == ["SEAJUST"]
     assert data["networks_unavailable"] == []
@@ -162,8 +192,9 @@ async def test_contact_points_and_lookup_ranking(node: Node) -> None:
     assert first_cp["name"] == "Anong Rattanakul"  # speaks the requested language
     assert all(i["origin"] == "SEAJUST" for i in data["items"])
 
-    resp = await node.client.get("/api/v1/lookup", params={
-        "jurisdiction": "TH", "competence": "mla", "urgent": "true"})
+    resp = await node.client.get(
+        "/api/v1/lookup", params={"jurisdiction": "TH", "competence": "mla", "urgent": "true"}
+    )
     top = (await resp.json())["items"]
     assert top[0]["available_24_7"] is True
     assert duty["id"] in {i["id"] for i in top[:2]}
@@ -171,9 +202,11 @@ async def test_contact_points_and_lookup_ranking(node: Node) -> None:
     resp = await node.client.get("/api/v1/contact-points", params={"available_24_7": "true"})
     assert [c["name"] for c in (await resp.json())["items"]] == ["Duty Officer"]
 
-    bad = await node.client.post("/api/v1/contact-points", json={
-        **base, "authority_id": "0190f5a6-0000-7000-8000-000000000000", "name": "Ghost"},
-        headers=node.auth("editor"))
+    bad = await node.client.post(
+        "/api/v1/contact-points",
+        json={**base, "authority_id": "0190f5a6-0000-7000-8000-000000000000", "name": "Ghost"},
+        headers=node.auth("editor"),
+    )
     assert bad.status == 400
     assert (await bad.json())["errors"][0]["field"] == "authority_id"
 
@@ -191,8 +224,13 @@ async def test_pagination_walks_every_record_once(node: Node) -> None:
         if cursor is None:
             break
     assert seen == [f"Authority {i:02d}" for i in range(7)]
-    for bad in ({"limit": "0"}, {"limit": "501"}, {"limit": "ten"}, {"cursor": "garbage!"},
-                {"unknown": "1"}):
+    for bad in (
+        {"limit": "0"},
+        {"limit": "501"},
+        {"limit": "ten"},
+        {"cursor": "garbage!"},
+        {"unknown": "1"},
+    ):
         resp = await node.client.get("/api/v1/authorities", params=bad)
         assert resp.status == 400, bad
 
@@ -204,8 +242,9 @@ async def test_routing_profile(node: Node) -> None:
         "accepted_languages": ["th", "en"],
         "channels": [{"kind": "email", "address": "mla@th.justnet.example", "formal": True}],
         "legal_bases": ["ASEAN_MLAT_2004", "UNTOC", "BILATERAL:US-TH"],
-        "measures": [{"code": "banking_records", "applicability": "partial",
-                      "notes": "Court order needed"}],
+        "measures": [
+            {"code": "banking_records", "applicability": "partial", "notes": "Court order needed"}
+        ],
         "acknowledgement_days": 14,
         "urgent_procedure": "Send in advance by e-mail.",
         "visibility": "public",
@@ -217,13 +256,18 @@ async def test_routing_profile(node: Node) -> None:
     assert profile["legal_bases"] == ["ASEAN_MLAT_2004", "UNTOC", "BILATERAL:TH-US"]
     resp = await node.client.get(path)
     assert resp.headers["ETag"] == '"1"'
-    bad = {**body, "legal_bases": ["NOT_A_TREATY"], "measures": [{"code": "x", "applicability": "y"}]}
+    bad = {
+        **body,
+        "legal_bases": ["NOT_A_TREATY"],
+        "measures": [{"code": "x", "applicability": "y"}],
+    }
     resp = await node.client.put(path, json=bad, headers=node.auth("editor"))
     fields = {e["field"] for e in (await resp.json())["errors"]}
     assert fields == {"legal_bases[0]", "measures[0].code", "measures[0].applicability"}
     assert (await (await node.client.get(path)).json())["version"] == 1
-    resp = await node.client.put("/api/v1/jurisdictions/FR/routing-profile", json=body,
-                                 headers=node.auth("editor"))
+    resp = await node.client.put(
+        "/api/v1/jurisdictions/FR/routing-profile", json=body, headers=node.auth("editor")
+    )
     assert resp.status == 400
 
 
