@@ -1,0 +1,49 @@
+"""Every service's migrations upgrade an empty database, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import inspect
+
+from gateway.app import PACKAGE_DIR as GATEWAY_DIR
+from gateway.app import migrate as migrate_gateway
+from services.common import migrations
+from services.common.db import create_engine
+from services.common.settings import NodeSettings
+from services.directory import service as directory
+
+
+async def test_directory_and_gateway_upgrade_an_empty_database(
+    settings: NodeSettings, database_url: str
+) -> None:
+    settings = replace(settings, gateway=replace(settings.gateway, database_url=database_url))
+    assert await directory.migrate(settings) == "0001"
+    assert await migrate_gateway(settings) == "0001"
+    # Running again is a no-op.
+    assert await directory.migrate(settings) == "0001"
+    engine = create_engine(database_url, instrument=False)
+    try:
+        async with engine.connect() as conn:
+            tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+        assert {
+            "directory_authorities",
+            "directory_contact_points",
+            "directory_routing_profiles",
+            "directory_changes",
+            "alembic_version_directory",
+            "gateway_tokens",
+            "gateway_audit",
+            "alembic_version_gateway",
+        } <= tables
+        await migrations.require_head(engine, directory.PACKAGE_DIR, "directory")
+        await migrations.require_head(engine, GATEWAY_DIR, "gateway")
+    finally:
+        await engine.dispose()
+
+
+async def test_an_unmigrated_database_is_refused(settings: NodeSettings) -> None:
+    import pytest
+
+    with pytest.raises(RuntimeError, match="justnet migrate directory"):
+        await directory.start(settings, port=0)
