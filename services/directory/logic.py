@@ -13,6 +13,7 @@ from services.common.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    ReadOnlyReplica,
     Unauthenticated,
 )
 from services.common.identity import Caller
@@ -81,6 +82,12 @@ class DirectoryLogic:
             v.fail(
                 field, f"authority {authority_id} is in {found_jurisdiction}, not {jurisdiction}"
             )
+
+    async def _owned(self, kind: str, record_id: str, caller: Caller) -> None:
+        """The record exists for this caller and this node owns it (else 404 or 403)."""
+        current = await self.get(kind, record_id, caller)
+        if current.meta.origin != self.network:
+            raise ReadOnlyReplica(current.meta.origin)
 
     # ------------------------------------------------------------ reads
 
@@ -168,7 +175,7 @@ class DirectoryLogic:
         self, msg: pb.Authority, expected: int, caller: Caller
     ) -> pb.Authority:
         self.require_editor(caller)
-        await self.get("authority", msg.meta.id, caller)
+        await self._owned("authority", msg.meta.id, caller)
         v = Validator()
         values = validate.authority(msg, v)
         self._check_member(values["jurisdiction"], v)
@@ -188,7 +195,7 @@ class DirectoryLogic:
         self, msg: pb.ContactPoint, expected: int, caller: Caller
     ) -> pb.ContactPoint:
         self.require_editor(caller)
-        await self.get("contact_point", msg.meta.id, caller)
+        await self._owned("contact_point", msg.meta.id, caller)
         values = await self._contact_point_values(msg, msg.meta.id)
         row = await self.store.update("contact_point", msg.meta.id, values, expected)
         await self.index.catch_up()
@@ -222,7 +229,7 @@ class DirectoryLogic:
         self, kind: str, record_id: str, expected: int, caller: Caller
     ) -> tuple[str, int]:
         self.require_editor(caller)
-        await self.get(kind, record_id, caller)
+        await self._owned(kind, record_id, caller)
         result = await self.store.delete(kind, record_id, expected)
         await self.index.catch_up()
         return result

@@ -1,0 +1,253 @@
+"""The directory service over real gRPC on a free loopback port (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from justnet.directory.v1 import directory_pb2 as pb
+from justnet.directory.v1 import directory_pb2_grpc
+
+from services.common.clients import open_channel
+from services.common.errors import detail_from_trailers
+from services.common.identity import Caller
+from services.common.ids import new_id
+from services.directory.service import DirectoryRuntime
+
+EDITOR = Caller("editor", "SEAJUST", "test").metadata()
+ADMIN = Caller("admin", "SEAJUST", "federation").metadata()
+MEMBER = Caller("member", "SEAJUST", "test").metadata()
+
+
+@pytest.fixture
+async def stub(
+    directory_runtime: DirectoryRuntime,
+) -> AsyncIterator[directory_pb2_grpc.DirectoryServiceStub]:
+    channel = open_channel(f"127.0.0.1:{directory_runtime.port}")
+    yield directory_pb2_grpc.DirectoryServiceStub(channel)
+    await channel.close()
+
+
+def authority(**kw: object) -> pb.Authority:
+    base: dict[str, object] = {
+        "jurisdiction": "VN",
+        "name": "Supreme People's Procuracy, International Cooperation Department",
+        "kind": "prosecution",
+        "competences": ["mla"],
+        "accepted_languages": ["vi", "en"],
+        "visibility": "public",
+    }
+    base.update(kw)
+    return pb.Authority(**base)  # type: ignore[arg-type]
+
+
+async def test_health_and_reflection(directory_runtime: DirectoryRuntime) -> None:
+    channel = open_channel(f"127.0.0.1:{directory_runtime.port}")
+    health = health_pb2_grpc.HealthStub(channel)
+    reply = await health.Check(
+        health_pb2.HealthCheckRequest(service="justnet.directory.v1.DirectoryService")
+    )
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    await channel.close()
+
+
+async def test_validation_error_details_name_fields(
+    stub: directory_pb2_grpc.DirectoryServiceStub,
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.CreateAuthority(
+            pb.CreateAuthorityRequest(authority=authority(jurisdiction="VNM", email="@")),
+            metadata=EDITOR,
+        )
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    detail = detail_from_trailers(info.value.trailing_metadata())
+    assert detail is not None
+    assert {v.field for v in detail.violations} == {"jurisdiction", "email"}
+
+
+async def test_service_enforces_roles_itself(
+    stub: directory_pb2_grpc.DirectoryServiceStub,
+) -> None:
+    request = pb.CreateAuthorityRequest(authority=authority())
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.CreateAuthority(request)
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.CreateAuthority(request, metadata=MEMBER)
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # an editor of another network cannot write here either
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.CreateAuthority(request, metadata=Caller("editor", "EJN", "x").metadata())
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        stream = stub.WatchChanges(pb.WatchChangesRequest(), metadata=EDITOR)
+        async for _ in stream:
+            pass
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_change_feed_replays_then_tails(
+    stub: directory_pb2_grpc.DirectoryServiceStub,
+) -> None:
+    first = await stub.CreateAuthority(
+        pb.CreateAuthorityRequest(authority=authority()), metadata=EDITOR
+    )
+    stream = stub.WatchChanges(pb.WatchChangesRequest(since_seq=0, follow=True), metadata=ADMIN)
+    received: list[pb.Change] = []
+
+    async def collect() -> None:
+        async for change in stream:
+            received.append(change)
+            if len(received) == 3:
+                return
+
+    task = asyncio.create_task(collect())
+    await asyncio.sleep(0.1)
+    updated = authority(name="SPP International Cooperation")
+    updated.meta.id = first.meta.id
+    await stub.UpdateAuthority(
+        pb.UpdateAuthorityRequest(authority=updated, expected_version=1), metadata=EDITOR
+    )
+    await stub.DeleteAuthority(pb.DeleteRecordRequest(id=first.meta.id), metadata=EDITOR)
+    await asyncio.wait_for(task, 5)
+    stream.cancel()
+    assert [(c.version, c.deleted) for c in received] == [(1, False), (2, False), (3, True)]
+    assert [c.seq for c in received] == sorted(c.seq for c in received)
+    snapshot = pb.Authority()
+    snapshot.ParseFromString(received[1].payload)
+    assert snapshot.name == "SPP International Cooperation"
+
+
+async def test_replicas_apply_once_and_are_read_only(
+    stub: directory_pb2_grpc.DirectoryServiceStub,
+) -> None:
+    record_id = new_id()
+    replica = authority(
+        jurisdiction="FR",
+        name="Bureau de l'entraide pénale internationale",
+        accepted_languages=["fr"],
+        visibility="federation",
+    )
+    replica.meta.id = record_id
+    replica.meta.origin = "EJN"
+    replica.meta.version = 3
+
+    def apply(version: int, msg: pb.Authority | None = None) -> pb.ApplyReplicaRequest:
+        return pb.ApplyReplicaRequest(
+            origin="EJN",
+            kind="authority",
+            record_id=record_id,
+            version=version,
+            payload=(msg or replica).SerializeToString(),
+            verified=True,
+        )
+
+    assert (await stub.ApplyReplica(apply(3), metadata=ADMIN)).applied
+    again = await stub.ApplyReplica(apply(3), metadata=ADMIN)
+    assert not again.applied and again.held_version == 3
+    assert not (await stub.ApplyReplica(apply(2), metadata=ADMIN)).applied
+
+    got = await stub.GetAuthority(pb.GetRecordRequest(id=record_id), metadata=MEMBER)
+    assert got.meta.origin == "EJN"
+    assert got.meta.provenance.verified
+    # anonymous callers do not see federation records, replicated or not
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.GetAuthority(pb.GetRecordRequest(id=record_id))
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+    lookup = await stub.Lookup(pb.LookupRequest(jurisdiction="FR"), metadata=MEMBER)
+    assert [i.authority.meta.id for i in lookup.items] == [record_id]
+    assert "EJN" in lookup.networks_consulted
+
+    edit = authority(jurisdiction="FR", name="changed")
+    edit.meta.id = record_id
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.UpdateAuthority(pb.UpdateAuthorityRequest(authority=edit), metadata=EDITOR)
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    detail = detail_from_trailers(info.value.trailing_metadata())
+    assert detail is not None and detail.owner == "EJN"
+
+    hijack = pb.ApplyReplicaRequest(
+        origin="WACAP",
+        kind="authority",
+        record_id=record_id,
+        version=9,
+        payload=replica.SerializeToString(),
+        verified=True,
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.ApplyReplica(hijack, metadata=ADMIN)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+    tombstone = pb.ApplyReplicaRequest(
+        origin="EJN", kind="authority", record_id=record_id, version=4, deleted=True
+    )
+    assert (await stub.ApplyReplica(tombstone, metadata=ADMIN)).applied
+    lookup = await stub.Lookup(pb.LookupRequest(jurisdiction="FR"), metadata=MEMBER)
+    assert list(lookup.items) == []
+
+
+async def test_import_is_all_or_nothing(stub: directory_pb2_grpc.DirectoryServiceStub) -> None:
+    ca_id = new_id()
+    good = pb.ImportRow(row=1, authority=authority(meta={"id": ca_id}))
+    contact = pb.ImportRow(
+        row=2,
+        contact_point=pb.ContactPoint(
+            authority_id=ca_id,
+            jurisdiction="VN",
+            name="Nguyen Thi Lan",
+            languages=["vi", "en"],
+            competences=["mla"],
+            visibility="network",
+        ),
+    )
+    bad = pb.ImportRow(
+        row=3,
+        contact_point=pb.ContactPoint(authority_id=ca_id, jurisdiction="TH", name="", email="nope"),
+    )
+    result = await stub.ImportDirectory(
+        pb.ImportDirectoryRequest(rows=[good, contact, bad]), metadata=EDITOR
+    )
+    assert {(e.row, e.field) for e in result.errors} == {
+        (3, "name"),
+        (3, "email"),
+        (3, "authority_id"),
+    }
+    listed = await stub.ListAuthorities(pb.ListAuthoritiesRequest(), metadata=EDITOR)
+    assert list(listed.items) == []
+
+    result = await stub.ImportDirectory(
+        pb.ImportDirectoryRequest(rows=[good, contact]), metadata=EDITOR
+    )
+    assert (result.created, result.updated, list(result.errors)) == (2, 0, [])
+    result = await stub.ImportDirectory(
+        pb.ImportDirectoryRequest(rows=[good, contact]), metadata=EDITOR
+    )
+    assert (result.created, result.updated) == (1, 1)  # the contact point had no id: new row
+    lookup = await stub.Lookup(pb.LookupRequest(jurisdiction="VN", language="vi"), metadata=MEMBER)
+    assert {i.kind for i in lookup.items} == {"authority", "contact_point"}
+
+
+async def test_concurrent_updates_one_wins(stub: directory_pb2_grpc.DirectoryServiceStub) -> None:
+    created = await stub.CreateAuthority(
+        pb.CreateAuthorityRequest(authority=authority()), metadata=EDITOR
+    )
+
+    async def update(name: str) -> str:
+        msg = authority(name=name)
+        msg.meta.id = created.meta.id
+        try:
+            await stub.UpdateAuthority(
+                pb.UpdateAuthorityRequest(authority=msg, expected_version=1), metadata=EDITOR
+            )
+        except grpc.aio.AioRpcError as exc:
+            return exc.code().name
+        return "OK"
+
+    results = await asyncio.gather(*(update(f"name {i}") for i in range(5)))
+    assert sorted(results) == ["FAILED_PRECONDITION"] * 4 + ["OK"]
+    got = await stub.GetAuthority(pb.GetRecordRequest(id=created.meta.id), metadata=EDITOR)
+    assert got.meta.version == 2
