@@ -111,6 +111,11 @@ def json_response(data: Any, status: int = 200, version: int | None = None) -> w
     return response
 
 
+def raw_json_response(body: bytes, status: int = 200) -> web.Response:
+    """A response whose JSON body is already assembled (see render.JsonFragments)."""
+    return web.Response(status=status, body=body, content_type="application/json")
+
+
 async def read_json(request: web.Request) -> Any:
     """The request body as JSON; a clear 400 when it is not."""
     if request.content_type not in ("application/json", "") and not request.content_type.endswith(

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from gateway.render import JsonFragments
 from services.common.identity import Caller
 from services.common.settings import NodeSettings
 
@@ -18,3 +19,4 @@ CLIENTS: web.AppKey[ServiceClients] = web.AppKey("clients")
 TOKENS: web.AppKey[TokenStore] = web.AppKey("tokens")
 OPENAPI: web.AppKey[dict] = web.AppKey("openapi")  # type: ignore[type-arg]
 CALLER = web.RequestKey("caller", Caller)
+FRAGMENTS = web.AppKey("fragments", JsonFragments)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -12,8 +15,8 @@ from justnet.directory.v1 import directory_pb2 as pb
 def ts(value: Timestamp) -> str | None:
     if not value.seconds and not value.nanos:
         return None
-    text: str = value.ToJsonString()
-    return text
+    moment = datetime.fromtimestamp(value.seconds, UTC).replace(microsecond=value.nanos // 1000)
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def meta(m: common_pb2.RecordMeta) -> dict[str, Any]:
@@ -119,12 +122,51 @@ def jurisdiction(j: pb.Jurisdiction) -> dict[str, Any]:
     return out
 
 
-def lookup_item(item: pb.LookupItem) -> dict[str, Any]:
-    if item.kind == "authority":
-        record = authority(item.authority)
-    else:
-        record = contact_point(item.contact_point)
-    record["record_type"] = item.kind
-    record["score"] = round(item.score, 3)
-    record["matched"] = list(item.matched)
-    return record
+class JsonFragments:
+    """Ready JSON for records, so hot list and lookup responses skip re-rendering.
+
+    A record's content is fixed by its id and version (only its origin changes it and
+    every change bumps the version); a replica's provenance can change on its own, so
+    it is part of the key too. Each fragment is the JSON object without its closing
+    brace, so per-response fields (score, matched) can follow.
+    """
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._cache: dict[tuple[object, ...], bytes] = {}
+
+    def open_object(self, kind: str, msg: pb.Authority | pb.ContactPoint) -> bytes:
+        m = msg.meta
+        p = m.provenance
+        key = (kind, m.id, m.version, p.verified, p.synced_at.seconds, p.synced_at.nanos)
+        fragment = self._cache.get(key)
+        if fragment is None:
+            data = authority(msg) if kind == "authority" else contact_point(msg)  # type: ignore[arg-type]
+            fragment = dumps(data)[:-1]
+            if len(self._cache) >= self.size:
+                self._cache.clear()
+            self._cache[key] = fragment
+        return fragment
+
+    def records(self, kind: str, msgs: Iterable[pb.Authority | pb.ContactPoint]) -> bytes:
+        return b"[" + b",".join(self.open_object(kind, m) + b"}" for m in msgs) + b"]"
+
+    def lookup_items(self, items: Iterable[pb.LookupItem]) -> bytes:
+        parts = []
+        for item in items:
+            record = item.authority if item.kind == "authority" else item.contact_point
+            parts.append(
+                self.open_object(item.kind, record)
+                + b',"record_type":'
+                + dumps(item.kind)
+                + b',"score":'
+                + dumps(round(item.score, 3))
+                + b',"matched":'
+                + dumps(list(item.matched))
+                + b"}"
+            )
+        return b"[" + b",".join(parts) + b"]"
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

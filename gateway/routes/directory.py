@@ -10,7 +10,7 @@ from justnet.common.v1 import common_pb2
 from justnet.directory.v1 import directory_pb2 as pb
 
 from gateway import bodies, keys, render
-from gateway.api import Api, if_match, json_response, read_json
+from gateway.api import Api, if_match, json_response, raw_json_response, read_json
 from gateway.auth import require
 from gateway.schema import Param, parse_body, parse_query
 from services.common import codes
@@ -68,6 +68,13 @@ def _md(request: web.Request) -> tuple[tuple[str, str], ...]:
 
 def _page_request(q: dict[str, Any]) -> common_pb2.PageRequest:
     return common_pb2.PageRequest(limit=q["limit"] or 0, cursor=q["cursor"] or "")
+
+
+def _page_response(request: web.Request, kind: str, items: Any, cursor: str) -> web.Response:
+    records = request.app[keys.FRAGMENTS].records(kind, items)
+    return raw_json_response(
+        b'{"items":' + records + b',"next_cursor":' + render.dumps(cursor or None) + b"}"
+    )
 
 
 def _stub(request: web.Request) -> Any:
@@ -216,12 +223,7 @@ async def list_authorities(request: web.Request) -> web.Response:
         ),
         metadata=_md(request),
     )
-    return json_response(
-        {
-            "items": [render.authority(a) for a in reply.items],
-            "next_cursor": reply.next_cursor or None,
-        }
-    )
+    return _page_response(request, "authority", reply.items, reply.next_cursor)
 
 
 @api.route(
@@ -327,12 +329,7 @@ async def list_contact_points(request: web.Request) -> web.Response:
     if q["available_24_7"] is not None:
         msg.available_24_7 = q["available_24_7"]
     reply = await _stub(request).ListContactPoints(msg, metadata=_md(request))
-    return json_response(
-        {
-            "items": [render.contact_point(c) for c in reply.items],
-            "next_cursor": reply.next_cursor or None,
-        }
-    )
+    return _page_response(request, "contact_point", reply.items, reply.next_cursor)
 
 
 @api.route(
@@ -447,10 +444,13 @@ async def lookup(request: web.Request) -> web.Response:
         ),
         metadata=_md(request),
     )
-    return json_response(
-        {
-            "items": [render.lookup_item(i) for i in reply.items],
-            "networks_consulted": list(reply.networks_consulted),
-            "networks_unavailable": list(reply.networks_unavailable),
-        }
+    fragments = request.app[keys.FRAGMENTS]
+    return raw_json_response(
+        b'{"items":'
+        + fragments.lookup_items(reply.items)
+        + b',"networks_consulted":'
+        + render.dumps(list(reply.networks_consulted))
+        + b',"networks_unavailable":'
+        + render.dumps(list(reply.networks_unavailable))
+        + b"}"
     )

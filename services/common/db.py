@@ -36,6 +36,7 @@ def create_engine(url: str, *, instrument: bool = True, **kwargs: Any) -> AsyncE
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     else:
         engine = create_async_engine(
             url, pool_size=10, max_overflow=10, pool_pre_ping=True, **kwargs
@@ -45,7 +46,14 @@ def create_engine(url: str, *, instrument: bool = True, **kwargs: Any) -> AsyncE
     return engine
 
 
+WRITE = {"justnet_write": True}  # Session.connection(execution_options=WRITE)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling starts transactions only before DML, so a
+    # read-check-write would run its read outside the transaction. Take control:
+    # SQLAlchemy's "begin" event below emits BEGIN itself (SQLAlchemy docs, pysqlite).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the single writer; NORMAL is durable in WAL mode
     # except for the last transactions on power loss, not on process crash.
@@ -54,6 +62,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A write transaction takes SQLite's write lock at once (IMMEDIATE), so two writers
+    # queue instead of both reading the same version; reads begin deferred.
+    immediate = conn.get_execution_options().get("justnet_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:

@@ -9,6 +9,7 @@ replicas of this service). Applying is idempotent by version, so the cache is ex
 from __future__ import annotations
 
 import asyncio
+import collections
 import heapq
 import logging
 from dataclasses import dataclass
@@ -87,12 +88,27 @@ class Query:
     limit: int = 50
 
 
+Ranked = list[tuple[float, list[str], Entry]]
+RESULT_CACHE_SIZE = 4096
+
+
+def visibility_class(caller: Caller, local_network: str) -> tuple[str, str, bool]:
+    """What `can_see` depends on: callers in one class see exactly the same records."""
+    if not caller.authenticated:
+        return ("anonymous", "", False)
+    return ("caller", caller.network, caller.network == local_network and caller.at_least("editor"))
+
+
 class LookupIndex:
     def __init__(self, store: DirectoryStore) -> None:
         self.store = store
         self.seq = 0
         self._entries: dict[str, Entry] = {}
         self._by_jurisdiction: dict[str, dict[str, Entry]] = {}
+        self._per_origin: collections.Counter[str] = collections.Counter()
+        # Results are a pure function of (query, visibility class, day, index state);
+        # the cache is emptied whenever a change is applied, so it is never stale.
+        self._results: dict[tuple[object, ...], pb.LookupResponse] = {}
         self._lock = asyncio.Lock()
 
     @property
@@ -100,7 +116,7 @@ class LookupIndex:
         return len(self._entries)
 
     def origins(self) -> list[str]:
-        return sorted({e.origin for e in self._entries.values()})
+        return sorted(origin for origin, count in self._per_origin.items() if count > 0)
 
     async def load(self) -> None:
         # Read the position first: changes that land while the tables load are
@@ -152,24 +168,42 @@ class LookupIndex:
         self._put(_entry(change.kind, msg))
 
     def _put(self, entry: Entry) -> None:
-        old = self._entries.get(entry.id)
-        if old is not None and old.jurisdiction != entry.jurisdiction:
-            self._by_jurisdiction.get(old.jurisdiction, {}).pop(entry.id, None)
+        self._remove(entry.id)
         self._entries[entry.id] = entry
         self._by_jurisdiction.setdefault(entry.jurisdiction, {})[entry.id] = entry
+        self._per_origin[entry.origin] += 1
 
     def _remove(self, record_id: str) -> None:
+        self._results.clear()
         old = self._entries.pop(record_id, None)
         if old is not None:
             self._by_jurisdiction.get(old.jurisdiction, {}).pop(record_id, None)
+            self._per_origin[old.origin] -= 1
 
-    def lookup(self, query: Query, caller: Caller) -> list[tuple[float, list[str], Entry]]:
+    def lookup(self, query: Query, caller: Caller) -> pb.LookupResponse:
         """The best `limit` matches, ranked.
 
         Jurisdiction, network, competence and text narrow the set; the score ranks
         central authorities first, then language overlap, then 24/7 availability when
         the request is urgent, then freshness.
         """
+        local = self.store.local_network
+        key = (query, visibility_class(caller, local), datetime.now(UTC).date())
+        cached = self._results.get(key)
+        if cached is not None:
+            return cached
+        result = pb.LookupResponse(networks_consulted=self.origins() or [local])
+        for score, matched, entry in self._rank(query, caller):
+            item = result.items.add()
+            item.CopyFrom(entry.item)
+            item.score = score
+            item.matched.extend(matched)
+        if len(self._results) >= RESULT_CACHE_SIZE:
+            self._results.clear()
+        self._results[key] = result
+        return result
+
+    def _rank(self, query: Query, caller: Caller) -> Ranked:
         pool = (
             self._by_jurisdiction.get(query.jurisdiction, {})
             if query.jurisdiction

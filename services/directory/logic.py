@@ -151,13 +151,8 @@ class DirectoryLogic:
         if not 1 <= query.limit <= MAX_LIMIT:
             v.fail("limit", f"must be between 1 and {MAX_LIMIT}")
         v.raise_if_errors()
-        response = pb.LookupResponse(networks_consulted=self.index.origins() or [self.network])
-        for score, matched, entry in self.index.lookup(query, caller):
-            item = response.items.add()
-            item.CopyFrom(entry.item)
-            item.score = score
-            item.matched.extend(matched)
-        return response
+        # The index caches answers; callers must not modify the message it returns.
+        return self.index.lookup(query, caller)
 
     # ------------------------------------------------------------ writes
 

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.common.db import session_factory
+from services.common.db import WRITE, session_factory
 from services.common.errors import InvalidInput, NotFound, ReadOnlyReplica, VersionMismatch
 from services.common.identity import Caller
 from services.common.timeutil import utcnow
@@ -174,6 +174,8 @@ class DirectoryStore:
     # ------------------------------------------------------------ writes
 
     async def _begin_write(self, session: AsyncSession) -> None:
+        # First statement of every write transaction: it takes the writer lock.
+        await session.connection(execution_options=WRITE)
         if self._postgres:
             await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITE_LOCK_KEY})
 
