@@ -74,6 +74,8 @@ class Api:
                 implied |= {401, 403}
             if body is not None:
                 implied |= {413}
+            if method in ("PUT", "DELETE"):
+                implied |= {400, 412}  # a malformed or stale If-Match
             self.operations.append(
                 Operation(
                     method=method,
@@ -131,6 +133,8 @@ async def read_json(request: web.Request) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput.one("body", f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidInput.one("body", "JSON nested too deeply") from None
 
 
 def if_match(request: web.Request) -> int:

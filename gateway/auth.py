@@ -121,9 +121,12 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     caller = ANONYMOUS
     if header:
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
-        info = await request.app[keys.TOKENS].resolve(token.strip())
+        # Tokens are ASCII (jn_ + base64url); anything else cannot be one of ours.
+        valid = token.isascii() and token.isprintable() and len(token) <= 200
+        info = await request.app[keys.TOKENS].resolve(token) if valid else None
         if info is None:
             raise Unauthenticated("unknown or revoked token")
         network = request.app[keys.SETTINGS].network

@@ -40,6 +40,9 @@ class Str(Type):
         if not isinstance(value, str):
             errors.append(FieldError(path, f"must be a string, not {_json_type(value)}"))
             return ""
+        if not is_unicode(value):
+            errors.append(FieldError(path, "must be valid Unicode (no lone surrogates)"))
+            return ""
         if len(value) > self.max_len:
             errors.append(FieldError(path, f"must be at most {self.max_len} characters"))
         return value
@@ -136,7 +139,8 @@ class Obj(Type):
         out: dict[str, Any] = {}
         for key in value:
             if key not in self.fields and not (self.allow_read_only and key in READ_ONLY):
-                errors.append(FieldError(f"{prefix}{key}", "unknown field"))
+                shown = key if is_unicode(key) else key.encode("utf-8", "replace").decode()
+                errors.append(FieldError(f"{prefix}{shown[:100]}", "unknown field"))
         for key in self.required:
             if value.get(key) in (None, ""):
                 errors.append(FieldError(f"{prefix}{key}", "is required"))
@@ -170,6 +174,15 @@ class Obj(Type):
             if isinstance(inner, Obj):
                 found.extend([inner, *inner.nested()])
         return found
+
+
+def is_unicode(value: str) -> bool:
+    """False for strings JSON allows but UTF-8 cannot carry (lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_body(schema: Obj, body: Any) -> dict[str, Any]:
@@ -250,6 +263,9 @@ class Param:
             return None
         if len(raw) > self.max_len:
             errors.append(FieldError(self.name, f"must be at most {self.max_len} characters"))
+            return None
+        if not is_unicode(raw):
+            errors.append(FieldError(self.name, "must be valid Unicode"))
             return None
         if self.enum and raw and raw not in self.enum:
             errors.append(

@@ -10,7 +10,14 @@ from services.common.settings import NodeSettings
 
 
 async def start(settings: NodeSettings, *, port: int | None = None) -> web.AppRunner:
-    runner = web.AppRunner(create_app(settings), access_log=None)
+    # Longer request lines than aiohttp's 8 KiB default reach the app, whose checks
+    # answer with problem+json naming the parameter.
+    runner = web.AppRunner(
+        create_app(settings),
+        access_log=None,
+        max_line_size=32768,
+        max_field_size=32768,
+    )
     await runner.setup()
     site = web.TCPSite(
         runner,

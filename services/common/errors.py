@@ -13,6 +13,11 @@ import grpc
 from justnet.common.v1 import common_pb2
 
 ERROR_DETAIL_KEY = "justnet-error-bin"
+# Trailers must stay under gRPC's 8 KiB soft limit: -bin values grow by 4/3 in
+# base64 and the status message is percent-encoded, so keep each well below it.
+MAX_DETAIL_BYTES = 4000
+MAX_MESSAGE_CHARS = 500
+MAX_DETAIL_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -49,12 +54,16 @@ class InvalidInput(DomainError):
         return cls([FieldError(field, message)])
 
     def detail(self) -> common_pb2.ErrorDetail:
-        return common_pb2.ErrorDetail(
-            reason=self.reason,
-            violations=[
-                common_pb2.FieldViolation(field=e.field, message=e.message) for e in self.errors
-            ],
-        )
+        # Bounded so the detail always fits in gRPC trailers (see server._abort).
+        detail = common_pb2.ErrorDetail(reason=self.reason)
+        budget = MAX_DETAIL_BYTES
+        for e in self.errors:
+            item = common_pb2.FieldViolation(field=e.field[:200], message=e.message[:300])
+            budget -= item.ByteSize() + 3
+            if budget < 0:
+                break
+            detail.violations.append(item)
+        return detail
 
 
 class NotFound(DomainError):

@@ -22,7 +22,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
 from services.common import telemetry
-from services.common.errors import DomainError, error_metadata
+from services.common.errors import MAX_MESSAGE_CHARS, DomainError, error_metadata
 from services.common.identity import caller_from_metadata, reset_caller, set_caller
 
 log = logging.getLogger(__name__)
@@ -95,8 +95,12 @@ class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mi
 
 
 async def _abort(context: grpc.aio.ServicerContext, exc: DomainError) -> None:
+    # Status message and details travel in HTTP/2 trailers, which gRPC caps (8 KiB soft,
+    # 16 KiB hard): a large error would turn into RESOURCE_EXHAUSTED. Keep them small.
     context.set_trailing_metadata(error_metadata(exc))
-    await context.abort(exc.code, exc.message)
+    limit = MAX_MESSAGE_CHARS
+    message = exc.message if len(exc.message) <= limit else exc.message[: limit - 3] + "..."
+    await context.abort(exc.code, message)
 
 
 @dataclass

@@ -74,11 +74,8 @@ def legal_basis(field: str, value: str, v: Validator) -> str:
         return value
     if value.upper() in codes.INSTRUMENTS:
         return value.upper()
-    v.fail(
-        field,
-        f"{value!r} is not a known instrument code ({', '.join(codes.INSTRUMENTS)}, "
-        "BILATERAL:<AA>-<BB>)",
-    )
+    # Short on purpose: one message per bad entry, and errors travel in gRPC trailers.
+    v.fail(field, f"{value[:60]!r} is not a known instrument code")
     return value
 
 
