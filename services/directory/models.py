@@ -131,3 +131,14 @@ class ChangeRow(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
 
     __table_args__ = (Index("ix_directory_changes_origin_seq", "origin", "seq"),)
+
+
+class ReplicationCursorRow(Base):
+    """How far this node has applied each peer's change log (written with the records)."""
+
+    __tablename__ = "directory_replication_cursors"
+
+    origin: Mapped[str] = mapped_column(String(16), primary_key=True)
+    cursor: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_change_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

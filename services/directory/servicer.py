@@ -209,3 +209,24 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         if result.applied:
             self.notify_changed()
         return result
+
+    async def ApplyReplicaBatch(
+        self, request: pb.ApplyReplicaBatchRequest, context: Ctx
+    ) -> pb.ApplyReplicaBatchResponse:
+        result = await self.logic.apply_replica_batch(request, current_caller())
+        if result.applied:
+            self.notify_changed()
+        return result
+
+    async def GetReplicationCursor(
+        self, request: pb.GetReplicationCursorRequest, context: Ctx
+    ) -> pb.ReplicationCursor:
+        return await self.logic.replication_cursor(request.origin, current_caller())
+
+    async def DropReplicas(
+        self, request: pb.DropReplicasRequest, context: Ctx
+    ) -> pb.DropReplicasResponse:
+        removed = await self.logic.drop_replicas(request.origin, current_caller())
+        if removed:
+            self.notify_changed()
+        return pb.DropReplicasResponse(removed=removed)

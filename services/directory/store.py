@@ -30,6 +30,7 @@ from services.directory.models import (
     ChangeRow,
     ContactPointRow,
     RecordColumns,
+    ReplicationCursorRow,
     RoutingProfileRow,
     encode_codes,
 )
@@ -49,6 +50,19 @@ MAX_LIMIT = 500
 class Page:
     rows: list[Any]
     next_cursor: str
+
+
+@dataclass(frozen=True)
+class Replica:
+    """A peer's record, checked and ready to store; values None means deleted."""
+
+    kind: str
+    record_id: str
+    origin: str
+    version: int
+    values: dict[str, Any] | None
+    verified: bool
+    timestamps: dict[str, datetime]
 
 
 @dataclass(frozen=True)
@@ -340,40 +354,113 @@ class DirectoryStore:
         """Applies a peer's record if newer than what is held; None values mean deleted."""
         async with self.sessions.begin() as session:
             await self._begin_write(session)
-            row = await session.get(MODELS[kind], record_id, with_for_update=self._postgres)
-            if row is not None and row.origin != origin:
-                raise InvalidInput.one(
-                    "origin", f"record {record_id} belongs to {row.origin}, not {origin}"
-                )
-            if row is not None and row.version >= version:
-                return False, row.version
-            if values is None:
-                if row is None:
-                    return False, 0
-                row.version = version
-                self._append_change(session, kind, row, True, synced_at)
-                await session.delete(row)
-                return True, version
-            if kind == "routing_profile":
-                # One profile per (origin, jurisdiction): a re-created profile replaces the old.
-                await session.execute(
-                    delete(RoutingProfileRow).where(
-                        RoutingProfileRow.origin == origin,
-                        RoutingProfileRow.jurisdiction == values["jurisdiction"],
-                        RoutingProfileRow.id != record_id,
-                    )
-                )
+            return await self._apply_one(
+                session,
+                Replica(kind, record_id, origin, version, values, verified, timestamps),
+                synced_at,
+            )
+
+    async def apply_replica_batch(
+        self,
+        origin: str,
+        replicas: list[Replica],
+        cursor: int,
+        synced_at: datetime,
+        last_change_at: datetime | None,
+    ) -> tuple[int, int, int]:
+        """Applies replicas and moves the origin's cursor in one transaction.
+
+        Returns (applied, ignored, cursor now stored). The cursor never moves back.
+        """
+        applied = ignored = 0
+        async with self.sessions.begin() as session:
+            await self._begin_write(session)
+            for replica in replicas:
+                done, _ = await self._apply_one(session, replica, synced_at)
+                applied += done
+                ignored += not done
+            row = await session.get(ReplicationCursorRow, origin, with_for_update=self._postgres)
             if row is None:
-                row = MODELS[kind](id=record_id, origin=origin)
+                row = ReplicationCursorRow(origin=origin, cursor=cursor, updated_at=synced_at)
                 session.add(row)
-            for key, value in _storage_values(values).items():
-                setattr(row, key, value)
-            row.version = version
-            row.created_at = timestamps["created_at"]
-            row.updated_at = timestamps["updated_at"]
-            row.last_verified_at = timestamps["last_verified_at"]
-            row.synced_at = synced_at
-            row.verified = verified
-            await session.flush()
-            self._append_change(session, kind, row, False, synced_at)
-        return True, version
+            row.cursor = max(row.cursor, cursor)
+            row.updated_at = synced_at
+            if last_change_at is not None:
+                row.last_change_at = last_change_at
+            stored = row.cursor
+        return applied, ignored, stored
+
+    async def replication_cursor(self, origin: str) -> tuple[ReplicationCursorRow | None, int]:
+        async with self.sessions() as session:
+            row = await session.get(ReplicationCursorRow, origin)
+            count = 0
+            for model in MODELS.values():
+                count += int(
+                    await session.scalar(
+                        select(func.count()).select_from(model).where(model.origin == origin)
+                    )
+                    or 0
+                )
+        return row, count
+
+    async def drop_replicas(self, origin: str) -> int:
+        """Removes every replica of `origin` (each leaves a deletion in the change log)."""
+        if origin == self.local_network:
+            raise InvalidInput.one("origin", "this node's own records are not replicas")
+        removed = 0
+        now = utcnow()
+        async with self.sessions.begin() as session:
+            await self._begin_write(session)
+            for kind, model in MODELS.items():
+                rows = (await session.scalars(select(model).where(model.origin == origin))).all()
+                for row in rows:
+                    row.version += 1
+                    self._append_change(session, kind, row, True, now)
+                    await session.delete(row)
+                    removed += 1
+            await session.execute(
+                delete(ReplicationCursorRow).where(ReplicationCursorRow.origin == origin)
+            )
+        return removed
+
+    async def _apply_one(
+        self, session: AsyncSession, r: Replica, synced_at: datetime
+    ) -> tuple[bool, int]:
+        model = MODELS[r.kind]
+        row = await session.get(model, r.record_id, with_for_update=self._postgres)
+        if row is not None and row.origin != r.origin:
+            raise InvalidInput.one(
+                "origin", f"record {r.record_id} belongs to {row.origin}, not {r.origin}"
+            )
+        if row is not None and row.version >= r.version:
+            return False, int(row.version)
+        if r.values is None:
+            if row is None:
+                return False, 0
+            row.version = r.version
+            self._append_change(session, r.kind, row, True, synced_at)
+            await session.delete(row)
+            return True, r.version
+        if r.kind == "routing_profile":
+            # One profile per (origin, jurisdiction): a re-created profile replaces the old.
+            await session.execute(
+                delete(RoutingProfileRow).where(
+                    RoutingProfileRow.origin == r.origin,
+                    RoutingProfileRow.jurisdiction == r.values["jurisdiction"],
+                    RoutingProfileRow.id != r.record_id,
+                )
+            )
+        if row is None:
+            row = model(id=r.record_id, origin=r.origin)
+            session.add(row)
+        for key, value in _storage_values(r.values).items():
+            setattr(row, key, value)
+        row.version = r.version
+        row.created_at = r.timestamps["created_at"]
+        row.updated_at = r.timestamps["updated_at"]
+        row.last_verified_at = r.timestamps["last_verified_at"]
+        row.synced_at = synced_at
+        row.verified = r.verified
+        await session.flush()
+        self._append_change(session, r.kind, row, False, synced_at)
+        return True, r.version

@@ -18,10 +18,10 @@ async def test_directory_and_gateway_upgrade_an_empty_database(
     settings: NodeSettings, database_url: str
 ) -> None:
     settings = replace(settings, gateway=replace(settings.gateway, database_url=database_url))
-    assert await directory.migrate(settings) == "0001"
+    assert await directory.migrate(settings) == "0002"
     assert await migrate_gateway(settings) == "0001"
     # Running again is a no-op.
-    assert await directory.migrate(settings) == "0001"
+    assert await directory.migrate(settings) == "0002"
     engine = create_engine(database_url, instrument=False)
     try:
         async with engine.connect() as conn:
@@ -31,6 +31,7 @@ async def test_directory_and_gateway_upgrade_an_empty_database(
             "directory_contact_points",
             "directory_routing_profiles",
             "directory_changes",
+            "directory_replication_cursors",
             "alembic_version_directory",
             "gateway_tokens",
             "gateway_audit",

@@ -449,3 +449,55 @@ class ApplyReplicaResponse(_message.Message):
     applied: bool
     held_version: int
     def __init__(self, applied: _Optional[bool] = ..., held_version: _Optional[int] = ...) -> None: ...
+
+class ApplyReplicaBatchRequest(_message.Message):
+    __slots__ = ("origin", "records", "cursor")
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    records: _containers.RepeatedCompositeFieldContainer[ApplyReplicaRequest]
+    cursor: int
+    def __init__(self, origin: _Optional[str] = ..., records: _Optional[_Iterable[_Union[ApplyReplicaRequest, _Mapping]]] = ..., cursor: _Optional[int] = ...) -> None: ...
+
+class ApplyReplicaBatchResponse(_message.Message):
+    __slots__ = ("applied", "ignored", "cursor")
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    IGNORED_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    applied: int
+    ignored: int
+    cursor: int
+    def __init__(self, applied: _Optional[int] = ..., ignored: _Optional[int] = ..., cursor: _Optional[int] = ...) -> None: ...
+
+class GetReplicationCursorRequest(_message.Message):
+    __slots__ = ("origin",)
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    def __init__(self, origin: _Optional[str] = ...) -> None: ...
+
+class ReplicationCursor(_message.Message):
+    __slots__ = ("origin", "cursor", "updated_at", "records", "last_change_at")
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    LAST_CHANGE_AT_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    cursor: int
+    updated_at: _timestamp_pb2.Timestamp
+    records: int
+    last_change_at: _timestamp_pb2.Timestamp
+    def __init__(self, origin: _Optional[str] = ..., cursor: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., records: _Optional[int] = ..., last_change_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class DropReplicasRequest(_message.Message):
+    __slots__ = ("origin",)
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    def __init__(self, origin: _Optional[str] = ...) -> None: ...
+
+class DropReplicasResponse(_message.Message):
+    __slots__ = ("removed",)
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    removed: int
+    def __init__(self, removed: _Optional[int] = ...) -> None: ...

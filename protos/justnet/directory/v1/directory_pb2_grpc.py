@@ -134,6 +134,21 @@ class DirectoryServiceStub:
                 request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ApplyReplicaRequest.SerializeToString,
                 response_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ApplyReplicaResponse.FromString,
                 _registered_method=True)
+        self.ApplyReplicaBatch = channel.unary_unary(
+                '/justnet.directory.v1.DirectoryService/ApplyReplicaBatch',
+                request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ApplyReplicaBatchRequest.SerializeToString,
+                response_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ApplyReplicaBatchResponse.FromString,
+                _registered_method=True)
+        self.GetReplicationCursor = channel.unary_unary(
+                '/justnet.directory.v1.DirectoryService/GetReplicationCursor',
+                request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.GetReplicationCursorRequest.SerializeToString,
+                response_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ReplicationCursor.FromString,
+                _registered_method=True)
+        self.DropReplicas = channel.unary_unary(
+                '/justnet.directory.v1.DirectoryService/DropReplicas',
+                request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.DropReplicasRequest.SerializeToString,
+                response_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.DropReplicasResponse.FromString,
+                _registered_method=True)
 
 
 class DirectoryServiceServicer:
@@ -263,6 +278,27 @@ class DirectoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApplyReplicaBatch(self, request, context):
+        """Applies a batch of replicas from one origin and stores that origin's replication
+        cursor in the same transaction, so a restart resumes exactly after what was applied.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReplicationCursor(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DropReplicas(self, request, context):
+        """Removes every replica of an origin (the peer was removed) and its cursor.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DirectoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -365,6 +401,21 @@ def add_DirectoryServiceServicer_to_server(servicer, server):
                     servicer.ApplyReplica,
                     request_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ApplyReplicaRequest.FromString,
                     response_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ApplyReplicaResponse.SerializeToString,
+            ),
+            'ApplyReplicaBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyReplicaBatch,
+                    request_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ApplyReplicaBatchRequest.FromString,
+                    response_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ApplyReplicaBatchResponse.SerializeToString,
+            ),
+            'GetReplicationCursor': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReplicationCursor,
+                    request_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.GetReplicationCursorRequest.FromString,
+                    response_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ReplicationCursor.SerializeToString,
+            ),
+            'DropReplicas': grpc.unary_unary_rpc_method_handler(
+                    servicer.DropReplicas,
+                    request_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.DropReplicasRequest.FromString,
+                    response_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.DropReplicasResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -907,6 +958,87 @@ class DirectoryService:
             '/justnet.directory.v1.DirectoryService/ApplyReplica',
             justnet_dot_directory_dot_v1_dot_directory__pb2.ApplyReplicaRequest.SerializeToString,
             justnet_dot_directory_dot_v1_dot_directory__pb2.ApplyReplicaResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyReplicaBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.directory.v1.DirectoryService/ApplyReplicaBatch',
+            justnet_dot_directory_dot_v1_dot_directory__pb2.ApplyReplicaBatchRequest.SerializeToString,
+            justnet_dot_directory_dot_v1_dot_directory__pb2.ApplyReplicaBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReplicationCursor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.directory.v1.DirectoryService/GetReplicationCursor',
+            justnet_dot_directory_dot_v1_dot_directory__pb2.GetReplicationCursorRequest.SerializeToString,
+            justnet_dot_directory_dot_v1_dot_directory__pb2.ReplicationCursor.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DropReplicas(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.directory.v1.DirectoryService/DropReplicas',
+            justnet_dot_directory_dot_v1_dot_directory__pb2.DropReplicasRequest.SerializeToString,
+            justnet_dot_directory_dot_v1_dot_directory__pb2.DropReplicasResponse.FromString,
             options,
             channel_credentials,
             insecure,

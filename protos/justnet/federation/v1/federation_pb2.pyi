@@ -9,8 +9,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class VerifyKey(_message.Message):
+    __slots__ = ("key_id", "public_key", "valid_until", "expired_at")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    EXPIRED_AT_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    public_key: str
+    valid_until: _timestamp_pb2.Timestamp
+    expired_at: _timestamp_pb2.Timestamp
+    def __init__(self, key_id: _Optional[str] = ..., public_key: _Optional[str] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expired_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class NodeDescriptor(_message.Message):
-    __slots__ = ("network", "name", "peer_endpoint", "jurisdictions", "key_id", "public_key", "certificate_fingerprint", "certificate_pem")
+    __slots__ = ("network", "name", "peer_endpoint", "jurisdictions", "key_id", "public_key", "certificate_fingerprint", "certificate_pem", "old_keys", "key_valid_until")
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PEER_ENDPOINT_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +31,8 @@ class NodeDescriptor(_message.Message):
     PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
+    OLD_KEYS_FIELD_NUMBER: _ClassVar[int]
+    KEY_VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
     network: str
     name: str
     peer_endpoint: str
@@ -27,14 +41,40 @@ class NodeDescriptor(_message.Message):
     public_key: str
     certificate_fingerprint: str
     certificate_pem: str
-    def __init__(self, network: _Optional[str] = ..., name: _Optional[str] = ..., peer_endpoint: _Optional[str] = ..., jurisdictions: _Optional[_Iterable[str]] = ..., key_id: _Optional[str] = ..., public_key: _Optional[str] = ..., certificate_fingerprint: _Optional[str] = ..., certificate_pem: _Optional[str] = ...) -> None: ...
+    old_keys: _containers.RepeatedCompositeFieldContainer[VerifyKey]
+    key_valid_until: _timestamp_pb2.Timestamp
+    def __init__(self, network: _Optional[str] = ..., name: _Optional[str] = ..., peer_endpoint: _Optional[str] = ..., jurisdictions: _Optional[_Iterable[str]] = ..., key_id: _Optional[str] = ..., public_key: _Optional[str] = ..., certificate_fingerprint: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., old_keys: _Optional[_Iterable[_Union[VerifyKey, _Mapping]]] = ..., key_valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class NodeKeys(_message.Message):
+    __slots__ = ("network", "verify_keys", "old_verify_keys")
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    VERIFY_KEYS_FIELD_NUMBER: _ClassVar[int]
+    OLD_VERIFY_KEYS_FIELD_NUMBER: _ClassVar[int]
+    network: str
+    verify_keys: _containers.RepeatedCompositeFieldContainer[VerifyKey]
+    old_verify_keys: _containers.RepeatedCompositeFieldContainer[VerifyKey]
+    def __init__(self, network: _Optional[str] = ..., verify_keys: _Optional[_Iterable[_Union[VerifyKey, _Mapping]]] = ..., old_verify_keys: _Optional[_Iterable[_Union[VerifyKey, _Mapping]]] = ...) -> None: ...
+
+class GetKeysRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class GetNodeInfoRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class SharingPolicy(_message.Message):
+    __slots__ = ("kinds", "visibilities", "personal_details")
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    VISIBILITIES_FIELD_NUMBER: _ClassVar[int]
+    PERSONAL_DETAILS_FIELD_NUMBER: _ClassVar[int]
+    kinds: _containers.RepeatedScalarFieldContainer[str]
+    visibilities: _containers.RepeatedScalarFieldContainer[str]
+    personal_details: bool
+    def __init__(self, kinds: _Optional[_Iterable[str]] = ..., visibilities: _Optional[_Iterable[str]] = ..., personal_details: _Optional[bool] = ...) -> None: ...
+
 class PeerStatus(_message.Message):
-    __slots__ = ("network", "endpoint", "state", "cursor", "lag_seconds", "last_success_at", "last_error", "records")
+    __slots__ = ("network", "endpoint", "state", "cursor", "lag_seconds", "last_success_at", "last_error", "records", "policy", "key_id", "certificate_fingerprint")
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     ENDPOINT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +83,9 @@ class PeerStatus(_message.Message):
     LAST_SUCCESS_AT_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     network: str
     endpoint: str
     state: str
@@ -51,7 +94,10 @@ class PeerStatus(_message.Message):
     last_success_at: _timestamp_pb2.Timestamp
     last_error: str
     records: int
-    def __init__(self, network: _Optional[str] = ..., endpoint: _Optional[str] = ..., state: _Optional[str] = ..., cursor: _Optional[int] = ..., lag_seconds: _Optional[float] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., records: _Optional[int] = ...) -> None: ...
+    policy: SharingPolicy
+    key_id: str
+    certificate_fingerprint: str
+    def __init__(self, network: _Optional[str] = ..., endpoint: _Optional[str] = ..., state: _Optional[str] = ..., cursor: _Optional[int] = ..., lag_seconds: _Optional[float] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., records: _Optional[int] = ..., policy: _Optional[_Union[SharingPolicy, _Mapping]] = ..., key_id: _Optional[str] = ..., certificate_fingerprint: _Optional[str] = ...) -> None: ...
 
 class ListPeersRequest(_message.Message):
     __slots__ = ()
@@ -62,3 +108,67 @@ class ListPeersResponse(_message.Message):
     PEERS_FIELD_NUMBER: _ClassVar[int]
     peers: _containers.RepeatedCompositeFieldContainer[PeerStatus]
     def __init__(self, peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ...) -> None: ...
+
+class AddPeerRequest(_message.Message):
+    __slots__ = ("descriptor", "share")
+    DESCRIPTOR_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    descriptor: NodeDescriptor
+    share: str
+    def __init__(self, descriptor: _Optional[_Union[NodeDescriptor, _Mapping]] = ..., share: _Optional[str] = ...) -> None: ...
+
+class RemovePeerRequest(_message.Message):
+    __slots__ = ("network",)
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    network: str
+    def __init__(self, network: _Optional[str] = ...) -> None: ...
+
+class RemovePeerResponse(_message.Message):
+    __slots__ = ("removed",)
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    removed: bool
+    def __init__(self, removed: _Optional[bool] = ...) -> None: ...
+
+class SubscribeRequest(_message.Message):
+    __slots__ = ("since_cursor",)
+    SINCE_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    since_cursor: int
+    def __init__(self, since_cursor: _Optional[int] = ...) -> None: ...
+
+class RecordEnvelope(_message.Message):
+    __slots__ = ("origin", "destination", "kind", "record_id", "version", "deleted", "payload", "cursor", "issued_at", "changed_at")
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    destination: str
+    kind: str
+    record_id: str
+    version: int
+    deleted: bool
+    payload: bytes
+    cursor: int
+    issued_at: _timestamp_pb2.Timestamp
+    changed_at: _timestamp_pb2.Timestamp
+    def __init__(self, origin: _Optional[str] = ..., destination: _Optional[str] = ..., kind: _Optional[str] = ..., record_id: _Optional[str] = ..., version: _Optional[int] = ..., deleted: _Optional[bool] = ..., payload: _Optional[bytes] = ..., cursor: _Optional[int] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SignedRecord(_message.Message):
+    __slots__ = ("envelope", "key_id", "signature", "heartbeat", "cursor")
+    ENVELOPE_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    envelope: bytes
+    key_id: str
+    signature: bytes
+    heartbeat: bool
+    cursor: int
+    def __init__(self, envelope: _Optional[bytes] = ..., key_id: _Optional[str] = ..., signature: _Optional[bytes] = ..., heartbeat: _Optional[bool] = ..., cursor: _Optional[int] = ...) -> None: ...

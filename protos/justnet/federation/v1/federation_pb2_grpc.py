@@ -44,6 +44,16 @@ class FederationServiceStub:
                 request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ListPeersRequest.SerializeToString,
                 response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ListPeersResponse.FromString,
                 _registered_method=True)
+        self.AddPeer = channel.unary_unary(
+                '/justnet.federation.v1.FederationService/AddPeer',
+                request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.AddPeerRequest.SerializeToString,
+                response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.PeerStatus.FromString,
+                _registered_method=True)
+        self.RemovePeer = channel.unary_unary(
+                '/justnet.federation.v1.FederationService/RemovePeer',
+                request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.RemovePeerRequest.SerializeToString,
+                response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.RemovePeerResponse.FromString,
+                _registered_method=True)
 
 
 class FederationServiceServicer:
@@ -61,6 +71,18 @@ class FederationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddPeer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemovePeer(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FederationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -73,6 +95,16 @@ def add_FederationServiceServicer_to_server(servicer, server):
                     servicer.ListPeers,
                     request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ListPeersRequest.FromString,
                     response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ListPeersResponse.SerializeToString,
+            ),
+            'AddPeer': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddPeer,
+                    request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.AddPeerRequest.FromString,
+                    response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.PeerStatus.SerializeToString,
+            ),
+            'RemovePeer': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemovePeer,
+                    request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.RemovePeerRequest.FromString,
+                    response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.RemovePeerResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -129,6 +161,178 @@ class FederationService:
             '/justnet.federation.v1.FederationService/ListPeers',
             justnet_dot_federation_dot_v1_dot_federation__pb2.ListPeersRequest.SerializeToString,
             justnet_dot_federation_dot_v1_dot_federation__pb2.ListPeersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddPeer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.federation.v1.FederationService/AddPeer',
+            justnet_dot_federation_dot_v1_dot_federation__pb2.AddPeerRequest.SerializeToString,
+            justnet_dot_federation_dot_v1_dot_federation__pb2.PeerStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemovePeer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.federation.v1.FederationService/RemovePeer',
+            justnet_dot_federation_dot_v1_dot_federation__pb2.RemovePeerRequest.SerializeToString,
+            justnet_dot_federation_dot_v1_dot_federation__pb2.RemovePeerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class PeerServiceStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Subscribe = channel.unary_stream(
+                '/justnet.federation.v1.PeerService/Subscribe',
+                request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.SubscribeRequest.SerializeToString,
+                response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.SignedRecord.FromString,
+                _registered_method=True)
+        self.GetKeys = channel.unary_unary(
+                '/justnet.federation.v1.PeerService/GetKeys',
+                request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.GetKeysRequest.SerializeToString,
+                response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.NodeKeys.FromString,
+                _registered_method=True)
+
+
+class PeerServiceServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def Subscribe(self, request, context):
+        """Everything the origin shares with the caller after `since_cursor`, then live
+        changes as they happen. Each record is signed by the origin for this destination.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetKeys(self, request, context):
+        """The origin's current and old verify keys, for the caller's keyring.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_PeerServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Subscribe': grpc.unary_stream_rpc_method_handler(
+                    servicer.Subscribe,
+                    request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.SubscribeRequest.FromString,
+                    response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.SignedRecord.SerializeToString,
+            ),
+            'GetKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetKeys,
+                    request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.GetKeysRequest.FromString,
+                    response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.NodeKeys.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'justnet.federation.v1.PeerService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('justnet.federation.v1.PeerService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class PeerService:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def Subscribe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/justnet.federation.v1.PeerService/Subscribe',
+            justnet_dot_federation_dot_v1_dot_federation__pb2.SubscribeRequest.SerializeToString,
+            justnet_dot_federation_dot_v1_dot_federation__pb2.SignedRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.federation.v1.PeerService/GetKeys',
+            justnet_dot_federation_dot_v1_dot_federation__pb2.GetKeysRequest.SerializeToString,
+            justnet_dot_federation_dot_v1_dot_federation__pb2.NodeKeys.FromString,
             options,
             channel_credentials,
             insecure,
