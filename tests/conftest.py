@@ -96,7 +96,9 @@ async def node(
         keys_dir, settings.network, settings.name, list(settings.jurisdictions), None
     )
     keyed = load_settings(config)
-    fed = await federation.start(replace(settings, data_dir=keyed.data_dir), port=0)
+    fed_settings = replace(settings, data_dir=keyed.data_dir)
+    await federation.migrate(fed_settings)
+    fed = await federation.start(fed_settings, port=0, peer_port=0)
     wired = replace(
         settings,
         data_dir=keyed.data_dir,

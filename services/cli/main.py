@@ -84,6 +84,30 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("id")
     _config_arg(tr)
 
+    p = sub.add_parser("peer", help="peer nodes of other networks")
+    psub = p.add_subparsers(dest="peer_command", required=True, metavar="ACTION")
+    pa = psub.add_parser("add", help="trust a peer from its descriptor (justnet node-info --json)")
+    pa.add_argument("--descriptor", type=Path, required=True)
+    pa.add_argument(
+        "--share",
+        default="default",
+        help="sharing policy: default, no_personal_details, public_only, routing_only",
+    )
+    pa.add_argument("--replace", action="store_true", help="update an existing peer")
+    _config_arg(pa)
+    pl = psub.add_parser("list", help="list peers")
+    _config_arg(pl)
+    pr = psub.add_parser("remove", help="stop trusting a peer and drop its records")
+    pr.add_argument("network")
+    _config_arg(pr)
+
+    p = sub.add_parser("keys", help="the node's signing keys")
+    ksub = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    kr = ksub.add_parser(
+        "rotate", help="new signing key; the old one keeps verifying old signatures"
+    )
+    _config_arg(kr)
+
     p = sub.add_parser("import", help="import authorities and contact points (CSV or JSON)")
     p.add_argument("file", type=Path)
     p.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
@@ -123,6 +147,8 @@ async def dispatch(args: argparse.Namespace) -> int:
         "node-info": cmd_node_info,
         "token": cmd_token,
         "import": cmd_import,
+        "peer": cmd_peer,
+        "keys": cmd_keys,
         "export": cmd_export,
     }[args.command]
     result: int = await handler(args)
@@ -196,21 +222,14 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 async def cmd_node_info(args: argparse.Namespace) -> int:
+    from google.protobuf import json_format
+
     from services.common.identity_files import load_identity
     from services.federation.service import descriptor
 
     settings = _settings(args)
     info = descriptor(settings, load_identity(settings))
-    data = {
-        "network": info.network,
-        "name": info.name,
-        "peer_endpoint": info.peer_endpoint,
-        "jurisdictions": list(info.jurisdictions),
-        "key_id": info.key_id,
-        "public_key": info.public_key,
-        "certificate_fingerprint": info.certificate_fingerprint,
-        "certificate_pem": info.certificate_pem,
-    }
+    data = json_format.MessageToDict(info, preserving_proto_field_name=True)
     if args.json:
         print(json.dumps(data))
     else:
@@ -244,6 +263,52 @@ async def cmd_token(args: argparse.Namespace) -> int:
             return 1
     finally:
         await engine.dispose()
+    return 0
+
+
+async def cmd_peer(args: argparse.Namespace) -> int:
+    from google.protobuf import json_format
+    from justnet.federation.v1 import federation_pb2 as fpb
+
+    from services.common import migrations
+    from services.common.db import create_engine
+    from services.federation import service as federation
+    from services.federation.peers import PeerStore
+
+    settings = _settings(args)
+    engine = create_engine(settings.federation.database_url, instrument=False)
+    try:
+        await migrations.require_head(engine, federation.PACKAGE_DIR, "federation")
+        store = PeerStore(engine, settings.network)
+        if args.peer_command == "add":
+            try:
+                raw = json.loads(args.descriptor.read_text(encoding="utf-8"))
+                descriptor = json_format.ParseDict(
+                    raw, fpb.NodeDescriptor(), ignore_unknown_fields=True
+                )
+            except (OSError, ValueError, json_format.ParseError) as exc:
+                raise UsageError(f"--descriptor: {exc}") from exc
+            peer = await store.add(descriptor, args.share, replace=args.replace)
+            print(f"added peer {peer.network} at {peer.endpoint} (sharing: {peer.policy})")
+        elif args.peer_command == "list":
+            for row in await store.all():
+                print(
+                    f"{row.network:<10} {row.endpoint:<28} {row.state:<12} {row.policy:<20} "
+                    f"{row.last_error[:60]}"
+                )
+        else:
+            await store.remove(args.network)
+            print(f"removed peer {args.network.upper()}; its records go at the next sync")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def cmd_keys(args: argparse.Namespace) -> int:
+    from services.common.identity_files import rotate_signing_key
+
+    old, new = rotate_signing_key(_settings(args))
+    print(f"rotated signing key: {old} -> {new}; restart the federation service to use it")
     return 0
 
 

@@ -88,11 +88,11 @@ def generate_tls_identity(network: str, hosts: list[str]) -> tuple[bytes, bytes]
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
-            x509.NameAttribute(NameOID.COMMON_NAME, f"{network.lower()}.justnet.node"),
+            x509.NameAttribute(NameOID.COMMON_NAME, tls_server_name(network)),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"JustNet node {network}"),
         ]
     )
-    alt_names: list[x509.GeneralName] = []
+    alt_names: list[x509.GeneralName] = [x509.DNSName(tls_server_name(network))]
     for host in hosts:
         try:
             alt_names.append(x509.IPAddress(ipaddress.ip_address(host)))
@@ -115,6 +115,11 @@ def generate_tls_identity(network: str, hosts: list[str]) -> tuple[bytes, bytes]
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     return key_pem, cert.public_bytes(serialization.Encoding.PEM)
+
+
+def tls_server_name(network: str) -> str:
+    """The name in a node's certificate that peers check, wherever the node is reached."""
+    return f"{network.lower()}.justnet.node"
 
 
 def certificate_fingerprint(cert_pem: bytes) -> str:

@@ -1,24 +1,59 @@
-"""The federation service process: for now the node descriptor and the peer list.
-
-Peering, signed replication and delivery build on this (see the federation issue).
-"""
+"""The federation service process: internal API, peer port (mutual TLS), subscriptions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
+from justnet.directory.v1 import directory_pb2 as dpb
+from justnet.directory.v1 import directory_pb2_grpc
 from justnet.federation.v1 import federation_pb2 as pb
 from justnet.federation.v1 import federation_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common import migrations
+from services.common.clients import open_channel
+from services.common.db import create_engine
+from services.common.errors import PermissionDenied
+from services.common.identity import Caller, current_caller
 from services.common.identity_files import NodeIdentity, load_identity
 from services.common.server import RunningServer, create_server, run_until_signalled
 from services.common.settings import NodeSettings
+from services.common.timeutil import as_utc, to_timestamp
+from services.federation import tls
+from services.federation.manager import PeerManager
+from services.federation.peer_server import SERVICE as PEER_SERVICE
+from services.federation.peer_server import PeerServer
+from services.federation.peers import PeerStore
+from services.federation.policy import POLICIES
 
+PACKAGE_DIR = Path(__file__).parent
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FederationService"].full_name
 
 
+def node_keys(settings: NodeSettings, identity: NodeIdentity) -> pb.NodeKeys:
+    key = identity.signing_key
+    return pb.NodeKeys(
+        network=settings.network,
+        verify_keys=[
+            pb.VerifyKey(
+                key_id=key.key_id,
+                public_key=key.public_b64,
+                valid_until=to_timestamp(identity.valid_until),
+            )
+        ],
+        old_verify_keys=[
+            pb.VerifyKey(
+                key_id=k.key_id, public_key=k.public_key, expired_at=to_timestamp(k.expired_at)
+            )
+            for k in identity.old_keys
+        ],
+    )
+
+
 def descriptor(settings: NodeSettings, identity: NodeIdentity) -> pb.NodeDescriptor:
+    keys = node_keys(settings, identity)
     return pb.NodeDescriptor(
         network=settings.network,
         name=settings.name,
@@ -28,13 +63,30 @@ def descriptor(settings: NodeSettings, identity: NodeIdentity) -> pb.NodeDescrip
         public_key=identity.signing_key.public_b64,
         certificate_fingerprint=identity.fingerprint,
         certificate_pem=identity.tls_cert_pem.decode(),
+        old_keys=keys.old_verify_keys,
+        key_valid_until=to_timestamp(identity.valid_until),
     )
 
 
 class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
-    def __init__(self, settings: NodeSettings, identity: NodeIdentity) -> None:
+    def __init__(
+        self,
+        settings: NodeSettings,
+        identity: NodeIdentity,
+        store: PeerStore,
+        manager: PeerManager,
+        directory: directory_pb2_grpc.DirectoryServiceStub,
+    ) -> None:
         self.settings = settings
         self.identity = identity
+        self.store = store
+        self.manager = manager
+        self.directory = directory
+
+    def _require_admin(self) -> None:
+        caller = current_caller()
+        if not (caller.at_least("admin") and caller.network == self.settings.network):
+            raise PermissionDenied("only this node's administrators manage peers")
 
     async def GetNodeInfo(
         self, request: pb.GetNodeInfoRequest, context: grpc.aio.ServicerContext
@@ -44,39 +96,97 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
     async def ListPeers(
         self, request: pb.ListPeersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListPeersResponse:
-        # Configured peers; no replication stream runs yet, so none is connected.
-        return pb.ListPeersResponse(
-            peers=[
-                pb.PeerStatus(
-                    network=p.network,
-                    endpoint=p.endpoint,
-                    state="unreachable",
-                    last_error="replication is not enabled on this node yet",
+        admin = Caller("admin", self.settings.network, "federation").metadata()
+        out = []
+        for row in await self.store.all():
+            link = self.manager.links.get(row.network)
+            status = pb.PeerStatus(
+                network=row.network,
+                endpoint=row.endpoint,
+                state=link.state if link else row.state,
+                last_error=(link.last_error if link else row.last_error) or "",
+                policy=POLICIES.get(row.policy, POLICIES["default"]).message(),
+                key_id=row.key_id,
+                certificate_fingerprint=row.certificate_fingerprint,
+            )
+            success = link.last_success_at if link and link.last_success_at else row.last_success_at
+            if success is not None:
+                status.last_success_at.FromDatetime(as_utc(success))
+            lag = link.lag_seconds() if link else None
+            if lag is not None:
+                status.lag_seconds = lag
+            try:
+                cursor = await self.directory.GetReplicationCursor(
+                    dpb.GetReplicationCursorRequest(origin=row.network), metadata=admin, timeout=2.0
                 )
-                for p in self.settings.peers
-            ]
-        )
+                status.cursor = cursor.cursor
+                status.records = cursor.records
+            except grpc.aio.AioRpcError:
+                pass  # the directory is down: report what federation knows
+            out.append(status)
+        return pb.ListPeersResponse(peers=out)
+
+    async def AddPeer(
+        self, request: pb.AddPeerRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PeerStatus:
+        self._require_admin()
+        peer = await self.store.add(request.descriptor, request.share or "default")
+        await self.manager.sync()
+        return pb.PeerStatus(network=peer.network, endpoint=peer.endpoint, state="unreachable")
+
+    async def RemovePeer(
+        self, request: pb.RemovePeerRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RemovePeerResponse:
+        self._require_admin()
+        await self.store.remove(request.network)
+        await self.manager.sync()
+        return pb.RemovePeerResponse(removed=True)
 
 
 @dataclass
 class FederationRuntime:
     server: RunningServer
+    peer_server: RunningServer
+    manager: PeerManager
+    engine: AsyncEngine
+    channel: grpc.aio.Channel
 
     @property
     def port(self) -> int:
         return self.server.port
 
+    @property
+    def peer_port(self) -> int:
+        return self.peer_server.port
+
     async def stop(self, grace: float = 5.0) -> None:
+        await self.manager.stop()
+        await self.peer_server.stop(grace)
         await self.server.stop(grace)
+        await self.channel.close()
+        await self.engine.dispose()
 
 
 async def migrate(settings: NodeSettings) -> str | None:
-    return None  # no tables yet
+    engine = create_engine(settings.federation.database_url, instrument=False)
+    try:
+        return await migrations.upgrade(engine, PACKAGE_DIR, "federation")
+    finally:
+        await engine.dispose()
 
 
-async def start(settings: NodeSettings, *, port: int | None = None) -> FederationRuntime:
+async def start(
+    settings: NodeSettings, *, port: int | None = None, peer_port: int | None = None
+) -> FederationRuntime:
     identity = load_identity(settings)
-    servicer = FederationServicer(settings, identity)
+    engine = create_engine(settings.federation.database_url)
+    await migrations.require_head(engine, PACKAGE_DIR, "federation")
+    store = PeerStore(engine, settings.network)
+    channel = open_channel(settings.directory.target, timeouts={"WatchChanges": None})
+    directory = directory_pb2_grpc.DirectoryServiceStub(channel)
+    manager = PeerManager(settings.network, identity, store, directory)
+    await manager.sync()
+    servicer = FederationServicer(settings, identity, store, manager, directory)
 
     def register(server: grpc.aio.Server) -> None:
         federation_pb2_grpc.add_FederationServiceServicer_to_server(servicer, server)
@@ -87,7 +197,28 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> Federatio
         host=settings.federation.host,
         port=settings.federation.port if port is None else port,
     )
-    return FederationRuntime(server)
+    peer_handler = PeerServer(
+        settings.network,
+        identity,
+        lambda: manager.peers,
+        directory,
+        lambda: node_keys(settings, identity),
+    ).handler()
+
+    def register_peer(server: grpc.aio.Server) -> None:
+        server.add_generic_rpc_handlers((peer_handler,))
+
+    peer_server = await create_server(
+        register_peer,
+        [PEER_SERVICE],
+        host=settings.federation.peer_host,
+        port=settings.federation.peer_port if peer_port is None else peer_port,
+        credentials=tls.server_credentials(
+            identity, lambda: [p.certificate_pem for p in manager.peers.values()]
+        ),
+    )
+    manager.start()
+    return FederationRuntime(server, peer_server, manager, engine, channel)
 
 
 async def serve(settings: NodeSettings) -> None:

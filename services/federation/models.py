@@ -1,0 +1,52 @@
+"""Federation tables: the peers this node trusts, their keys, policies and retry state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Integer, String, Text
+from sqlalchemy.ext.asyncio import AsyncAttrs
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.db import new_metadata
+
+
+class Base(AsyncAttrs, DeclarativeBase):
+    metadata = new_metadata()
+
+
+class PeerRow(Base):
+    __tablename__ = "federation_peers"
+
+    network: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    endpoint: Mapped[str] = mapped_column(String(300))
+    jurisdictions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    key_id: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[str] = mapped_column(String(100))
+    key_valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # [{key_id, public_key, expired_at}]: signatures made before expired_at still verify
+    old_keys: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    certificate_pem: Mapped[str] = mapped_column(Text)
+    certificate_fingerprint: Mapped[str] = mapped_column(String(100))
+    policy: Mapped[str] = mapped_column(String(32), default="default")
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Durable retry state, so a restart keeps backing off a dead peer.
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default="unreachable")
+
+
+class ContactRequestLogRow(Base):
+    """Who, from which peer network, fetched a contact's personal details on demand."""
+
+    __tablename__ = "federation_contact_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    network: Mapped[str] = mapped_column(String(16))
+    requester: Mapped[str] = mapped_column(String(200))
+    record_id: Mapped[str] = mapped_column(String(36))

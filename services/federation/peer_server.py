@@ -1,0 +1,153 @@
+"""PeerService: what this node serves to its peers on the peer port.
+
+Handlers receive the raw request bytes, so the call signature is checked over exactly
+what arrived before anything is parsed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+from justnet.directory.v1 import directory_pb2 as dpb
+from justnet.directory.v1 import directory_pb2_grpc
+from justnet.federation.v1 import federation_pb2 as pb
+
+from services.common.errors import DomainError
+from services.common.identity import Caller
+from services.common.identity_files import NodeIdentity
+from services.common.signing import certificate_fingerprint
+from services.common.timeutil import utcnow
+from services.federation.peers import Peer
+from services.federation.policy import POLICIES
+from services.federation.signatures import AUTH_KEY, CallVerifier, sign_record
+
+log = logging.getLogger(__name__)
+SERVICE = "justnet.federation.v1.PeerService"
+SUBSCRIBE = f"/{SERVICE}/Subscribe"
+GET_KEYS = f"/{SERVICE}/GetKeys"
+MAX_REQUEST_BYTES = 4096
+HEARTBEAT_SECONDS = 5.0
+QUEUE_BOUND = 1000
+
+
+def _tls_fingerprint(context: grpc.aio.ServicerContext) -> str | None:
+    auth = context.auth_context()
+    certs = auth.get("x509_pem_cert")
+    if not certs:
+        return None
+    return certificate_fingerprint(certs[0])
+
+
+class PeerServer:
+    def __init__(
+        self,
+        network: str,
+        identity: NodeIdentity,
+        peers: Callable[[], dict[str, Peer]],
+        directory: directory_pb2_grpc.DirectoryServiceStub,
+        keys: Callable[[], pb.NodeKeys],
+    ) -> None:
+        self.network = network
+        self.identity = identity
+        self.peers = peers
+        self.directory = directory
+        self.keys = keys
+        self.verifier = CallVerifier(network)
+        self.admin = Caller("admin", network, "federation").metadata()
+
+    def handler(self) -> grpc.GenericRpcHandler:
+        return grpc.method_handlers_generic_handler(
+            SERVICE,
+            {
+                "Subscribe": grpc.unary_stream_rpc_method_handler(self.subscribe),
+                "GetKeys": grpc.unary_unary_rpc_method_handler(self.get_keys),
+            },
+        )
+
+    async def _authenticate(
+        self, method: str, body: Any, context: grpc.aio.ServicerContext
+    ) -> Peer:
+        if not isinstance(body, bytes) or len(body) > MAX_REQUEST_BYTES:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "request too large")
+        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+        try:
+            return self.verifier.verify(
+                metadata.get(AUTH_KEY), method, body, self.peers(), _tls_fingerprint(context)
+            )
+        except DomainError as exc:
+            log.warning("refused peer call %s: %s", method, exc.message)
+            await context.abort(exc.code, exc.message)
+            raise  # unreachable: abort raises
+
+    async def get_keys(self, body: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        await self._authenticate(GET_KEYS, body, context)
+        return bytes(self.keys().SerializeToString())
+
+    async def subscribe(
+        self, body: bytes, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[bytes]:
+        peer = await self._authenticate(SUBSCRIBE, body, context)
+        try:
+            request = pb.SubscribeRequest.FromString(body)
+        except Exception:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "garbled SubscribeRequest")
+            return
+        policy = POLICIES.get(peer.policy, POLICIES["default"])
+        log.info("%s subscribed from cursor %d", peer.network, request.since_cursor)
+        queue: asyncio.Queue[dpb.Change | None] = asyncio.Queue(QUEUE_BOUND)
+        stream = self.directory.WatchChanges(
+            dpb.WatchChangesRequest(since_seq=request.since_cursor, follow=True, local_only=True),
+            metadata=self.admin,
+            timeout=None,
+        )
+
+        async def pump() -> None:
+            try:
+                async for change in stream:
+                    await queue.put(change)
+            finally:
+                await queue.put(None)
+
+        reader = asyncio.create_task(pump())
+        cursor = request.since_cursor
+        try:
+            while True:
+                try:
+                    change = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
+                    continue
+                if change is None:
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, "change feed ended")
+                    return
+                cursor = change.seq
+                yield self._record(change, peer, policy).SerializeToString()
+                if queue.empty():
+                    # End of a burst: tells the subscriber to apply what it holds now.
+                    yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
+        finally:
+            stream.cancel()
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
+                await reader
+
+    def _record(self, change: dpb.Change, peer: Peer, policy: Any) -> pb.SignedRecord:
+        shared = not change.deleted and policy.shares(change.kind, change.visibility)
+        envelope = pb.RecordEnvelope(
+            origin=self.network,
+            destination=peer.network,
+            kind=change.kind,
+            record_id=change.record_id,
+            version=change.version,
+            deleted=not shared,
+            payload=policy.shape(change.kind, change.payload) if shared else b"",
+            cursor=change.seq,
+        )
+        envelope.issued_at.FromDatetime(utcnow())
+        envelope.changed_at.CopyFrom(change.at)
+        return sign_record(self.identity.signing_key, envelope)

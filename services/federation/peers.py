@@ -1,0 +1,225 @@
+"""The peers table: adding a peer from its descriptor, listing, removing, retry state."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+from justnet.federation.v1 import federation_pb2 as pb
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.db import session_factory
+from services.common.errors import AlreadyExists, NotFound
+from services.common.settings import NETWORK_CODE
+from services.common.signing import certificate_fingerprint
+from services.common.timeutil import as_utc, from_timestamp, utcnow
+from services.common.validation import Validator
+from services.federation.models import PeerRow
+from services.federation.policy import POLICIES
+
+
+@dataclass(frozen=True)
+class PeerKey:
+    key_id: str
+    public_key: str
+    valid_until: datetime | None = None  # current key
+    expired_at: datetime | None = None  # old key
+
+    def valid_at(self, at: datetime) -> bool:
+        if self.expired_at is not None:
+            return at < self.expired_at
+        return self.valid_until is None or at <= self.valid_until
+
+
+@dataclass(frozen=True)
+class Peer:
+    """An immutable snapshot of one peer, as the subscriber and the peer server use it."""
+
+    network: str
+    name: str
+    endpoint: str
+    keys: tuple[PeerKey, ...]
+    certificate_pem: bytes
+    fingerprint: str
+    policy: str
+    failures: int
+    retry_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: PeerRow) -> Peer:
+        keys = [PeerKey(row.key_id, row.public_key, valid_until=_opt(row.key_valid_until))]
+        keys += [
+            PeerKey(
+                k["key_id"],
+                k["public_key"],
+                expired_at=as_utc(datetime.fromisoformat(k["expired_at"])),
+            )
+            for k in row.old_keys
+        ]
+        return cls(
+            network=row.network,
+            name=row.name,
+            endpoint=row.endpoint,
+            keys=tuple(keys),
+            certificate_pem=row.certificate_pem.encode(),
+            fingerprint=row.certificate_fingerprint,
+            policy=row.policy,
+            failures=row.failures,
+            retry_at=_opt(row.retry_at),
+        )
+
+    def key(self, key_id: str) -> PeerKey | None:
+        return next((k for k in self.keys if k.key_id == key_id), None)
+
+    @property
+    def identity(self) -> tuple[object, ...]:
+        """What, when changed, requires a new connection to the peer."""
+        return (self.endpoint, self.keys, self.certificate_pem, self.policy)
+
+
+def _opt(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
+def check_descriptor(d: pb.NodeDescriptor, share: str, own_network: str) -> dict[str, Any]:
+    """Validates a peer's descriptor (obtained out of band); every error names its field."""
+    v = Validator()
+    network = d.network.strip().upper()
+    if not NETWORK_CODE.match(network):
+        v.fail("network", f"{d.network[:40]!r} is not a network code")
+    elif network == own_network:
+        v.fail("network", "this is the node's own descriptor")
+    endpoint = v.text("peer_endpoint", d.peer_endpoint, required=True, max_len=300)
+    host, _, port = endpoint.rpartition(":")
+    if endpoint and (not host or not port.isdigit() or not 0 < int(port) < 65536):
+        v.fail("peer_endpoint", "must be host:port")
+    jurisdictions = [v.country(f"jurisdictions[{i}]", j) for i, j in enumerate(d.jurisdictions)]
+    try:
+        raw = base64.b64decode(d.public_key, validate=True)
+        if len(raw) != 32:
+            raise ValueError
+    except (ValueError, binascii.Error):
+        v.fail("public_key", "must be a base64 Ed25519 public key (32 bytes)")
+    if not d.key_id.startswith("ed25519:"):
+        v.fail("key_id", "must start with ed25519:")
+    try:
+        x509.load_pem_x509_certificate(d.certificate_pem.encode())
+        fingerprint = certificate_fingerprint(d.certificate_pem.encode())
+    except ValueError:
+        v.fail("certificate_pem", "not a PEM certificate")
+        fingerprint = ""
+    if fingerprint and d.certificate_fingerprint and fingerprint != d.certificate_fingerprint:
+        v.fail("certificate_fingerprint", "does not match certificate_pem")
+    if share not in POLICIES:
+        v.fail("share", f"{share!r} is not one of {', '.join(POLICIES)}")
+    v.raise_if_errors()
+    return {
+        "network": network,
+        "name": d.name[:300],
+        "endpoint": endpoint,
+        "jurisdictions": jurisdictions,
+        "key_id": d.key_id,
+        "public_key": d.public_key,
+        "key_valid_until": from_timestamp(d.key_valid_until)
+        if d.HasField("key_valid_until")
+        else None,
+        "old_keys": [
+            {
+                "key_id": k.key_id,
+                "public_key": k.public_key,
+                "expired_at": from_timestamp(k.expired_at).isoformat(),
+            }
+            for k in d.old_keys
+        ],
+        "certificate_pem": d.certificate_pem,
+        "certificate_fingerprint": fingerprint,
+        "policy": share,
+    }
+
+
+class PeerStore:
+    def __init__(self, engine: AsyncEngine, own_network: str) -> None:
+        self.engine = engine
+        self.sessions = session_factory(engine)
+        self.own_network = own_network
+
+    async def add(self, descriptor: pb.NodeDescriptor, share: str, replace: bool = False) -> Peer:
+        values = check_descriptor(descriptor, share or "default", self.own_network)
+        async with self.sessions.begin() as session:
+            row = await session.get(PeerRow, values["network"])
+            if row is not None and not replace:
+                raise AlreadyExists(f"{values['network']} is already a peer; remove it first")
+            if row is None:
+                row = PeerRow(added_at=utcnow(), state="unreachable")
+                session.add(row)
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.failures = 0
+            row.retry_at = None
+            row.last_error = ""
+        return Peer.from_row(row)
+
+    async def remove(self, network: str) -> None:
+        async with self.sessions.begin() as session:
+            result = await session.execute(
+                delete(PeerRow).where(PeerRow.network == network.upper())
+            )
+        if not result.rowcount:
+            raise NotFound(f"no peer {network}")
+
+    async def all(self) -> list[PeerRow]:
+        async with self.sessions() as session:
+            return list((await session.scalars(select(PeerRow).order_by(PeerRow.network))).all())
+
+    async def peers(self) -> dict[str, Peer]:
+        return {row.network: Peer.from_row(row) for row in await self.all()}
+
+    async def record_state(
+        self,
+        network: str,
+        state: str,
+        *,
+        failures: int,
+        retry_at: datetime | None,
+        error: str = "",
+        success: bool = False,
+    ) -> None:
+        async with self.sessions.begin() as session:
+            row = await session.get(PeerRow, network)
+            if row is None:
+                return
+            row.state = state
+            row.failures = failures
+            row.retry_at = retry_at
+            if error:
+                row.last_error = error[:1000]
+            if success:
+                row.last_success_at = utcnow()
+
+    async def update_keys(self, network: str, keys: pb.NodeKeys) -> None:
+        """Stores keys fetched from the peer over its pinned TLS channel."""
+        if not keys.verify_keys:
+            return
+        current = keys.verify_keys[0]
+        async with self.sessions.begin() as session:
+            row = await session.get(PeerRow, network)
+            if row is None:
+                return
+            row.key_id = current.key_id
+            row.public_key = current.public_key
+            row.key_valid_until = (
+                from_timestamp(current.valid_until) if current.HasField("valid_until") else None
+            )
+            row.old_keys = [
+                {
+                    "key_id": k.key_id,
+                    "public_key": k.public_key,
+                    "expired_at": from_timestamp(k.expired_at).isoformat(),
+                }
+                for k in keys.old_verify_keys
+            ]

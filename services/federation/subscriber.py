@@ -1,0 +1,257 @@
+"""One subscription per peer: pull its changes, verify, apply, resume after failures.
+
+The loop asks the directory for the cursor it stored with the last applied batch,
+subscribes from there, verifies every record (signature, key validity, origin,
+destination), and applies records in batches together with the new cursor. Any error
+closes the stream; the loop backs off with jitter (durably: the retry time is stored)
+and resumes from the stored cursor, so nothing is lost or applied twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import grpc
+from justnet.directory.v1 import directory_pb2 as dpb
+from justnet.directory.v1 import directory_pb2_grpc
+from justnet.federation.v1 import federation_pb2 as pb
+
+from services.common.clients import open_channel
+from services.common.errors import DomainError
+from services.common.identity import Caller
+from services.common.identity_files import NodeIdentity
+from services.common.timeutil import utcnow
+from services.federation import tls
+from services.federation.peer_server import GET_KEYS, SUBSCRIBE
+from services.federation.peers import Peer, PeerStore
+from services.federation.signatures import AUTH_KEY, open_record, sign_call
+
+log = logging.getLogger(__name__)
+BATCH = 200
+BACKOFF_START = 0.5
+BACKOFF_CAP = 30.0
+UNREACHABLE_AFTER = 3  # failures in a row before "backing_off" becomes "unreachable"
+IDLE_TIMEOUT = 20.0  # no heartbeat for this long: the stream is dead
+REFUSING = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
+
+
+def backoff_seconds(failures: int) -> float:
+    base: float = min(BACKOFF_CAP, BACKOFF_START * 2.0 ** max(failures - 1, 0))
+    return base * random.uniform(0.8, 1.4)
+
+
+class RecordRefused(Exception):
+    """A record from the peer failed verification: the stream is dropped."""
+
+
+@dataclass
+class PeerLink:
+    """Live state of the subscription to one peer (what ListPeers reports)."""
+
+    peer: Peer
+    state: str = "unreachable"
+    failures: int = 0
+    last_error: str = ""
+    last_success_at: datetime | None = None
+    caught_up_at: datetime | None = None
+    caught_up: bool = False
+    applied_cursor: int = 0
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def lag_seconds(self) -> float | None:
+        if self.caught_up_at is None:
+            return None
+        if self.state == "connected" and self.caught_up:
+            return 0.0
+        return max(0.0, (utcnow() - self.caught_up_at).total_seconds())
+
+
+class Subscriber:
+    def __init__(
+        self,
+        network: str,
+        identity: NodeIdentity,
+        store: PeerStore,
+        directory: directory_pb2_grpc.DirectoryServiceStub,
+        link: PeerLink,
+    ) -> None:
+        self.network = network
+        self.identity = identity
+        self.store = store
+        self.directory = directory
+        self.link = link
+        self.admin = Caller("admin", network, "federation").metadata()
+
+    @property
+    def peer(self) -> Peer:
+        return self.link.peer
+
+    async def run(self) -> None:
+        link = self.link
+        link.failures = self.peer.failures
+        if self.peer.retry_at is not None:
+            # Durable backoff: a restart does not hammer a peer that was failing.
+            wait = (self.peer.retry_at - utcnow()).total_seconds()
+            if wait > 0:
+                link.state = "backing_off" if link.failures < UNREACHABLE_AFTER else "unreachable"
+                await asyncio.sleep(min(wait, BACKOFF_CAP * 1.4))
+        while True:
+            try:
+                await self._session()
+                error, refused = "stream closed by the peer", False
+            except asyncio.CancelledError:
+                raise
+            except grpc.aio.AioRpcError as exc:
+                error = f"{exc.code().name}: {exc.details()}"
+                refused = exc.code() in REFUSING
+            except (RecordRefused, DomainError) as exc:
+                error, refused = f"refused a record: {exc}", True
+            except Exception as exc:  # keep the loop alive whatever the peer sends
+                log.exception("subscription to %s failed", self.peer.network)
+                error, refused = f"{type(exc).__name__}: {exc}", False
+            link.failures += 1
+            link.caught_up = False
+            if refused:
+                link.state = "refused"
+            elif link.failures >= UNREACHABLE_AFTER:
+                link.state = "unreachable"
+            else:
+                link.state = "backing_off"
+            link.last_error = error[:500]
+            delay = backoff_seconds(link.failures)
+            log.warning(
+                "peer %s: %s; retrying in %.1f s", self.peer.network, link.last_error, delay
+            )
+            await self.store.record_state(
+                self.peer.network,
+                link.state,
+                failures=link.failures,
+                retry_at=utcnow() + timedelta(seconds=delay),
+                error=link.last_error,
+            )
+            await asyncio.sleep(delay)
+
+    def _channel(self) -> grpc.aio.Channel:
+        return open_channel(
+            self.peer.endpoint,
+            credentials=tls.channel_credentials(self.identity, self.peer),
+            options=tls.channel_options(self.peer),
+            default_timeout=10.0,
+        )
+
+    def _signed(self, method: str, body: bytes) -> tuple[tuple[str, str], ...]:
+        return (
+            (
+                AUTH_KEY,
+                sign_call(self.identity.signing_key, method, self.network, self.peer.network, body),
+            ),
+        )
+
+    async def refresh_keys(self) -> None:
+        """Fetches the peer's keys over its pinned TLS channel (after a rotation)."""
+        async with self._channel() as channel:
+            body = pb.GetKeysRequest().SerializeToString()
+            call = channel.unary_unary(
+                GET_KEYS, request_serializer=None, response_deserializer=None
+            )
+            raw = await call(body, metadata=self._signed(GET_KEYS, body), timeout=5.0)
+        await self.store.update_keys(self.peer.network, pb.NodeKeys.FromString(raw))
+
+    async def _session(self) -> None:
+        link = self.link
+        cursor = (
+            await self.directory.GetReplicationCursor(
+                dpb.GetReplicationCursorRequest(origin=self.peer.network), metadata=self.admin
+            )
+        ).cursor
+        link.applied_cursor = cursor
+        body = pb.SubscribeRequest(since_cursor=cursor).SerializeToString()
+        async with self._channel() as channel:
+            call = channel.unary_stream(
+                SUBSCRIBE, request_serializer=None, response_deserializer=None
+            )
+            stream = call(body, metadata=self._signed(SUBSCRIBE, body), timeout=None)
+            batch: list[dpb.ApplyReplicaRequest] = []
+            batch_cursor = cursor
+            iterator = stream.__aiter__()
+            while True:
+                try:
+                    raw = await asyncio.wait_for(iterator.__anext__(), IDLE_TIMEOUT)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    stream.cancel()
+                    raise RecordRefused("no heartbeat from the peer") from None
+                if link.state != "connected":
+                    link.state = "connected"
+                    link.failures = 0
+                    link.last_error = ""
+                    await self.store.record_state(
+                        self.peer.network, "connected", failures=0, retry_at=None, success=True
+                    )
+                record = pb.SignedRecord()
+                try:
+                    record.ParseFromString(raw)
+                except Exception:
+                    stream.cancel()
+                    raise RecordRefused("garbled message") from None
+                if record.heartbeat:
+                    if batch:
+                        await self._apply(batch, batch_cursor)
+                        batch = []
+                    if link.applied_cursor >= record.cursor:
+                        link.caught_up = True
+                        link.caught_up_at = utcnow()
+                        link.last_success_at = link.caught_up_at
+                    continue
+                try:
+                    envelope = open_record(record, self.peer, self.network)
+                except DomainError as exc:
+                    stream.cancel()
+                    if "unknown key" in exc.message:
+                        await self._try_refresh_keys()
+                    raise RecordRefused(exc.message) from None
+                link.caught_up = False
+                batch.append(
+                    dpb.ApplyReplicaRequest(
+                        origin=envelope.origin,
+                        kind=envelope.kind,
+                        record_id=envelope.record_id,
+                        version=envelope.version,
+                        deleted=envelope.deleted,
+                        payload=envelope.payload,
+                        verified=True,
+                        synced_at=envelope.changed_at,
+                    )
+                )
+                batch_cursor = max(batch_cursor, envelope.cursor)
+                if len(batch) >= BATCH:
+                    await self._apply(batch, batch_cursor)
+                    batch = []
+
+    async def _apply(self, batch: list[dpb.ApplyReplicaRequest], cursor: int) -> None:
+        started = time.monotonic()
+        result = await self.directory.ApplyReplicaBatch(
+            dpb.ApplyReplicaBatchRequest(origin=self.peer.network, records=batch, cursor=cursor),
+            metadata=self.admin,
+            timeout=30.0,
+        )
+        self.link.applied_cursor = result.cursor
+        log.debug(
+            "applied %d/%d records from %s in %.0f ms",
+            result.applied,
+            len(batch),
+            self.peer.network,
+            (time.monotonic() - started) * 1000,
+        )
+
+    async def _try_refresh_keys(self) -> None:
+        try:
+            await self.refresh_keys()
+        except Exception as exc:
+            log.warning("could not refresh keys of %s: %s", self.peer.network, exc)
