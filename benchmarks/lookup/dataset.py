@@ -121,7 +121,9 @@ def _languages(rng: random.Random, langs: tuple[str, ...]) -> list[str]:
     return out
 
 
-def build(contact_points: int = CONTACT_POINTS, seed: int = SEED) -> dict[str, list[dict[str, Any]]]:
+def build(
+    contact_points: int = CONTACT_POINTS, seed: int = SEED
+) -> dict[str, list[dict[str, Any]]]:
     rng = random.Random(seed)
     states = list(STATES)
     counts = {iso: int(contact_points * STATES[iso][0]) for iso in states}
