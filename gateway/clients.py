@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -10,13 +11,15 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from justnet.directory.v1 import directory_pb2_grpc
 from justnet.events.v1 import events_pb2_grpc
-from justnet.federation.v1 import federation_pb2_grpc
+from justnet.federation.v1 import federation_pb2, federation_pb2_grpc
 from justnet.requests.v1 import requests_pb2_grpc
 
 from services.common.clients import open_channel
 from services.common.settings import GRPC_SERVICES, NodeSettings
 
 HEALTH_TIMEOUT = 1.0
+PEER_STATE_TTL = 1.0
+PEER_STATE_TIMEOUT = 0.5
 # Per-method deadlines (seconds); anything not listed gets the default.
 TIMEOUTS: dict[str, float | None] = {"ImportDirectory": 60.0, "Lookup": 3.0}
 
@@ -24,6 +27,8 @@ TIMEOUTS: dict[str, float | None] = {"ImportDirectory": 60.0, "Lookup": 3.0}
 @dataclass
 class ServiceClients:
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+    _peer_states: dict[str, str] | None = None
+    _peers_at: float = -1e9
 
     @classmethod
     def connect(cls, settings: NodeSettings) -> ServiceClients:
@@ -63,6 +68,21 @@ class ServiceClients:
 
         results = await asyncio.gather(*(one(n) for n in self.channels))
         return dict(results)
+
+    async def peer_states(self) -> dict[str, str] | None:
+        """Each peer's replication state, cached for a second (None: federation is down)."""
+        now = time.monotonic()
+        if self._peers_at > now - PEER_STATE_TTL:
+            return self._peer_states
+        try:
+            reply = await self.federation.ListPeers(
+                federation_pb2.ListPeersRequest(), timeout=PEER_STATE_TIMEOUT
+            )
+            self._peer_states = {p.network: p.state for p in reply.peers}
+        except grpc.aio.AioRpcError:
+            self._peer_states = None
+        self._peers_at = now
+        return self._peer_states
 
     async def close(self) -> None:
         await asyncio.gather(*(ch.close() for ch in self.channels.values()))

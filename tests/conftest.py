@@ -124,8 +124,29 @@ async def node(
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get("JUSTNET_SKIP_SLOW") == "1":
-        skip = pytest.mark.skip(reason="JUSTNET_SKIP_SLOW=1")
+    if os.environ.get("SKIP_SLOW_TESTS") == "1":
+        skip = pytest.mark.skip(reason="SKIP_SLOW_TESTS=1")
         for item in items:
             if "slow" in item.keywords:
                 item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _dump_tasks_if_stuck_placeholder() -> None:
+    return None
+
+
+async def _dump_tasks_if_stuck() -> AsyncIterator[None]:
+    """Prints every asyncio task's stack if a test runs far too long (a hang in CI)."""
+    import asyncio
+    import sys
+
+    async def watchdog() -> None:
+        await asyncio.sleep(float(os.environ.get("TEST_WATCHDOG_SECONDS", "180")))
+        print("\n=== test still running: asyncio tasks ===", file=sys.stderr)
+        for task in asyncio.all_tasks():
+            task.print_stack(file=sys.stderr)
+
+    task = asyncio.create_task(watchdog())
+    yield
+    task.cancel()

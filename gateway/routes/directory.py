@@ -444,13 +444,23 @@ async def lookup(request: web.Request) -> web.Response:
         ),
         metadata=_md(request),
     )
+    # Answers come from local and replicated records; peers whose stream is down are
+    # named, since what the node holds from them may be stale.
+    consulted = set(reply.networks_consulted) | {request.app[keys.SETTINGS].network}
+    unavailable = set(reply.networks_unavailable)
+    states = await request.app[keys.CLIENTS].peer_states()
+    for network, state in (states or {}).items():
+        if state == "connected":
+            consulted.add(network)
+        else:
+            unavailable.add(network)
     fragments = request.app[keys.FRAGMENTS]
     return raw_json_response(
         b'{"items":'
         + fragments.lookup_items(reply.items)
         + b',"networks_consulted":'
-        + render.dumps(list(reply.networks_consulted))
+        + render.dumps(sorted(consulted - unavailable))
         + b',"networks_unavailable":'
-        + render.dumps(list(reply.networks_unavailable))
+        + render.dumps(sorted(unavailable))
         + b"}"
     )

@@ -72,7 +72,9 @@ class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mi
             inner_stream = handler.unary_stream
 
             async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-                token = set_caller(caller)
+                # grpc.aio runs each call in its own task, so the caller set here stays
+                # in this call; no reset (a stream may be closed from another context).
+                set_caller(caller)
                 try:
                     async for item in inner_stream(request, context):
                         yield item
@@ -83,8 +85,6 @@ class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mi
                 except Exception:
                     log.exception("unhandled error in %s", method)
                     await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-                finally:
-                    reset_caller(token)
 
             return grpc.unary_stream_rpc_method_handler(
                 stream,

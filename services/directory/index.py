@@ -192,7 +192,7 @@ class LookupIndex:
         cached = self._results.get(key)
         if cached is not None:
             return cached
-        result = pb.LookupResponse(networks_consulted=self.origins() or [local])
+        result = pb.LookupResponse(networks_consulted=sorted({*self.origins(), local}))
         for score, matched, entry in self._rank(query, caller):
             item = result.items.add()
             item.CopyFrom(entry.item)

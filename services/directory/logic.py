@@ -202,6 +202,7 @@ class DirectoryLogic:
         own_id: str = "",
         pending: dict[str, str] | None = None,
         v: Validator | None = None,
+        contacts: set[str] | None = None,
     ) -> dict[str, Any]:
         raise_now = v is None
         v = v or Validator()
@@ -214,6 +215,9 @@ class DirectoryLogic:
         if successor:
             if successor == own_id:
                 v.fail("successor_id", "a contact point cannot succeed itself")
+            elif contacts is not None:
+                if successor not in contacts:
+                    v.fail("successor_id", f"no contact point {successor}")
             elif not is_id(successor) or await self.store.get("contact_point", successor) is None:
                 v.fail("successor_id", f"no contact point {successor}")
         if raise_now:
@@ -252,7 +256,26 @@ class DirectoryLogic:
         self.require_editor(caller)
         errors: list[pb.RowError] = []
         planned: list[tuple[str, str, dict[str, Any]]] = []
-        pending: dict[str, str] = {}
+        # Every lookup the checks need, fetched up front in a few queries.
+        ids: dict[str, list[str]] = {"authority": [], "contact_point": []}
+        for row in req.rows:
+            kind = row.WhichOneof("record")
+            if kind is not None:
+                msg = getattr(row, kind)
+                if is_id(msg.meta.id.strip()):
+                    ids[kind].append(msg.meta.id.strip())
+                if kind == "contact_point":
+                    ids["authority"] += [i for i in (msg.authority_id,) if is_id(i)]
+                    ids["contact_point"] += [i for i in (msg.successor_id,) if is_id(i)]
+        held = {kind: await self.store.origins_of(kind, sorted(set(v))) for kind, v in ids.items()}
+        # authority id -> jurisdiction, for the references of contact points
+        pending: dict[str, str] = {rid: j for rid, (_, j) in held["authority"].items()}
+        # a successor may be another contact point of the same file
+        contacts: set[str] = set(held["contact_point"]) | {
+            r.contact_point.meta.id.strip()
+            for r in req.rows
+            if r.WhichOneof("record") == "contact_point" and r.contact_point.meta.id.strip()
+        }
         seen_ids: dict[str, int] = {}
         existing_count = 0
         for row in req.rows:
@@ -268,9 +291,9 @@ class DirectoryLogic:
             elif record_id in seen_ids:
                 v.fail("id", f"duplicate of row {seen_ids[record_id]}")
             else:
-                existing = await self.store.get(kind, record_id)
-                if existing is not None and existing.origin != self.network:
-                    v.fail("id", f"record {record_id} is a replica owned by {existing.origin}")
+                existing = held[kind].get(record_id)
+                if existing is not None and existing[0] != self.network:
+                    v.fail("id", f"record {record_id} is a replica owned by {existing[0]}")
                 existing_count += existing is not None
             seen_ids[record_id] = row.row
             if kind == "authority":
@@ -279,7 +302,7 @@ class DirectoryLogic:
                 if not v.errors:
                     pending[record_id] = values["jurisdiction"]
             else:
-                values = await self._contact_point_values(msg, record_id, pending, v)
+                values = await self._contact_point_values(msg, record_id, pending, v, contacts)
             errors.extend(
                 pb.RowError(row=row.row, field=e.field, message=e.message) for e in v.errors
             )

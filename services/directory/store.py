@@ -158,6 +158,18 @@ class DirectoryStore:
             next_cursor = encode_cursor(rows[-1].name, rows[-1].id)
         return Page(rows, next_cursor)
 
+    async def origins_of(self, kind: str, ids: list[str]) -> dict[str, tuple[str, str]]:
+        """{id: (origin, jurisdiction)} for those of `ids` that exist (one query per 500)."""
+        model = MODELS[kind]
+        found: dict[str, tuple[str, str]] = {}
+        async with self.sessions() as session:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                stmt = select(model.id, model.origin, model.jurisdiction).where(model.id.in_(chunk))
+                for rid, origin, jurisdiction in (await session.execute(stmt)).all():
+                    found[rid] = (origin, jurisdiction)
+        return found
+
     async def all_records(self, kind: str) -> Sequence[Any]:
         async with self.sessions() as session:
             rows: Sequence[Any] = (await session.scalars(select(MODELS[kind]))).all()
@@ -313,8 +325,14 @@ class DirectoryStore:
         created = updated = 0
         async with self.sessions.begin() as session:
             await self._begin_write(session)
+            held: dict[str, Any] = {}
+            for kind, model in MODELS.items():
+                ids = [rid for k, rid, _ in rows if k == kind]
+                for start in range(0, len(ids), 500):
+                    stmt = select(model).where(model.id.in_(ids[start : start + 500]))
+                    held.update({r.id: r for r in (await session.scalars(stmt)).all()})
             for kind, record_id, values in rows:
-                row = await session.get(MODELS[kind], record_id)
+                row = held.get(record_id)
                 if row is None:
                     row = MODELS[kind](
                         id=record_id,

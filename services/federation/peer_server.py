@@ -115,6 +115,8 @@ class PeerServer:
 
         reader = asyncio.create_task(pump())
         cursor = request.since_cursor
+        # At once: the subscriber knows the stream is up before any record is due.
+        yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
         try:
             while True:
                 try:

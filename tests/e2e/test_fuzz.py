@@ -7,7 +7,7 @@ and with the editor token. Only two properties are checked, the ones that must h
 for *any* input (API.md section 3): no 5xx ("a 5xx is never the answer to bad input"),
 and every response is JSON (or the documented type) on success and
 `application/problem+json` on error. Generation is seeded, so a failure reproduces;
-JUSTNET_FUZZ_SEED and JUSTNET_FUZZ_EXAMPLES change the seed and the examples per case.
+FUZZ_SEED and FUZZ_EXAMPLES change the seed and the examples per case.
 
 Statuses an operation answers but its OpenAPI entry does not list are printed (-rP),
 not failed: a 4xx outside the list is legitimate, only worth a look.
@@ -39,8 +39,8 @@ from tests.e2e.conftest import RunningNode
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = int(os.environ.get("JUSTNET_FUZZ_EXAMPLES", "15"))  # per operation, mode and variant
-SEED = int(os.environ.get("JUSTNET_FUZZ_SEED", "20261127"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))  # per operation, mode and variant
+SEED = int(os.environ.get("FUZZ_SEED", "20261127"))
 MIN_REQUESTS = 1000
 BUDGET_SECONDS = 150.0  # stop sending (and fail on the count) rather than run for ever
 REQUEST_TIMEOUT = 10.0

@@ -1,0 +1,174 @@
+"""Several real nodes in one test: each a directory and a federation server on loopback,
+peered over mutual TLS exactly as `justnet peer add` does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest_asyncio
+from justnet.directory.v1 import directory_pb2 as dpb
+from justnet.directory.v1 import directory_pb2_grpc
+from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.federation.v1 import federation_pb2_grpc
+
+from services.cli.nodes import write_node
+from services.common.clients import open_channel
+from services.common.identity import Caller
+from services.common.identity_files import load_identity
+from services.common.settings import NodeSettings, load_settings
+from services.directory import service as directory
+from services.federation import service as federation
+
+MEMBERS = {
+    "SEAJUST": ["TH", "VN", "MY"],
+    "EJN": ["FR", "DE", "NL"],
+    "WACAP": ["NG", "SN", "GH"],
+    "CASC": ["KZ", "UZ"],
+    "GLJCN": ["KE", "RW"],
+}
+WAIT = 15.0  # bound of every wait-until loop
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], what: str, within: float = WAIT) -> Any:
+    """Polls `check` until it returns something truthy; fails after `within` seconds."""
+    deadline = time.monotonic() + within
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+@dataclass
+class FedNode:
+    network: str
+    settings: NodeSettings
+    directory_rt: directory.DirectoryRuntime
+    federation_rt: federation.FederationRuntime | None
+    peer_port: int
+    channel: Any
+
+    @property
+    def editor(self) -> tuple[tuple[str, str], ...]:
+        return Caller("editor", self.network, "test-editor").metadata()
+
+    @property
+    def admin(self) -> tuple[tuple[str, str], ...]:
+        return Caller("admin", self.network, "test-admin").metadata()
+
+    @property
+    def member(self) -> tuple[tuple[str, str], ...]:
+        return Caller("member", self.network, "test-member").metadata()
+
+    @property
+    def dir(self) -> directory_pb2_grpc.DirectoryServiceStub:
+        return directory_pb2_grpc.DirectoryServiceStub(self.channel)
+
+    fed_channel: Any = None
+
+    def fed(self) -> federation_pb2_grpc.FederationServiceStub:
+        assert self.fed_channel is not None, "federation is stopped"
+        return federation_pb2_grpc.FederationServiceStub(self.fed_channel)
+
+    def descriptor(self) -> fpb.NodeDescriptor:
+        d = federation.descriptor(self.settings, load_identity(self.settings))
+        d.peer_endpoint = f"127.0.0.1:{self.peer_port}"
+        return d
+
+    async def start_federation(self) -> None:
+        self.federation_rt = await federation.start(self.settings, port=0, peer_port=self.peer_port)
+        self.fed_channel = open_channel(f"127.0.0.1:{self.federation_rt.port}")
+
+    async def stop_federation(self) -> None:
+        if self.federation_rt is not None:
+            await self.fed_channel.close()
+            self.fed_channel = None
+            await self.federation_rt.stop(0)
+            self.federation_rt = None
+
+    async def peer_status(self, network: str) -> fpb.PeerStatus | None:
+        reply = await self.fed().ListPeers(fpb.ListPeersRequest(), metadata=self.admin)
+        return next((p for p in reply.peers if p.network == network), None)
+
+    async def create_authority(
+        self, name: str, visibility: str = "federation", **kw: Any
+    ) -> dpb.Authority:
+        msg = dpb.Authority(
+            jurisdiction=MEMBERS[self.network][0],
+            name=name,
+            kind="central_authority",
+            competences=["mla"],
+            accepted_languages=["en"],
+            visibility=visibility,
+            **kw,
+        )
+        result: dpb.Authority = await self.dir.CreateAuthority(
+            dpb.CreateAuthorityRequest(authority=msg), metadata=self.editor
+        )
+        return result
+
+    async def replicas_from(self, origin: str, caller: Any = None) -> list[dpb.Authority]:
+        reply = await self.dir.ListAuthorities(
+            dpb.ListAuthoritiesRequest(network=origin, page={"limit": 500}),
+            metadata=caller or self.member,
+        )
+        return list(reply.items)
+
+
+NodeFactory = Callable[..., Awaitable[FedNode]]
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def make_node(tmp_path: Path) -> AsyncIterator[NodeFactory]:
+    async with node_factory(tmp_path) as make:
+        yield make
+
+
+@contextlib.asynccontextmanager
+async def node_factory(tmp_path: Path) -> AsyncIterator[NodeFactory]:
+    nodes: list[FedNode] = []
+
+    async def make(network: str) -> FedNode:
+        config = write_node(tmp_path / network, network, network, MEMBERS[network], None)
+        settings = load_settings(config)
+        await directory.migrate(settings)
+        await federation.migrate(settings)
+        d = await directory.start(settings, port=0)
+        settings = replace(
+            settings, directory=replace(settings.directory, address=f"127.0.0.1:{d.port}")
+        )
+        node = FedNode(network, settings, d, None, free_port(), open_channel(f"127.0.0.1:{d.port}"))
+        await node.start_federation()
+        nodes.append(node)
+        return node
+
+    yield make
+    for node in nodes:
+        await node.stop_federation()
+        await node.channel.close()
+        await node.directory_rt.stop(0)
+
+
+async def peer(a: FedNode, b: FedNode, share: str = "default") -> None:
+    """Each trusts the other, as two secretariats would after exchanging descriptors."""
+    await a.fed().AddPeer(
+        fpb.AddPeerRequest(descriptor=b.descriptor(), share=share), metadata=a.admin
+    )
+    await b.fed().AddPeer(
+        fpb.AddPeerRequest(descriptor=a.descriptor(), share=share), metadata=b.admin
+    )

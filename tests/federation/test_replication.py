@@ -1,0 +1,238 @@
+"""Signed replication between real nodes over mutual TLS."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import pytest
+from justnet.directory.v1 import directory_pb2 as dpb
+from justnet.federation.v1 import federation_pb2 as fpb
+
+from tests.federation.conftest import NodeFactory, eventually, peer
+
+# Each test gets its own event loop: nodes own gRPC servers, channels and tasks, and
+# nothing of one test may outlive it.
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="function")]
+
+
+async def test_shared_records_arrive_verified_and_network_records_stay(
+    make_node: NodeFactory,
+) -> None:
+    sea = await make_node("SEAJUST")
+    ejn = await make_node("EJN")
+    await peer(sea, ejn)
+    shared = await sea.create_authority("Office of the Attorney General", "federation")
+    public = await sea.create_authority("Ministry of Justice", "public")
+    kept = await sea.create_authority("Internal Liaison Desk", "network")
+    private = await sea.create_authority("Editors' Draft", "private")
+
+    async def arrived() -> list[dpb.Authority]:
+        got = await ejn.replicas_from("SEAJUST")
+        return got if len(got) == 2 else []
+
+    got = await eventually(arrived, "two shared records on EJN")
+    assert {a.meta.id for a in got} == {shared.meta.id, public.meta.id}
+    for record in got:
+        assert record.meta.origin == "SEAJUST"
+        assert record.meta.provenance.verified
+        assert record.meta.provenance.HasField("synced_at")
+    # neither restricted record exists on EJN, not even for its editors
+    for rid in (kept.meta.id, private.meta.id):
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await ejn.dir.GetAuthority(dpb.GetRecordRequest(id=rid), metadata=ejn.editor)
+        assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    # the lookup on EJN answers across both networks
+    lookup = await ejn.dir.Lookup(dpb.LookupRequest(jurisdiction="TH"), metadata=ejn.member)
+    assert {i.authority.meta.id for i in lookup.items} == {shared.meta.id, public.meta.id}
+    assert set(lookup.networks_consulted) >= {"EJN", "SEAJUST"}
+    # anonymous callers on EJN see only the public one
+    anon = await ejn.dir.Lookup(dpb.LookupRequest(jurisdiction="TH"))
+    assert [i.authority.meta.id for i in anon.items] == [public.meta.id]
+    await eventually(lambda: _state(sea, "EJN", "connected"), "SEAJUST connected to EJN")
+
+
+async def test_updates_deletes_and_revoked_shares_propagate(make_node: NodeFactory) -> None:
+    sea = await make_node("SEAJUST")
+    ejn = await make_node("EJN")
+    await peer(sea, ejn)
+    a = await sea.create_authority("Authority A", "federation")
+    b = await sea.create_authority("Authority B", "federation")
+    await eventually(lambda: _count(ejn, 2), "both records")
+
+    edit = dpb.Authority(
+        jurisdiction="TH",
+        name="Authority A (renamed)",
+        kind="central_authority",
+        visibility="federation",
+    )
+    edit.meta.id = a.meta.id
+    await sea.dir.UpdateAuthority(dpb.UpdateAuthorityRequest(authority=edit), metadata=sea.editor)
+    await sea.dir.DeleteAuthority(dpb.DeleteRecordRequest(id=b.meta.id), metadata=sea.editor)
+
+    async def renamed() -> bool:
+        got = await ejn.replicas_from("SEAJUST")
+        return [x.name for x in got] == ["Authority A (renamed)"]
+
+    await eventually(renamed, "rename and delete on EJN")
+    # Revoking the share (federation -> network) removes EJN's copy.
+    edit.name = "Authority A (now network only)"
+    edit.visibility = "network"
+    await sea.dir.UpdateAuthority(dpb.UpdateAuthorityRequest(authority=edit), metadata=sea.editor)
+    await eventually(lambda: _count(ejn, 0, admin=True), "revoked record gone from EJN")
+    # replicas are read-only on EJN and the refusal names the owner
+    with pytest.raises(grpc.aio.AioRpcError):
+        await ejn.dir.DeleteAuthority(dpb.DeleteRecordRequest(id=a.meta.id), metadata=ejn.editor)
+
+
+async def _count(node, n: int, admin: bool = False) -> bool:  # type: ignore[no-untyped-def]
+    reply = await node.dir.ListAuthorities(
+        dpb.ListAuthoritiesRequest(network="SEAJUST", page={"limit": 500}),
+        metadata=node.admin if admin else node.member,
+    )
+    return len(reply.items) == n
+
+
+async def test_restart_mid_stream_loses_and_duplicates_nothing(make_node: NodeFactory) -> None:
+    sea = await make_node("SEAJUST")
+    ejn = await make_node("EJN")
+    rows = [
+        dpb.ImportRow(
+            row=i + 1,
+            authority=dpb.Authority(
+                jurisdiction="VN", name=f"Authority {i:04d}", kind="court", visibility="federation"
+            ),
+        )
+        for i in range(1500)
+    ]
+    result = await sea.dir.ImportDirectory(
+        dpb.ImportDirectoryRequest(rows=rows), metadata=sea.editor
+    )
+    assert result.created == 1500
+    await peer(sea, ejn)
+
+    async def some() -> int:
+        n = len(await ejn.replicas_from("SEAJUST"))
+        return n if n > 0 else 0
+
+    await eventually(some, "the first batches")
+    await ejn.stop_federation()  # the subscriber dies mid-stream
+    partial = (
+        await ejn.dir.GetReplicationCursor(
+            dpb.GetReplicationCursorRequest(origin="SEAJUST"), metadata=ejn.admin
+        )
+    ).records
+    await ejn.start_federation()
+
+    async def complete() -> int:
+        cursor = await ejn.dir.GetReplicationCursor(
+            dpb.GetReplicationCursorRequest(origin="SEAJUST"), metadata=ejn.admin
+        )
+        return cursor.records if cursor.records >= 1500 else 0
+
+    assert await eventually(complete, "all 1500 records", within=30) == 1500
+    assert partial <= 1500
+    names: list[str] = []
+    cursor = ""
+    while True:
+        page = await ejn.dir.ListAuthorities(
+            dpb.ListAuthoritiesRequest(network="SEAJUST", page={"limit": 500, "cursor": cursor}),
+            metadata=ejn.member,
+        )
+        names += [a.name for a in page.items]
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert names == [f"Authority {i:04d}" for i in range(1500)]
+
+
+async def test_a_peer_down_for_a_while_catches_up(make_node: NodeFactory) -> None:
+    sea = await make_node("SEAJUST")
+    ejn = await make_node("EJN")
+    await peer(sea, ejn)
+    await sea.create_authority("Before the outage")
+    await eventually(lambda: _count(ejn, 1), "first record")
+    await sea.stop_federation()  # SEAJUST's peer port goes away; its directory keeps working
+    await sea.create_authority("During the outage")
+
+    async def not_connected() -> str:
+        status = await ejn.peer_status("SEAJUST")
+        return status.state if status and status.state in ("backing_off", "unreachable") else ""
+
+    await eventually(not_connected, "EJN to notice SEAJUST is down")
+    status = await ejn.peer_status("SEAJUST")
+    assert status is not None and status.last_error
+    await sea.start_federation()
+    await eventually(lambda: _count(ejn, 2), "catch-up after the outage", within=40)
+    await eventually(
+        lambda: _state(ejn, "SEAJUST", "connected"), "EJN to report SEAJUST connected", within=10
+    )
+
+
+async def _state(node, network: str, state: str) -> bool:  # type: ignore[no-untyped-def]
+    status = await node.peer_status(network)
+    return status is not None and status.state == state
+
+
+async def test_three_nodes_each_see_the_others_and_no_relay(make_node: NodeFactory) -> None:
+    sea = await make_node("SEAJUST")
+    ejn = await make_node("EJN")
+    wacap = await make_node("WACAP")
+    await peer(sea, ejn)
+    await peer(ejn, wacap)  # SEAJUST and WACAP are not peers
+    await sea.create_authority("SEAJUST record")
+    await wacap.create_authority("WACAP record")
+    await eventually(lambda: _has(ejn, {"SEAJUST", "WACAP"}), "EJN to hold both")
+    await asyncio.sleep(1.0)
+    # EJN never relays one network's records to another
+    assert not await wacap.replicas_from("SEAJUST")
+    assert not await sea.replicas_from("WACAP")
+
+
+async def _has(node, origins: set[str]) -> bool:  # type: ignore[no-untyped-def]
+    found = set()
+    for origin in origins:
+        if await node.replicas_from(origin):
+            found.add(origin)
+    return found == origins
+
+
+async def test_removing_a_peer_drops_its_records(make_node: NodeFactory) -> None:
+    sea = await make_node("SEAJUST")
+    ejn = await make_node("EJN")
+    await peer(sea, ejn)
+    await sea.create_authority("Soon gone")
+    await eventually(lambda: _count(ejn, 1), "record")
+    await ejn.fed().RemovePeer(fpb.RemovePeerRequest(network="SEAJUST"), metadata=ejn.admin)
+    await eventually(lambda: _count(ejn, 0, admin=True), "records of the removed peer dropped")
+
+
+async def test_policy_without_personal_details(make_node: NodeFactory) -> None:
+    sea = await make_node("SEAJUST")
+    ejn = await make_node("EJN")
+    ca = await sea.create_authority("Central Authority", "public")
+    await sea.dir.CreateContactPoint(
+        dpb.CreateContactPointRequest(
+            contact_point=dpb.ContactPoint(
+                authority_id=ca.meta.id,
+                jurisdiction="TH",
+                name="Fictional Person",
+                languages=["th"],
+                email="person@th.justnet.example",
+                phone="+66 2 123 4567",
+                visibility="federation",
+            )
+        ),
+        metadata=sea.editor,
+    )
+    await peer(sea, ejn, share="no_personal_details")
+
+    async def contact() -> list[dpb.ContactPoint]:
+        reply = await ejn.dir.ListContactPoints(
+            dpb.ListContactPointsRequest(network="SEAJUST"), metadata=ejn.member
+        )
+        return list(reply.items)
+
+    got = await eventually(contact, "the contact point")
+    assert got[0].name == "Fictional Person"
+    assert got[0].email == "" and got[0].phone == ""
