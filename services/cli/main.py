@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("service", nargs="?", choices=SERVICES)
     _config_arg(p)
 
+    p = sub.add_parser("demo", help="a local federation of several networks' nodes")
+    p.add_argument("--nodes", default="SEAJUST,EJN,WACAP,CASC,GLJCN")
+    p.add_argument("--base-port", type=int, default=8080, help="node i uses N+10*i")
+    p.add_argument("--data-dir", type=Path, default=Path("justnet-demo"))
+    p.add_argument("--json", action="store_true", help="one JSON line on stdout when ready")
+
     p = sub.add_parser("node-info", help="print this node's descriptor for peers")
     p.add_argument("--json", action="store_true")
     _config_arg(p)
@@ -147,6 +153,7 @@ async def dispatch(args: argparse.Namespace) -> int:
         "node-info": cmd_node_info,
         "token": cmd_token,
         "import": cmd_import,
+        "demo": cmd_demo,
         "peer": cmd_peer,
         "keys": cmd_keys,
         "export": cmd_export,
@@ -302,6 +309,18 @@ async def cmd_peer(args: argparse.Namespace) -> int:
     finally:
         await engine.dispose()
     return 0
+
+
+async def cmd_demo(args: argparse.Namespace) -> int:
+    from services.cli.demo import run_demo
+
+    networks = [n.strip().upper() for n in args.nodes.split(",") if n.strip()]
+    if len(set(networks)) != len(networks) or not networks:
+        raise UsageError("--nodes: list distinct network codes, e.g. SEAJUST,EJN")
+    last = args.base_port + 10 * (len(networks) - 1) + 5
+    if not args.base_port >= 1024 or last > 65535:
+        raise UsageError(f"--base-port: the ports {args.base_port}..{last} must be in 1024..65535")
+    return await run_demo(networks, args.base_port, args.data_dir, args.json)
 
 
 async def cmd_keys(args: argparse.Namespace) -> int:

@@ -104,6 +104,14 @@ async def _spawn(service: str, settings: NodeSettings) -> Child:
     return Child(service, process)
 
 
+async def spawn_node(settings: NodeSettings) -> list[Child]:
+    """The node's five processes: services first, the gateway last."""
+    children = []
+    for svc in ("directory", "requests", "events", "federation", "gateway"):
+        children.append(await _spawn(svc, settings))
+    return children
+
+
 async def wait_healthy(url: str, children: list[Child], within: float = READY_TIMEOUT) -> None:
     deadline = time.monotonic() + within
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
@@ -146,9 +154,7 @@ async def run_node(settings: NodeSettings, announce: bool = True) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     try:
-        # Services first, the gateway last, so its first health check finds them.
-        for svc in ("directory", "requests", "events", "federation", "gateway"):
-            children.append(await _spawn(svc, settings))
+        children += await spawn_node(settings)
         ready = asyncio.create_task(wait_healthy(settings.gateway.url, children))
         stop_wait = asyncio.create_task(stopping.wait())
         done, _ = await asyncio.wait({ready, stop_wait}, return_when=asyncio.FIRST_COMPLETED)

@@ -1,0 +1,176 @@
+"""`justnet demo`: a local federation of several networks' nodes on loopback.
+
+Each node is created once in DATA_DIR/<NETWORK> (sample data for its member states),
+every node trusts every other (mutual TLS, signed replication), and all of them run
+until Ctrl-C or SIGTERM. Running the command again reuses the nodes and their data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from services.cli import migrate, nodes
+from services.common import migrations
+from services.common.db import create_engine
+from services.common.settings import NodeSettings, SettingsError, load_settings
+
+DEMO_READY_TIMEOUT = 180.0
+
+
+@dataclass
+class DemoNode:
+    settings: NodeSettings
+    tokens: dict[str, str]
+
+
+async def prepare(network: str, data_dir: Path, base_port: int) -> NodeSettings:
+    from services.directory import reference, sample
+    from services.directory import service as directory
+
+    config = data_dir / network / "justnet.toml"
+    if config.exists():
+        settings = load_settings(config)
+        if settings.gateway.port != base_port:
+            raise SettingsError(
+                "--base-port",
+                f"{config} uses gateway port {settings.gateway.port}, not {base_port}",
+            )
+        await migrate.migrate_all(settings)
+        return settings
+    known = reference.networks().get(network)
+    if known is None:
+        raise SettingsError("--nodes", f"{network} is not a network JustNet knows")
+    members = list(known.current_members)
+    nodes.write_node(data_dir / network, network, known.name, members, base_port)
+    settings = load_settings(config)
+    await migrate.migrate_all(settings)
+    offline = await directory.open_offline(settings)
+    try:
+        await sample.load(offline.logic, network, members)
+    finally:
+        await offline.close()
+    return settings
+
+
+async def peer_all(all_settings: list[NodeSettings]) -> None:
+    from services.common.identity_files import load_identity
+    from services.federation import service as federation
+    from services.federation.peers import PeerStore
+
+    descriptors = {s.network: federation.descriptor(s, load_identity(s)) for s in all_settings}
+    for settings in all_settings:
+        engine = create_engine(settings.federation.database_url, instrument=False)
+        try:
+            await migrations.require_head(engine, federation.PACKAGE_DIR, "federation")
+            store = PeerStore(engine, settings.network)
+            known = await store.peers()
+            for network, descriptor in descriptors.items():
+                if network == settings.network:
+                    continue
+                current = known.get(network)
+                if current is None or current.fingerprint != descriptor.certificate_fingerprint:
+                    await store.add(descriptor, "default", replace=True)
+        finally:
+            await engine.dispose()
+
+
+async def tokens_for(settings: NodeSettings) -> dict[str, str]:
+    from gateway.app import PACKAGE_DIR
+    from gateway.auth import TokenStore
+
+    engine = create_engine(settings.gateway.database_url, instrument=False)
+    try:
+        await migrations.require_head(engine, PACKAGE_DIR, "gateway")
+        store = TokenStore(engine, settings.network)
+        return {
+            role: (await store.create(role, f"demo-{role}"))[0]
+            for role in ("admin", "editor", "member")
+        }
+    finally:
+        await engine.dispose()
+
+
+async def run_demo(networks: list[str], base_port: int, data_dir: Path, as_json: bool) -> int:
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    children: list[nodes.Child] = []
+    try:
+        demo: list[DemoNode] = []
+        for i, network in enumerate(networks):
+            settings = await prepare(network, data_dir, base_port + 10 * i)
+            demo.append(DemoNode(settings, await tokens_for(settings)))
+        await peer_all([d.settings for d in demo])
+        if not as_json:
+            print(f"starting {len(demo)} nodes ({5 * len(demo)} processes) ...", file=sys.stderr)
+        for d in demo:
+            children += await nodes.spawn_node(d.settings)
+        ready: asyncio.Future[Any] = asyncio.gather(
+            *(
+                nodes.wait_healthy(d.settings.gateway.url, children, DEMO_READY_TIMEOUT)
+                for d in demo
+            )
+        )
+        stop_wait: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())
+        waiting: list[asyncio.Future[Any]] = [ready, stop_wait]
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if stop_wait in done:
+            ready.cancel()
+            return 0
+        ready.result()
+        if as_json:
+            print(
+                json.dumps(
+                    {
+                        "nodes": [
+                            {
+                                "network": d.settings.network,
+                                "gateway_url": d.settings.gateway.url,
+                                "admin_token": d.tokens["admin"],
+                                "editor_token": d.tokens["editor"],
+                                "member_token": d.tokens["member"],
+                            }
+                            for d in demo
+                        ]
+                    }
+                ),
+                flush=True,
+            )
+        else:
+            print(f"JustNet demo: {len(demo)} networks, all peered over mutual TLS", flush=True)
+            for d in demo:
+                print(f"\n{d.settings.network:<8} {d.settings.gateway.url}", flush=True)
+                for role in ("admin", "editor", "member"):
+                    print(f"  {role:<7} {d.tokens[role]}", flush=True)
+            first = demo[0].settings.gateway.url
+            print(
+                f"\ntry: curl '{first}/api/v1/lookup?jurisdiction=FR&competence=mla' "
+                f"-H 'Authorization: Bearer {demo[0].tokens['member']}'",
+                flush=True,
+            )
+            print("Press Ctrl-C to stop.", flush=True)
+        exits: list[asyncio.Future[Any]] = [
+            asyncio.ensure_future(c.process.wait()) for c in children
+        ]
+        done, _ = await asyncio.wait([*exits, stop_wait], return_when=asyncio.FIRST_COMPLETED)
+        for task in (*exits, stop_wait):
+            task.cancel()
+        if stop_wait in done:
+            return 0
+        crashed = [c.service for c in children if c.process.returncode is not None]
+        print(
+            f"justnet: {', '.join(crashed)} stopped unexpectedly; stopping the demo",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        await nodes.stop_children(children)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,86 @@
+"""`justnet demo`: several networks' nodes on loopback, peered, answering across networks."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e.conftest import clean_env, free_port_block, justnet_executable
+
+pytestmark = pytest.mark.slow
+READY = 180.0
+
+
+def test_demo_federates_two_networks(tmp_path: Path) -> None:
+    base = free_port_block(16)
+    log = (tmp_path / "demo.log").open("w")
+    proc = subprocess.Popen(
+        [
+            justnet_executable(),
+            "demo",
+            "--nodes",
+            "SEAJUST,EJN",
+            "--base-port",
+            str(base),
+            "--data-dir",
+            str(tmp_path / "demo"),
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        env=clean_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # exactly one JSON line once every node is healthy
+        ready = json.loads(line)
+        assert [n["network"] for n in ready["nodes"]] == ["SEAJUST", "EJN"]
+        sea, ejn = ready["nodes"]
+        assert sea["gateway_url"] == f"http://127.0.0.1:{base}"
+        assert ejn["gateway_url"] == f"http://127.0.0.1:{base + 10}"
+
+        # A SEAJUST member finds French authorities, replicated from EJN, with provenance.
+        headers = {"Authorization": f"Bearer {sea['member_token']}"}
+        deadline = time.monotonic() + 60
+        items: list[dict[str, object]] = []
+        while time.monotonic() < deadline:
+            resp = requests.get(
+                f"{sea['gateway_url']}/api/v1/lookup",
+                params={"jurisdiction": "FR"},
+                headers=headers,
+                timeout=10,
+            )
+            assert resp.status_code == 200
+            items = resp.json()["items"]
+            if items:
+                break
+            time.sleep(0.5)
+        assert items, "no EJN records reached SEAJUST"
+        assert all(i["origin"] == "EJN" for i in items)
+        assert all(i["provenance"]["verified"] for i in items)  # type: ignore[index]
+        peers = requests.get(
+            f"{sea['gateway_url']}/api/v1/federation/peers",
+            headers={"Authorization": f"Bearer {sea['admin_token']}"},
+            timeout=10,
+        )
+        assert [p["network"] for p in peers.json()["items"]] == ["EJN"]
+        # anonymous callers see only public replicas
+        anon = requests.get(
+            f"{sea['gateway_url']}/api/v1/lookup", params={"jurisdiction": "FR"}, timeout=10
+        ).json()["items"]
+        assert all(i["visibility"] == "public" for i in anon)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            assert proc.wait(timeout=40) == 0
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        log.close()
