@@ -84,3 +84,34 @@ ROUTING_PROFILE = Obj(
         "visibility": VISIBILITY,
     },
 )
+
+VERIFY_KEY = Obj(
+    "OldVerifyKey",
+    {
+        "key_id": Str(max_len=64),
+        "public_key": Str(max_len=100),
+        "expired_at": Str(max_len=40, fmt="date-time"),
+    },
+    required=("key_id", "public_key", "expired_at"),
+    allow_read_only=False,
+)
+
+PEER_DESCRIPTOR = Obj(
+    "PeerDescriptor",
+    {
+        "network": Str(max_len=16),
+        "name": Str(max_len=300),
+        "peer_endpoint": Str(max_len=300, description="host:port of the peer port"),
+        "jurisdictions": Arr(ISO2, max_items=100),
+        "key_id": Str(max_len=64),
+        "public_key": Str(max_len=100, description="base64 Ed25519 public key"),
+        "certificate_fingerprint": Str(max_len=100),
+        "certificate_pem": Str(max_len=20000),
+        "old_keys": Arr(VERIFY_KEY, max_items=50),
+        "key_valid_until": Str(max_len=40, fmt="date-time"),
+        "share": Str(max_len=32, description="sharing policy (default, no_personal_details, ...)"),
+    },
+    required=("network", "peer_endpoint", "key_id", "public_key", "certificate_pem"),
+    description="the output of `justnet node-info --json` of the other node",
+    allow_read_only=False,
+)

@@ -136,7 +136,12 @@ COMPONENTS: dict[str, Any] = {
     },
 }
 
-INPUTS: list[Obj] = [bodies.AUTHORITY, bodies.CONTACT_POINT, bodies.ROUTING_PROFILE]
+INPUTS: list[Obj] = [
+    bodies.AUTHORITY,
+    bodies.CONTACT_POINT,
+    bodies.ROUTING_PROFILE,
+    bodies.PEER_DESCRIPTOR,
+]
 
 
 def _operation(op: Operation) -> dict[str, Any]:

@@ -9,9 +9,11 @@ from aiohttp import web
 from justnet.federation.v1 import federation_pb2 as fpb
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from gateway import keys, render
-from gateway.api import Api, json_response
+from gateway import bodies, keys, render
+from gateway.api import Api, json_response, read_json
 from gateway.auth import require
+from gateway.schema import parse_body
+from services.common.errors import InvalidInput
 from services.common.version import VERSION
 
 api = Api()
@@ -138,6 +140,59 @@ async def federation_peers(request: web.Request) -> web.Response:
         fpb.ListPeersRequest(), metadata=caller.metadata()
     )
     return json_response({"items": [_peer(p) for p in reply.peers]})
+
+
+@api.route(
+    "POST",
+    "/api/v1/federation/peers",
+    summary="Trust a peer node from its descriptor",
+    tag="federation",
+    role="admin",
+    body=bodies.PEER_DESCRIPTOR,
+    success=201,
+    response={"type": "object"},
+    errors=(409,),
+)
+async def add_peer(request: web.Request) -> web.Response:
+    caller = require(request, "admin")
+    values = parse_body(bodies.PEER_DESCRIPTOR, await read_json(request))
+    share = values.pop("share") or "default"
+    old_keys = values.pop("old_keys")
+    valid_until = values.pop("key_valid_until")
+    descriptor = fpb.NodeDescriptor(**values)
+    for i, key in enumerate(old_keys):
+        old = descriptor.old_keys.add(key_id=key["key_id"], public_key=key["public_key"])
+        _timestamp(old.expired_at, key["expired_at"], f"old_keys[{i}].expired_at")
+    if valid_until:
+        _timestamp(descriptor.key_valid_until, valid_until, "key_valid_until")
+    reply = await request.app[keys.CLIENTS].federation.AddPeer(
+        fpb.AddPeerRequest(descriptor=descriptor, share=share), metadata=caller.metadata()
+    )
+    return json_response({"network": reply.network, "endpoint": reply.endpoint}, status=201)
+
+
+def _timestamp(target: Any, text: str, field: str) -> None:
+    try:
+        target.FromJsonString(text)
+    except ValueError:
+        raise InvalidInput.one(field, "must be an RFC 3339 time") from None
+
+
+@api.route(
+    "DELETE",
+    "/api/v1/federation/peers/{code}",
+    summary="Stop trusting a peer",
+    tag="federation",
+    role="admin",
+    success=204,
+    errors=(404,),
+)
+async def remove_peer(request: web.Request) -> web.Response:
+    caller = require(request, "admin")
+    await request.app[keys.CLIENTS].federation.RemovePeer(
+        fpb.RemovePeerRequest(network=request.match_info["code"]), metadata=caller.metadata()
+    )
+    return web.Response(status=204)
 
 
 @api.route("GET", "/api/v1/openapi.json", summary="This document", tag="node")
