@@ -12,7 +12,7 @@ from gateway import keys, openapi
 from gateway.auth import TokenStore, auth_middleware
 from gateway.clients import ServiceClients
 from gateway.problems import Handler, problem_middleware
-from gateway.render import JsonFragments
+from gateway.render import JsonFragments, LookupAnswers
 from gateway.routes import directory, node
 from services.common import migrations, telemetry
 from services.common.db import create_engine
@@ -43,6 +43,7 @@ def create_app(settings: NodeSettings, *, clients: ServiceClients | None = None)
     )
     app[keys.SETTINGS] = settings
     app[keys.FRAGMENTS] = JsonFragments()
+    app[keys.LOOKUPS] = LookupAnswers()
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         service_clients = ServiceClients.connect(settings) if clients is None else clients

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from gateway.render import JsonFragments
+from gateway.render import JsonFragments, LookupAnswers
 from services.common.identity import Caller
 from services.common.settings import NodeSettings
 
@@ -20,3 +20,4 @@ TOKENS: web.AppKey[TokenStore] = web.AppKey("tokens")
 OPENAPI: web.AppKey[dict] = web.AppKey("openapi")  # type: ignore[type-arg]
 CALLER = web.RequestKey("caller", Caller)
 FRAGMENTS = web.AppKey("fragments", JsonFragments)
+LOOKUPS = web.AppKey("lookups", LookupAnswers)

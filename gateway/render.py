@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -134,6 +135,7 @@ class JsonFragments:
     def __init__(self, size: int = 50_000) -> None:
         self.size = size
         self._cache: dict[tuple[object, ...], bytes] = {}
+        self._suffixes: dict[tuple[str, ...], bytes] = {}
 
     def open_object(self, kind: str, msg: pb.Authority | pb.ContactPoint) -> bytes:
         m = msg.meta
@@ -155,18 +157,50 @@ class JsonFragments:
         parts = []
         for item in items:
             record = item.authority if item.kind == "authority" else item.contact_point
+            matched = tuple(item.matched)
+            suffix = self._suffixes.get(matched)
+            if suffix is None:
+                suffix = b',"matched":' + dumps(list(matched)) + b"}"
+                self._suffixes[matched] = suffix
             parts.append(
                 self.open_object(item.kind, record)
-                + b',"record_type":'
-                + dumps(item.kind)
-                + b',"score":'
-                + dumps(round(item.score, 3))
-                + b',"matched":'
-                + dumps(list(item.matched))
-                + b"}"
+                + (
+                    b',"record_type":"authority","score":'
+                    if item.kind == "authority"
+                    else b',"record_type":"contact_point","score":'
+                )
+                + repr(round(item.score, 3)).encode()
+                + suffix
             )
         return b"[" + b",".join(parts) + b"]"
 
 
 def dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class HeldAnswer:
+    token: str
+    items: bytes
+    consulted: tuple[str, ...]
+
+
+class LookupAnswers:
+    """Rendered lookup answers, revalidated with the directory by token on every call.
+
+    The directory says `not_modified` when nothing changed since the token, so a repeated
+    query costs a small gRPC round trip and no rendering, and is never stale.
+    """
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self._held: dict[tuple[object, ...], HeldAnswer] = {}
+
+    def get(self, key: tuple[object, ...]) -> HeldAnswer | None:
+        return self._held.get(key)
+
+    def put(self, key: tuple[object, ...], answer: HeldAnswer) -> None:
+        if len(self._held) >= self.size:
+            self._held.clear()
+        self._held[key] = answer

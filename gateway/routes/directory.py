@@ -12,6 +12,7 @@ from justnet.directory.v1 import directory_pb2 as pb
 from gateway import bodies, keys, render
 from gateway.api import Api, if_match, json_response, raw_json_response, read_json
 from gateway.auth import require
+from gateway.render import HeldAnswer
 from gateway.schema import Param, parse_body, parse_query
 from services.common import codes
 
@@ -432,6 +433,10 @@ async def delete_contact_point(request: web.Request) -> web.Response:
 )
 async def lookup(request: web.Request) -> web.Response:
     q = parse_query(LOOKUP_PARAMS, request.query)
+    caller = request[keys.CALLER]
+    answers = request.app[keys.LOOKUPS]
+    key = (tuple(q.items()), caller.role, caller.network)
+    held = answers.get(key)
     reply = await _stub(request).Lookup(
         pb.LookupRequest(
             jurisdiction=q["jurisdiction"] or "",
@@ -441,23 +446,30 @@ async def lookup(request: web.Request) -> web.Response:
             network=q["network"] or "",
             urgent=bool(q["urgent"]),
             limit=q["limit"] or 0,
+            known_token=held.token if held else "",
         ),
-        metadata=_md(request),
+        metadata=caller.metadata(),
     )
+    if not (reply.not_modified and held):
+        held = HeldAnswer(
+            reply.token,
+            request.app[keys.FRAGMENTS].lookup_items(reply.items),
+            tuple(reply.networks_consulted),
+        )
+        answers.put(key, held)
     # Answers come from local and replicated records; peers whose stream is down are
     # named, since what the node holds from them may be stale.
-    consulted = set(reply.networks_consulted) | {request.app[keys.SETTINGS].network}
-    unavailable = set(reply.networks_unavailable)
+    consulted = set(held.consulted) | {request.app[keys.SETTINGS].network}
+    unavailable: set[str] = set()
     states = await request.app[keys.CLIENTS].peer_states()
     for network, state in (states or {}).items():
         if state == "connected":
             consulted.add(network)
         else:
             unavailable.add(network)
-    fragments = request.app[keys.FRAGMENTS]
     return raw_json_response(
         b'{"items":'
-        + fragments.lookup_items(reply.items)
+        + held.items
         + b',"networks_consulted":'
         + render.dumps(sorted(consulted - unavailable))
         + b',"networks_unavailable":'

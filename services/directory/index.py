@@ -12,6 +12,7 @@ import asyncio
 import collections
 import heapq
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -89,7 +90,7 @@ class Query:
 
 
 Ranked = list[tuple[float, list[str], Entry]]
-RESULT_CACHE_SIZE = 4096
+RESULT_CACHE_SIZE = 1024
 
 
 def visibility_class(caller: Caller, local_network: str) -> tuple[str, str, bool]:
@@ -110,6 +111,10 @@ class LookupIndex:
         # the cache is emptied whenever a change is applied, so it is never stale.
         self._results: dict[tuple[object, ...], pb.LookupResponse] = {}
         self._lock = asyncio.Lock()
+        # Answers depend only on the index and the day (freshness); the instance part
+        # keeps tokens of two replicas of this service from ever being equal.
+        self._instance = uuid.uuid4().hex[:12]
+        self._generation = 0
 
     @property
     def size(self) -> int:
@@ -173,8 +178,12 @@ class LookupIndex:
         self._by_jurisdiction.setdefault(entry.jurisdiction, {})[entry.id] = entry
         self._per_origin[entry.origin] += 1
 
+    def token(self) -> str:
+        return f"{self._instance}.{self._generation}.{datetime.now(UTC).date().isoformat()}"
+
     def _remove(self, record_id: str) -> None:
         self._results.clear()
+        self._generation += 1
         old = self._entries.pop(record_id, None)
         if old is not None:
             self._by_jurisdiction.get(old.jurisdiction, {}).pop(record_id, None)
@@ -192,7 +201,9 @@ class LookupIndex:
         cached = self._results.get(key)
         if cached is not None:
             return cached
-        result = pb.LookupResponse(networks_consulted=sorted({*self.origins(), local}))
+        result = pb.LookupResponse(
+            networks_consulted=sorted({*self.origins(), local}), token=self.token()
+        )
         for score, matched, entry in self._rank(query, caller):
             item = result.items.add()
             item.CopyFrom(entry.item)

@@ -151,6 +151,9 @@ class DirectoryLogic:
         if not 1 <= query.limit <= MAX_LIMIT:
             v.fail("limit", f"must be between 1 and {MAX_LIMIT}")
         v.raise_if_errors()
+        if req.known_token and req.known_token == self.index.token():
+            # Nothing changed since the caller's copy: answer without items.
+            return pb.LookupResponse(not_modified=True, token=req.known_token)
         # The index caches answers; callers must not modify the message it returns.
         return self.index.lookup(query, caller)
 

@@ -292,3 +292,27 @@ async def test_node_health_networks_jurisdictions(node: Node) -> None:
     metrics = await node.client.get("/metrics")
     assert metrics.status == 200
     assert "http_server" in await metrics.text()
+
+
+async def test_repeated_lookups_stay_exact_after_changes(node: Node) -> None:
+    params = {"jurisdiction": "TH", "competence": "mla"}
+    first = await (await node.client.get("/api/v1/lookup", params=params)).json()
+    assert first["items"] == []
+    created = await create(node, "/api/v1/authorities", AUTHORITY)
+    second = await (await node.client.get("/api/v1/lookup", params=params)).json()
+    assert [i["id"] for i in second["items"]] == [created["id"]]
+    third = await (await node.client.get("/api/v1/lookup", params=params)).json()
+    assert third == second  # revalidated, unchanged
+    # another caller class does not get an answer rendered for someone else
+    hidden = await create(
+        node, "/api/v1/authorities", {**AUTHORITY, "name": "Hidden", "visibility": "network"}
+    )
+    anon = await (await node.client.get("/api/v1/lookup", params=params)).json()
+    member = await (
+        await node.client.get("/api/v1/lookup", params=params, headers=node.auth("member"))
+    ).json()
+    assert hidden["id"] not in [i["id"] for i in anon["items"]]
+    assert hidden["id"] in [i["id"] for i in member["items"]]
+    await node.client.delete(f"/api/v1/authorities/{created['id']}", headers=node.auth("editor"))
+    gone = await (await node.client.get("/api/v1/lookup", params=params)).json()
+    assert gone["items"] == []

@@ -311,7 +311,7 @@ class ListContactPointsResponse(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[ContactPoint, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class LookupRequest(_message.Message):
-    __slots__ = ("jurisdiction", "competence", "language", "q", "urgent", "limit", "network")
+    __slots__ = ("jurisdiction", "competence", "language", "q", "urgent", "limit", "network", "known_token")
     JURISDICTION_FIELD_NUMBER: _ClassVar[int]
     COMPETENCE_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
@@ -319,6 +319,7 @@ class LookupRequest(_message.Message):
     URGENT_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     NETWORK_FIELD_NUMBER: _ClassVar[int]
+    KNOWN_TOKEN_FIELD_NUMBER: _ClassVar[int]
     jurisdiction: str
     competence: str
     language: str
@@ -326,7 +327,8 @@ class LookupRequest(_message.Message):
     urgent: bool
     limit: int
     network: str
-    def __init__(self, jurisdiction: _Optional[str] = ..., competence: _Optional[str] = ..., language: _Optional[str] = ..., q: _Optional[str] = ..., urgent: _Optional[bool] = ..., limit: _Optional[int] = ..., network: _Optional[str] = ...) -> None: ...
+    known_token: str
+    def __init__(self, jurisdiction: _Optional[str] = ..., competence: _Optional[str] = ..., language: _Optional[str] = ..., q: _Optional[str] = ..., urgent: _Optional[bool] = ..., limit: _Optional[int] = ..., network: _Optional[str] = ..., known_token: _Optional[str] = ...) -> None: ...
 
 class LookupItem(_message.Message):
     __slots__ = ("kind", "authority", "contact_point", "score", "matched")
@@ -343,14 +345,18 @@ class LookupItem(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., authority: _Optional[_Union[Authority, _Mapping]] = ..., contact_point: _Optional[_Union[ContactPoint, _Mapping]] = ..., score: _Optional[float] = ..., matched: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class LookupResponse(_message.Message):
-    __slots__ = ("items", "networks_consulted", "networks_unavailable")
+    __slots__ = ("items", "networks_consulted", "networks_unavailable", "token", "not_modified")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     NETWORKS_CONSULTED_FIELD_NUMBER: _ClassVar[int]
     NETWORKS_UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    NOT_MODIFIED_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[LookupItem]
     networks_consulted: _containers.RepeatedScalarFieldContainer[str]
     networks_unavailable: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, items: _Optional[_Iterable[_Union[LookupItem, _Mapping]]] = ..., networks_consulted: _Optional[_Iterable[str]] = ..., networks_unavailable: _Optional[_Iterable[str]] = ...) -> None: ...
+    token: str
+    not_modified: bool
+    def __init__(self, items: _Optional[_Iterable[_Union[LookupItem, _Mapping]]] = ..., networks_consulted: _Optional[_Iterable[str]] = ..., networks_unavailable: _Optional[_Iterable[str]] = ..., token: _Optional[str] = ..., not_modified: _Optional[bool] = ...) -> None: ...
 
 class ImportRow(_message.Message):
     __slots__ = ("row", "authority", "contact_point")
