@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -131,22 +132,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(skip)
 
 
-@pytest.fixture(autouse=True)
-def _dump_tasks_if_stuck_placeholder() -> None:
-    return None
-
-
-async def _dump_tasks_if_stuck() -> AsyncIterator[None]:
-    """Prints every asyncio task's stack if a test runs far too long (a hang in CI)."""
+def _print_asyncio_tasks(signum: int, frame: object) -> None:
+    """`kill -USR1 <pytest pid>` prints where every asyncio task waits (for hung tests)."""
     import asyncio
     import sys
 
-    async def watchdog() -> None:
-        await asyncio.sleep(float(os.environ.get("TEST_WATCHDOG_SECONDS", "180")))
-        print("\n=== test still running: asyncio tasks ===", file=sys.stderr)
-        for task in asyncio.all_tasks():
-            task.print_stack(file=sys.stderr)
+    loop = asyncio._get_running_loop()
+    if loop is None:
+        print("no running event loop", file=sys.stderr)
+        return
+    for task in asyncio.all_tasks(loop):
+        task.print_stack(file=sys.stderr)
 
-    task = asyncio.create_task(watchdog())
-    yield
-    task.cancel()
+
+signal.signal(signal.SIGUSR1, _print_asyncio_tasks)

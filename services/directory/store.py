@@ -393,8 +393,16 @@ class DirectoryStore:
         applied = ignored = 0
         async with self.sessions.begin() as session:
             await self._begin_write(session)
+            held: dict[str, Any] = {}
+            for kind, model in MODELS.items():
+                ids = [r.record_id for r in replicas if r.kind == kind]
+                for start in range(0, len(ids), 500):
+                    stmt = select(model).where(model.id.in_(ids[start : start + 500]))
+                    if self._postgres:
+                        stmt = stmt.with_for_update()
+                    held.update({row.id: row for row in (await session.scalars(stmt)).all()})
             for replica in replicas:
-                done, _ = await self._apply_one(session, replica, synced_at)
+                done, _ = await self._apply_one(session, replica, synced_at, held)
                 applied += done
                 ignored += not done
             row = await session.get(ReplicationCursorRow, origin, with_for_update=self._postgres)
@@ -442,10 +450,18 @@ class DirectoryStore:
         return removed
 
     async def _apply_one(
-        self, session: AsyncSession, r: Replica, synced_at: datetime
+        self,
+        session: AsyncSession,
+        r: Replica,
+        synced_at: datetime,
+        held: dict[str, Any] | None = None,
     ) -> tuple[bool, int]:
+        """One replica; `held` (rows preloaded by id) saves a query per record in batches."""
         model = MODELS[r.kind]
-        row = await session.get(model, r.record_id, with_for_update=self._postgres)
+        if held is None:
+            row = await session.get(model, r.record_id, with_for_update=self._postgres)
+        else:
+            row = held.get(r.record_id)
         if row is not None and row.origin != r.origin:
             raise InvalidInput.one(
                 "origin", f"record {r.record_id} belongs to {row.origin}, not {r.origin}"
@@ -458,6 +474,9 @@ class DirectoryStore:
             row.version = r.version
             self._append_change(session, r.kind, row, True, synced_at)
             await session.delete(row)
+            if held is not None:
+                held.pop(r.record_id, None)
+                await session.flush()  # the same id may come back later in this batch
             return True, r.version
         if r.kind == "routing_profile":
             # One profile per (origin, jurisdiction): a re-created profile replaces the old.
@@ -471,6 +490,8 @@ class DirectoryStore:
         if row is None:
             row = model(id=r.record_id, origin=r.origin)
             session.add(row)
+            if held is not None:
+                held[r.record_id] = row
         for key, value in _storage_values(r.values).items():
             setattr(row, key, value)
         row.version = r.version
@@ -479,6 +500,7 @@ class DirectoryStore:
         row.last_verified_at = r.timestamps["last_verified_at"]
         row.synced_at = synced_at
         row.verified = r.verified
-        await session.flush()
+        if held is None:
+            await session.flush()
         self._append_change(session, r.kind, row, False, synced_at)
         return True, r.version

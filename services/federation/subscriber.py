@@ -32,7 +32,7 @@ from services.federation.peers import Peer, PeerStore
 from services.federation.signatures import AUTH_KEY, open_record, sign_call
 
 log = logging.getLogger(__name__)
-BATCH = 200
+BATCH = 500
 BACKOFF_START = 0.5
 BACKOFF_CAP = 30.0
 UNREACHABLE_AFTER = 3  # failures in a row before "backing_off" becomes "unreachable"

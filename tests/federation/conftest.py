@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import pytest_asyncio
+import pytest
 from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.directory.v1 import directory_pb2_grpc
 from justnet.federation.v1 import federation_pb2 as fpb
@@ -133,7 +133,7 @@ class FedNode:
 NodeFactory = Callable[..., Awaitable[FedNode]]
 
 
-@pytest_asyncio.fixture(loop_scope="function")
+@pytest.fixture
 async def make_node(tmp_path: Path) -> AsyncIterator[NodeFactory]:
     async with node_factory(tmp_path) as make:
         yield make

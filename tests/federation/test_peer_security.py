@@ -19,7 +19,7 @@ from services.federation.peers import Peer
 from services.federation.signatures import AUTH_KEY, open_record, sign_call, sign_record
 from tests.federation.conftest import FedNode, NodeFactory, eventually, peer
 
-pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="function")]
+pytestmark = pytest.mark.slow
 
 
 def _peer_of(node: FedNode) -> Peer:

@@ -11,9 +11,7 @@ from justnet.federation.v1 import federation_pb2 as fpb
 
 from tests.federation.conftest import NodeFactory, eventually, peer
 
-# Each test gets its own event loop: nodes own gRPC servers, channels and tasks, and
-# nothing of one test may outlive it.
-pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="function")]
+pytestmark = pytest.mark.slow
 
 
 async def test_shared_records_arrive_verified_and_network_records_stay(
