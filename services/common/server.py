@@ -28,6 +28,7 @@ from services.common.identity import caller_from_metadata, reset_caller, set_cal
 log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 GRACE_SECONDS = 5.0
+STOP_MARGIN_SECONDS = 2.0
 
 
 class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
@@ -111,8 +112,15 @@ class RunningServer:
     service_names: tuple[str, ...]
 
     async def stop(self, grace: float = GRACE_SECONDS) -> None:
-        await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace)
+        """NOT_SERVING first (load balancers drain), then stop; bounded, so a call that
+        does not end cannot keep the process from exiting."""
+        try:
+            await asyncio.wait_for(self.health.enter_graceful_shutdown(), STOP_MARGIN_SECONDS)
+            await asyncio.wait_for(self.server.stop(grace), grace + STOP_MARGIN_SECONDS)
+        except TimeoutError:
+            log.warning(
+                "server did not stop within %.0f s; leaving it", grace + STOP_MARGIN_SECONDS
+            )
 
 
 async def create_server(

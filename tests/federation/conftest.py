@@ -159,9 +159,12 @@ async def node_factory(tmp_path: Path) -> AsyncIterator[NodeFactory]:
 
     yield make
     for node in nodes:
-        await node.stop_federation()
+        # Bounded: see scripts/test on the intermittent hang of in-process server stops.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(node.stop_federation(), 10)
         await node.channel.close()
-        await node.directory_rt.stop(0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(node.directory_rt.stop(0), 10)
 
 
 async def peer(a: FedNode, b: FedNode, share: str = "default") -> None:
