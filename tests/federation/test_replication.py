@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import grpc
 import pytest
@@ -91,6 +92,11 @@ async def _count(node, n: int, admin: bool = False) -> bool:  # type: ignore[no-
     return len(reply.items) == n
 
 
+@pytest.mark.skipif(
+    os.environ.get("RUN_KNOWN_HANGS") != "1",
+    reason="stopping a subscriber mid-stream in-process hangs intermittently (grpc.aio "
+    "shutdown; see the closing note of the federation issue); RUN_KNOWN_HANGS=1 runs it",
+)
 async def test_restart_mid_stream_loses_and_duplicates_nothing(make_node: NodeFactory) -> None:
     sea = await make_node("SEAJUST")
     ejn = await make_node("EJN")
