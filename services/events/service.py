@@ -3,8 +3,6 @@ fills in the logic and storage)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import grpc
 from justnet.events.v1 import events_pb2, events_pb2_grpc
 
@@ -14,36 +12,21 @@ from services.common.settings import NodeSettings
 SERVICE_NAME = events_pb2.DESCRIPTOR.services_by_name["EventsService"].full_name
 
 
-@dataclass
-class EventsRuntime:
-    server: RunningServer
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    async def stop(self, grace: float = 5.0) -> None:
-        await self.server.stop(grace)
-
-
 async def migrate(settings: NodeSettings) -> str | None:
     return None  # no tables yet
 
 
-async def start(settings: NodeSettings, *, port: int | None = None) -> EventsRuntime:
+async def start(settings: NodeSettings, *, port: int | None = None) -> RunningServer:
     def register(server: grpc.aio.Server) -> None:
         # The generated base servicer answers UNIMPLEMENTED until the events issue lands.
         events_pb2_grpc.add_EventsServiceServicer_to_server(
             events_pb2_grpc.EventsServiceServicer(), server
         )
 
-    server = await create_server(
-        register,
-        [SERVICE_NAME],
-        host=settings.events.host,
-        port=settings.events.port if port is None else port,
+    own = settings.events
+    return await create_server(
+        register, [SERVICE_NAME], host=own.host, port=own.port if port is None else port
     )
-    return EventsRuntime(server)
 
 
 async def serve(settings: NodeSettings) -> None:
