@@ -128,8 +128,3 @@ def instruments() -> dict[str, InstrumentInfo]:
         )
         for item in _load("instruments.json")
     }
-
-
-def network_of(jurisdiction: str) -> tuple[str, ...]:
-    info = jurisdictions().get(jurisdiction)
-    return info.networks if info else ()

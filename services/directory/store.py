@@ -188,15 +188,6 @@ class DirectoryStore:
         async with self.sessions() as session:
             return list((await session.scalars(stmt)).all())
 
-    async def count_by_origin(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        async with self.sessions() as session:
-            for model in MODELS.values():
-                stmt = select(model.origin, func.count()).group_by(model.origin)
-                for origin, count in (await session.execute(stmt)).all():
-                    out[origin] = out.get(origin, 0) + int(count)
-        return out
-
     # ------------------------------------------------------------ writes
 
     async def _begin_write(self, session: AsyncSession) -> None:
