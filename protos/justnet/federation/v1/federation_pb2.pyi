@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from justnet.common.v1 import exchange_pb2 as _exchange_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -130,10 +131,12 @@ class RemovePeerResponse(_message.Message):
     def __init__(self, removed: _Optional[bool] = ...) -> None: ...
 
 class SubscribeRequest(_message.Message):
-    __slots__ = ("since_cursor",)
+    __slots__ = ("since_cursor", "feed")
     SINCE_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    FEED_FIELD_NUMBER: _ClassVar[int]
     since_cursor: int
-    def __init__(self, since_cursor: _Optional[int] = ...) -> None: ...
+    feed: str
+    def __init__(self, since_cursor: _Optional[int] = ..., feed: _Optional[str] = ...) -> None: ...
 
 class RecordEnvelope(_message.Message):
     __slots__ = ("origin", "destination", "kind", "record_id", "version", "deleted", "payload", "cursor", "issued_at", "changed_at")
@@ -172,3 +175,79 @@ class SignedRecord(_message.Message):
     heartbeat: bool
     cursor: int
     def __init__(self, envelope: _Optional[bytes] = ..., key_id: _Optional[str] = ..., signature: _Optional[bytes] = ..., heartbeat: _Optional[bool] = ..., cursor: _Optional[int] = ...) -> None: ...
+
+class SendRequest(_message.Message):
+    __slots__ = ("destination", "message_id", "kind", "payload")
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    destination: str
+    message_id: str
+    kind: str
+    payload: bytes
+    def __init__(self, destination: _Optional[str] = ..., message_id: _Optional[str] = ..., kind: _Optional[str] = ..., payload: _Optional[bytes] = ...) -> None: ...
+
+class GetDeliveryRequest(_message.Message):
+    __slots__ = ("message_id",)
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    def __init__(self, message_id: _Optional[str] = ...) -> None: ...
+
+class MessageEnvelope(_message.Message):
+    __slots__ = ("origin", "destination", "message_id", "kind", "payload", "sent_at")
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    SENT_AT_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    destination: str
+    message_id: str
+    kind: str
+    payload: bytes
+    sent_at: _timestamp_pb2.Timestamp
+    def __init__(self, origin: _Optional[str] = ..., destination: _Optional[str] = ..., message_id: _Optional[str] = ..., kind: _Optional[str] = ..., payload: _Optional[bytes] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SignedMessage(_message.Message):
+    __slots__ = ("envelope", "key_id", "signature")
+    ENVELOPE_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    envelope: bytes
+    key_id: str
+    signature: bytes
+    def __init__(self, envelope: _Optional[bytes] = ..., key_id: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class FetchContactDetailsRequest(_message.Message):
+    __slots__ = ("origin", "contact_point_id")
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_POINT_ID_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    contact_point_id: str
+    def __init__(self, origin: _Optional[str] = ..., contact_point_id: _Optional[str] = ...) -> None: ...
+
+class PeerDetailsRequest(_message.Message):
+    __slots__ = ("contact_point_id", "requester", "requester_role")
+    CONTACT_POINT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_ROLE_FIELD_NUMBER: _ClassVar[int]
+    contact_point_id: str
+    requester: str
+    requester_role: str
+    def __init__(self, contact_point_id: _Optional[str] = ..., requester: _Optional[str] = ..., requester_role: _Optional[str] = ...) -> None: ...
+
+class ContactDetails(_message.Message):
+    __slots__ = ("origin", "contact_point_id", "email", "phone", "fetched_at")
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_POINT_ID_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    FETCHED_AT_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    contact_point_id: str
+    email: str
+    phone: str
+    fetched_at: _timestamp_pb2.Timestamp
+    def __init__(self, origin: _Optional[str] = ..., contact_point_id: _Optional[str] = ..., email: _Optional[str] = ..., phone: _Optional[str] = ..., fetched_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

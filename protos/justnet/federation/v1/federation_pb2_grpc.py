@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from justnet.common.v1 import exchange_pb2 as justnet_dot_common_dot_v1_dot_exchange__pb2
 from justnet.federation.v1 import federation_pb2 as justnet_dot_federation_dot_v1_dot_federation__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -54,6 +55,21 @@ class FederationServiceStub:
                 request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.RemovePeerRequest.SerializeToString,
                 response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.RemovePeerResponse.FromString,
                 _registered_method=True)
+        self.Send = channel.unary_unary(
+                '/justnet.federation.v1.FederationService/Send',
+                request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.SendRequest.SerializeToString,
+                response_deserializer=justnet_dot_common_dot_v1_dot_exchange__pb2.Delivery.FromString,
+                _registered_method=True)
+        self.GetDelivery = channel.unary_unary(
+                '/justnet.federation.v1.FederationService/GetDelivery',
+                request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.GetDeliveryRequest.SerializeToString,
+                response_deserializer=justnet_dot_common_dot_v1_dot_exchange__pb2.Delivery.FromString,
+                _registered_method=True)
+        self.FetchContactDetails = channel.unary_unary(
+                '/justnet.federation.v1.FederationService/FetchContactDetails',
+                request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.FetchContactDetailsRequest.SerializeToString,
+                response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ContactDetails.FromString,
+                _registered_method=True)
 
 
 class FederationServiceServicer:
@@ -83,6 +99,29 @@ class FederationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Send(self, request, context):
+        """Queues a message for one peer node in the durable outbox and returns at once;
+        idempotent by message_id (the same id with other bytes is refused). The sending
+        service learns the outcome through its Mailbox.Settled, or by GetDelivery.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDelivery(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FetchContactDetails(self, request, context):
+        """Personal contact details a peer withheld from replication, fetched from the owning
+        node for an authenticated member; the owner records who asked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FederationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -105,6 +144,21 @@ def add_FederationServiceServicer_to_server(servicer, server):
                     servicer.RemovePeer,
                     request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.RemovePeerRequest.FromString,
                     response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.RemovePeerResponse.SerializeToString,
+            ),
+            'Send': grpc.unary_unary_rpc_method_handler(
+                    servicer.Send,
+                    request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.SendRequest.FromString,
+                    response_serializer=justnet_dot_common_dot_v1_dot_exchange__pb2.Delivery.SerializeToString,
+            ),
+            'GetDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDelivery,
+                    request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.GetDeliveryRequest.FromString,
+                    response_serializer=justnet_dot_common_dot_v1_dot_exchange__pb2.Delivery.SerializeToString,
+            ),
+            'FetchContactDetails': grpc.unary_unary_rpc_method_handler(
+                    servicer.FetchContactDetails,
+                    request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.FetchContactDetailsRequest.FromString,
+                    response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ContactDetails.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -225,6 +279,87 @@ class FederationService:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def Send(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.federation.v1.FederationService/Send',
+            justnet_dot_federation_dot_v1_dot_federation__pb2.SendRequest.SerializeToString,
+            justnet_dot_common_dot_v1_dot_exchange__pb2.Delivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.federation.v1.FederationService/GetDelivery',
+            justnet_dot_federation_dot_v1_dot_federation__pb2.GetDeliveryRequest.SerializeToString,
+            justnet_dot_common_dot_v1_dot_exchange__pb2.Delivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FetchContactDetails(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.federation.v1.FederationService/FetchContactDetails',
+            justnet_dot_federation_dot_v1_dot_federation__pb2.FetchContactDetailsRequest.SerializeToString,
+            justnet_dot_federation_dot_v1_dot_federation__pb2.ContactDetails.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class PeerServiceStub:
     """Missing associated documentation comment in .proto file."""
@@ -244,6 +379,16 @@ class PeerServiceStub:
                 '/justnet.federation.v1.PeerService/GetKeys',
                 request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.GetKeysRequest.SerializeToString,
                 response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.NodeKeys.FromString,
+                _registered_method=True)
+        self.Deliver = channel.unary_unary(
+                '/justnet.federation.v1.PeerService/Deliver',
+                request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.SignedMessage.SerializeToString,
+                response_deserializer=justnet_dot_common_dot_v1_dot_exchange__pb2.SignedReceipt.FromString,
+                _registered_method=True)
+        self.FetchContactDetails = channel.unary_unary(
+                '/justnet.federation.v1.PeerService/FetchContactDetails',
+                request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.PeerDetailsRequest.SerializeToString,
+                response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ContactDetails.FromString,
                 _registered_method=True)
 
 
@@ -265,6 +410,19 @@ class PeerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Deliver(self, request, context):
+        """One message pushed to this node; answered with a receipt signed by this node.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FetchContactDetails(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -277,6 +435,16 @@ def add_PeerServiceServicer_to_server(servicer, server):
                     servicer.GetKeys,
                     request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.GetKeysRequest.FromString,
                     response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.NodeKeys.SerializeToString,
+            ),
+            'Deliver': grpc.unary_unary_rpc_method_handler(
+                    servicer.Deliver,
+                    request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.SignedMessage.FromString,
+                    response_serializer=justnet_dot_common_dot_v1_dot_exchange__pb2.SignedReceipt.SerializeToString,
+            ),
+            'FetchContactDetails': grpc.unary_unary_rpc_method_handler(
+                    servicer.FetchContactDetails,
+                    request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.PeerDetailsRequest.FromString,
+                    response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ContactDetails.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -333,6 +501,60 @@ class PeerService:
             '/justnet.federation.v1.PeerService/GetKeys',
             justnet_dot_federation_dot_v1_dot_federation__pb2.GetKeysRequest.SerializeToString,
             justnet_dot_federation_dot_v1_dot_federation__pb2.NodeKeys.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Deliver(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.federation.v1.PeerService/Deliver',
+            justnet_dot_federation_dot_v1_dot_federation__pb2.SignedMessage.SerializeToString,
+            justnet_dot_common_dot_v1_dot_exchange__pb2.SignedReceipt.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FetchContactDetails(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.federation.v1.PeerService/FetchContactDetails',
+            justnet_dot_federation_dot_v1_dot_federation__pb2.PeerDetailsRequest.SerializeToString,
+            justnet_dot_federation_dot_v1_dot_federation__pb2.ContactDetails.FromString,
             options,
             channel_credentials,
             insecure,
