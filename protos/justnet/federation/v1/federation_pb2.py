@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from justnet.common.v1 import exchange_pb2 as justnet_dot_common_dot_v1_dot_exchange__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&justnet/federation/v1/federation.proto\x12\x15justnet.federation.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a justnet/common/v1/exchange.proto\"\x90\x01\n\tVerifyKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\t\x12/\n\x0bvalid_until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpired_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa4\x02\n\x0eNodeDescriptor\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rpeer_endpoint\x18\x03 \x01(\t\x12\x15\n\rjurisdictions\x18\x04 \x03(\t\x12\x0e\n\x06key_id\x18\x05 \x01(\t\x12\x12\n\npublic_key\x18\x06 \x01(\t\x12\x1f\n\x17\x63\x65rtificate_fingerprint\x18\x07 \x01(\t\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x08 \x01(\t\x12\x32\n\x08old_keys\x18\t \x03(\x0b\x32 .justnet.federation.v1.VerifyKey\x12\x33\n\x0fkey_valid_until\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8d\x01\n\x08NodeKeys\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x35\n\x0bverify_keys\x18\x02 \x03(\x0b\x32 .justnet.federation.v1.VerifyKey\x12\x39\n\x0fold_verify_keys\x18\x03 \x03(\x0b\x32 .justnet.federation.v1.VerifyKey\"\x10\n\x0eGetKeysRequest\"\x14\n\x12GetNodeInfoRequest\"N\n\rSharingPolicy\x12\r\n\x05kinds\x18\x01 \x03(\t\x12\x14\n\x0cvisibilities\x18\x02 \x03(\t\x12\x18\n\x10personal_details\x18\x03 \x01(\x08\"\xa4\x02\n\nPeerStatus\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\x03\x12\x13\n\x0blag_seconds\x18\x05 \x01(\x01\x12\x33\n\x0flast_success_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\x07 \x01(\t\x12\x0f\n\x07records\x18\x08 \x01(\x03\x12\x34\n\x06policy\x18\t \x01(\x0b\x32$.justnet.federation.v1.SharingPolicy\x12\x0e\n\x06key_id\x18\n \x01(\t\x12\x1f\n\x17\x63\x65rtificate_fingerprint\x18\x0b \x01(\t\"\x12\n\x10ListPeersRequest\"E\n\x11ListPeersResponse\x12\x30\n\x05peers\x18\x01 \x03(\x0b\x32!.justnet.federation.v1.PeerStatus\"Z\n\x0e\x41\x64\x64PeerRequest\x12\x39\n\ndescriptor\x18\x01 \x01(\x0b\x32%.justnet.federation.v1.NodeDescriptor\x12\r\n\x05share\x18\x02 \x01(\t\"$\n\x11RemovePeerRequest\x12\x0f\n\x07network\x18\x01 \x01(\t\"%\n\x12RemovePeerResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x08\"6\n\x10SubscribeRequest\x12\x14\n\x0csince_cursor\x18\x01 \x01(\x03\x12\x0c\n\x04\x66\x65\x65\x64\x18\x02 \x01(\t\"\xf8\x01\n\x0eRecordEnvelope\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x11\n\trecord_id\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\x03\x12\x0f\n\x07\x64\x65leted\x18\x06 \x01(\x08\x12\x0f\n\x07payload\x18\x07 \x01(\x0c\x12\x0e\n\x06\x63ursor\x18\x08 \x01(\x03\x12-\n\tissued_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nchanged_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"f\n\x0cSignedRecord\x12\x10\n\x08\x65nvelope\x18\x01 \x01(\x0c\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x11\n\tsignature\x18\x03 \x01(\x0c\x12\x11\n\theartbeat\x18\x04 \x01(\x08\x12\x0e\n\x06\x63ursor\x18\x05 \x01(\x03\"U\n\x0bSendRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07payload\x18\x04 \x01(\x0c\"(\n\x12GetDeliveryRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\"\x96\x01\n\x0fMessageEnvelope\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x02 \x01(\t\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0f\n\x07payload\x18\x05 \x01(\x0c\x12+\n\x07sent_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"D\n\rSignedMessage\x12\x10\n\x08\x65nvelope\x18\x01 \x01(\x0c\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"F\n\x1a\x46\x65tchContactDetailsRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x18\n\x10\x63ontact_point_id\x18\x02 \x01(\t\"Y\n\x12PeerDetailsRequest\x12\x18\n\x10\x63ontact_point_id\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x16\n\x0erequester_role\x18\x03 \x01(\t\"\x88\x01\n\x0e\x43ontactDetails\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x18\n\x10\x63ontact_point_id\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\t\x12.\n\nfetched_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\x9d\x05\n\x11\x46\x65\x64\x65rationService\x12_\n\x0bGetNodeInfo\x12).justnet.federation.v1.GetNodeInfoRequest\x1a%.justnet.federation.v1.NodeDescriptor\x12^\n\tListPeers\x12\'.justnet.federation.v1.ListPeersRequest\x1a(.justnet.federation.v1.ListPeersResponse\x12S\n\x07\x41\x64\x64Peer\x12%.justnet.federation.v1.AddPeerRequest\x1a!.justnet.federation.v1.PeerStatus\x12\x61\n\nRemovePeer\x12(.justnet.federation.v1.RemovePeerRequest\x1a).justnet.federation.v1.RemovePeerResponse\x12G\n\x04Send\x12\".justnet.federation.v1.SendRequest\x1a\x1b.justnet.common.v1.Delivery\x12U\n\x0bGetDelivery\x12).justnet.federation.v1.GetDeliveryRequest\x1a\x1b.justnet.common.v1.Delivery\x12o\n\x13\x46\x65tchContactDetails\x12\x31.justnet.federation.v1.FetchContactDetailsRequest\x1a%.justnet.federation.v1.ContactDetails2\xf9\x02\n\x0bPeerService\x12[\n\tSubscribe\x12\'.justnet.federation.v1.SubscribeRequest\x1a#.justnet.federation.v1.SignedRecord0\x01\x12Q\n\x07GetKeys\x12%.justnet.federation.v1.GetKeysRequest\x1a\x1f.justnet.federation.v1.NodeKeys\x12Q\n\x07\x44\x65liver\x12$.justnet.federation.v1.SignedMessage\x1a .justnet.common.v1.SignedReceipt\x12g\n\x13\x46\x65tchContactDetails\x12).justnet.federation.v1.PeerDetailsRequest\x1a%.justnet.federation.v1.ContactDetailsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&justnet/federation/v1/federation.proto\x12\x15justnet.federation.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a justnet/common/v1/exchange.proto\"\x90\x01\n\tVerifyKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\t\x12/\n\x0bvalid_until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpired_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa4\x02\n\x0eNodeDescriptor\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rpeer_endpoint\x18\x03 \x01(\t\x12\x15\n\rjurisdictions\x18\x04 \x03(\t\x12\x0e\n\x06key_id\x18\x05 \x01(\t\x12\x12\n\npublic_key\x18\x06 \x01(\t\x12\x1f\n\x17\x63\x65rtificate_fingerprint\x18\x07 \x01(\t\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x08 \x01(\t\x12\x32\n\x08old_keys\x18\t \x03(\x0b\x32 .justnet.federation.v1.VerifyKey\x12\x33\n\x0fkey_valid_until\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8d\x01\n\x08NodeKeys\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x35\n\x0bverify_keys\x18\x02 \x03(\x0b\x32 .justnet.federation.v1.VerifyKey\x12\x39\n\x0fold_verify_keys\x18\x03 \x03(\x0b\x32 .justnet.federation.v1.VerifyKey\"\x10\n\x0eGetKeysRequest\"\x14\n\x12GetNodeInfoRequest\"N\n\rSharingPolicy\x12\r\n\x05kinds\x18\x01 \x03(\t\x12\x14\n\x0cvisibilities\x18\x02 \x03(\t\x12\x18\n\x10personal_details\x18\x03 \x01(\x08\"\xbb\x02\n\nPeerStatus\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x04 \x01(\x03\x12\x13\n\x0blag_seconds\x18\x05 \x01(\x01\x12\x33\n\x0flast_success_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\x07 \x01(\t\x12\x0f\n\x07records\x18\x08 \x01(\x03\x12\x34\n\x06policy\x18\t \x01(\x0b\x32$.justnet.federation.v1.SharingPolicy\x12\x0e\n\x06key_id\x18\n \x01(\t\x12\x1f\n\x17\x63\x65rtificate_fingerprint\x18\x0b \x01(\t\x12\x15\n\rjurisdictions\x18\x0c \x03(\t\"\x12\n\x10ListPeersRequest\"E\n\x11ListPeersResponse\x12\x30\n\x05peers\x18\x01 \x03(\x0b\x32!.justnet.federation.v1.PeerStatus\"Z\n\x0e\x41\x64\x64PeerRequest\x12\x39\n\ndescriptor\x18\x01 \x01(\x0b\x32%.justnet.federation.v1.NodeDescriptor\x12\r\n\x05share\x18\x02 \x01(\t\"$\n\x11RemovePeerRequest\x12\x0f\n\x07network\x18\x01 \x01(\t\"%\n\x12RemovePeerResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x08\"6\n\x10SubscribeRequest\x12\x14\n\x0csince_cursor\x18\x01 \x01(\x03\x12\x0c\n\x04\x66\x65\x65\x64\x18\x02 \x01(\t\"\xf8\x01\n\x0eRecordEnvelope\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x11\n\trecord_id\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\x03\x12\x0f\n\x07\x64\x65leted\x18\x06 \x01(\x08\x12\x0f\n\x07payload\x18\x07 \x01(\x0c\x12\x0e\n\x06\x63ursor\x18\x08 \x01(\x03\x12-\n\tissued_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nchanged_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"f\n\x0cSignedRecord\x12\x10\n\x08\x65nvelope\x18\x01 \x01(\x0c\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x11\n\tsignature\x18\x03 \x01(\x0c\x12\x11\n\theartbeat\x18\x04 \x01(\x08\x12\x0e\n\x06\x63ursor\x18\x05 \x01(\x03\"U\n\x0bSendRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07payload\x18\x04 \x01(\x0c\"(\n\x12GetDeliveryRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\"\x96\x01\n\x0fMessageEnvelope\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x02 \x01(\t\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0f\n\x07payload\x18\x05 \x01(\x0c\x12+\n\x07sent_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"D\n\rSignedMessage\x12\x10\n\x08\x65nvelope\x18\x01 \x01(\x0c\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"F\n\x1a\x46\x65tchContactDetailsRequest\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x18\n\x10\x63ontact_point_id\x18\x02 \x01(\t\"Y\n\x12PeerDetailsRequest\x12\x18\n\x10\x63ontact_point_id\x18\x01 \x01(\t\x12\x11\n\trequester\x18\x02 \x01(\t\x12\x16\n\x0erequester_role\x18\x03 \x01(\t\"\x88\x01\n\x0e\x43ontactDetails\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x18\n\x10\x63ontact_point_id\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\t\x12.\n\nfetched_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"(\n\x15GetNetworkKeysRequest\x12\x0f\n\x07network\x18\x01 \x01(\t2\xfe\x05\n\x11\x46\x65\x64\x65rationService\x12_\n\x0bGetNodeInfo\x12).justnet.federation.v1.GetNodeInfoRequest\x1a%.justnet.federation.v1.NodeDescriptor\x12^\n\tListPeers\x12\'.justnet.federation.v1.ListPeersRequest\x1a(.justnet.federation.v1.ListPeersResponse\x12S\n\x07\x41\x64\x64Peer\x12%.justnet.federation.v1.AddPeerRequest\x1a!.justnet.federation.v1.PeerStatus\x12\x61\n\nRemovePeer\x12(.justnet.federation.v1.RemovePeerRequest\x1a).justnet.federation.v1.RemovePeerResponse\x12G\n\x04Send\x12\".justnet.federation.v1.SendRequest\x1a\x1b.justnet.common.v1.Delivery\x12U\n\x0bGetDelivery\x12).justnet.federation.v1.GetDeliveryRequest\x1a\x1b.justnet.common.v1.Delivery\x12o\n\x13\x46\x65tchContactDetails\x12\x31.justnet.federation.v1.FetchContactDetailsRequest\x1a%.justnet.federation.v1.ContactDetails\x12_\n\x0eGetNetworkKeys\x12,.justnet.federation.v1.GetNetworkKeysRequest\x1a\x1f.justnet.federation.v1.NodeKeys2\xf9\x02\n\x0bPeerService\x12[\n\tSubscribe\x12\'.justnet.federation.v1.SubscribeRequest\x1a#.justnet.federation.v1.SignedRecord0\x01\x12Q\n\x07GetKeys\x12%.justnet.federation.v1.GetKeysRequest\x1a\x1f.justnet.federation.v1.NodeKeys\x12Q\n\x07\x44\x65liver\x12$.justnet.federation.v1.SignedMessage\x1a .justnet.common.v1.SignedReceipt\x12g\n\x13\x46\x65tchContactDetails\x12).justnet.federation.v1.PeerDetailsRequest\x1a%.justnet.federation.v1.ContactDetailsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,39 +46,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SHARINGPOLICY']._serialized_start=758
   _globals['_SHARINGPOLICY']._serialized_end=836
   _globals['_PEERSTATUS']._serialized_start=839
-  _globals['_PEERSTATUS']._serialized_end=1131
-  _globals['_LISTPEERSREQUEST']._serialized_start=1133
-  _globals['_LISTPEERSREQUEST']._serialized_end=1151
-  _globals['_LISTPEERSRESPONSE']._serialized_start=1153
-  _globals['_LISTPEERSRESPONSE']._serialized_end=1222
-  _globals['_ADDPEERREQUEST']._serialized_start=1224
-  _globals['_ADDPEERREQUEST']._serialized_end=1314
-  _globals['_REMOVEPEERREQUEST']._serialized_start=1316
-  _globals['_REMOVEPEERREQUEST']._serialized_end=1352
-  _globals['_REMOVEPEERRESPONSE']._serialized_start=1354
-  _globals['_REMOVEPEERRESPONSE']._serialized_end=1391
-  _globals['_SUBSCRIBEREQUEST']._serialized_start=1393
-  _globals['_SUBSCRIBEREQUEST']._serialized_end=1447
-  _globals['_RECORDENVELOPE']._serialized_start=1450
-  _globals['_RECORDENVELOPE']._serialized_end=1698
-  _globals['_SIGNEDRECORD']._serialized_start=1700
-  _globals['_SIGNEDRECORD']._serialized_end=1802
-  _globals['_SENDREQUEST']._serialized_start=1804
-  _globals['_SENDREQUEST']._serialized_end=1889
-  _globals['_GETDELIVERYREQUEST']._serialized_start=1891
-  _globals['_GETDELIVERYREQUEST']._serialized_end=1931
-  _globals['_MESSAGEENVELOPE']._serialized_start=1934
-  _globals['_MESSAGEENVELOPE']._serialized_end=2084
-  _globals['_SIGNEDMESSAGE']._serialized_start=2086
-  _globals['_SIGNEDMESSAGE']._serialized_end=2154
-  _globals['_FETCHCONTACTDETAILSREQUEST']._serialized_start=2156
-  _globals['_FETCHCONTACTDETAILSREQUEST']._serialized_end=2226
-  _globals['_PEERDETAILSREQUEST']._serialized_start=2228
-  _globals['_PEERDETAILSREQUEST']._serialized_end=2317
-  _globals['_CONTACTDETAILS']._serialized_start=2320
-  _globals['_CONTACTDETAILS']._serialized_end=2456
-  _globals['_FEDERATIONSERVICE']._serialized_start=2459
-  _globals['_FEDERATIONSERVICE']._serialized_end=3128
-  _globals['_PEERSERVICE']._serialized_start=3131
-  _globals['_PEERSERVICE']._serialized_end=3508
+  _globals['_PEERSTATUS']._serialized_end=1154
+  _globals['_LISTPEERSREQUEST']._serialized_start=1156
+  _globals['_LISTPEERSREQUEST']._serialized_end=1174
+  _globals['_LISTPEERSRESPONSE']._serialized_start=1176
+  _globals['_LISTPEERSRESPONSE']._serialized_end=1245
+  _globals['_ADDPEERREQUEST']._serialized_start=1247
+  _globals['_ADDPEERREQUEST']._serialized_end=1337
+  _globals['_REMOVEPEERREQUEST']._serialized_start=1339
+  _globals['_REMOVEPEERREQUEST']._serialized_end=1375
+  _globals['_REMOVEPEERRESPONSE']._serialized_start=1377
+  _globals['_REMOVEPEERRESPONSE']._serialized_end=1414
+  _globals['_SUBSCRIBEREQUEST']._serialized_start=1416
+  _globals['_SUBSCRIBEREQUEST']._serialized_end=1470
+  _globals['_RECORDENVELOPE']._serialized_start=1473
+  _globals['_RECORDENVELOPE']._serialized_end=1721
+  _globals['_SIGNEDRECORD']._serialized_start=1723
+  _globals['_SIGNEDRECORD']._serialized_end=1825
+  _globals['_SENDREQUEST']._serialized_start=1827
+  _globals['_SENDREQUEST']._serialized_end=1912
+  _globals['_GETDELIVERYREQUEST']._serialized_start=1914
+  _globals['_GETDELIVERYREQUEST']._serialized_end=1954
+  _globals['_MESSAGEENVELOPE']._serialized_start=1957
+  _globals['_MESSAGEENVELOPE']._serialized_end=2107
+  _globals['_SIGNEDMESSAGE']._serialized_start=2109
+  _globals['_SIGNEDMESSAGE']._serialized_end=2177
+  _globals['_FETCHCONTACTDETAILSREQUEST']._serialized_start=2179
+  _globals['_FETCHCONTACTDETAILSREQUEST']._serialized_end=2249
+  _globals['_PEERDETAILSREQUEST']._serialized_start=2251
+  _globals['_PEERDETAILSREQUEST']._serialized_end=2340
+  _globals['_CONTACTDETAILS']._serialized_start=2343
+  _globals['_CONTACTDETAILS']._serialized_end=2479
+  _globals['_GETNETWORKKEYSREQUEST']._serialized_start=2481
+  _globals['_GETNETWORKKEYSREQUEST']._serialized_end=2521
+  _globals['_FEDERATIONSERVICE']._serialized_start=2524
+  _globals['_FEDERATIONSERVICE']._serialized_end=3290
+  _globals['_PEERSERVICE']._serialized_start=3293
+  _globals['_PEERSERVICE']._serialized_end=3670
 # @@protoc_insertion_point(module_scope)

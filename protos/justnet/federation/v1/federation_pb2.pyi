@@ -75,7 +75,7 @@ class SharingPolicy(_message.Message):
     def __init__(self, kinds: _Optional[_Iterable[str]] = ..., visibilities: _Optional[_Iterable[str]] = ..., personal_details: _Optional[bool] = ...) -> None: ...
 
 class PeerStatus(_message.Message):
-    __slots__ = ("network", "endpoint", "state", "cursor", "lag_seconds", "last_success_at", "last_error", "records", "policy", "key_id", "certificate_fingerprint")
+    __slots__ = ("network", "endpoint", "state", "cursor", "lag_seconds", "last_success_at", "last_error", "records", "policy", "key_id", "certificate_fingerprint", "jurisdictions")
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     ENDPOINT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +87,7 @@ class PeerStatus(_message.Message):
     POLICY_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    JURISDICTIONS_FIELD_NUMBER: _ClassVar[int]
     network: str
     endpoint: str
     state: str
@@ -98,7 +99,8 @@ class PeerStatus(_message.Message):
     policy: SharingPolicy
     key_id: str
     certificate_fingerprint: str
-    def __init__(self, network: _Optional[str] = ..., endpoint: _Optional[str] = ..., state: _Optional[str] = ..., cursor: _Optional[int] = ..., lag_seconds: _Optional[float] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., records: _Optional[int] = ..., policy: _Optional[_Union[SharingPolicy, _Mapping]] = ..., key_id: _Optional[str] = ..., certificate_fingerprint: _Optional[str] = ...) -> None: ...
+    jurisdictions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, network: _Optional[str] = ..., endpoint: _Optional[str] = ..., state: _Optional[str] = ..., cursor: _Optional[int] = ..., lag_seconds: _Optional[float] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., records: _Optional[int] = ..., policy: _Optional[_Union[SharingPolicy, _Mapping]] = ..., key_id: _Optional[str] = ..., certificate_fingerprint: _Optional[str] = ..., jurisdictions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListPeersRequest(_message.Message):
     __slots__ = ()
@@ -251,3 +253,9 @@ class ContactDetails(_message.Message):
     phone: str
     fetched_at: _timestamp_pb2.Timestamp
     def __init__(self, origin: _Optional[str] = ..., contact_point_id: _Optional[str] = ..., email: _Optional[str] = ..., phone: _Optional[str] = ..., fetched_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetNetworkKeysRequest(_message.Message):
+    __slots__ = ("network",)
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    network: str
+    def __init__(self, network: _Optional[str] = ...) -> None: ...

@@ -70,6 +70,11 @@ class FederationServiceStub:
                 request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.FetchContactDetailsRequest.SerializeToString,
                 response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ContactDetails.FromString,
                 _registered_method=True)
+        self.GetNetworkKeys = channel.unary_unary(
+                '/justnet.federation.v1.FederationService/GetNetworkKeys',
+                request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.GetNetworkKeysRequest.SerializeToString,
+                response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.NodeKeys.FromString,
+                _registered_method=True)
 
 
 class FederationServiceServicer:
@@ -122,6 +127,14 @@ class FederationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetNetworkKeys(self, request, context):
+        """The verify keys (current and expired, with expiry) of this node or of a configured
+        peer, so services can check signatures made by either (request event chains).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FederationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -159,6 +172,11 @@ def add_FederationServiceServicer_to_server(servicer, server):
                     servicer.FetchContactDetails,
                     request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.FetchContactDetailsRequest.FromString,
                     response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ContactDetails.SerializeToString,
+            ),
+            'GetNetworkKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNetworkKeys,
+                    request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.GetNetworkKeysRequest.FromString,
+                    response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.NodeKeys.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -350,6 +368,33 @@ class FederationService:
             '/justnet.federation.v1.FederationService/FetchContactDetails',
             justnet_dot_federation_dot_v1_dot_federation__pb2.FetchContactDetailsRequest.SerializeToString,
             justnet_dot_federation_dot_v1_dot_federation__pb2.ContactDetails.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNetworkKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.federation.v1.FederationService/GetNetworkKeys',
+            justnet_dot_federation_dot_v1_dot_federation__pb2.GetNetworkKeysRequest.SerializeToString,
+            justnet_dot_federation_dot_v1_dot_federation__pb2.NodeKeys.FromString,
             options,
             channel_credentials,
             insecure,
