@@ -78,6 +78,7 @@ def open_channel(
     timeouts: Mapping[str, float | None] | None = None,
     default_timeout: float = DEFAULT_TIMEOUT,
     options: list[tuple[str, Any]] | None = None,
+    retries: bool = True,
 ) -> grpc.aio.Channel:
     tel = telemetry.current()
     interceptors = [
@@ -86,9 +87,15 @@ def open_channel(
         ),
         DeadlineInterceptor(timeouts or {}, default_timeout),
     ]
+    # Signed peer calls must not be retried by gRPC: a resent call repeats its nonce and
+    # is refused as a replay. Their callers back off and re-sign instead.
+    retry: list[tuple[str, Any]] = (
+        [("grpc.service_config", _RETRY_CONFIG), ("grpc.enable_retries", 1)]
+        if retries
+        else [("grpc.enable_retries", 0)]
+    )
     opts = [
-        ("grpc.service_config", _RETRY_CONFIG),
-        ("grpc.enable_retries", 1),
+        *retry,
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         *(options or []),

@@ -120,6 +120,13 @@ class Unavailable(DomainError):
     reason = "UNAVAILABLE"
 
 
+class PeerTimeout(DomainError):
+    """A peer node did not answer in time (the gateway answers 504)."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    reason = "PEER_TIMEOUT"
+
+
 class ResourceExhausted(DomainError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
     reason = "RESOURCE_EXHAUSTED"

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.directory.v1 import directory_pb2_grpc
 
 from services.common.identity import Caller
 from services.common.identity_files import NodeIdentity
+from services.federation.metrics import FederationMetrics
 from services.federation.peers import Peer, PeerStore
 from services.federation.subscriber import PeerLink, Subscriber
 
@@ -31,8 +33,12 @@ class PeerManager:
         identity: NodeIdentity,
         store: PeerStore,
         directory: directory_pb2_grpc.DirectoryServiceStub,
+        on_peers: Callable[[dict[str, Peer]], Awaitable[None]] | None = None,
+        metrics: FederationMetrics | None = None,
     ) -> None:
         self.network = network
+        self.on_peers = on_peers
+        self.metrics = metrics
         self.identity = identity
         self.store = store
         self.directory = directory
@@ -77,6 +83,14 @@ class PeerManager:
             link.task = asyncio.create_task(subscriber.run(), name=f"subscribe-{network}")
             self.links[network] = link
             log.info("subscribing to %s at %s", network, peer.endpoint)
+        if self.on_peers is not None:
+            await self.on_peers(current)
+        if self.metrics is not None:
+            self.metrics.lag.clear()
+            for network, link in self.links.items():
+                lag = link.lag_seconds()
+                if lag is not None:
+                    self.metrics.lag[network] = lag
 
     async def _stop_link(self, network: str) -> None:
         link = self.links.pop(network)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -50,3 +50,51 @@ class ContactRequestLogRow(Base):
     network: Mapped[str] = mapped_column(String(16))
     requester: Mapped[str] = mapped_column(String(200))
     record_id: Mapped[str] = mapped_column(String(36))
+    requester_role: Mapped[str] = mapped_column(String(16), default="")
+    outcome: Mapped[str] = mapped_column(String(16), default="")  # given, refused, not_found
+
+
+class OutboxRow(Base):
+    """A message waiting for (or done with) delivery to one peer: the durable outbox.
+
+    `seq` orders each peer's queue (one message in flight per peer, oldest first);
+    `notified` turns true once the sending service has taken the outcome.
+    """
+
+    __tablename__ = "federation_outbox"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(100), unique=True)
+    destination: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    receipt: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # W3C trace context of the Send call, so the delivery joins the sender's trace.
+    traceparent: Mapped[str] = mapped_column(String(128), default="")
+
+    __table_args__ = (
+        Index("ix_federation_outbox_queue", "destination", "state", "seq"),
+        Index("ix_federation_outbox_unnotified", "notified", "state"),
+    )
+
+
+class InboxRow(Base):
+    """A message a peer delivered here, with the receipt this node signed for it, so a
+    duplicate delivery gets the same receipt and changes nothing."""
+
+    __tablename__ = "federation_inbox"
+
+    origin: Mapped[str] = mapped_column(String(16), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    receipt: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -22,15 +22,18 @@ from services.common.identity import Caller
 from services.common.identity_files import NodeIdentity
 from services.common.signing import certificate_fingerprint
 from services.common.timeutil import utcnow
+from services.federation.details import DetailsLog, answer
+from services.federation.peer_client import DELIVER, FETCH_DETAILS, GET_KEYS, SUBSCRIBE
+from services.federation.peer_client import PEER_SERVICE as SERVICE
 from services.federation.peers import Peer
 from services.federation.policy import POLICIES
+from services.federation.receiver import Receiver
 from services.federation.signatures import AUTH_KEY, CallVerifier, sign_record
 
 log = logging.getLogger(__name__)
-SERVICE = "justnet.federation.v1.PeerService"
-SUBSCRIBE = f"/{SERVICE}/Subscribe"
-GET_KEYS = f"/{SERVICE}/GetKeys"
 MAX_REQUEST_BYTES = 4096
+# A pushed message carries its payload (bounded at Send) plus the signed envelope.
+MAX_MESSAGE_BYTES = 300 * 1024
 HEARTBEAT_SECONDS = 5.0
 QUEUE_BOUND = 1000
 
@@ -51,12 +54,16 @@ class PeerServer:
         peers: Callable[[], dict[str, Peer]],
         directory: directory_pb2_grpc.DirectoryServiceStub,
         keys: Callable[[], pb.NodeKeys],
+        receiver: Receiver,
+        details_log: DetailsLog,
     ) -> None:
         self.network = network
         self.identity = identity
         self.peers = peers
         self.directory = directory
         self.keys = keys
+        self.receiver = receiver
+        self.details_log = details_log
         self.verifier = CallVerifier(network)
         self.admin = Caller("admin", network, "federation").metadata()
 
@@ -66,13 +73,19 @@ class PeerServer:
             {
                 "Subscribe": grpc.unary_stream_rpc_method_handler(self.subscribe),
                 "GetKeys": grpc.unary_unary_rpc_method_handler(self.get_keys),
+                "Deliver": grpc.unary_unary_rpc_method_handler(self.deliver),
+                "FetchContactDetails": grpc.unary_unary_rpc_method_handler(self.fetch_details),
             },
         )
 
     async def _authenticate(
-        self, method: str, body: Any, context: grpc.aio.ServicerContext
+        self,
+        method: str,
+        body: Any,
+        context: grpc.aio.ServicerContext,
+        limit: int = MAX_REQUEST_BYTES,
     ) -> Peer:
-        if not isinstance(body, bytes) or len(body) > MAX_REQUEST_BYTES:
+        if not isinstance(body, bytes) or len(body) > limit:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "request too large")
         metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         try:
@@ -87,6 +100,34 @@ class PeerServer:
     async def get_keys(self, body: bytes, context: grpc.aio.ServicerContext) -> bytes:
         await self._authenticate(GET_KEYS, body, context)
         return bytes(self.keys().SerializeToString())
+
+    async def deliver(self, body: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        peer = await self._authenticate(DELIVER, body, context, MAX_MESSAGE_BYTES)
+        try:
+            receipt = await self.receiver.receive(peer, body)
+        except DomainError as exc:
+            log.warning("refused a message from %s: %s", peer.network, exc.message)
+            await context.abort(exc.code, exc.message)
+            raise  # unreachable: abort raises
+        return bytes(receipt.SerializeToString())
+
+    async def fetch_details(self, body: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        peer = await self._authenticate(FETCH_DETAILS, body, context)
+        try:
+            request = pb.PeerDetailsRequest.FromString(body)
+        except Exception:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "garbled PeerDetailsRequest")
+            raise
+        try:
+            details = await answer(self.network, peer, request, self.directory, self.details_log)
+        except DomainError as exc:
+            await context.abort(exc.code, exc.message)
+            raise  # unreachable: abort raises
+        except Exception:
+            log.exception("contact details for %s failed", peer.network)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the directory did not answer")
+            raise
+        return bytes(details.SerializeToString())
 
     async def subscribe(
         self, body: bytes, context: grpc.aio.ServicerContext

@@ -13,7 +13,7 @@ from justnet.federation.v1 import federation_pb2 as pb
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.db import session_factory
+from services.common.db import WRITE, session_factory
 from services.common.errors import AlreadyExists, NotFound
 from services.common.settings import NETWORK_CODE
 from services.common.signing import certificate_fingerprint
@@ -151,6 +151,7 @@ class PeerStore:
     async def add(self, descriptor: pb.NodeDescriptor, share: str, replace: bool = False) -> Peer:
         values = check_descriptor(descriptor, share or "default", self.own_network)
         async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
             row = await session.get(PeerRow, values["network"])
             if row is not None and not replace:
                 raise AlreadyExists(f"{values['network']} is already a peer; remove it first")
@@ -166,6 +167,7 @@ class PeerStore:
 
     async def remove(self, network: str) -> None:
         async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
             result = await session.execute(
                 delete(PeerRow).where(PeerRow.network == network.upper())
             )
@@ -190,6 +192,7 @@ class PeerStore:
         success: bool = False,
     ) -> None:
         async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
             row = await session.get(PeerRow, network)
             if row is None:
                 return
@@ -207,6 +210,7 @@ class PeerStore:
             return
         current = keys.verify_keys[0]
         async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
             row = await session.get(PeerRow, network)
             if row is None:
                 return

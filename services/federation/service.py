@@ -6,27 +6,41 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from justnet.common.v1 import exchange_pb2 as xpb
 from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.directory.v1 import directory_pb2_grpc
 from justnet.federation.v1 import federation_pb2 as pb
 from justnet.federation.v1 import federation_pb2_grpc
+from opentelemetry import propagate
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common import migrations
 from services.common.clients import open_channel
 from services.common.db import create_engine
-from services.common.errors import PermissionDenied
+from services.common.errors import (
+    InvalidInput,
+    NotFound,
+    PeerTimeout,
+    PermissionDenied,
+    Unavailable,
+)
 from services.common.identity import Caller, current_caller
 from services.common.identity_files import NodeIdentity, load_identity
 from services.common.server import RunningServer, create_server, run_until_signalled
 from services.common.settings import NodeSettings
 from services.common.timeutil import as_utc, to_timestamp
 from services.federation import tls
+from services.federation.courier import Couriers
+from services.federation.details import DetailsLog
+from services.federation.mailboxes import Mailboxes
 from services.federation.manager import PeerManager
-from services.federation.peer_server import SERVICE as PEER_SERVICE
+from services.federation.metrics import FederationMetrics
+from services.federation.outbox import Inbox, Outbox, check_send, delivery_message
+from services.federation.peer_client import FETCH_DETAILS, PEER_SERVICE, PeerClient
 from services.federation.peer_server import PeerServer
-from services.federation.peers import PeerStore
+from services.federation.peers import Peer, PeerStore
 from services.federation.policy import POLICIES
+from services.federation.receiver import Receiver
 
 PACKAGE_DIR = Path(__file__).parent
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FederationService"].full_name
@@ -68,6 +82,26 @@ def descriptor(settings: NodeSettings, identity: NodeIdentity) -> pb.NodeDescrip
     )
 
 
+def peer_keys(peer: Peer) -> pb.NodeKeys:
+    current = [k for k in peer.keys if k.expired_at is None]
+    old = [k for k in peer.keys if k.expired_at is not None]
+    return pb.NodeKeys(
+        network=peer.network,
+        verify_keys=[
+            pb.VerifyKey(
+                key_id=k.key_id, public_key=k.public_key, valid_until=to_timestamp(k.valid_until)
+            )
+            for k in current
+        ],
+        old_verify_keys=[
+            pb.VerifyKey(
+                key_id=k.key_id, public_key=k.public_key, expired_at=to_timestamp(k.expired_at)
+            )
+            for k in old
+        ],
+    )
+
+
 class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
     def __init__(
         self,
@@ -76,12 +110,26 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
         store: PeerStore,
         manager: PeerManager,
         directory: directory_pb2_grpc.DirectoryServiceStub,
+        outbox: Outbox,
+        couriers: Couriers,
+        details_log: DetailsLog,
     ) -> None:
         self.settings = settings
         self.identity = identity
         self.store = store
         self.manager = manager
         self.directory = directory
+        self.outbox = outbox
+        self.couriers = couriers
+        self.details_log = details_log
+
+    def _require_own_service_or_member(self) -> Caller:
+        caller = current_caller()
+        if not (caller.authenticated and caller.network == self.settings.network):
+            raise PermissionDenied(
+                f"only {self.settings.network}'s own services and members may use this"
+            )
+        return caller
 
     def _require_admin(self) -> None:
         caller = current_caller()
@@ -108,6 +156,7 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
                 policy=POLICIES.get(row.policy, POLICIES["default"]).message(),
                 key_id=row.key_id,
                 certificate_fingerprint=row.certificate_fingerprint,
+                jurisdictions=list(row.jurisdictions or []),
             )
             success = link.last_success_at if link and link.last_success_at else row.last_success_at
             if success is not None:
@@ -142,12 +191,89 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
         await self.manager.sync()
         return pb.RemovePeerResponse(removed=True)
 
+    async def Send(
+        self, request: pb.SendRequest, context: grpc.aio.ServicerContext
+    ) -> xpb.Delivery:
+        self._require_own_service_or_member()
+        destination = check_send(
+            request.destination, request.message_id, request.kind, request.payload
+        )
+        if destination not in self.manager.peers:
+            raise InvalidInput.one("destination", f"{destination[:40]} is not a peer of this node")
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        row, created = await self.outbox.enqueue(
+            destination,
+            request.message_id,
+            request.kind,
+            request.payload,
+            carrier.get("traceparent", ""),
+        )
+        if created:
+            self.couriers.wake(destination)
+        return delivery_message(row)
+
+    async def GetDelivery(
+        self, request: pb.GetDeliveryRequest, context: grpc.aio.ServicerContext
+    ) -> xpb.Delivery:
+        self._require_own_service_or_member()
+        return delivery_message(await self.outbox.get(request.message_id))
+
+    async def FetchContactDetails(
+        self, request: pb.FetchContactDetailsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ContactDetails:
+        caller = self._require_own_service_or_member()
+        origin = request.origin.strip().upper()
+        peer = self.manager.peers.get(origin)
+        if peer is None:
+            raise InvalidInput.one("origin", f"{origin[:40] or 'missing value'} is not a peer")
+        ask = pb.PeerDetailsRequest(
+            contact_point_id=request.contact_point_id,
+            requester=caller.subject or caller.role,
+            requester_role=caller.role,
+        )
+        client = PeerClient(self.settings.network, self.identity, peer)
+        try:
+            async with client.channel() as channel:
+                raw = await client.unary(
+                    channel, FETCH_DETAILS, ask.SerializeToString(), deadline=8.0
+                )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                raise NotFound(
+                    f"{origin} shares no contact point {request.contact_point_id[:36]} with us"
+                ) from None
+            if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise PeerTimeout(f"{origin} did not answer in time") from None
+            raise Unavailable(f"{origin} is not reachable: {exc.code().name}") from None
+        return pb.ContactDetails.FromString(raw)
+
+    async def GetNetworkKeys(
+        self, request: pb.GetNetworkKeysRequest, context: grpc.aio.ServicerContext
+    ) -> pb.NodeKeys:
+        network = request.network.strip().upper()
+        if network in ("", self.settings.network):
+            return node_keys(self.settings, self.identity)
+        peer = self.manager.peers.get(network)
+        if peer is None:
+            raise NotFound(f"{network[:40]} is not a peer of this node")
+        return peer_keys(peer)
+
+    async def ListContactDetailRequests(
+        self, request: pb.ListContactDetailRequestsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListContactDetailRequestsResponse:
+        self._require_admin()
+        limit = request.limit if 0 < request.limit <= 500 else 50
+        return pb.ListContactDetailRequestsResponse(items=await self.details_log.recent(limit))
+
 
 @dataclass
 class FederationRuntime:
     server: RunningServer
     peer_server: RunningServer
     manager: PeerManager
+    couriers: Couriers
+    mailboxes: Mailboxes
     engine: AsyncEngine
     channel: grpc.aio.Channel
 
@@ -161,9 +287,11 @@ class FederationRuntime:
 
     async def stop(self, grace: float = 5.0) -> None:
         await self.manager.stop()
+        await self.couriers.stop()
         await self.peer_server.stop(grace)
         await self.server.stop(grace)
         await self.channel.close()
+        await self.mailboxes.close()
         await self.engine.dispose()
 
 
@@ -184,9 +312,16 @@ async def start(
     store = PeerStore(engine, settings.network)
     channel = open_channel(settings.directory.target, timeouts={"WatchChanges": None})
     directory = directory_pb2_grpc.DirectoryServiceStub(channel)
-    manager = PeerManager(settings.network, identity, store, directory)
+    metrics = FederationMetrics()
+    outbox = Outbox(engine)
+    mailboxes = Mailboxes(settings)
+    couriers = Couriers(settings.network, identity, outbox, mailboxes, metrics)
+    details_log = DetailsLog(engine)
+    manager = PeerManager(settings.network, identity, store, directory, couriers.sync, metrics)
     await manager.sync()
-    servicer = FederationServicer(settings, identity, store, manager, directory)
+    servicer = FederationServicer(
+        settings, identity, store, manager, directory, outbox, couriers, details_log
+    )
 
     def register(server: grpc.aio.Server) -> None:
         federation_pb2_grpc.add_FederationServiceServicer_to_server(servicer, server)
@@ -203,6 +338,8 @@ async def start(
         lambda: manager.peers,
         directory,
         lambda: node_keys(settings, identity),
+        Receiver(settings.network, identity, Inbox(engine), mailboxes),
+        details_log,
     ).handler()
 
     def register_peer(server: grpc.aio.Server) -> None:
@@ -218,7 +355,8 @@ async def start(
         ),
     )
     manager.start()
-    return FederationRuntime(server, peer_server, manager, engine, channel)
+    couriers.start()
+    return FederationRuntime(server, peer_server, manager, couriers, mailboxes, engine, channel)
 
 
 async def serve(settings: NodeSettings) -> None:

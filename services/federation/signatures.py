@@ -7,6 +7,8 @@ body, another method, another destination, a stale time or a reused nonce all fa
 
 Records: the origin signs "justnet-record-v1" and the exact bytes of a RecordEnvelope,
 which names origin and destination; the receiver verifies those bytes, then parses them.
+Messages (pushed to one peer) and receipts (the peer's proof it handled one) work the same
+way with their own context strings, so no signature can be passed off as another kind.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from collections import OrderedDict
 from datetime import UTC, datetime
 
+from justnet.common.v1 import exchange_pb2 as xpb
 from justnet.federation.v1 import federation_pb2 as pb
 
 from services.common.errors import PermissionDenied, Unauthenticated
@@ -28,6 +31,8 @@ AUTH_KEY = "x-justnet-auth"
 CLOCK_SKEW = 300  # seconds a call's time may differ from ours
 NONCE_MEMORY = 100_000
 RECORD_CONTEXT = b"justnet-record-v1\n"
+MESSAGE_CONTEXT = b"justnet-message-v1\n"
+RECEIPT_CONTEXT = b"justnet-receipt-v1\n"
 
 
 def _call_text(
@@ -170,3 +175,58 @@ def open_record(record: pb.SignedRecord, peer: Peer, own_network: str) -> pb.Rec
             f"record addressed to {envelope.destination[:40]}, not {own_network}"
         )
     return envelope
+
+
+def sign_message(key: SigningKey, envelope: pb.MessageEnvelope) -> pb.SignedMessage:
+    data = envelope.SerializeToString()
+    return pb.SignedMessage(
+        envelope=data, key_id=key.key_id, signature=key.sign(MESSAGE_CONTEXT + data)
+    )
+
+
+def open_message(message: pb.SignedMessage, peer: Peer, own_network: str) -> pb.MessageEnvelope:
+    """Verifies a message pushed by `peer` to this node, then parses it."""
+    envelope = pb.MessageEnvelope()
+    try:
+        envelope.ParseFromString(message.envelope)
+    except Exception:
+        raise Unauthenticated("garbled message envelope") from None
+    if not envelope.HasField("sent_at"):
+        raise Unauthenticated("message without sent_at")
+    check_key_signature(
+        peer,
+        message.key_id,
+        message.signature,
+        MESSAGE_CONTEXT + message.envelope,
+        envelope.sent_at.ToDatetime(tzinfo=UTC),
+    )
+    if envelope.origin != peer.network:
+        raise PermissionDenied(f"message of {envelope.origin[:40]} relayed by {peer.network}")
+    if envelope.destination != own_network:
+        raise PermissionDenied(
+            f"message addressed to {envelope.destination[:40]}, not {own_network}"
+        )
+    return envelope
+
+
+def sign_receipt(key: SigningKey, body: xpb.ReceiptBody) -> xpb.SignedReceipt:
+    data = body.SerializeToString()
+    return xpb.SignedReceipt(
+        body=data, key_id=key.key_id, signature=key.sign(RECEIPT_CONTEXT + data)
+    )
+
+
+def open_receipt(receipt: xpb.SignedReceipt, peer: Peer) -> xpb.ReceiptBody:
+    """Verifies a receipt that `peer` signed for a message this node sent."""
+    body = xpb.ReceiptBody()
+    try:
+        body.ParseFromString(receipt.body)
+    except Exception:
+        raise Unauthenticated("garbled receipt") from None
+    at = body.received_at.ToDatetime(tzinfo=UTC) if body.HasField("received_at") else None
+    if at is None:
+        raise Unauthenticated("receipt without received_at")
+    check_key_signature(peer, receipt.key_id, receipt.signature, RECEIPT_CONTEXT + receipt.body, at)
+    if body.destination != peer.network:
+        raise PermissionDenied(f"receipt for {body.destination[:40]} returned by {peer.network}")
+    return body

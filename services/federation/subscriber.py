@@ -21,15 +21,13 @@ from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.directory.v1 import directory_pb2_grpc
 from justnet.federation.v1 import federation_pb2 as pb
 
-from services.common.clients import open_channel
 from services.common.errors import DomainError
 from services.common.identity import Caller
 from services.common.identity_files import NodeIdentity
 from services.common.timeutil import utcnow
-from services.federation import tls
-from services.federation.peer_server import GET_KEYS, SUBSCRIBE
+from services.federation.peer_client import GET_KEYS, SUBSCRIBE, PeerClient
 from services.federation.peers import Peer, PeerStore
-from services.federation.signatures import AUTH_KEY, open_record, sign_call
+from services.federation.signatures import open_record
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -136,30 +134,12 @@ class Subscriber:
             )
             await asyncio.sleep(delay)
 
-    def _channel(self) -> grpc.aio.Channel:
-        return open_channel(
-            self.peer.endpoint,
-            credentials=tls.channel_credentials(self.identity, self.peer),
-            options=tls.channel_options(self.peer),
-            default_timeout=10.0,
-        )
-
-    def _signed(self, method: str, body: bytes) -> tuple[tuple[str, str], ...]:
-        return (
-            (
-                AUTH_KEY,
-                sign_call(self.identity.signing_key, method, self.network, self.peer.network, body),
-            ),
-        )
-
     async def refresh_keys(self) -> None:
         """Fetches the peer's keys over its pinned TLS channel (after a rotation)."""
-        async with self._channel() as channel:
+        client = PeerClient(self.network, self.identity, self.peer)
+        async with client.channel() as channel:
             body = pb.GetKeysRequest().SerializeToString()
-            call = channel.unary_unary(
-                GET_KEYS, request_serializer=None, response_deserializer=None
-            )
-            raw = await call(body, metadata=self._signed(GET_KEYS, body), timeout=5.0)
+            raw = await client.unary(channel, GET_KEYS, body, deadline=5.0)
         await self.store.update_keys(self.peer.network, pb.NodeKeys.FromString(raw))
 
     async def _session(self) -> None:
@@ -171,11 +151,12 @@ class Subscriber:
         ).cursor
         link.applied_cursor = cursor
         body = pb.SubscribeRequest(since_cursor=cursor).SerializeToString()
-        async with self._channel() as channel:
+        client = PeerClient(self.network, self.identity, self.peer)
+        async with client.channel() as channel:
             call = channel.unary_stream(
                 SUBSCRIBE, request_serializer=None, response_deserializer=None
             )
-            stream = call(body, metadata=self._signed(SUBSCRIBE, body), timeout=None)
+            stream = call(body, metadata=client.signed(SUBSCRIBE, body), timeout=None)
             batch: list[dpb.ApplyReplicaRequest] = []
             batch_cursor = cursor
             iterator = stream.__aiter__()

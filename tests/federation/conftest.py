@@ -12,7 +12,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
+from justnet.common.v1 import exchange_pb2 as xpb
+from justnet.common.v1 import exchange_pb2_grpc
 from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.directory.v1 import directory_pb2_grpc
 from justnet.federation.v1 import federation_pb2 as fpb
@@ -22,6 +25,7 @@ from services.cli.nodes import write_node
 from services.common.clients import open_channel
 from services.common.identity import Caller
 from services.common.identity_files import load_identity
+from services.common.server import RunningServer, create_server
 from services.common.settings import NodeSettings, load_settings
 from services.directory import service as directory
 from services.federation import service as federation
@@ -54,6 +58,40 @@ async def eventually(check: Callable[[], Awaitable[Any]], what: str, within: flo
     raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
+class RecordingMailbox(exchange_pb2_grpc.MailboxServicer):
+    """Stands in for the requests service at the Mailbox contract: records what federation
+    hands it, answers as told, and can be made unavailable."""
+
+    def __init__(self) -> None:
+        self.received: list[xpb.InboundMessage] = []
+        self.settled: list[xpb.Delivery] = []
+        self.accept = True
+        self.available = True
+
+    async def Receive(
+        self, request: xpb.InboundMessage, context: Any
+    ) -> xpb.InboundReply:
+        if not self.available:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "down for maintenance")
+        self.received.append(request)
+        if not self.accept:
+            return xpb.InboundReply(accepted=False, reason="the chain does not verify")
+        return xpb.InboundReply(accepted=True, reply=b"ack:" + request.payload[:16])
+
+    async def Settled(self, request: xpb.DeliveryOutcome, context: Any) -> xpb.SettledAck:
+        if not self.available:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "down for maintenance")
+        self.settled.append(request.delivery)
+        return xpb.SettledAck()
+
+
+async def start_mailbox(mailbox: RecordingMailbox) -> RunningServer:
+    def register(server: grpc.aio.Server) -> None:
+        exchange_pb2_grpc.add_MailboxServicer_to_server(mailbox, server)
+
+    return await create_server(register, ["justnet.common.v1.Mailbox"], host="127.0.0.1", port=0)
+
+
 @dataclass
 class FedNode:
     network: str
@@ -80,6 +118,8 @@ class FedNode:
         return directory_pb2_grpc.DirectoryServiceStub(self.channel)
 
     fed_channel: Any = None
+    mailbox: RecordingMailbox | None = None
+    mailbox_rt: RunningServer | None = None
 
     def fed(self) -> federation_pb2_grpc.FederationServiceStub:
         assert self.fed_channel is not None, "federation is stopped"
@@ -143,7 +183,7 @@ async def make_node(tmp_path: Path) -> AsyncIterator[NodeFactory]:
 async def node_factory(tmp_path: Path) -> AsyncIterator[NodeFactory]:
     nodes: list[FedNode] = []
 
-    async def make(network: str) -> FedNode:
+    async def make(network: str, mailbox: bool = False) -> FedNode:
         config = write_node(tmp_path / network, network, network, MEMBERS[network], None)
         settings = load_settings(config)
         await directory.migrate(settings)
@@ -152,7 +192,16 @@ async def node_factory(tmp_path: Path) -> AsyncIterator[NodeFactory]:
         settings = replace(
             settings, directory=replace(settings.directory, address=f"127.0.0.1:{d.port}")
         )
+        box, box_rt = None, None
+        if mailbox:
+            # The requests service's place in the node: federation hands "requests.*" to it.
+            box = RecordingMailbox()
+            box_rt = await start_mailbox(box)
+            settings = replace(
+                settings, requests=replace(settings.requests, address=f"127.0.0.1:{box_rt.port}")
+            )
         node = FedNode(network, settings, d, None, free_port(), open_channel(f"127.0.0.1:{d.port}"))
+        node.mailbox, node.mailbox_rt = box, box_rt
         await node.start_federation()
         nodes.append(node)
         return node
@@ -165,6 +214,8 @@ async def node_factory(tmp_path: Path) -> AsyncIterator[NodeFactory]:
         await node.channel.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(node.directory_rt.stop(0), 10)
+        if node.mailbox_rt is not None:
+            await node.mailbox_rt.stop(0)
 
 
 async def peer(a: FedNode, b: FedNode, share: str = "default") -> None:

@@ -259,3 +259,31 @@ class GetNetworkKeysRequest(_message.Message):
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     network: str
     def __init__(self, network: _Optional[str] = ...) -> None: ...
+
+class ListContactDetailRequestsRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class ContactDetailRequest(_message.Message):
+    __slots__ = ("at", "network", "requester", "requester_role", "contact_point_id", "outcome")
+    AT_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_ROLE_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_POINT_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    at: _timestamp_pb2.Timestamp
+    network: str
+    requester: str
+    requester_role: str
+    contact_point_id: str
+    outcome: str
+    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., network: _Optional[str] = ..., requester: _Optional[str] = ..., requester_role: _Optional[str] = ..., contact_point_id: _Optional[str] = ..., outcome: _Optional[str] = ...) -> None: ...
+
+class ListContactDetailRequestsResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[ContactDetailRequest]
+    def __init__(self, items: _Optional[_Iterable[_Union[ContactDetailRequest, _Mapping]]] = ...) -> None: ...

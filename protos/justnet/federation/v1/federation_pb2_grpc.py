@@ -75,6 +75,11 @@ class FederationServiceStub:
                 request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.GetNetworkKeysRequest.SerializeToString,
                 response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.NodeKeys.FromString,
                 _registered_method=True)
+        self.ListContactDetailRequests = channel.unary_unary(
+                '/justnet.federation.v1.FederationService/ListContactDetailRequests',
+                request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ListContactDetailRequestsRequest.SerializeToString,
+                response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ListContactDetailRequestsResponse.FromString,
+                _registered_method=True)
 
 
 class FederationServiceServicer:
@@ -135,6 +140,13 @@ class FederationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListContactDetailRequests(self, request, context):
+        """The owner's log of on-demand fetches of its contacts' personal details (admins).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FederationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -177,6 +189,11 @@ def add_FederationServiceServicer_to_server(servicer, server):
                     servicer.GetNetworkKeys,
                     request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.GetNetworkKeysRequest.FromString,
                     response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.NodeKeys.SerializeToString,
+            ),
+            'ListContactDetailRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListContactDetailRequests,
+                    request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ListContactDetailRequestsRequest.FromString,
+                    response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ListContactDetailRequestsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -395,6 +412,33 @@ class FederationService:
             '/justnet.federation.v1.FederationService/GetNetworkKeys',
             justnet_dot_federation_dot_v1_dot_federation__pb2.GetNetworkKeysRequest.SerializeToString,
             justnet_dot_federation_dot_v1_dot_federation__pb2.NodeKeys.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListContactDetailRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.federation.v1.FederationService/ListContactDetailRequests',
+            justnet_dot_federation_dot_v1_dot_federation__pb2.ListContactDetailRequestsRequest.SerializeToString,
+            justnet_dot_federation_dot_v1_dot_federation__pb2.ListContactDetailRequestsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,258 @@
+"""Delivers the outbox to peers: one courier per peer, one message in flight.
+
+Each courier takes its peer's oldest pending message, signs it, pushes it with
+`PeerService.Deliver` and verifies the receipt the peer signs in return. A failure
+(peer down, slow, or answering garbage) backs the courier off with jitter, durably:
+the next attempt time is stored with the message. A dead peer only holds up its own
+queue. Outcomes are handed to the sending service's `Mailbox.Settled`, retried until
+it takes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+import grpc
+from justnet.common.v1 import exchange_pb2 as xpb
+from justnet.federation.v1 import federation_pb2 as pb
+from opentelemetry import propagate, trace
+
+from services.common.errors import DomainError
+from services.common.identity import Caller
+from services.common.identity_files import NodeIdentity
+from services.common.timeutil import as_utc, utcnow
+from services.federation.mailboxes import Mailboxes
+from services.federation.metrics import FederationMetrics
+from services.federation.models import OutboxRow
+from services.federation.outbox import Outbox, delivery_message
+from services.federation.peer_client import DELIVER, PeerClient
+from services.federation.peers import Peer
+from services.federation.signatures import open_receipt, sign_message
+from services.federation.subscriber import backoff_seconds
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+DELIVER_TIMEOUT = 20.0
+IDLE_POLL = 5.0  # re-read the queue at least this often (Send also wakes the courier)
+DELIVERY_DEADLINE = timedelta(days=7)
+NOTIFY_POLL = 2.0
+
+
+class Courier:
+    def __init__(
+        self,
+        network: str,
+        identity: NodeIdentity,
+        peer: Peer,
+        outbox: Outbox,
+        notify: Callable[[], None],
+        metrics: FederationMetrics,
+    ) -> None:
+        self.network = network
+        self.identity = identity
+        self.peer = peer
+        self.outbox = outbox
+        self.notify = notify
+        self.metrics = metrics
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        client = PeerClient(self.network, self.identity, self.peer)
+        async with client.channel() as channel:
+            while True:
+                self.wake.clear()
+                row = await self.outbox.head(self.peer.network)
+                if row is None:
+                    await self._sleep(IDLE_POLL)
+                    continue
+                wait = (as_utc(row.next_attempt_at) - utcnow()).total_seconds()
+                if wait > 0:
+                    await self._sleep(min(wait, IDLE_POLL))
+                    continue
+                await self._attempt(client, channel, row)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wake.wait(), seconds)
+
+    async def _attempt(self, client: PeerClient, channel: grpc.aio.Channel, row: OutboxRow) -> None:
+        parent = propagate.extract({"traceparent": row.traceparent} if row.traceparent else {})
+        with tracer.start_as_current_span(
+            "federation.deliver",
+            context=parent,
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "justnet.peer.network": self.peer.network,
+                "justnet.message.kind": row.kind,
+                "justnet.message.attempt": row.attempts + 1,
+            },
+        ) as span:
+            try:
+                receipt = await self._deliver(client, channel, row)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                error = _describe(exc)
+                delay = backoff_seconds(row.attempts + 1)
+                span.set_status(trace.StatusCode.ERROR, error)
+                self.metrics.delivery_failed(self.peer.network, row.kind)
+                log.warning(
+                    "delivery %s to %s failed (%s); retrying in %.1f s",
+                    row.message_id,
+                    self.peer.network,
+                    error,
+                    delay,
+                )
+                await self.outbox.retry_later(row.seq, error, delay)
+                return
+            body = xpb.ReceiptBody.FromString(receipt.body)
+            state = "delivered" if body.accepted else "refused"
+            span.set_attribute("justnet.message.state", state)
+            await self.outbox.settle(
+                row.seq, state, receipt.SerializeToString(), "" if body.accepted else body.reason
+            )
+            self.metrics.delivered(self.peer.network, row.kind, state)
+            log.info("message %s to %s: %s", row.message_id, self.peer.network, state)
+            self.notify()
+
+    async def _deliver(
+        self, client: PeerClient, channel: grpc.aio.Channel, row: OutboxRow
+    ) -> xpb.SignedReceipt:
+        envelope = pb.MessageEnvelope(
+            origin=self.network,
+            destination=self.peer.network,
+            message_id=row.message_id,
+            kind=row.kind,
+            payload=row.payload,
+        )
+        envelope.sent_at.FromDatetime(utcnow())
+        body = sign_message(self.identity.signing_key, envelope).SerializeToString()
+        raw = await client.unary(channel, DELIVER, body, deadline=DELIVER_TIMEOUT)
+        receipt = xpb.SignedReceipt()
+        try:
+            receipt.ParseFromString(raw)
+        except Exception:
+            raise ReceiptRefused("garbled receipt") from None
+        try:
+            parsed = open_receipt(receipt, self.peer)
+        except DomainError as exc:
+            raise ReceiptRefused(exc.message) from None
+        expected = (self.network, row.message_id, row.kind, row.payload_sha256)
+        got = (parsed.origin, parsed.message_id, parsed.kind, parsed.payload_sha256.hex())
+        if got != expected:
+            raise ReceiptRefused("the receipt is for another message")
+        return receipt
+
+
+class ReceiptRefused(Exception):
+    """The peer's receipt did not verify: the message counts as not delivered."""
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, grpc.aio.AioRpcError):
+        return f"{exc.code().name}: {exc.details()}"[:500]
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+class Couriers:
+    """Keeps one courier per peer in step with the peers table, hands outcomes to the
+    sending services, and gives up on what can no longer be delivered."""
+
+    def __init__(
+        self,
+        network: str,
+        identity: NodeIdentity,
+        outbox: Outbox,
+        mailboxes: Mailboxes,
+        metrics: FederationMetrics,
+    ) -> None:
+        self.network = network
+        self.identity = identity
+        self.outbox = outbox
+        self.mailboxes = mailboxes
+        self.metrics = metrics
+        self.couriers: dict[str, Courier] = {}
+        self._settled = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.admin = Caller("admin", network, "federation").metadata()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._notify_loop(), name="federation-settled")
+
+    def wake(self, destination: str) -> None:
+        courier = self.couriers.get(destination)
+        if courier is not None:
+            courier.wake.set()
+
+    async def sync(self, peers: dict[str, Peer]) -> None:
+        for network in list(self.couriers):
+            current = peers.get(network)
+            if current is None or current.identity != self.couriers[network].peer.identity:
+                await self._stop(network)
+        for network, peer in peers.items():
+            if network not in self.couriers:
+                courier = Courier(
+                    self.network,
+                    self.identity,
+                    peer,
+                    self.outbox,
+                    self._settled.set,
+                    self.metrics,
+                )
+                courier.task = asyncio.create_task(courier.run(), name=f"courier-{network}")
+                self.couriers[network] = courier
+        failed = await self.outbox.fail_undeliverable(set(peers), "the destination is not a peer")
+        failed += await self.outbox.expire(utcnow() - DELIVERY_DEADLINE)
+        if failed:
+            log.warning("gave up on %d undeliverable messages", failed)
+            self._settled.set()
+
+    async def _stop(self, network: str) -> None:
+        courier = self.couriers.pop(network)
+        if courier.task is not None:
+            courier.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await courier.task
+
+    async def stop(self) -> None:
+        for network in list(self.couriers):
+            await self._stop(network)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _notify_loop(self) -> None:
+        while True:
+            self._settled.clear()
+            try:
+                await self.notify_settled()
+            except Exception:
+                log.exception("could not hand delivery outcomes to the services")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._settled.wait(), NOTIFY_POLL)
+
+    async def notify_settled(self) -> None:
+        for row in await self.outbox.unnotified():
+            mailbox = self.mailboxes.for_kind(row.kind)
+            if mailbox is not None:
+                try:
+                    await mailbox.Settled(
+                        xpb.DeliveryOutcome(delivery=delivery_message(row)),
+                        metadata=self.admin,
+                        timeout=10.0,
+                    )
+                except grpc.aio.AioRpcError as exc:
+                    log.info(
+                        "%s did not take outcome of %s yet: %s",
+                        row.kind,
+                        row.message_id,
+                        exc.code().name,
+                    )
+                    continue
+            await self.outbox.mark_notified(row.seq)

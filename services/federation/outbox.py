@@ -1,0 +1,266 @@
+"""The durable outbox of messages to peers, and the inbox of messages from them.
+
+A message is stored before `Send` returns, so a crash or a dead peer loses nothing;
+each peer's queue is delivered oldest first, one message at a time. The inbox keeps
+the receipt this node signed for each message it handled, so a redelivery is answered
+with the same receipt and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from justnet.common.v1 import exchange_pb2 as xpb
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.db import WRITE, session_factory
+from services.common.errors import AlreadyExists, InvalidInput, NotFound
+from services.common.timeutil import as_utc, to_timestamp, utcnow
+from services.common.validation import Validator
+from services.federation.models import InboxRow, OutboxRow
+
+MAX_PAYLOAD = 256 * 1024
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
+KIND = re.compile(r"^[a-z][a-z0-9_]{0,30}\.[a-z][a-z0-9_.]{0,30}$")
+FINAL = ("delivered", "refused", "failed")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_send(destination: str, message_id: str, kind: str, payload: bytes) -> str:
+    """Validates a Send request; returns the destination network code."""
+    v = Validator()
+    network = destination.strip().upper()
+    if not network:
+        v.fail("destination", "is required")
+    if not MESSAGE_ID.match(message_id):
+        v.fail("message_id", "must be 1-100 characters of letters, digits and . _ : -")
+    if not KIND.match(kind):
+        v.fail("kind", "must look like '<service>.<what>', e.g. 'requests.event'")
+    if len(payload) > MAX_PAYLOAD:
+        v.fail("payload", f"must be at most {MAX_PAYLOAD} bytes")
+    v.raise_if_errors()
+    return network
+
+
+def delivery_message(row: OutboxRow) -> xpb.Delivery:
+    out = xpb.Delivery(
+        message_id=row.message_id,
+        destination=row.destination,
+        kind=row.kind,
+        state=row.state,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        next_attempt_at=to_timestamp(row.next_attempt_at) if row.state == "pending" else None,
+        created_at=to_timestamp(row.created_at),
+        settled_at=to_timestamp(row.settled_at),
+    )
+    if row.receipt:
+        receipt = xpb.SignedReceipt.FromString(row.receipt)
+        out.receipt.CopyFrom(receipt)
+        # Only receipts that verified are ever stored (see Courier._deliver).
+        out.receipt_body.ParseFromString(receipt.body)
+        out.receipt_verified = True
+    return out
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    destination: str
+    pending: int
+    oldest: datetime | None
+
+
+class Outbox:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.sessions = session_factory(engine)
+
+    async def enqueue(
+        self, destination: str, message_id: str, kind: str, payload: bytes, traceparent: str
+    ) -> tuple[OutboxRow, bool]:
+        """Stores the message; returns (row, created). The same id with the same bytes
+        is the same message (the sender retried Send); with other bytes it is refused."""
+        digest = sha256_hex(payload)
+        now = utcnow()
+        try:
+            async with self.sessions.begin() as session:
+                await session.connection(execution_options=WRITE)
+                existing = await session.scalar(
+                    select(OutboxRow).where(OutboxRow.message_id == message_id)
+                )
+                if existing is not None:
+                    if (existing.payload_sha256, existing.destination, existing.kind) != (
+                        digest,
+                        destination,
+                        kind,
+                    ):
+                        raise AlreadyExists(
+                            f"message_id {message_id} was already sent with other content"
+                        )
+                    return existing, False
+                row = OutboxRow(
+                    message_id=message_id,
+                    destination=destination,
+                    kind=kind,
+                    payload=payload,
+                    payload_sha256=digest,
+                    state="pending",
+                    attempts=0,
+                    last_error="",
+                    created_at=now,
+                    next_attempt_at=now,
+                    notified=False,
+                    traceparent=traceparent[:128],
+                )
+                session.add(row)
+            return row, True
+        except IntegrityError:
+            # Two Sends of one id raced; the loser reads the winner's row.
+            return await self.enqueue(destination, message_id, kind, payload, traceparent)
+
+    async def get(self, message_id: str) -> OutboxRow:
+        async with self.sessions() as session:
+            row: OutboxRow | None = await session.scalar(
+                select(OutboxRow).where(OutboxRow.message_id == message_id)
+            )
+        if row is None:
+            raise NotFound(f"no message {message_id[:100]}")
+        return row
+
+    async def head(self, destination: str) -> OutboxRow | None:
+        """The oldest undelivered message for a peer (the only one in flight)."""
+        async with self.sessions() as session:
+            head: OutboxRow | None = await session.scalar(
+                select(OutboxRow)
+                .where(OutboxRow.destination == destination, OutboxRow.state == "pending")
+                .order_by(OutboxRow.seq)
+                .limit(1)
+            )
+            return head
+
+    async def settle(self, seq: int, state: str, receipt: bytes | None, error: str = "") -> None:
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.seq == seq, OutboxRow.state == "pending")
+                .values(
+                    state=state,
+                    receipt=receipt,
+                    settled_at=utcnow(),
+                    attempts=OutboxRow.attempts + 1,
+                    last_error=error[:1000],
+                )
+            )
+
+    async def retry_later(self, seq: int, error: str, delay: float) -> None:
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.seq == seq, OutboxRow.state == "pending")
+                .values(
+                    attempts=OutboxRow.attempts + 1,
+                    last_error=error[:1000],
+                    next_attempt_at=utcnow() + timedelta(seconds=delay),
+                )
+            )
+
+    async def fail_undeliverable(self, destinations: set[str], reason: str) -> int:
+        """Gives up on pending messages to networks that are no longer peers."""
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            query = update(OutboxRow).where(OutboxRow.state == "pending")
+            if destinations:
+                query = query.where(OutboxRow.destination.not_in(destinations))
+            result = await session.execute(
+                query.values(state="failed", settled_at=utcnow(), last_error=reason)
+            )
+        return int(result.rowcount or 0)
+
+    async def expire(self, older_than: datetime) -> int:
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            result = await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.state == "pending", OutboxRow.created_at < older_than)
+                .values(
+                    state="failed",
+                    settled_at=utcnow(),
+                    last_error="not delivered before the delivery deadline",
+                )
+            )
+        return int(result.rowcount or 0)
+
+    async def unnotified(self, limit: int = 100) -> list[OutboxRow]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(OutboxRow)
+                .where(OutboxRow.notified.is_(False), OutboxRow.state.in_(FINAL))
+                .order_by(OutboxRow.seq)
+                .limit(limit)
+            )
+            return list(rows.all())
+
+    async def mark_notified(self, seq: int) -> None:
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            await session.execute(
+                update(OutboxRow).where(OutboxRow.seq == seq).values(notified=True)
+            )
+
+    async def depths(self) -> list[QueueDepth]:
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(OutboxRow.destination, func.count(), func.min(OutboxRow.created_at))
+                .where(OutboxRow.state == "pending")
+                .group_by(OutboxRow.destination)
+            )
+            return [
+                QueueDepth(d, int(n), as_utc(oldest) if oldest else None) for d, n, oldest in rows
+            ]
+
+
+class Inbox:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.sessions = session_factory(engine)
+
+    async def find(self, origin: str, message_id: str) -> InboxRow | None:
+        async with self.sessions() as session:
+            row: InboxRow | None = await session.get(InboxRow, (origin, message_id))
+            return row
+
+    async def store(
+        self, origin: str, message_id: str, kind: str, digest: str, receipt: bytes
+    ) -> InboxRow:
+        """Keeps the receipt; if a concurrent delivery of the same message stored one
+        first, that one wins and is returned."""
+        row = InboxRow(
+            origin=origin,
+            message_id=message_id,
+            kind=kind,
+            payload_sha256=digest,
+            receipt=receipt,
+            received_at=utcnow(),
+        )
+        try:
+            async with self.sessions.begin() as session:
+                await session.connection(execution_options=WRITE)
+                session.add(row)
+            return row
+        except IntegrityError:
+            existing = await self.find(origin, message_id)
+            if existing is None:
+                raise
+            return existing
+
+
+def invalid_destination(network: str, reason: str) -> InvalidInput:
+    return InvalidInput.one("destination", f"{network[:40]} {reason}")

@@ -1,0 +1,46 @@
+"""Calls this node makes to one peer: mutual TLS with the pinned certificate, and every
+call signed over method, origin, destination and the exact request bytes."""
+
+from __future__ import annotations
+
+import grpc
+
+from services.common.clients import open_channel
+from services.common.identity_files import NodeIdentity
+from services.federation import tls
+from services.federation.peers import Peer
+from services.federation.signatures import AUTH_KEY, sign_call
+
+PEER_SERVICE = "justnet.federation.v1.PeerService"
+SUBSCRIBE = f"/{PEER_SERVICE}/Subscribe"
+GET_KEYS = f"/{PEER_SERVICE}/GetKeys"
+DELIVER = f"/{PEER_SERVICE}/Deliver"
+FETCH_DETAILS = f"/{PEER_SERVICE}/FetchContactDetails"
+
+
+class PeerClient:
+    def __init__(self, network: str, identity: NodeIdentity, peer: Peer) -> None:
+        self.network = network
+        self.identity = identity
+        self.peer = peer
+
+    def channel(self) -> grpc.aio.Channel:
+        return open_channel(
+            self.peer.endpoint,
+            credentials=tls.channel_credentials(self.identity, self.peer),
+            options=tls.channel_options(self.peer),
+            default_timeout=10.0,
+            retries=False,
+        )
+
+    def signed(self, method: str, body: bytes) -> tuple[tuple[str, str], ...]:
+        header = sign_call(self.identity.signing_key, method, self.network, self.peer.network, body)
+        return ((AUTH_KEY, header),)
+
+    async def unary(
+        self, channel: grpc.aio.Channel, method: str, body: bytes, deadline: float
+    ) -> bytes:
+        """One signed unary call with raw bytes both ways (parsed by the caller)."""
+        call = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
+        raw: bytes = await call(body, metadata=self.signed(method, body), timeout=deadline)
+        return raw
