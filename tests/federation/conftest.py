@@ -68,9 +68,7 @@ class RecordingMailbox(exchange_pb2_grpc.MailboxServicer):
         self.accept = True
         self.available = True
 
-    async def Receive(
-        self, request: xpb.InboundMessage, context: Any
-    ) -> xpb.InboundReply:
+    async def Receive(self, request: xpb.InboundMessage, context: Any) -> xpb.InboundReply:
         if not self.available:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "down for maintenance")
         self.received.append(request)

@@ -17,7 +17,9 @@ from services.federation.signatures import RECEIPT_CONTEXT, sign_message
 from tests.federation.conftest import FedNode, NodeFactory, eventually, peer
 
 
-async def send(node: FedNode, to: str, message_id: str, payload: bytes = b"summary") -> xpb.Delivery:
+async def send(
+    node: FedNode, to: str, message_id: str, payload: bytes = b"summary"
+) -> xpb.Delivery:
     result: xpb.Delivery = await node.fed().Send(
         fpb.SendRequest(
             destination=to, message_id=message_id, kind="requests.event", payload=payload
@@ -100,7 +102,10 @@ async def test_a_redelivered_message_gets_the_same_receipt_and_reaches_the_servi
     b_as_seen_by_a = a.federation_rt.manager.peers["WACAP"]
     client = PeerClient("SEAJUST", load_identity(a.settings), b_as_seen_by_a)
     envelope = fpb.MessageEnvelope(
-        origin="SEAJUST", destination="WACAP", message_id="dup-1", kind="requests.event",
+        origin="SEAJUST",
+        destination="WACAP",
+        message_id="dup-1",
+        kind="requests.event",
         payload=b"x",
     )
     envelope.sent_at.FromDatetime(utcnow())
@@ -123,7 +128,10 @@ async def test_a_tampered_or_misaddressed_message_is_refused_before_any_service_
 
     def signed(destination: str, payload: bytes) -> fpb.SignedMessage:
         env = fpb.MessageEnvelope(
-            origin="SEAJUST", destination=destination, message_id="t-1", kind="requests.event",
+            origin="SEAJUST",
+            destination=destination,
+            message_id="t-1",
+            kind="requests.event",
             payload=payload,
         )
         env.sent_at.FromDatetime(utcnow())
