@@ -115,3 +115,14 @@ PEER_DESCRIPTOR = Obj(
     description="the output of `justnet node-info --json` of the other node",
     allow_read_only=False,
 )
+
+INSTRUMENT = Obj(
+    "InstrumentInput",
+    {
+        "title": Str(max_len=500),
+        "type": Str(max_len=16, enum=("multilateral", "regional", "bilateral")),
+        "parties": Arr(ISO2, max_items=250),
+    },
+    description="an editor's correction of a legal instrument's parties",
+    allow_read_only=False,
+)
