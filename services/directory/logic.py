@@ -26,7 +26,6 @@ from services.directory.models import decode_codes, encode_codes
 from services.directory.store import MAX_LIMIT, DirectoryStore, ListFilter, Replica
 from services.directory.visibility import can_see
 
-
 INSTRUMENT_TYPES = ("multilateral", "regional", "bilateral")
 
 
