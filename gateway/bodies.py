@@ -115,3 +115,65 @@ PEER_DESCRIPTOR = Obj(
     description="the output of `justnet node-info --json` of the other node",
     allow_read_only=False,
 )
+
+INSTRUMENT = Obj(
+    "InstrumentInput",
+    {
+        "title": Str(max_len=500),
+        "type": Str(max_len=16, enum=("multilateral", "regional", "bilateral")),
+        "parties": Arr(ISO2, max_items=250),
+    },
+    description="an editor's correction of a legal instrument's parties",
+    allow_read_only=False,
+)
+
+ROUTE_QUERY_FIELDS = {
+    "requesting_jurisdiction": ISO2,
+    "requested_jurisdiction": ISO2,
+    "measures": Arr(Str(max_len=64, enum=codes.MEASURES), max_items=len(codes.MEASURES)),
+    "urgency": Str(max_len=8, enum=("normal", "urgent"), description="default: normal"),
+    "language": Str(max_len=8, description="ISO 639-1 of the request as drafted"),
+}
+
+ROUTE_QUERY = Obj(
+    "RouteQuery",
+    ROUTE_QUERY_FIELDS,
+    required=("requesting_jurisdiction", "requested_jurisdiction"),
+    allow_read_only=False,
+)
+
+REQUEST = Obj(
+    "RequestInput",
+    {
+        **ROUTE_QUERY_FIELDS,
+        "title": Str(max_len=300),
+        "reference": Str(max_len=100, description="the requesting authority's file number"),
+        "offences": Arr(Str(max_len=300), max_items=20),
+        "summary": Str(max_len=20000, description="facts and purpose; no attachments"),
+        "deadline": Str(max_len=10, fmt="date", description="execution asked by this date"),
+        "confidential": Bool(description="only the two sides' editors and its author see it"),
+    },
+    required=("requesting_jurisdiction", "requested_jurisdiction", "title"),
+)
+
+STATUS_CHANGE = Obj(
+    "StatusChange",
+    {
+        "status": Str(
+            max_len=32,
+            enum=(
+                "acknowledged",
+                "more_information_needed",
+                "in_execution",
+                "executed",
+                "partially_executed",
+                "refused",
+                "withdrawn",
+                "information_supplied",
+            ),
+        ),
+        "note": Str(max_len=2000),
+    },
+    required=("status",),
+    allow_read_only=False,
+)

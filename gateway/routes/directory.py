@@ -149,6 +149,70 @@ async def get_jurisdiction(request: web.Request) -> web.Response:
     return json_response(render.jurisdiction(reply))
 
 
+INSTRUMENT = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string"},
+        "title": {"type": "string"},
+        "type": {"type": "string"},
+        "parties": {"type": "array", "items": {"type": "string"}},
+        "edited": {"type": "boolean"},
+        "updated_at": {"type": ["string", "null"], "format": "date-time"},
+        "updated_by": {"type": ["string", "null"]},
+    },
+}
+PARTY = Param("party", description="only instruments this state is a party to", max_len=8)
+
+
+def _instrument(i: pb.Instrument) -> dict[str, Any]:
+    return {
+        "code": i.code,
+        "title": i.title,
+        "type": i.type,
+        "parties": list(i.parties),
+        "edited": i.edited,
+        "updated_at": render.ts(i.updated_at),
+        "updated_by": i.updated_by or None,
+    }
+
+
+@api.route(
+    "GET",
+    "/api/v1/instruments",
+    summary="Legal instruments and their parties (the planner's legal bases)",
+    tag=TAG,
+    query=(PARTY,),
+    response={"type": "object", "properties": {"items": {"type": "array", "items": INSTRUMENT}}},
+)
+async def list_instruments(request: web.Request) -> web.Response:
+    q = parse_query((PARTY,), request.query)
+    reply = await _stub(request).ListInstruments(
+        pb.ListInstrumentsRequest(party=q["party"] or ""), metadata=_md(request)
+    )
+    return json_response({"items": [_instrument(i) for i in reply.items]})
+
+
+@api.route(
+    "PUT",
+    "/api/v1/instruments/{code}",
+    summary="Correct an instrument's parties on this node",
+    tag=TAG,
+    role="editor",
+    body=bodies.INSTRUMENT,
+    response=INSTRUMENT,
+)
+async def put_instrument(request: web.Request) -> web.Response:
+    require(request, "editor")
+    values = parse_body(bodies.INSTRUMENT, await read_json(request))
+    reply = await _stub(request).PutInstrument(
+        pb.PutInstrumentRequest(
+            instrument=pb.Instrument(code=request.match_info["code"], **values)
+        ),
+        metadata=_md(request),
+    )
+    return json_response(_instrument(reply))
+
+
 # ------------------------------------------------------------------ routing profiles
 
 

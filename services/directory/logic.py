@@ -22,8 +22,11 @@ from services.common.timeutil import as_utc, from_timestamp, utcnow
 from services.common.validation import Validator, country_code
 from services.directory import convert, reference, validate
 from services.directory.index import LookupIndex, Query
+from services.directory.models import decode_codes, encode_codes
 from services.directory.store import MAX_LIMIT, DirectoryStore, ListFilter, Replica
 from services.directory.visibility import can_see
+
+INSTRUMENT_TYPES = ("multilateral", "regional", "bilateral")
 
 
 class DirectoryLogic:
@@ -436,6 +439,71 @@ class DirectoryLogic:
         return removed
 
     # ------------------------------------------------------------ reference data
+
+    async def instruments(self, party: str = "") -> list[pb.Instrument]:
+        v = Validator()
+        party = v.country("party", party, required=False)
+        v.raise_if_errors()
+        edited = {row.code: row for row in await self.store.instruments()}
+        out: list[pb.Instrument] = []
+        for code, info in reference.instruments().items():
+            row = edited.pop(code, None)
+            if row is None:
+                msg = pb.Instrument(
+                    code=code, title=info.title, type=info.type, parties=sorted(info.parties)
+                )
+            else:
+                msg = self._instrument_message(row)
+            if not party or party in msg.parties:
+                out.append(msg)
+        for row in edited.values():  # instruments the editors added
+            msg = self._instrument_message(row)
+            if not party or party in msg.parties:
+                out.append(msg)
+        return out
+
+    @staticmethod
+    def _instrument_message(row: Any) -> pb.Instrument:
+        msg = pb.Instrument(
+            code=row.code,
+            title=row.title,
+            type=row.type,
+            parties=decode_codes(row.parties),
+            edited=True,
+            updated_by=row.updated_by,
+        )
+        msg.updated_at.FromDatetime(as_utc(row.updated_at))
+        return msg
+
+    async def put_instrument(self, msg: pb.Instrument, caller: Caller) -> pb.Instrument:
+        """An editor corrects an instrument's parties (ratifications change)."""
+        self.require_editor(caller)
+        v = Validator()
+        code = validate.legal_basis("code", msg.code, v)
+        if code == "RECIPROCITY":
+            v.fail("code", "reciprocity is not an instrument and has no parties")
+        shipped = reference.instruments().get(code)
+        title = v.text("title", msg.title, max_len=500) or (shipped.title if shipped else "")
+        if not title:
+            v.fail("title", "is required for an instrument not shipped with the node")
+        kind = v.choice("type", msg.type or (shipped.type if shipped else ""), INSTRUMENT_TYPES)
+        parties: list[str] = []
+        for i, p in enumerate(msg.parties):
+            iso = v.country(f"parties[{i}]", p)
+            if iso and iso not in parties:
+                parties.append(iso)
+        v.raise_if_errors()
+        row = await self.store.put_instrument(
+            {
+                "code": code,
+                "title": title,
+                "type": kind,
+                "parties": encode_codes(sorted(parties)),
+                "updated_at": utcnow(),
+                "updated_by": caller.subject,
+            }
+        )
+        return self._instrument_message(row)
 
     def network_message(self, info: reference.NetworkInfo) -> pb.Network:
         return pb.Network(

@@ -142,3 +142,19 @@ class ReplicationCursorRow(Base):
     cursor: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_change_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class InstrumentRow(Base):
+    """An editor's correction of a shipped legal instrument (its title, type or parties).
+
+    The reference file is the default; a row here replaces that instrument on this node.
+    """
+
+    __tablename__ = "directory_instruments"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    type: Mapped[str] = mapped_column(String(16))
+    parties: Mapped[str] = mapped_column(String(2000), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(200), default="")

@@ -48,6 +48,14 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     ) -> pb.Jurisdiction:
         return await self.logic.get_jurisdiction(request.code, current_caller())
 
+    async def ListInstruments(
+        self, request: pb.ListInstrumentsRequest, context: Ctx
+    ) -> pb.ListInstrumentsResponse:
+        return pb.ListInstrumentsResponse(items=await self.logic.instruments(request.party))
+
+    async def PutInstrument(self, request: pb.PutInstrumentRequest, context: Ctx) -> pb.Instrument:
+        return await self.logic.put_instrument(request.instrument, current_caller())
+
     # routing profiles
     async def GetRoutingProfile(
         self, request: pb.GetRoutingProfileRequest, context: Ctx

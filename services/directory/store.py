@@ -29,6 +29,7 @@ from services.directory.models import (
     AuthorityRow,
     ChangeRow,
     ContactPointRow,
+    InstrumentRow,
     RecordColumns,
     ReplicationCursorRow,
     RoutingProfileRow,
@@ -174,6 +175,22 @@ class DirectoryStore:
         async with self.sessions() as session:
             rows: Sequence[Any] = (await session.scalars(select(MODELS[kind]))).all()
         return rows
+
+    async def instruments(self) -> list[InstrumentRow]:
+        async with self.sessions() as session:
+            return list((await session.scalars(select(InstrumentRow))).all())
+
+    async def put_instrument(self, values: dict[str, Any]) -> InstrumentRow:
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            row: InstrumentRow | None = await session.get(InstrumentRow, values["code"])
+            if row is None:
+                row = InstrumentRow(**values)
+                session.add(row)
+            else:
+                for key, value in values.items():
+                    setattr(row, key, value)
+        return row
 
     async def max_seq(self) -> int:
         async with self.sessions() as session:

@@ -1,32 +1,104 @@
-"""The requests service process (outline: serves health and its contract; the requests issue
-fills in the logic and storage)."""
+"""Builds and runs the requests service process."""
 
 from __future__ import annotations
 
-import grpc
-from justnet.requests.v1 import requests_pb2, requests_pb2_grpc
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
 
+import grpc
+from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc
+from justnet.directory.v1 import directory_pb2_grpc
+from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.federation.v1 import federation_pb2_grpc
+from justnet.requests.v1 import requests_pb2, requests_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common import migrations
+from services.common.clients import open_channel
+from services.common.db import create_engine
+from services.common.identity import Caller
+from services.common.identity_files import load_identity
 from services.common.server import RunningServer, create_server, run_until_signalled
 from services.common.settings import NodeSettings
+from services.requests.chain import KeyRing
+from services.requests.dispatch import Dispatcher
+from services.requests.logic import RequestsLogic
+from services.requests.planner import Planner
+from services.requests.servicer import MailboxServicer, RequestsServicer
+from services.requests.store import RequestsStore
 
+PACKAGE_DIR = Path(__file__).parent
 SERVICE_NAME = requests_pb2.DESCRIPTOR.services_by_name["RequestsService"].full_name
+MAILBOX_NAME = exchange_pb2.DESCRIPTOR.services_by_name["Mailbox"].full_name
 
 
 async def migrate(settings: NodeSettings) -> str | None:
-    return None  # no tables yet
+    engine = create_engine(settings.requests.database_url, instrument=False)
+    try:
+        return await migrations.upgrade(engine, PACKAGE_DIR, "requests")
+    finally:
+        await engine.dispose()
 
 
-async def start(settings: NodeSettings, *, port: int | None = None) -> RunningServer:
-    def register(server: grpc.aio.Server) -> None:
-        # The generated base servicer answers UNIMPLEMENTED until the requests issue lands.
-        requests_pb2_grpc.add_RequestsServiceServicer_to_server(
-            requests_pb2_grpc.RequestsServiceServicer(), server
+@dataclass
+class RequestsRuntime:
+    server: RunningServer
+    engine: AsyncEngine
+    logic: RequestsLogic
+    channels: tuple[grpc.aio.Channel, ...]
+    dispatcher: asyncio.Task[None]
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    async def stop(self, grace: float = 5.0) -> None:
+        self.dispatcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.dispatcher
+        await self.server.stop(grace)
+        for channel in self.channels:
+            await channel.close()
+        await self.engine.dispose()
+
+
+async def start(settings: NodeSettings, *, port: int | None = None) -> RequestsRuntime:
+    identity = load_identity(settings)
+    engine = create_engine(settings.requests.database_url)
+    await migrations.require_head(engine, PACKAGE_DIR, "requests")
+    store = RequestsStore(engine, settings.network)
+    dir_channel = open_channel(settings.directory.target)
+    fed_channel = open_channel(settings.federation.target)
+    directory = directory_pb2_grpc.DirectoryServiceStub(dir_channel)
+    federation = federation_pb2_grpc.FederationServiceStub(fed_channel)
+    service_md = Caller("admin", settings.network, "requests").metadata()
+
+    async def fetch_keys(network: str) -> fpb.NodeKeys:
+        reply: fpb.NodeKeys = await federation.GetNetworkKeys(
+            fpb.GetNetworkKeysRequest(network=network), metadata=service_md, timeout=3.0
         )
+        return reply
 
-    own = settings.requests
-    return await create_server(
-        register, [SERVICE_NAME], host=own.host, port=own.port if port is None else port
+    ring = KeyRing(settings.network, identity, fetch_keys)
+    planner = Planner(settings.network, settings.jurisdictions, directory, federation)
+    logic = RequestsLogic(store, planner, identity, ring)
+
+    def register(server: grpc.aio.Server) -> None:
+        requests_pb2_grpc.add_RequestsServiceServicer_to_server(RequestsServicer(logic), server)
+        exchange_pb2_grpc.add_MailboxServicer_to_server(MailboxServicer(logic), server)
+
+    server = await create_server(
+        register,
+        [SERVICE_NAME, MAILBOX_NAME],
+        host=settings.requests.host,
+        port=settings.requests.port if port is None else port,
     )
+    dispatcher = asyncio.create_task(
+        Dispatcher(logic, federation).run(), name="requests-outbox-dispatch"
+    )
+    return RequestsRuntime(server, engine, logic, (dir_channel, fed_channel), dispatcher)
 
 
 async def serve(settings: NodeSettings) -> None:

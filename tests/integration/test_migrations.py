@@ -12,16 +12,22 @@ from services.common import migrations
 from services.common.db import create_engine
 from services.common.settings import NodeSettings
 from services.directory import service as directory
+from services.requests import service as requests
 
 
 async def test_directory_and_gateway_upgrade_an_empty_database(
     settings: NodeSettings, database_url: str
 ) -> None:
-    settings = replace(settings, gateway=replace(settings.gateway, database_url=database_url))
-    assert await directory.migrate(settings) == "0002"
+    settings = replace(
+        settings,
+        gateway=replace(settings.gateway, database_url=database_url),
+        requests=replace(settings.requests, database_url=database_url),
+    )
+    assert await directory.migrate(settings) == "0003"
     assert await migrate_gateway(settings) == "0001"
+    assert await requests.migrate(settings) == "0001"
     # Running again is a no-op.
-    assert await directory.migrate(settings) == "0002"
+    assert await directory.migrate(settings) == "0003"
     engine = create_engine(database_url, instrument=False)
     try:
         async with engine.connect() as conn:
@@ -32,6 +38,12 @@ async def test_directory_and_gateway_upgrade_an_empty_database(
             "directory_routing_profiles",
             "directory_changes",
             "directory_replication_cursors",
+            "directory_instruments",
+            "requests_requests",
+            "requests_events",
+            "requests_outbox",
+            "requests_inbox",
+            "alembic_version_requests",
             "alembic_version_directory",
             "gateway_tokens",
             "gateway_audit",
@@ -39,6 +51,7 @@ async def test_directory_and_gateway_upgrade_an_empty_database(
         } <= tables
         await migrations.require_head(engine, directory.PACKAGE_DIR, "directory")
         await migrations.require_head(engine, GATEWAY_DIR, "gateway")
+        await migrations.require_head(engine, requests.PACKAGE_DIR, "requests")
     finally:
         await engine.dispose()
 

@@ -76,6 +76,42 @@ class Jurisdiction(_message.Message):
     routing_profile: RoutingProfile
     def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., official_languages: _Optional[_Iterable[str]] = ..., legal_tradition: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., routing_profile: _Optional[_Union[RoutingProfile, _Mapping]] = ...) -> None: ...
 
+class Instrument(_message.Message):
+    __slots__ = ("code", "title", "type", "parties", "edited", "updated_at", "updated_by")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    PARTIES_FIELD_NUMBER: _ClassVar[int]
+    EDITED_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_BY_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    title: str
+    type: str
+    parties: _containers.RepeatedScalarFieldContainer[str]
+    edited: bool
+    updated_at: _timestamp_pb2.Timestamp
+    updated_by: str
+    def __init__(self, code: _Optional[str] = ..., title: _Optional[str] = ..., type: _Optional[str] = ..., parties: _Optional[_Iterable[str]] = ..., edited: _Optional[bool] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ...) -> None: ...
+
+class ListInstrumentsRequest(_message.Message):
+    __slots__ = ("party",)
+    PARTY_FIELD_NUMBER: _ClassVar[int]
+    party: str
+    def __init__(self, party: _Optional[str] = ...) -> None: ...
+
+class ListInstrumentsResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[Instrument]
+    def __init__(self, items: _Optional[_Iterable[_Union[Instrument, _Mapping]]] = ...) -> None: ...
+
+class PutInstrumentRequest(_message.Message):
+    __slots__ = ("instrument",)
+    INSTRUMENT_FIELD_NUMBER: _ClassVar[int]
+    instrument: Instrument
+    def __init__(self, instrument: _Optional[_Union[Instrument, _Mapping]] = ...) -> None: ...
+
 class ListJurisdictionsRequest(_message.Message):
     __slots__ = ("network",)
     NETWORK_FIELD_NUMBER: _ClassVar[int]

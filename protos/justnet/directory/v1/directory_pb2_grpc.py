@@ -54,6 +54,16 @@ class DirectoryServiceStub:
                 request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.GetJurisdictionRequest.SerializeToString,
                 response_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.Jurisdiction.FromString,
                 _registered_method=True)
+        self.ListInstruments = channel.unary_unary(
+                '/justnet.directory.v1.DirectoryService/ListInstruments',
+                request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ListInstrumentsRequest.SerializeToString,
+                response_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ListInstrumentsResponse.FromString,
+                _registered_method=True)
+        self.PutInstrument = channel.unary_unary(
+                '/justnet.directory.v1.DirectoryService/PutInstrument',
+                request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.PutInstrumentRequest.SerializeToString,
+                response_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.Instrument.FromString,
+                _registered_method=True)
         self.GetRoutingProfile = channel.unary_unary(
                 '/justnet.directory.v1.DirectoryService/GetRoutingProfile',
                 request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.GetRoutingProfileRequest.SerializeToString,
@@ -173,6 +183,20 @@ class DirectoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetJurisdiction(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInstruments(self, request, context):
+        """Legal instruments and their parties: reference data shipped with the node, with
+        the node's editors' corrections applied (PutInstrument).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutInstrument(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -321,6 +345,16 @@ def add_DirectoryServiceServicer_to_server(servicer, server):
                     servicer.GetJurisdiction,
                     request_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.GetJurisdictionRequest.FromString,
                     response_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.Jurisdiction.SerializeToString,
+            ),
+            'ListInstruments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInstruments,
+                    request_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ListInstrumentsRequest.FromString,
+                    response_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ListInstrumentsResponse.SerializeToString,
+            ),
+            'PutInstrument': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutInstrument,
+                    request_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.PutInstrumentRequest.FromString,
+                    response_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.Instrument.SerializeToString,
             ),
             'GetRoutingProfile': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRoutingProfile,
@@ -526,6 +560,60 @@ class DirectoryService:
             '/justnet.directory.v1.DirectoryService/GetJurisdiction',
             justnet_dot_directory_dot_v1_dot_directory__pb2.GetJurisdictionRequest.SerializeToString,
             justnet_dot_directory_dot_v1_dot_directory__pb2.Jurisdiction.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInstruments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.directory.v1.DirectoryService/ListInstruments',
+            justnet_dot_directory_dot_v1_dot_directory__pb2.ListInstrumentsRequest.SerializeToString,
+            justnet_dot_directory_dot_v1_dot_directory__pb2.ListInstrumentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutInstrument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.directory.v1.DirectoryService/PutInstrument',
+            justnet_dot_directory_dot_v1_dot_directory__pb2.PutInstrumentRequest.SerializeToString,
+            justnet_dot_directory_dot_v1_dot_directory__pb2.Instrument.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,19 +22,70 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from justnet.common.v1 import common_pb2 as justnet_dot_common_dot_v1_dot_common__pb2
+from justnet.common.v1 import exchange_pb2 as justnet_dot_common_dot_v1_dot_exchange__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"justnet/requests/v1/requests.proto\x12\x13justnet.requests.v1\"\x88\x01\n\x10PlanRouteRequest\x12\x1f\n\x17requesting_jurisdiction\x18\x01 \x01(\t\x12\x1e\n\x16requested_jurisdiction\x18\x02 \x01(\t\x12\x10\n\x08measures\x18\x03 \x03(\t\x12\x0f\n\x07urgency\x18\x04 \x01(\t\x12\x10\n\x08language\x18\x05 \x01(\t\"\xa3\x01\n\x05Route\x12\x1b\n\x13\x64\x65stination_network\x18\x01 \x01(\t\x12\x1c\n\x14\x63\x65ntral_authority_id\x18\x02 \x01(\t\x12\x13\n\x0blegal_bases\x18\x03 \x03(\t\x12\x1a\n\x12\x61\x63\x63\x65pted_languages\x18\x04 \x03(\t\x12\x1c\n\x14translation_required\x18\x05 \x01(\x08\x12\x10\n\x08warnings\x18\x06 \x03(\t2a\n\x0fRequestsService\x12N\n\tPlanRoute\x12%.justnet.requests.v1.PlanRouteRequest\x1a\x1a.justnet.requests.v1.Routeb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"justnet/requests/v1/requests.proto\x12\x13justnet.requests.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ejustnet/common/v1/common.proto\x1a justnet/common/v1/exchange.proto\"\x88\x01\n\x10PlanRouteRequest\x12\x1f\n\x17requesting_jurisdiction\x18\x01 \x01(\t\x12\x1e\n\x16requested_jurisdiction\x18\x02 \x01(\t\x12\x10\n\x08measures\x18\x03 \x03(\t\x12\x0f\n\x07urgency\x18\x04 \x01(\t\x12\x10\n\x08language\x18\x05 \x01(\t\"\xb1\x01\n\x0c\x41uthorityRef\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0cjurisdiction\x18\x03 \x01(\t\x12\x0e\n\x06origin\x18\x04 \x01(\t\x12\r\n\x05\x65mail\x18\x05 \x01(\t\x12\r\n\x05phone\x18\x06 \x01(\t\x12\x0f\n\x07website\x18\x07 \x01(\t\x12\x1a\n\x12\x61\x63\x63\x65pted_languages\x18\x08 \x03(\t\x12\x16\n\x0e\x61vailable_24_7\x18\t \x01(\x08\"=\n\x0cRouteChannel\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x0e\n\x06\x66ormal\x18\x03 \x01(\x08\"o\n\nLegalBasis\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x13\n\x0blast_resort\x18\x04 \x01(\x08\x12!\n\x19listed_by_requested_state\x18\x05 \x01(\x08\"Y\n\rMeasureAdvice\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x15\n\rapplicability\x18\x02 \x01(\t\x12\r\n\x05notes\x18\x03 \x01(\t\x12\x14\n\x0c\x61lternatives\x18\x04 \x03(\t\"\xf6\x01\n\x11\x43ontactSuggestion\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x14\n\x0cjurisdiction\x18\x04 \x01(\t\x12\x0e\n\x06origin\x18\x05 \x01(\t\x12\x14\n\x0c\x61uthority_id\x18\x06 \x01(\t\x12\x11\n\tlanguages\x18\x07 \x03(\t\x12\x13\n\x0b\x63ompetences\x18\x08 \x03(\t\x12\x16\n\x0e\x61vailable_24_7\x18\t \x01(\x08\x12\r\n\x05\x65mail\x18\n \x01(\t\x12\r\n\x05phone\x18\x0b \x01(\t\x12\r\n\x05score\x18\x0c \x01(\x01\x12\x0f\n\x07reasons\x18\r \x03(\t\"-\n\x0cRouteWarning\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xbc\x05\n\x05Route\x12\x1f\n\x17requesting_jurisdiction\x18\x01 \x01(\t\x12\x1e\n\x16requested_jurisdiction\x18\x02 \x01(\t\x12\x1b\n\x13\x64\x65stination_network\x18\x03 \x01(\t\x12\x1c\n\x14\x64\x65stination_is_local\x18\x04 \x01(\x08\x12<\n\x11\x63\x65ntral_authority\x18\x05 \x01(\x0b\x32!.justnet.requests.v1.AuthorityRef\x12\x33\n\x08\x63hannels\x18\x06 \x03(\x0b\x32!.justnet.requests.v1.RouteChannel\x12\x34\n\x0blegal_bases\x18\x07 \x03(\x0b\x32\x1f.justnet.requests.v1.LegalBasis\x12\x1a\n\x12\x61\x63\x63\x65pted_languages\x18\x08 \x03(\t\x12\x1c\n\x14translation_required\x18\t \x01(\x08\x12\x10\n\x08language\x18\n \x01(\t\x12\x34\n\x08measures\x18\x0b \x03(\x0b\x32\".justnet.requests.v1.MeasureAdvice\x12\x38\n\x08\x63ontacts\x18\x0c \x03(\x0b\x32&.justnet.requests.v1.ContactSuggestion\x12\x33\n\x08warnings\x18\r \x03(\x0b\x32!.justnet.requests.v1.RouteWarning\x12\x0f\n\x07urgency\x18\x0e \x01(\t\x12\x1c\n\x14\x61\x63knowledgement_days\x18\x0f \x01(\x05\x12\x18\n\x10urgent_procedure\x18\x10 \x01(\t\x12\x16\n\x0eprofile_origin\x18\x11 \x01(\t\x12<\n\x18profile_last_verified_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf1\x01\n\x0cRequestInput\x12\x1f\n\x17requesting_jurisdiction\x18\x01 \x01(\t\x12\x1e\n\x16requested_jurisdiction\x18\x02 \x01(\t\x12\x10\n\x08measures\x18\x03 \x03(\t\x12\x0f\n\x07urgency\x18\x04 \x01(\t\x12\x10\n\x08language\x18\x05 \x01(\t\x12\r\n\x05title\x18\x06 \x01(\t\x12\x11\n\treference\x18\x07 \x01(\t\x12\x10\n\x08offences\x18\x08 \x03(\t\x12\x0f\n\x07summary\x18\t \x01(\t\x12\x10\n\x08\x64\x65\x61\x64line\x18\n \x01(\t\x12\x14\n\x0c\x63onfidential\x18\x0b \x01(\x08\"\xc3\x02\n\rDeliveryState\x12\r\n\x05state\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x11\n\tevent_seq\x18\x03 \x01(\x05\x12\x13\n\x0b\x64\x65stination\x18\x04 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x05 \x01(\x05\x12\x12\n\nlast_error\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12.\n\nsettled_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\x07receipt\x18\t \x01(\x0b\x32 .justnet.common.v1.SignedReceipt\x12\x34\n\x0creceipt_body\x18\n \x01(\x0b\x32\x1e.justnet.common.v1.ReceiptBody\x12\x18\n\x10receipt_verified\x18\x0b \x01(\x08\"\xe8\x05\n\x07Request\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tdirection\x18\x06 \x01(\t\x12\x0e\n\x06status\x18\x07 \x01(\t\x12\x1a\n\x12requesting_network\x18\x08 \x01(\t\x12\x19\n\x11requested_network\x18\t \x01(\t\x12\x1f\n\x17requesting_jurisdiction\x18\n \x01(\t\x12\x1e\n\x16requested_jurisdiction\x18\x0b \x01(\t\x12\x10\n\x08measures\x18\x0c \x03(\t\x12\x0f\n\x07urgency\x18\r \x01(\t\x12\x10\n\x08language\x18\x0e \x01(\t\x12\r\n\x05title\x18\x0f \x01(\t\x12\x11\n\treference\x18\x10 \x01(\t\x12\x10\n\x08offences\x18\x11 \x03(\t\x12\x0f\n\x07summary\x18\x12 \x01(\t\x12\x10\n\x08\x64\x65\x61\x64line\x18\x13 \x01(\t\x12\x14\n\x0c\x63onfidential\x18\x14 \x01(\x08\x12\r\n\x05owner\x18\x15 \x01(\t\x12\x30\n\x0csubmitted_at\x18\x16 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13\x61\x63knowledgement_due\x18\x17 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07overdue\x18\x18 \x01(\x08\x12\x17\n\x0foverdue_reasons\x18\x19 \x03(\t\x12)\n\x05route\x18\x1a \x01(\x0b\x32\x1a.justnet.requests.v1.Route\x12\x34\n\x08\x64\x65livery\x18\x1b \x01(\x0b\x32\".justnet.requests.v1.DeliveryState\x12\x0e\n\x06\x65vents\x18\x1c \x01(\x05\"J\n\x14\x43reateRequestRequest\x12\x32\n\x07request\x18\x01 \x01(\x0b\x32!.justnet.requests.v1.RequestInput\"\x1f\n\x11GetRequestRequest\x12\n\n\x02id\x18\x01 \x01(\t\"f\n\x13ListRequestsRequest\x12,\n\x04page\x18\x01 \x01(\x0b\x32\x1e.justnet.common.v1.PageRequest\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x11\n\tdirection\x18\x03 \x01(\t\"X\n\x14ListRequestsResponse\x12+\n\x05items\x18\x01 \x03(\x0b\x32\x1c.justnet.requests.v1.Request\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"\x1b\n\rSubmitRequest\x12\n\n\x02id\x18\x01 \x01(\t\"Y\n\x13\x43hangeStatusRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0c\n\x04note\x18\x03 \x01(\t\x12\x18\n\x10\x65xpected_version\x18\x04 \x01(\x03\"\x1f\n\x11GetHistoryRequest\x12\n\n\x02id\x18\x01 \x01(\t\"B\n\x12ListOverdueRequest\x12,\n\x04page\x18\x01 \x01(\x0b\x32\x1e.justnet.common.v1.PageRequest\"\x8e\x02\n\x0cHistoryEntry\x12\x0b\n\x03seq\x18\x01 \x01(\x05\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x03 \x01(\t\x12\x0c\n\x04note\x18\x04 \x01(\t\x12&\n\x02\x61t\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06key_id\x18\x06 \x01(\t\x12\x11\n\tsignature\x18\x07 \x01(\x0c\x12\x0c\n\x04hash\x18\x08 \x01(\x0c\x12\x11\n\tprev_hash\x18\t \x01(\x0c\x12\x10\n\x08verified\x18\n \x01(\x08\x12\x0f\n\x07problem\x18\x0b \x01(\t\x12\x34\n\x08\x64\x65livery\x18\x0c \x01(\x0b\x32\".justnet.requests.v1.DeliveryState\"b\n\x07History\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x31\n\x06\x65vents\x18\x02 \x03(\x0b\x32!.justnet.requests.v1.HistoryEntry\x12\x10\n\x08verified\x18\x03 \x01(\x08\"\xa9\x01\n\x0cRequestEvent\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x05\x12\x11\n\tprev_hash\x18\x03 \x01(\x0c\x12\x0e\n\x06\x61uthor\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x0c\n\x04note\x18\x06 \x01(\t\x12&\n\x02\x61t\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07payload\x18\x08 \x01(\x0c\"?\n\x0bSignedEvent\x12\r\n\x05\x65vent\x18\x01 \x01(\x0c\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"\x91\x03\n\x0eRequestSummary\x12\n\n\x02id\x18\x01 \x01(\t\x12\x1a\n\x12requesting_network\x18\x02 \x01(\t\x12\x19\n\x11requested_network\x18\x03 \x01(\t\x12\x1f\n\x17requesting_jurisdiction\x18\x04 \x01(\t\x12\x1e\n\x16requested_jurisdiction\x18\x05 \x01(\t\x12\x10\n\x08measures\x18\x06 \x03(\t\x12\x0f\n\x07urgency\x18\x07 \x01(\t\x12\x10\n\x08language\x18\x08 \x01(\t\x12\r\n\x05title\x18\t \x01(\t\x12\x11\n\treference\x18\n \x01(\t\x12\x10\n\x08offences\x18\x0b \x03(\t\x12\x0f\n\x07summary\x18\x0c \x01(\t\x12\x10\n\x08\x64\x65\x61\x64line\x18\r \x01(\t\x12\x14\n\x0c\x63onfidential\x18\x0e \x01(\x08\x12)\n\x05route\x18\x0f \x01(\x0b\x32\x1a.justnet.requests.v1.Route\x12.\n\ncreated_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"T\n\x0c\x45ventMessage\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x30\n\x06\x65vents\x18\x02 \x03(\x0b\x32 .justnet.requests.v1.SignedEvent\"E\n\x0c\x45ventReceipt\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08held_seq\x18\x02 \x01(\x05\x12\x0f\n\x07\x61pplied\x18\x03 \x01(\x05\x32\xcf\x05\n\x0fRequestsService\x12N\n\tPlanRoute\x12%.justnet.requests.v1.PlanRouteRequest\x1a\x1a.justnet.requests.v1.Route\x12X\n\rCreateRequest\x12).justnet.requests.v1.CreateRequestRequest\x1a\x1c.justnet.requests.v1.Request\x12R\n\nGetRequest\x12&.justnet.requests.v1.GetRequestRequest\x1a\x1c.justnet.requests.v1.Request\x12\x63\n\x0cListRequests\x12(.justnet.requests.v1.ListRequestsRequest\x1a).justnet.requests.v1.ListRequestsResponse\x12J\n\x06Submit\x12\".justnet.requests.v1.SubmitRequest\x1a\x1c.justnet.requests.v1.Request\x12V\n\x0c\x43hangeStatus\x12(.justnet.requests.v1.ChangeStatusRequest\x1a\x1c.justnet.requests.v1.Request\x12R\n\nGetHistory\x12&.justnet.requests.v1.GetHistoryRequest\x1a\x1c.justnet.requests.v1.History\x12\x61\n\x0bListOverdue\x12\'.justnet.requests.v1.ListOverdueRequest\x1a).justnet.requests.v1.ListRequestsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'justnet.requests.v1.requests_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PLANROUTEREQUEST']._serialized_start=60
-  _globals['_PLANROUTEREQUEST']._serialized_end=196
-  _globals['_ROUTE']._serialized_start=199
-  _globals['_ROUTE']._serialized_end=362
-  _globals['_REQUESTSSERVICE']._serialized_start=364
-  _globals['_REQUESTSSERVICE']._serialized_end=461
+  _globals['_PLANROUTEREQUEST']._serialized_start=159
+  _globals['_PLANROUTEREQUEST']._serialized_end=295
+  _globals['_AUTHORITYREF']._serialized_start=298
+  _globals['_AUTHORITYREF']._serialized_end=475
+  _globals['_ROUTECHANNEL']._serialized_start=477
+  _globals['_ROUTECHANNEL']._serialized_end=538
+  _globals['_LEGALBASIS']._serialized_start=540
+  _globals['_LEGALBASIS']._serialized_end=651
+  _globals['_MEASUREADVICE']._serialized_start=653
+  _globals['_MEASUREADVICE']._serialized_end=742
+  _globals['_CONTACTSUGGESTION']._serialized_start=745
+  _globals['_CONTACTSUGGESTION']._serialized_end=991
+  _globals['_ROUTEWARNING']._serialized_start=993
+  _globals['_ROUTEWARNING']._serialized_end=1038
+  _globals['_ROUTE']._serialized_start=1041
+  _globals['_ROUTE']._serialized_end=1741
+  _globals['_REQUESTINPUT']._serialized_start=1744
+  _globals['_REQUESTINPUT']._serialized_end=1985
+  _globals['_DELIVERYSTATE']._serialized_start=1988
+  _globals['_DELIVERYSTATE']._serialized_end=2311
+  _globals['_REQUEST']._serialized_start=2314
+  _globals['_REQUEST']._serialized_end=3058
+  _globals['_CREATEREQUESTREQUEST']._serialized_start=3060
+  _globals['_CREATEREQUESTREQUEST']._serialized_end=3134
+  _globals['_GETREQUESTREQUEST']._serialized_start=3136
+  _globals['_GETREQUESTREQUEST']._serialized_end=3167
+  _globals['_LISTREQUESTSREQUEST']._serialized_start=3169
+  _globals['_LISTREQUESTSREQUEST']._serialized_end=3271
+  _globals['_LISTREQUESTSRESPONSE']._serialized_start=3273
+  _globals['_LISTREQUESTSRESPONSE']._serialized_end=3361
+  _globals['_SUBMITREQUEST']._serialized_start=3363
+  _globals['_SUBMITREQUEST']._serialized_end=3390
+  _globals['_CHANGESTATUSREQUEST']._serialized_start=3392
+  _globals['_CHANGESTATUSREQUEST']._serialized_end=3481
+  _globals['_GETHISTORYREQUEST']._serialized_start=3483
+  _globals['_GETHISTORYREQUEST']._serialized_end=3514
+  _globals['_LISTOVERDUEREQUEST']._serialized_start=3516
+  _globals['_LISTOVERDUEREQUEST']._serialized_end=3582
+  _globals['_HISTORYENTRY']._serialized_start=3585
+  _globals['_HISTORYENTRY']._serialized_end=3855
+  _globals['_HISTORY']._serialized_start=3857
+  _globals['_HISTORY']._serialized_end=3955
+  _globals['_REQUESTEVENT']._serialized_start=3958
+  _globals['_REQUESTEVENT']._serialized_end=4127
+  _globals['_SIGNEDEVENT']._serialized_start=4129
+  _globals['_SIGNEDEVENT']._serialized_end=4192
+  _globals['_REQUESTSUMMARY']._serialized_start=4195
+  _globals['_REQUESTSUMMARY']._serialized_end=4596
+  _globals['_EVENTMESSAGE']._serialized_start=4598
+  _globals['_EVENTMESSAGE']._serialized_end=4682
+  _globals['_EVENTRECEIPT']._serialized_start=4684
+  _globals['_EVENTRECEIPT']._serialized_end=4753
+  _globals['_REQUESTSSERVICE']._serialized_start=4756
+  _globals['_REQUESTSSERVICE']._serialized_end=5475
 # @@protoc_insertion_point(module_scope)

@@ -39,13 +39,96 @@ class RequestsServiceStub:
                 request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.PlanRouteRequest.SerializeToString,
                 response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.Route.FromString,
                 _registered_method=True)
+        self.CreateRequest = channel.unary_unary(
+                '/justnet.requests.v1.RequestsService/CreateRequest',
+                request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.CreateRequestRequest.SerializeToString,
+                response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.Request.FromString,
+                _registered_method=True)
+        self.GetRequest = channel.unary_unary(
+                '/justnet.requests.v1.RequestsService/GetRequest',
+                request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.GetRequestRequest.SerializeToString,
+                response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.Request.FromString,
+                _registered_method=True)
+        self.ListRequests = channel.unary_unary(
+                '/justnet.requests.v1.RequestsService/ListRequests',
+                request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ListRequestsRequest.SerializeToString,
+                response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ListRequestsResponse.FromString,
+                _registered_method=True)
+        self.Submit = channel.unary_unary(
+                '/justnet.requests.v1.RequestsService/Submit',
+                request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.SubmitRequest.SerializeToString,
+                response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.Request.FromString,
+                _registered_method=True)
+        self.ChangeStatus = channel.unary_unary(
+                '/justnet.requests.v1.RequestsService/ChangeStatus',
+                request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ChangeStatusRequest.SerializeToString,
+                response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.Request.FromString,
+                _registered_method=True)
+        self.GetHistory = channel.unary_unary(
+                '/justnet.requests.v1.RequestsService/GetHistory',
+                request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.GetHistoryRequest.SerializeToString,
+                response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.History.FromString,
+                _registered_method=True)
+        self.ListOverdue = channel.unary_unary(
+                '/justnet.requests.v1.RequestsService/ListOverdue',
+                request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ListOverdueRequest.SerializeToString,
+                response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ListRequestsResponse.FromString,
+                _registered_method=True)
 
 
 class RequestsServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def PlanRoute(self, request, context):
+        """Where and how to send a request: destination node, central authority, channels,
+        shared legal bases, languages, measures, contacts to consult, warnings.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateRequest(self, request, context):
+        """A draft (member); routed at once so the draft carries its route.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRequest(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRequests(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Submit(self, request, context):
+        """Appends the signed `submitted` event and delivers the request to the destination.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangeStatus(self, request, context):
+        """Appends a signed status event authored by the caller's side; delivered to the other.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetHistory(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOverdue(self, request, context):
+        """Requests past their acknowledgement due time or their requested execution date.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -57,6 +140,41 @@ def add_RequestsServiceServicer_to_server(servicer, server):
                     servicer.PlanRoute,
                     request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.PlanRouteRequest.FromString,
                     response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.Route.SerializeToString,
+            ),
+            'CreateRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateRequest,
+                    request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.CreateRequestRequest.FromString,
+                    response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.Request.SerializeToString,
+            ),
+            'GetRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRequest,
+                    request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.GetRequestRequest.FromString,
+                    response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.Request.SerializeToString,
+            ),
+            'ListRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRequests,
+                    request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ListRequestsRequest.FromString,
+                    response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ListRequestsResponse.SerializeToString,
+            ),
+            'Submit': grpc.unary_unary_rpc_method_handler(
+                    servicer.Submit,
+                    request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.SubmitRequest.FromString,
+                    response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.Request.SerializeToString,
+            ),
+            'ChangeStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeStatus,
+                    request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ChangeStatusRequest.FromString,
+                    response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.Request.SerializeToString,
+            ),
+            'GetHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHistory,
+                    request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.GetHistoryRequest.FromString,
+                    response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.History.SerializeToString,
+            ),
+            'ListOverdue': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOverdue,
+                    request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ListOverdueRequest.FromString,
+                    response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ListRequestsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,6 +204,195 @@ class RequestsService:
             '/justnet.requests.v1.RequestsService/PlanRoute',
             justnet_dot_requests_dot_v1_dot_requests__pb2.PlanRouteRequest.SerializeToString,
             justnet_dot_requests_dot_v1_dot_requests__pb2.Route.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.requests.v1.RequestsService/CreateRequest',
+            justnet_dot_requests_dot_v1_dot_requests__pb2.CreateRequestRequest.SerializeToString,
+            justnet_dot_requests_dot_v1_dot_requests__pb2.Request.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.requests.v1.RequestsService/GetRequest',
+            justnet_dot_requests_dot_v1_dot_requests__pb2.GetRequestRequest.SerializeToString,
+            justnet_dot_requests_dot_v1_dot_requests__pb2.Request.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.requests.v1.RequestsService/ListRequests',
+            justnet_dot_requests_dot_v1_dot_requests__pb2.ListRequestsRequest.SerializeToString,
+            justnet_dot_requests_dot_v1_dot_requests__pb2.ListRequestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Submit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.requests.v1.RequestsService/Submit',
+            justnet_dot_requests_dot_v1_dot_requests__pb2.SubmitRequest.SerializeToString,
+            justnet_dot_requests_dot_v1_dot_requests__pb2.Request.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.requests.v1.RequestsService/ChangeStatus',
+            justnet_dot_requests_dot_v1_dot_requests__pb2.ChangeStatusRequest.SerializeToString,
+            justnet_dot_requests_dot_v1_dot_requests__pb2.Request.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.requests.v1.RequestsService/GetHistory',
+            justnet_dot_requests_dot_v1_dot_requests__pb2.GetHistoryRequest.SerializeToString,
+            justnet_dot_requests_dot_v1_dot_requests__pb2.History.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOverdue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.requests.v1.RequestsService/ListOverdue',
+            justnet_dot_requests_dot_v1_dot_requests__pb2.ListOverdueRequest.SerializeToString,
+            justnet_dot_requests_dot_v1_dot_requests__pb2.ListRequestsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,226 @@
+"""The signed event chain of a request.
+
+Each event is serialized once by its author; those exact bytes are hashed, signed,
+stored and sent. The next event names the sha256 of those bytes, so neither side can
+rewrite an event without breaking every later link, and each event verifies against
+its author's key (this node's own keys, or a peer's from federation's keyring).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.requests.v1 import requests_pb2 as pb
+
+from services.common.identity_files import NodeIdentity
+from services.common.signing import SigningKey, verify
+from services.common.timeutil import from_timestamp, to_timestamp
+
+CONTEXT = b"justnet-request-event-v1\n"
+KEYS_TTL_SECONDS = 300.0
+NO_KEYS = "no verify keys available"
+
+# Who authors which status (ARCHITECTURE section 2: one writer per event).
+REQUESTING_STATUSES = ("submitted", "withdrawn", "information_supplied")
+REQUESTED_STATUSES = (
+    "acknowledged",
+    "more_information_needed",
+    "in_execution",
+    "executed",
+    "partially_executed",
+    "refused",
+)
+STATUSES = ("draft", *REQUESTING_STATUSES, *REQUESTED_STATUSES)
+TERMINAL = ("executed", "partially_executed", "refused", "withdrawn")
+_OPEN = ("acknowledged", "more_information_needed", "in_execution", "executed")
+# status -> statuses that may follow it
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "draft": ("submitted",),
+    "submitted": (
+        "acknowledged",
+        "more_information_needed",
+        "in_execution",
+        "refused",
+        "withdrawn",
+    ),
+    "acknowledged": (
+        "more_information_needed",
+        "in_execution",
+        "executed",
+        "partially_executed",
+        "refused",
+        "withdrawn",
+    ),
+    "more_information_needed": ("information_supplied", "refused", "withdrawn"),
+    "information_supplied": (
+        "acknowledged",
+        "more_information_needed",
+        "in_execution",
+        "executed",
+        "partially_executed",
+        "refused",
+        "withdrawn",
+    ),
+    "in_execution": (
+        "more_information_needed",
+        "executed",
+        "partially_executed",
+        "refused",
+        "withdrawn",
+    ),
+    "executed": (),
+    "partially_executed": (),
+    "refused": (),
+    "withdrawn": (),
+}
+
+
+def side_of(status: str) -> str:
+    return "requesting" if status in REQUESTING_STATUSES else "requested"
+
+
+def event_hash(event_bytes: bytes) -> bytes:
+    return hashlib.sha256(event_bytes).digest()
+
+
+def sign_event(key: SigningKey, event: pb.RequestEvent) -> pb.SignedEvent:
+    data = event.SerializeToString(deterministic=True)
+    return pb.SignedEvent(event=data, key_id=key.key_id, signature=key.sign(CONTEXT + data))
+
+
+def new_event(
+    key: SigningKey,
+    *,
+    request_id: str,
+    seq: int,
+    prev: bytes | None,
+    author: str,
+    status: str,
+    note: str,
+    at: datetime,
+    payload: bytes = b"",
+) -> pb.SignedEvent:
+    event = pb.RequestEvent(
+        request_id=request_id,
+        seq=seq,
+        prev_hash=event_hash(prev) if prev is not None else b"",
+        author=author,
+        status=status,
+        note=note,
+        at=to_timestamp(at),
+        payload=payload,
+    )
+    return sign_event(key, event)
+
+
+@dataclass(frozen=True)
+class VerifyKey:
+    public_key: str
+    expired_at: datetime | None  # signatures dated after it are refused
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One event after verification: what it says, and whether it can be trusted."""
+
+    signed: pb.SignedEvent
+    event: pb.RequestEvent | None
+    verified: bool
+    problem: str
+    retryable: bool = False  # the keys could not be fetched: try again later
+
+    @property
+    def hash(self) -> bytes:
+        return event_hash(self.signed.event)
+
+
+KeysFetcher = Callable[[str], Awaitable[fpb.NodeKeys]]
+
+
+class KeyRing:
+    """Verify keys by network: this node's own from its identity, peers' from federation
+    (GetNetworkKeys), cached and fetched again when an unknown key id appears."""
+
+    def __init__(self, network: str, identity: NodeIdentity, fetch: KeysFetcher) -> None:
+        self.network = network
+        self.identity = identity
+        self.fetch = fetch
+        self._cache: dict[str, tuple[float, dict[str, VerifyKey]]] = {}
+
+    def own(self) -> dict[str, VerifyKey]:
+        key = self.identity.signing_key
+        keys = {key.key_id: VerifyKey(key.public_b64, None)}
+        for old in self.identity.old_keys:
+            keys[old.key_id] = VerifyKey(old.public_key, old.expired_at)
+        return keys
+
+    async def keys(self, network: str, key_id: str) -> dict[str, VerifyKey]:
+        if network == self.network:
+            return self.own()
+        now = time.monotonic()
+        cached = self._cache.get(network)
+        if cached is not None and cached[0] > now and key_id in cached[1]:
+            return cached[1]
+        reply = await self.fetch(network)
+        keys: dict[str, VerifyKey] = {}
+        for k in reply.verify_keys:
+            keys[k.key_id] = VerifyKey(k.public_key, None)
+        for k in reply.old_verify_keys:
+            keys[k.key_id] = VerifyKey(
+                k.public_key, from_timestamp(k.expired_at) if k.HasField("expired_at") else None
+            )
+        self._cache[network] = (now + KEYS_TTL_SECONDS, keys)
+        return keys
+
+
+async def check_chain(
+    request_id: str, signed: Sequence[pb.SignedEvent], ring: KeyRing
+) -> list[Checked]:
+    """Verifies every event: parses, signature by its author's key, seq and hash links.
+
+    An event after a broken one is checked on its own merits, but its link to the
+    broken one is what the stored bytes say, so a rewritten event breaks the next link.
+    """
+    out: list[Checked] = []
+    prev_bytes: bytes | None = None
+    for index, item in enumerate(signed):
+        event = pb.RequestEvent()
+        try:
+            event.ParseFromString(item.event)
+        except Exception:
+            out.append(Checked(item, None, False, "not a request event"))
+            prev_bytes = item.event
+            continue
+        problem = ""
+        if event.request_id != request_id:
+            problem = "belongs to another request"
+        elif event.seq != index + 1:
+            problem = f"sequence number {event.seq} where {index + 1} was expected"
+        elif event.prev_hash != (event_hash(prev_bytes) if prev_bytes is not None else b""):
+            problem = "does not link to the previous event (hash mismatch)"
+        else:
+            problem = await _signature_problem(item, event, ring)
+        retry = problem.startswith(NO_KEYS)
+        out.append(Checked(item, event, not problem, problem, retry))
+        prev_bytes = item.event
+    return out
+
+
+async def _signature_problem(item: pb.SignedEvent, event: pb.RequestEvent, ring: KeyRing) -> str:
+    try:
+        keys = await ring.keys(event.author, item.key_id)
+    except Exception:  # federation down or the author unknown: cannot vouch for it
+        return f"{NO_KEYS} for {event.author}"
+    key = keys.get(item.key_id)
+    if key is None:
+        return f"{item.key_id} is not a key of {event.author}"
+    if key.expired_at is not None and from_timestamp(event.at) > key.expired_at:
+        return f"signed with {item.key_id} after it expired"
+    if not verify(key.public_key, item.signature, CONTEXT + item.event):
+        return "signature does not verify"
+    return ""

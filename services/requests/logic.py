@@ -1,0 +1,617 @@
+"""Request rules: who may do what, the lifecycle, the chain, and the exchange with the
+other side's node."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from justnet.common.v1 import exchange_pb2 as xpb
+from justnet.requests.v1 import requests_pb2 as pb
+
+from services.common.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    Unavailable,
+)
+from services.common.identity import Caller
+from services.common.identity_files import NodeIdentity
+from services.common.ids import new_id
+from services.common.timeutil import as_utc, from_timestamp, to_timestamp, utcnow
+from services.common.validation import Validator
+from services.requests import chain
+from services.requests.models import EventRow, InboxRow, OutboxRow, RequestRow
+from services.requests.planner import Planner, check_query
+from services.requests.store import NewEvent, RequestsStore, can_see
+
+KIND = "requests.event"
+DIRECTIONS = ("incoming", "outgoing")
+MAX_EVENTS = 200  # a chain travels whole in every message; keep it bounded
+
+
+def _message_id(request_id: str, seq: int) -> str:
+    # Stable per event, so handing the same event to federation twice is one message.
+    return f"{request_id}:{seq}"
+
+
+class RequestsLogic:
+    def __init__(
+        self,
+        store: RequestsStore,
+        planner: Planner,
+        identity: NodeIdentity,
+        ring: chain.KeyRing,
+    ) -> None:
+        self.store = store
+        self.planner = planner
+        self.identity = identity
+        self.ring = ring
+        self.network = store.local_network
+        self.outbox_changed = asyncio.Event()
+
+    # ------------------------------------------------------------ permissions
+
+    def _member(self, caller: Caller) -> None:
+        if not caller.authenticated:
+            raise Unauthenticated("a member token is required")
+        if caller.network != self.network:
+            raise PermissionDenied(f"only members of {self.network} use its requests")
+
+    def require_service(self, caller: Caller) -> None:
+        if not (caller.at_least("admin") and caller.network == self.network):
+            raise PermissionDenied("only this node's federation service may do this")
+
+    async def _visible(self, request_id: str, caller: Caller) -> RequestRow:
+        self._member(caller)
+        row = await self.store.get(request_id)
+        # Not visible and absent look the same, so ids of others' requests do not leak.
+        if row is None or not can_see(caller, row, self.network):
+            raise NotFound(f"no request {request_id}")
+        return row
+
+    # ------------------------------------------------------------ routing
+
+    async def plan_route(self, msg: pb.PlanRouteRequest, caller: Caller) -> pb.Route:
+        v = Validator()
+        query = check_query(msg, v)
+        v.raise_if_errors()
+        return await self.planner.plan(query, caller)
+
+    # ------------------------------------------------------------ requests
+
+    async def create(self, msg: pb.RequestInput, caller: Caller) -> pb.Request:
+        self._member(caller)
+        v = Validator()
+        query = check_query(
+            pb.PlanRouteRequest(
+                requesting_jurisdiction=msg.requesting_jurisdiction,
+                requested_jurisdiction=msg.requested_jurisdiction,
+                measures=msg.measures,
+                urgency=msg.urgency,
+                language=msg.language,
+            ),
+            v,
+        )
+        title = v.text("title", msg.title, required=True, max_len=300)
+        reference = v.text("reference", msg.reference, max_len=100)
+        summary = v.text("summary", msg.summary, max_len=20000)
+        offences: list[str] = []
+        if len(msg.offences) > 20:
+            v.fail("offences", "at most 20")
+        for i, offence in enumerate(msg.offences[:20]):
+            text = v.text(f"offences[{i}]", offence, required=True, max_len=300)
+            if text and text not in offences:
+                offences.append(text)
+        deadline = v.date("deadline", msg.deadline)
+        if deadline and not v.errors and deadline < utcnow().date().isoformat():
+            v.fail("deadline", "is in the past")
+        v.raise_if_errors()
+        route = await self.planner.plan(query, caller)
+        now = utcnow()
+        row = await self.store.create(
+            {
+                "id": new_id(),
+                "origin": self.network,
+                "direction": "outgoing",
+                "requesting_network": self.network,
+                "requested_network": route.destination_network,
+                "requesting_jurisdiction": query.requesting,
+                "requested_jurisdiction": query.requested,
+                "status": "draft",
+                "version": 1,
+                "owner": caller.subject,
+                "confidential": msg.confidential,
+                "title": title,
+                "reference": reference,
+                "summary": summary,
+                "offences": offences,
+                "measures": list(query.measures),
+                "urgency": query.urgency,
+                "language": query.language,
+                "deadline": deadline,
+                "acknowledgement_days": route.acknowledgement_days,
+                "route": route.SerializeToString(),
+                "created_at": now,
+                "updated_at": now,
+                "last_seq": 0,
+            }
+        )
+        return await self.to_message(row)
+
+    async def get(self, request_id: str, caller: Caller) -> pb.Request:
+        return await self.to_message(await self._visible(request_id, caller))
+
+    async def list_requests(
+        self, caller: Caller, status: str, direction: str, limit: int, cursor: str
+    ) -> tuple[list[pb.Request], str]:
+        self._member(caller)
+        v = Validator()
+        if status:
+            v.choice("status", status, chain.STATUSES)
+        if direction:
+            v.choice("direction", direction, DIRECTIONS)
+        if limit < 0 or limit > 500:
+            v.fail("limit", "must be between 1 and 500")
+        v.raise_if_errors()
+        page = await self.store.list_requests(
+            caller, limit, cursor, status=status, direction=direction
+        )
+        return [await self.to_message(r) for r in page.rows], page.next_cursor
+
+    async def overdue(
+        self, caller: Caller, limit: int, cursor: str
+    ) -> tuple[list[pb.Request], str]:
+        self._member(caller)
+        page = await self.store.list_requests(caller, limit, cursor, overdue_at=utcnow())
+        items = [await self.to_message(r) for r in page.rows]
+        return [i for i in items if i.overdue], page.next_cursor
+
+    async def submit(self, request_id: str, caller: Caller) -> pb.Request:
+        row = await self._visible(request_id, caller)
+        if row.direction != "outgoing":
+            raise PermissionDenied("only the requesting side submits a request")
+        self._may_act_for_requester(row, caller)
+        if row.status != "draft":
+            raise Conflict(f"request {request_id} is {row.status}; only a draft can be submitted")
+        if not row.requested_network:
+            raise Conflict(
+                f"no node this one knows covers {row.requested_jurisdiction}; "
+                "plan the route again once a peer covers it"
+            )
+        now = utcnow()
+        summary = pb.RequestSummary(
+            id=row.id,
+            requesting_network=row.requesting_network,
+            requested_network=row.requested_network,
+            requesting_jurisdiction=row.requesting_jurisdiction,
+            requested_jurisdiction=row.requested_jurisdiction,
+            measures=row.measures,
+            urgency=row.urgency,
+            language=row.language,
+            title=row.title,
+            reference=row.reference,
+            offences=row.offences,
+            summary=row.summary,
+            deadline=row.deadline,
+            confidential=row.confidential,
+            route=self._route(row),
+            created_at=to_timestamp(row.created_at),
+        )
+        signed = chain.new_event(
+            self.identity.signing_key,
+            request_id=row.id,
+            seq=1,
+            prev=None,
+            author=self.network,
+            status="submitted",
+            note="",
+            at=now,
+            payload=summary.SerializeToString(deterministic=True),
+        )
+        due = now + timedelta(days=row.acknowledgement_days) if row.acknowledgement_days else None
+        changes = {
+            "status": "submitted",
+            "updated_at": now,
+            "submitted_at": now,
+            "acknowledgement_due": due,
+        }
+        updated = await self._append(row, [signed], changes, now)
+        return await self.to_message(updated)
+
+    def _may_act_for_requester(self, row: RequestRow, caller: Caller) -> None:
+        if not (caller.at_least("editor") or row.owner == caller.subject):
+            raise PermissionDenied("only the member who created the request or an editor may")
+
+    async def change_status(self, req: pb.ChangeStatusRequest, caller: Caller) -> pb.Request:
+        v = Validator()
+        allowed = (*chain.REQUESTING_STATUSES[1:], *chain.REQUESTED_STATUSES)
+        status = v.choice("status", req.status, allowed)
+        note = v.text("note", req.note, max_len=2000)
+        v.raise_if_errors()
+        row = await self._visible(req.id, caller)
+        side = chain.side_of(status)
+        local = row.requesting_network == row.requested_network
+        if local:
+            # Both sides on this node: the requested side is its editors (central authority).
+            if side == "requesting":
+                self._may_act_for_requester(row, caller)
+            elif not caller.at_least("editor"):
+                raise PermissionDenied("on this node, the requested side's editors set that")
+        else:
+            ours = "requesting" if row.direction == "outgoing" else "requested"
+            if side != ours:
+                raise PermissionDenied(
+                    f"{status} is set by the {side} side's node; this node is the {ours} side"
+                )
+            if ours == "requesting":
+                self._may_act_for_requester(row, caller)
+        if status not in chain.TRANSITIONS.get(row.status, ()):
+            raise Conflict(f"a {row.status} request cannot become {status}")
+        if row.last_seq >= MAX_EVENTS:
+            raise Conflict(f"request {row.id} has reached {MAX_EVENTS} events")
+        events = await self.store.events(row.id)
+        now = utcnow()
+        signed = chain.new_event(
+            self.identity.signing_key,
+            request_id=row.id,
+            seq=row.last_seq + 1,
+            prev=events[-1].event if events else None,
+            author=self.network,
+            status=status,
+            note=note,
+            at=now,
+        )
+        updated = await self._append(
+            row, [signed], {"status": status, "updated_at": now}, now, req.expected_version
+        )
+        return await self.to_message(updated)
+
+    async def _append(
+        self,
+        row: RequestRow,
+        signed: Sequence[pb.SignedEvent],
+        changes: dict[str, Any],
+        now: datetime,
+        expected_version: int = 0,
+    ) -> RequestRow:
+        new = [_new_event(s) for s in signed]
+        other = row.requested_network if row.direction == "outgoing" else row.requesting_network
+        outbox = None
+        if other != self.network:
+            held = [
+                pb.SignedEvent(event=e.event, key_id=e.key_id, signature=e.signature)
+                for e in await self.store.events(row.id)
+            ]
+            payload = pb.EventMessage(request_id=row.id, events=[*held, *signed])
+            last = new[-1].seq
+            outbox = OutboxRow(
+                message_id=_message_id(row.id, last),
+                request_id=row.id,
+                seq=last,
+                destination=other,
+                payload=payload.SerializeToString(deterministic=True),
+                handed_over=False,
+                attempts=0,
+                next_attempt_at=now,
+                last_error="",
+                state="pending",
+                reason="",
+                receipt=b"",
+                receipt_body=b"",
+                receipt_verified=False,
+                created_at=now,
+            )
+        updated = await self.store.append(
+            row.id, row.last_seq, new, changes, outbox, expected_version
+        )
+        if outbox is not None:
+            self.outbox_changed.set()
+        return updated
+
+    # ------------------------------------------------------------ history
+
+    async def history(self, request_id: str, caller: Caller) -> pb.History:
+        row = await self._visible(request_id, caller)
+        events = await self.store.events(row.id)
+        checked = await chain.check_chain(row.id, [_signed(e) for e in events], self.ring)
+        messages = {m.seq: m for m in await self.store.messages_of(row.id)}
+        out = pb.History(request_id=row.id, verified=all(c.verified for c in checked))
+        for stored, c in zip(events, checked, strict=True):
+            entry = out.events.add(
+                seq=stored.seq,
+                status=c.event.status if c.event is not None else stored.status,
+                author=c.event.author if c.event is not None else stored.author,
+                note=c.event.note if c.event is not None else "",
+                key_id=stored.key_id,
+                signature=stored.signature,
+                hash=c.hash,
+                prev_hash=c.event.prev_hash if c.event is not None else b"",
+                verified=c.verified,
+                problem=c.problem,
+            )
+            entry.at.FromDatetime(as_utc(stored.at))
+            message = messages.get(stored.seq)
+            if message is not None:
+                entry.delivery.CopyFrom(_delivery(message))
+        return out
+
+    # ------------------------------------------------------------ messages
+
+    def _route(self, row: RequestRow) -> pb.Route:
+        route = pb.Route()
+        if row.route:
+            route.ParseFromString(row.route)
+        return route
+
+    async def to_message(self, row: RequestRow) -> pb.Request:
+        msg = pb.Request(
+            id=row.id,
+            origin=row.origin,
+            version=row.version,
+            created_at=to_timestamp(row.created_at),
+            updated_at=to_timestamp(row.updated_at),
+            direction=row.direction,
+            status=row.status,
+            requesting_network=row.requesting_network,
+            requested_network=row.requested_network,
+            requesting_jurisdiction=row.requesting_jurisdiction,
+            requested_jurisdiction=row.requested_jurisdiction,
+            measures=row.measures,
+            urgency=row.urgency,
+            language=row.language,
+            title=row.title,
+            reference=row.reference,
+            offences=row.offences,
+            summary=row.summary,
+            deadline=row.deadline,
+            confidential=row.confidential,
+            owner=row.owner if row.direction == "outgoing" else "",
+            route=self._route(row),
+            events=row.last_seq,
+        )
+        if row.submitted_at is not None:
+            msg.submitted_at.FromDatetime(as_utc(row.submitted_at))
+        if row.acknowledgement_due is not None:
+            msg.acknowledgement_due.FromDatetime(as_utc(row.acknowledgement_due))
+        now = utcnow()
+        if (
+            row.status == "submitted"
+            and row.acknowledgement_due is not None
+            and as_utc(row.acknowledgement_due) < now
+        ):
+            msg.overdue_reasons.append("acknowledgement")
+        if (
+            row.deadline
+            and row.deadline < now.date().isoformat()
+            and row.status not in ("draft", *chain.TERMINAL)
+        ):
+            msg.overdue_reasons.append("execution")
+        msg.overdue = bool(msg.overdue_reasons)
+        if row.status == "draft":
+            msg.delivery.state = "none"
+        elif row.requesting_network == row.requested_network:
+            msg.delivery.state = "local"
+        elif row.direction == "incoming":
+            msg.delivery.state = "delivered"  # it is here
+        else:
+            message = await self.store.message(_message_id(row.id, 1))
+            if message is not None:
+                msg.delivery.CopyFrom(_delivery(message))
+        return msg
+
+    # ------------------------------------------------------------ mailbox
+
+    async def receive(self, msg: xpb.InboundMessage, caller: Caller) -> xpb.InboundReply:
+        """A peer's events for one request: verified, then applied once."""
+        self.require_service(caller)
+        origin = msg.origin.strip().upper()
+        held_reply = await self.store.inbox(origin, msg.message_id)
+        if held_reply is not None:
+            return xpb.InboundReply(
+                accepted=held_reply.accepted, reason=held_reply.reason, reply=held_reply.reply
+            )
+        try:
+            return await self._receive(origin, msg)
+        except _Refused as exc:
+            await self.store.record_refusal(
+                InboxRow(
+                    origin=origin,
+                    message_id=msg.message_id,
+                    accepted=False,
+                    reason=exc.reason[:500],
+                    reply=b"",
+                    received_at=utcnow(),
+                )
+            )
+            return xpb.InboundReply(accepted=False, reason=exc.reason[:500])
+
+    async def _receive(self, origin: str, msg: xpb.InboundMessage) -> xpb.InboundReply:
+        if msg.kind != KIND:
+            raise _Refused(f"this node's requests service takes {KIND}, not {msg.kind[:60]}")
+        if not origin or origin == self.network:
+            raise _Refused("a message must come from a peer node")
+        body = pb.EventMessage()
+        try:
+            body.ParseFromString(msg.payload)
+        except Exception:
+            raise _Refused("payload is not a request event message") from None
+        if not body.events or len(body.events) > MAX_EVENTS:
+            raise _Refused(f"a message carries 1 to {MAX_EVENTS} events")
+        checked = await chain.check_chain(body.request_id, body.events, self.ring)
+        for c in checked:
+            if c.retryable:
+                raise Unavailable(f"cannot verify yet: {c.problem}")
+            if not c.verified:
+                seq = c.event.seq if c.event is not None else "?"
+                raise _Refused(f"event {seq} refused: {c.problem}")
+        first = checked[0].event
+        assert first is not None
+        summary = pb.RequestSummary()
+        try:
+            summary.ParseFromString(first.payload)
+        except Exception:
+            raise _Refused("the submitted event carries no request summary") from None
+        if first.status != "submitted" or summary.id != body.request_id:
+            raise _Refused("a chain starts with the submitted event of the same request")
+        row = await self.store.get(body.request_id)
+        create: dict[str, Any] | None = None
+        held: list[EventRow] = []
+        status = "draft"
+        now = utcnow()
+        if row is None:
+            if summary.requested_network != self.network or summary.requesting_network != origin:
+                raise _Refused(f"request {body.request_id} is not between {origin} and this node")
+            if first.author != origin:
+                raise _Refused("the submitted event must be authored by the requesting node")
+            route = summary.route
+            create = {
+                "id": summary.id,
+                "origin": origin,
+                "direction": "incoming",
+                "requesting_network": origin,
+                "requested_network": self.network,
+                "requesting_jurisdiction": summary.requesting_jurisdiction[:2],
+                "requested_jurisdiction": summary.requested_jurisdiction[:2],
+                "status": "draft",
+                "version": 0,
+                "owner": "",
+                "confidential": summary.confidential,
+                "title": summary.title[:300],
+                "reference": summary.reference[:100],
+                "summary": summary.summary,
+                "offences": list(summary.offences),
+                "measures": list(summary.measures),
+                "urgency": summary.urgency[:8],
+                "language": summary.language[:2],
+                "deadline": summary.deadline[:10],
+                "acknowledgement_days": route.acknowledgement_days,
+                "route": route.SerializeToString(),
+                "created_at": from_timestamp(summary.created_at)
+                if summary.HasField("created_at")
+                else now,
+                "updated_at": now,
+                "last_seq": 0,
+            }
+            other = origin
+        else:
+            other = row.requesting_network if row.direction == "incoming" else row.requested_network
+            if other != origin:
+                raise _Refused(f"request {body.request_id} is not between {origin} and this node")
+            held = await self.store.events(row.id)
+            status = row.status
+        for i, stored in enumerate(held[: len(body.events)]):
+            if body.events[i].event != stored.event:
+                raise _Refused(f"the chain differs from this node's at event {i + 1}")
+        requesting = summary.requesting_network
+        changes: dict[str, Any] = {"updated_at": now}
+        new: list[NewEvent] = []
+        for c in checked[len(held) :]:
+            event = c.event
+            assert event is not None
+            if event.author != origin:
+                raise _Refused(f"event {event.seq} is authored by {event.author}, not {origin}")
+            side = "requesting" if origin == requesting else "requested"
+            if chain.side_of(event.status) != side:
+                raise _Refused(f"event {event.seq}: {event.status} is not set by the {side} side")
+            if event.status not in chain.TRANSITIONS.get(status, ()):
+                raise _Refused(
+                    f"event {event.seq}: a {status} request cannot become {event.status}"
+                )
+            status = event.status
+            if status == "submitted":
+                at = from_timestamp(event.at)
+                days = create["acknowledgement_days"] if create else 0
+                changes["submitted_at"] = at
+                changes["acknowledgement_due"] = at + timedelta(days=days) if days else None
+            new.append(_new_event(c.signed))
+        changes["status"] = status
+        held_seq = max(len(held), len(body.events))
+        reply = pb.EventReceipt(request_id=body.request_id, held_seq=held_seq, applied=len(new))
+        data = reply.SerializeToString()
+        inbox = InboxRow(
+            origin=origin,
+            message_id=msg.message_id,
+            accepted=True,
+            reason="",
+            reply=data,
+            received_at=now,
+        )
+        if not new and create is None:
+            changes = {}
+        done = await self.store.receive(
+            origin, msg.message_id, create, body.request_id, len(held), new, changes, inbox
+        )
+        if not done:
+            # A concurrent delivery of the same or a later message got there first.
+            raise Unavailable("the request changed while this message was applied; retry")
+        return xpb.InboundReply(accepted=True, reply=data)
+
+    async def settled(self, outcome: xpb.DeliveryOutcome, caller: Caller) -> None:
+        self.require_service(caller)
+        d = outcome.delivery
+        if d.state not in ("delivered", "refused", "failed"):
+            return
+        message = await self.store.message(d.message_id)
+        if message is None:
+            return  # not ours (or from a wiped database): nothing to record
+        await self.store.update_message(
+            d.message_id,
+            handed_over=True,
+            state="delivered" if d.state == "delivered" else "failed",
+            reason=(d.receipt_body.reason if d.state == "refused" else d.last_error)[:500],
+            last_error=d.last_error[:500],
+            receipt=d.receipt.SerializeToString() if d.HasField("receipt") else b"",
+            receipt_body=d.receipt_body.SerializeToString() if d.HasField("receipt_body") else b"",
+            receipt_verified=d.receipt_verified,
+            settled_at=from_timestamp(d.settled_at) if d.HasField("settled_at") else utcnow(),
+        )
+
+
+class _Refused(Exception):
+    """A message refused for good: the sender sees the reason in the signed receipt."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _new_event(signed: pb.SignedEvent) -> NewEvent:
+    event = pb.RequestEvent()
+    event.ParseFromString(signed.event)
+    return NewEvent(
+        seq=event.seq,
+        author=event.author,
+        status=event.status,
+        at=from_timestamp(event.at),
+        event=signed.event,
+        key_id=signed.key_id,
+        signature=signed.signature,
+    )
+
+
+def _signed(row: EventRow) -> pb.SignedEvent:
+    return pb.SignedEvent(event=row.event, key_id=row.key_id, signature=row.signature)
+
+
+def _delivery(m: OutboxRow) -> pb.DeliveryState:
+    out = pb.DeliveryState(
+        state=m.state,
+        message_id=m.message_id,
+        event_seq=m.seq,
+        destination=m.destination,
+        attempts=m.attempts,
+        last_error=m.last_error,
+        reason=m.reason,
+        receipt_verified=m.receipt_verified,
+    )
+    if m.settled_at is not None:
+        out.settled_at.FromDatetime(as_utc(m.settled_at))
+    if m.receipt:
+        out.receipt.ParseFromString(m.receipt)
+    if m.receipt_body:
+        out.receipt_body.ParseFromString(m.receipt_body)
+    return out

@@ -1,0 +1,117 @@
+"""Requests tables: requests, their signed event chains, the outbox of messages handed
+to federation, and the inbox that makes deliveries idempotent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.ext.asyncio import AsyncAttrs
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.db import new_metadata
+
+
+class Base(AsyncAttrs, DeclarativeBase):
+    metadata = new_metadata()
+
+
+class RequestRow(Base):
+    __tablename__ = "requests_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(16))  # the requesting network
+    direction: Mapped[str] = mapped_column(String(8))  # outgoing | incoming
+    requesting_network: Mapped[str] = mapped_column(String(16))
+    requested_network: Mapped[str] = mapped_column(String(16))
+    requesting_jurisdiction: Mapped[str] = mapped_column(String(2))
+    requested_jurisdiction: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    title: Mapped[str] = mapped_column(String(300))
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    offences: Mapped[list[str]] = mapped_column(JSON, default=list)
+    measures: Mapped[list[str]] = mapped_column(JSON, default=list)
+    urgency: Mapped[str] = mapped_column(String(8))
+    language: Mapped[str] = mapped_column(String(2), default="")
+    deadline: Mapped[str] = mapped_column(String(10), default="")
+    acknowledgement_days: Mapped[int] = mapped_column(Integer, default=0)
+    route: Mapped[bytes] = mapped_column(LargeBinary, default=b"")  # a serialized Route
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    acknowledgement_due: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        Index("ix_requests_requests_status", "status", "id"),
+        Index("ix_requests_requests_direction", "direction", "id"),
+    )
+
+
+class EventRow(Base):
+    """One signed event of a request's chain, stored as the exact bytes that were signed."""
+
+    __tablename__ = "requests_events"
+
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class OutboxRow(Base):
+    """A message for the other side's node: handed to federation (which queues and
+    retries it per peer), then settled with federation's outcome and receipt."""
+
+    __tablename__ = "requests_outbox"
+
+    message_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(36), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    destination: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    handed_over: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    receipt: Mapped[bytes] = mapped_column(LargeBinary, default=b"")  # a SignedReceipt
+    receipt_body: Mapped[bytes] = mapped_column(LargeBinary, default=b"")  # a ReceiptBody
+    receipt_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_requests_outbox_pending", "handed_over", "next_attempt_at"),)
+
+
+class InboxRow(Base):
+    """Each message received from a peer, with the reply given: a repeat gets the same."""
+
+    __tablename__ = "requests_inbox"
+
+    origin: Mapped[str] = mapped_column(String(16), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    reply: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

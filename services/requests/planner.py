@@ -1,0 +1,408 @@
+"""The routing planner: where to send an MLA request, on what basis, in which language.
+
+Everything comes from the directory (local and replicated records alike, so a route
+to another network's state works from what this node holds while that peer is down)
+and from federation's list of peers (which states each peer node covers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import grpc
+from justnet.directory.v1 import directory_pb2 as dpb
+from justnet.directory.v1 import directory_pb2_grpc
+from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.federation.v1 import federation_pb2_grpc
+from justnet.requests.v1 import requests_pb2 as pb
+
+from services.common import codes
+from services.common.errors import Unavailable
+from services.common.identity import Caller
+from services.common.timeutil import from_timestamp, utcnow
+from services.common.validation import Validator
+
+STALE_AFTER = timedelta(days=365)
+REFERENCE_TTL_SECONDS = 30.0
+URGENCIES = ("normal", "urgent")
+MULTILATERAL_ORDER = ("UNTOC", "UNCAC", "VIENNA_1988")
+KIND_ORDER = {"bilateral": 0, "regional": 1, "multilateral": 2, "reciprocity": 3}
+MAX_CONTACTS = 5
+# What to ask for instead when a measure is not available (Fiches Belges' "alternatives").
+ALTERNATIVES: dict[str, tuple[str, ...]] = {
+    "search_and_seizure": ("banking_records", "freezing", "electronic_evidence"),
+    "banking_records": ("search_and_seizure",),
+    "freezing": ("search_and_seizure", "confiscation"),
+    "confiscation": ("freezing",),
+    "electronic_evidence": ("preservation_of_data", "search_and_seizure"),
+    "preservation_of_data": ("electronic_evidence",),
+    "hearing_by_videoconference": ("witness_statement",),
+    "witness_statement": ("hearing_by_videoconference",),
+    "transfer_of_persons_in_custody": ("hearing_by_videoconference", "witness_statement"),
+    "location_of_persons": ("service_of_documents",),
+    "service_of_documents": ("location_of_persons",),
+}
+
+
+@dataclass(frozen=True)
+class RouteQuery:
+    requesting: str
+    requested: str
+    measures: tuple[str, ...]
+    urgency: str
+    language: str
+
+
+def check_query(msg: pb.PlanRouteRequest, v: Validator) -> RouteQuery:
+    requesting = v.country("requesting_jurisdiction", msg.requesting_jurisdiction)
+    requested = v.country("requested_jurisdiction", msg.requested_jurisdiction)
+    if requesting and requesting == requested:
+        v.fail("requested_jurisdiction", "must differ from the requesting jurisdiction")
+    measures = v.choices("measures", msg.measures, codes.MEASURES)
+    urgency = v.choice("urgency", msg.urgency, URGENCIES, default="normal")
+    language = v.language("language", msg.language)
+    return RouteQuery(requesting, requested, tuple(measures), urgency, language)
+
+
+class Planner:
+    def __init__(
+        self,
+        network: str,
+        jurisdictions: Sequence[str],
+        directory: directory_pb2_grpc.DirectoryServiceStub,
+        federation: federation_pb2_grpc.FederationServiceStub,
+    ) -> None:
+        self.network = network
+        self.jurisdictions = tuple(jurisdictions)
+        self.directory = directory
+        self.federation = federation
+        self.service = Caller("admin", network, "requests").metadata()
+        self._instruments: tuple[float, list[dpb.Instrument]] | None = None
+        self._members: tuple[float, dict[str, set[str]]] | None = None
+
+    # ------------------------------------------------------------ directory reads
+
+    async def _call(self, what: str, coro: object) -> object:
+        try:
+            return await coro  # type: ignore[misc]
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            raise Unavailable(f"{what} did not answer ({exc.code().name})") from None
+
+    async def instruments(self) -> list[dpb.Instrument]:
+        now = time.monotonic()
+        if self._instruments is None or self._instruments[0] < now:
+            reply = await self._call(
+                "the directory",
+                self.directory.ListInstruments(dpb.ListInstrumentsRequest(), metadata=self.service),
+            )
+            assert isinstance(reply, dpb.ListInstrumentsResponse)
+            self._instruments = (now + REFERENCE_TTL_SECONDS, list(reply.items))
+        return self._instruments[1]
+
+    async def reference_members(self) -> dict[str, set[str]]:
+        """network code -> its current member states, from the directory's reference data."""
+        now = time.monotonic()
+        if self._members is None or self._members[0] < now:
+            reply = await self._call(
+                "the directory",
+                self.directory.ListNetworks(dpb.ListNetworksRequest(), metadata=self.service),
+            )
+            assert isinstance(reply, dpb.ListNetworksResponse)
+            members = {
+                n.code: {m.jurisdiction for m in n.members if not m.until} for n in reply.items
+            }
+            self._members = (now + REFERENCE_TTL_SECONDS, members)
+        return self._members[1]
+
+    async def peers(self) -> list[fpb.PeerStatus] | None:
+        try:
+            reply = await self.federation.ListPeers(
+                fpb.ListPeersRequest(), metadata=self.service, timeout=2.0
+            )
+        except grpc.aio.AioRpcError:
+            return None
+        return list(reply.peers)
+
+    # ------------------------------------------------------------ planning
+
+    async def plan(self, q: RouteQuery, caller: Caller) -> pb.Route:
+        md = caller.metadata()
+        route = pb.Route(
+            requesting_jurisdiction=q.requesting,
+            requested_jurisdiction=q.requested,
+            urgency=q.urgency,
+            language=q.language,
+        )
+        jurisdiction, instruments, lookup, peers, members = await asyncio.gather(
+            self._call(
+                "the directory",
+                self.directory.GetJurisdiction(
+                    dpb.GetJurisdictionRequest(code=q.requested), metadata=md
+                ),
+            ),
+            self.instruments(),
+            self._call(
+                "the directory",
+                self.directory.Lookup(
+                    dpb.LookupRequest(
+                        jurisdiction=q.requested, urgent=q.urgency == "urgent", limit=200
+                    ),
+                    metadata=md,
+                ),
+            ),
+            self.peers(),
+            self.reference_members(),
+        )
+        assert jurisdiction is None or isinstance(jurisdiction, dpb.Jurisdiction)
+        assert lookup is None or isinstance(lookup, dpb.LookupResponse)
+        warn = route.warnings.add
+        if self.jurisdictions and q.requesting not in self.jurisdictions:
+            warn(
+                code="not_a_member",
+                message=f"{q.requesting} is not a member state of {self.network}; "
+                "the request is routed as if sent from this node",
+            )
+        self._destination(q, route, peers, members)
+        profile = (
+            jurisdiction.routing_profile
+            if jurisdiction is not None and jurisdiction.HasField("routing_profile")
+            else None
+        )
+        official = list(jurisdiction.official_languages) if jurisdiction is not None else []
+        if profile is None:
+            warn(
+                code="no_routing_profile",
+                message=f"no routing profile for {q.requested} is known to this node; "
+                "languages are its official ones and measures are unknown",
+            )
+            route.accepted_languages.extend(official)
+        else:
+            await self._profile(q, route, profile, md)
+        self._legal_bases(q, route, instruments, profile)
+        if q.language and route.accepted_languages:
+            route.translation_required = q.language not in route.accepted_languages
+            if route.translation_required:
+                warn(
+                    code="translation_required",
+                    message=f"{q.requested} does not accept requests in {q.language}; "
+                    f"translate into one of {', '.join(route.accepted_languages)}",
+                )
+        self._contacts(q, route, lookup)
+        return route
+
+    def _destination(
+        self,
+        q: RouteQuery,
+        route: pb.Route,
+        peers: list[fpb.PeerStatus] | None,
+        members: dict[str, set[str]],
+    ) -> None:
+        if q.requested in self.jurisdictions:
+            route.destination_network = self.network
+            route.destination_is_local = True
+            return
+        covering = sorted(
+            p.network
+            for p in peers or []
+            # A peer's descriptor names its states; an older descriptor without them
+            # falls back to the reference membership of its network.
+            if q.requested in (set(p.jurisdictions) or members.get(p.network, set()))
+        )
+        if covering:
+            route.destination_network = covering[0]
+            return
+        listed = sorted(code for code, states in members.items() if q.requested in states)
+        where = f"; the reference data lists it in {', '.join(listed)}" if listed else ""
+        reason = "federation did not answer" if peers is None else "no peer node covers it"
+        route.warnings.add(
+            code="no_peer",
+            message=f"{q.requested} cannot be reached from {self.network}: {reason}{where}",
+        )
+
+    async def _profile(
+        self,
+        q: RouteQuery,
+        route: pb.Route,
+        profile: dpb.RoutingProfile,
+        md: tuple[tuple[str, str], ...],
+    ) -> None:
+        warn = route.warnings.add
+        route.profile_origin = profile.meta.origin
+        route.profile_last_verified_at.CopyFrom(profile.meta.last_verified_at)
+        route.accepted_languages.extend(profile.accepted_languages)
+        route.acknowledgement_days = profile.acknowledgement_days
+        route.urgent_procedure = profile.urgent_procedure
+        for ch in profile.channels:
+            route.channels.add(kind=ch.kind, address=ch.address, formal=ch.formal)
+        now = utcnow()
+        if profile.meta.HasField("last_verified_at"):
+            verified = from_timestamp(profile.meta.last_verified_at)
+            if now - verified > STALE_AFTER:
+                warn(
+                    code="stale_data",
+                    message=f"the routing profile of {q.requested} was last verified by "
+                    f"{profile.meta.origin} on {verified.date().isoformat()}, over 12 months ago",
+                )
+        if profile.central_authority_id:
+            authority = await self._call(
+                "the directory",
+                self.directory.GetAuthority(
+                    dpb.GetRecordRequest(id=profile.central_authority_id), metadata=md
+                ),
+            )
+            if isinstance(authority, dpb.Authority):
+                route.central_authority.CopyFrom(
+                    pb.AuthorityRef(
+                        id=authority.meta.id,
+                        name=authority.name,
+                        jurisdiction=authority.jurisdiction,
+                        origin=authority.meta.origin,
+                        email=authority.email,
+                        phone=authority.phone,
+                        website=authority.website,
+                        accepted_languages=authority.accepted_languages,
+                        available_24_7=authority.available_24_7,
+                    )
+                )
+                last = authority.meta.last_verified_at
+                if authority.meta.HasField("last_verified_at") and (
+                    now - from_timestamp(last) > STALE_AFTER
+                ):
+                    warn(
+                        code="stale_data",
+                        message=f"the central authority of {q.requested} was last verified "
+                        f"on {from_timestamp(last).date().isoformat()}, over 12 months ago",
+                    )
+            else:
+                route.central_authority.id = profile.central_authority_id
+        by_code = {m.code: m for m in profile.measures}
+        for code in q.measures:
+            m = by_code.get(code)
+            if m is None:
+                route.measures.add(code=code, applicability="unknown")
+                warn(
+                    code="measure_unknown",
+                    message=f"the routing profile of {q.requested} says nothing about {code}",
+                )
+                continue
+            advice = route.measures.add(code=code, applicability=m.applicability, notes=m.notes)
+            if m.applicability == "no":
+                alternatives = [
+                    alt
+                    for alt in ALTERNATIVES.get(code, ())
+                    if alt in by_code and by_code[alt].applicability in ("yes", "partial")
+                ]
+                advice.alternatives.extend(alternatives)
+                instead = f"; consider {', '.join(alternatives)}" if alternatives else ""
+                warn(
+                    code="measure_unavailable",
+                    message=f"{code} is not available in {q.requested}{instead}",
+                )
+
+    def _legal_bases(
+        self,
+        q: RouteQuery,
+        route: pb.Route,
+        instruments: list[dpb.Instrument],
+        profile: dpb.RoutingProfile | None,
+    ) -> None:
+        listed = set(profile.legal_bases) if profile is not None else set()
+        bases: list[pb.LegalBasis] = []
+        pair = "BILATERAL:" + "-".join(sorted((q.requesting, q.requested)))
+        seen: set[str] = set()
+        for inst in instruments:
+            parties = set(inst.parties)
+            if q.requesting in parties and q.requested in parties:
+                kind = inst.type if inst.type in KIND_ORDER else "multilateral"
+                bases.append(
+                    pb.LegalBasis(
+                        code=inst.code,
+                        title=inst.title,
+                        kind=kind,
+                        listed_by_requested_state=inst.code in listed,
+                    )
+                )
+                seen.add(inst.code)
+        if pair in listed and pair not in seen:
+            bases.append(
+                pb.LegalBasis(
+                    code=pair,
+                    title=f"Bilateral treaty between {q.requesting} and {q.requested}",
+                    kind="bilateral",
+                    listed_by_requested_state=True,
+                )
+            )
+
+        def order(b: pb.LegalBasis) -> tuple[int, int, str]:
+            multi = MULTILATERAL_ORDER.index(b.code) if b.code in MULTILATERAL_ORDER else -1
+            return (KIND_ORDER[b.kind], multi, b.code)
+
+        bases.sort(key=order)
+        if not bases or "RECIPROCITY" in listed:
+            bases.append(
+                pb.LegalBasis(
+                    code="RECIPROCITY",
+                    title="Reciprocity (comity): no treaty obliges the requested state",
+                    kind="reciprocity",
+                    last_resort=True,
+                    listed_by_requested_state="RECIPROCITY" in listed,
+                )
+            )
+        if len(bases) == 1 and bases[0].code == "RECIPROCITY":
+            route.warnings.add(
+                code="reciprocity_only",
+                message=f"{q.requesting} and {q.requested} share no treaty this node knows; "
+                "only reciprocity remains, which the requested state may decline",
+            )
+        route.legal_bases.extend(bases)
+
+    def _contacts(self, q: RouteQuery, route: pb.Route, lookup: dpb.LookupResponse | None) -> None:
+        urgent = q.urgency == "urgent"
+        ranked: list[tuple[float, str, pb.ContactSuggestion]] = []
+        for item in lookup.items if lookup is not None else []:
+            if item.kind != "contact_point":
+                continue
+            c = item.contact_point
+            score = 0.0
+            reasons: list[str] = []
+            if "mla" in c.competences or (urgent and "urgent_24_7" in c.competences):
+                score += 2.0
+                reasons.append("competence")
+            if q.language and q.language in c.languages:
+                score += 1.5
+                reasons.append("language")
+            if urgent and c.available_24_7:
+                score += 3.0
+                reasons.append("available_24_7")
+            suggestion = pb.ContactSuggestion(
+                id=c.meta.id,
+                name=c.name,
+                title=c.title,
+                jurisdiction=c.jurisdiction,
+                origin=c.meta.origin,
+                authority_id=c.authority_id,
+                languages=c.languages,
+                competences=c.competences,
+                available_24_7=c.available_24_7,
+                email=c.email,
+                phone=c.phone,
+                score=score,
+                reasons=reasons,
+            )
+            ranked.append((-score, c.name, suggestion))
+        ranked.sort(key=lambda t: (t[0], t[1]))
+        route.contacts.extend(s for _, _, s in ranked[:MAX_CONTACTS])
+        if urgent and not any(s.available_24_7 for _, _, s in ranked):
+            route.warnings.add(
+                code="no_24_7_contact",
+                message=f"the request is urgent but no contact point in {q.requested} known "
+                "to this node is available 24/7; use the urgent procedure or INTERPOL",
+            )

@@ -1,0 +1,261 @@
+"""RequestsStore: every SQL statement of the requests service.
+
+A status change writes the request, its new events and the outbox message for the
+other side in one transaction, so an event is never stored without being queued for
+delivery, nor queued without being stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from services.common.db import WRITE, session_factory
+from services.common.errors import Conflict, InvalidInput, VersionMismatch
+from services.common.identity import Caller
+from services.common.ids import is_id
+from services.requests.models import EventRow, InboxRow, OutboxRow, RequestRow
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[RequestRow]
+    next_cursor: str
+
+
+def visible(caller: Caller, local_network: str) -> ColumnElement[bool]:
+    """Editors and admins of the node see its requests; a member sees the requests they
+    created and the incoming requests that are not confidential."""
+    if caller.network == local_network and caller.at_least("editor"):
+        return RequestRow.id.is_not(None)
+    if caller.network != local_network or not caller.authenticated:
+        return RequestRow.id.is_(None)
+    return or_(
+        and_(RequestRow.direction == "outgoing", RequestRow.owner == caller.subject),
+        and_(RequestRow.direction == "incoming", RequestRow.confidential.is_(False)),
+    )
+
+
+def can_see(caller: Caller, row: RequestRow, local_network: str) -> bool:
+    if not caller.authenticated or caller.network != local_network:
+        return False
+    if caller.at_least("editor"):
+        return True
+    if row.direction == "outgoing":
+        return row.owner == caller.subject
+    return not row.confidential
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    seq: int
+    author: str
+    status: str
+    at: datetime
+    event: bytes
+    key_id: str
+    signature: bytes
+
+
+class RequestsStore:
+    def __init__(self, engine: AsyncEngine, local_network: str) -> None:
+        self.engine = engine
+        self.sessions = session_factory(engine)
+        self.local_network = local_network
+
+    # ------------------------------------------------------------ requests
+
+    async def create(self, values: dict[str, Any]) -> RequestRow:
+        row = RequestRow(**values)
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            session.add(row)
+        return row
+
+    async def get(self, request_id: str) -> RequestRow | None:
+        if not is_id(request_id):
+            return None
+        async with self.sessions() as session:
+            row: RequestRow | None = await session.get(RequestRow, request_id)
+            return row
+
+    async def list_requests(
+        self,
+        caller: Caller,
+        limit: int,
+        cursor: str,
+        *,
+        status: str = "",
+        direction: str = "",
+        overdue_at: datetime | None = None,
+    ) -> Page:
+        limit = min(max(limit or DEFAULT_LIMIT, 1), MAX_LIMIT)
+        conditions = [visible(caller, self.local_network)]
+        if status:
+            conditions.append(RequestRow.status == status)
+        if direction:
+            conditions.append(RequestRow.direction == direction)
+        if cursor:
+            if not is_id(cursor):
+                raise InvalidInput.one("cursor", "not a cursor returned by this API")
+            conditions.append(RequestRow.id < cursor)
+        if overdue_at is not None:
+            # Candidates; the exact rule (which statuses, which dates) is applied in logic.
+            conditions.append(
+                or_(
+                    and_(
+                        RequestRow.status == "submitted",
+                        RequestRow.acknowledgement_due < overdue_at,
+                    ),
+                    and_(
+                        RequestRow.deadline != "",
+                        RequestRow.deadline < overdue_at.date().isoformat(),
+                        RequestRow.status.not_in(
+                            ("draft", "executed", "partially_executed", "refused", "withdrawn")
+                        ),
+                    ),
+                )
+            )
+        stmt = select(RequestRow).where(*conditions).order_by(RequestRow.id.desc())
+        async with self.sessions() as session:
+            rows = list((await session.scalars(stmt.limit(limit + 1))).all())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(rows, rows[-1].id if more and rows else "")
+
+    async def events(self, request_id: str) -> list[EventRow]:
+        stmt = select(EventRow).where(EventRow.request_id == request_id).order_by(EventRow.seq)
+        async with self.sessions() as session:
+            return list((await session.scalars(stmt)).all())
+
+    async def append(
+        self,
+        request_id: str,
+        expected_seq: int,
+        events: Sequence[NewEvent],
+        changes: dict[str, Any],
+        outbox: OutboxRow | None,
+        expected_version: int = 0,
+    ) -> RequestRow:
+        """Adds events after `expected_seq`; refused if another change got there first."""
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            row = await self._locked(session, request_id)
+            if row.last_seq != expected_seq:
+                raise Conflict(
+                    f"request {request_id} changed meanwhile (event {row.last_seq}); "
+                    "reload it and try again"
+                )
+            if expected_version and row.version != expected_version:
+                raise VersionMismatch(expected_version, row.version)
+            for e in events:
+                session.add(EventRow(request_id=request_id, **e.__dict__))
+            for key, value in changes.items():
+                setattr(row, key, value)
+            row.version += 1
+            if events:
+                row.last_seq = events[-1].seq
+            if outbox is not None:
+                session.add(outbox)
+        return row
+
+    async def _locked(self, session: AsyncSession, request_id: str) -> RequestRow:
+        stmt = select(RequestRow).where(RequestRow.id == request_id).with_for_update()
+        row = (await session.scalars(stmt)).one_or_none()
+        if row is None:
+            raise Conflict(f"request {request_id} no longer exists")
+        return row
+
+    async def receive(
+        self,
+        origin: str,
+        message_id: str,
+        create: dict[str, Any] | None,
+        request_id: str,
+        expected_seq: int,
+        events: Sequence[NewEvent],
+        changes: dict[str, Any],
+        inbox: InboxRow,
+    ) -> bool:
+        """Applies a peer's message in one transaction; False if it was already handled
+        (a concurrent duplicate), so the caller answers from the inbox."""
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            if await session.get(InboxRow, (origin, message_id)) is not None:
+                return False
+            if create is not None:
+                if await session.get(RequestRow, request_id) is not None:
+                    return False
+                session.add(RequestRow(**create))
+                await session.flush()
+            row = await self._locked(session, request_id)
+            if row.last_seq != expected_seq:
+                return False
+            for e in events:
+                session.add(EventRow(request_id=request_id, **e.__dict__))
+            for key, value in changes.items():
+                setattr(row, key, value)
+            if events:
+                row.version += 1
+                row.last_seq = events[-1].seq
+            session.add(inbox)
+        return True
+
+    async def inbox(self, origin: str, message_id: str) -> InboxRow | None:
+        async with self.sessions() as session:
+            row: InboxRow | None = await session.get(InboxRow, (origin, message_id))
+            return row
+
+    async def record_refusal(self, inbox: InboxRow) -> None:
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            if await session.get(InboxRow, (inbox.origin, inbox.message_id)) is None:
+                session.add(inbox)
+
+    # ------------------------------------------------------------ outbox
+
+    async def due_messages(self, now: datetime, limit: int = 50) -> list[OutboxRow]:
+        stmt = (
+            select(OutboxRow)
+            .where(OutboxRow.handed_over.is_(False), OutboxRow.next_attempt_at <= now)
+            .order_by(OutboxRow.created_at, OutboxRow.message_id)
+            .limit(limit)
+        )
+        async with self.sessions() as session:
+            return list((await session.scalars(stmt)).all())
+
+    async def next_due(self) -> datetime | None:
+        stmt = (
+            select(OutboxRow.next_attempt_at)
+            .where(OutboxRow.handed_over.is_(False))
+            .order_by(OutboxRow.next_attempt_at)
+            .limit(1)
+        )
+        async with self.sessions() as session:
+            value: datetime | None = await session.scalar(stmt)
+            return value
+
+    async def update_message(self, message_id: str, **values: Any) -> None:
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            await session.execute(
+                update(OutboxRow).where(OutboxRow.message_id == message_id).values(**values)
+            )
+
+    async def message(self, message_id: str) -> OutboxRow | None:
+        async with self.sessions() as session:
+            row: OutboxRow | None = await session.get(OutboxRow, message_id)
+            return row
+
+    async def messages_of(self, request_id: str) -> list[OutboxRow]:
+        stmt = select(OutboxRow).where(OutboxRow.request_id == request_id).order_by(OutboxRow.seq)
+        async with self.sessions() as session:
+            return list((await session.scalars(stmt)).all())

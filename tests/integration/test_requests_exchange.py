@@ -1,0 +1,354 @@
+"""MLA requests between real nodes through their gateways: lifecycle, signed chains,
+delivery and receipts, forbidden changes, confidentiality."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from justnet.common.v1 import exchange_pb2 as xpb
+from justnet.requests.v1 import requests_pb2 as pb
+
+from services.common.identity import Caller
+from services.common.identity_files import load_identity
+from services.common.timeutil import utcnow
+from services.requests import chain
+from tests.requests_nodes import NodeFactory, ReqNode, eventually, requests_world
+
+DRAFT = {
+    "requesting_jurisdiction": "TH",
+    "requested_jurisdiction": "NG",
+    "measures": ["banking_records", "witness_statement"],
+    "urgency": "normal",
+    "language": "en",
+    "title": "Bank records of a shell company in Lagos",
+    "reference": "OAG-2026-0142",
+    "offences": ["money laundering", "fraud"],
+    "summary": "Funds from an investment fraud in Bangkok moved to an account in Lagos.",
+    "deadline": "2099-01-31",
+}
+
+
+@pytest.fixture
+async def make(tmp_path: Path) -> AsyncIterator[NodeFactory]:
+    async with requests_world(tmp_path) as factory:
+        yield factory
+
+
+async def draft(node: ReqNode, **changes: Any) -> dict[str, Any]:
+    status, body = await node.call("POST", "/api/v1/requests", json={**DRAFT, **changes})
+    assert status == 201, body
+    result: dict[str, Any] = body
+    return result
+
+
+async def get(node: ReqNode, rid: str, role: str = "member") -> tuple[int, dict[str, Any]]:
+    status, body = await node.call("GET", f"/api/v1/requests/{rid}", role=role)
+    return status, body
+
+
+async def delivered(node: ReqNode, rid: str) -> dict[str, Any] | None:
+    _, body = await get(node, rid)
+    return body if body["delivery"]["state"] == "delivered" else None
+
+
+async def set_status(
+    node: ReqNode, rid: str, status: str, role: str = "editor", note: str = ""
+) -> tuple[int, dict[str, Any]]:
+    result: tuple[int, dict[str, Any]] = await node.call(
+        "POST", f"/api/v1/requests/{rid}/status", role=role, json={"status": status, "note": note}
+    )
+    return result
+
+
+async def status_on(node: ReqNode, rid: str, status: str) -> bool:
+    code, body = await get(node, rid, "editor")
+    return code == 200 and body["status"] == status
+
+
+async def test_full_lifecycle_across_two_nodes(make: NodeFactory) -> None:
+    sea = await make("SEAJUST")
+    wacap = await make("WACAP")
+    created = await draft(sea)
+    assert created["status"] == "draft"
+    assert created["route"]["destination_network"] == "WACAP"
+    assert created["delivery"]["state"] == "none"
+    rid = created["id"]
+
+    status, submitted = await sea.call("POST", f"/api/v1/requests/{rid}/submit")
+    assert status == 200, submitted
+    assert submitted["status"] == "submitted"
+    assert submitted["delivery"]["state"] in ("pending", "delivered")
+    assert submitted["acknowledgement_due"]  # NG's profile: 14 days
+    got = await eventually(lambda: delivered(sea, rid), "delivery receipt")
+    receipt = got["delivery"]
+    assert receipt["receipt_verified"] is True
+    assert receipt["receipt_body"]["destination"] == "WACAP"
+    assert receipt["receipt_body"]["accepted"] is True
+
+    # The requested node holds it as incoming, with the summary but no owner.
+    code, incoming = await get(wacap, rid, "editor")
+    assert code == 200
+    assert incoming["direction"] == "incoming"
+    assert incoming["status"] == "submitted"
+    assert incoming["summary"] == DRAFT["summary"]
+    assert incoming["origin"] == "SEAJUST"
+    _, listed = await wacap.call("GET", "/api/v1/requests?direction=incoming", role="editor")
+    assert [r["id"] for r in listed["items"]] == [rid]
+
+    # Each side sets its own statuses; each change reaches the other side.
+    for node, other, new in (
+        (wacap, sea, "acknowledged"),
+        (wacap, sea, "more_information_needed"),
+        (sea, wacap, "information_supplied"),
+        (wacap, sea, "in_execution"),
+        (wacap, sea, "executed"),
+    ):
+        role = "member" if node is sea else "editor"
+        code, body = await set_status(node, rid, new, role=role, note=f"now {new}")
+        assert code == 200, body
+        await eventually(lambda o=other, s=new: status_on(o, rid, s), f"{new} on {other.network}")
+
+    # Both sides hold the same chain, every event verified, authored by the right node.
+    histories = []
+    for node in (sea, wacap):
+        code, hist = await node.call("GET", f"/api/v1/requests/{rid}/history", role="editor")
+        assert code == 200
+        assert hist["verified"] is True
+        histories.append([(e["seq"], e["status"], e["author"], e["hash"]) for e in hist["events"]])
+    assert histories[0] == histories[1]
+    assert [(s, st, a) for s, st, a, _ in histories[0]] == [
+        (1, "submitted", "SEAJUST"),
+        (2, "acknowledged", "WACAP"),
+        (3, "more_information_needed", "WACAP"),
+        (4, "information_supplied", "SEAJUST"),
+        (5, "in_execution", "WACAP"),
+        (6, "executed", "WACAP"),
+    ]
+
+
+async def test_forbidden_transitions_and_wrong_side(make: NodeFactory) -> None:
+    sea = await make("SEAJUST")
+    wacap = await make("WACAP")
+    rid = (await draft(sea))["id"]
+    code, _ = await set_status(sea, rid, "withdrawn", role="member")
+    assert code == 409  # a draft is not withdrawn, it is just not submitted
+    assert (await sea.call("POST", f"/api/v1/requests/{rid}/submit"))[0] == 200
+    code, body = await sea.call("POST", f"/api/v1/requests/{rid}/submit")
+    assert code == 409, body
+    await eventually(lambda: delivered(sea, rid), "delivery")
+    # the requesting side cannot acknowledge; the requested side cannot withdraw
+    code, body = await set_status(sea, rid, "acknowledged", role="editor")
+    assert code == 403, body
+    code, body = await set_status(wacap, rid, "withdrawn", role="editor")
+    assert code == 403, body
+    # information can only be supplied when it was asked for
+    code, body = await set_status(sea, rid, "information_supplied", role="member")
+    assert code == 409, body
+    # another member of the requesting node neither sees nor changes it
+    code, _ = await set_status(sea, rid, "withdrawn", role="member2")
+    assert code == 404
+    code, _ = await set_status(wacap, rid, "refused", note="dual criminality")
+    assert code == 200
+    code, body = await set_status(wacap, rid, "executed")
+    assert code == 409, body
+    assert body["type"] == "urn:justnet:problem:conflict"
+    # an unknown status is bad input, naming the field
+    code, body = await set_status(wacap, rid, "lost")
+    assert code == 400
+    assert body["errors"][0]["field"] == "status"
+    await eventually(lambda: status_on(sea, rid, "refused"), "refusal on SEAJUST")
+
+
+async def test_peer_down_at_submit_then_delivered_once(make: NodeFactory) -> None:
+    sea = await make("SEAJUST")
+    wacap = await make("WACAP")
+    wacap.relay.down = True
+    rid = (await draft(sea))["id"]
+    code, body = await sea.call("POST", f"/api/v1/requests/{rid}/submit")
+    assert code == 200
+    assert body["delivery"]["state"] == "pending"
+    assert (await get(wacap, rid, "editor"))[0] == 404
+    _, again = await get(sea, rid)
+    assert again["delivery"]["state"] == "pending"
+    wacap.relay.down = False
+    await eventually(lambda: delivered(sea, rid), "delivery after the peer returned")
+    assert wacap.relay.received.count(f"{rid}:1") == 1
+    _, listed = await wacap.call("GET", "/api/v1/requests", role="editor")
+    assert [r["id"] for r in listed["items"]] == [rid]
+
+
+async def test_duplicate_and_out_of_order_deliveries(make: NodeFactory) -> None:
+    sea = await make("SEAJUST", sample_data=False)
+    wacap = await make("WACAP", sample_data=False)
+    key = load_identity(sea.settings).signing_key
+    rid = "0190f5d2-7c1a-7000-8000-00000000abcd"
+    summary = pb.RequestSummary(
+        id=rid,
+        requesting_network="SEAJUST",
+        requested_network="WACAP",
+        requesting_jurisdiction="TH",
+        requested_jurisdiction="NG",
+        title="Out of order",
+    )
+    now = utcnow()
+    e1 = chain.new_event(
+        key,
+        request_id=rid,
+        seq=1,
+        prev=None,
+        author="SEAJUST",
+        status="submitted",
+        note="",
+        at=now,
+        payload=summary.SerializeToString(),
+    )
+    e2 = chain.new_event(
+        key,
+        request_id=rid,
+        seq=2,
+        prev=e1.event,
+        author="SEAJUST",
+        status="withdrawn",
+        note="settled out of court",
+        at=now,
+    )
+    mailbox, channel = wacap.mailbox()
+    fed = Caller("admin", "WACAP", "federation").metadata()
+
+    def message(mid: str, events: list[pb.SignedEvent]) -> xpb.InboundMessage:
+        body = pb.EventMessage(request_id=rid, events=events)
+        return xpb.InboundMessage(
+            origin="SEAJUST",
+            message_id=mid,
+            kind="requests.event",
+            payload=body.SerializeToString(),
+        )
+
+    try:
+        # the later message overtakes the first: it carries the whole chain
+        later = await mailbox.Receive(message(f"{rid}:2", [e1, e2]), metadata=fed)
+        assert later.accepted, later.reason
+        assert pb.EventReceipt.FromString(later.reply).applied == 2
+        first = await mailbox.Receive(message(f"{rid}:1", [e1]), metadata=fed)
+        assert first.accepted
+        assert pb.EventReceipt.FromString(first.reply).applied == 0
+        # a repeat gets the same answer and changes nothing
+        repeat = await mailbox.Receive(message(f"{rid}:2", [e1, e2]), metadata=fed)
+        assert repeat == later
+        code, body = await get(wacap, rid, "editor")
+        assert code == 200 and body["status"] == "withdrawn" and body["events"] == 2
+        _, listed = await wacap.call("GET", "/api/v1/requests", role="editor")
+        assert len(listed["items"]) == 1
+        # only the node's own federation may hand it messages
+        with pytest.raises(Exception) as info:
+            await mailbox.Receive(message("x", [e1]), metadata=Caller("member", "WACAP").metadata())
+        assert "PERMISSION_DENIED" in str(info.value)
+    finally:
+        await channel.close()
+
+
+async def test_tampered_event_is_detected_and_refused(make: NodeFactory) -> None:
+    sea = await make("SEAJUST")
+    wacap = await make("WACAP")
+    rid = (await draft(sea))["id"]
+    await sea.call("POST", f"/api/v1/requests/{rid}/submit")
+    await eventually(lambda: delivered(sea, rid), "delivery")
+    assert (await set_status(wacap, rid, "acknowledged"))[0] == 200
+    await eventually(lambda: status_on(sea, rid, "acknowledged"), "acknowledgement")
+
+    # Someone with database access rewrites WACAP's acknowledgement on SEAJUST.
+    db = sea.settings.data_dir / "requests.db"
+    with sqlite3.connect(db) as conn:
+        (raw,) = conn.execute(
+            "SELECT event FROM requests_events WHERE request_id = ? AND seq = 2", (rid,)
+        ).fetchone()
+        event = pb.RequestEvent.FromString(raw)
+        event.status = "refused"
+        conn.execute(
+            "UPDATE requests_events SET event = ? WHERE request_id = ? AND seq = 2",
+            (event.SerializeToString(), rid),
+        )
+    code, hist = await sea.call("GET", f"/api/v1/requests/{rid}/history", role="editor")
+    assert code == 200
+    assert hist["verified"] is False
+    assert [e["verified"] for e in hist["events"]] == [True, False]
+    assert "signature" in hist["events"][1]["problem"]
+
+    # The receiving node refuses a chain with a rewritten event, naming it.
+    events = []
+    with sqlite3.connect(db) as conn:
+        for ev, kid, sig in conn.execute(
+            "SELECT event, key_id, signature FROM requests_events WHERE request_id = ? "
+            "ORDER BY seq",
+            (rid,),
+        ):
+            events.append(pb.SignedEvent(event=ev, key_id=kid, signature=sig))
+    key = load_identity(sea.settings).signing_key
+    events.append(
+        chain.new_event(
+            key,
+            request_id=rid,
+            seq=3,
+            prev=events[1].event,
+            author="SEAJUST",
+            status="withdrawn",
+            note="",
+            at=utcnow(),
+        )
+    )
+    mailbox, channel = wacap.mailbox()
+    try:
+        reply = await mailbox.Receive(
+            xpb.InboundMessage(
+                origin="SEAJUST",
+                message_id=f"{rid}:3",
+                kind="requests.event",
+                payload=pb.EventMessage(request_id=rid, events=events).SerializeToString(),
+            ),
+            metadata=Caller("admin", "WACAP", "federation").metadata(),
+        )
+    finally:
+        await channel.close()
+    assert reply.accepted is False
+    assert "event 2" in reply.reason
+    assert await status_on(wacap, rid, "acknowledged")
+
+
+async def test_a_third_node_never_sees_the_request(make: NodeFactory) -> None:
+    sea = await make("SEAJUST")
+    wacap = await make("WACAP")
+    ejn = await make("EJN")
+    rid = (await draft(sea, confidential=True))["id"]
+    await sea.call("POST", f"/api/v1/requests/{rid}/submit")
+    await eventually(lambda: delivered(sea, rid), "delivery")
+    assert ejn.relay.received == []
+    for role in ("member", "editor", "admin"):
+        assert (await get(ejn, rid, role))[0] == 404
+        _, listed = await ejn.call("GET", "/api/v1/requests", role=role)
+        assert listed["items"] == []
+    # confidential: on the requested node only its editors see it, not every member
+    assert (await get(wacap, rid, "editor"))[0] == 200
+    assert (await get(wacap, rid, "member"))[0] == 404
+    # a message replayed to EJN is refused: the request is not between EJN and SEAJUST
+    _, channel = ejn.mailbox()
+    await channel.close()
+    with sqlite3.connect(sea.settings.data_dir / "requests.db") as conn:
+        (payload,) = conn.execute(
+            "SELECT payload FROM requests_outbox WHERE request_id = ?", (rid,)
+        ).fetchone()
+    mailbox, channel = ejn.mailbox()
+    try:
+        reply = await mailbox.Receive(
+            xpb.InboundMessage(
+                origin="SEAJUST", message_id=f"{rid}:1", kind="requests.event", payload=payload
+            ),
+            metadata=Caller("admin", "EJN", "federation").metadata(),
+        )
+    finally:
+        await channel.close()
+    assert reply.accepted is False
+    assert (await get(ejn, rid, "admin"))[0] == 404
