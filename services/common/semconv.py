@@ -108,8 +108,8 @@ RECORDS = Metric(
     "justnet.directory.records",
     "gauge",
     "{record}",
-    "Directory records held, per origin network and kind (local and replicated)",
-    (ORIGIN, RECORD_KIND),
+    "Authorities and contact points held, per origin network (local and replicated)",
+    (ORIGIN,),
     "directory",
 )
 
