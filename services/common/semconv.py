@@ -65,11 +65,11 @@ RPC_CLIENT_DURATION = Metric(
     "services.common.clients (every process)",
 )
 HTTP_SERVER_DURATION = Metric(
-    "http.server.duration",
+    "http.server.request.duration",
     "histogram",
-    "ms",
-    "Duration of gateway HTTP requests per route (aiohttp instrumentation)",
-    ("http.method", "http.route", "http.status_code"),
+    "s",
+    "Duration of gateway HTTP requests per route (aiohttp instrumentation, stable semconv)",
+    ("http.request.method", "http.route", "http.response.status_code"),
     "opentelemetry-instrumentation-aiohttp-server (gateway)",
 )
 REPLICATION_LAG = Metric(

@@ -156,6 +156,9 @@ def setup(
     global _current
     if _current is not None:
         return _current
+    # The stable HTTP semantic conventions: span attributes such as http.request.method and
+    # url.path, and http.server.request.duration per http.route (the old ones lack the route).
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     resource = Resource.create(
         {
             "service.name": os.environ.get("OTEL_SERVICE_NAME", f"justnet-{service_name}"),
