@@ -9,17 +9,18 @@ from aiohttp import web
 from opentelemetry import trace
 
 from gateway import keys, openapi
+from gateway.audit import AuditLog, audit_ctx, audit_middleware
 from gateway.auth import TokenStore, auth_middleware
 from gateway.clients import ServiceClients
 from gateway.problems import Handler, problem_middleware
 from gateway.render import JsonFragments, LookupAnswers
-from gateway.routes import directory, node, requests
+from gateway.routes import admin, directory, node, requests
 from services.common import migrations, telemetry
 from services.common.db import create_engine
 from services.common.settings import NodeSettings
 
 PACKAGE_DIR = Path(__file__).parent
-ROUTE_TABLES = (node.api, directory.api, requests.api)
+ROUTE_TABLES = (node.api, directory.api, requests.api, admin.api)
 
 
 @web.middleware
@@ -38,12 +39,14 @@ def create_app(settings: NodeSettings, *, clients: ServiceClients | None = None)
             trace_id_middleware,
             problem_middleware,
             auth_middleware,
+            audit_middleware,
         ],
         client_max_size=settings.gateway.max_body_bytes,
     )
     app[keys.SETTINGS] = settings
     app[keys.FRAGMENTS] = JsonFragments()
     app[keys.LOOKUPS] = LookupAnswers()
+    app[keys.AUDIT] = AuditLog()
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         service_clients = ServiceClients.connect(settings) if clients is None else clients
@@ -61,6 +64,7 @@ def create_app(settings: NodeSettings, *, clients: ServiceClients | None = None)
 
     app.cleanup_ctx.append(services_ctx)
     app.cleanup_ctx.append(tokens_ctx)
+    app.cleanup_ctx.append(audit_ctx)
     operations = [op for table in ROUTE_TABLES for op in table.operations]
     for table in ROUTE_TABLES:
         table.install(app)

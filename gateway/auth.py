@@ -106,6 +106,23 @@ class TokenStore:
                 )
             )
 
+    async def audit_many(self, entries: list[tuple[Caller, str, str, str, str]]) -> None:
+        """Several entries (caller, action, target, detail, trace id) in one transaction."""
+        async with self.sessions.begin() as session:
+            session.add_all(
+                AuditRow(
+                    id=new_id(),
+                    at=utcnow(),
+                    subject=caller.subject or "anonymous",
+                    role=caller.role,
+                    action=action[:32],
+                    target=target[:300],
+                    detail=detail[:2000],
+                    trace_id=trace_id,
+                )
+                for caller, action, target, detail, trace_id in entries
+            )
+
     async def audit_entries(self, limit: int) -> list[AuditRow]:
         async with self.sessions() as session:
             stmt = select(AuditRow).order_by(AuditRow.at.desc()).limit(limit)

@@ -11,6 +11,7 @@ from services.common.identity import Caller
 from services.common.settings import NodeSettings
 
 if TYPE_CHECKING:
+    from gateway.audit import AuditLog
     from gateway.auth import TokenStore
     from gateway.clients import ServiceClients
 
@@ -18,6 +19,7 @@ SETTINGS = web.AppKey("settings", NodeSettings)
 CLIENTS: web.AppKey[ServiceClients] = web.AppKey("clients")
 TOKENS: web.AppKey[TokenStore] = web.AppKey("tokens")
 OPENAPI: web.AppKey[dict] = web.AppKey("openapi")  # type: ignore[type-arg]
+AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
 CALLER = web.RequestKey("caller", Caller)
 FRAGMENTS = web.AppKey("fragments", JsonFragments)
 LOOKUPS = web.AppKey("lookups", LookupAnswers)

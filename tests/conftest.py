@@ -25,7 +25,10 @@ from services.federation import service as federation
 from tests.postgres import fresh_database
 
 SPANS = InMemorySpanExporter()
-telemetry.setup("test", "SEAJUST", span_exporter=SPANS, metric_readers=[PrometheusMetricReader()])
+# The process hosts the gateway; each gRPC server marks its own calls' spans.
+telemetry.setup(
+    "gateway", "SEAJUST", span_exporter=SPANS, metric_readers=[PrometheusMetricReader()]
+)
 
 SEAJUST = ["BN", "KH", "LA", "MM", "MY", "PH", "SG", "TH", "VN", "TL"]
 

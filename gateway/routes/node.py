@@ -7,9 +7,9 @@ from typing import Any
 import grpc
 from aiohttp import web
 from justnet.federation.v1 import federation_pb2 as fpb
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from gateway import bodies, keys, render
+from gateway import bodies, keys, observe, render
 from gateway.api import Api, json_response, read_json
 from gateway.auth import require
 from gateway.schema import parse_body
@@ -203,12 +203,15 @@ async def openapi(request: web.Request) -> web.Response:
 @api.route(
     "GET",
     "/metrics",
-    summary="Prometheus metrics",
+    summary="Prometheus metrics of every process of the node",
     tag="node",
     content_type="text/plain",
     response={"type": "string"},
 )
 async def metrics(request: web.Request) -> web.Response:
-    response = web.Response(body=generate_latest(REGISTRY))
+    # Every process of the node, each sample labelled justnet_service (gateway/observe.py).
+    settings = request.app[keys.SETTINGS]
+    body = await observe.node_metrics(request.app[keys.CLIENTS], settings.network)
+    response = web.Response(body=body)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response

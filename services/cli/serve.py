@@ -9,9 +9,14 @@ from services.common.settings import NodeSettings
 
 
 async def serve(service: str, settings: NodeSettings) -> None:
-    readers = [PrometheusMetricReader()] if service == "gateway" else []
+    # Every process keeps its metrics for Prometheus text (the gateway's /metrics gathers
+    # them over NodeTelemetry) and its recent spans for /api/v1/admin/traces.
     telemetry.setup(
-        service, settings.network, metric_readers=readers, log_level=settings.telemetry.log_level
+        service,
+        settings.network,
+        metric_readers=[PrometheusMetricReader()],
+        log_level=settings.telemetry.log_level,
+        keep_spans=settings.telemetry.keep_spans,
     )
     if service == "gateway":
         from gateway import service as gateway

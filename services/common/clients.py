@@ -14,6 +14,7 @@ import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, filters
 
 from services.common import telemetry
+from services.common.node_telemetry import ClientMetricsInterceptor
 from services.common.server import MAX_MESSAGE_BYTES
 
 DEFAULT_TIMEOUT = 5.0
@@ -86,6 +87,7 @@ def open_channel(
             tracer_provider=tel.tracer_provider, filter_=filters.negate(filters.health_check())
         ),
         DeadlineInterceptor(timeouts or {}, default_timeout),
+        ClientMetricsInterceptor(),
     ]
     # Signed peer calls must not be retried by gRPC: a resent call repeats its nonce and
     # is refused as a replay. Their callers back off and re-sign instead.

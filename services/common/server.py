@@ -19,11 +19,18 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
+from justnet.common.v1 import telemetry_pb2_grpc
 from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
 from services.common import telemetry
 from services.common.errors import MAX_MESSAGE_CHARS, DomainError, error_metadata
 from services.common.identity import caller_from_metadata, reset_caller, set_caller
+from services.common.node_telemetry import SERVICE_NAME as TELEMETRY_SERVICE
+from services.common.node_telemetry import (
+    NodeTelemetryServicer,
+    ServerCallInterceptor,
+    service_of,
+)
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
@@ -131,11 +138,18 @@ async def create_server(
     port: int = 0,
     credentials: grpc.ServerCredentials | None = None,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    node_telemetry: bool | None = None,
 ) -> RunningServer:
-    """Builds, binds and starts a server; returns it with the bound port."""
+    """Builds, binds and starts a server; returns it with the bound port.
+
+    `node_telemetry` (default: on for internal ports, i.e. without credentials) serves
+    this process's spans and metrics to the gateway; a port for peers never does.
+    """
     tel = telemetry.current()
+    service = service_of(service_names)
     server = grpc.aio.server(
         interceptors=[
+            ServerCallInterceptor(service),
             aio_server_interceptor(
                 tracer_provider=tel.tracer_provider,
                 filter_=filters.negate(filters.health_check()),
@@ -150,11 +164,17 @@ async def create_server(
         ],
     )
     register(server)
+    names = list(service_names)
+    if node_telemetry if node_telemetry is not None else credentials is None:
+        telemetry_pb2_grpc.add_NodeTelemetryServicer_to_server(
+            NodeTelemetryServicer(service), server
+        )
+        names.append(TELEMETRY_SERVICE)
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
         (
-            *service_names,
+            *names,
             reflection.SERVICE_NAME,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
         ),

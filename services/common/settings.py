@@ -38,6 +38,15 @@ PEER_PORT_OFFSET = 5
 SUPPORTED_DB_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg", "postgresql+psycopg")
 NETWORK_CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
 CONFIG_ENV = "JUSTNET_CONFIG"
+# The keys each table accepts (anything else is an error); `setting_names` derives the
+# environment variables from them, and the deployment checks compare those with deploy/k8s.
+TOP_KEYS = ("network", "name", "jurisdictions", "data_dir")
+SERVICE_KEYS = ("host", "port", "database_url", "address")
+EXTRA_KEYS = {
+    "federation": ("peer_host", "peer_port", "peer_endpoint"),
+    "gateway": ("max_body_bytes", "public_url"),
+}
+TELEMETRY_KEYS = ("keep_spans", "log_level")
 
 
 class SettingsError(Exception):
@@ -173,6 +182,17 @@ def load_settings(
     return _build(raw, base_dir, config_path if config_path.exists() else None)
 
 
+def setting_names() -> tuple[str, ...]:
+    """Every `JUSTNET_*` variable the loader reads (peers come only from the file)."""
+    names = [f"JUSTNET_{key.upper()}" for key in TOP_KEYS]
+    for svc in SERVICES:
+        names += [
+            f"JUSTNET_{svc}_{key}".upper() for key in (*SERVICE_KEYS, *EXTRA_KEYS.get(svc, ()))
+        ]
+    names += [f"JUSTNET_TELEMETRY_{key.upper()}" for key in TELEMETRY_KEYS]
+    return tuple(names)
+
+
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     merged: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
     sections = (*SERVICES, "telemetry")
@@ -266,11 +286,7 @@ def check_database_url(setting: str, url: str) -> str:
 
 
 def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> NodeSettings:
-    top = _Reader(
-        raw,
-        "",
-        {"network", "name", "jurisdictions", "data_dir", "peers", *SERVICES, "telemetry"},
-    )
+    top = _Reader(raw, "", {*TOP_KEYS, "peers", *SERVICES, "telemetry"})
     network = top.text("network").upper()
     if not NETWORK_CODE.match(network):
         raise SettingsError(
@@ -289,10 +305,7 @@ def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> Nod
         table = raw.get(svc, {})
         if not isinstance(table, dict):
             raise SettingsError(svc, "must be a table")
-        extra = {"peer_host", "peer_port", "peer_endpoint"} if svc == "federation" else set()
-        if svc == "gateway":
-            extra = {"max_body_bytes", "public_url"}
-        return _Reader(table, svc, {"host", "port", "database_url", "address", *extra})
+        return _Reader(table, svc, {*SERVICE_KEYS, *EXTRA_KEYS.get(svc, ())})
 
     def service(svc: str) -> dict[str, Any]:
         r = section(svc)
@@ -340,7 +353,7 @@ def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> Nod
         seen[port] = setting
 
     tel_table = raw.get("telemetry", {})
-    tel = _Reader(tel_table, "telemetry", {"keep_spans", "log_level"})
+    tel = _Reader(tel_table, "telemetry", set(TELEMETRY_KEYS))
     log_level = tel.text("log_level", "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(tel._name("log_level"), f"unknown log level {log_level!r}")

@@ -7,29 +7,114 @@ follows `OTEL_TRACES_SAMPLER`. Tests pass their own exporter.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import os
 import sys
+import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+import uuid
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     SimpleSpanProcessor,
     SpanExporter,
 )
 
+from services.common import semconv
 from services.common.version import VERSION
 
 NAMESPACE = "justnet"
+DEFAULT_KEEP_SPANS = 2000
+# Identifies this process to the gateway: processes sharing one (tests run every server
+# in one process) are counted once when the gateway gathers spans and metrics.
+INSTANCE = uuid.uuid4().hex
+
+_service_scope: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "justnet_service_scope", default=None
+)
+
+
+@contextmanager
+def service_scope(service: str) -> Iterator[None]:
+    """Spans started inside belong to `service` (a gRPC server sets it per call, so several
+    services hosted by one process, as in tests, still tell their spans apart)."""
+    token = _service_scope.set(service)
+    try:
+        yield
+    finally:
+        _service_scope.reset(token)
+
+
+def set_service_scope(service: str) -> None:
+    """`service_scope` without the reset, for a task that ends with the call it serves."""
+    _service_scope.set(service)
+
+
+@dataclass(frozen=True)
+class KeptSpan:
+    span: ReadableSpan
+    service: str
+
+
+class SpanBuffer(SpanProcessor):
+    """Keeps the last `keep` finished spans of this process for the admin trace view.
+
+    Each span's service is the scope it started in, else its local parent's, else the
+    process's own service.
+    """
+
+    def __init__(self, keep: int, default_service: str) -> None:
+        self.keep = keep
+        self.default_service = default_service
+        self._spans: deque[KeptSpan] = deque(maxlen=max(keep, 1))
+        self._open: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        if self.keep <= 0:
+            return
+        service = _service_scope.get()
+        if service is None and span.parent is not None and not span.parent.is_remote:
+            service = self._open.get(span.parent.span_id)
+        with self._lock:
+            if len(self._open) > 100_000:  # spans that never end must not grow this forever
+                self._open.clear()
+            self._open[span.context.span_id] = service or self.default_service
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self.keep <= 0 or span.context is None:
+            return
+        with self._lock:
+            service = self._open.pop(span.context.span_id, self.default_service)
+            self._spans.append(KeptSpan(span, service))
+
+    def spans(self, trace_id: int | None = None) -> list[KeptSpan]:
+        with self._lock:
+            kept = list(self._spans)
+        if trace_id is None:
+            return kept
+        return [
+            k for k in kept if k.span.context is not None and k.span.context.trace_id == trace_id
+        ]
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
 
 
 @dataclass
@@ -37,6 +122,8 @@ class Telemetry:
     service_name: str
     tracer_provider: TracerProvider
     meter_provider: MeterProvider
+    network: str = ""
+    spans: SpanBuffer = field(default_factory=lambda: SpanBuffer(0, "unknown"))
 
     def tracer(self, name: str) -> trace.Tracer:
         return self.tracer_provider.get_tracer(name, VERSION)
@@ -59,27 +146,41 @@ def setup(
     span_exporter: SpanExporter | None = None,
     metric_readers: Sequence[MetricReader] = (),
     log_level: str = "INFO",
+    keep_spans: int = DEFAULT_KEEP_SPANS,
 ) -> Telemetry:
-    """Installs the global tracer and meter providers for this process (once)."""
+    """Installs the global tracer and meter providers for this process (once).
+
+    The process keeps its last `keep_spans` finished spans for the gateway's
+    /api/v1/admin/traces, whether or not they are also exported over OTLP.
+    """
     global _current
     if _current is not None:
         return _current
+    # The stable HTTP semantic conventions: span attributes such as http.request.method and
+    # url.path, and http.server.request.duration per http.route (the old ones lack the route).
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     resource = Resource.create(
         {
             "service.name": os.environ.get("OTEL_SERVICE_NAME", f"justnet-{service_name}"),
             "service.namespace": NAMESPACE,
             "service.version": VERSION,
-            "justnet.network": network,
+            semconv.NETWORK: network,
         }
     )
     tracer_provider = TracerProvider(resource=resource)
+    buffer = SpanBuffer(keep_spans, service_name)
+    tracer_provider.add_span_processor(buffer)
     if span_exporter is not None:
         # Tests read spans synchronously; production batches.
         tracer_provider.add_span_processor(SimpleSpanProcessor(span_exporter))
     otlp = _otlp_span_exporter()
     if otlp is not None:
         tracer_provider.add_span_processor(BatchSpanProcessor(otlp))
-    meter_provider = MeterProvider(resource=resource, metric_readers=list(metric_readers))
+    readers = list(metric_readers)
+    otlp_metrics = _otlp_metric_reader()
+    if otlp_metrics is not None:
+        readers.append(otlp_metrics)
+    meter_provider = MeterProvider(resource=resource, metric_readers=readers)
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
     # Patches aiohttp.web.Application so every app created afterwards starts with the
@@ -88,7 +189,7 @@ def setup(
 
     AioHttpServerInstrumentor().instrument(tracer_provider=tracer_provider)
     _configure_logging(log_level)
-    _current = Telemetry(service_name, tracer_provider, meter_provider)
+    _current = Telemetry(service_name, tracer_provider, meter_provider, network, buffer)
     return _current
 
 
@@ -118,6 +219,30 @@ def _otlp_span_exporter() -> SpanExporter | None:
     )
 
     return GrpcOTLPSpanExporter()
+
+
+def _otlp_metric_reader() -> MetricReader | None:
+    """Metrics go to the collector too when OTLP is configured (production: several
+    replicas per service, which one gateway's /metrics cannot see all of)."""
+    if not (
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+    ):
+        return None
+    if os.environ.get("OTEL_METRICS_EXPORTER", "otlp") == "none":
+        return None
+    protocol = os.environ.get(
+        "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    )
+    if protocol.startswith("http"):
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+        return PeriodicExportingMetricReader(OTLPMetricExporter())
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+        OTLPMetricExporter as GrpcOTLPMetricExporter,
+    )
+
+    return PeriodicExportingMetricReader(GrpcOTLPMetricExporter())
 
 
 def instrument_engine(engine: Any) -> None:

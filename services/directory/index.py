@@ -120,6 +120,9 @@ class LookupIndex:
     def size(self) -> int:
         return len(self._entries)
 
+    def records_per_origin(self) -> dict[str, int]:
+        return {origin: count for origin, count in self._per_origin.items() if count > 0}
+
     def origins(self) -> list[str]:
         return sorted(origin for origin, count in self._per_origin.items() if count > 0)
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
+from opentelemetry.metrics import CallbackOptions, Observation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common import migrations
+from services.common import migrations, semconv, telemetry
 from services.common.db import create_engine
 from services.common.server import RunningServer, create_server, run_until_signalled
 from services.common.settings import NodeSettings
@@ -44,11 +46,37 @@ class DirectoryRuntime:
         return self.server.port
 
     async def stop(self, grace: float = 5.0) -> None:
+        if self.logic.index in _LIVE_INDEXES:
+            _LIVE_INDEXES.remove(self.logic.index)
         self.follower.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.follower
         await self.server.stop(grace)
         await self.engine.dispose()
+
+
+_LIVE_INDEXES: list[LookupIndex] = []
+_gauge_registered = False
+
+
+def _observe_records(options: CallbackOptions) -> Iterable[Observation]:
+    for index in _LIVE_INDEXES:
+        for origin, count in index.records_per_origin().items():
+            yield Observation(count, {semconv.ORIGIN: origin})
+
+
+def _record_metrics(index: LookupIndex) -> None:
+    """`justnet.directory.records` per origin, read from the lookup index at collection."""
+    global _gauge_registered
+    _LIVE_INDEXES.append(index)
+    if not _gauge_registered:
+        _gauge_registered = True
+        telemetry.current().meter(__name__).create_observable_gauge(
+            semconv.RECORDS.name,
+            callbacks=[_observe_records],
+            unit=semconv.RECORDS.unit,
+            description=semconv.RECORDS.description,
+        )
 
 
 async def start(settings: NodeSettings, *, port: int | None = None) -> DirectoryRuntime:
@@ -58,6 +86,7 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> Directory
     index = LookupIndex(store)
     await index.load()
     logic = DirectoryLogic(store, index, settings.jurisdictions)
+    _record_metrics(index)
     servicer = DirectoryServicer(logic)
 
     def register(server: grpc.aio.Server) -> None:

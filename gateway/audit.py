@@ -1,0 +1,115 @@
+"""The audit log: who changed or looked up what, recorded in one middleware.
+
+Writes (POST, PUT, PATCH, DELETE) and lookups of people's details (lookup, contact points)
+by authenticated callers are recorded with the caller's token name and role, the route,
+the path and query, the status and the trace id; never a token or a body. Rows are written
+by one background task in batches, so a lookup does not wait for an audit insert; the queue
+is bounded, and a full queue is logged rather than slowing the API down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+from opentelemetry import trace
+
+from gateway import keys
+from gateway.problems import Handler
+from services.common.identity import Caller
+
+log = logging.getLogger(__name__)
+QUEUE_BOUND = 10_000
+BATCH = 200
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# GET routes that disclose people's details: who looked them up is recorded.
+LOOKUPS = frozenset({"/api/v1/lookup", "/api/v1/contact-points", "/api/v1/contact-points/{id}"})
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    caller: Caller
+    action: str
+    target: str
+    detail: str
+    trace_id: str
+
+
+class AuditLog:
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[AuditEntry] = asyncio.Queue(QUEUE_BOUND)
+        self.dropped = 0
+
+    def record(self, entry: AuditEntry) -> None:
+        try:
+            self.queue.put_nowait(entry)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            log.warning("audit queue full; entry dropped", extra={"field": entry.action})
+
+    async def flush(self, app: web.Application, pending: list[AuditEntry] | None = None) -> None:
+        """Writes `pending` and whatever is queued now, in order."""
+        batch = list(pending or [])
+        while not self.queue.empty() and len(batch) < BATCH:
+            batch.append(self.queue.get_nowait())
+        if batch:
+            await app[keys.TOKENS].audit_many(
+                [(e.caller, e.action, e.target, e.detail, e.trace_id) for e in batch]
+            )
+        if not self.queue.empty():
+            await self.flush(app)
+
+    async def run(self, app: web.Application) -> None:
+        while True:
+            pending = [await self.queue.get()]
+            try:
+                await self.flush(app, pending)
+            except Exception:
+                log.exception("could not write the audit log; %d entries lost", len(pending))
+                await asyncio.sleep(1.0)
+
+
+async def audit_ctx(app: web.Application) -> AsyncIterator[None]:
+    audit = app[keys.AUDIT]
+    task = asyncio.create_task(audit.run(app), name="gateway-audit-writer")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    with contextlib.suppress(Exception):
+        await audit.flush(app)
+
+
+@web.middleware
+async def audit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    outcome = "status 500"
+    try:
+        response = await handler(request)
+        outcome = f"status {response.status}"
+        return response
+    except web.HTTPException as exc:
+        outcome = f"status {exc.status}"
+        raise
+    except Exception as exc:  # mapped to problem+json further out
+        outcome = f"refused: {type(exc).__name__}"
+        raise
+    finally:
+        caller = request.get(keys.CALLER)
+        if caller is not None and caller.authenticated:
+            route = request.match_info.route.resource
+            canonical = route.canonical if route is not None else ""
+            if request.method in WRITES or (request.method == "GET" and canonical in LOOKUPS):
+                context = trace.get_current_span().get_span_context()
+                request.app[keys.AUDIT].record(
+                    AuditEntry(
+                        caller=caller,
+                        action=request.method,
+                        target=request.path_qs,
+                        detail=f"{canonical or '-'}; {outcome}",
+                        trace_id=f"{context.trace_id:032x}" if context.is_valid else "",
+                    )
+                )

@@ -1,0 +1,221 @@
+"""Each process's own telemetry, served to its gateway, and the per-call hooks that feed it.
+
+- `NodeTelemetryServicer` (justnet.common.v1.NodeTelemetry) answers with the spans this
+  process keeps and its metrics in Prometheus text; `create_server` registers it on
+  internal ports only (never on the federation peer port) and it requires the admin role.
+- `ServerCallInterceptor` runs outermost on every server: it marks the call's spans as the
+  service's own and records `rpc.server.duration`; `ClientMetricsInterceptor` records
+  `rpc.client.duration`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from functools import cache
+from typing import Any
+
+import grpc
+from justnet.common.v1 import telemetry_pb2 as pb
+from justnet.common.v1 import telemetry_pb2_grpc
+from opentelemetry.sdk.trace import ReadableSpan
+from prometheus_client import REGISTRY, generate_latest
+
+from services.common import semconv, telemetry
+from services.common.identity import caller_from_metadata
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["NodeTelemetry"].full_name
+MAX_ATTRIBUTE_CHARS = 500
+
+
+def service_of(full_service_names: Iterable[str]) -> str:
+    """`justnet.directory.v1.DirectoryService` -> `directory`."""
+    for name in full_service_names:
+        parts = name.split(".")
+        if len(parts) > 2 and parts[0] == "justnet":
+            return parts[1]
+    return telemetry.current().service_name
+
+
+def span_record(span: ReadableSpan, service: str, network: str) -> pb.SpanRecord:
+    context = span.context
+    assert context is not None
+    parent = span.parent
+    start = span.start_time or 0
+    end = span.end_time or start
+    record = pb.SpanRecord(
+        trace_id=f"{context.trace_id:032x}",
+        span_id=f"{context.span_id:016x}",
+        parent_span_id=f"{parent.span_id:016x}" if parent is not None else "",
+        parent_is_remote=bool(parent is not None and parent.is_remote),
+        name=span.name,
+        kind=span.kind.name,
+        service=service,
+        network=network,
+        duration_us=(end - start) // 1000,
+        status=pb.SpanStatus(
+            code=span.status.status_code.name, message=span.status.description or ""
+        ),
+    )
+    record.start.FromNanoseconds(start)
+    for key, value in (span.attributes or {}).items():
+        text = ",".join(map(str, value)) if isinstance(value, tuple | list) else str(value)
+        record.attributes[key] = text[:MAX_ATTRIBUTE_CHARS]
+    return record
+
+
+def local_spans(trace_id: str = "", limit: int = 0) -> list[pb.SpanRecord]:
+    """This process's kept spans (newest last), optionally of one trace."""
+    tel = telemetry.current()
+    wanted = int(trace_id, 16) if trace_id else None
+    kept = tel.spans.spans(wanted)
+    if limit > 0:
+        kept = kept[-limit:]
+    return [span_record(k.span, k.service, tel.network) for k in kept]
+
+
+def metrics_text() -> str:
+    return generate_latest(REGISTRY).decode()
+
+
+class NodeTelemetryServicer(telemetry_pb2_grpc.NodeTelemetryServicer):
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    async def RecentSpans(
+        self, request: pb.RecentSpansRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecentSpansResponse:
+        await _require_admin(context)
+        trace_id = request.trace_id.lower()
+        if trace_id and (len(trace_id) != 32 or any(c not in "0123456789abcdef" for c in trace_id)):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "trace_id: 32 hex digits")
+        return pb.RecentSpansResponse(
+            instance=telemetry.INSTANCE,
+            service=self.service,
+            spans=local_spans(trace_id, max(request.limit, 0)),
+        )
+
+    async def Metrics(
+        self, request: pb.MetricsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.MetricsResponse:
+        await _require_admin(context)
+        return pb.MetricsResponse(
+            instance=telemetry.INSTANCE, service=self.service, text=metrics_text()
+        )
+
+
+async def _require_admin(context: grpc.aio.ServicerContext) -> None:
+    # Defence in depth: the gateway already allows only admins to see traces and metrics.
+    caller = caller_from_metadata(context.invocation_metadata())
+    if not caller.at_least("admin"):
+        await context.abort(grpc.StatusCode.PERMISSION_DENIED, "this needs the admin role")
+
+
+# ------------------------------------------------------------------ per-call hooks
+
+
+@cache
+def _histogram(metric: semconv.Metric) -> Any:
+    # One instrument per process, however many servers and channels it opens.
+    return (
+        telemetry.current()
+        .meter(__name__)
+        .create_histogram(metric.name, unit=metric.unit, description=metric.description)
+    )
+
+
+def _rpc_attributes(method: str, code: grpc.StatusCode | None) -> dict[str, Any]:
+    service, _, name = method.lstrip("/").partition("/")
+    value = (code or grpc.StatusCode.OK).value[0]
+    return {
+        "rpc.system": "grpc",
+        "rpc.service": service,
+        "rpc.method": name,
+        "rpc.grpc.status_code": value,
+    }
+
+
+class ServerCallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Outermost server interceptor: the call's spans belong to `service`, and its duration
+    and status go to `rpc.server.duration`. Health checks are left out, as in tracing."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.duration = _histogram(semconv.RPC_SERVER_DURATION)
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        method = details.method
+        if handler is None or method.startswith("/grpc.health.v1.Health/"):
+            return handler
+        service, duration = self.service, self.duration
+
+        def record(started: float, context: grpc.aio.ServicerContext) -> None:
+            code = context.code() if hasattr(context, "code") else None
+            if isinstance(code, int):
+                code = next((c for c in grpc.StatusCode if c.value[0] == code), None)
+            elapsed = (time.perf_counter() - started) * 1000
+            duration.record(elapsed, _rpc_attributes(method, code))
+
+        if handler.unary_unary is not None:
+            inner = handler.unary_unary
+
+            async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                started = time.perf_counter()
+                with telemetry.service_scope(service):
+                    try:
+                        return await inner(request, context)
+                    finally:
+                        record(started, context)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            inner_stream = handler.unary_stream
+
+            async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                started = time.perf_counter()
+                # Each call runs in its own task, and a stream may be closed from another
+                # context: set the scope, do not reset it.
+                telemetry.set_service_scope(service)
+                try:
+                    async for item in inner_stream(request, context):
+                        yield item
+                finally:
+                    record(started, context)
+
+            return grpc.unary_stream_rpc_method_handler(
+                stream,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+
+class ClientMetricsInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """Records `rpc.client.duration` for unary calls (streams are long-lived feeds)."""
+
+    def __init__(self) -> None:
+        self.duration = _histogram(semconv.RPC_CLIENT_DURATION)
+
+    async def intercept_unary_unary(
+        self, continuation: Callable[..., Any], details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        method = details.method.decode() if isinstance(details.method, bytes) else details.method
+        if method.startswith("/grpc.health.v1.Health/"):
+            return await continuation(details, request)
+        started = time.perf_counter()
+        call = await continuation(details, request)
+        try:
+            code = await call.code()
+        except Exception:
+            code = grpc.StatusCode.UNKNOWN
+        self.duration.record((time.perf_counter() - started) * 1000, _rpc_attributes(method, code))
+        return call

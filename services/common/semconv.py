@@ -1,0 +1,134 @@
+"""JustNet's telemetry registry: every project attribute and metric, in one place.
+
+Spans and metrics use the OpenTelemetry semantic conventions (`rpc.*`, `http.*`,
+`db.*`, `server.*`, `error.type`) wherever one fits; what is JustNet's own lives under
+`justnet.` and is declared here before code uses it (a test checks that code names no
+other `justnet.` attribute). Never put personal data in an attribute or in baggage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# ------------------------------------------------------------------ resource attributes
+
+NETWORK = "justnet.network"
+"""The node's network code (SEAJUST, EJN, ...); a resource attribute of every process."""
+
+# ------------------------------------------------------------------ span and metric attributes
+
+SERVICE = "justnet.service"
+"""Which process of the node recorded it: gateway, directory, requests, events, federation
+(a metric label on the gateway's merged /metrics; in spans, service.name says it)."""
+
+PEER = "justnet.peer"
+"""The network code of a peer node a call, a queue or a replication stream concerns."""
+
+ORIGIN = "justnet.origin"
+"""The network code of the node that owns a record (ARCHITECTURE section 2)."""
+
+RECORD_KIND = "justnet.record.kind"
+"""authority, contact_point, routing_profile, event, request."""
+
+MESSAGE_KIND = "justnet.message.kind"
+"""A federation message kind, `<service>.<what>` (exchange.proto)."""
+
+ATTRIBUTES = (NETWORK, SERVICE, PEER, ORIGIN, RECORD_KIND, MESSAGE_KIND)
+
+# ------------------------------------------------------------------ metrics
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    instrument: str  # counter, histogram, gauge, updowncounter
+    unit: str
+    description: str
+    attributes: tuple[str, ...]
+    recorded_by: str
+
+
+RPC_SERVER_DURATION = Metric(
+    "rpc.server.duration",
+    "histogram",
+    "ms",
+    "Duration of inbound gRPC calls (semantic conventions)",
+    ("rpc.system", "rpc.service", "rpc.method", "rpc.grpc.status_code"),
+    "services.common.server (every service)",
+)
+RPC_CLIENT_DURATION = Metric(
+    "rpc.client.duration",
+    "histogram",
+    "ms",
+    "Duration of outbound gRPC calls (semantic conventions)",
+    ("rpc.system", "rpc.service", "rpc.method", "rpc.grpc.status_code"),
+    "services.common.clients (every process)",
+)
+HTTP_SERVER_DURATION = Metric(
+    "http.server.request.duration",
+    "histogram",
+    "s",
+    "Duration of gateway HTTP requests per route (aiohttp instrumentation, stable semconv)",
+    ("http.request.method", "http.route", "http.response.status_code"),
+    "opentelemetry-instrumentation-aiohttp-server (gateway)",
+)
+REPLICATION_LAG = Metric(
+    "justnet.federation.replication.lag",
+    "gauge",
+    "s",
+    "Seconds since the last change received from a peer's feed (or heartbeat)",
+    (PEER,),
+    "gateway, from federation ListPeers at scrape time; federation may record it itself",
+)
+PEER_RECORDS = Metric(
+    "justnet.federation.peer.records",
+    "gauge",
+    "{record}",
+    "Replicated records held from each peer",
+    (PEER,),
+    "gateway, from federation ListPeers at scrape time",
+)
+QUEUE_DEPTH = Metric(
+    "justnet.federation.queue.depth",
+    "gauge",
+    "{message}",
+    "Messages waiting in the outbound delivery queue of each peer",
+    (PEER,),
+    "federation (outbound delivery queues)",
+)
+DELIVERY_FAILURES = Metric(
+    "justnet.federation.delivery.failures",
+    "counter",
+    "{delivery}",
+    "Delivery attempts to a peer that failed (each retry counts)",
+    (PEER, MESSAGE_KIND, "error.type"),
+    "federation (outbound delivery queues)",
+)
+RECORDS = Metric(
+    "justnet.directory.records",
+    "gauge",
+    "{record}",
+    "Authorities and contact points held, per origin network (local and replicated)",
+    (ORIGIN,),
+    "directory",
+)
+
+METRICS = (
+    RPC_SERVER_DURATION,
+    RPC_CLIENT_DURATION,
+    HTTP_SERVER_DURATION,
+    REPLICATION_LAG,
+    PEER_RECORDS,
+    QUEUE_DEPTH,
+    DELIVERY_FAILURES,
+    RECORDS,
+)
+
+
+def prometheus_name(metric: Metric) -> str:
+    """The name the Prometheus exporter gives it (dots to underscores, unit and _total
+    suffixes as the OpenTelemetry Prometheus compatibility spec says)."""
+    base = metric.name.replace(".", "_")
+    units = {"ms": "_milliseconds", "s": "_seconds"}
+    base += units.get(metric.unit, "")
+    return base + ("_total" if metric.instrument == "counter" else "")
