@@ -4,6 +4,8 @@ The table is the source of truth (the CLI and the gateway both write it); the ma
 re-reads it every second, starts tasks for new peers, restarts them when a peer's
 endpoint, keys, certificate or policy change, and stops them (dropping the peer's
 replicas) when a peer is removed. A slow or dead peer only ever blocks its own task.
+Each peer has one subscription per feed (directory, events); the directory's is the
+peer's reported state.
 """
 
 from __future__ import annotations
@@ -13,11 +15,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from justnet.directory.v1 import directory_pb2 as dpb
-from justnet.directory.v1 import directory_pb2_grpc
-
-from services.common.identity import Caller
 from services.common.identity_files import NodeIdentity
+from services.federation.feeds import Feed
 from services.federation.metrics import FederationMetrics
 from services.federation.peers import Peer, PeerStore
 from services.federation.subscriber import PeerLink, Subscriber
@@ -32,25 +31,31 @@ class PeerManager:
         network: str,
         identity: NodeIdentity,
         store: PeerStore,
-        directory: directory_pb2_grpc.DirectoryServiceStub,
+        feeds: list[Feed],
         on_peers: Callable[[dict[str, Peer]], Awaitable[None]] | None = None,
         metrics: FederationMetrics | None = None,
     ) -> None:
         self.network = network
-        self.on_peers = on_peers
-        self.metrics = metrics
         self.identity = identity
         self.store = store
-        self.directory = directory
-        self.links: dict[str, PeerLink] = {}
+        self.feeds = feeds
+        self.on_peers = on_peers
+        self.metrics = metrics
+        self.feed_links: dict[tuple[str, str], PeerLink] = {}
         self.peers: dict[str, Peer] = {}
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def links(self) -> dict[str, PeerLink]:
+        """The primary (directory) subscription of each peer: what ListPeers reports."""
+        primary = self.feeds[0].name
+        return {net: link for (net, feed), link in self.feed_links.items() if feed == primary}
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="federation-peers")
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._task, *(lk.task for lk in self.links.values())) if t]
+        tasks = [t for t in (self._task, *(lk.task for lk in self.feed_links.values())) if t]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -68,21 +73,27 @@ class PeerManager:
     async def sync(self) -> None:
         current = await self.store.peers()
         self.peers = current
-        for network in list(self.links):
-            if network not in current:
-                await self._stop_link(network)
-                await self._drop_replicas(network)
+        for network in {net for net, _ in self.feed_links} - current.keys():
+            await self._stop_links(network)
+            await self._drop_replicas(network)
         for network, peer in current.items():
-            link = self.links.get(network)
-            if link is not None and link.peer.identity == peer.identity:
-                continue
-            if link is not None:
-                await self._stop_link(network)
-            link = PeerLink(peer)
-            subscriber = Subscriber(self.network, self.identity, self.store, self.directory, link)
-            link.task = asyncio.create_task(subscriber.run(), name=f"subscribe-{network}")
-            self.links[network] = link
-            log.info("subscribing to %s at %s", network, peer.endpoint)
+            for index, feed in enumerate(self.feeds):
+                key = (network, feed.name)
+                link = self.feed_links.get(key)
+                if link is not None and link.peer.identity == peer.identity:
+                    continue
+                if link is not None:
+                    await self._stop(key)
+                link = PeerLink(peer)
+                subscriber = Subscriber(
+                    self.network, self.identity, self.store, feed, link, durable_state=index == 0
+                )
+                link.task = asyncio.create_task(
+                    subscriber.run(), name=f"subscribe-{network}-{feed.name}"
+                )
+                self.feed_links[key] = link
+                if index == 0:
+                    log.info("subscribing to %s at %s", network, peer.endpoint)
         if self.on_peers is not None:
             await self.on_peers(current)
         if self.metrics is not None:
@@ -92,19 +103,21 @@ class PeerManager:
                 if lag is not None:
                     self.metrics.lag[network] = lag
 
-    async def _stop_link(self, network: str) -> None:
-        link = self.links.pop(network)
+    async def _stop(self, key: tuple[str, str]) -> None:
+        link = self.feed_links.pop(key)
         if link.task is not None:
             link.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await link.task
 
+    async def _stop_links(self, network: str) -> None:
+        for key in [k for k in self.feed_links if k[0] == network]:
+            await self._stop(key)
+
     async def _drop_replicas(self, network: str) -> None:
-        try:
-            reply = await self.directory.DropReplicas(
-                dpb.DropReplicasRequest(origin=network),
-                metadata=Caller("admin", self.network, "federation").metadata(),
-            )
-            log.info("peer %s removed; dropped %d replicas", network, reply.removed)
-        except Exception:
-            log.exception("could not drop the replicas of %s", network)
+        for feed in self.feeds:
+            try:
+                removed = await feed.drop(network)
+                log.info("peer %s removed; dropped %d %s replicas", network, removed, feed.name)
+            except Exception:
+                log.exception("could not drop the %s replicas of %s", feed.name, network)

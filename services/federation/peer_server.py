@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
-from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.directory.v1 import directory_pb2_grpc
 from justnet.federation.v1 import federation_pb2 as pb
 
@@ -23,6 +22,7 @@ from services.common.identity_files import NodeIdentity
 from services.common.signing import certificate_fingerprint
 from services.common.timeutil import utcnow
 from services.federation.details import DetailsLog, answer
+from services.federation.feeds import Feed
 from services.federation.peer_client import DELIVER, FETCH_DETAILS, GET_KEYS, SUBSCRIBE
 from services.federation.peer_client import PEER_SERVICE as SERVICE
 from services.federation.peers import Peer
@@ -53,6 +53,7 @@ class PeerServer:
         identity: NodeIdentity,
         peers: Callable[[], dict[str, Peer]],
         directory: directory_pb2_grpc.DirectoryServiceStub,
+        feeds: dict[str, Feed],
         keys: Callable[[], pb.NodeKeys],
         receiver: Receiver,
         details_log: DetailsLog,
@@ -61,6 +62,7 @@ class PeerServer:
         self.identity = identity
         self.peers = peers
         self.directory = directory
+        self.feeds = feeds
         self.keys = keys
         self.receiver = receiver
         self.details_log = details_log
@@ -138,14 +140,16 @@ class PeerServer:
         except Exception:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "garbled SubscribeRequest")
             return
+        feed = self.feeds.get(request.feed or "directory")
+        if feed is None:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "feed: no such feed")
+            return
         policy = POLICIES.get(peer.policy, POLICIES["default"])
-        log.info("%s subscribed from cursor %d", peer.network, request.since_cursor)
-        queue: asyncio.Queue[dpb.Change | None] = asyncio.Queue(QUEUE_BOUND)
-        stream = self.directory.WatchChanges(
-            dpb.WatchChangesRequest(since_seq=request.since_cursor, follow=True, local_only=True),
-            metadata=self.admin,
-            timeout=None,
+        log.info(
+            "%s subscribed to %s from cursor %d", peer.network, feed.name, request.since_cursor
         )
+        queue: asyncio.Queue[Any] = asyncio.Queue(QUEUE_BOUND)
+        stream = feed.watch(request.since_cursor)
 
         async def pump() -> None:
             try:
@@ -179,7 +183,8 @@ class PeerServer:
             with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
                 await reader
 
-    def _record(self, change: dpb.Change, peer: Peer, policy: Any) -> pb.SignedRecord:
+    def _record(self, change: Any, peer: Peer, policy: Any) -> pb.SignedRecord:
+        # `change` is a directory Change or a common FeedChange: the same fields.
         shared = not change.deleted and policy.shares(change.kind, change.visibility)
         envelope = pb.RecordEnvelope(
             origin=self.network,

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.federation.v1 import federation_pb2 as pb
 
-KINDS = ("authority", "contact_point", "routing_profile")
+DIRECTORY_KINDS = ("authority", "contact_point", "routing_profile")
+EVENT_KINDS = ("event",)
+KINDS = DIRECTORY_KINDS + EVENT_KINDS
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from services.common.timeutil import as_utc, to_timestamp
 from services.federation import tls
 from services.federation.courier import Couriers
 from services.federation.details import DetailsLog
+from services.federation.feeds import DirectoryFeed, Feed, ServiceFeed
 from services.federation.mailboxes import Mailboxes
 from services.federation.manager import PeerManager
 from services.federation.metrics import FederationMetrics
@@ -39,7 +40,7 @@ from services.federation.outbox import Inbox, Outbox, check_send, delivery_messa
 from services.federation.peer_client import FETCH_DETAILS, PEER_SERVICE, PeerClient
 from services.federation.peer_server import PeerServer
 from services.federation.peers import Peer, PeerStore
-from services.federation.policy import POLICIES
+from services.federation.policy import EVENT_KINDS, POLICIES
 from services.federation.receiver import Receiver
 
 PACKAGE_DIR = Path(__file__).parent
@@ -276,6 +277,7 @@ class FederationRuntime:
     mailboxes: Mailboxes
     engine: AsyncEngine
     channel: grpc.aio.Channel
+    events_channel: grpc.aio.Channel
 
     @property
     def port(self) -> int:
@@ -291,6 +293,7 @@ class FederationRuntime:
         await self.peer_server.stop(grace)
         await self.server.stop(grace)
         await self.channel.close()
+        await self.events_channel.close()
         await self.mailboxes.close()
         await self.engine.dispose()
 
@@ -317,7 +320,12 @@ async def start(
     mailboxes = Mailboxes(settings)
     couriers = Couriers(settings.network, identity, outbox, mailboxes, metrics)
     details_log = DetailsLog(engine)
-    manager = PeerManager(settings.network, identity, store, directory, couriers.sync, metrics)
+    events_channel = open_channel(settings.events.target, timeouts={"WatchChanges": None})
+    feeds: list[Feed] = [
+        DirectoryFeed(settings.network, directory),
+        ServiceFeed("events", EVENT_KINDS, settings.network, events_channel),
+    ]
+    manager = PeerManager(settings.network, identity, store, feeds, couriers.sync, metrics)
     await manager.sync()
     servicer = FederationServicer(
         settings, identity, store, manager, directory, outbox, couriers, details_log
@@ -337,6 +345,7 @@ async def start(
         identity,
         lambda: manager.peers,
         directory,
+        {feed.name: feed for feed in feeds},
         lambda: node_keys(settings, identity),
         Receiver(settings.network, identity, Inbox(engine), mailboxes),
         details_log,
@@ -356,7 +365,9 @@ async def start(
     )
     manager.start()
     couriers.start()
-    return FederationRuntime(server, peer_server, manager, couriers, mailboxes, engine, channel)
+    return FederationRuntime(
+        server, peer_server, manager, couriers, mailboxes, engine, channel, events_channel
+    )
 
 
 async def serve(settings: NodeSettings) -> None:

@@ -17,14 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import grpc
-from justnet.directory.v1 import directory_pb2 as dpb
-from justnet.directory.v1 import directory_pb2_grpc
 from justnet.federation.v1 import federation_pb2 as pb
 
 from services.common.errors import DomainError
-from services.common.identity import Caller
 from services.common.identity_files import NodeIdentity
 from services.common.timeutil import utcnow
+from services.federation.feeds import Feed, Replica
 from services.federation.peer_client import GET_KEYS, SUBSCRIBE, PeerClient
 from services.federation.peers import Peer, PeerStore
 from services.federation.signatures import open_record
@@ -75,15 +73,17 @@ class Subscriber:
         network: str,
         identity: NodeIdentity,
         store: PeerStore,
-        directory: directory_pb2_grpc.DirectoryServiceStub,
+        feed: Feed,
         link: PeerLink,
+        durable_state: bool = True,
     ) -> None:
         self.network = network
         self.identity = identity
         self.store = store
-        self.directory = directory
+        self.feed = feed
         self.link = link
-        self.admin = Caller("admin", network, "federation").metadata()
+        # The directory feed's link is the peer's state; other feeds only log theirs.
+        self.durable_state = durable_state
 
     @property
     def peer(self) -> Peer:
@@ -122,16 +122,22 @@ class Subscriber:
                 link.state = "backing_off"
             link.last_error = error[:500]
             delay = backoff_seconds(link.failures)
-            log.warning(
-                "peer %s: %s; retrying in %.1f s", self.peer.network, link.last_error, delay
-            )
-            await self.store.record_state(
+            log.log(
+                logging.WARNING if self.durable_state else logging.INFO,
+                "peer %s (%s feed): %s; retrying in %.1f s",
                 self.peer.network,
-                link.state,
-                failures=link.failures,
-                retry_at=utcnow() + timedelta(seconds=delay),
-                error=link.last_error,
+                self.feed.name,
+                link.last_error,
+                delay,
             )
+            if self.durable_state:
+                await self.store.record_state(
+                    self.peer.network,
+                    link.state,
+                    failures=link.failures,
+                    retry_at=utcnow() + timedelta(seconds=delay),
+                    error=link.last_error,
+                )
             await asyncio.sleep(delay)
 
     async def refresh_keys(self) -> None:
@@ -144,20 +150,16 @@ class Subscriber:
 
     async def _session(self) -> None:
         link = self.link
-        cursor = (
-            await self.directory.GetReplicationCursor(
-                dpb.GetReplicationCursorRequest(origin=self.peer.network), metadata=self.admin
-            )
-        ).cursor
+        cursor, _ = await self.feed.cursor(self.peer.network)
         link.applied_cursor = cursor
-        body = pb.SubscribeRequest(since_cursor=cursor).SerializeToString()
+        body = pb.SubscribeRequest(since_cursor=cursor, feed=self.feed.name).SerializeToString()
         client = PeerClient(self.network, self.identity, self.peer)
         async with client.channel() as channel:
             call = channel.unary_stream(
                 SUBSCRIBE, request_serializer=None, response_deserializer=None
             )
             stream = call(body, metadata=client.signed(SUBSCRIBE, body), timeout=None)
-            batch: list[dpb.ApplyReplicaRequest] = []
+            batch: list[Replica] = []
             batch_cursor = cursor
             iterator = stream.__aiter__()
             while True:
@@ -172,9 +174,10 @@ class Subscriber:
                     link.state = "connected"
                     link.failures = 0
                     link.last_error = ""
-                    await self.store.record_state(
-                        self.peer.network, "connected", failures=0, retry_at=None, success=True
-                    )
+                    if self.durable_state:
+                        await self.store.record_state(
+                            self.peer.network, "connected", failures=0, retry_at=None, success=True
+                        )
                 record = pb.SignedRecord()
                 try:
                     record.ParseFromString(raw)
@@ -197,16 +200,19 @@ class Subscriber:
                     if "unknown key" in exc.message:
                         await self._try_refresh_keys()
                     raise RecordRefused(exc.message) from None
+                if envelope.kind not in self.feed.kinds:
+                    stream.cancel()
+                    raise RecordRefused(
+                        f"a {envelope.kind[:40]} record in the {self.feed.name} feed"
+                    )
                 link.caught_up = False
                 batch.append(
-                    dpb.ApplyReplicaRequest(
-                        origin=envelope.origin,
+                    Replica(
                         kind=envelope.kind,
                         record_id=envelope.record_id,
                         version=envelope.version,
                         deleted=envelope.deleted,
                         payload=envelope.payload,
-                        verified=True,
                         synced_at=envelope.changed_at,
                     )
                 )
@@ -215,18 +221,13 @@ class Subscriber:
                     await self._apply(batch, batch_cursor)
                     batch = []
 
-    async def _apply(self, batch: list[dpb.ApplyReplicaRequest], cursor: int) -> None:
+    async def _apply(self, batch: list[Replica], cursor: int) -> None:
         started = time.monotonic()
-        result = await self.directory.ApplyReplicaBatch(
-            dpb.ApplyReplicaBatchRequest(origin=self.peer.network, records=batch, cursor=cursor),
-            metadata=self.admin,
-            timeout=30.0,
-        )
-        self.link.applied_cursor = result.cursor
+        self.link.applied_cursor = await self.feed.apply(self.peer.network, batch, cursor)
         log.debug(
-            "applied %d/%d records from %s in %.0f ms",
-            result.applied,
+            "applied %d %s records from %s in %.0f ms",
             len(batch),
+            self.feed.name,
             self.peer.network,
             (time.monotonic() - started) * 1000,
         )

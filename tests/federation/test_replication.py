@@ -132,7 +132,7 @@ async def test_restart_mid_stream_loses_and_duplicates_nothing(make_node: NodeFa
             dpb.GetReplicationCursorRequest(origin="SEAJUST"), metadata=ejn.admin
         )
     ).records
-    runtime.manager.links.clear()
+    runtime.manager.feed_links.clear()
     await runtime.manager.sync()
     runtime.manager.start()
 
