@@ -61,7 +61,9 @@ def from_rpc_error(exc: grpc.aio.AioRpcError) -> web.Response:
     extra: dict[str, Any] = {}
     if info is not None and info.owner:
         extra["owner"] = info.owner
-    if code == grpc.StatusCode.UNAVAILABLE:
+    if code == grpc.StatusCode.UNAVAILABLE and info is None:
+        # A transport failure: its text names addresses, not anything a user can act on.
+        # A service that answered UNAVAILABLE itself (a peer is down) says which one.
         detail = "a JustNet service is unavailable; try again shortly"
     if status >= 500:
         log.warning("upstream %s: %s", code.name, exc.details())

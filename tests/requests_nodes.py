@@ -116,10 +116,10 @@ class ReqNode:
             )
         return list(reply.peers)
 
-    async def add_peer(self, other: ReqNode) -> None:
+    async def add_peer(self, other: ReqNode, share: str = "default") -> None:
         async with open_channel(f"127.0.0.1:{self.fed_port}") as channel:
             await federation_pb2_grpc.FederationServiceStub(channel).AddPeer(
-                fpb.AddPeerRequest(descriptor=other.descriptor(), share="default"),
+                fpb.AddPeerRequest(descriptor=other.descriptor(), share=share),
                 metadata=self.admin,
             )
 
@@ -148,7 +148,7 @@ async def caught_up(node: ReqNode, others: list[str], with_records: bool) -> boo
 async def requests_world(tmp_path: Path) -> AsyncIterator[NodeFactory]:
     nodes: list[ReqNode] = []
 
-    async def make(network: str, *, sample_data: bool = True) -> ReqNode:
+    async def make(network: str, *, sample_data: bool = True, share: str = "default") -> ReqNode:
         config = write_node(tmp_path / network, network, network, MEMBERS[network], None)
         settings = load_settings(config)
         for migrate in (directory.migrate, requests.migrate, federation.migrate, migrate_gateway):
@@ -179,8 +179,8 @@ async def requests_world(tmp_path: Path) -> AsyncIterator[NodeFactory]:
         node = ReqNode(network, wired, client, tokens, d, r, None, fed_port, free_port())
         await node.start_federation()
         for other in nodes:
-            await node.add_peer(other)
-            await other.add_peer(node)
+            await node.add_peer(other, share)
+            await other.add_peer(node, share)
         nodes.append(node)
         for each in nodes:
             others = [n.network for n in nodes if n is not each]

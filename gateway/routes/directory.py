@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 from justnet.common.v1 import common_pb2
 from justnet.directory.v1 import directory_pb2 as pb
+from justnet.federation.v1 import federation_pb2 as fpb
 
 from gateway import bodies, keys, render
 from gateway.api import Api, if_match, json_response, raw_json_response, read_json
@@ -433,6 +434,61 @@ async def get_contact_point(request: web.Request) -> web.Response:
         pb.GetRecordRequest(id=request.match_info["id"]), metadata=_md(request)
     )
     return json_response(render.contact_point(reply), version=reply.meta.version)
+
+
+CONTACT_DETAILS = {
+    "type": "object",
+    "properties": {
+        "origin": {"type": "string"},
+        "contact_point_id": {"type": "string"},
+        "email": {"type": "string"},
+        "phone": {"type": "string"},
+        "fetched_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+
+
+@api.route(
+    "GET",
+    "/api/v1/contact-points/{id}/details",
+    summary="A contact point's e-mail and phone, fetched from its owner if not replicated",
+    tag=TAG,
+    role="member",
+    response=CONTACT_DETAILS,
+    errors=(404, 503, 504),
+)
+async def contact_point_details(request: web.Request) -> web.Response:
+    caller = require(request, "member")
+    contact = await _stub(request).GetContactPoint(
+        pb.GetRecordRequest(id=request.match_info["id"]), metadata=_md(request)
+    )
+    own = request.app[keys.SETTINGS].network
+    if contact.meta.origin == own or (contact.email and contact.phone):
+        details = {
+            "origin": contact.meta.origin,
+            "contact_point_id": contact.meta.id,
+            "email": contact.email,
+            "phone": contact.phone,
+            "fetched_at": None,
+        }
+        return json_response(details)
+    # A replica whose owner kept the details off replication: ask the owner, who logs it.
+    reply = await request.app[keys.CLIENTS].federation.FetchContactDetails(
+        fpb.FetchContactDetailsRequest(
+            origin=contact.meta.origin, contact_point_id=contact.meta.id
+        ),
+        metadata=caller.metadata(),
+        timeout=10.0,
+    )
+    return json_response(
+        {
+            "origin": reply.origin,
+            "contact_point_id": reply.contact_point_id,
+            "email": reply.email,
+            "phone": reply.phone,
+            "fetched_at": render.ts(reply.fetched_at),
+        }
+    )
 
 
 @api.route(

@@ -12,11 +12,12 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from gateway import bodies, keys, observe, render
 from gateway.api import Api, json_response, read_json
 from gateway.auth import require
-from gateway.schema import parse_body
+from gateway.schema import Param, parse_body, parse_query
 from services.common.errors import InvalidInput
 from services.common.version import VERSION
 
 api = Api()
+LIMIT = Param("limit", "integer", "How many, newest first (default 50)", minimum=1, maximum=500)
 
 PEER = {
     "type": "object",
@@ -169,6 +170,36 @@ async def add_peer(request: web.Request) -> web.Response:
         fpb.AddPeerRequest(descriptor=descriptor, share=share), metadata=caller.metadata()
     )
     return json_response({"network": reply.network, "endpoint": reply.endpoint}, status=201)
+
+
+@api.route(
+    "GET",
+    "/api/v1/federation/contact-requests",
+    summary="Who in peer networks fetched this node's contact details on demand",
+    tag="federation",
+    role="admin",
+    query=(LIMIT,),
+    response={"type": "object", "properties": {"items": {"type": "array"}}},
+)
+async def contact_requests(request: web.Request) -> web.Response:
+    caller = require(request, "admin")
+    limit = parse_query((LIMIT,), request.query)["limit"] or 50
+    reply = await request.app[keys.CLIENTS].federation.ListContactDetailRequests(
+        fpb.ListContactDetailRequestsRequest(limit=limit),
+        metadata=caller.metadata(),
+    )
+    items = [
+        {
+            "at": render.ts(r.at),
+            "network": r.network,
+            "requester": r.requester,
+            "requester_role": r.requester_role,
+            "contact_point_id": r.contact_point_id,
+            "outcome": r.outcome,
+        }
+        for r in reply.items
+    ]
+    return json_response({"items": items})
 
 
 def _timestamp(target: Any, text: str, field: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -204,7 +205,9 @@ class Couriers:
                     self._settled.set,
                     self.metrics,
                 )
-                courier.task = asyncio.create_task(courier.run(), name=f"courier-{network}")
+                courier.task = asyncio.create_task(
+                    courier.run(), name=f"courier-{network}", context=contextvars.Context()
+                )
                 self.couriers[network] = courier
         failed = await self.outbox.fail_undeliverable(set(peers), "the destination is not a peer")
         failed += await self.outbox.expire(utcnow() - DELIVERY_DEADLINE)

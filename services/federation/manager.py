@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -88,8 +89,12 @@ class PeerManager:
                 subscriber = Subscriber(
                     self.network, self.identity, self.store, feed, link, durable_state=index == 0
                 )
+                # A fresh context: the subscription must not join the trace (or the
+                # caller identity) of the AddPeer call that happened to start it.
                 link.task = asyncio.create_task(
-                    subscriber.run(), name=f"subscribe-{network}-{feed.name}"
+                    subscriber.run(),
+                    name=f"subscribe-{network}-{feed.name}",
+                    context=contextvars.Context(),
                 )
                 self.feed_links[key] = link
                 if index == 0:
