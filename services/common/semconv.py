@@ -33,7 +33,22 @@ RECORD_KIND = "justnet.record.kind"
 MESSAGE_KIND = "justnet.message.kind"
 """A federation message kind, `<service>.<what>` (exchange.proto)."""
 
-ATTRIBUTES = (NETWORK, SERVICE, PEER, ORIGIN, RECORD_KIND, MESSAGE_KIND)
+MESSAGE_STATE = "justnet.message.state"
+"""Outcome of a message delivery: delivered, refused, failed (exchange.proto Delivery)."""
+
+MESSAGE_ATTEMPT = "justnet.message.attempt"
+"""Which delivery attempt of one message a span is (1 for the first)."""
+
+ATTRIBUTES = (
+    NETWORK,
+    SERVICE,
+    PEER,
+    ORIGIN,
+    RECORD_KIND,
+    MESSAGE_KIND,
+    MESSAGE_STATE,
+    MESSAGE_ATTEMPT,
+)
 
 # ------------------------------------------------------------------ metrics
 
@@ -104,6 +119,14 @@ DELIVERY_FAILURES = Metric(
     (PEER, MESSAGE_KIND, "error.type"),
     "federation (outbound delivery queues)",
 )
+DELIVERIES = Metric(
+    "justnet.federation.deliveries",
+    "counter",
+    "{message}",
+    "Messages to peers settled, per peer, kind and outcome",
+    (PEER, MESSAGE_KIND, MESSAGE_STATE),
+    "federation (outbound delivery queues)",
+)
 RECORDS = Metric(
     "justnet.directory.records",
     "gauge",
@@ -121,6 +144,7 @@ METRICS = (
     PEER_RECORDS,
     QUEUE_DEPTH,
     DELIVERY_FAILURES,
+    DELIVERIES,
     RECORDS,
 )
 

@@ -22,6 +22,7 @@ from justnet.common.v1 import exchange_pb2 as xpb
 from justnet.federation.v1 import federation_pb2 as pb
 from opentelemetry import propagate, trace
 
+from services.common import semconv
 from services.common.errors import DomainError
 from services.common.identity import Caller
 from services.common.identity_files import NodeIdentity
@@ -88,9 +89,9 @@ class Courier:
             context=parent,
             kind=trace.SpanKind.PRODUCER,
             attributes={
-                "justnet.peer.network": self.peer.network,
-                "justnet.message.kind": row.kind,
-                "justnet.message.attempt": row.attempts + 1,
+                semconv.PEER: self.peer.network,
+                semconv.MESSAGE_KIND: row.kind,
+                semconv.MESSAGE_ATTEMPT: row.attempts + 1,
             },
         ) as span:
             try:
@@ -101,7 +102,10 @@ class Courier:
                 error = _describe(exc)
                 delay = backoff_seconds(row.attempts + 1)
                 span.set_status(trace.StatusCode.ERROR, error)
-                self.metrics.delivery_failed(self.peer.network, row.kind)
+                error_type = (
+                    exc.code().name if isinstance(exc, grpc.aio.AioRpcError) else type(exc).__name__
+                )
+                self.metrics.delivery_failed(self.peer.network, row.kind, error_type)
                 log.warning(
                     "delivery %s to %s failed (%s); retrying in %.1f s",
                     row.message_id,
@@ -113,7 +117,7 @@ class Courier:
                 return
             body = xpb.ReceiptBody.FromString(receipt.body)
             state = "delivered" if body.accepted else "refused"
-            span.set_attribute("justnet.message.state", state)
+            span.set_attribute(semconv.MESSAGE_STATE, state)
             await self.outbox.settle(
                 row.seq, state, receipt.SerializeToString(), "" if body.accepted else body.reason
             )
@@ -209,6 +213,10 @@ class Couriers:
                     courier.run(), name=f"courier-{network}", context=contextvars.Context()
                 )
                 self.couriers[network] = courier
+        self.metrics.depth = {d.destination: d.pending for d in await self.outbox.depths()}
+        self.metrics.depth.update(
+            {network: 0 for network in peers if network not in self.metrics.depth}
+        )
         failed = await self.outbox.fail_undeliverable(set(peers), "the destination is not a peer")
         failed += await self.outbox.expire(utcnow() - DELIVERY_DEADLINE)
         if failed:

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 
 from services.common.identity_files import NodeIdentity
 from services.federation.feeds import Feed
-from services.federation.metrics import FederationMetrics
 from services.federation.peers import Peer, PeerStore
 from services.federation.subscriber import PeerLink, Subscriber
 
@@ -34,14 +33,12 @@ class PeerManager:
         store: PeerStore,
         feeds: list[Feed],
         on_peers: Callable[[dict[str, Peer]], Awaitable[None]] | None = None,
-        metrics: FederationMetrics | None = None,
     ) -> None:
         self.network = network
         self.identity = identity
         self.store = store
         self.feeds = feeds
         self.on_peers = on_peers
-        self.metrics = metrics
         self.feed_links: dict[tuple[str, str], PeerLink] = {}
         self.peers: dict[str, Peer] = {}
         self._task: asyncio.Task[None] | None = None
@@ -101,12 +98,6 @@ class PeerManager:
                     log.info("subscribing to %s at %s", network, peer.endpoint)
         if self.on_peers is not None:
             await self.on_peers(current)
-        if self.metrics is not None:
-            self.metrics.lag.clear()
-            for network, link in self.links.items():
-                lag = link.lag_seconds()
-                if lag is not None:
-                    self.metrics.lag[network] = lag
 
     async def _stop(self, key: tuple[str, str]) -> None:
         link = self.feed_links.pop(key)

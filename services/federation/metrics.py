@@ -1,65 +1,48 @@
-"""The federation's metrics (ARCHITECTURE section 5): replication lag and replicas per
-peer, outbox depth per peer, deliveries and delivery failures.
+"""The federation's own metrics (ARCHITECTURE section 5): outbox depth per peer,
+deliveries and failed delivery attempts. Names are declared in services.common.semconv;
+replication lag and replicas per peer are read by the gateway from ListPeers.
 
-Gauges are read from snapshots the loops refresh, so a scrape never touches a database.
+The depth gauge reads a snapshot the couriers refresh, so a scrape never touches a
+database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 
 from opentelemetry.metrics import CallbackOptions, Observation
 
-from services.common import telemetry
-
-LAG = "justnet.federation.replication.lag"
-RECORDS = "justnet.federation.replication.records"
-QUEUE_DEPTH = "justnet.federation.outbox.depth"
-DELIVERIES = "justnet.federation.deliveries"
-DELIVERY_FAILURES = "justnet.federation.delivery.failures"
-PEER = "justnet.peer.network"
-KIND = "justnet.message.kind"
+from services.common import semconv, telemetry
 
 
 class FederationMetrics:
     def __init__(self) -> None:
-        meter = telemetry.current().meter("justnet.federation")
-        self.lag: dict[str, float] = {}
-        self.records: dict[str, int] = {}
+        meter = telemetry.current().meter(__name__)
         self.depth: dict[str, int] = {}
         meter.create_observable_gauge(
-            LAG, [self._observe(self.lag)], unit="s", description="Replication lag per peer"
-        )
-        meter.create_observable_gauge(
-            RECORDS,
-            [self._observe(self.records)],
-            unit="{record}",
-            description="Replicas held per origin network",
-        )
-        meter.create_observable_gauge(
-            QUEUE_DEPTH,
-            [self._observe(self.depth)],
-            unit="{message}",
-            description="Messages waiting for delivery per peer",
+            semconv.QUEUE_DEPTH.name,
+            [self._observe_depth],
+            unit=semconv.QUEUE_DEPTH.unit,
+            description=semconv.QUEUE_DEPTH.description,
         )
         self._deliveries = meter.create_counter(
-            DELIVERIES, unit="{message}", description="Messages settled per peer and outcome"
+            semconv.DELIVERIES.name,
+            unit=semconv.DELIVERIES.unit,
+            description=semconv.DELIVERIES.description,
         )
         self._failures = meter.create_counter(
-            DELIVERY_FAILURES, unit="{attempt}", description="Failed delivery attempts per peer"
+            semconv.DELIVERY_FAILURES.name,
+            unit=semconv.DELIVERY_FAILURES.unit,
+            description=semconv.DELIVERY_FAILURES.description,
         )
 
-    @staticmethod
-    def _observe(
-        values: Mapping[str, float],
-    ) -> Callable[[CallbackOptions], Iterable[Observation]]:
-        def callback(options: CallbackOptions) -> Iterable[Observation]:
-            return [Observation(v, {PEER: k}) for k, v in list(values.items())]
-
-        return callback
+    def _observe_depth(self, options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(n, {semconv.PEER: peer}) for peer, n in list(self.depth.items())]
 
     def delivered(self, peer: str, kind: str, outcome: str) -> None:
-        self._deliveries.add(1, {PEER: peer, KIND: kind, "justnet.message.state": outcome})
+        attrs = {semconv.PEER: peer, semconv.MESSAGE_KIND: kind, semconv.MESSAGE_STATE: outcome}
+        self._deliveries.add(1, attrs)
 
-    def delivery_failed(self, peer: str, kind: str) -> None:
-        self._failures.add(1, {PEER: peer, KIND: kind})
+    def delivery_failed(self, peer: str, kind: str, error_type: str) -> None:
+        attrs = {semconv.PEER: peer, semconv.MESSAGE_KIND: kind, "error.type": error_type}
+        self._failures.add(1, attrs)

@@ -325,7 +325,7 @@ async def start(
         DirectoryFeed(settings.network, directory),
         ServiceFeed("events", EVENT_KINDS, settings.network, events_channel),
     ]
-    manager = PeerManager(settings.network, identity, store, feeds, couriers.sync, metrics)
+    manager = PeerManager(settings.network, identity, store, feeds, couriers.sync)
     await manager.sync()
     servicer = FederationServicer(
         settings, identity, store, manager, directory, outbox, couriers, details_log
