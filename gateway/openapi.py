@@ -76,6 +76,7 @@ COMPONENTS: dict[str, Any] = {
             "available_24_7": {"type": "boolean"},
             "term_end": _NS,
             "successor_id": _NS,
+            "met_at": {**_STRS, "description": "events the person attended"},
         },
     },
     "RoutingProfile": {

@@ -70,6 +70,7 @@ def contact_point(c: pb.ContactPoint) -> dict[str, Any]:
         "visibility": c.visibility,
         "term_end": c.term_end or None,
         "successor_id": c.successor_id or None,
+        "met_at": list(c.met_at),
     }
 
 
