@@ -13,13 +13,13 @@ from gateway.auth import TokenStore, auth_middleware
 from gateway.clients import ServiceClients
 from gateway.problems import Handler, problem_middleware
 from gateway.render import JsonFragments, LookupAnswers
-from gateway.routes import directory, node
+from gateway.routes import directory, events, node
 from services.common import migrations, telemetry
 from services.common.db import create_engine
 from services.common.settings import NodeSettings
 
 PACKAGE_DIR = Path(__file__).parent
-ROUTE_TABLES = (node.api, directory.api)
+ROUTE_TABLES = (node.api, directory.api, events.api)
 
 
 @web.middleware
