@@ -232,16 +232,6 @@ class EventsStore:
             self._append_change(session, row, False, now)
         return row
 
-    async def upsert_local(self, record_id: str, values: dict[str, Any]) -> bool:
-        """Creates or replaces a local event by id (sample data); True when it changed."""
-        async with self.sessions() as session:
-            held = await session.get(EventRow, record_id)
-        if held is None:
-            await self.create(record_id, values)
-            return True
-        await self.update(record_id, values, 0)
-        return True
-
     async def update(self, record_id: str, values: dict[str, Any], expected: int) -> EventRow:
         now = utcnow()
         async with self.sessions.begin() as session:

@@ -29,7 +29,7 @@ from services.common.errors import detail_from_trailers
 from services.common.identity import Caller
 from services.common.settings import NodeSettings, load_settings
 from services.directory import service as directory
-from services.events import service as events
+from services.events import service as events_service
 from services.events.models import RegistrationRow
 from tests.conftest import SEAJUST
 
@@ -48,7 +48,7 @@ class Stack:
     mailbox: exchange_pb2_grpc.MailboxStub
     feed: exchange_pb2_grpc.ReplicaFeedStub
     directory: directory_pb2_grpc.DirectoryServiceStub
-    runtime: events.EventsRuntime
+    runtime: events_service.EventsRuntime
 
 
 def node_settings(tmp_path: Path, network: str, database_url: str) -> NodeSettings:
@@ -73,7 +73,7 @@ def node_settings(tmp_path: Path, network: str, database_url: str) -> NodeSettin
 
 async def start_stack(settings: NodeSettings) -> tuple[Stack, directory.DirectoryRuntime]:
     await directory.migrate(settings)
-    await events.migrate(settings)
+    await events_service.migrate(settings)
     dir_runtime = await directory.start(settings, port=0)
     wired = replace(
         settings,
@@ -81,7 +81,7 @@ async def start_stack(settings: NodeSettings) -> tuple[Stack, directory.Director
         # No federation here: a registration for a peer's event cannot be handed over.
         federation=replace(settings.federation, address="127.0.0.1:9"),
     )
-    runtime = await events.start(wired, port=0)
+    runtime = await events_service.start(wired, port=0)
     channel = open_channel(f"127.0.0.1:{runtime.port}")
     dchannel = open_channel(f"127.0.0.1:{dir_runtime.port}")
     stack = Stack(
@@ -596,7 +596,7 @@ async def gateway(stack: Stack, tmp_path: Path) -> AsyncIterator[tuple[TestClien
     await client.close()
 
 
-EVENT_BODY = {
+EVENT_BODY: dict[str, Any] = {
     "title": "SEAJUST Plenary 2027",
     "kind": "plenary",
     "starts_at": "2027-10-27T09:00:00",
@@ -612,12 +612,13 @@ async def test_gateway_events_routes(gateway: tuple[TestClient, dict[str, str]])
     client, tokens = gateway
     editor = {"Authorization": f"Bearer {tokens['editor']}"}
     member_h = {"Authorization": f"Bearer {tokens['member']}"}
-    for change, field in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"ends_at": "2027-10-26T09:00:00"}, "ends_at"),
         ({"timezone": "Mars/Olympus"}, "timezone"),
         ({"capacity": -5}, "capacity"),
         ({"capacity": "ten"}, "capacity"),
-    ]:
+    ]
+    for change, field in cases:
         resp = await client.post("/api/v1/events", json={**EVENT_BODY, **change}, headers=editor)
         assert resp.status == 400, await resp.text()
         assert resp.headers["Content-Type"].startswith("application/problem+json")
@@ -673,3 +674,26 @@ async def test_gateway_events_routes(gateway: tuple[TestClient, dict[str, str]])
     )
     assert (await client.delete(path, headers=editor)).status == 204
     assert (await client.get(path)).status == 404
+
+
+async def test_sample_calendar_has_seajust_founding_activities(stack: Stack) -> None:
+    from services.events import sample
+
+    store = stack.runtime.logic.store
+    assert await sample.load(store, "SEAJUST") == 8
+    assert await sample.load(store, "SEAJUST") == 0  # loading twice changes nothing
+    listed = await stack.events.ListEvents(pb.ListEventsRequest(to="2021-01-01"), metadata=EDITOR)
+    founding = [(e.title, e.venue.country or "online", e.starts_at[:7]) for e in listed.items]
+    assert founding == [
+        ("SEAJUST introductory meeting", "TH", "2019-10"),
+        ("Meeting on the draft terms of reference", "TH", "2020-02"),
+        ("Terms of reference adoption meeting", "AT", "2020-03"),
+        ("SEAJUST side event at the UN Crime Congress", "JP", "2020-04"),
+        ("SEAJUST First Plenary 2020", "online", "2020-09"),
+        ("Study visit to the EJN Plenary", "DE", "2020-11"),
+    ]
+    for network in ("EJN", "WACAP", "CASC", "GLJCN"):
+        kinds = {values["kind"] for _, values in sample.build(network)}
+        assert {"plenary", "training"} <= kinds
+    feed = await stack.events.GetCalendar(pb.GetCalendarRequest(), metadata=EDITOR)
+    assert len(icalendar.Calendar.from_ical(feed.content).walk("VEVENT")) == 8
