@@ -12,16 +12,23 @@ from services.common import migrations
 from services.common.db import create_engine
 from services.common.settings import NodeSettings
 from services.directory import service as directory
+from services.events import service as events
 
 
-async def test_directory_and_gateway_upgrade_an_empty_database(
+async def test_directory_events_and_gateway_upgrade_an_empty_database(
     settings: NodeSettings, database_url: str
 ) -> None:
-    settings = replace(settings, gateway=replace(settings.gateway, database_url=database_url))
-    assert await directory.migrate(settings) == "0002"
+    settings = replace(
+        settings,
+        gateway=replace(settings.gateway, database_url=database_url),
+        events=replace(settings.events, database_url=database_url),
+    )
+    assert await directory.migrate(settings) == "0003"
+    assert await events.migrate(settings) == "0001"
     assert await migrate_gateway(settings) == "0001"
     # Running again is a no-op.
-    assert await directory.migrate(settings) == "0002"
+    assert await directory.migrate(settings) == "0003"
+    assert await events.migrate(settings) == "0001"
     engine = create_engine(database_url, instrument=False)
     try:
         async with engine.connect() as conn:
@@ -33,12 +40,18 @@ async def test_directory_and_gateway_upgrade_an_empty_database(
             "directory_changes",
             "directory_replication_cursors",
             "alembic_version_directory",
+            "events_events",
+            "events_registrations",
+            "events_changes",
+            "events_replication_cursors",
+            "alembic_version_events",
             "gateway_tokens",
             "gateway_audit",
             "alembic_version_gateway",
         } <= tables
         await migrations.require_head(engine, directory.PACKAGE_DIR, "directory")
         await migrations.require_head(engine, GATEWAY_DIR, "gateway")
+        await migrations.require_head(engine, events.PACKAGE_DIR, "events")
     finally:
         await engine.dispose()
 
