@@ -14,13 +14,13 @@ from gateway.auth import TokenStore, auth_middleware
 from gateway.clients import ServiceClients
 from gateway.problems import Handler, problem_middleware
 from gateway.render import JsonFragments, LookupAnswers
-from gateway.routes import admin, directory, node, requests
+from gateway.routes import admin, directory, events, node, requests
 from services.common import migrations, telemetry
 from services.common.db import create_engine
 from services.common.settings import NodeSettings
 
 PACKAGE_DIR = Path(__file__).parent
-ROUTE_TABLES = (node.api, directory.api, requests.api, admin.api)
+ROUTE_TABLES = (node.api, directory.api, requests.api, events.api, admin.api)
 
 
 @web.middleware

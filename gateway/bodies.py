@@ -175,5 +175,76 @@ STATUS_CHANGE = Obj(
         "note": Str(max_len=2000),
     },
     required=("status",),
+EVENT_KINDS = ("plenary", "training", "working_group", "study_visit", "meeting")
+DATETIME = Str(
+    max_len=40,
+    fmt="date-time",
+    description="RFC 3339; without an offset, local time in `timezone`",
+    example="2026-10-27T09:00:00+07:00",
+)
+
+VENUE = Obj(
+    "Venue",
+    {"city": Str(max_len=200), "country": ISO2},
+    allow_read_only=False,
+    optional=True,
+)
+
+AGENDA_ITEM = Obj(
+    "AgendaItem",
+    {"title": Str(max_len=300), "starts_at": DATETIME, "description": Str(max_len=2000)},
+    required=("title",),
+    allow_read_only=False,
+)
+
+DOCUMENT = Obj(
+    "EventDocument",
+    {"title": Str(max_len=300), "url": Str(max_len=2000, fmt="uri"), "language": LANG},
+    required=("title", "url"),
+    allow_read_only=False,
+)
+
+EVENT = Obj(
+    "EventInput",
+    {
+        "title": Str(max_len=300),
+        "kind": Str(max_len=32, enum=EVENT_KINDS),
+        "description": Str(max_len=5000),
+        "starts_at": DATETIME,
+        "ends_at": DATETIME,
+        "timezone": Str(max_len=64, description="IANA time zone", example="Asia/Bangkok"),
+        "venue": VENUE,
+        "online_url": Str(max_len=2000, fmt="uri"),
+        "languages": Arr(LANG, max_items=30),
+        "interpretation": Arr(LANG, max_items=30),
+        "agenda": Arr(AGENDA_ITEM, max_items=200),
+        "documents": Arr(DOCUMENT, max_items=100),
+        # The service names a negative capacity itself; the gateway only checks the type.
+        "capacity": Int(minimum=-(2**31), description="places; 0 means no limit"),
+        "registration_deadline": DATETIME,
+        "visibility": VISIBILITY,
+    },
+    required=("title", "kind", "starts_at", "ends_at", "timezone"),
+)
+
+REGISTRATION = Obj(
+    "RegistrationInput",
+    {
+        "name": Str(max_len=300, description="as it should appear on the list"),
+        "email": Str(max_len=320, fmt="email"),
+        "contact_point_id": Str(max_len=64, description="the registrant's directory record"),
+    },
+    required=("name",),
+    allow_read_only=False,
+)
+
+ATTENDANCE = Obj(
+    "AttendanceInput",
+    {
+        "attended": Bool(),
+        "details_confirmed": Bool(
+            description="the person confirmed their directory details at the event"
+        ),
+    },
     allow_read_only=False,
 )

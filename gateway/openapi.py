@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gateway import bodies
@@ -76,6 +77,7 @@ COMPONENTS: dict[str, Any] = {
             "available_24_7": {"type": "boolean"},
             "term_end": _NS,
             "successor_id": _NS,
+            "met_at": {**_STRS, "description": "events the person attended"},
         },
     },
     "RoutingProfile": {
@@ -136,7 +138,61 @@ COMPONENTS: dict[str, Any] = {
     },
 }
 
+_EVENT_ITEM: dict[str, Any] = {"type": "object", "additionalProperties": True}
+COMPONENTS["Event"] = {
+    "type": "object",
+    "properties": {
+        **RECORD,
+        "title": _S,
+        "kind": {"type": "string", "enum": list(bodies.EVENT_KINDS)},
+        "description": _S,
+        "starts_at": {"type": "string", "description": "RFC 3339 in the event's own offset"},
+        "ends_at": _S,
+        "starts_at_utc": {"type": "string", "format": "date-time"},
+        "ends_at_utc": {"type": "string", "format": "date-time"},
+        "timezone": {"type": "string", "description": "IANA"},
+        "venue": {"oneOf": [{"$ref": "#/components/schemas/Venue"}, {"type": "null"}]},
+        "online_url": _NS,
+        "languages": _STRS,
+        "interpretation": _STRS,
+        "agenda": {"type": "array", "items": _EVENT_ITEM},
+        "documents": {"type": "array", "items": _EVENT_ITEM},
+        "capacity": {"type": "integer", "description": "0: no limit"},
+        "registration_deadline": _NS,
+        "confirmed": {"type": ["integer", "null"]},
+        "waitlisted": {"type": ["integer", "null"]},
+    },
+}
+COMPONENTS["Registration"] = {
+    "type": "object",
+    "properties": {
+        "id": _S,
+        "event_id": _S,
+        "event_origin": _S,
+        "event_title": _S,
+        "network": _S,
+        "name": _S,
+        "email": _NS,
+        "contact_point_id": _NS,
+        "state": {
+            "type": "string",
+            "enum": ["confirmed", "waitlisted", "cancelled", "pending", "refused", "failed"],
+        },
+        "waitlist_position": {"type": ["integer", "null"]},
+        "attended": {"type": "boolean"},
+        "details_confirmed": {"type": "boolean"},
+        "recorded_on_contact_point": {"type": "boolean"},
+        "attended_at": _TS,
+        "reason": _NS,
+        "created_at": _TS,
+        "updated_at": _TS,
+    },
+}
+
 INPUTS: list[Obj] = [
+    bodies.EVENT,
+    bodies.REGISTRATION,
+    bodies.ATTENDANCE,
     bodies.AUTHORITY,
     bodies.CONTACT_POINT,
     bodies.ROUTING_PROFILE,
@@ -157,16 +213,15 @@ def _operation(op: Operation) -> dict[str, Any]:
         out["description"] = f"Needs a token with the `{op.role}` role (or higher)."
     else:
         out["security"] = [{}, {"bearer": []}]
-    for segment in op.path.split("/"):
-        if segment.startswith("{") and segment.endswith("}"):
-            out["parameters"].append(
-                {
-                    "name": segment[1:-1],
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "string", "maxLength": 100},
-                }
-            )
+    for name in re.findall(r"\{(\w+)\}", op.path):
+        out["parameters"].append(
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "maxLength": 100},
+            }
+        )
     if op.method in ("PUT", "DELETE"):
         out["parameters"].append(
             {

@@ -11,6 +11,7 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 from justnet.common.v1 import common_pb2
 from justnet.directory.v1 import directory_pb2 as pb
+from justnet.events.v1 import events_pb2 as epb
 
 
 def ts(value: Timestamp) -> str | None:
@@ -70,6 +71,7 @@ def contact_point(c: pb.ContactPoint) -> dict[str, Any]:
         "visibility": c.visibility,
         "term_end": c.term_end or None,
         "successor_id": c.successor_id or None,
+        "met_at": list(c.met_at),
     }
 
 
@@ -89,6 +91,61 @@ def routing_profile(p: pb.RoutingProfile) -> dict[str, Any]:
         "acknowledgement_days": p.acknowledgement_days,
         "urgent_procedure": p.urgent_procedure,
         "visibility": p.visibility,
+    }
+
+
+def event(e: epb.Event) -> dict[str, Any]:
+    return {
+        **meta(e.meta),
+        "visibility": e.visibility,
+        "title": e.title,
+        "kind": e.kind,
+        "description": e.description,
+        "starts_at": e.starts_at,
+        "ends_at": e.ends_at,
+        "starts_at_utc": e.starts_at_utc,
+        "ends_at_utc": e.ends_at_utc,
+        "timezone": e.timezone,
+        "venue": (
+            {"city": e.venue.city, "country": e.venue.country} if e.HasField("venue") else None
+        ),
+        "online_url": e.online_url or None,
+        "languages": list(e.languages),
+        "interpretation": list(e.interpretation),
+        "agenda": [
+            {"title": a.title, "starts_at": a.starts_at or None, "description": a.description}
+            for a in e.agenda
+        ],
+        "documents": [
+            {"title": d.title, "url": d.url, "language": d.language or None} for d in e.documents
+        ],
+        "capacity": e.capacity,
+        "registration_deadline": e.registration_deadline or None,
+        # Places are counted where the event is owned; a replica has no counts here.
+        "confirmed": e.confirmed if not e.meta.HasField("provenance") else None,
+        "waitlisted": e.waitlisted if not e.meta.HasField("provenance") else None,
+    }
+
+
+def registration(r: epb.Registration) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "event_id": r.event_id,
+        "event_origin": r.event_origin,
+        "event_title": r.event_title,
+        "network": r.network,
+        "name": r.name,
+        "email": r.email or None,
+        "contact_point_id": r.contact_point_id or None,
+        "state": r.state,
+        "waitlist_position": r.waitlist_position or None,
+        "attended": r.attended,
+        "details_confirmed": r.details_confirmed,
+        "recorded_on_contact_point": r.recorded_on_contact_point,
+        "attended_at": ts(r.attended_at),
+        "reason": r.reason or None,
+        "created_at": ts(r.created_at),
+        "updated_at": ts(r.updated_at),
     }
 
 

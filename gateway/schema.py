@@ -130,9 +130,12 @@ class Obj(Type):
     required: Sequence[str] = ()
     description: str = ""
     allow_read_only: bool = True
+    optional: bool = False  # a nested object that may be left out (null or absent)
 
     def check(self, value: Any, path: str, errors: list[FieldError]) -> Any:
         prefix = f"{path}." if path else ""
+        if value is None and self.optional and path:
+            return {}
         if not isinstance(value, dict):
             errors.append(FieldError(path or "body", f"must be an object, not {_json_type(value)}"))
             return {}

@@ -55,6 +55,14 @@ async def prepare(network: str, data_dir: Path, base_port: int) -> NodeSettings:
         await sample.load(offline.logic, network, members)
     finally:
         await offline.close()
+    from services.events import sample as event_sample
+    from services.events import service as events
+
+    offline_events = await events.open_offline(settings)
+    try:
+        await event_sample.load(offline_events.store, network)
+    finally:
+        await offline_events.close()
     return settings
 
 

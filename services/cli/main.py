@@ -199,11 +199,25 @@ async def cmd_init(args: argparse.Namespace) -> int:
             records, profiles = await sample.load(offline.logic, network, codes)
         finally:
             await offline.close()
+        events_added = await _load_sample_events(settings, network)
         print(
-            f"loaded sample data: {records} records, {profiles} routing profiles", file=sys.stderr
+            f"loaded sample data: {records} records, {profiles} routing profiles, "
+            f"{events_added} events",
+            file=sys.stderr,
         )
     print(f"start it with: justnet up --config {config}", file=sys.stderr)
     return 0
+
+
+async def _load_sample_events(settings: NodeSettings, network: str) -> int:
+    from services.events import sample as event_sample
+    from services.events import service as events
+
+    offline = await events.open_offline(settings)
+    try:
+        return await event_sample.load(offline.store, network)
+    finally:
+        await offline.close()
 
 
 async def cmd_up(args: argparse.Namespace) -> int:

@@ -68,6 +68,7 @@ def contact_point(row: ContactPointRow, local_network: str) -> pb.ContactPoint:
         visibility=row.visibility,
         term_end=row.term_end,
         successor_id=row.successor_id,
+        met_at=list(row.met_at or []),
     )
 
 

@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 from justnet.directory.v1 import directory_pb2 as pb
 
 from services.common.identity import Caller
+from services.common.visibility import can_see
 from services.directory import convert
 from services.directory.models import ChangeRow
 from services.directory.store import DirectoryStore
-from services.directory.visibility import can_see
 
 log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(days=365)

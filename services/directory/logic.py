@@ -20,11 +20,11 @@ from services.common.identity import Caller
 from services.common.ids import is_id, new_id
 from services.common.timeutil import as_utc, from_timestamp, utcnow
 from services.common.validation import Validator, country_code
+from services.common.visibility import can_see
 from services.directory import convert, reference, validate
 from services.directory.index import LookupIndex, Query
 from services.directory.models import decode_codes, encode_codes
 from services.directory.store import MAX_LIMIT, DirectoryStore, ListFilter, Replica
-from services.directory.visibility import can_see
 
 INSTRUMENT_TYPES = ("multilateral", "regional", "bilateral")
 
@@ -230,6 +230,20 @@ class DirectoryLogic:
             v.raise_if_errors()
         return values
 
+    async def record_attendance(
+        self, req: pb.RecordAttendanceRequest, caller: Caller
+    ) -> pb.ContactPoint:
+        self.require_editor(caller)
+        v = Validator()
+        note = v.text("note", req.note, required=True, max_len=300)
+        if not is_id(req.contact_point_id):
+            v.fail("contact_point_id", f"{req.contact_point_id[:60]!r} is not a UUID")
+        v.raise_if_errors()
+        await self._owned("contact_point", req.contact_point_id, caller)
+        row = await self.store.record_attendance(req.contact_point_id, note, req.details_confirmed)
+        await self.index.catch_up()
+        return convert.contact_point(row, self.network)
+
     async def delete(
         self, kind: str, record_id: str, expected: int, caller: Caller
     ) -> tuple[str, int]:
@@ -356,6 +370,9 @@ class DirectoryLogic:
                 v.fail("payload", "meta.id and meta.origin must match the envelope")
                 return None
             values = getattr(validate, kind)(msg, v)
+            if kind == "contact_point":
+                # Written by the origin's RecordAttendance, not by its editors' bodies.
+                values["met_at"] = [n[:300] for n in msg.met_at][-100:]
             now = utcnow()
             for name in ("created_at", "updated_at", "last_verified_at"):
                 ts = getattr(msg.meta, name)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -92,6 +93,8 @@ class ContactPointRow(RecordColumns, Base):
     available_24_7: Mapped[bool] = mapped_column(Boolean, default=False)
     term_end: Mapped[str] = mapped_column(String(10), default="")
     successor_id: Mapped[str] = mapped_column(String(36), default="")
+    # Events the person attended ("met at ..."), written by RecordAttendance only.
+    met_at: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     search_text: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (

@@ -149,6 +149,13 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         self.notify_changed()
         return pb.DeleteRecordResponse(id=rid, version=version)
 
+    async def RecordAttendance(
+        self, request: pb.RecordAttendanceRequest, context: Ctx
+    ) -> pb.ContactPoint:
+        result = await self.logic.record_attendance(request, current_caller())
+        self.notify_changed()
+        return result
+
     async def ListContactPoints(
         self, request: pb.ListContactPointsRequest, context: Ctx
     ) -> pb.ListContactPointsResponse:

@@ -9,9 +9,6 @@ does it, otherwise a reader could pass seq 5 while seq 4 is still uncommitted.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,11 +17,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from services.common import visibility
 from services.common.db import WRITE, session_factory
 from services.common.errors import InvalidInput, NotFound, ReadOnlyReplica, VersionMismatch
 from services.common.identity import Caller
+from services.common.paging import decode_cursor, encode_cursor
 from services.common.timeutil import utcnow
-from services.directory import convert, visibility
+from services.directory import convert
 from services.directory.models import (
     AuthorityRow,
     ChangeRow,
@@ -43,6 +42,7 @@ MODELS: dict[str, type[Any]] = {
 }
 CODE_LIST_COLUMNS = ("competences", "accepted_languages", "languages", "legal_bases")
 _WRITE_LOCK_KEY = 0x4A4E4449  # "JNDI": the directory's advisory lock on PostgreSQL
+MAX_MET_AT = 100  # attendance notes kept per contact point (the newest)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
@@ -74,21 +74,6 @@ class ListFilter:
     network: str = ""
     q: str = ""
     available_24_7: bool | None = None
-
-
-def encode_cursor(name: str, record_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([name, record_id]).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        name, record_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(name, str) or not isinstance(record_id, str):
-            raise ValueError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput.one("cursor", "not a cursor returned by this API") from None
-    return name, record_id
 
 
 def _escape_like(value: str) -> str:
@@ -281,6 +266,33 @@ class DirectoryStore:
             self._append_change(session, kind, row, True, now)
             await session.delete(row)
         return record_id, row.version
+
+    async def record_attendance(
+        self, record_id: str, note: str, details_confirmed: bool
+    ) -> ContactPointRow:
+        """Adds `note` to a local contact point's met_at (once) and, when the person
+        confirmed their details, refreshes last_verified_at; a write like any other."""
+        now = utcnow()
+        async with self.sessions.begin() as session:
+            await self._begin_write(session)
+            row: ContactPointRow | None = await session.get(
+                ContactPointRow, record_id, with_for_update=self._postgres
+            )
+            self._check_writable(row, record_id, 0)
+            assert row is not None
+            notes = list(row.met_at or [])
+            changed = note not in notes
+            if changed:
+                row.met_at = [*notes, note][-MAX_MET_AT:]
+            if details_confirmed:
+                row.last_verified_at = now
+                changed = True
+            if changed:
+                row.version += 1
+                row.updated_at = now
+                await session.flush()
+                self._append_change(session, "contact_point", row, False, now)
+        return row
 
     async def put_routing_profile(
         self, jurisdiction: str, values: dict[str, Any], expected_version: int, new_id: str

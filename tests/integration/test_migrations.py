@@ -12,22 +12,26 @@ from services.common import migrations
 from services.common.db import create_engine
 from services.common.settings import NodeSettings
 from services.directory import service as directory
+from services.events import service as events
 from services.requests import service as requests
 
 
-async def test_directory_and_gateway_upgrade_an_empty_database(
+async def test_every_service_upgrades_an_empty_database(
     settings: NodeSettings, database_url: str
 ) -> None:
     settings = replace(
         settings,
         gateway=replace(settings.gateway, database_url=database_url),
         requests=replace(settings.requests, database_url=database_url),
+        events=replace(settings.events, database_url=database_url),
     )
-    assert await directory.migrate(settings) == "0003"
+    assert await directory.migrate(settings) == "0004"
+    assert await events.migrate(settings) == "0001"
     assert await migrate_gateway(settings) == "0001"
     assert await requests.migrate(settings) == "0001"
     # Running again is a no-op.
-    assert await directory.migrate(settings) == "0003"
+    assert await directory.migrate(settings) == "0004"
+    assert await events.migrate(settings) == "0001"
     engine = create_engine(database_url, instrument=False)
     try:
         async with engine.connect() as conn:
@@ -45,6 +49,11 @@ async def test_directory_and_gateway_upgrade_an_empty_database(
             "requests_inbox",
             "alembic_version_requests",
             "alembic_version_directory",
+            "events_events",
+            "events_registrations",
+            "events_changes",
+            "events_replication_cursors",
+            "alembic_version_events",
             "gateway_tokens",
             "gateway_audit",
             "alembic_version_gateway",
@@ -52,6 +61,7 @@ async def test_directory_and_gateway_upgrade_an_empty_database(
         await migrations.require_head(engine, directory.PACKAGE_DIR, "directory")
         await migrations.require_head(engine, GATEWAY_DIR, "gateway")
         await migrations.require_head(engine, requests.PACKAGE_DIR, "requests")
+        await migrations.require_head(engine, events.PACKAGE_DIR, "events")
     finally:
         await engine.dispose()
 

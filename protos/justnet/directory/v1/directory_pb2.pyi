@@ -159,7 +159,7 @@ class Authority(_message.Message):
     def __init__(self, meta: _Optional[_Union[_common_pb2.RecordMeta, _Mapping]] = ..., jurisdiction: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[str] = ..., competences: _Optional[_Iterable[str]] = ..., accepted_languages: _Optional[_Iterable[str]] = ..., email: _Optional[str] = ..., phone: _Optional[str] = ..., address: _Optional[str] = ..., website: _Optional[str] = ..., available_24_7: _Optional[bool] = ..., visibility: _Optional[str] = ...) -> None: ...
 
 class ContactPoint(_message.Message):
-    __slots__ = ("meta", "authority_id", "jurisdiction", "name", "title", "languages", "competences", "email", "phone", "available_24_7", "visibility", "term_end", "successor_id")
+    __slots__ = ("meta", "authority_id", "jurisdiction", "name", "title", "languages", "competences", "email", "phone", "available_24_7", "visibility", "term_end", "successor_id", "met_at")
     META_FIELD_NUMBER: _ClassVar[int]
     AUTHORITY_ID_FIELD_NUMBER: _ClassVar[int]
     JURISDICTION_FIELD_NUMBER: _ClassVar[int]
@@ -173,6 +173,7 @@ class ContactPoint(_message.Message):
     VISIBILITY_FIELD_NUMBER: _ClassVar[int]
     TERM_END_FIELD_NUMBER: _ClassVar[int]
     SUCCESSOR_ID_FIELD_NUMBER: _ClassVar[int]
+    MET_AT_FIELD_NUMBER: _ClassVar[int]
     meta: _common_pb2.RecordMeta
     authority_id: str
     jurisdiction: str
@@ -186,7 +187,8 @@ class ContactPoint(_message.Message):
     visibility: str
     term_end: str
     successor_id: str
-    def __init__(self, meta: _Optional[_Union[_common_pb2.RecordMeta, _Mapping]] = ..., authority_id: _Optional[str] = ..., jurisdiction: _Optional[str] = ..., name: _Optional[str] = ..., title: _Optional[str] = ..., languages: _Optional[_Iterable[str]] = ..., competences: _Optional[_Iterable[str]] = ..., email: _Optional[str] = ..., phone: _Optional[str] = ..., available_24_7: _Optional[bool] = ..., visibility: _Optional[str] = ..., term_end: _Optional[str] = ..., successor_id: _Optional[str] = ...) -> None: ...
+    met_at: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, meta: _Optional[_Union[_common_pb2.RecordMeta, _Mapping]] = ..., authority_id: _Optional[str] = ..., jurisdiction: _Optional[str] = ..., name: _Optional[str] = ..., title: _Optional[str] = ..., languages: _Optional[_Iterable[str]] = ..., competences: _Optional[_Iterable[str]] = ..., email: _Optional[str] = ..., phone: _Optional[str] = ..., available_24_7: _Optional[bool] = ..., visibility: _Optional[str] = ..., term_end: _Optional[str] = ..., successor_id: _Optional[str] = ..., met_at: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Channel(_message.Message):
     __slots__ = ("kind", "address", "formal")
@@ -337,6 +339,18 @@ class ListContactPointsRequest(_message.Message):
     q: str
     available_24_7: bool
     def __init__(self, page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ..., jurisdiction: _Optional[str] = ..., competence: _Optional[str] = ..., language: _Optional[str] = ..., network: _Optional[str] = ..., q: _Optional[str] = ..., available_24_7: _Optional[bool] = ...) -> None: ...
+
+class RecordAttendanceRequest(_message.Message):
+    __slots__ = ("contact_point_id", "event_id", "note", "details_confirmed")
+    CONTACT_POINT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_CONFIRMED_FIELD_NUMBER: _ClassVar[int]
+    contact_point_id: str
+    event_id: str
+    note: str
+    details_confirmed: bool
+    def __init__(self, contact_point_id: _Optional[str] = ..., event_id: _Optional[str] = ..., note: _Optional[str] = ..., details_confirmed: _Optional[bool] = ...) -> None: ...
 
 class ListContactPointsResponse(_message.Message):
     __slots__ = ("items", "next_cursor")

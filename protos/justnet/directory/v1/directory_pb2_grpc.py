@@ -124,6 +124,11 @@ class DirectoryServiceStub:
                 request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ListContactPointsRequest.SerializeToString,
                 response_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ListContactPointsResponse.FromString,
                 _registered_method=True)
+        self.RecordAttendance = channel.unary_unary(
+                '/justnet.directory.v1.DirectoryService/RecordAttendance',
+                request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.RecordAttendanceRequest.SerializeToString,
+                response_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ContactPoint.FromString,
+                _registered_method=True)
         self.Lookup = channel.unary_unary(
                 '/justnet.directory.v1.DirectoryService/Lookup',
                 request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.LookupRequest.SerializeToString,
@@ -274,6 +279,15 @@ class DirectoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordAttendance(self, request, context):
+        """Editors of this network (the events service, for them): notes on a local contact
+        point that the person attended an event; refreshes last_verified_at when the person
+        confirmed their details there. Idempotent per event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Lookup(self, request, context):
         """Authorities and contact points across every network the node knows, ranked.
         """
@@ -415,6 +429,11 @@ def add_DirectoryServiceServicer_to_server(servicer, server):
                     servicer.ListContactPoints,
                     request_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ListContactPointsRequest.FromString,
                     response_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ListContactPointsResponse.SerializeToString,
+            ),
+            'RecordAttendance': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordAttendance,
+                    request_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.RecordAttendanceRequest.FromString,
+                    response_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ContactPoint.SerializeToString,
             ),
             'Lookup': grpc.unary_unary_rpc_method_handler(
                     servicer.Lookup,
@@ -938,6 +957,33 @@ class DirectoryService:
             '/justnet.directory.v1.DirectoryService/ListContactPoints',
             justnet_dot_directory_dot_v1_dot_directory__pb2.ListContactPointsRequest.SerializeToString,
             justnet_dot_directory_dot_v1_dot_directory__pb2.ListContactPointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordAttendance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.directory.v1.DirectoryService/RecordAttendance',
+            justnet_dot_directory_dot_v1_dot_directory__pb2.RecordAttendanceRequest.SerializeToString,
+            justnet_dot_directory_dot_v1_dot_directory__pb2.ContactPoint.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,22 +22,61 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from justnet.common.v1 import common_pb2 as justnet_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ejustnet/events/v1/events.proto\x12\x11justnet.events.v1\x1a\x1ejustnet/common/v1/common.proto\"\x9b\x01\n\x05\x45vent\x12+\n\x04meta\x18\x01 \x01(\x0b\x32\x1d.justnet.common.v1.RecordMeta\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x11\n\tstarts_at\x18\x04 \x01(\t\x12\x0f\n\x07\x65nds_at\x18\x05 \x01(\t\x12\x10\n\x08timezone\x18\x06 \x01(\t\x12\x12\n\nvisibility\x18\x07 \x01(\t\"`\n\x11ListEventsRequest\x12,\n\x04page\x18\x01 \x01(\x0b\x32\x1e.justnet.common.v1.PageRequest\x12\x0f\n\x07network\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\"R\n\x12ListEventsResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.justnet.events.v1.Event\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t2j\n\rEventsService\x12Y\n\nListEvents\x12$.justnet.events.v1.ListEventsRequest\x1a%.justnet.events.v1.ListEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ejustnet/events/v1/events.proto\x12\x11justnet.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ejustnet/common/v1/common.proto\"&\n\x05Venue\x12\x0c\n\x04\x63ity\x18\x01 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x02 \x01(\t\"C\n\nAgendaItem\x12\r\n\x05title\x18\x01 \x01(\t\x12\x11\n\tstarts_at\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"8\n\x08\x44ocument\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\"\xfb\x03\n\x05\x45vent\x12+\n\x04meta\x18\x01 \x01(\x0b\x32\x1d.justnet.common.v1.RecordMeta\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x11\n\tstarts_at\x18\x04 \x01(\t\x12\x0f\n\x07\x65nds_at\x18\x05 \x01(\t\x12\x10\n\x08timezone\x18\x06 \x01(\t\x12\x12\n\nvisibility\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\'\n\x05venue\x18\t \x01(\x0b\x32\x18.justnet.events.v1.Venue\x12\x12\n\nonline_url\x18\n \x01(\t\x12\x11\n\tlanguages\x18\x0b \x03(\t\x12\x16\n\x0einterpretation\x18\x0c \x03(\t\x12-\n\x06\x61genda\x18\r \x03(\x0b\x32\x1d.justnet.events.v1.AgendaItem\x12.\n\tdocuments\x18\x0e \x03(\x0b\x32\x1b.justnet.events.v1.Document\x12\x10\n\x08\x63\x61pacity\x18\x0f \x01(\x05\x12\x1d\n\x15registration_deadline\x18\x10 \x01(\t\x12\x15\n\rstarts_at_utc\x18\x11 \x01(\t\x12\x13\n\x0b\x65nds_at_utc\x18\x12 \x01(\t\x12\x11\n\tconfirmed\x18\x13 \x01(\x05\x12\x12\n\nwaitlisted\x18\x14 \x01(\x05\"=\n\x12\x43reateEventRequest\x12\'\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x18.justnet.events.v1.Event\"\x1d\n\x0fGetEventRequest\x12\n\n\x02id\x18\x01 \x01(\t\"W\n\x12UpdateEventRequest\x12\'\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x18.justnet.events.v1.Event\x12\x18\n\x10\x65xpected_version\x18\x02 \x01(\x03\":\n\x12\x44\x65leteEventRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x18\n\x10\x65xpected_version\x18\x02 \x01(\x03\"2\n\x13\x44\x65leteEventResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"z\n\x11ListEventsRequest\x12,\n\x04page\x18\x01 \x01(\x0b\x32\x1e.justnet.common.v1.PageRequest\x12\x0f\n\x07network\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0c\n\x04\x66rom\x18\x04 \x01(\t\x12\n\n\x02to\x18\x05 \x01(\t\"R\n\x12ListEventsResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.justnet.events.v1.Event\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"\xcb\x03\n\x0cRegistration\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x14\n\x0c\x65vent_origin\x18\x03 \x01(\t\x12\x0f\n\x07network\x18\x04 \x01(\t\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12\x0c\n\x04name\x18\x06 \x01(\t\x12\r\n\x05\x65mail\x18\x07 \x01(\t\x12\x18\n\x10\x63ontact_point_id\x18\x08 \x01(\t\x12\r\n\x05state\x18\t \x01(\t\x12\x19\n\x11waitlist_position\x18\n \x01(\x05\x12\x10\n\x08\x61ttended\x18\x0b \x01(\x08\x12\x19\n\x11\x64\x65tails_confirmed\x18\x0c \x01(\x08\x12.\n\ncreated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x61ttended_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x10 \x01(\t\x12!\n\x19recorded_on_contact_point\x18\x11 \x01(\x08\x12\x13\n\x0b\x65vent_title\x18\x12 \x01(\t\"Z\n\x0fRegisterRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x18\n\x10\x63ontact_point_id\x18\x04 \x01(\t\"6\n\x16GetRegistrationRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\";\n\x18ListRegistrationsRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\"K\n\x19ListRegistrationsResponse\x12.\n\x05items\x18\x01 \x03(\x0b\x32\x1f.justnet.events.v1.Registration\"b\n\x15MarkAttendanceRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x10\n\x08\x61ttended\x18\x03 \x01(\x08\x12\x19\n\x11\x64\x65tails_confirmed\x18\x04 \x01(\x08\"_\n\x12GetCalendarRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07network\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0c\n\x04\x66rom\x18\x04 \x01(\t\x12\n\n\x02to\x18\x05 \x01(\t\"+\n\x08\x43\x61lendar\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x0e\n\x06\x65vents\x18\x02 \x01(\x05\"\x88\x01\n\x13RegistrationMessage\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x17\n\x0fregistration_id\x18\x02 \x01(\t\x12\x0f\n\x07subject\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\r\n\x05\x65mail\x18\x05 \x01(\t\x12\x18\n\x10\x63ontact_point_id\x18\x06 \x01(\t\"@\n\x13\x43\x61ncellationMessage\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x17\n\x0fregistration_id\x18\x02 \x01(\t\"V\n\x11RegistrationReply\x12\r\n\x05state\x18\x01 \x01(\t\x12\x19\n\x11waitlist_position\x18\x02 \x01(\x05\x12\x17\n\x0fregistration_id\x18\x03 \x01(\t2\xe4\x07\n\rEventsService\x12N\n\x0b\x43reateEvent\x12%.justnet.events.v1.CreateEventRequest\x1a\x18.justnet.events.v1.Event\x12H\n\x08GetEvent\x12\".justnet.events.v1.GetEventRequest\x1a\x18.justnet.events.v1.Event\x12N\n\x0bUpdateEvent\x12%.justnet.events.v1.UpdateEventRequest\x1a\x18.justnet.events.v1.Event\x12\\\n\x0b\x44\x65leteEvent\x12%.justnet.events.v1.DeleteEventRequest\x1a&.justnet.events.v1.DeleteEventResponse\x12Y\n\nListEvents\x12$.justnet.events.v1.ListEventsRequest\x1a%.justnet.events.v1.ListEventsResponse\x12O\n\x08Register\x12\".justnet.events.v1.RegisterRequest\x1a\x1f.justnet.events.v1.Registration\x12]\n\x0fGetRegistration\x12).justnet.events.v1.GetRegistrationRequest\x1a\x1f.justnet.events.v1.Registration\x12`\n\x12\x43\x61ncelRegistration\x12).justnet.events.v1.GetRegistrationRequest\x1a\x1f.justnet.events.v1.Registration\x12n\n\x11ListRegistrations\x12+.justnet.events.v1.ListRegistrationsRequest\x1a,.justnet.events.v1.ListRegistrationsResponse\x12[\n\x0eMarkAttendance\x12(.justnet.events.v1.MarkAttendanceRequest\x1a\x1f.justnet.events.v1.Registration\x12Q\n\x0bGetCalendar\x12%.justnet.events.v1.GetCalendarRequest\x1a\x1b.justnet.events.v1.Calendarb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'justnet.events.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EVENT']._serialized_start=86
-  _globals['_EVENT']._serialized_end=241
-  _globals['_LISTEVENTSREQUEST']._serialized_start=243
-  _globals['_LISTEVENTSREQUEST']._serialized_end=339
-  _globals['_LISTEVENTSRESPONSE']._serialized_start=341
-  _globals['_LISTEVENTSRESPONSE']._serialized_end=423
-  _globals['_EVENTSSERVICE']._serialized_start=425
-  _globals['_EVENTSSERVICE']._serialized_end=531
+  _globals['_VENUE']._serialized_start=118
+  _globals['_VENUE']._serialized_end=156
+  _globals['_AGENDAITEM']._serialized_start=158
+  _globals['_AGENDAITEM']._serialized_end=225
+  _globals['_DOCUMENT']._serialized_start=227
+  _globals['_DOCUMENT']._serialized_end=283
+  _globals['_EVENT']._serialized_start=286
+  _globals['_EVENT']._serialized_end=793
+  _globals['_CREATEEVENTREQUEST']._serialized_start=795
+  _globals['_CREATEEVENTREQUEST']._serialized_end=856
+  _globals['_GETEVENTREQUEST']._serialized_start=858
+  _globals['_GETEVENTREQUEST']._serialized_end=887
+  _globals['_UPDATEEVENTREQUEST']._serialized_start=889
+  _globals['_UPDATEEVENTREQUEST']._serialized_end=976
+  _globals['_DELETEEVENTREQUEST']._serialized_start=978
+  _globals['_DELETEEVENTREQUEST']._serialized_end=1036
+  _globals['_DELETEEVENTRESPONSE']._serialized_start=1038
+  _globals['_DELETEEVENTRESPONSE']._serialized_end=1088
+  _globals['_LISTEVENTSREQUEST']._serialized_start=1090
+  _globals['_LISTEVENTSREQUEST']._serialized_end=1212
+  _globals['_LISTEVENTSRESPONSE']._serialized_start=1214
+  _globals['_LISTEVENTSRESPONSE']._serialized_end=1296
+  _globals['_REGISTRATION']._serialized_start=1299
+  _globals['_REGISTRATION']._serialized_end=1758
+  _globals['_REGISTERREQUEST']._serialized_start=1760
+  _globals['_REGISTERREQUEST']._serialized_end=1850
+  _globals['_GETREGISTRATIONREQUEST']._serialized_start=1852
+  _globals['_GETREGISTRATIONREQUEST']._serialized_end=1906
+  _globals['_LISTREGISTRATIONSREQUEST']._serialized_start=1908
+  _globals['_LISTREGISTRATIONSREQUEST']._serialized_end=1967
+  _globals['_LISTREGISTRATIONSRESPONSE']._serialized_start=1969
+  _globals['_LISTREGISTRATIONSRESPONSE']._serialized_end=2044
+  _globals['_MARKATTENDANCEREQUEST']._serialized_start=2046
+  _globals['_MARKATTENDANCEREQUEST']._serialized_end=2144
+  _globals['_GETCALENDARREQUEST']._serialized_start=2146
+  _globals['_GETCALENDARREQUEST']._serialized_end=2241
+  _globals['_CALENDAR']._serialized_start=2243
+  _globals['_CALENDAR']._serialized_end=2286
+  _globals['_REGISTRATIONMESSAGE']._serialized_start=2289
+  _globals['_REGISTRATIONMESSAGE']._serialized_end=2425
+  _globals['_CANCELLATIONMESSAGE']._serialized_start=2427
+  _globals['_CANCELLATIONMESSAGE']._serialized_end=2491
+  _globals['_REGISTRATIONREPLY']._serialized_start=2493
+  _globals['_REGISTRATIONREPLY']._serialized_end=2579
+  _globals['_EVENTSSERVICE']._serialized_start=2582
+  _globals['_EVENTSSERVICE']._serialized_end=3578
 # @@protoc_insertion_point(module_scope)

@@ -34,18 +34,134 @@ class EventsServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.CreateEvent = channel.unary_unary(
+                '/justnet.events.v1.EventsService/CreateEvent',
+                request_serializer=justnet_dot_events_dot_v1_dot_events__pb2.CreateEventRequest.SerializeToString,
+                response_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.Event.FromString,
+                _registered_method=True)
+        self.GetEvent = channel.unary_unary(
+                '/justnet.events.v1.EventsService/GetEvent',
+                request_serializer=justnet_dot_events_dot_v1_dot_events__pb2.GetEventRequest.SerializeToString,
+                response_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.Event.FromString,
+                _registered_method=True)
+        self.UpdateEvent = channel.unary_unary(
+                '/justnet.events.v1.EventsService/UpdateEvent',
+                request_serializer=justnet_dot_events_dot_v1_dot_events__pb2.UpdateEventRequest.SerializeToString,
+                response_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.Event.FromString,
+                _registered_method=True)
+        self.DeleteEvent = channel.unary_unary(
+                '/justnet.events.v1.EventsService/DeleteEvent',
+                request_serializer=justnet_dot_events_dot_v1_dot_events__pb2.DeleteEventRequest.SerializeToString,
+                response_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.DeleteEventResponse.FromString,
+                _registered_method=True)
         self.ListEvents = channel.unary_unary(
                 '/justnet.events.v1.EventsService/ListEvents',
                 request_serializer=justnet_dot_events_dot_v1_dot_events__pb2.ListEventsRequest.SerializeToString,
                 response_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.ListEventsResponse.FromString,
+                _registered_method=True)
+        self.Register = channel.unary_unary(
+                '/justnet.events.v1.EventsService/Register',
+                request_serializer=justnet_dot_events_dot_v1_dot_events__pb2.RegisterRequest.SerializeToString,
+                response_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.Registration.FromString,
+                _registered_method=True)
+        self.GetRegistration = channel.unary_unary(
+                '/justnet.events.v1.EventsService/GetRegistration',
+                request_serializer=justnet_dot_events_dot_v1_dot_events__pb2.GetRegistrationRequest.SerializeToString,
+                response_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.Registration.FromString,
+                _registered_method=True)
+        self.CancelRegistration = channel.unary_unary(
+                '/justnet.events.v1.EventsService/CancelRegistration',
+                request_serializer=justnet_dot_events_dot_v1_dot_events__pb2.GetRegistrationRequest.SerializeToString,
+                response_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.Registration.FromString,
+                _registered_method=True)
+        self.ListRegistrations = channel.unary_unary(
+                '/justnet.events.v1.EventsService/ListRegistrations',
+                request_serializer=justnet_dot_events_dot_v1_dot_events__pb2.ListRegistrationsRequest.SerializeToString,
+                response_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.ListRegistrationsResponse.FromString,
+                _registered_method=True)
+        self.MarkAttendance = channel.unary_unary(
+                '/justnet.events.v1.EventsService/MarkAttendance',
+                request_serializer=justnet_dot_events_dot_v1_dot_events__pb2.MarkAttendanceRequest.SerializeToString,
+                response_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.Registration.FromString,
+                _registered_method=True)
+        self.GetCalendar = channel.unary_unary(
+                '/justnet.events.v1.EventsService/GetCalendar',
+                request_serializer=justnet_dot_events_dot_v1_dot_events__pb2.GetCalendarRequest.SerializeToString,
+                response_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.Calendar.FromString,
                 _registered_method=True)
 
 
 class EventsServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
-    def ListEvents(self, request, context):
+    def CreateEvent(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEvent(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateEvent(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteEvent(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEvents(self, request, context):
+        """Local and replicated events the caller may see, by start time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Register(self, request, context):
+        """A member registers (for a replica: sent to the owning node, answered later).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRegistration(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelRegistration(self, request, context):
+        """The registrant or an editor of the owning network; the first waitlisted moves up.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRegistrations(self, request, context):
+        """Editors of the owning network.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkAttendance(self, request, context):
+        """Editors of the owning network; recorded on the contact point in the directory.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCalendar(self, request, context):
+        """iCalendar (RFC 5545) for one event or a filtered list.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -53,10 +169,60 @@ class EventsServiceServicer:
 
 def add_EventsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'CreateEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateEvent,
+                    request_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.CreateEventRequest.FromString,
+                    response_serializer=justnet_dot_events_dot_v1_dot_events__pb2.Event.SerializeToString,
+            ),
+            'GetEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEvent,
+                    request_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.GetEventRequest.FromString,
+                    response_serializer=justnet_dot_events_dot_v1_dot_events__pb2.Event.SerializeToString,
+            ),
+            'UpdateEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateEvent,
+                    request_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.UpdateEventRequest.FromString,
+                    response_serializer=justnet_dot_events_dot_v1_dot_events__pb2.Event.SerializeToString,
+            ),
+            'DeleteEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteEvent,
+                    request_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.DeleteEventRequest.FromString,
+                    response_serializer=justnet_dot_events_dot_v1_dot_events__pb2.DeleteEventResponse.SerializeToString,
+            ),
             'ListEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListEvents,
                     request_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.ListEventsRequest.FromString,
                     response_serializer=justnet_dot_events_dot_v1_dot_events__pb2.ListEventsResponse.SerializeToString,
+            ),
+            'Register': grpc.unary_unary_rpc_method_handler(
+                    servicer.Register,
+                    request_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.RegisterRequest.FromString,
+                    response_serializer=justnet_dot_events_dot_v1_dot_events__pb2.Registration.SerializeToString,
+            ),
+            'GetRegistration': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRegistration,
+                    request_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.GetRegistrationRequest.FromString,
+                    response_serializer=justnet_dot_events_dot_v1_dot_events__pb2.Registration.SerializeToString,
+            ),
+            'CancelRegistration': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelRegistration,
+                    request_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.GetRegistrationRequest.FromString,
+                    response_serializer=justnet_dot_events_dot_v1_dot_events__pb2.Registration.SerializeToString,
+            ),
+            'ListRegistrations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRegistrations,
+                    request_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.ListRegistrationsRequest.FromString,
+                    response_serializer=justnet_dot_events_dot_v1_dot_events__pb2.ListRegistrationsResponse.SerializeToString,
+            ),
+            'MarkAttendance': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkAttendance,
+                    request_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.MarkAttendanceRequest.FromString,
+                    response_serializer=justnet_dot_events_dot_v1_dot_events__pb2.Registration.SerializeToString,
+            ),
+            'GetCalendar': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCalendar,
+                    request_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.GetCalendarRequest.FromString,
+                    response_serializer=justnet_dot_events_dot_v1_dot_events__pb2.Calendar.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -68,6 +234,114 @@ def add_EventsServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class EventsService:
     """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def CreateEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.events.v1.EventsService/CreateEvent',
+            justnet_dot_events_dot_v1_dot_events__pb2.CreateEventRequest.SerializeToString,
+            justnet_dot_events_dot_v1_dot_events__pb2.Event.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.events.v1.EventsService/GetEvent',
+            justnet_dot_events_dot_v1_dot_events__pb2.GetEventRequest.SerializeToString,
+            justnet_dot_events_dot_v1_dot_events__pb2.Event.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.events.v1.EventsService/UpdateEvent',
+            justnet_dot_events_dot_v1_dot_events__pb2.UpdateEventRequest.SerializeToString,
+            justnet_dot_events_dot_v1_dot_events__pb2.Event.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.events.v1.EventsService/DeleteEvent',
+            justnet_dot_events_dot_v1_dot_events__pb2.DeleteEventRequest.SerializeToString,
+            justnet_dot_events_dot_v1_dot_events__pb2.DeleteEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def ListEvents(request,
@@ -86,6 +360,168 @@ class EventsService:
             '/justnet.events.v1.EventsService/ListEvents',
             justnet_dot_events_dot_v1_dot_events__pb2.ListEventsRequest.SerializeToString,
             justnet_dot_events_dot_v1_dot_events__pb2.ListEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Register(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.events.v1.EventsService/Register',
+            justnet_dot_events_dot_v1_dot_events__pb2.RegisterRequest.SerializeToString,
+            justnet_dot_events_dot_v1_dot_events__pb2.Registration.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRegistration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.events.v1.EventsService/GetRegistration',
+            justnet_dot_events_dot_v1_dot_events__pb2.GetRegistrationRequest.SerializeToString,
+            justnet_dot_events_dot_v1_dot_events__pb2.Registration.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelRegistration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.events.v1.EventsService/CancelRegistration',
+            justnet_dot_events_dot_v1_dot_events__pb2.GetRegistrationRequest.SerializeToString,
+            justnet_dot_events_dot_v1_dot_events__pb2.Registration.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRegistrations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.events.v1.EventsService/ListRegistrations',
+            justnet_dot_events_dot_v1_dot_events__pb2.ListRegistrationsRequest.SerializeToString,
+            justnet_dot_events_dot_v1_dot_events__pb2.ListRegistrationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkAttendance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.events.v1.EventsService/MarkAttendance',
+            justnet_dot_events_dot_v1_dot_events__pb2.MarkAttendanceRequest.SerializeToString,
+            justnet_dot_events_dot_v1_dot_events__pb2.Registration.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCalendar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.events.v1.EventsService/GetCalendar',
+            justnet_dot_events_dot_v1_dot_events__pb2.GetCalendarRequest.SerializeToString,
+            justnet_dot_events_dot_v1_dot_events__pb2.Calendar.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,336 @@
+"""Events routes: the calendar, registrations, attendance and iCalendar feeds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from justnet.common.v1 import common_pb2
+from justnet.events.v1 import events_pb2 as pb
+
+from gateway import bodies, keys, render
+from gateway.api import Api, if_match, json_response, read_json
+from gateway.auth import require
+from gateway.schema import Param, parse_body, parse_query
+
+api = Api()
+TAG = "events"
+
+LIMIT = Param("limit", "integer", "page size (default 50)", minimum=1, maximum=500)
+CURSOR = Param("cursor", description="next_cursor from the previous page", max_len=500)
+FILTERS = (
+    Param("network", description="organising network code", max_len=16),
+    Param("kind", enum=bodies.EVENT_KINDS, max_len=32),
+    Param("from", description="events ending on or after (YYYY-MM-DD or RFC 3339)", max_len=40),
+    Param("to", description="events starting before (YYYY-MM-DD or RFC 3339)", max_len=40),
+)
+LIST_PARAMS = (*FILTERS, LIMIT, CURSOR)
+STATE = Param(
+    "state",
+    enum=("confirmed", "waitlisted", "cancelled", "pending", "refused", "failed"),
+    max_len=16,
+)
+ICS = "text/calendar"
+REGISTRATION = {"$ref": "#/components/schemas/Registration"}
+EVENT = {"$ref": "#/components/schemas/Event"}
+
+
+def _md(request: web.Request) -> tuple[tuple[str, str], ...]:
+    return request[keys.CALLER].metadata()
+
+
+def _stub(request: web.Request) -> Any:
+    return request.app[keys.CLIENTS].events
+
+
+def _event_message(values: dict[str, Any]) -> pb.Event:
+    msg = pb.Event(
+        title=values["title"],
+        kind=values["kind"],
+        description=values["description"],
+        starts_at=values["starts_at"],
+        ends_at=values["ends_at"],
+        timezone=values["timezone"],
+        online_url=values["online_url"],
+        languages=values["languages"],
+        interpretation=values["interpretation"],
+        agenda=[pb.AgendaItem(**a) for a in values["agenda"]],
+        documents=[pb.Document(**d) for d in values["documents"]],
+        capacity=values["capacity"],
+        registration_deadline=values["registration_deadline"],
+        visibility=values["visibility"],
+    )
+    venue = values["venue"]
+    if venue:
+        msg.venue.city = venue["city"]
+        msg.venue.country = venue["country"]
+    return msg
+
+
+def _calendar_response(reply: pb.Calendar, filename: str) -> web.Response:
+    response = web.Response(body=reply.content, content_type=ICS, charset="utf-8")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+# Registered before /api/v1/events/{id}, which would otherwise take "<id>.ics" as an id.
+@api.route(
+    "GET",
+    "/api/v1/events/{id}.ics",
+    summary="One event as iCalendar (RFC 5545)",
+    tag=TAG,
+    response={"type": "string"},
+    errors=(404,),
+    content_type=ICS,
+)
+async def get_event_ics(request: web.Request) -> web.Response:
+    reply = await _stub(request).GetCalendar(
+        pb.GetCalendarRequest(event_id=request.match_info["id"]), metadata=_md(request)
+    )
+    return _calendar_response(reply, f"{request.match_info['id']}.ics")
+
+
+@api.route(
+    "GET",
+    "/api/v1/events.ics",
+    summary="The events the caller may see as an iCalendar feed (RFC 5545)",
+    tag=TAG,
+    query=FILTERS,
+    response={"type": "string"},
+    content_type=ICS,
+)
+async def list_events_ics(request: web.Request) -> web.Response:
+    q = parse_query(FILTERS, request.query)
+    reply = await _stub(request).GetCalendar(
+        pb.GetCalendarRequest(
+            network=q["network"] or "",
+            kind=q["kind"] or "",
+            to=q["to"] or "",
+            **{"from": q["from"] or ""},
+        ),
+        metadata=_md(request),
+    )
+    return _calendar_response(reply, "events.ics")
+
+
+@api.route(
+    "GET",
+    "/api/v1/events",
+    summary="Events, local and shared by peer networks, by start time",
+    tag=TAG,
+    query=LIST_PARAMS,
+    response={
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": EVENT},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+        "required": ["items", "next_cursor"],
+    },
+)
+async def list_events(request: web.Request) -> web.Response:
+    q = parse_query(LIST_PARAMS, request.query)
+    reply = await _stub(request).ListEvents(
+        pb.ListEventsRequest(
+            page=common_pb2.PageRequest(limit=q["limit"] or 0, cursor=q["cursor"] or ""),
+            network=q["network"] or "",
+            kind=q["kind"] or "",
+            to=q["to"] or "",
+            **{"from": q["from"] or ""},
+        ),
+        metadata=_md(request),
+    )
+    return json_response(
+        {
+            "items": [render.event(e) for e in reply.items],
+            "next_cursor": reply.next_cursor or None,
+        }
+    )
+
+
+@api.route(
+    "POST",
+    "/api/v1/events",
+    summary="Add an event",
+    tag=TAG,
+    role="editor",
+    body=bodies.EVENT,
+    response=EVENT,
+    success=201,
+    etag=True,
+)
+async def create_event(request: web.Request) -> web.Response:
+    require(request, "editor")
+    values = parse_body(bodies.EVENT, await read_json(request))
+    reply = await _stub(request).CreateEvent(
+        pb.CreateEventRequest(event=_event_message(values)), metadata=_md(request)
+    )
+    response = json_response(render.event(reply), status=201, version=reply.meta.version)
+    response.headers["Location"] = f"/api/v1/events/{reply.meta.id}"
+    return response
+
+
+@api.route(
+    "GET",
+    "/api/v1/events/{id}",
+    summary="One event",
+    tag=TAG,
+    response=EVENT,
+    errors=(404,),
+    etag=True,
+)
+async def get_event(request: web.Request) -> web.Response:
+    reply = await _stub(request).GetEvent(
+        pb.GetEventRequest(id=request.match_info["id"]), metadata=_md(request)
+    )
+    return json_response(render.event(reply), version=reply.meta.version)
+
+
+@api.route(
+    "PUT",
+    "/api/v1/events/{id}",
+    summary="Replace an event (more places move the waitlist up)",
+    tag=TAG,
+    role="editor",
+    body=bodies.EVENT,
+    response=EVENT,
+    errors=(404, 412),
+    etag=True,
+)
+async def update_event(request: web.Request) -> web.Response:
+    require(request, "editor")
+    values = parse_body(bodies.EVENT, await read_json(request))
+    event = _event_message(values)
+    event.meta.id = request.match_info["id"]
+    reply = await _stub(request).UpdateEvent(
+        pb.UpdateEventRequest(event=event, expected_version=if_match(request)),
+        metadata=_md(request),
+    )
+    return json_response(render.event(reply), version=reply.meta.version)
+
+
+@api.route(
+    "DELETE",
+    "/api/v1/events/{id}",
+    summary="Remove an event and its registrations",
+    tag=TAG,
+    role="editor",
+    success=204,
+    errors=(404, 412),
+)
+async def delete_event(request: web.Request) -> web.Response:
+    require(request, "editor")
+    await _stub(request).DeleteEvent(
+        pb.DeleteEventRequest(id=request.match_info["id"], expected_version=if_match(request)),
+        metadata=_md(request),
+    )
+    return web.Response(status=204)
+
+
+@api.route(
+    "POST",
+    "/api/v1/events/{id}/registrations",
+    summary="Register for an event: confirmed, waitlisted, or pending for a peer's event",
+    tag=TAG,
+    role="member",
+    body=bodies.REGISTRATION,
+    response=REGISTRATION,
+    success=201,
+    errors=(404, 409),
+)
+async def register(request: web.Request) -> web.Response:
+    require(request, "member")
+    values = parse_body(bodies.REGISTRATION, await read_json(request))
+    reply = await _stub(request).Register(
+        pb.RegisterRequest(event_id=request.match_info["id"], **values), metadata=_md(request)
+    )
+    response = json_response(render.registration(reply), status=201)
+    response.headers["Location"] = f"/api/v1/events/{reply.event_id}/registrations/{reply.id}"
+    return response
+
+
+@api.route(
+    "GET",
+    "/api/v1/events/{id}/registrations",
+    summary="Registrations (editors of the owning network; for a peer's event, "
+    "this network's own members)",
+    tag=TAG,
+    role="editor",
+    query=(STATE,),
+    response={
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": REGISTRATION}},
+        "required": ["items"],
+    },
+    errors=(404,),
+)
+async def list_registrations(request: web.Request) -> web.Response:
+    require(request, "editor")
+    q = parse_query((STATE,), request.query)
+    reply = await _stub(request).ListRegistrations(
+        pb.ListRegistrationsRequest(event_id=request.match_info["id"], state=q["state"] or ""),
+        metadata=_md(request),
+    )
+    return json_response({"items": [render.registration(r) for r in reply.items]})
+
+
+@api.route(
+    "GET",
+    "/api/v1/events/{id}/registrations/{registration_id}",
+    summary="One registration (the registrant or an editor)",
+    tag=TAG,
+    role="member",
+    response=REGISTRATION,
+    errors=(404,),
+)
+async def get_registration(request: web.Request) -> web.Response:
+    require(request, "member")
+    reply = await _stub(request).GetRegistration(
+        pb.GetRegistrationRequest(
+            event_id=request.match_info["id"], id=request.match_info["registration_id"]
+        ),
+        metadata=_md(request),
+    )
+    return json_response(render.registration(reply))
+
+
+@api.route(
+    "DELETE",
+    "/api/v1/events/{id}/registrations/{registration_id}",
+    summary="Cancel a registration; the first waitlisted moves up",
+    tag=TAG,
+    role="member",
+    response=REGISTRATION,
+    errors=(404,),
+)
+async def cancel_registration(request: web.Request) -> web.Response:
+    require(request, "member")
+    reply = await _stub(request).CancelRegistration(
+        pb.GetRegistrationRequest(
+            event_id=request.match_info["id"], id=request.match_info["registration_id"]
+        ),
+        metadata=_md(request),
+    )
+    return json_response(render.registration(reply))
+
+
+@api.route(
+    "POST",
+    "/api/v1/events/{id}/registrations/{registration_id}/attendance",
+    summary="Mark attendance; recorded on the person's contact point in the directory",
+    tag=TAG,
+    role="editor",
+    body=bodies.ATTENDANCE,
+    response=REGISTRATION,
+    errors=(404,),
+)
+async def mark_attendance(request: web.Request) -> web.Response:
+    require(request, "editor")
+    values = parse_body(bodies.ATTENDANCE, await read_json(request))
+    reply = await _stub(request).MarkAttendance(
+        pb.MarkAttendanceRequest(
+            event_id=request.match_info["id"], id=request.match_info["registration_id"], **values
+        ),
+        metadata=_md(request),
+    )
+    return json_response(render.registration(reply))

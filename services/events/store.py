@@ -1,0 +1,613 @@
+"""EventsStore: every SQL statement of the events service.
+
+Event writes append to `events_changes` (the outbox federation follows) in the same
+transaction, under one writer lock so sequence numbers commit in order (SQLite has one
+writer anyway; PostgreSQL takes a transaction-scoped advisory lock, as the directory).
+
+Registrations decide places under the event's own lock: SQLite's BEGIN IMMEDIATE, and
+on PostgreSQL `SELECT ... FOR UPDATE` on the event row, so concurrent registrations
+for one event queue and each counts the places the previous ones took.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from services.common import visibility
+from services.common.db import WRITE, session_factory
+from services.common.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    ReadOnlyReplica,
+    VersionMismatch,
+)
+from services.common.identity import Caller
+from services.common.paging import decode_cursor, encode_cursor
+from services.common.timeutil import as_utc, utcnow
+from services.events import convert
+from services.events.models import (
+    ChangeRow,
+    EventRow,
+    RegistrationRow,
+    ReplicationCursorRow,
+    encode_codes,
+)
+from services.events.validate import ACTIVE_STATES
+
+_WRITE_LOCK_KEY = 0x4A4E4556  # "JNEV": the events change log's advisory lock
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+CODE_LIST_COLUMNS = ("languages", "interpretation")
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[EventRow]
+    next_cursor: str
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    network: str = ""
+    kind: str = ""
+    start: datetime | None = None  # events ending at or after
+    end: datetime | None = None  # events starting before
+
+
+@dataclass(frozen=True)
+class Replica:
+    record_id: str
+    origin: str
+    version: int
+    values: dict[str, Any] | None  # None: deleted
+    verified: bool
+    timestamps: dict[str, datetime]
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A registration and what the caller learns about it."""
+
+    row: RegistrationRow
+    position: int  # waitlist position, 1 = next
+    existed: bool = False  # a duplicate message: the earlier answer
+
+
+def _storage_values(values: dict[str, Any]) -> dict[str, Any]:
+    out = dict(values)
+    for column in CODE_LIST_COLUMNS:
+        if column in out and isinstance(out[column], list):
+            out[column] = encode_codes(out[column])
+    return out
+
+
+class EventsStore:
+    def __init__(self, engine: AsyncEngine, local_network: str) -> None:
+        self.engine = engine
+        self.sessions = session_factory(engine)
+        self.local_network = local_network
+        self._postgres = engine.dialect.name == "postgresql"
+
+    # ------------------------------------------------------------ event reads
+
+    async def get(self, record_id: str) -> EventRow | None:
+        async with self.sessions() as session:
+            row: EventRow | None = await session.get(EventRow, record_id)
+        return row
+
+    async def counts(self, ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """{event id: (confirmed, waitlisted)} for local events among `ids`."""
+        if not ids:
+            return {}
+        stmt = (
+            select(RegistrationRow.event_id, RegistrationRow.state, func.count())
+            .where(
+                RegistrationRow.event_id.in_(list(ids)),
+                RegistrationRow.state.in_(("confirmed", "waitlisted")),
+                RegistrationRow.event_origin == self.local_network,
+            )
+            .group_by(RegistrationRow.event_id, RegistrationRow.state)
+        )
+        out: dict[str, tuple[int, int]] = {}
+        async with self.sessions() as session:
+            for event_id, state, n in (await session.execute(stmt)).all():
+                confirmed, waitlisted = out.get(event_id, (0, 0))
+                if state == "confirmed":
+                    confirmed = n
+                else:
+                    waitlisted = n
+                out[event_id] = (confirmed, waitlisted)
+        return out
+
+    async def list_events(self, caller: Caller, flt: EventFilter, limit: int, cursor: str) -> Page:
+        limit = min(max(limit or DEFAULT_LIMIT, 1), MAX_LIMIT)
+        conditions: list[ColumnElement[bool]] = [
+            visibility.sql_filter(caller, EventRow.origin, EventRow.visibility, self.local_network)
+        ]
+        if flt.network:
+            conditions.append(EventRow.origin == flt.network)
+        if flt.kind:
+            conditions.append(EventRow.kind == flt.kind)
+        if flt.start is not None:
+            conditions.append(EventRow.ends_at >= flt.start)
+        if flt.end is not None:
+            conditions.append(EventRow.starts_at < flt.end)
+        if cursor:
+            after, after_id = decode_cursor(cursor)
+            try:
+                after_at = datetime.fromisoformat(after)
+            except ValueError:
+                raise InvalidInput.one("cursor", "not a cursor returned by this API") from None
+            conditions.append(
+                or_(
+                    EventRow.starts_at > after_at,
+                    and_(EventRow.starts_at == after_at, EventRow.id > after_id),
+                )
+            )
+        stmt = (
+            select(EventRow)
+            .where(*conditions)
+            .order_by(EventRow.starts_at, EventRow.id)
+            .limit(limit + 1)
+        )
+        async with self.sessions() as session:
+            rows = list((await session.scalars(stmt)).all())
+        next_cursor = ""
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]
+            next_cursor = encode_cursor(as_utc(last.starts_at).isoformat(), last.id)
+        return Page(rows, next_cursor)
+
+    async def max_seq(self) -> int:
+        async with self.sessions() as session:
+            value = await session.scalar(select(func.max(ChangeRow.seq)))
+        return int(value or 0)
+
+    async def changes_since(self, seq: int, limit: int = 500, origin: str = "") -> list[ChangeRow]:
+        stmt = select(ChangeRow).where(ChangeRow.seq > seq)
+        if origin:
+            stmt = stmt.where(ChangeRow.origin == origin)
+        stmt = stmt.order_by(ChangeRow.seq).limit(limit)
+        async with self.sessions() as session:
+            return list((await session.scalars(stmt)).all())
+
+    # ------------------------------------------------------------ event writes
+
+    async def _begin_write(self, session: AsyncSession) -> None:
+        # First statement of every change-log write: it takes the writer lock.
+        await session.connection(execution_options=WRITE)
+        if self._postgres:
+            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITE_LOCK_KEY})
+
+    def _append_change(
+        self, session: AsyncSession, row: EventRow, deleted: bool, at: datetime
+    ) -> None:
+        payload = b"" if deleted else convert.event(row, self.local_network).SerializeToString()
+        session.add(
+            ChangeRow(
+                kind="event",
+                record_id=row.id,
+                origin=row.origin,
+                version=row.version,
+                deleted=deleted,
+                visibility=row.visibility,
+                at=at,
+                payload=payload,
+            )
+        )
+
+    def _check_writable(self, row: EventRow | None, record_id: str, expected: int) -> EventRow:
+        if row is None:
+            raise NotFound(f"no event {record_id}")
+        if row.origin != self.local_network:
+            raise ReadOnlyReplica(row.origin)
+        if expected and expected != row.version:
+            raise VersionMismatch(expected, row.version)
+        return row
+
+    async def create(self, record_id: str, values: dict[str, Any]) -> EventRow:
+        now = utcnow()
+        row = EventRow(
+            id=record_id,
+            origin=self.local_network,
+            version=1,
+            created_at=now,
+            updated_at=now,
+            last_verified_at=now,
+            verified=True,
+            **_storage_values(values),
+        )
+        async with self.sessions.begin() as session:
+            await self._begin_write(session)
+            session.add(row)
+            await session.flush()
+            self._append_change(session, row, False, now)
+        return row
+
+    async def update(self, record_id: str, values: dict[str, Any], expected: int) -> EventRow:
+        now = utcnow()
+        async with self.sessions.begin() as session:
+            await self._begin_write(session)
+            row = self._check_writable(
+                await session.get(EventRow, record_id, with_for_update=self._postgres),
+                record_id,
+                expected,
+            )
+            for key, value in _storage_values(values).items():
+                setattr(row, key, value)
+            row.version += 1
+            row.updated_at = now
+            row.last_verified_at = now
+            await session.flush()
+            self._append_change(session, row, False, now)
+            # More places: the waitlist moves up at once.
+            await self._promote(session, row, now)
+        return row
+
+    async def delete(self, record_id: str, expected: int) -> tuple[str, int]:
+        now = utcnow()
+        async with self.sessions.begin() as session:
+            await self._begin_write(session)
+            row = self._check_writable(
+                await session.get(EventRow, record_id, with_for_update=self._postgres),
+                record_id,
+                expected,
+            )
+            row.version += 1
+            self._append_change(session, row, True, now)
+            await session.execute(
+                delete(RegistrationRow).where(RegistrationRow.event_id == record_id)
+            )
+            await session.delete(row)
+        return record_id, row.version
+
+    # ------------------------------------------------------------ registrations
+
+    async def _lock_event(self, session: AsyncSession, event_id: str) -> EventRow:
+        await session.connection(execution_options=WRITE)  # SQLite: BEGIN IMMEDIATE
+        row = await session.get(EventRow, event_id, with_for_update=self._postgres)
+        if row is None:
+            raise NotFound(f"no event {event_id}")
+        return row
+
+    async def _count(self, session: AsyncSession, event_id: str, state: str) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(RegistrationRow)
+            .where(RegistrationRow.event_id == event_id, RegistrationRow.state == state)
+        )
+        return int(await session.scalar(stmt) or 0)
+
+    async def _position(self, session: AsyncSession, row: RegistrationRow) -> int:
+        if row.state != "waitlisted":
+            return 0
+        if row.event_origin != self.local_network:
+            return row.queue_no  # a peer's answer, as it was given
+        stmt = (
+            select(func.count())
+            .select_from(RegistrationRow)
+            .where(
+                RegistrationRow.event_id == row.event_id,
+                RegistrationRow.state == "waitlisted",
+                RegistrationRow.queue_no < row.queue_no,
+            )
+        )
+        return int(await session.scalar(stmt) or 0) + 1
+
+    async def _promote(self, session: AsyncSession, event: EventRow, now: datetime) -> list[str]:
+        """Moves the first waitlisted up into free places; returns their ids."""
+        free = None
+        if event.capacity:
+            free = event.capacity - await self._count(session, event.id, "confirmed")
+            if free <= 0:
+                return []
+        stmt = (
+            select(RegistrationRow)
+            .where(RegistrationRow.event_id == event.id, RegistrationRow.state == "waitlisted")
+            .order_by(RegistrationRow.queue_no)
+        )
+        if free is not None:
+            stmt = stmt.limit(free)
+        moved = []
+        for reg in (await session.scalars(stmt)).all():
+            reg.state = "confirmed"
+            reg.updated_at = now
+            moved.append(reg.id)
+        return moved
+
+    async def register(
+        self,
+        event_id: str,
+        *,
+        registration_id: str,
+        network: str,
+        subject: str,
+        name: str,
+        email: str,
+        contact_point_id: str,
+        message_id: str | None = None,
+        now: datetime | None = None,
+    ) -> Placed:
+        """A place or a waitlist slot for a local event, decided under the event's lock."""
+        now = now or utcnow()
+        person_key = contact_point_id or f"{network}/{subject}/{name.casefold()}"
+        async with self.sessions.begin() as session:
+            event = await self._lock_event(session, event_id)
+            if event.origin != self.local_network:
+                raise ReadOnlyReplica(event.origin)
+            if message_id is not None:
+                earlier = await session.scalar(
+                    select(RegistrationRow).where(
+                        RegistrationRow.network == network,
+                        RegistrationRow.message_id == message_id,
+                    )
+                )
+                if earlier is not None:
+                    return Placed(earlier, await self._position(session, earlier), True)
+            deadline = event.registration_deadline or event.ends_at
+            if now > as_utc(deadline):
+                field = "registration_deadline" if event.registration_deadline else "ends_at"
+                raise InvalidInput.one(
+                    field, f"registration closed at {as_utc(deadline).isoformat()}"
+                )
+            duplicate = await session.scalar(
+                select(RegistrationRow.id).where(
+                    RegistrationRow.event_id == event_id,
+                    RegistrationRow.person_key == person_key,
+                    RegistrationRow.state.in_(ACTIVE_STATES),
+                )
+            )
+            if duplicate is not None:
+                raise Conflict(f"already registered for this event (registration {duplicate})")
+            confirmed = await self._count(session, event_id, "confirmed")
+            queue_no = int(
+                await session.scalar(
+                    select(func.max(RegistrationRow.queue_no)).where(
+                        RegistrationRow.event_id == event_id
+                    )
+                )
+                or 0
+            )
+            full = bool(event.capacity) and confirmed >= event.capacity
+            row = RegistrationRow(
+                id=registration_id,
+                event_id=event_id,
+                event_origin=event.origin,
+                network=network,
+                subject=subject,
+                person_key=person_key[:600],
+                name=name,
+                email=email,
+                contact_point_id=contact_point_id,
+                state="waitlisted" if full else "confirmed",
+                queue_no=queue_no + 1,
+                message_id=message_id,
+                event_title=event.title,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            await session.flush()
+            return Placed(row, await self._position(session, row))
+
+    async def add_pending(self, row: RegistrationRow) -> RegistrationRow:
+        """A member's registration for a peer's event, before the owner answers."""
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            duplicate = await session.scalar(
+                select(RegistrationRow.id).where(
+                    RegistrationRow.event_id == row.event_id,
+                    RegistrationRow.person_key == row.person_key,
+                    RegistrationRow.state.in_(ACTIVE_STATES),
+                )
+            )
+            if duplicate is not None:
+                raise Conflict(f"already registered for this event (registration {duplicate})")
+            session.add(row)
+        return row
+
+    async def remove(self, registration_id: str) -> None:
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            await session.execute(
+                delete(RegistrationRow).where(RegistrationRow.id == registration_id)
+            )
+
+    async def settle(
+        self, registration_id: str, state: str, position: int, reason: str
+    ) -> RegistrationRow | None:
+        """Records the owner's answer on a member's registration for a peer's event."""
+        now = utcnow()
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            row: RegistrationRow | None = await session.get(RegistrationRow, registration_id)
+            if row is None or row.event_origin == self.local_network:
+                return None
+            if row.state == "cancelled" and state != "cancelled":
+                return row  # cancelled here meanwhile; the cancellation follows
+            row.state = state
+            row.queue_no = position
+            row.reason = reason[:500]
+            row.updated_at = now
+        return row
+
+    async def registration(self, registration_id: str) -> tuple[RegistrationRow, int] | None:
+        async with self.sessions() as session:
+            row = await session.get(RegistrationRow, registration_id)
+            if row is None:
+                return None
+            return row, await self._position(session, row)
+
+    async def by_message(self, network: str, message_id: str) -> RegistrationRow | None:
+        async with self.sessions() as session:
+            row: RegistrationRow | None = await session.scalar(
+                select(RegistrationRow).where(
+                    RegistrationRow.network == network, RegistrationRow.message_id == message_id
+                )
+            )
+        return row
+
+    async def cancel(
+        self, registration_id: str, now: datetime | None = None
+    ) -> tuple[RegistrationRow, list[str]]:
+        """Cancels; on a local event the first waitlisted take the freed place."""
+        now = now or utcnow()
+        async with self.sessions() as session:
+            found = await session.get(RegistrationRow, registration_id)
+        if found is None:
+            raise NotFound(f"no registration {registration_id}")
+        async with self.sessions.begin() as session:
+            if found.event_origin == self.local_network:
+                event: EventRow | None = await self._lock_event(session, found.event_id)
+            else:
+                await session.connection(execution_options=WRITE)
+                event = None
+            row = await session.get(RegistrationRow, registration_id)
+            if row is None:
+                raise NotFound(f"no registration {registration_id}")
+            if row.state not in ACTIVE_STATES:
+                return row, []
+            row.state = "cancelled"
+            row.updated_at = now
+            await session.flush()
+            moved = await self._promote(session, event, now) if event is not None else []
+        return row, moved
+
+    async def list_registrations(
+        self, event_id: str, state: str = "", network: str = ""
+    ) -> list[tuple[RegistrationRow, int]]:
+        stmt = select(RegistrationRow).where(RegistrationRow.event_id == event_id)
+        if state:
+            stmt = stmt.where(RegistrationRow.state == state)
+        if network:
+            stmt = stmt.where(RegistrationRow.network == network)
+        stmt = stmt.order_by(RegistrationRow.queue_no, RegistrationRow.created_at)
+        async with self.sessions() as session:
+            rows = list((await session.scalars(stmt)).all())
+        out = []
+        waiting = 0
+        for row in rows:
+            if row.state == "waitlisted" and row.event_origin == self.local_network:
+                waiting += 1
+                out.append((row, waiting if not state or state == "waitlisted" else 0))
+            else:
+                out.append((row, row.queue_no if row.state == "waitlisted" else 0))
+        return out
+
+    async def mark_attendance(
+        self, registration_id: str, attended: bool, details_confirmed: bool, recorded: bool
+    ) -> RegistrationRow:
+        now = utcnow()
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            row: RegistrationRow | None = await session.get(RegistrationRow, registration_id)
+            if row is None:
+                raise NotFound(f"no registration {registration_id}")
+            row.attended = attended
+            row.details_confirmed = attended and details_confirmed
+            row.recorded_on_contact_point = row.recorded_on_contact_point or recorded
+            row.attended_at = now if attended else None
+            row.updated_at = now
+        return row
+
+    # ------------------------------------------------------------ replicas
+
+    async def apply_replica_batch(
+        self,
+        origin: str,
+        replicas: list[Replica],
+        cursor: int,
+        synced_at: datetime,
+        last_change_at: datetime | None,
+    ) -> tuple[int, int, int]:
+        """Applies replicas and moves the origin's cursor in one transaction."""
+        applied = ignored = 0
+        async with self.sessions.begin() as session:
+            await self._begin_write(session)
+            ids = [r.record_id for r in replicas]
+            held: dict[str, EventRow] = {}
+            for start in range(0, len(ids), 500):
+                stmt = select(EventRow).where(EventRow.id.in_(ids[start : start + 500]))
+                if self._postgres:
+                    stmt = stmt.with_for_update()
+                held.update({row.id: row for row in (await session.scalars(stmt)).all()})
+            for r in replicas:
+                row = held.get(r.record_id)
+                if row is not None and row.origin != r.origin:
+                    raise InvalidInput.one(
+                        "origin", f"event {r.record_id} belongs to {row.origin}, not {r.origin}"
+                    )
+                if (row is not None and row.version >= r.version) or (
+                    row is None and r.values is None
+                ):
+                    ignored += 1
+                    continue
+                applied += 1
+                if r.values is None:
+                    assert row is not None
+                    row.version = r.version
+                    self._append_change(session, row, True, synced_at)
+                    await session.delete(row)
+                    held.pop(r.record_id, None)
+                    await session.flush()  # the same id may come back later in this batch
+                    continue
+                if row is None:
+                    row = EventRow(id=r.record_id, origin=r.origin)
+                    session.add(row)
+                    held[r.record_id] = row
+                for key, value in _storage_values(r.values).items():
+                    setattr(row, key, value)
+                row.version = r.version
+                row.created_at = r.timestamps["created_at"]
+                row.updated_at = r.timestamps["updated_at"]
+                row.last_verified_at = r.timestamps["last_verified_at"]
+                row.synced_at = synced_at
+                row.verified = r.verified
+                self._append_change(session, row, False, synced_at)
+            cur = await session.get(ReplicationCursorRow, origin, with_for_update=self._postgres)
+            if cur is None:
+                cur = ReplicationCursorRow(origin=origin, cursor=cursor, updated_at=synced_at)
+                session.add(cur)
+            cur.cursor = max(cur.cursor, cursor)
+            cur.updated_at = synced_at
+            if last_change_at is not None:
+                cur.last_change_at = last_change_at
+            stored = cur.cursor
+        return applied, ignored, stored
+
+    async def replication_cursor(self, origin: str) -> tuple[ReplicationCursorRow | None, int]:
+        async with self.sessions() as session:
+            row = await session.get(ReplicationCursorRow, origin)
+            count = int(
+                await session.scalar(
+                    select(func.count()).select_from(EventRow).where(EventRow.origin == origin)
+                )
+                or 0
+            )
+        return row, count
+
+    async def drop_replicas(self, origin: str) -> int:
+        if origin == self.local_network:
+            raise InvalidInput.one("origin", "this node's own events are not replicas")
+        now = utcnow()
+        removed = 0
+        async with self.sessions.begin() as session:
+            await self._begin_write(session)
+            rows = (await session.scalars(select(EventRow).where(EventRow.origin == origin))).all()
+            for row in rows:
+                row.version += 1
+                self._append_change(session, row, True, now)
+                await session.delete(row)
+                removed += 1
+            await session.execute(
+                delete(ReplicationCursorRow).where(ReplicationCursorRow.origin == origin)
+            )
+        return removed
