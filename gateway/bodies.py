@@ -175,6 +175,8 @@ STATUS_CHANGE = Obj(
         "note": Str(max_len=2000),
     },
     required=("status",),
+)
+
 EVENT_KINDS = ("plenary", "training", "working_group", "study_visit", "meeting")
 DATETIME = Str(
     max_len=40,
