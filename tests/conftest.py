@@ -7,6 +7,7 @@ import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -145,7 +146,15 @@ def _print_asyncio_tasks(signum: int, frame: object) -> None:
         print("no running event loop", file=sys.stderr)
         return
     for task in asyncio.all_tasks(loop):
-        task.print_stack(file=sys.stderr)
+        # Not task.print_stack(): Cython frames without line numbers make it raise.
+        print(f"--- {task.get_name()}", file=sys.stderr)
+        coro: Any = task.get_coro()
+        while coro is not None:  # walk the await chain: get_stack() shows only the top
+            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+            if frame is not None:
+                code = frame.f_code
+                print(f"    {code.co_filename}:{frame.f_lineno} in {code.co_name}", file=sys.stderr)
+            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
 
 
 signal.signal(signal.SIGUSR1, _print_asyncio_tasks)
