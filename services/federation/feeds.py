@@ -48,88 +48,71 @@ class Feed(Protocol):
     async def drop(self, origin: str) -> int: ...
 
 
-class DirectoryFeed:
-    def __init__(self, network: str, stub: directory_pb2_grpc.DirectoryServiceStub) -> None:
-        self.name = "directory"
-        self.kinds: tuple[str, ...] = DIRECTORY_KINDS
-        self.stub = stub
-        self.admin = Caller("admin", network, "federation").metadata()
+@dataclass(frozen=True)
+class FeedMessages:
+    """The request types of one feed API (the directory's own, or ReplicaFeed's)."""
 
-    def watch(self, since: int) -> Any:
-        return self.stub.WatchChanges(
-            dpb.WatchChangesRequest(since_seq=since, follow=True, local_only=True),
-            metadata=self.admin,
-            timeout=None,
-        )
-
-    async def cursor(self, origin: str) -> tuple[int, int]:
-        c = await self.stub.GetReplicationCursor(
-            dpb.GetReplicationCursorRequest(origin=origin), metadata=self.admin, timeout=5.0
-        )
-        return c.cursor, c.records
-
-    async def apply(self, origin: str, records: list[Replica], cursor: int) -> int:
-        result = await self.stub.ApplyReplicaBatch(
-            dpb.ApplyReplicaBatchRequest(
-                origin=origin,
-                cursor=cursor,
-                records=[
-                    dpb.ApplyReplicaRequest(
-                        origin=origin,
-                        kind=r.kind,
-                        record_id=r.record_id,
-                        version=r.version,
-                        deleted=r.deleted,
-                        payload=r.payload,
-                        verified=True,
-                        synced_at=r.synced_at,
-                    )
-                    for r in records
-                ],
-            ),
-            metadata=self.admin,
-            timeout=30.0,
-        )
-        return int(result.cursor)
-
-    async def drop(self, origin: str) -> int:
-        reply = await self.stub.DropReplicas(
-            dpb.DropReplicasRequest(origin=origin), metadata=self.admin, timeout=30.0
-        )
-        return int(reply.removed)
+    watch: Any
+    cursor: Any
+    batch: Any
+    replica: Any
+    drop: Any
 
 
-class ServiceFeed:
-    """A service's feed through the common ReplicaFeed contract (the events service)."""
+DIRECTORY_MESSAGES = FeedMessages(
+    dpb.WatchChangesRequest,
+    dpb.GetReplicationCursorRequest,
+    dpb.ApplyReplicaBatchRequest,
+    dpb.ApplyReplicaRequest,
+    dpb.DropReplicasRequest,
+)
+REPLICA_FEED_MESSAGES = FeedMessages(
+    xpb.FeedWatchRequest,
+    xpb.FeedCursorRequest,
+    xpb.FeedApplyBatchRequest,
+    xpb.FeedReplica,
+    xpb.FeedDropRequest,
+)
+
+
+class RpcFeed:
+    """A feed served over gRPC; both APIs have the same method names and fields."""
 
     def __init__(
-        self, name: str, kinds: tuple[str, ...], network: str, channel: grpc.aio.Channel
+        self,
+        name: str,
+        kinds: tuple[str, ...],
+        network: str,
+        stub: Any,
+        messages: FeedMessages,
     ) -> None:
         self.name = name
         self.kinds = kinds
-        self.stub = exchange_pb2_grpc.ReplicaFeedStub(channel)
+        self.stub = stub
+        self.messages = messages
         self.admin = Caller("admin", network, "federation").metadata()
 
     def watch(self, since: int) -> Any:
         return self.stub.WatchChanges(
-            xpb.FeedWatchRequest(since_seq=since, follow=True, local_only=True),
+            self.messages.watch(since_seq=since, follow=True, local_only=True),
             metadata=self.admin,
             timeout=None,
         )
 
     async def cursor(self, origin: str) -> tuple[int, int]:
         c = await self.stub.GetReplicationCursor(
-            xpb.FeedCursorRequest(origin=origin), metadata=self.admin, timeout=5.0
+            self.messages.cursor(origin=origin), metadata=self.admin, timeout=5.0
         )
-        return c.cursor, c.records
+        return int(c.cursor), int(c.records)
 
     async def apply(self, origin: str, records: list[Replica], cursor: int) -> int:
+        replica = self.messages.replica
         result = await self.stub.ApplyReplicaBatch(
-            xpb.FeedApplyBatchRequest(
+            self.messages.batch(
                 origin=origin,
                 cursor=cursor,
                 records=[
-                    xpb.FeedReplica(
+                    replica(
                         origin=origin,
                         kind=r.kind,
                         record_id=r.record_id,
@@ -149,6 +132,18 @@ class ServiceFeed:
 
     async def drop(self, origin: str) -> int:
         reply = await self.stub.DropReplicas(
-            xpb.FeedDropRequest(origin=origin), metadata=self.admin, timeout=30.0
+            self.messages.drop(origin=origin), metadata=self.admin, timeout=30.0
         )
         return int(reply.removed)
+
+
+def directory_feed(network: str, stub: directory_pb2_grpc.DirectoryServiceStub) -> RpcFeed:
+    return RpcFeed("directory", DIRECTORY_KINDS, network, stub, DIRECTORY_MESSAGES)
+
+
+def service_feed(
+    name: str, kinds: tuple[str, ...], network: str, channel: grpc.aio.Channel
+) -> RpcFeed:
+    """A service's feed through the common ReplicaFeed contract (the events service)."""
+    stub = exchange_pb2_grpc.ReplicaFeedStub(channel)
+    return RpcFeed(name, kinds, network, stub, REPLICA_FEED_MESSAGES)

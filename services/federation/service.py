@@ -32,7 +32,7 @@ from services.common.timeutil import as_utc, to_timestamp
 from services.federation import tls
 from services.federation.courier import Couriers
 from services.federation.details import DetailsLog
-from services.federation.feeds import DirectoryFeed, Feed, ServiceFeed
+from services.federation.feeds import Feed, directory_feed, service_feed
 from services.federation.mailboxes import Mailboxes
 from services.federation.manager import PeerManager
 from services.federation.metrics import FederationMetrics
@@ -322,8 +322,8 @@ async def start(
     details_log = DetailsLog(engine)
     events_channel = open_channel(settings.events.target, timeouts={"WatchChanges": None})
     feeds: list[Feed] = [
-        DirectoryFeed(settings.network, directory),
-        ServiceFeed("events", EVENT_KINDS, settings.network, events_channel),
+        directory_feed(settings.network, directory),
+        service_feed("events", EVENT_KINDS, settings.network, events_channel),
     ]
     manager = PeerManager(settings.network, identity, store, feeds, couriers.sync)
     await manager.sync()
