@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,6 +30,7 @@ class ServiceClients:
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
     _peer_states: dict[str, str] | None = None
     _peers_at: float = -1e9
+    _peers_refresh: asyncio.Task[None] | None = None
 
     @classmethod
     def connect(cls, settings: NodeSettings) -> ServiceClients:
@@ -70,10 +72,24 @@ class ServiceClients:
         return dict(results)
 
     async def peer_states(self) -> dict[str, str] | None:
-        """Each peer's replication state, cached for a second (None: federation is down)."""
-        now = time.monotonic()
-        if self._peers_at > now - PEER_STATE_TTL:
-            return self._peer_states
+        """Each peer's replication state (None: federation is down).
+
+        Lookups call this on every request, so only the first call waits for federation;
+        later ones get the last answer at once and, when it is over a second old, start a
+        refresh in the background. A slow federation service never slows a lookup.
+        """
+        if self._peers_at < 0:
+            await self._refresh_peer_states()
+        elif self._peers_at < time.monotonic() - PEER_STATE_TTL and (
+            self._peers_refresh is None or self._peers_refresh.done()
+        ):
+            # A fresh context: the refresh is not part of the request that happened to start it.
+            self._peers_refresh = asyncio.create_task(
+                self._refresh_peer_states(), context=contextvars.Context()
+            )
+        return self._peer_states
+
+    async def _refresh_peer_states(self) -> None:
         try:
             reply = await self.federation.ListPeers(
                 federation_pb2.ListPeersRequest(), timeout=PEER_STATE_TIMEOUT
@@ -81,8 +97,9 @@ class ServiceClients:
             self._peer_states = {p.network: p.state for p in reply.peers}
         except grpc.aio.AioRpcError:
             self._peer_states = None
-        self._peers_at = now
-        return self._peer_states
+        self._peers_at = time.monotonic()
 
     async def close(self) -> None:
+        if self._peers_refresh is not None:
+            self._peers_refresh.cancel()
         await asyncio.gather(*(ch.close() for ch in self.channels.values()))
