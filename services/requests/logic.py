@@ -409,13 +409,15 @@ class RequestsLogic:
         """A peer's events for one request: verified, then applied once."""
         self.require_service(caller)
         origin = msg.origin.strip().upper()
-        held_reply = await self.store.inbox(origin, msg.message_id)
+        body = _event_message(msg.payload)  # None: refused below, unless answered before
+        request_id = body.request_id if body is not None else ""
+        held_reply, row, held = await self.store.incoming(origin, msg.message_id, request_id)
         if held_reply is not None:
             return xpb.InboundReply(
                 accepted=held_reply.accepted, reason=held_reply.reason, reply=held_reply.reply
             )
         try:
-            return await self._receive(origin, msg)
+            return await self._receive(origin, msg, body, row, held)
         except _Refused as exc:
             await self.store.record_refusal(
                 InboxRow(
@@ -429,16 +431,22 @@ class RequestsLogic:
             )
             return xpb.InboundReply(accepted=False, reason=exc.reason[:500])
 
-    async def _receive(self, origin: str, msg: xpb.InboundMessage) -> xpb.InboundReply:
+    async def _receive(
+        self,
+        origin: str,
+        msg: xpb.InboundMessage,
+        body: pb.EventMessage | None,
+        row: RequestRow | None,
+        held: list[EventRow],
+    ) -> xpb.InboundReply:
+        """`row` and `held` are the request and its events as read before (None and []
+        if this node does not hold it); `store.receive` re-checks them under the lock."""
         if msg.kind != KIND:
             raise _Refused(f"this node's requests service takes {KIND}, not {msg.kind[:60]}")
         if not origin or origin == self.network:
             raise _Refused("a message must come from a peer node")
-        body = pb.EventMessage()
-        try:
-            body.ParseFromString(msg.payload)
-        except Exception:
-            raise _Refused("payload is not a request event message") from None
+        if body is None:
+            raise _Refused("payload is not a request event message")
         if not body.events or len(body.events) > MAX_EVENTS:
             raise _Refused(f"a message carries 1 to {MAX_EVENTS} events")
         checked = await chain.check_chain(body.request_id, body.events, self.ring)
@@ -457,9 +465,7 @@ class RequestsLogic:
             raise _Refused("the submitted event carries no request summary") from None
         if first.status != "submitted" or summary.id != body.request_id:
             raise _Refused("a chain starts with the submitted event of the same request")
-        row = await self.store.get(body.request_id)
         create: dict[str, Any] | None = None
-        held: list[EventRow] = []
         status = "draft"
         now = utcnow()
         if row is None:
@@ -501,7 +507,6 @@ class RequestsLogic:
             other = row.requesting_network if row.direction == "incoming" else row.requested_network
             if other != origin:
                 raise _Refused(f"request {body.request_id} is not between {origin} and this node")
-            held = await self.store.events(row.id)
             status = row.status
         for i, stored in enumerate(held[: len(body.events)]):
             if body.events[i].event != stored.event:
@@ -577,6 +582,15 @@ class _Refused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def _event_message(payload: bytes) -> pb.EventMessage | None:
+    body = pb.EventMessage()
+    try:
+        body.ParseFromString(payload)
+    except Exception:
+        return None
+    return body
 
 
 def _new_event(signed: pb.SignedEvent) -> NewEvent:

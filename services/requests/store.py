@@ -209,6 +209,22 @@ class RequestsStore:
             session.add(inbox)
         return True
 
+    async def incoming(
+        self, origin: str, message_id: str, request_id: str
+    ) -> tuple[InboxRow | None, RequestRow | None, list[EventRow]]:
+        """What a peer's message is checked against, read in one session (one pool
+        checkout instead of three on the delivery path): the reply already given to this
+        message id, the request and its events. `receive` re-checks under the lock."""
+        async with self.sessions() as session:
+            held: InboxRow | None = await session.get(InboxRow, (origin, message_id))
+            if held is not None or not is_id(request_id):
+                return held, None, []
+            row: RequestRow | None = await session.get(RequestRow, request_id)
+            if row is None:
+                return None, None, []
+            stmt = select(EventRow).where(EventRow.request_id == request_id).order_by(EventRow.seq)
+            return None, row, list((await session.scalars(stmt)).all())
+
     async def inbox(self, origin: str, message_id: str) -> InboxRow | None:
         async with self.sessions() as session:
             row: InboxRow | None = await session.get(InboxRow, (origin, message_id))
