@@ -141,8 +141,10 @@ class Demo:
     def start(self) -> dict[str, Any]:
         out = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "demo", "--nodes", ",".join(NETWORKS)]
-            + ["--base-port", str(self.base), "--data-dir", str(self.data_dir), "--json"],
+            [
+                *(sys.executable, "-m", "services.cli", "demo", "--nodes", ",".join(NETWORKS)),
+                *("--base-port", str(self.base), "--data-dir", str(self.data_dir), "--json"),
+            ],
             stdout=subprocess.PIPE,
             stderr=out,
             cwd=ROOT,
@@ -181,20 +183,21 @@ class DeliveredWatch:
         ).fetchall()
         return {r[0] for r in rows} & message_ids
 
-    async def wait_all(self, started: dict[str, float], within: float) -> dict[str, float]:
-        """message id -> seconds from its Submit to the first read showing it delivered."""
-        pending = set(started)
+    async def wait_all(
+        self, started: dict[str, float], expected: int, within: float
+    ) -> dict[str, float]:
+        """message id -> seconds from its Submit to the first read showing it delivered.
+        `started` fills while the submits run; returns once `expected` are delivered."""
         done: dict[str, float] = {}
         deadline = time.monotonic() + within
-        while pending:
+        while len(done) < expected:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{len(pending)} requests not delivered within {within} s")
+                missing = expected - len(done)
+                raise RuntimeError(f"{missing} requests not delivered within {within} s")
+            await asyncio.sleep(POLL)
             now = time.perf_counter()
-            for mid in self.delivered(pending):
+            for mid in self.delivered(set(started) - set(done)):
                 done[mid] = now - started[mid]
-                pending.discard(mid)
-            if pending:
-                await asyncio.sleep(POLL)
         return done
 
 
@@ -246,8 +249,10 @@ class Profiler:
                 continue
             path = self.out_dir / f"requests-profile-{name.replace('/', '-')}.raw.txt"
             proc = subprocess.Popen(
-                [str(spy), "record", "--pid", str(pid), "--rate", "200", "--format", "raw"]
-                + ["--duration", str(seconds), "--nonblocking", "--output", str(path)],
+                [
+                    *(str(spy), "record", "--pid", str(pid), "--rate", "200", "--format", "raw"),
+                    *("--duration", str(seconds), "--nonblocking", "--output", str(path)),
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -338,7 +343,7 @@ async def measure(
     for rid in await create_drafts(stub, member, args.serial, "serial"):
         started = {f"{rid}:1": time.perf_counter()}
         await stub.Submit(pb.SubmitRequest(id=rid), metadata=member)
-        serial += (await watch.wait_all(started, 60)).values()
+        serial += (await watch.wait_all(started, 1, 60)).values()
 
     log(f"delivery, {args.requests} requests {args.concurrency} at a time")
     ids = await create_drafts(stub, member, args.requests, "burst")
@@ -358,9 +363,7 @@ async def measure(
 
     begin = time.perf_counter()
     submits = asyncio.ensure_future(asyncio.gather(*(submit(r) for r in ids)))
-    while len(started) < len(ids):
-        await asyncio.sleep(POLL)
-    latencies = await watch.wait_all(started, 600)
+    latencies = await watch.wait_all(started, len(ids), 600)
     elapsed = time.perf_counter() - begin
     await submits
     await channel.close()
