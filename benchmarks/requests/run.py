@@ -139,6 +139,7 @@ class Demo:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> dict[str, Any]:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         out = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             [

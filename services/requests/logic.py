@@ -29,6 +29,8 @@ from services.requests.planner import Planner, check_query
 from services.requests.store import NewEvent, RequestsStore, can_see
 
 KIND = "requests.event"
+# Start of the refusal reason for a diverged chain; the sender's Settled recognises it.
+DIVERGED = "the chain differs from this node's"
 DIRECTIONS = ("incoming", "outgoing")
 MAX_EVENTS = 200  # a chain travels whole in every message; keep it bounded
 
@@ -249,6 +251,8 @@ class RequestsLogic:
                 )
             if ours == "requesting":
                 self._may_act_for_requester(row, caller)
+        if row.conflict:
+            raise Conflict(f"request {row.id} has a conflict to resolve first: {row.conflict}")
         if status not in chain.TRANSITIONS.get(row.status, ()):
             raise Conflict(f"a {row.status} request cannot become {status}")
         if row.last_seq >= MAX_EVENTS:
@@ -372,6 +376,7 @@ class RequestsLogic:
             owner=row.owner if row.direction == "outgoing" else "",
             route=self._route(row),
             events=row.last_seq,
+            conflict=row.conflict,
         )
         if row.submitted_at is not None:
             msg.submitted_at.FromDatetime(as_utc(row.submitted_at))
@@ -427,7 +432,8 @@ class RequestsLogic:
                     reason=exc.reason[:500],
                     reply=b"",
                     received_at=utcnow(),
-                )
+                ),
+                conflict=(row.id, exc.conflict) if row is not None and exc.conflict else None,
             )
             return xpb.InboundReply(accepted=False, reason=exc.reason[:500])
 
@@ -510,7 +516,17 @@ class RequestsLogic:
             status = row.status
         for i, stored in enumerate(held[: len(body.events)]):
             if body.events[i].event != stored.event:
-                raise _Refused(f"the chain differs from this node's at event {i + 1}")
+                theirs = checked[i].event
+                assert theirs is not None
+                raise _Refused(
+                    f"{DIVERGED} at event {i + 1}",
+                    conflict=(
+                        f"both sides wrote event {i + 1}: {stored.author} {stored.status}, "
+                        f"{theirs.author} {theirs.status}; each refuses the other's, so the "
+                        "two nodes' histories differ from there on and must be reconciled "
+                        "by people on both sides"
+                    ),
+                )
         requesting = summary.requesting_network
         changes: dict[str, Any] = {"updated_at": now}
         new: list[NewEvent] = []
@@ -563,6 +579,15 @@ class RequestsLogic:
         message = await self.store.message(d.message_id)
         if message is None:
             return  # not ours (or from a wiped database): nothing to record
+        reason = d.receipt_body.reason if d.state == "refused" else ""
+        if reason.startswith(DIVERGED):
+            # The other side holds a different event at the same number: both refuse.
+            await self.store.set_conflict(
+                message.request_id,
+                f"{message.destination} refused event {message.seq}: {reason[:300]}; the two "
+                "nodes' histories differ from there on and must be reconciled by people on "
+                "both sides",
+            )
         await self.store.update_message(
             d.message_id,
             handed_over=True,
@@ -577,11 +602,13 @@ class RequestsLogic:
 
 
 class _Refused(Exception):
-    """A message refused for good: the sender sees the reason in the signed receipt."""
+    """A message refused for good: the sender sees the reason in the signed receipt.
+    `conflict`, if set, is recorded on the request: the chains diverged."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, conflict: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.conflict = conflict
 
 
 def _event_message(payload: bytes) -> pb.EventMessage | None:

@@ -230,11 +230,31 @@ class RequestsStore:
             row: InboxRow | None = await session.get(InboxRow, (origin, message_id))
             return row
 
-    async def record_refusal(self, inbox: InboxRow) -> None:
+    async def record_refusal(
+        self, inbox: InboxRow, conflict: tuple[str, str] | None = None
+    ) -> None:
+        """Keeps the refusal (a repeat gets the same answer); `conflict` is (request id,
+        text) to show on the request, in the same transaction."""
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
             if await session.get(InboxRow, (inbox.origin, inbox.message_id)) is None:
                 session.add(inbox)
+                if conflict is not None:
+                    await self._set_conflict(session, *conflict)
+
+    async def set_conflict(self, request_id: str, text: str) -> None:
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            await self._set_conflict(session, request_id, text)
+
+    @staticmethod
+    async def _set_conflict(session: AsyncSession, request_id: str, text: str) -> None:
+        # The first description stays: it names the event where the chains parted.
+        await session.execute(
+            update(RequestRow)
+            .where(RequestRow.id == request_id, RequestRow.conflict == "")
+            .values(conflict=text[:1000], version=RequestRow.version + 1)
+        )
 
     # ------------------------------------------------------------ outbox
 
