@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -18,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from justnet.common.v1 import exchange_pb2_grpc
 from justnet.federation.v1 import federation_pb2 as fpb
 from justnet.federation.v1 import federation_pb2_grpc
+from sqlalchemy import text
 
 from gateway.app import create_app
 from gateway.app import migrate as migrate_gateway
@@ -32,6 +32,7 @@ from services.directory import sample
 from services.directory import service as directory
 from services.federation import service as federation
 from services.requests import service as requests
+from tests.postgres import fresh_database
 
 MEMBERS = {
     "SEAJUST": ["TH", "VN", "MY"],
@@ -123,11 +124,27 @@ class ReqNode:
                 metadata=self.admin,
             )
 
-    def received(self) -> list[str]:
+    async def requests_sql(self, query: str, **params: Any) -> list[Any]:
+        """Runs SQL on this node's requests database (SQLite or PostgreSQL), committed."""
+        engine = create_engine(self.settings.requests.database_url, instrument=False)
+        try:
+            async with engine.begin() as conn:
+                result = await conn.execute(text(query), params)
+                return list(result.all()) if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    async def received(self) -> list[str]:
         """Message ids this node's federation accepted from peers (its inbox)."""
-        with sqlite3.connect(self.settings.data_dir / "federation.db") as conn:
-            rows = conn.execute("SELECT message_id FROM federation_inbox ORDER BY received_at")
-            return [r[0] for r in rows]
+        engine = create_engine(self.settings.federation.database_url, instrument=False)
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(
+                    text("SELECT message_id FROM federation_inbox ORDER BY received_at")
+                )
+                return [r[0] for r in rows]
+        finally:
+            await engine.dispose()
 
 
 NodeFactory = Callable[..., Awaitable[ReqNode]]
@@ -145,12 +162,23 @@ async def caught_up(node: ReqNode, others: list[str], with_records: bool) -> boo
 
 
 @contextlib.asynccontextmanager
-async def requests_world(tmp_path: Path) -> AsyncIterator[NodeFactory]:
+async def requests_world(tmp_path: Path, postgres: bool = False) -> AsyncIterator[NodeFactory]:
+    """Nodes on demand; with `postgres`, each node's requests and federation databases
+    (chains, inbox, outbox: where locking and idempotency matter) are on PostgreSQL."""
     nodes: list[ReqNode] = []
+    databases = contextlib.AsyncExitStack()
 
     async def make(network: str, *, sample_data: bool = True, share: str = "default") -> ReqNode:
         config = write_node(tmp_path / network, network, network, MEMBERS[network], None)
         settings = load_settings(config)
+        if postgres:
+            req_db = await databases.enter_async_context(fresh_database())
+            fed_db = await databases.enter_async_context(fresh_database())
+            settings = replace(
+                settings,
+                requests=replace(settings.requests, database_url=req_db),
+                federation=replace(settings.federation, database_url=fed_db),
+            )
         for migrate in (directory.migrate, requests.migrate, federation.migrate, migrate_gateway):
             await migrate(settings)
         d = await directory.start(settings, port=0)
@@ -199,3 +227,4 @@ async def requests_world(tmp_path: Path) -> AsyncIterator[NodeFactory]:
             await asyncio.wait_for(node.requests_rt.stop(0), 10)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(node.directory_rt.stop(0), 10)
+    await databases.aclose()

@@ -66,9 +66,13 @@ class Courier:
     async def run(self) -> None:
         client = PeerClient(self.network, self.identity, self.peer)
         async with client.channel() as channel:
+            # After a delivery, the next head comes back with the settle transaction
+            # (one database round trip less per message on a busy queue).
+            head: OutboxRow | None = None
             while True:
                 self.wake.clear()
-                row = await self.outbox.head(self.peer.network)
+                row = head or await self.outbox.head(self.peer.network)
+                head = None
                 if row is None:
                     await self._sleep(IDLE_POLL)
                     continue
@@ -76,13 +80,16 @@ class Courier:
                 if wait > 0:
                     await self._sleep(min(wait, IDLE_POLL))
                     continue
-                await self._attempt(client, channel, row)
+                head = await self._attempt(client, channel, row)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.wake.wait(), seconds)
 
-    async def _attempt(self, client: PeerClient, channel: grpc.aio.Channel, row: OutboxRow) -> None:
+    async def _attempt(
+        self, client: PeerClient, channel: grpc.aio.Channel, row: OutboxRow
+    ) -> OutboxRow | None:
+        """Delivers one message; returns the peer's next pending one if it settled."""
         parent = propagate.extract({"traceparent": row.traceparent} if row.traceparent else {})
         with tracer.start_as_current_span(
             "federation.deliver",
@@ -114,16 +121,21 @@ class Courier:
                     delay,
                 )
                 await self.outbox.retry_later(row.seq, error, delay)
-                return
+                return None
             body = xpb.ReceiptBody.FromString(receipt.body)
             state = "delivered" if body.accepted else "refused"
             span.set_attribute(semconv.MESSAGE_STATE, state)
-            await self.outbox.settle(
-                row.seq, state, receipt.SerializeToString(), "" if body.accepted else body.reason
+            head = await self.outbox.settle(
+                row.seq,
+                self.peer.network,
+                state,
+                receipt.SerializeToString(),
+                "" if body.accepted else body.reason,
             )
             self.metrics.delivered(self.peer.network, row.kind, state)
             log.info("message %s to %s: %s", row.message_id, self.peer.network, state)
             self.notify()
+            return head
 
     async def _deliver(
         self, client: PeerClient, channel: grpc.aio.Channel, row: OutboxRow

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from justnet.common.v1 import exchange_pb2 as xpb
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common.db import WRITE, session_factory
 from services.common.errors import AlreadyExists, InvalidInput, NotFound
@@ -137,15 +137,23 @@ class Outbox:
     async def head(self, destination: str) -> OutboxRow | None:
         """The oldest undelivered message for a peer (the only one in flight)."""
         async with self.sessions() as session:
-            head: OutboxRow | None = await session.scalar(
-                select(OutboxRow)
-                .where(OutboxRow.destination == destination, OutboxRow.state == "pending")
-                .order_by(OutboxRow.seq)
-                .limit(1)
-            )
-            return head
+            return await self._head(session, destination)
 
-    async def settle(self, seq: int, state: str, receipt: bytes | None, error: str = "") -> None:
+    @staticmethod
+    async def _head(session: AsyncSession, destination: str) -> OutboxRow | None:
+        head: OutboxRow | None = await session.scalar(
+            select(OutboxRow)
+            .where(OutboxRow.destination == destination, OutboxRow.state == "pending")
+            .order_by(OutboxRow.seq)
+            .limit(1)
+        )
+        return head
+
+    async def settle(
+        self, seq: int, destination: str, state: str, receipt: bytes | None, error: str = ""
+    ) -> OutboxRow | None:
+        """Records the outcome; returns the peer's next pending message, read in the
+        same transaction (the courier's next head, without another round trip)."""
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
             await session.execute(
@@ -159,6 +167,7 @@ class Outbox:
                     last_error=error[:1000],
                 )
             )
+            return await self._head(session, destination)
 
     async def retry_later(self, seq: int, error: str, delay: float) -> None:
         async with self.sessions.begin() as session:

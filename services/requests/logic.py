@@ -29,6 +29,8 @@ from services.requests.planner import Planner, check_query
 from services.requests.store import NewEvent, RequestsStore, can_see
 
 KIND = "requests.event"
+# Start of the refusal reason for a diverged chain; the sender's Settled recognises it.
+DIVERGED = "the chain differs from this node's"
 DIRECTIONS = ("incoming", "outgoing")
 MAX_EVENTS = 200  # a chain travels whole in every message; keep it bounded
 
@@ -249,6 +251,8 @@ class RequestsLogic:
                 )
             if ours == "requesting":
                 self._may_act_for_requester(row, caller)
+        if row.conflict:
+            raise Conflict(f"request {row.id} has a conflict to resolve first: {row.conflict}")
         if status not in chain.TRANSITIONS.get(row.status, ()):
             raise Conflict(f"a {row.status} request cannot become {status}")
         if row.last_seq >= MAX_EVENTS:
@@ -372,6 +376,7 @@ class RequestsLogic:
             owner=row.owner if row.direction == "outgoing" else "",
             route=self._route(row),
             events=row.last_seq,
+            conflict=row.conflict,
         )
         if row.submitted_at is not None:
             msg.submitted_at.FromDatetime(as_utc(row.submitted_at))
@@ -409,13 +414,15 @@ class RequestsLogic:
         """A peer's events for one request: verified, then applied once."""
         self.require_service(caller)
         origin = msg.origin.strip().upper()
-        held_reply = await self.store.inbox(origin, msg.message_id)
+        body = _event_message(msg.payload)  # None: refused below, unless answered before
+        request_id = body.request_id if body is not None else ""
+        held_reply, row, held = await self.store.incoming(origin, msg.message_id, request_id)
         if held_reply is not None:
             return xpb.InboundReply(
                 accepted=held_reply.accepted, reason=held_reply.reason, reply=held_reply.reply
             )
         try:
-            return await self._receive(origin, msg)
+            return await self._receive(origin, msg, body, row, held)
         except _Refused as exc:
             await self.store.record_refusal(
                 InboxRow(
@@ -425,20 +432,27 @@ class RequestsLogic:
                     reason=exc.reason[:500],
                     reply=b"",
                     received_at=utcnow(),
-                )
+                ),
+                conflict=(row.id, exc.conflict) if row is not None and exc.conflict else None,
             )
             return xpb.InboundReply(accepted=False, reason=exc.reason[:500])
 
-    async def _receive(self, origin: str, msg: xpb.InboundMessage) -> xpb.InboundReply:
+    async def _receive(
+        self,
+        origin: str,
+        msg: xpb.InboundMessage,
+        body: pb.EventMessage | None,
+        row: RequestRow | None,
+        held: list[EventRow],
+    ) -> xpb.InboundReply:
+        """`row` and `held` are the request and its events as read before (None and []
+        if this node does not hold it); `store.receive` re-checks them under the lock."""
         if msg.kind != KIND:
             raise _Refused(f"this node's requests service takes {KIND}, not {msg.kind[:60]}")
         if not origin or origin == self.network:
             raise _Refused("a message must come from a peer node")
-        body = pb.EventMessage()
-        try:
-            body.ParseFromString(msg.payload)
-        except Exception:
-            raise _Refused("payload is not a request event message") from None
+        if body is None:
+            raise _Refused("payload is not a request event message")
         if not body.events or len(body.events) > MAX_EVENTS:
             raise _Refused(f"a message carries 1 to {MAX_EVENTS} events")
         checked = await chain.check_chain(body.request_id, body.events, self.ring)
@@ -457,9 +471,7 @@ class RequestsLogic:
             raise _Refused("the submitted event carries no request summary") from None
         if first.status != "submitted" or summary.id != body.request_id:
             raise _Refused("a chain starts with the submitted event of the same request")
-        row = await self.store.get(body.request_id)
         create: dict[str, Any] | None = None
-        held: list[EventRow] = []
         status = "draft"
         now = utcnow()
         if row is None:
@@ -501,11 +513,20 @@ class RequestsLogic:
             other = row.requesting_network if row.direction == "incoming" else row.requested_network
             if other != origin:
                 raise _Refused(f"request {body.request_id} is not between {origin} and this node")
-            held = await self.store.events(row.id)
             status = row.status
         for i, stored in enumerate(held[: len(body.events)]):
             if body.events[i].event != stored.event:
-                raise _Refused(f"the chain differs from this node's at event {i + 1}")
+                theirs = checked[i].event
+                assert theirs is not None
+                raise _Refused(
+                    f"{DIVERGED} at event {i + 1}",
+                    conflict=(
+                        f"both sides wrote event {i + 1}: {stored.author} {stored.status}, "
+                        f"{theirs.author} {theirs.status}; each refuses the other's, so the "
+                        "two nodes' histories differ from there on and must be reconciled "
+                        "by people on both sides"
+                    ),
+                )
         requesting = summary.requesting_network
         changes: dict[str, Any] = {"updated_at": now}
         new: list[NewEvent] = []
@@ -558,6 +579,15 @@ class RequestsLogic:
         message = await self.store.message(d.message_id)
         if message is None:
             return  # not ours (or from a wiped database): nothing to record
+        reason = d.receipt_body.reason if d.state == "refused" else ""
+        if reason.startswith(DIVERGED):
+            # The other side holds a different event at the same number: both refuse.
+            await self.store.set_conflict(
+                message.request_id,
+                f"{message.destination} refused event {message.seq}: {reason[:300]}; the two "
+                "nodes' histories differ from there on and must be reconciled by people on "
+                "both sides",
+            )
         await self.store.update_message(
             d.message_id,
             handed_over=True,
@@ -572,11 +602,22 @@ class RequestsLogic:
 
 
 class _Refused(Exception):
-    """A message refused for good: the sender sees the reason in the signed receipt."""
+    """A message refused for good: the sender sees the reason in the signed receipt.
+    `conflict`, if set, is recorded on the request: the chains diverged."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, conflict: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.conflict = conflict
+
+
+def _event_message(payload: bytes) -> pb.EventMessage | None:
+    body = pb.EventMessage()
+    try:
+        body.ParseFromString(payload)
+    except Exception:
+        return None
+    return body
 
 
 def _new_event(signed: pb.SignedEvent) -> NewEvent:

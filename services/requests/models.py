@@ -56,6 +56,9 @@ class RequestRow(Base):
         DateTime(timezone=True), nullable=True
     )
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when the two sides' chains diverged (both wrote the same event number): the
+    # request takes no further exchange until people on both sides resolve it.
+    conflict: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __table_args__ = (
         Index("ix_requests_requests_status", "status", "id"),

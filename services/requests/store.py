@@ -209,16 +209,52 @@ class RequestsStore:
             session.add(inbox)
         return True
 
+    async def incoming(
+        self, origin: str, message_id: str, request_id: str
+    ) -> tuple[InboxRow | None, RequestRow | None, list[EventRow]]:
+        """What a peer's message is checked against, read in one session (one pool
+        checkout instead of three on the delivery path): the reply already given to this
+        message id, the request and its events. `receive` re-checks under the lock."""
+        async with self.sessions() as session:
+            held: InboxRow | None = await session.get(InboxRow, (origin, message_id))
+            if held is not None or not is_id(request_id):
+                return held, None, []
+            row: RequestRow | None = await session.get(RequestRow, request_id)
+            if row is None:
+                return None, None, []
+            stmt = select(EventRow).where(EventRow.request_id == request_id).order_by(EventRow.seq)
+            return None, row, list((await session.scalars(stmt)).all())
+
     async def inbox(self, origin: str, message_id: str) -> InboxRow | None:
         async with self.sessions() as session:
             row: InboxRow | None = await session.get(InboxRow, (origin, message_id))
             return row
 
-    async def record_refusal(self, inbox: InboxRow) -> None:
+    async def record_refusal(
+        self, inbox: InboxRow, conflict: tuple[str, str] | None = None
+    ) -> None:
+        """Keeps the refusal (a repeat gets the same answer); `conflict` is (request id,
+        text) to show on the request, in the same transaction."""
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
             if await session.get(InboxRow, (inbox.origin, inbox.message_id)) is None:
                 session.add(inbox)
+                if conflict is not None:
+                    await self._set_conflict(session, *conflict)
+
+    async def set_conflict(self, request_id: str, text: str) -> None:
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            await self._set_conflict(session, request_id, text)
+
+    @staticmethod
+    async def _set_conflict(session: AsyncSession, request_id: str, text: str) -> None:
+        # The first description stays: it names the event where the chains parted.
+        await session.execute(
+            update(RequestRow)
+            .where(RequestRow.id == request_id, RequestRow.conflict == "")
+            .values(conflict=text[:1000], version=RequestRow.version + 1)
+        )
 
     # ------------------------------------------------------------ outbox
 

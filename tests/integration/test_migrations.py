@@ -28,7 +28,7 @@ async def test_every_service_upgrades_an_empty_database(
     assert await directory.migrate(settings) == "0004"
     assert await events.migrate(settings) == "0001"
     assert await migrate_gateway(settings) == "0001"
-    assert await requests.migrate(settings) == "0001"
+    assert await requests.migrate(settings) == "0002"
     # Running again is a no-op.
     assert await directory.migrate(settings) == "0004"
     assert await events.migrate(settings) == "0001"

@@ -3,7 +3,6 @@ delivery and receipts, forbidden changes, confidentiality."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -32,9 +31,10 @@ DRAFT = {
 }
 
 
-@pytest.fixture
-async def make(tmp_path: Path) -> AsyncIterator[NodeFactory]:
-    async with requests_world(tmp_path) as factory:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def make(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[NodeFactory]:
+    # On PostgreSQL too: row locks, the inbox's idempotency and the outboxes are storage.
+    async with requests_world(tmp_path, postgres=request.param == "postgres") as factory:
         yield factory
 
 
@@ -110,7 +110,7 @@ async def test_full_lifecycle_across_two_nodes(make: NodeFactory) -> None:
         role = "member" if node is sea else "editor"
         code, body = await set_status(node, rid, new, role=role, note=f"now {new}")
         assert code == 200, body
-        await eventually(lambda o=other, s=new: status_on(o, rid, s), f"{new} on {other.network}")
+        await eventually(lambda o=other, s=new: status_on(o, rid, s), f"{new} on {other.network}")  # type: ignore[misc]
 
     # Both sides hold the same chain, every event verified, authored by the right node.
     histories = []
@@ -176,9 +176,57 @@ async def test_peer_down_at_submit_then_delivered_once(make: NodeFactory) -> Non
     assert again["delivery"]["state"] == "pending"
     await wacap.start_federation()
     await eventually(lambda: delivered(sea, rid), "delivery after the peer returned", within=45)
-    assert wacap.received().count(f"{rid}:1") == 1
+    assert (await wacap.received()).count(f"{rid}:1") == 1
     _, listed = await wacap.call("GET", "/api/v1/requests", role="editor")
     assert [r["id"] for r in listed["items"]] == [rid]
+
+
+async def has_conflict(node: ReqNode, rid: str) -> dict[str, Any] | None:
+    _, body = await get(node, rid, "editor")
+    return body if body["conflict"] else None
+
+
+async def test_concurrent_changes_show_a_conflict_on_both_sides(make: NodeFactory) -> None:
+    """Both sides write event 2 while they cannot reach each other (a withdrawal crosses
+    an acknowledgement): each refuses the other's, and both requests say so."""
+    sea = await make("SEAJUST")
+    wacap = await make("WACAP")
+    rid = (await draft(sea))["id"]
+    await sea.call("POST", f"/api/v1/requests/{rid}/submit")
+    await eventually(lambda: delivered(sea, rid), "delivery receipt")
+    await wacap.stop_federation()
+    code, _ = await set_status(sea, rid, "withdrawn", role="member")
+    assert code == 200
+    code, _ = await set_status(wacap, rid, "acknowledged")
+    assert code == 200
+    await wacap.start_federation()
+
+    for node, mine in ((sea, "withdrawn"), (wacap, "acknowledged")):
+        body = await eventually(
+            lambda n=node: has_conflict(n, rid),  # type: ignore[misc]
+            f"conflict on {node.network}",
+            60,
+        )
+        assert body["status"] == mine  # neither side took the other's change
+        assert "event 2" in body["conflict"]
+        assert "reconciled by people" in body["conflict"]
+        # Further changes are refused until then, with the conflict named.
+        code, refused = await set_status(node, rid, "refused" if node is wacap else "withdrawn")
+        assert code == 409
+        assert "conflict" in refused["detail"]
+    # Each side's own event 2 shows the other side's refusal.
+    _, hist = await sea.call("GET", f"/api/v1/requests/{rid}/history", role="editor")
+    last = hist["events"][-1]
+    assert (last["seq"], last["status"]) == (2, "withdrawn")
+    await eventually(
+        lambda: _refused_delivery(sea, rid), "the refusal of event 2 settled on SEAJUST", 60
+    )
+
+
+async def _refused_delivery(node: ReqNode, rid: str) -> bool:
+    _, hist = await node.call("GET", f"/api/v1/requests/{rid}/history", role="editor")
+    delivery = hist["events"][-1].get("delivery") or {}
+    return bool(delivery.get("state") == "failed" and "differs" in delivery.get("reason", ""))
 
 
 async def test_duplicate_and_out_of_order_deliveries(make: NodeFactory) -> None:
@@ -261,17 +309,16 @@ async def test_tampered_event_is_detected_and_refused(make: NodeFactory) -> None
     await eventually(lambda: status_on(sea, rid, "acknowledged"), "acknowledgement")
 
     # Someone with database access rewrites WACAP's acknowledgement on SEAJUST.
-    db = sea.settings.data_dir / "requests.db"
-    with sqlite3.connect(db) as conn:
-        (raw,) = conn.execute(
-            "SELECT event FROM requests_events WHERE request_id = ? AND seq = 2", (rid,)
-        ).fetchone()
-        event = pb.RequestEvent.FromString(raw)
-        event.status = "refused"
-        conn.execute(
-            "UPDATE requests_events SET event = ? WHERE request_id = ? AND seq = 2",
-            (event.SerializeToString(), rid),
-        )
+    ((raw,),) = await sea.requests_sql(
+        "SELECT event FROM requests_events WHERE request_id = :rid AND seq = 2", rid=rid
+    )
+    event = pb.RequestEvent.FromString(raw)
+    event.status = "refused"
+    await sea.requests_sql(
+        "UPDATE requests_events SET event = :event WHERE request_id = :rid AND seq = 2",
+        event=event.SerializeToString(),
+        rid=rid,
+    )
     code, hist = await sea.call("GET", f"/api/v1/requests/{rid}/history", role="editor")
     assert code == 200
     assert hist["verified"] is False
@@ -279,14 +326,14 @@ async def test_tampered_event_is_detected_and_refused(make: NodeFactory) -> None
     assert "signature" in hist["events"][1]["problem"]
 
     # The receiving node refuses a chain with a rewritten event, naming it.
-    events = []
-    with sqlite3.connect(db) as conn:
-        for ev, kid, sig in conn.execute(
-            "SELECT event, key_id, signature FROM requests_events WHERE request_id = ? "
+    events = [
+        pb.SignedEvent(event=ev, key_id=kid, signature=sig)
+        for ev, kid, sig in await sea.requests_sql(
+            "SELECT event, key_id, signature FROM requests_events WHERE request_id = :rid "
             "ORDER BY seq",
-            (rid,),
-        ):
-            events.append(pb.SignedEvent(event=ev, key_id=kid, signature=sig))
+            rid=rid,
+        )
+    ]
     key = load_identity(sea.settings).signing_key
     events.append(
         chain.new_event(
@@ -325,7 +372,7 @@ async def test_a_third_node_never_sees_the_request(make: NodeFactory) -> None:
     rid = (await draft(sea, confidential=True))["id"]
     await sea.call("POST", f"/api/v1/requests/{rid}/submit")
     await eventually(lambda: delivered(sea, rid), "delivery")
-    assert ejn.received() == []
+    assert await ejn.received() == []
     for role in ("member", "editor", "admin"):
         assert (await get(ejn, rid, role))[0] == 404
         _, listed = await ejn.call("GET", "/api/v1/requests", role=role)
@@ -336,10 +383,9 @@ async def test_a_third_node_never_sees_the_request(make: NodeFactory) -> None:
     # a message replayed to EJN is refused: the request is not between EJN and SEAJUST
     _, channel = ejn.mailbox()
     await channel.close()
-    with sqlite3.connect(sea.settings.data_dir / "requests.db") as conn:
-        (payload,) = conn.execute(
-            "SELECT payload FROM requests_outbox WHERE request_id = ?", (rid,)
-        ).fetchone()
+    ((payload,),) = await sea.requests_sql(
+        "SELECT payload FROM requests_outbox WHERE request_id = :rid", rid=rid
+    )
     mailbox, channel = ejn.mailbox()
     try:
         reply = await mailbox.Receive(

@@ -214,7 +214,7 @@ class DeliveryState(_message.Message):
     def __init__(self, state: _Optional[str] = ..., message_id: _Optional[str] = ..., event_seq: _Optional[int] = ..., destination: _Optional[str] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., reason: _Optional[str] = ..., settled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., receipt: _Optional[_Union[_exchange_pb2.SignedReceipt, _Mapping]] = ..., receipt_body: _Optional[_Union[_exchange_pb2.ReceiptBody, _Mapping]] = ..., receipt_verified: _Optional[bool] = ...) -> None: ...
 
 class Request(_message.Message):
-    __slots__ = ("id", "origin", "version", "created_at", "updated_at", "direction", "status", "requesting_network", "requested_network", "requesting_jurisdiction", "requested_jurisdiction", "measures", "urgency", "language", "title", "reference", "offences", "summary", "deadline", "confidential", "owner", "submitted_at", "acknowledgement_due", "overdue", "overdue_reasons", "route", "delivery", "events")
+    __slots__ = ("id", "origin", "version", "created_at", "updated_at", "direction", "status", "requesting_network", "requested_network", "requesting_jurisdiction", "requested_jurisdiction", "measures", "urgency", "language", "title", "reference", "offences", "summary", "deadline", "confidential", "owner", "submitted_at", "acknowledgement_due", "overdue", "overdue_reasons", "route", "delivery", "events", "conflict")
     ID_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -243,6 +243,7 @@ class Request(_message.Message):
     ROUTE_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    CONFLICT_FIELD_NUMBER: _ClassVar[int]
     id: str
     origin: str
     version: int
@@ -271,7 +272,8 @@ class Request(_message.Message):
     route: Route
     delivery: DeliveryState
     events: int
-    def __init__(self, id: _Optional[str] = ..., origin: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., direction: _Optional[str] = ..., status: _Optional[str] = ..., requesting_network: _Optional[str] = ..., requested_network: _Optional[str] = ..., requesting_jurisdiction: _Optional[str] = ..., requested_jurisdiction: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., urgency: _Optional[str] = ..., language: _Optional[str] = ..., title: _Optional[str] = ..., reference: _Optional[str] = ..., offences: _Optional[_Iterable[str]] = ..., summary: _Optional[str] = ..., deadline: _Optional[str] = ..., confidential: _Optional[bool] = ..., owner: _Optional[str] = ..., submitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., acknowledgement_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., overdue: _Optional[bool] = ..., overdue_reasons: _Optional[_Iterable[str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., delivery: _Optional[_Union[DeliveryState, _Mapping]] = ..., events: _Optional[int] = ...) -> None: ...
+    conflict: str
+    def __init__(self, id: _Optional[str] = ..., origin: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., direction: _Optional[str] = ..., status: _Optional[str] = ..., requesting_network: _Optional[str] = ..., requested_network: _Optional[str] = ..., requesting_jurisdiction: _Optional[str] = ..., requested_jurisdiction: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., urgency: _Optional[str] = ..., language: _Optional[str] = ..., title: _Optional[str] = ..., reference: _Optional[str] = ..., offences: _Optional[_Iterable[str]] = ..., summary: _Optional[str] = ..., deadline: _Optional[str] = ..., confidential: _Optional[bool] = ..., owner: _Optional[str] = ..., submitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., acknowledgement_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., overdue: _Optional[bool] = ..., overdue_reasons: _Optional[_Iterable[str]] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., delivery: _Optional[_Union[DeliveryState, _Mapping]] = ..., events: _Optional[int] = ..., conflict: _Optional[str] = ...) -> None: ...
 
 class CreateRequestRequest(_message.Message):
     __slots__ = ("request",)
