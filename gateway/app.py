@@ -12,6 +12,7 @@ from gateway import keys, openapi
 from gateway.audit import AuditLog, audit_ctx, audit_middleware
 from gateway.auth import TokenStore, auth_middleware
 from gateway.clients import ServiceClients
+from gateway.lookup_watch import LookupTokenWatch
 from gateway.problems import Handler, problem_middleware
 from gateway.render import JsonFragments, LookupAnswers
 from gateway.routes import admin, directory, events, node, requests
@@ -32,6 +33,19 @@ async def trace_id_middleware(request: web.Request, handler: Handler) -> web.Str
     return response
 
 
+@web.middleware
+async def writes_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Marks writes for the lookup cache, before and after, whatever the outcome."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return await handler(request)
+    watch = request.app[keys.LOOKUP_WATCH]
+    watch.wrote()
+    try:
+        return await handler(request)
+    finally:
+        watch.wrote()
+
+
 def create_app(settings: NodeSettings, *, clients: ServiceClients | None = None) -> web.Application:
     telemetry.current()  # instruments aiohttp: the tracing middleware goes first
     app = web.Application(
@@ -40,6 +54,7 @@ def create_app(settings: NodeSettings, *, clients: ServiceClients | None = None)
             problem_middleware,
             auth_middleware,
             audit_middleware,
+            writes_middleware,
         ],
         client_max_size=settings.gateway.max_body_bytes,
     )
@@ -51,7 +66,11 @@ def create_app(settings: NodeSettings, *, clients: ServiceClients | None = None)
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         service_clients = ServiceClients.connect(settings) if clients is None else clients
         app[keys.CLIENTS] = service_clients
+        watch = LookupTokenWatch(service_clients.directory)
+        app[keys.LOOKUP_WATCH] = watch
+        watch.start()
         yield
+        await watch.stop()
         if clients is None:
             await service_clients.close()
 

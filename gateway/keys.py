@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from gateway.lookup_watch import LookupTokenWatch
 from gateway.render import JsonFragments, LookupAnswers
 from services.common.identity import Caller
 from services.common.settings import NodeSettings
@@ -23,3 +24,4 @@ AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
 CALLER = web.RequestKey("caller", Caller)
 FRAGMENTS = web.AppKey("fragments", JsonFragments)
 LOOKUPS = web.AppKey("lookups", LookupAnswers)
+LOOKUP_WATCH = web.AppKey("lookup_watch", LookupTokenWatch)

@@ -557,26 +557,9 @@ async def lookup(request: web.Request) -> web.Response:
     answers = request.app[keys.LOOKUPS]
     key = (tuple(q.items()), caller.role, caller.network)
     held = answers.get(key)
-    reply = await _stub(request).Lookup(
-        pb.LookupRequest(
-            jurisdiction=q["jurisdiction"] or "",
-            competence=q["competence"] or "",
-            language=q["language"] or "",
-            q=q["q"] or "",
-            network=q["network"] or "",
-            urgent=bool(q["urgent"]),
-            limit=q["limit"] or 0,
-            known_token=held.token if held else "",
-        ),
-        metadata=caller.metadata(),
-    )
-    if not (reply.not_modified and held):
-        held = HeldAnswer(
-            reply.token,
-            request.app[keys.FRAGMENTS].lookup_items(reply.items),
-            tuple(reply.networks_consulted),
-        )
-        answers.put(key, held)
+    watch = request.app[keys.LOOKUP_WATCH]
+    if held is None or not watch.current(held.token):
+        held = await _revalidate(request, q, key, held)
     # Answers come from local and replicated records; peers whose stream is down are
     # named, since what the node holds from them may be stale.
     consulted = set(held.consulted) | {request.app[keys.SETTINGS].network}
@@ -596,3 +579,33 @@ async def lookup(request: web.Request) -> web.Response:
         + render.dumps(sorted(unavailable))
         + b"}"
     )
+
+
+async def _revalidate(
+    request: web.Request, q: dict[str, Any], key: tuple[object, ...], held: HeldAnswer | None
+) -> HeldAnswer:
+    """Asks the directory; it answers `not_modified` when the held answer is current."""
+    caller = request[keys.CALLER]
+    epoch = request.app[keys.LOOKUP_WATCH].epoch
+    reply = await _stub(request).Lookup(
+        pb.LookupRequest(
+            jurisdiction=q["jurisdiction"] or "",
+            competence=q["competence"] or "",
+            language=q["language"] or "",
+            q=q["q"] or "",
+            network=q["network"] or "",
+            urgent=bool(q["urgent"]),
+            limit=q["limit"] or 0,
+            known_token=held.token if held else "",
+        ),
+        metadata=caller.metadata(),
+    )
+    if not (reply.not_modified and held):
+        held = HeldAnswer(
+            reply.token,
+            request.app[keys.FRAGMENTS].lookup_items(reply.items),
+            tuple(reply.networks_consulted),
+        )
+        request.app[keys.LOOKUPS].put(key, held)
+    request.app[keys.LOOKUP_WATCH].confirmed(reply.token, epoch)
+    return held

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import heapq
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from justnet.directory.v1 import directory_pb2 as pb
 
@@ -115,6 +116,7 @@ class LookupIndex:
         # keeps tokens of two replicas of this service from ever being equal.
         self._instance = uuid.uuid4().hex[:12]
         self._generation = 0
+        self._token_changed = asyncio.Event()
 
     @property
     def size(self) -> int:
@@ -149,6 +151,8 @@ class LookupIndex:
                     self.seq = change.seq
                 applied += len(changes)
                 if len(changes) < 1000:
+                    if applied:
+                        self._signal()
                     return applied
 
     async def follow(self, interval: float = 1.0) -> None:
@@ -180,6 +184,21 @@ class LookupIndex:
         self._entries[entry.id] = entry
         self._by_jurisdiction.setdefault(entry.jurisdiction, {})[entry.id] = entry
         self._per_origin[entry.origin] += 1
+
+    def _signal(self) -> None:
+        self._token_changed.set()
+        self._token_changed = asyncio.Event()
+
+    async def next_token(self, known: str) -> str:
+        """The token once it differs from `known`: after a change, or at midnight UTC."""
+        while (current := self.token()) == known:
+            now = datetime.now(UTC)
+            midnight = datetime.combine(now.date() + timedelta(days=1), time.min, UTC)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._token_changed.wait(), (midnight - now).total_seconds() + 0.01
+                )
+        return current
 
     def token(self) -> str:
         return f"{self._instance}.{self._generation}.{datetime.now(UTC).date().isoformat()}"

@@ -176,6 +176,15 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def Lookup(self, request: pb.LookupRequest, context: Ctx) -> pb.LookupResponse:
         return self.logic.lookup(request, current_caller())
 
+    async def WatchLookupToken(
+        self, request: pb.WatchLookupTokenRequest, context: Ctx
+    ) -> AsyncIterator[pb.LookupToken]:
+        # The token says nothing about records, so anyone may follow it.
+        token = ""
+        while True:
+            token = await self.logic.index.next_token(token)
+            yield pb.LookupToken(token=token)
+
     async def ImportDirectory(
         self, request: pb.ImportDirectoryRequest, context: Ctx
     ) -> pb.ImportDirectoryResponse:

@@ -134,6 +134,11 @@ class DirectoryServiceStub:
                 request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.LookupRequest.SerializeToString,
                 response_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.LookupResponse.FromString,
                 _registered_method=True)
+        self.WatchLookupToken = channel.unary_stream(
+                '/justnet.directory.v1.DirectoryService/WatchLookupToken',
+                request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.WatchLookupTokenRequest.SerializeToString,
+                response_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.LookupToken.FromString,
+                _registered_method=True)
         self.ImportDirectory = channel.unary_unary(
                 '/justnet.directory.v1.DirectoryService/ImportDirectory',
                 request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ImportDirectoryRequest.SerializeToString,
@@ -295,6 +300,14 @@ class DirectoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchLookupToken(self, request, context):
+        """The lookup token now, then each time it changes (the index changed, or the day did):
+        a caller holding answers under a token knows they are current while it is unchanged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ImportDirectory(self, request, context):
         """Validates every row first; writes all rows in one transaction or nothing.
         """
@@ -439,6 +452,11 @@ def add_DirectoryServiceServicer_to_server(servicer, server):
                     servicer.Lookup,
                     request_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.LookupRequest.FromString,
                     response_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.LookupResponse.SerializeToString,
+            ),
+            'WatchLookupToken': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchLookupToken,
+                    request_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.WatchLookupTokenRequest.FromString,
+                    response_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.LookupToken.SerializeToString,
             ),
             'ImportDirectory': grpc.unary_unary_rpc_method_handler(
                     servicer.ImportDirectory,
@@ -1011,6 +1029,33 @@ class DirectoryService:
             '/justnet.directory.v1.DirectoryService/Lookup',
             justnet_dot_directory_dot_v1_dot_directory__pb2.LookupRequest.SerializeToString,
             justnet_dot_directory_dot_v1_dot_directory__pb2.LookupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchLookupToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/justnet.directory.v1.DirectoryService/WatchLookupToken',
+            justnet_dot_directory_dot_v1_dot_directory__pb2.WatchLookupTokenRequest.SerializeToString,
+            justnet_dot_directory_dot_v1_dot_directory__pb2.LookupToken.FromString,
             options,
             channel_credentials,
             insecure,
