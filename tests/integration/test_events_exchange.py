@@ -35,7 +35,9 @@ EVENT = {
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def pair(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[ReqNode, ReqNode]]:
+async def pair(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[ReqNode, ReqNode]]:
     """EJN and SEAJUST, peered; on PostgreSQL each node's events have their own database."""
     async with requests_world(tmp_path) as make:
         if request.param == "sqlite":
@@ -81,7 +83,7 @@ async def seen(node: ReqNode, event_id: str) -> dict[str, Any] | None:
 
 async def gone(node: ReqNode, event_id: str) -> bool:
     status, _ = await node.call("GET", f"/api/v1/events/{event_id}")
-    return status == 404
+    return bool(status == 404)
 
 
 async def register(node: ReqNode, event_id: str, name: str, role: str = "member") -> dict[str, Any]:
