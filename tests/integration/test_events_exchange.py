@@ -237,6 +237,15 @@ async def test_registration_for_a_peers_event_is_answered_by_its_owner(
         ("SEAJUST", "Somchai Prasert", "cancelled"),
         ("SEAJUST", "Nguyen Thi Lan", "confirmed"),
     ]
+    # EJN's editor cancels that place: SEAJUST learns it too.
+    _, owned = await ejn.call("GET", f"/api/v1/events/{event['id']}/registrations", "editor")
+    theirs = next(r for r in owned["items"] if r["state"] == "confirmed")
+    status, body = await ejn.call(
+        "DELETE", f"/api/v1/events/{event['id']}/registrations/{theirs['id']}", "editor"
+    )
+    assert status == 200 and body["state"] == "cancelled", body
+    await eventually(in_state(sea, second, "cancelled", "member2"), "the cancellation at SEAJUST")
+    assert sea.received().count(f"{second['id']}:confirmed") == 1
 
 
 async def test_registration_waits_while_the_owner_is_down(pair: tuple[ReqNode, ReqNode]) -> None:
