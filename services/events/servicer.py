@@ -73,6 +73,7 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
             request.id, request.expected_version, current_caller()
         )
         self.changes.notify()
+        self.updates()  # peers' registrants learn the event is off
         return pb.DeleteEventResponse(id=rid, version=version)
 
     async def ListEvents(

@@ -266,8 +266,22 @@ class EventsStore:
             )
             row.version += 1
             self._append_change(session, row, True, now)
+            # Peers' members with a place or a waitlist slot learn the event is off: their
+            # rows stay, cancelled, until the update is sent; the rest go with the event.
             await session.execute(
-                delete(RegistrationRow).where(RegistrationRow.event_id == record_id)
+                update(RegistrationRow)
+                .where(
+                    RegistrationRow.event_id == record_id,
+                    RegistrationRow.network != self.local_network,
+                    RegistrationRow.message_id.is_not(None),
+                    RegistrationRow.state.in_(ACTIVE_STATES),
+                )
+                .values(state="cancelled", peer_update="cancelled", updated_at=now)
+            )
+            await session.execute(
+                delete(RegistrationRow).where(
+                    RegistrationRow.event_id == record_id, RegistrationRow.peer_update == ""
+                )
             )
             await session.delete(row)
         return record_id, row.version
@@ -503,13 +517,22 @@ class EventsStore:
             return list((await session.scalars(stmt)).all())
 
     async def update_sent(self, registration_id: str, state: str) -> None:
-        """Federation took the message; a later change (another state) stays due."""
+        """Federation took the message; a later change (another state) stays due. A row
+        kept only to report its event's deletion goes now."""
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
             await session.execute(
                 update(RegistrationRow)
                 .where(RegistrationRow.id == registration_id, RegistrationRow.peer_update == state)
                 .values(peer_update="")
+            )
+            event = select(EventRow.id).where(EventRow.id == RegistrationRow.event_id).exists()
+            await session.execute(
+                delete(RegistrationRow).where(
+                    RegistrationRow.id == registration_id,
+                    RegistrationRow.peer_update == "",
+                    ~event,
+                )
             )
 
     async def list_registrations(

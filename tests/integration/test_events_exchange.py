@@ -261,6 +261,17 @@ async def test_registration_waits_while_the_owner_is_down(pair: tuple[ReqNode, R
     await eventually(in_state(sea, reg, "confirmed"), "the answer once EJN is back", within=60)
     assert await owner_list(ejn, event["id"]) == [("SEAJUST", "Ahmad bin Ismail", "confirmed")]
     assert ejn.received().count(reg["id"]) == 1
+    # The event is called off: it goes from SEAJUST's calendar and the member's place with it.
+    _, owned = await ejn.call("GET", f"/api/v1/events/{event['id']}/registrations", "editor")
+    status, _ = await ejn.call("DELETE", f"/api/v1/events/{event['id']}", "editor")
+    assert status == 204
+    await eventually(in_state(sea, reg, "cancelled"), "the cancellation at SEAJUST")
+    assert await gone(sea, event["id"])
+
+    async def forgotten() -> bool:  # EJN kept the row only until SEAJUST was told
+        return await ejn.events_rt.logic.store.registration(owned["items"][0]["id"]) is None
+
+    await eventually(forgotten, "EJN forgetting the registration")
 
 
 def outbox_row(node: ReqNode, message_id: str) -> tuple[bytes, bytes]:
