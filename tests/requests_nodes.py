@@ -1,5 +1,6 @@
-"""Nodes for the requests tests: a real directory (with sample data), federation,
-requests service and gateway per network, on loopback, peered over mutual TLS."""
+"""Nodes for the cross-network tests: a real directory (with sample data), federation,
+requests and events services and gateway per network, on loopback, peered over mutual
+TLS."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from services.common.identity_files import load_identity
 from services.common.settings import NodeSettings, load_settings
 from services.directory import sample
 from services.directory import service as directory
+from services.events import service as events
 from services.federation import service as federation
 from services.requests import service as requests
 from tests.postgres import fresh_database
@@ -69,6 +71,7 @@ class ReqNode:
     tokens: dict[str, str]
     directory_rt: directory.DirectoryRuntime
     requests_rt: requests.RequestsRuntime
+    events_rt: events.EventsRuntime
     federation_rt: federation.FederationRuntime | None
     fed_port: int
     peer_port: int
@@ -84,13 +87,15 @@ class ReqNode:
     def admin(self) -> tuple[tuple[str, str], ...]:
         return Caller("admin", self.network, "test-admin").metadata()
 
-    def mailbox(self) -> tuple[exchange_pb2_grpc.MailboxStub, Any]:
-        channel = open_channel(f"127.0.0.1:{self.requests_rt.port}")
+    def mailbox(self, service: str = "requests") -> tuple[exchange_pb2_grpc.MailboxStub, Any]:
+        runtime = self.events_rt if service == "events" else self.requests_rt
+        channel = open_channel(f"127.0.0.1:{runtime.port}")
         return exchange_pb2_grpc.MailboxStub(channel), channel
 
     async def call(self, method: str, path: str, role: str = "member", **kw: Any) -> Any:
-        resp = await self.client.request(method, path, headers=self.auth(role), **kw)
-        body = await resp.json()
+        headers = self.auth(role) | kw.pop("headers", {})
+        resp = await self.client.request(method, path, headers=headers, **kw)
+        body = None if resp.status == 204 else await resp.json()
         return resp.status, body
 
     def descriptor(self) -> fpb.NodeDescriptor:
@@ -168,7 +173,13 @@ async def requests_world(tmp_path: Path, postgres: bool = False) -> AsyncIterato
     nodes: list[ReqNode] = []
     databases = contextlib.AsyncExitStack()
 
-    async def make(network: str, *, sample_data: bool = True, share: str = "default") -> ReqNode:
+    async def make(
+        network: str,
+        *,
+        sample_data: bool = True,
+        share: str = "default",
+        events_database_url: str | None = None,
+    ) -> ReqNode:
         config = write_node(tmp_path / network, network, network, MEMBERS[network], None)
         settings = load_settings(config)
         if postgres:
@@ -179,20 +190,33 @@ async def requests_world(tmp_path: Path, postgres: bool = False) -> AsyncIterato
                 requests=replace(settings.requests, database_url=req_db),
                 federation=replace(settings.federation, database_url=fed_db),
             )
-        for migrate in (directory.migrate, requests.migrate, federation.migrate, migrate_gateway):
+        if events_database_url:
+            settings = replace(
+                settings, events=replace(settings.events, database_url=events_database_url)
+            )
+        for migrate in (
+            directory.migrate,
+            requests.migrate,
+            events.migrate,
+            federation.migrate,
+            migrate_gateway,
+        ):
             await migrate(settings)
         d = await directory.start(settings, port=0)
         if sample_data:
             await sample.load(d.logic, network, MEMBERS[network])
-        # The requests service and federation call each other: fix both ports first.
-        fed_port, req_port = free_port(), free_port()
+        # The requests and events services and federation call each other: fix the
+        # ports first.
+        fed_port, req_port, ev_port = free_port(), free_port(), free_port()
         wired = replace(
             settings,
             directory=replace(settings.directory, address=f"127.0.0.1:{d.port}"),
             federation=replace(settings.federation, address=f"127.0.0.1:{fed_port}"),
             requests=replace(settings.requests, address=f"127.0.0.1:{req_port}"),
+            events=replace(settings.events, address=f"127.0.0.1:{ev_port}"),
         )
         r = await requests.start(wired, port=req_port)
+        ev = await events.start(wired, port=ev_port)
         engine = create_engine(wired.gateway.database_url, instrument=False)
         store = TokenStore(engine, network)
         tokens = {
@@ -204,7 +228,7 @@ async def requests_world(tmp_path: Path, postgres: bool = False) -> AsyncIterato
         app: web.Application = create_app(wired)
         client = TestClient(TestServer(app))
         await client.start_server()
-        node = ReqNode(network, wired, client, tokens, d, r, None, fed_port, free_port())
+        node = ReqNode(network, wired, client, tokens, d, r, ev, None, fed_port, free_port())
         await node.start_federation()
         for other in nodes:
             await node.add_peer(other, share)
@@ -225,6 +249,8 @@ async def requests_world(tmp_path: Path, postgres: bool = False) -> AsyncIterato
         await node.stop_federation()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(node.requests_rt.stop(0), 10)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(node.events_rt.stop(0), 10)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(node.directory_rt.stop(0), 10)
     await databases.aclose()

@@ -3,6 +3,7 @@ and messages with peer nodes."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -32,8 +33,11 @@ from services.events import calendar, convert, validate
 from services.events.models import EventRow, RegistrationRow
 from services.events.store import MAX_LIMIT, EventFilter, EventsStore, Placed, Replica
 
+log = logging.getLogger(__name__)
 REGISTRATION_KIND = "events.registration"
 CANCELLATION_KIND = "events.cancellation"
+UPDATE_KIND = "events.registration_update"
+UPDATE_STATES = ("confirmed", "cancelled")
 # Who may see an event from another network at all, and so register from there.
 SHARED_VISIBILITIES = ("public", "federation")
 
@@ -217,14 +221,16 @@ class EventsLogic:
             updated_at=now,
         )
         await self.store.add_pending(row)
-        payload = pb.RegistrationMessage(
+        message = pb.RegistrationMessage(
             event_id=event.id,
             registration_id=row.id,
             subject=caller.subject,
             name=name,
             email=email,
             contact_point_id=contact,
-        ).SerializeToString()
+        )
+        message.registered_at.FromDatetime(now)
+        payload = message.SerializeToString()
         try:
             # The registration id is the message id: a retried Send is the same message.
             await self.peers.federation.send(
@@ -365,6 +371,8 @@ class EventsLogic:
             return await self._receive_registration(origin, msg)
         if msg.kind == CANCELLATION_KIND:
             return await self._receive_cancellation(origin, msg)
+        if msg.kind == UPDATE_KIND:
+            return await self._receive_update(origin, msg)
         return exchange_pb2.InboundReply(accepted=False, reason=f"unknown kind {msg.kind!r}")
 
     def _refuse(self, reason: str) -> exchange_pb2.InboundReply:
@@ -401,7 +409,11 @@ class EventsLogic:
         name, email, contact = validate.registrant(v, body.name, body.email, body.contact_point_id)
         if v.errors:
             return self._refuse("; ".join(f"{e.field}: {e.message}" for e in v.errors))
-        sent = from_timestamp(msg.sent_at) if msg.HasField("sent_at") else utcnow()
+        # Judged by when the member registered, not when delivery got through.
+        if body.HasField("registered_at"):
+            when = from_timestamp(body.registered_at)
+        else:
+            when = from_timestamp(msg.sent_at) if msg.HasField("sent_at") else utcnow()
         try:
             placed = await self.store.register(
                 event.id,
@@ -412,8 +424,7 @@ class EventsLogic:
                 email=email,
                 contact_point_id=contact,
                 message_id=msg.message_id[:100],
-                # Judged by when the member registered, not when delivery got through.
-                now=min(sent, utcnow()),
+                now=min(when, utcnow()),
             )
         except (InvalidInput, NotFound, Conflict) as exc:
             return self._refuse(exc.message)
@@ -430,15 +441,79 @@ class EventsLogic:
         row = await self.store.by_message(origin, body.registration_id)
         if row is None or row.event_id != body.event_id:
             return self._refuse(f"no registration {body.registration_id} from {origin}")
-        cancelled, _ = await self.store.cancel(row.id)
+        cancelled, _ = await self.store.cancel(row.id, by_peer=True)
         return self._reply((cancelled, 0))
+
+    async def _receive_update(
+        self, origin: str, msg: exchange_pb2.InboundMessage
+    ) -> exchange_pb2.InboundReply:
+        """The owner changed one of this node's members' registrations."""
+        body = pb.RegistrationUpdate()
+        try:
+            body.ParseFromString(msg.payload)
+        except Exception:
+            return self._refuse("payload is not an events.v1.RegistrationUpdate")
+        if body.state not in UPDATE_STATES:
+            return self._refuse(f"state {body.state[:20]!r} is not one of {UPDATE_STATES}")
+        found = (
+            await self.store.registration(body.registration_id)
+            if is_id(body.registration_id)
+            else None
+        )
+        # Only the event's owner may change a registration for its event.
+        if (
+            found is None
+            or found[0].event_origin != origin
+            or found[0].event_id != body.event_id
+            or found[0].network != self.network
+        ):
+            return self._refuse(f"no registration {body.registration_id[:36]} for {origin}")
+        row = await self.store.settle(body.registration_id, body.state, 0, "")
+        assert row is not None
+        reply = pb.RegistrationReply(state=row.state, registration_id=row.id)
+        return exchange_pb2.InboundReply(accepted=True, reply=reply.SerializeToString())
+
+    async def push_updates(self) -> int:
+        """Tells peer networks about their members' registrations that changed here
+        (moved up from the waitlist, cancelled by an editor). The due state is kept in
+        the registration's row, written with the change, and cleared only once
+        federation took the message, so a federation outage delays and loses nothing.
+        Returns how many were handed over."""
+        sent = 0
+        for row in await self.store.peer_updates():
+            state = row.peer_update
+            body = pb.RegistrationUpdate(
+                event_id=row.event_id, registration_id=row.message_id or "", state=state
+            )
+            try:
+                # One message per state reached: a retried Send is the same message.
+                await self.peers.federation.send(
+                    federation_pb2.SendRequest(
+                        destination=row.network,
+                        message_id=f"{row.message_id}:{state}",
+                        kind=UPDATE_KIND,
+                        payload=body.SerializeToString(),
+                    )
+                )
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                    raise Unavailable(
+                        f"federation did not take updates: {exc.code().name}"
+                    ) from None
+                # No longer a peer (or refused outright): nothing to retry.
+                log.warning(
+                    "dropped the update of %s for %s: %s", row.id, row.network, exc.details()
+                )
+            await self.store.update_sent(row.id, state)
+            sent += 1
+        return sent
 
     async def settled(self, outcome: exchange_pb2.DeliveryOutcome, caller: Caller) -> None:
         """The owner's answer to one of this node's messages; idempotent."""
         self.require_admin(caller)
         delivery = outcome.delivery
         if delivery.kind != REGISTRATION_KIND:
-            return  # cancellations need no follow-up here
+            return  # cancellations and updates need no follow-up here
         if delivery.state == "pending":
             return
         registration_id = delivery.message_id

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+import contextvars
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -15,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common import migrations
 from services.common.clients import open_channel
 from services.common.db import create_engine
+from services.common.errors import DomainError
 from services.common.identity import Caller
 from services.common.server import RunningServer, create_server, run_until_signalled
 from services.common.settings import NodeSettings
@@ -22,7 +27,9 @@ from services.events.logic import EventsLogic, Peers
 from services.events.servicer import Changes, EventsFeed, EventsMailbox, EventsServicer
 from services.events.store import EventsStore
 
+log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).parent
+UPDATE_POLL = 5.0  # retry what federation did not take at least this often
 SERVICE_NAME = events_pb2.DESCRIPTOR.services_by_name["EventsService"].full_name
 MAILBOX_NAME = exchange_pb2.DESCRIPTOR.services_by_name["Mailbox"].full_name
 FEED_NAME = exchange_pb2.DESCRIPTOR.services_by_name["ReplicaFeed"].full_name
@@ -55,6 +62,44 @@ class GrpcFederation:
         return reply
 
 
+class PeerUpdates:
+    """Tells peer networks about their members' registrations that changed here; woken
+    after each change, and polling to retry while federation is down."""
+
+    def __init__(self, logic: EventsLogic, poll: float = UPDATE_POLL) -> None:
+        self.logic = logic
+        self.poll = poll
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    def notify(self) -> None:
+        self.wake.set()
+
+    def start(self) -> None:
+        # A fresh context: the loop must not join the trace of the call that started it.
+        self.task = asyncio.create_task(
+            self._run(), name="events-peer-updates", context=contextvars.Context()
+        )
+
+    async def _run(self) -> None:
+        while True:
+            self.wake.clear()
+            try:
+                await self.logic.push_updates()
+            except DomainError as exc:
+                log.info("registration updates for peers wait: %s", exc.message)
+            except Exception:
+                log.exception("could not hand registration updates to federation")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.poll)
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+
 async def migrate(settings: NodeSettings) -> str | None:
     engine = create_engine(settings.events.database_url, instrument=False)
     try:
@@ -69,12 +114,15 @@ class EventsRuntime:
     engine: AsyncEngine
     logic: EventsLogic
     channels: list[grpc.aio.Channel]
+    updates: PeerUpdates | None = field(default=None)
 
     @property
     def port(self) -> int:
         return self.server.port
 
     async def stop(self, grace: float = 5.0) -> None:
+        if self.updates is not None:
+            await self.updates.stop()
         await self.server.stop(grace)
         for channel in self.channels:
             await channel.close()
@@ -92,10 +140,15 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> EventsRun
     )
     logic = EventsLogic(EventsStore(engine, settings.network), peers)
     changes = Changes()
+    updates = PeerUpdates(logic)
 
     def register(server: grpc.aio.Server) -> None:
-        events_pb2_grpc.add_EventsServiceServicer_to_server(EventsServicer(logic, changes), server)
-        exchange_pb2_grpc.add_MailboxServicer_to_server(EventsMailbox(logic), server)
+        events_pb2_grpc.add_EventsServiceServicer_to_server(
+            EventsServicer(logic, changes, updates.notify), server
+        )
+        exchange_pb2_grpc.add_MailboxServicer_to_server(
+            EventsMailbox(logic, updates.notify), server
+        )
         exchange_pb2_grpc.add_ReplicaFeedServicer_to_server(EventsFeed(logic, changes), server)
 
     own = settings.events
@@ -105,7 +158,8 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> EventsRun
         host=own.host,
         port=own.port if port is None else port,
     )
-    return EventsRuntime(server, engine, logic, [directory_channel, federation_channel])
+    updates.start()
+    return EventsRuntime(server, engine, logic, [directory_channel, federation_channel], updates)
 
 
 async def serve(settings: NodeSettings) -> None:

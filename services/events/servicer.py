@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeAlias
 
 from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc
@@ -39,10 +39,18 @@ class Changes:
         return self._event
 
 
+def _nothing() -> None:
+    pass
+
+
 class EventsServicer(events_pb2_grpc.EventsServiceServicer):
-    def __init__(self, logic: EventsLogic, changes: Changes) -> None:
+    def __init__(
+        self, logic: EventsLogic, changes: Changes, updates: Callable[[], None] = _nothing
+    ) -> None:
         self.logic = logic
         self.changes = changes
+        # Wakes the task that tells peer networks about their members' registrations.
+        self.updates = updates
 
     async def CreateEvent(self, request: pb.CreateEventRequest, context: Ctx) -> pb.Event:
         result = await self.logic.create(request.event, current_caller())
@@ -55,6 +63,7 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
     async def UpdateEvent(self, request: pb.UpdateEventRequest, context: Ctx) -> pb.Event:
         result = await self.logic.update(request.event, request.expected_version, current_caller())
         self.changes.notify()
+        self.updates()  # more places may have moved peers' members up
         return result
 
     async def DeleteEvent(
@@ -64,6 +73,7 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
             request.id, request.expected_version, current_caller()
         )
         self.changes.notify()
+        self.updates()  # peers' registrants learn the event is off
         return pb.DeleteEventResponse(id=rid, version=version)
 
     async def ListEvents(
@@ -82,7 +92,9 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
     async def CancelRegistration(
         self, request: pb.GetRegistrationRequest, context: Ctx
     ) -> pb.Registration:
-        return await self.logic.cancel(request, current_caller())
+        result = await self.logic.cancel(request, current_caller())
+        self.updates()
+        return result
 
     async def ListRegistrations(
         self, request: pb.ListRegistrationsRequest, context: Ctx
@@ -99,13 +111,16 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
 
 
 class EventsMailbox(exchange_pb2_grpc.MailboxServicer):
-    def __init__(self, logic: EventsLogic) -> None:
+    def __init__(self, logic: EventsLogic, updates: Callable[[], None] = _nothing) -> None:
         self.logic = logic
+        self.updates = updates
 
     async def Receive(
         self, request: exchange_pb2.InboundMessage, context: Ctx
     ) -> exchange_pb2.InboundReply:
-        return await self.logic.receive(request, current_caller())
+        reply = await self.logic.receive(request, current_caller())
+        self.updates()  # a peer's cancellation may have moved someone up
+        return reply
 
     async def Settled(
         self, request: exchange_pb2.DeliveryOutcome, context: Ctx

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common import visibility
@@ -45,6 +45,9 @@ _WRITE_LOCK_KEY = 0x4A4E4556  # "JNEV": the events change log's advisory lock
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 CODE_LIST_COLUMNS = ("languages", "interpretation")
+# A member's registration for a peer's event only moves forward: answers and updates
+# may arrive out of order (a receipt's "waitlisted" after the owner's "confirmed").
+_RANK = {"pending": 0, "waitlisted": 1, "confirmed": 2, "refused": 3, "failed": 3, "cancelled": 4}
 
 
 @dataclass(frozen=True)
@@ -263,8 +266,22 @@ class EventsStore:
             )
             row.version += 1
             self._append_change(session, row, True, now)
+            # Peers' members with a place or a waitlist slot learn the event is off: their
+            # rows stay, cancelled, until the update is sent; the rest go with the event.
             await session.execute(
-                delete(RegistrationRow).where(RegistrationRow.event_id == record_id)
+                update(RegistrationRow)
+                .where(
+                    RegistrationRow.event_id == record_id,
+                    RegistrationRow.network != self.local_network,
+                    RegistrationRow.message_id.is_not(None),
+                    RegistrationRow.state.in_(ACTIVE_STATES),
+                )
+                .values(state="cancelled", peer_update="cancelled", updated_at=now)
+            )
+            await session.execute(
+                delete(RegistrationRow).where(
+                    RegistrationRow.event_id == record_id, RegistrationRow.peer_update == ""
+                )
             )
             await session.delete(row)
         return record_id, row.version
@@ -320,6 +337,8 @@ class EventsStore:
         for reg in (await session.scalars(stmt)).all():
             reg.state = "confirmed"
             reg.updated_at = now
+            if reg.network != self.local_network and reg.message_id:
+                reg.peer_update = "confirmed"  # their network is told (push_updates)
             moved.append(reg.id)
         return moved
 
@@ -431,8 +450,10 @@ class EventsStore:
             row: RegistrationRow | None = await session.get(RegistrationRow, registration_id)
             if row is None or row.event_origin == self.local_network:
                 return None
-            if row.state == "cancelled" and state != "cancelled":
-                return row  # cancelled here meanwhile; the cancellation follows
+            if _RANK.get(state, 0) < _RANK.get(row.state, 0):
+                # An older answer arriving late (the receipt's "waitlisted" after the
+                # owner's "confirmed" update), or cancelled here meanwhile.
+                return row
             row.state = state
             row.queue_no = position
             row.reason = reason[:500]
@@ -456,9 +477,10 @@ class EventsStore:
         return row
 
     async def cancel(
-        self, registration_id: str, now: datetime | None = None
+        self, registration_id: str, now: datetime | None = None, by_peer: bool = False
     ) -> tuple[RegistrationRow, list[str]]:
-        """Cancels; on a local event the first waitlisted take the freed place."""
+        """Cancels; on a local event the first waitlisted take the freed place. A peer
+        member's registration cancelled here (not by their network) is reported back."""
         now = now or utcnow()
         async with self.sessions() as session:
             found = await session.get(RegistrationRow, registration_id)
@@ -477,9 +499,41 @@ class EventsStore:
                 return row, []
             row.state = "cancelled"
             row.updated_at = now
+            peer_row = row.network != self.local_network and bool(row.message_id)
+            row.peer_update = "cancelled" if peer_row and not by_peer else ""
             await session.flush()
             moved = await self._promote(session, event, now) if event is not None else []
         return row, moved
+
+    async def peer_updates(self, limit: int = 100) -> list[RegistrationRow]:
+        """Peer members' registrations whose new state their network has yet to learn."""
+        stmt = (
+            select(RegistrationRow)
+            .where(RegistrationRow.peer_update != "")
+            .order_by(RegistrationRow.updated_at)
+            .limit(limit)
+        )
+        async with self.sessions() as session:
+            return list((await session.scalars(stmt)).all())
+
+    async def update_sent(self, registration_id: str, state: str) -> None:
+        """Federation took the message; a later change (another state) stays due. A row
+        kept only to report its event's deletion goes now."""
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            await session.execute(
+                update(RegistrationRow)
+                .where(RegistrationRow.id == registration_id, RegistrationRow.peer_update == state)
+                .values(peer_update="")
+            )
+            event = select(EventRow.id).where(EventRow.id == RegistrationRow.event_id).exists()
+            await session.execute(
+                delete(RegistrationRow).where(
+                    RegistrationRow.id == registration_id,
+                    RegistrationRow.peer_update == "",
+                    ~event,
+                )
+            )
 
     async def list_registrations(
         self, event_id: str, state: str = "", network: str = ""

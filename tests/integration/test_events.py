@@ -4,6 +4,7 @@ real gateway, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -30,8 +31,8 @@ from services.common.identity import Caller
 from services.common.settings import NodeSettings, load_settings
 from services.directory import service as directory
 from services.events import service as events_service
-from services.events.models import RegistrationRow
 from tests.conftest import SEAJUST
+from tests.postgres import fresh_database
 
 EDITOR = Caller("editor", "SEAJUST", "secretariat").metadata()
 ADMIN = Caller("admin", "SEAJUST", "federation").metadata()
@@ -390,22 +391,20 @@ async def test_calendar_feed_parses_with_right_instants_across_dst(stack: Stack)
 # ------------------------------------------------------------------ across networks
 
 
-async def test_peer_registration_through_mailbox_and_replica_feed(
-    tmp_path: Path, database_url: str
-) -> None:
-    """EJN's event reaches SEAJUST through the feed contract; a SEAJUST member's
-    registration reaches EJN's Mailbox and the answer is recorded at SEAJUST.
-
-    Federation's own transport is not here yet: the test does what it will do, over
-    real gRPC, between two real events services.
-    """
-    ejn_settings = node_settings(tmp_path, "EJN", database_url)
+async def test_replica_feed_and_mailbox_contracts(tmp_path: Path, database_url: str) -> None:
+    """What federation relies on, called directly on two real events services: the
+    change feed replays in order, batches apply once with the cursor, and only the node's
+    own services may use the feed and mailbox. The whole path between nodes (feed over
+    mutual TLS, registrations answered by the owner) is in test_events_exchange.py."""
     sea_settings = node_settings(tmp_path, "SEAJUST", database_url)
-    if not database_url.startswith("sqlite"):
-        pytest.skip("two nodes need two PostgreSQL databases; covered on SQLite")
-    ejn, ejn_dir = await start_stack(ejn_settings)
-    sea, sea_dir = await start_stack(sea_settings)
-    try:
+    async with contextlib.AsyncExitStack() as exits:
+        ejn_url = database_url
+        if not database_url.startswith("sqlite"):
+            ejn_url = await exits.enter_async_context(fresh_database())
+        ejn, ejn_dir = await start_stack(node_settings(tmp_path, "EJN", ejn_url))
+        sea, sea_dir = await start_stack(sea_settings)
+        for runtime in (ejn.runtime, ejn_dir, sea.runtime, sea_dir):
+            exits.push_async_callback(runtime.stop, 0)
         ejn_editor = Caller("editor", "EJN", "secretariat").metadata()
         ejn_admin = Caller("admin", "EJN", "federation").metadata()
         plenary = await ejn.events.CreateEvent(
@@ -416,7 +415,6 @@ async def test_peer_registration_through_mailbox_and_replica_feed(
                     starts_at="2027-11-18T09:00:00",
                     ends_at="2027-11-20T13:00:00",
                     venue=pb.Venue(city="Berlin", country="DE"),
-                    capacity=1,
                 )
             ),
             metadata=ejn_editor,
@@ -458,16 +456,9 @@ async def test_peer_registration_through_mailbox_and_replica_feed(
             exchange_pb2.FeedCursorRequest(origin="EJN"), metadata=ADMIN
         )
         assert (cursor.cursor, cursor.records) == (shared[-1].seq, 1)
-
-        # SEAJUST lists local and replicated events, each with origin and provenance.
-        listed = await sea.events.ListEvents(pb.ListEventsRequest(), metadata=member(1))
-        replica = next(e for e in listed.items if e.meta.id == plenary.meta.id)
-        assert replica.meta.origin == "EJN"
+        replica = await sea.events.GetEvent(pb.GetEventRequest(id=plenary.meta.id), metadata=EDITOR)
         assert replica.meta.provenance.verified
         assert replica.starts_at == "2027-11-18T09:00:00+01:00"
-        with pytest.raises(grpc.aio.AioRpcError) as info:
-            await sea.events.UpdateEvent(pb.UpdateEventRequest(event=replica), metadata=EDITOR)
-        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
         # With no federation to hand it to, a registration is refused and nothing kept.
         with pytest.raises(grpc.aio.AioRpcError) as info:
@@ -476,56 +467,13 @@ async def test_peer_registration_through_mailbox_and_replica_feed(
                 metadata=member(1),
             )
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE
-
-        # What federation does: SEAJUST keeps the registration pending ...
-        pending: list[str] = []
-        now = datetime.now(UTC)
-        for n in (1, 2):
-            row = RegistrationRow(
-                id=f"0190a0b0-0000-7000-8000-00000000000{n}",
-                event_id=plenary.meta.id,
-                event_origin="EJN",
-                network="SEAJUST",
-                subject=f"member-{n}",
-                person_key=f"SEAJUST/member-{n}/delegate {n}",
-                name=f"Delegate {n}",
-                state="pending",
-                created_at=now,
-                updated_at=now,
-            )
-            await sea.runtime.logic.store.add_pending(row)
-            pending.append(row.id)
-        # ... EJN's Mailbox receives each (idempotent by origin and message id) ...
-        replies = []
-        for n, rid in enumerate(pending, start=1):
-            message = exchange_pb2.InboundMessage(
-                origin="SEAJUST",
-                message_id=rid,
-                kind="events.registration",
-                payload=pb.RegistrationMessage(
-                    event_id=plenary.meta.id,
-                    registration_id=rid,
-                    subject=f"member-{n}",
-                    name=f"Delegate {n}",
-                ).SerializeToString(),
-            )
-            reply = await ejn.mailbox.Receive(message, metadata=ejn_admin)
-            assert reply.accepted, reply.reason
-            duplicate = await ejn.mailbox.Receive(message, metadata=ejn_admin)
-            assert duplicate.reply == reply.reply
-            replies.append(reply)
-        answers = [pb.RegistrationReply.FromString(r.reply) for r in replies]
-        assert [(a.state, a.waitlist_position) for a in answers] == [
-            ("confirmed", 0),
-            ("waitlisted", 1),
-        ]
-        owner_list = await ejn.events.ListRegistrations(
-            pb.ListRegistrationsRequest(event_id=plenary.meta.id), metadata=ejn_editor
+        mine = await sea.events.ListRegistrations(
+            pb.ListRegistrationsRequest(event_id=plenary.meta.id), metadata=EDITOR
         )
-        assert [(r.network, r.state) for r in owner_list.items] == [
-            ("SEAJUST", "confirmed"),
-            ("SEAJUST", "waitlisted"),
-        ]
+        assert list(mine.items) == []
+
+        # The owner refuses registrations for an event it does not share, and updates
+        # from a network that does not own the event.
         refused = await ejn.mailbox.Receive(
             exchange_pb2.InboundMessage(
                 origin="SEAJUST",
@@ -538,43 +486,26 @@ async def test_peer_registration_through_mailbox_and_replica_feed(
             metadata=ejn_admin,
         )
         assert not refused.accepted
-        # ... and SEAJUST's Mailbox.Settled records the answers from the receipts.
-        for rid, reply in zip(pending, replies, strict=True):
-            outcome = exchange_pb2.DeliveryOutcome(
-                delivery=exchange_pb2.Delivery(
-                    message_id=rid,
-                    destination="EJN",
-                    kind="events.registration",
-                    state="delivered",
-                    receipt_verified=True,
-                    receipt_body=exchange_pb2.ReceiptBody(
-                        origin="SEAJUST",
-                        destination="EJN",
-                        message_id=rid,
-                        kind="events.registration",
-                        accepted=True,
-                        reply=reply.reply,
-                    ),
-                )
-            )
-            await sea.mailbox.Settled(outcome, metadata=ADMIN)
-            await sea.mailbox.Settled(outcome, metadata=ADMIN)  # idempotent
-        states = []
-        for n, rid in enumerate(pending, start=1):
-            got = await sea.events.GetRegistration(
-                pb.GetRegistrationRequest(event_id=plenary.meta.id, id=rid), metadata=member(n)
-            )
-            states.append((got.state, got.waitlist_position))
-        assert states == [("confirmed", 0), ("waitlisted", 1)]
-        # Only the node's own services may use the mailbox.
-        with pytest.raises(grpc.aio.AioRpcError) as info:
-            await ejn.mailbox.Receive(exchange_pb2.InboundMessage(), metadata=member(1, "EJN"))
-        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    finally:
-        await sea.runtime.stop(0)
-        await sea_dir.stop(0)
-        await ejn.runtime.stop(0)
-        await ejn_dir.stop(0)
+        forged = await sea.mailbox.Receive(
+            exchange_pb2.InboundMessage(
+                origin="WACAP",
+                message_id="x-2",
+                kind="events.registration_update",
+                payload=pb.RegistrationUpdate(
+                    event_id=plenary.meta.id, registration_id=plenary.meta.id, state="confirmed"
+                ).SerializeToString(),
+            ),
+            metadata=ADMIN,
+        )
+        assert not forged.accepted
+        # Only the node's own services may use the mailbox and the feed.
+        for call in (
+            ejn.mailbox.Receive(exchange_pb2.InboundMessage(), metadata=member(1, "EJN")),
+            sea.feed.ApplyReplicaBatch(batch, metadata=Caller("admin", "EJN", "x").metadata()),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await call
+            assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 # ------------------------------------------------------------------ gateway

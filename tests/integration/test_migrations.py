@@ -26,12 +26,12 @@ async def test_every_service_upgrades_an_empty_database(
         events=replace(settings.events, database_url=database_url),
     )
     assert await directory.migrate(settings) == "0004"
-    assert await events.migrate(settings) == "0001"
+    assert await events.migrate(settings) == "0002"
     assert await migrate_gateway(settings) == "0001"
     assert await requests.migrate(settings) == "0002"
     # Running again is a no-op.
     assert await directory.migrate(settings) == "0004"
-    assert await events.migrate(settings) == "0001"
+    assert await events.migrate(settings) == "0002"
     engine = create_engine(database_url, instrument=False)
     try:
         async with engine.connect() as conn:

@@ -247,20 +247,22 @@ class Calendar(_message.Message):
     def __init__(self, content: _Optional[bytes] = ..., events: _Optional[int] = ...) -> None: ...
 
 class RegistrationMessage(_message.Message):
-    __slots__ = ("event_id", "registration_id", "subject", "name", "email", "contact_point_id")
+    __slots__ = ("event_id", "registration_id", "subject", "name", "email", "contact_point_id", "registered_at")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     REGISTRATION_ID_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     CONTACT_POINT_ID_FIELD_NUMBER: _ClassVar[int]
+    REGISTERED_AT_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     registration_id: str
     subject: str
     name: str
     email: str
     contact_point_id: str
-    def __init__(self, event_id: _Optional[str] = ..., registration_id: _Optional[str] = ..., subject: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., contact_point_id: _Optional[str] = ...) -> None: ...
+    registered_at: _timestamp_pb2.Timestamp
+    def __init__(self, event_id: _Optional[str] = ..., registration_id: _Optional[str] = ..., subject: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., contact_point_id: _Optional[str] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CancellationMessage(_message.Message):
     __slots__ = ("event_id", "registration_id")
@@ -279,3 +281,15 @@ class RegistrationReply(_message.Message):
     waitlist_position: int
     registration_id: str
     def __init__(self, state: _Optional[str] = ..., waitlist_position: _Optional[int] = ..., registration_id: _Optional[str] = ...) -> None: ...
+
+class RegistrationUpdate(_message.Message):
+    __slots__ = ("event_id", "registration_id", "state", "waitlist_position")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REGISTRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    WAITLIST_POSITION_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    registration_id: str
+    state: str
+    waitlist_position: int
+    def __init__(self, event_id: _Optional[str] = ..., registration_id: _Optional[str] = ..., state: _Optional[str] = ..., waitlist_position: _Optional[int] = ...) -> None: ...
