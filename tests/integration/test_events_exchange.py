@@ -221,7 +221,7 @@ async def test_registration_for_a_peers_event_is_answered_by_its_owner(
     original = xpb.ReceiptBody.FromString(xpb.SignedReceipt.FromString(receipt).body)
     assert replayed.accepted and replayed.reply == original.reply
     assert len(await owner_list(ejn, event["id"])) == 2
-    assert ejn.received().count(first["id"]) == 1
+    assert (await ejn.received()).count(first["id"]) == 1
 
     # The confirmed member cancels at SEAJUST: EJN frees the place, moves the waitlisted
     # member up and tells SEAJUST, where that member sees the confirmation.
@@ -245,7 +245,7 @@ async def test_registration_for_a_peers_event_is_answered_by_its_owner(
     )
     assert status == 200 and body["state"] == "cancelled", body
     await eventually(in_state(sea, second, "cancelled", "member2"), "the cancellation at SEAJUST")
-    assert sea.received().count(f"{second['id']}:confirmed") == 1
+    assert (await sea.received()).count(f"{second['id']}:confirmed") == 1
 
 
 async def test_registration_waits_while_the_owner_is_down(pair: tuple[ReqNode, ReqNode]) -> None:
@@ -260,7 +260,7 @@ async def test_registration_waits_while_the_owner_is_down(pair: tuple[ReqNode, R
     await ejn.start_federation()
     await eventually(in_state(sea, reg, "confirmed"), "the answer once EJN is back", within=60)
     assert await owner_list(ejn, event["id"]) == [("SEAJUST", "Ahmad bin Ismail", "confirmed")]
-    assert ejn.received().count(reg["id"]) == 1
+    assert (await ejn.received()).count(reg["id"]) == 1
     # The event is called off: it goes from SEAJUST's calendar and the member's place with it.
     _, owned = await ejn.call("GET", f"/api/v1/events/{event['id']}/registrations", "editor")
     status, _ = await ejn.call("DELETE", f"/api/v1/events/{event['id']}", "editor")
