@@ -10,17 +10,19 @@ from tests.e2e.conftest import RunningNode
 
 
 def test_one_trace_shows_spans_recorded_by_several_processes(node: RunningNode) -> None:
-    resp = node.get("/api/v1/lookup?jurisdiction=TH", role="member")
-    assert resp.status_code == 200
+    # Route planning crosses processes on every call: gateway -> requests -> directory.
+    route = {"requesting_jurisdiction": "TH", "requested_jurisdiction": "VN", "language": "en"}
+    resp = node.request("POST", "/api/v1/routes", role="member", json=route)
+    assert resp.status_code == 200, resp.text
     trace_id = resp.headers["X-Trace-Id"]
     trace = node.get(f"/api/v1/admin/traces/{trace_id}", role="admin")
     assert trace.status_code == 200, trace.text
     data = trace.json()
     assert data["unavailable"] == []
-    assert {"gateway", "directory", "federation"} <= set(data["services"])
+    assert {"gateway", "requests", "directory"} <= set(data["services"])
     ids = {s["span_id"] for s in data["spans"]}
     roots = [s for s in data["spans"] if s["parent_span_id"] not in ids]
-    assert [r["name"] for r in roots] == ["GET /api/v1/lookup"]
+    assert [r["name"] for r in roots] == ["POST /api/v1/routes"]
     directory = [s for s in data["spans"] if s["service"] == "directory"]
     assert any(s["kind"] == "SERVER" for s in directory)
     assert all(s["node"] == "SEAJUST" for s in data["spans"])
@@ -41,8 +43,11 @@ def test_metrics_of_every_process_change_with_requests(node: RunningNode) -> Non
     rpc = semconv.prometheus_name(semconv.RPC_SERVER_DURATION) + "_count"
     labels = {"justnet_service": "directory", "rpc_method": "Lookup"}
     before = node.get("/metrics").text
-    for _ in range(2):
-        assert node.get("/api/v1/lookup?jurisdiction=VN").status_code == 200
+    # Two different questions: a repeated one is answered from the gateway's memory.
+    for competence in ("mla", "extradition"):
+        assert (
+            node.get(f"/api/v1/lookup?jurisdiction=VN&competence={competence}").status_code == 200
+        )
     after = node.get("/metrics").text
     assert _count(after, rpc, **labels) >= _count(before, rpc, **labels) + 2
     records = semconv.prometheus_name(semconv.RECORDS)
