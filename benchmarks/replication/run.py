@@ -447,8 +447,21 @@ def profile(node: Node, seconds: float, out_dir: Path) -> list[subprocess.Popen[
         out = out_dir / f"profile-sync-{node.network}-{svc}.txt"
         procs.append(
             subprocess.Popen(
-                [str(spy), "record", "--pid", str(proc.pid), "--duration", str(int(seconds))]
-                + ["--rate", "200", "--format", "raw", "--output", str(out), "--nonblocking"],
+                [
+                    str(spy),
+                    "record",
+                    "--pid",
+                    str(proc.pid),
+                    "--duration",
+                    str(int(seconds)),
+                    "--rate",
+                    "200",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(out),
+                    "--nonblocking",
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
