@@ -326,6 +326,13 @@ class Arrivals:
             metadata=self.node.admin,
             timeout=None,
         )
+        try:
+            await self._follow(stream)
+        except Exception as exc:
+            log(f"{self.node.network}: change feed ended: {exc}")
+            raise
+
+    async def _follow(self, stream: Any) -> None:
         async for change in stream:
             if change.origin != self.node.network:
                 self.seen[(change.record_id, change.version)] = time.monotonic()
@@ -344,6 +351,13 @@ async def max_seq(node: Node) -> int:
 
 
 async def propagation(nodes: list[Node], changes: int) -> dict[str, Any]:
+    # Following starts first, so that every probe below is seen arriving.
+    watchers = []
+    for node in nodes:
+        w = Arrivals(node)
+        w.node_seq = await max_seq(node)
+        w.task = asyncio.create_task(w._run())
+        watchers.append(w)
     owned: dict[str, dpb.Authority] = {}
     for node in nodes:
         jurisdiction = node.settings.jurisdictions[0] if node.settings else "TH"
@@ -361,19 +375,13 @@ async def propagation(nodes: list[Node], changes: int) -> dict[str, Any]:
             metadata=node.editor,
             timeout=10.0,
         )
-    watchers = []
-    for node in nodes:
-        w = Arrivals(node)
-        w.node_seq = await max_seq(node)
-        w.task = asyncio.create_task(w._run())
-        watchers.append(w)
     # Each probe must have reached every other node before measuring starts.
     for w in watchers:
         for other in nodes:
             if other is w.node:
                 continue
             key = (owned[other.network].meta.id, owned[other.network].meta.version)
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 20
             while key not in w.seen:
                 if time.monotonic() > deadline:
                     # The create may have landed before the watcher started.
