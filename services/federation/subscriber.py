@@ -10,6 +10,7 @@ and resumes from the stored cursor, so nothing is lost or applied twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -29,6 +30,7 @@ from services.federation.signatures import open_record
 
 log = logging.getLogger(__name__)
 BATCH = 500
+MAX_PENDING = 2 * BATCH  # verified records held while the directory applies a batch
 BACKOFF_START = 0.5
 BACKOFF_CAP = 30.0
 UNREACHABLE_AFTER = 3  # failures in a row before "backing_off" becomes "unreachable"
@@ -154,72 +156,70 @@ class Subscriber:
         link.applied_cursor = cursor
         body = pb.SubscribeRequest(since_cursor=cursor, feed=self.feed.name).SerializeToString()
         client = PeerClient(self.network, self.identity, self.peer)
+        applier = Applier(self, cursor)
         async with client.channel() as channel:
             call = channel.unary_stream(
                 SUBSCRIBE, request_serializer=None, response_deserializer=None
             )
             stream = call(body, metadata=client.signed(SUBSCRIBE, body), timeout=None)
-            batch: list[Replica] = []
-            batch_cursor = cursor
             iterator = stream.__aiter__()
-            while True:
-                try:
-                    raw = await asyncio.wait_for(iterator.__anext__(), IDLE_TIMEOUT)
-                except StopAsyncIteration:
-                    return
-                except TimeoutError:
-                    stream.cancel()
-                    raise RecordRefused("no heartbeat from the peer") from None
-                if link.state != "connected":
-                    link.state = "connected"
-                    link.failures = 0
-                    link.last_error = ""
-                    if self.durable_state:
-                        await self.store.record_state(
-                            self.peer.network, "connected", failures=0, retry_at=None, success=True
+            try:
+                while True:
+                    applier.check()
+                    try:
+                        raw = await asyncio.wait_for(iterator.__anext__(), IDLE_TIMEOUT)
+                    except StopAsyncIteration:
+                        return
+                    except TimeoutError:
+                        stream.cancel()
+                        raise RecordRefused("no heartbeat from the peer") from None
+                    if link.state != "connected":
+                        link.state = "connected"
+                        link.failures = 0
+                        link.last_error = ""
+                        if self.durable_state:
+                            await self.store.record_state(
+                                self.peer.network,
+                                "connected",
+                                failures=0,
+                                retry_at=None,
+                                success=True,
+                            )
+                    record = pb.SignedRecord()
+                    try:
+                        record.ParseFromString(raw)
+                    except Exception:
+                        stream.cancel()
+                        raise RecordRefused("garbled message") from None
+                    if record.heartbeat:
+                        applier.heartbeat(record.cursor)
+                        continue
+                    try:
+                        envelope = open_record(record, self.peer, self.network)
+                    except DomainError as exc:
+                        stream.cancel()
+                        if "unknown key" in exc.message:
+                            await self._try_refresh_keys()
+                        raise RecordRefused(exc.message) from None
+                    if envelope.kind not in self.feed.kinds:
+                        stream.cancel()
+                        raise RecordRefused(
+                            f"a {envelope.kind[:40]} record in the {self.feed.name} feed"
                         )
-                record = pb.SignedRecord()
-                try:
-                    record.ParseFromString(raw)
-                except Exception:
-                    stream.cancel()
-                    raise RecordRefused("garbled message") from None
-                if record.heartbeat:
-                    if batch:
-                        await self._apply(batch, batch_cursor)
-                        batch = []
-                    if link.applied_cursor >= record.cursor:
-                        link.caught_up = True
-                        link.caught_up_at = utcnow()
-                        link.last_success_at = link.caught_up_at
-                    continue
-                try:
-                    envelope = open_record(record, self.peer, self.network)
-                except DomainError as exc:
-                    stream.cancel()
-                    if "unknown key" in exc.message:
-                        await self._try_refresh_keys()
-                    raise RecordRefused(exc.message) from None
-                if envelope.kind not in self.feed.kinds:
-                    stream.cancel()
-                    raise RecordRefused(
-                        f"a {envelope.kind[:40]} record in the {self.feed.name} feed"
+                    link.caught_up = False
+                    await applier.add(
+                        Replica(
+                            kind=envelope.kind,
+                            record_id=envelope.record_id,
+                            version=envelope.version,
+                            deleted=envelope.deleted,
+                            payload=envelope.payload,
+                            synced_at=envelope.changed_at,
+                        ),
+                        envelope.cursor,
                     )
-                link.caught_up = False
-                batch.append(
-                    Replica(
-                        kind=envelope.kind,
-                        record_id=envelope.record_id,
-                        version=envelope.version,
-                        deleted=envelope.deleted,
-                        payload=envelope.payload,
-                        synced_at=envelope.changed_at,
-                    )
-                )
-                batch_cursor = max(batch_cursor, envelope.cursor)
-                if len(batch) >= BATCH:
-                    await self._apply(batch, batch_cursor)
-                    batch = []
+            finally:
+                await applier.close()
 
     async def _apply(self, batch: list[Replica], cursor: int) -> None:
         started = time.monotonic()
@@ -237,3 +237,74 @@ class Subscriber:
             await self.refresh_keys()
         except Exception as exc:
             log.warning("could not refresh keys of %s: %s", self.peer.network, exc)
+
+
+class Applier:
+    """Applies verified records in the background, in order, one batch at a time.
+
+    While a batch is being applied the stream keeps being read and verified, so the
+    peer's signing, this node's verifying and the directory's writes overlap. Whatever
+    arrived meanwhile (up to BATCH records) goes into the next batch with the cursor of
+    its last record; when the directory is idle a record is applied at once, without
+    waiting for the burst's heartbeat. Records still held are bounded (MAX_PENDING): past
+    that, reading the stream waits, which slows the peer down through flow control.
+    """
+
+    def __init__(self, subscriber: Subscriber, cursor: int) -> None:
+        self.subscriber = subscriber
+        self.pending: list[tuple[Replica, int]] = []  # with the cursor of each record
+        self.caught_up_at_cursor: int | None = None
+        self.wake = asyncio.Event()
+        self.drained = asyncio.Event()
+        self.drained.set()
+        self.task = asyncio.create_task(self._run())
+
+    def check(self) -> None:
+        """Raises the applier's error, if it failed, in the session that reads the stream."""
+        if self.task.done():
+            self.task.result()
+            raise RuntimeError("the applier stopped")
+
+    async def add(self, replica: Replica, cursor: int) -> None:
+        while len(self.pending) >= MAX_PENDING:
+            self.check()
+            self.drained.clear()
+            # Bounded by IDLE_TIMEOUT: the directory answers or the session fails.
+            waiter = asyncio.create_task(self.drained.wait())
+            done, _ = await asyncio.wait(
+                {waiter, self.task}, timeout=IDLE_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+            )
+            waiter.cancel()
+            if not done:
+                raise RecordRefused("the directory did not apply records in time")
+        self.pending.append((replica, cursor))
+        self.caught_up_at_cursor = None
+        self.wake.set()
+
+    def heartbeat(self, cursor: int) -> None:
+        """The peer has sent everything up to `cursor`: caught up once that is applied."""
+        self.caught_up_at_cursor = cursor
+        self.wake.set()
+
+    async def _run(self) -> None:
+        link = self.subscriber.link
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.pending:
+                batch, self.pending = self.pending[:BATCH], self.pending[BATCH:]
+                self.drained.set()
+                # Stored with the records: the stream is in cursor order, so resuming
+                # after the last applied record loses and repeats nothing.
+                cursor = max(c for _, c in batch)
+                await self.subscriber._apply([r for r, _ in batch], cursor)
+            target = self.caught_up_at_cursor
+            if target is not None and link.applied_cursor >= target:
+                link.caught_up = True
+                link.caught_up_at = utcnow()
+                link.last_success_at = link.caught_up_at
+
+    async def close(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task

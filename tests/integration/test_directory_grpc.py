@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 import pytest
@@ -251,3 +252,92 @@ async def test_concurrent_updates_one_wins(stub: directory_pb2_grpc.DirectorySer
     assert sorted(results) == ["FAILED_PRECONDITION"] * 4 + ["OK"]
     got = await stub.GetAuthority(pb.GetRecordRequest(id=created.meta.id), metadata=EDITOR)
     assert got.meta.version == 2
+
+
+async def test_replica_batch_applies_in_order_with_its_cursor(
+    stub: directory_pb2_grpc.DirectoryServiceStub,
+) -> None:
+    """One batch: the same outcome as applying its records one by one, all or nothing."""
+    kept, gone, back = new_id(), new_id(), new_id()
+
+    def rec(record_id: str, version: int, name: str = "", deleted: bool = False) -> Any:
+        msg = authority(jurisdiction="FR", name=name or f"Office v{version}", visibility="public")
+        msg.meta.id, msg.meta.origin, msg.meta.version = record_id, "EJN", version
+        return pb.ApplyReplicaRequest(
+            origin="EJN",
+            kind="authority",
+            record_id=record_id,
+            version=version,
+            deleted=deleted,
+            payload=b"" if deleted else msg.SerializeToString(),
+            verified=True,
+        )
+
+    first = pb.ApplyReplicaBatchRequest(
+        origin="EJN", cursor=10, records=[rec(kept, 1), rec(gone, 1), rec(back, 1)]
+    )
+    assert (await stub.ApplyReplicaBatch(first, metadata=ADMIN)).applied == 3
+    since = (
+        await stub.GetReplicationCursor(
+            pb.GetReplicationCursorRequest(origin="EJN"), metadata=ADMIN
+        )
+    ).cursor
+    assert since == 10
+    second = pb.ApplyReplicaBatchRequest(
+        origin="EJN",
+        cursor=20,
+        records=[
+            rec(kept, 3, "Office renamed"),
+            rec(kept, 2, "Older, ignored"),
+            rec(gone, 2, deleted=True),
+            rec(back, 2, deleted=True),
+            rec(back, 3, "Office re-created"),
+            rec(new_id(), 1, deleted=True),  # a tombstone for a record never held
+        ],
+    )
+    result = await stub.ApplyReplicaBatch(second, metadata=ADMIN)
+    assert (result.applied, result.ignored, result.cursor) == (4, 2, 20)
+
+    listed = await stub.ListAuthorities(pb.ListAuthoritiesRequest(network="EJN"), metadata=MEMBER)
+    assert sorted((a.meta.id, a.name, a.meta.version) for a in listed.items) == sorted(
+        [(kept, "Office renamed", 3), (back, "Office re-created", 3)]
+    )
+    got = await stub.GetAuthority(pb.GetRecordRequest(id=back), metadata=MEMBER)
+    assert got.meta.provenance.verified and got.meta.provenance.HasField("synced_at")
+    lookup = await stub.Lookup(pb.LookupRequest(jurisdiction="FR"), metadata=MEMBER)
+    assert {i.authority.name for i in lookup.items} >= {"Office renamed", "Office re-created"}
+    assert gone not in {i.authority.meta.id for i in lookup.items}
+
+    # The change log holds each applied step, in order, for the index and the feed.
+    feed = stub.WatchChanges(pb.WatchChangesRequest(since_seq=0), metadata=ADMIN)
+    steps = [(c.record_id, c.version, c.deleted) async for c in feed if c.origin == "EJN"][-4:]
+    assert steps == [(kept, 3, False), (gone, 2, True), (back, 2, True), (back, 3, False)]
+
+    # A record of another origin in the batch: refused, and nothing of it is applied.
+    hijack = pb.ApplyReplicaBatchRequest(
+        origin="EJN", cursor=30, records=[rec(new_id(), 1), rec(kept, 9)]
+    )
+    hijack.records[1].origin = "WACAP"
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.ApplyReplicaBatch(hijack, metadata=ADMIN)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    cursor = await stub.GetReplicationCursor(
+        pb.GetReplicationCursorRequest(origin="EJN"), metadata=ADMIN
+    )
+    assert (cursor.cursor, cursor.records) == (20, 2)
+    # Another peer's batch naming a record EJN owns: refused as a whole, cursor untouched.
+    other = rec(kept, 9)
+    other.origin = "WACAP"
+    payload = pb.Authority.FromString(other.payload)
+    payload.meta.origin = "WACAP"
+    other.payload = payload.SerializeToString()
+    taken = pb.ApplyReplicaBatchRequest(origin="WACAP", cursor=5, records=[other])
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.ApplyReplicaBatch(taken, metadata=ADMIN)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    wacap = await stub.GetReplicationCursor(
+        pb.GetReplicationCursorRequest(origin="WACAP"), metadata=ADMIN
+    )
+    assert (wacap.cursor, wacap.records) == (0, 0)
+    got = await stub.GetAuthority(pb.GetRecordRequest(id=kept), metadata=MEMBER)
+    assert (got.meta.origin, got.meta.version) == ("EJN", 3)
