@@ -110,6 +110,9 @@ PEER_DESCRIPTOR = Obj(
         "old_keys": Arr(VERIFY_KEY, max_items=50),
         "key_valid_until": Str(max_len=40, fmt="date-time"),
         "share": Str(max_len=32, description="sharing policy (default, no_personal_details, ...)"),
+        "replace": Bool(
+            description="update an existing peer; a new policy withdraws what it no longer shares"
+        ),
     },
     required=("network", "peer_endpoint", "key_id", "public_key", "certificate_pem"),
     description="the output of `justnet node-info --json` of the other node",

@@ -158,6 +158,7 @@ async def add_peer(request: web.Request) -> web.Response:
     caller = require(request, "admin")
     values = parse_body(bodies.PEER_DESCRIPTOR, await read_json(request))
     share = values.pop("share") or "default"
+    replace = bool(values.pop("replace"))
     old_keys = values.pop("old_keys")
     valid_until = values.pop("key_valid_until")
     descriptor = fpb.NodeDescriptor(**values)
@@ -167,7 +168,8 @@ async def add_peer(request: web.Request) -> web.Response:
     if valid_until:
         _timestamp(descriptor.key_valid_until, valid_until, "key_valid_until")
     reply = await request.app[keys.CLIENTS].federation.AddPeer(
-        fpb.AddPeerRequest(descriptor=descriptor, share=share), metadata=caller.metadata()
+        fpb.AddPeerRequest(descriptor=descriptor, share=share, replace=replace),
+        metadata=caller.metadata(),
     )
     return json_response({"network": reply.network, "endpoint": reply.endpoint}, status=201)
 

@@ -483,7 +483,7 @@ class DirectoryStore:
                 raise InvalidInput.one(
                     "origin", f"record {r.record_id} belongs to {current[0]}, not {r.origin}"
                 )
-            if current is not None and current[1] >= r.version:
+            if current is not None and _superseded(current[1], r):
                 continue
             if r.values is None:
                 if current is None:
@@ -608,7 +608,7 @@ class DirectoryStore:
             raise InvalidInput.one(
                 "origin", f"record {r.record_id} belongs to {row.origin}, not {r.origin}"
             )
-        if row is not None and row.version >= r.version:
+        if row is not None and _superseded(int(row.version), r):
             return False, int(row.version)
         if r.values is None:
             if row is None:
@@ -646,3 +646,12 @@ class DirectoryStore:
             await session.flush()
         self._append_change(session, r.kind, row, False, synced_at)
         return True, r.version
+
+
+def _superseded(held_version: int, r: Replica) -> bool:
+    """Whether what is held already covers replica `r`. A tombstone at the held version
+    still removes it: the origin stopped sharing the record with us (a policy change)
+    without changing the record."""
+    if r.values is None:
+        return held_version > r.version
+    return held_version >= r.version

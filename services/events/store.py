@@ -599,9 +599,11 @@ class EventsStore:
                     raise InvalidInput.one(
                         "origin", f"event {r.record_id} belongs to {row.origin}, not {r.origin}"
                     )
-                if (row is not None and row.version >= r.version) or (
-                    row is None and r.values is None
-                ):
+                # A tombstone at the held version still removes it (no longer shared).
+                held_newer = row is not None and (
+                    row.version > r.version or (row.version == r.version and r.values is not None)
+                )
+                if held_newer or (row is None and r.values is None):
                     ignored += 1
                     continue
                 applied += 1

@@ -31,6 +31,8 @@ class PeerRow(Base):
     certificate_pem: Mapped[str] = mapped_column(Text)
     certificate_fingerprint: Mapped[str] = mapped_column(String(100))
     policy: Mapped[str] = mapped_column(String(32), default="default")
+    # Feeds to offer again from the start, after the policy changed.
+    replay_feeds: Mapped[list[str]] = mapped_column(JSON, default=list)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Durable retry state, so a restart keeps backing off a dead peer.
     failures: Mapped[int] = mapped_column(Integer, default=0)

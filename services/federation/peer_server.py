@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -57,6 +57,7 @@ class PeerServer:
         keys: Callable[[], pb.NodeKeys],
         receiver: Receiver,
         details_log: DetailsLog,
+        replayed: Callable[[str, str, str], Awaitable[None]],
     ) -> None:
         self.network = network
         self.identity = identity
@@ -66,6 +67,7 @@ class PeerServer:
         self.keys = keys
         self.receiver = receiver
         self.details_log = details_log
+        self.replayed = replayed
         self.verifier = CallVerifier(network)
         self.admin = Caller("admin", network, "federation").metadata()
 
@@ -145,11 +147,19 @@ class PeerServer:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "feed: no such feed")
             return
         policy = POLICIES.get(peer.policy, POLICIES["default"])
+        # After the peer's sharing policy changed, everything is offered again from the
+        # start under the new policy (what it no longer covers goes out as tombstones).
+        replay = feed.name in peer.replay_feeds
+        since = 0 if replay else request.since_cursor
         log.info(
-            "%s subscribed to %s from cursor %d", peer.network, feed.name, request.since_cursor
+            "%s subscribed to %s from cursor %d%s",
+            peer.network,
+            feed.name,
+            since,
+            " (replay after a policy change)" if replay else "",
         )
         queue: asyncio.Queue[Any] = asyncio.Queue(QUEUE_BOUND)
-        stream = feed.watch(request.since_cursor)
+        stream = feed.watch(since)
 
         async def pump() -> None:
             try:
@@ -159,7 +169,7 @@ class PeerServer:
                 await queue.put(None)
 
         reader = asyncio.create_task(pump())
-        cursor = request.since_cursor
+        cursor = since
         # At once: the subscriber knows the stream is up before any record is due.
         yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
         try:
@@ -168,6 +178,14 @@ class PeerServer:
                     change = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
                 except TimeoutError:
                     yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
+                    if replay:
+                        # Idle for a heartbeat: the whole backlog went out.
+                        await self.replayed(peer.network, feed.name, peer.policy)
+                        replay = False
+                    if self._policy_changed(peer, feed.name, replay):
+                        await context.abort(
+                            grpc.StatusCode.UNAVAILABLE, "sharing policy changed; resubscribe"
+                        )
                     continue
                 if change is None:
                     await context.abort(grpc.StatusCode.UNAVAILABLE, "change feed ended")
@@ -182,6 +200,14 @@ class PeerServer:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
                 await reader
+
+    def _policy_changed(self, peer: Peer, feed: str, replaying: bool) -> bool:
+        """The peer was removed, or its policy changed since this stream began: the
+        stream ends so the peer resubscribes under the current policy."""
+        current = self.peers().get(peer.network)
+        if current is None or current.policy != peer.policy:
+            return True
+        return feed in current.replay_feeds and not replaying
 
     def _record(self, change: Any, peer: Peer, policy: Any) -> pb.SignedRecord:
         # `change` is a directory Change or a common FeedChange: the same fields.

@@ -20,7 +20,7 @@ from services.common.signing import certificate_fingerprint
 from services.common.timeutil import as_utc, from_timestamp, utcnow
 from services.common.validation import Validator
 from services.federation.models import PeerRow
-from services.federation.policy import POLICIES
+from services.federation.policy import FEEDS, POLICIES
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class Peer:
     policy: str
     failures: int
     retry_at: datetime | None
+    replay_feeds: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row: PeerRow) -> Peer:
@@ -71,6 +72,7 @@ class Peer:
             policy=row.policy,
             failures=row.failures,
             retry_at=_opt(row.retry_at),
+            replay_feeds=tuple(row.replay_feeds or ()),
         )
 
     def key(self, key_id: str) -> PeerKey | None:
@@ -158,6 +160,9 @@ class PeerStore:
             if row is None:
                 row = PeerRow(added_at=utcnow(), state="unreachable")
                 session.add(row)
+            elif row.policy != values["policy"]:
+                # What the peer already holds was chosen under the old policy.
+                row.replay_feeds = list(FEEDS)
             for key, value in values.items():
                 setattr(row, key, value)
             row.failures = 0
@@ -180,6 +185,15 @@ class PeerStore:
 
     async def peers(self) -> dict[str, Peer]:
         return {row.network: Peer.from_row(row) for row in await self.all()}
+
+    async def replayed(self, network: str, feed: str, policy: str) -> None:
+        """The peer received all of `feed` again under `policy`; done unless the policy
+        changed again meanwhile (then another replay is due)."""
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            row = await session.get(PeerRow, network)
+            if row is not None and row.policy == policy and feed in (row.replay_feeds or []):
+                row.replay_feeds = [f for f in row.replay_feeds if f != feed]
 
     async def record_state(
         self,

@@ -11,6 +11,7 @@ from justnet.federation.v1 import federation_pb2 as pb
 DIRECTORY_KINDS = ("authority", "contact_point", "routing_profile")
 EVENT_KINDS = ("event",)
 KINDS = DIRECTORY_KINDS + EVENT_KINDS
+FEEDS = ("directory", "events")  # the record feeds a node offers, each with its cursor
 
 
 @dataclass(frozen=True)

@@ -180,7 +180,9 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
         self, request: pb.AddPeerRequest, context: grpc.aio.ServicerContext
     ) -> pb.PeerStatus:
         self._require_admin()
-        peer = await self.store.add(request.descriptor, request.share or "default")
+        peer = await self.store.add(
+            request.descriptor, request.share or "default", replace=request.replace
+        )
         await self.manager.sync()
         return pb.PeerStatus(network=peer.network, endpoint=peer.endpoint, state="unreachable")
 
@@ -349,6 +351,7 @@ async def start(
         lambda: node_keys(settings, identity),
         Receiver(settings.network, identity, Inbox(engine), mailboxes),
         details_log,
+        store.replayed,
     ).handler()
 
     def register_peer(server: grpc.aio.Server) -> None:

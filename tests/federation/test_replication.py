@@ -248,3 +248,33 @@ async def test_policy_without_personal_details(make_node: NodeFactory) -> None:
     got = await eventually(contact, "the contact point")
     assert got[0].name == "Fictional Person"
     assert got[0].email == "" and got[0].phone == ""
+
+
+async def test_a_sharing_policy_change_withdraws_what_is_no_longer_shared(
+    make_node: NodeFactory,
+) -> None:
+    sea = await make_node("SEAJUST")
+    ejn = await make_node("EJN")
+    await peer(sea, ejn)
+    await sea.create_authority("Central Authority", "federation")
+    await sea.create_authority("Public Prosecutor", "public")
+    await eventually(lambda: _count(ejn, 2), "both records on EJN")
+
+    # SEAJUST now shares only public records with EJN: the federation record, unchanged
+    # itself, must leave EJN; the public one stays.
+    await sea.fed().AddPeer(
+        fpb.AddPeerRequest(descriptor=ejn.descriptor(), share="public_only", replace=True),
+        metadata=sea.admin,
+    )
+
+    async def only_public() -> bool:
+        got = await ejn.replicas_from("SEAJUST", ejn.admin)
+        return [a.name for a in got] == ["Public Prosecutor"]
+
+    await eventually(only_public, "the withdrawn record gone from EJN", within=30)
+    # Sharing it again brings it back.
+    await sea.fed().AddPeer(
+        fpb.AddPeerRequest(descriptor=ejn.descriptor(), share="default", replace=True),
+        metadata=sea.admin,
+    )
+    await eventually(lambda: _count(ejn, 2), "the record shared again", within=30)

@@ -113,12 +113,14 @@ class ListPeersResponse(_message.Message):
     def __init__(self, peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ...) -> None: ...
 
 class AddPeerRequest(_message.Message):
-    __slots__ = ("descriptor", "share")
+    __slots__ = ("descriptor", "share", "replace")
     DESCRIPTOR_FIELD_NUMBER: _ClassVar[int]
     SHARE_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_FIELD_NUMBER: _ClassVar[int]
     descriptor: NodeDescriptor
     share: str
-    def __init__(self, descriptor: _Optional[_Union[NodeDescriptor, _Mapping]] = ..., share: _Optional[str] = ...) -> None: ...
+    replace: bool
+    def __init__(self, descriptor: _Optional[_Union[NodeDescriptor, _Mapping]] = ..., share: _Optional[str] = ..., replace: _Optional[bool] = ...) -> None: ...
 
 class RemovePeerRequest(_message.Message):
     __slots__ = ("network",)
