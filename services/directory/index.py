@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import heapq
 import logging
 import uuid
@@ -21,6 +20,7 @@ from justnet.directory.v1 import directory_pb2 as pb
 
 from services.common.identity import Caller
 from services.common.visibility import can_see
+from services.common.waiting import wait_event
 from services.directory import convert
 from services.directory.models import ChangeRow
 from services.directory.store import DirectoryStore
@@ -194,10 +194,7 @@ class LookupIndex:
         while (current := self.token()) == known:
             now = datetime.now(UTC)
             midnight = datetime.combine(now.date() + timedelta(days=1), time.min, UTC)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._token_changed.wait(), (midnight - now).total_seconds() + 0.01
-                )
+            await wait_event(self._token_changed, (midnight - now).total_seconds() + 0.01)
         return current
 
     def token(self) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
@@ -12,6 +11,7 @@ from justnet.directory.v1 import directory_pb2_grpc
 
 from services.common.identity import current_caller
 from services.common.timeutil import to_timestamp
+from services.common.waiting import wait_event
 from services.directory.logic import DirectoryLogic
 from services.directory.store import ListFilter
 
@@ -223,8 +223,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
                 return
             # Woken at once by a write in this process; the timeout covers writes made
             # by other replicas of the service.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), self.feed_poll_seconds)
+            await wait_event(changed, self.feed_poll_seconds)
 
     async def ApplyReplica(
         self, request: pb.ApplyReplicaRequest, context: Ctx

@@ -23,6 +23,7 @@ from services.common.errors import DomainError
 from services.common.identity import Caller
 from services.common.server import RunningServer, create_server, run_until_signalled
 from services.common.settings import NodeSettings
+from services.common.waiting import wait_event
 from services.events.logic import EventsLogic, Peers
 from services.events.servicer import Changes, EventsFeed, EventsMailbox, EventsServicer
 from services.events.store import EventsStore
@@ -90,8 +91,7 @@ class PeerUpdates:
                 log.info("registration updates for peers wait: %s", exc.message)
             except Exception:
                 log.exception("could not hand registration updates to federation")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.poll)
+            await wait_event(self.wake, self.poll)
 
     async def stop(self) -> None:
         if self.task is not None:

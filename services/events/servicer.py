@@ -8,7 +8,6 @@ with peers).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeAlias
 
@@ -18,6 +17,7 @@ from justnet.events.v1 import events_pb2_grpc
 
 from services.common.identity import current_caller
 from services.common.timeutil import to_timestamp
+from services.common.waiting import wait_event
 from services.events.logic import EventsLogic
 
 Ctx: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type hints
@@ -163,8 +163,7 @@ class EventsFeed(exchange_pb2_grpc.ReplicaFeedServicer):
             if not request.follow:
                 return
             # Woken at once by a write here; the timeout covers other processes' writes.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), self.poll_seconds)
+            await wait_event(changed, self.poll_seconds)
 
     async def ApplyReplicaBatch(
         self, request: exchange_pb2.FeedApplyBatchRequest, context: Ctx

@@ -27,6 +27,7 @@ from services.common.errors import DomainError
 from services.common.identity import Caller
 from services.common.identity_files import NodeIdentity
 from services.common.timeutil import as_utc, utcnow
+from services.common.waiting import wait_event
 from services.federation.mailboxes import Mailboxes
 from services.federation.metrics import FederationMetrics
 from services.federation.models import OutboxRow
@@ -83,8 +84,7 @@ class Courier:
                 head = await self._attempt(client, channel, row)
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wake.wait(), seconds)
+        await wait_event(self.wake, seconds)
 
     async def _attempt(
         self, client: PeerClient, channel: grpc.aio.Channel, row: OutboxRow
@@ -257,8 +257,7 @@ class Couriers:
                 await self.notify_settled()
             except Exception:
                 log.exception("could not hand delivery outcomes to the services")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._settled.wait(), NOTIFY_POLL)
+            await wait_event(self._settled, NOTIFY_POLL)
 
     async def notify_settled(self) -> None:
         for row in await self.outbox.unnotified():

@@ -9,7 +9,6 @@ is harmless.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
@@ -20,6 +19,7 @@ from justnet.federation.v1 import federation_pb2_grpc
 
 from services.common.identity import Caller
 from services.common.timeutil import as_utc, utcnow
+from services.common.waiting import wait_event
 from services.requests.logic import KIND, RequestsLogic
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,7 @@ class Dispatcher:
         due = await self.store.next_due()
         if due is not None:
             timeout = min(max((as_utc(due) - utcnow()).total_seconds(), 0.0), IDLE_SECONDS)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), timeout)
+        await wait_event(changed, timeout)
         changed.clear()
 
     async def once(self) -> int:
