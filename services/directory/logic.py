@@ -24,7 +24,7 @@ from services.common.visibility import can_see
 from services.directory import convert, reference, validate
 from services.directory.index import LookupIndex, Query
 from services.directory.models import decode_codes, encode_codes
-from services.directory.store import MAX_LIMIT, DirectoryStore, ListFilter, Replica
+from services.directory.store import MAX_LIMIT, Committed, DirectoryStore, ListFilter, Replica
 
 INSTRUMENT_TYPES = ("multilateral", "regional", "bilateral")
 
@@ -430,10 +430,13 @@ class DirectoryLogic:
             (from_timestamp(r.synced_at) for r in req.records if r.HasField("synced_at")),
             default=None,
         )
+        committed: list[Committed] = []
         applied, ignored, cursor = await self.store.apply_replica_batch(
-            origin, replicas, req.cursor, utcnow(), last_change
+            origin, replicas, req.cursor, utcnow(), last_change, committed
         )
-        if applied:
+        if committed:
+            await self.index.committed(committed)
+        elif applied:
             await self.index.catch_up()
         return pb.ApplyReplicaBatchResponse(applied=applied, ignored=ignored, cursor=cursor)
 

@@ -1,9 +1,9 @@
 """One subscription per peer: pull its changes, verify, apply, resume after failures.
 
 The loop asks the directory for the cursor it stored with the last applied batch,
-subscribes from there (asking for signed batches of records), verifies every record
-or batch (signature, key validity, origin,
-destination), and applies records in batches together with the new cursor. Any error
+subscribes from there (asking for signed batches of records), verifies every batch or
+record (signature, key validity, origin, destination, cursor range), and applies
+records in batches together with the new cursor. Any error
 closes the stream; the loop backs off with jitter (durably: the retry time is stored)
 and resumes from the stored cursor, so nothing is lost or applied twice.
 """
