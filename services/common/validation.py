@@ -86,6 +86,13 @@ def language_code(value: str) -> str | None:
     return None if lang is None else str(lang.alpha_2)
 
 
+def warm_up() -> None:
+    """Loads the ISO tables now: pycountry reads them on first use (~0.3 s), which would
+    otherwise land on the first request (e.g. the first replica batch from a peer)."""
+    country_code("TH")
+    language_code("en")
+
+
 class Validator:
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
