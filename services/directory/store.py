@@ -568,13 +568,24 @@ class DirectoryStore:
         if changes and committed is None:
             await session.execute(insert(ChangeRow), changes)
         elif changes and committed is not None:
-            result = await session.execute(
-                insert(ChangeRow).returning(ChangeRow.seq, sort_by_parameter_order=True), changes
-            )
-            for seq, change, message in zip(result.scalars(), changes, messages, strict=True):
-                committed.append(
-                    Committed(seq, change["kind"], change["record_id"], change["version"], message)
+            # The seqs given, read back as plain integers (RETURNING with a guaranteed
+            # order would make SQLAlchemy insert row by row on SQLite). This
+            # transaction holds the writer lock, so the rows after `last` are ours, in
+            # insertion order.
+            last = await session.scalar(select(func.coalesce(func.max(ChangeRow.seq), 0)))
+            await session.execute(insert(ChangeRow), changes)
+            seqs = (
+                await session.scalars(
+                    select(ChangeRow.seq).where(ChangeRow.seq > last).order_by(ChangeRow.seq)
                 )
+            ).all()
+            if len(seqs) == len(changes):
+                for seq, change, message in zip(seqs, changes, messages, strict=True):
+                    committed.append(
+                        Committed(
+                            seq, change["kind"], change["record_id"], change["version"], message
+                        )
+                    )
         return applied, len(replicas) - applied
 
     @staticmethod
