@@ -67,7 +67,7 @@ def test_email_fast_path_agrees_with_email_validator() -> None:
         "a@B.com",
     ]
     for _ in range(20000):
-        local = "".join(rng.choice("ab.-_+1é\" ") for _ in range(rng.randint(0, 6)))
+        local = "".join(rng.choice('ab.-_+1é" ') for _ in range(rng.randint(0, 6)))
         domain = "".join(rng.choice("ab.-1xnA") for _ in range(rng.randint(0, 10)))
         samples.append(f"{local}@{domain}")
     accepted = 0
