@@ -151,7 +151,8 @@ class PeerServer:
         log.info(
             "%s subscribed to %s from cursor %d", peer.network, feed.name, request.since_cursor
         )
-        async for message in self._stream(feed, peer, policy, request, context):
+        stream = self._stream(feed, peer, policy, request.since_cursor, request.max_batch, context)
+        async for message in stream:
             yield message
 
     async def _stream(
@@ -159,14 +160,16 @@ class PeerServer:
         feed: Feed,
         peer: Peer,
         policy: Policy,
-        request: pb.SubscribeRequest,
+        since: int,
+        max_batch: int,
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[bytes]:
-        """The records after request.since_cursor, then live ones, with heartbeats."""
-        max_batch = min(max(request.max_batch, 0), MAX_BATCH)
+        """The records after `since`, then live ones, with heartbeats; up to max_batch
+        records per signed batch (0: one signed record per message)."""
+        max_batch = min(max(max_batch, 0), MAX_BATCH)
         # Lists of consecutive changes, as the feed hands them over.
         queue: asyncio.Queue[list[Any] | None] = asyncio.Queue(QUEUE_BOUND)
-        stream = feed.watch_batches(request.since_cursor)
+        stream = feed.watch_batches(since)
 
         async def pump() -> None:
             try:
@@ -176,7 +179,7 @@ class PeerServer:
                 await queue.put(None)
 
         reader = asyncio.create_task(pump())
-        cursor = request.since_cursor
+        cursor = since
         held: list[Any] = []  # changes taken from the queue, not sent yet
         ended = False
         # At once: the subscriber knows the stream is up before any record is due.
