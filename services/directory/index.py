@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import heapq
+import itertools
 import logging
 import uuid
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from services.common.visibility import can_see
 from services.common.waiting import wait_event
 from services.directory import convert
 from services.directory.models import ChangeRow
-from services.directory.store import DirectoryStore
+from services.directory.store import Committed, DirectoryStore
 
 log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(days=365)
@@ -140,6 +141,25 @@ class LookupIndex:
         self.seq = seq
         await self.catch_up()
 
+    async def committed(self, changes: list[Committed]) -> None:
+        """Applies change rows a write of this process just committed, without reading
+        them back, when they directly follow what the index has seen; otherwise (another
+        process wrote in between) catches up from the change log."""
+        async with self._lock:
+            if not changes or changes[-1].seq <= self.seq:
+                return
+            if changes[0].seq == self.seq + 1 and all(
+                b.seq == a.seq + 1 for a, b in itertools.pairwise(changes)
+            ):
+                for change in changes:
+                    self._apply_message(
+                        change.kind, change.record_id, change.version, change.message
+                    )
+                    self.seq = change.seq
+                self._signal()
+                return
+        await self.catch_up()
+
     async def catch_up(self) -> int:
         """Applies every change after the last one seen; returns how many."""
         applied = 0
@@ -167,17 +187,25 @@ class LookupIndex:
     def _apply(self, change: ChangeRow) -> None:
         if change.kind not in ("authority", "contact_point"):
             return
-        current = self._entries.get(change.record_id)
-        if current is not None and current.version > change.version:
+        msg: pb.Authority | pb.ContactPoint | None = None
+        if not change.deleted:
+            msg = pb.Authority() if change.kind == "authority" else pb.ContactPoint()
+            msg.ParseFromString(change.payload)
+        self._apply_message(change.kind, change.record_id, change.version, msg)
+
+    def _apply_message(
+        self, kind: str, record_id: str, version: int, msg: pb.Authority | pb.ContactPoint | None
+    ) -> None:
+        """Applies one change given as its record's message (None: a deletion)."""
+        if kind not in ("authority", "contact_point"):
             return
-        if change.deleted:
-            self._remove(change.record_id)
+        current = self._entries.get(record_id)
+        if current is not None and current.version > version:
             return
-        msg: pb.Authority | pb.ContactPoint = (
-            pb.Authority() if change.kind == "authority" else pb.ContactPoint()
-        )
-        msg.ParseFromString(change.payload)
-        self._put(_entry(change.kind, msg))
+        if msg is None:
+            self._remove(record_id)
+            return
+        self._put(_entry(kind, msg))
 
     def _put(self, entry: Entry) -> None:
         self._remove(entry.id)

@@ -24,7 +24,7 @@ from services.common.visibility import can_see
 from services.directory import convert, reference, validate
 from services.directory.index import LookupIndex, Query
 from services.directory.models import decode_codes, encode_codes
-from services.directory.store import MAX_LIMIT, DirectoryStore, ListFilter, Replica
+from services.directory.store import MAX_LIMIT, Committed, DirectoryStore, ListFilter, Replica
 
 INSTRUMENT_TYPES = ("multilateral", "regional", "bilateral")
 
@@ -426,14 +426,23 @@ class DirectoryLogic:
             errors.append(FieldError("cursor", "must not be negative"))
         if errors:
             raise InvalidInput(errors)
-        last_change = max(
-            (from_timestamp(r.synced_at) for r in req.records if r.HasField("synced_at")),
+        # Compared as (seconds, nanos): one datetime conversion per batch, not per record.
+        latest = max(
+            ((r.synced_at.seconds, r.synced_at.nanos, i) for i, r in enumerate(req.records)),
             default=None,
         )
-        applied, ignored, cursor = await self.store.apply_replica_batch(
-            origin, replicas, req.cursor, utcnow(), last_change
+        last_change = (
+            from_timestamp(req.records[latest[2]].synced_at)
+            if latest is not None and req.records[latest[2]].HasField("synced_at")
+            else None
         )
-        if applied:
+        committed: list[Committed] = []
+        applied, ignored, cursor = await self.store.apply_replica_batch(
+            origin, replicas, req.cursor, utcnow(), last_change, committed
+        )
+        if committed:
+            await self.index.committed(committed)
+        elif applied:
             await self.index.catch_up()
         return pb.ApplyReplicaBatchResponse(applied=applied, ignored=ignored, cursor=cursor)
 

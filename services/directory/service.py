@@ -17,6 +17,7 @@ from services.common import migrations, semconv, telemetry
 from services.common.db import create_engine
 from services.common.server import RunningServer, create_server, run_until_signalled
 from services.common.settings import NodeSettings
+from services.common.validation import warm_up
 from services.directory.index import LookupIndex
 from services.directory.logic import DirectoryLogic
 from services.directory.servicer import DirectoryServicer
@@ -85,6 +86,7 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> Directory
     store = DirectoryStore(engine, settings.network)
     index = LookupIndex(store)
     await index.load()
+    warm_up()
     logic = DirectoryLogic(store, index, settings.jurisdictions)
     _record_metrics(index)
     servicer = DirectoryServicer(logic)

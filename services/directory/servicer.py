@@ -17,6 +17,7 @@ from services.directory.store import ListFilter
 
 Ctx: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type hints
 FEED_BATCH = 500
+BATCH_BYTES = 1024 * 1024
 
 
 class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
@@ -197,6 +198,26 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     async def WatchChanges(
         self, request: pb.WatchChangesRequest, context: Ctx
     ) -> AsyncIterator[pb.Change]:
+        async for changes in self._change_batches(request):
+            for change in changes:
+                yield change
+
+    async def WatchChangeBatches(
+        self, request: pb.WatchChangesRequest, context: Ctx
+    ) -> AsyncIterator[pb.ChangeBatch]:
+        async for changes in self._change_batches(request):
+            # Split by size: a message stays far below gRPC's 4 MiB default limit.
+            start, size = 0, 0
+            for i, change in enumerate(changes):
+                if size and size + len(change.payload) > BATCH_BYTES:
+                    yield pb.ChangeBatch(changes=changes[start:i])
+                    start, size = i, 0
+                size += len(change.payload) + 100
+            yield pb.ChangeBatch(changes=changes[start:])
+
+    async def _change_batches(
+        self, request: pb.WatchChangesRequest
+    ) -> AsyncIterator[list[pb.Change]]:
         self.logic.require_admin(current_caller())
         seq = max(request.since_seq, 0)
         origin = self.logic.network if request.local_only else ""
@@ -204,19 +225,22 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         while True:
             changed = self._changed
             batch = await store.changes_since(seq, FEED_BATCH, origin)
-            for row in batch:
-                seq = row.seq
-                yield pb.Change(
-                    seq=row.seq,
-                    kind=row.kind,
-                    record_id=row.record_id,
-                    origin=row.origin,
-                    version=row.version,
-                    deleted=row.deleted,
-                    visibility=row.visibility,
-                    at=to_timestamp(row.at),
-                    payload=row.payload,
-                )
+            if batch:
+                seq = batch[-1].seq
+                yield [
+                    pb.Change(
+                        seq=row.seq,
+                        kind=row.kind,
+                        record_id=row.record_id,
+                        origin=row.origin,
+                        version=row.version,
+                        deleted=row.deleted,
+                        visibility=row.visibility,
+                        at=to_timestamp(row.at),
+                        payload=row.payload,
+                    )
+                    for row in batch
+                ]
             if len(batch) == FEED_BATCH:
                 continue
             if not request.follow:

@@ -67,6 +67,17 @@ class Replica:
     timestamps: dict[str, datetime]
 
 
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """A change row a replica batch wrote: what the lookup index needs of it."""
+
+    seq: int
+    kind: str
+    record_id: str
+    version: int
+    message: Any  # the Authority / ContactPoint / RoutingProfile; None for a deletion
+
+
 @dataclass(frozen=True)
 class ListFilter:
     jurisdiction: str = ""
@@ -406,10 +417,14 @@ class DirectoryStore:
         cursor: int,
         synced_at: datetime,
         last_change_at: datetime | None,
+        committed: list[Committed] | None = None,
     ) -> tuple[int, int, int]:
         """Applies replicas and moves the origin's cursor in one transaction.
 
         Returns (applied, ignored, cursor now stored). The cursor never moves back.
+        `committed`, when given, receives the change rows written (with their seq and
+        message) if the batch took the bulk path, so the caller's index can apply them
+        without reading them back; it is only meaningful once this returns.
         """
         applied = ignored = 0
         async with self.sessions.begin() as session:
@@ -419,7 +434,7 @@ class DirectoryStore:
                 # unique pair), which depends on order: the row-by-row path keeps it.
                 applied, ignored = await self._apply_rows(session, replicas, synced_at)
             else:
-                applied, ignored = await self._apply_bulk(session, replicas, synced_at)
+                applied, ignored = await self._apply_bulk(session, replicas, synced_at, committed)
             row = await session.get(ReplicationCursorRow, origin, with_for_update=self._postgres)
             if row is None:
                 row = ReplicationCursorRow(origin=origin, cursor=cursor, updated_at=synced_at)
@@ -449,7 +464,11 @@ class DirectoryStore:
         return applied, len(replicas) - applied
 
     async def _apply_bulk(
-        self, session: AsyncSession, replicas: list[Replica], synced_at: datetime
+        self,
+        session: AsyncSession,
+        replicas: list[Replica],
+        synced_at: datetime,
+        committed: list[Committed] | None = None,
     ) -> tuple[int, int]:
         """The same outcome as `_apply_one` per replica in order, in a few statements.
 
@@ -476,6 +495,7 @@ class DirectoryStore:
         final: dict[str, tuple[str, dict[str, Any] | None]] = {}  # id -> (kind, columns)
         removed: set[str] = set()  # ids deleted at some step (re-created rows are inserted)
         changes: list[dict[str, Any]] = []
+        messages: list[Any] = []  # per change: the record's message, None for a deletion
         applied = 0
         for r in replicas:
             current = state.get(r.record_id)
@@ -492,6 +512,7 @@ class DirectoryStore:
                 final[r.record_id] = (r.kind, None)
                 removed.add(r.record_id)
                 changes.append(self._change(r.kind, r.record_id, r.origin, r.version, current[2]))
+                messages.append(None)
             else:
                 columns = {
                     **_storage_values(r.values),
@@ -507,14 +528,18 @@ class DirectoryStore:
                 state[r.record_id] = (r.origin, r.version, columns["visibility"])
                 final[r.record_id] = (r.kind, columns)
                 # The payload is the record as this node serves it, as for local writes.
-                payload = convert.to_message(
-                    r.kind, SimpleNamespace(**columns), self.local_network
-                ).SerializeToString()
+                message = convert.to_message(r.kind, SimpleNamespace(**columns), self.local_network)
                 changes.append(
                     self._change(
-                        r.kind, r.record_id, r.origin, r.version, columns["visibility"], payload
+                        r.kind,
+                        r.record_id,
+                        r.origin,
+                        r.version,
+                        columns["visibility"],
+                        message.SerializeToString(),
                     )
                 )
+                messages.append(message)
             changes[-1]["at"] = synced_at
             applied += 1
         for kind, model in MODELS.items():
@@ -540,8 +565,27 @@ class DirectoryStore:
             if updates:
                 # ORM bulk UPDATE by primary key: one executemany.
                 await session.execute(update(model), updates)
-        if changes:
+        if changes and committed is None:
             await session.execute(insert(ChangeRow), changes)
+        elif changes and committed is not None:
+            # The seqs given, read back as plain integers (RETURNING with a guaranteed
+            # order would make SQLAlchemy insert row by row on SQLite). This
+            # transaction holds the writer lock, so the rows after `last` are ours, in
+            # insertion order.
+            last = await session.scalar(select(func.coalesce(func.max(ChangeRow.seq), 0)))
+            await session.execute(insert(ChangeRow), changes)
+            seqs = (
+                await session.scalars(
+                    select(ChangeRow.seq).where(ChangeRow.seq > last).order_by(ChangeRow.seq)
+                )
+            ).all()
+            if len(seqs) == len(changes):
+                for seq, change, message in zip(seqs, changes, messages, strict=True):
+                    committed.append(
+                        Committed(
+                            seq, change["kind"], change["record_id"], change["version"], message
+                        )
+                    )
         return applied, len(replicas) - applied
 
     @staticmethod

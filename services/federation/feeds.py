@@ -7,6 +7,7 @@ other services through `justnet.common.v1.ReplicaFeed`; this module hides which.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -39,6 +40,9 @@ class Feed(Protocol):
         """A server stream of changes (fields: seq, kind, record_id, origin, version,
         deleted, visibility, at, payload) this node owns; cancel() it when done."""
 
+    def watch_batches(self, since: int) -> ChangeStream:
+        """The same changes, as lists of consecutive ones (fewer messages)."""
+
     async def cursor(self, origin: str) -> tuple[int, int]:
         """(cursor, replicas held) for an origin."""
 
@@ -46,6 +50,22 @@ class Feed(Protocol):
         """Applies a batch with the new cursor; returns the stored cursor."""
 
     async def drop(self, origin: str) -> int: ...
+
+
+class ChangeStream:
+    """Lists of changes from a WatchChangeBatches call, or one-element lists from a
+    WatchChanges call (feeds without the batched method); cancel() it when done."""
+
+    def __init__(self, call: Any, batched: bool) -> None:
+        self.call = call
+        self.batched = batched
+
+    async def __aiter__(self) -> AsyncIterator[list[Any]]:
+        async for message in self.call:
+            yield list(message.changes) if self.batched else [message]
+
+    def cancel(self) -> None:
+        self.call.cancel()
 
 
 @dataclass(frozen=True)
@@ -57,6 +77,7 @@ class FeedMessages:
     batch: Any
     replica: Any
     drop: Any
+    batched_watch: bool = False  # the API has WatchChangeBatches
 
 
 DIRECTORY_MESSAGES = FeedMessages(
@@ -65,6 +86,7 @@ DIRECTORY_MESSAGES = FeedMessages(
     dpb.ApplyReplicaBatchRequest,
     dpb.ApplyReplicaRequest,
     dpb.DropReplicasRequest,
+    batched_watch=True,
 )
 REPLICA_FEED_MESSAGES = FeedMessages(
     xpb.FeedWatchRequest,
@@ -98,6 +120,16 @@ class RpcFeed:
             metadata=self.admin,
             timeout=None,
         )
+
+    def watch_batches(self, since: int) -> ChangeStream:
+        if not self.messages.batched_watch:
+            return ChangeStream(self.watch(since), batched=False)
+        call = self.stub.WatchChangeBatches(
+            self.messages.watch(since_seq=since, follow=True, local_only=True),
+            metadata=self.admin,
+            timeout=None,
+        )
+        return ChangeStream(call, batched=True)
 
     async def cursor(self, origin: str) -> tuple[int, int]:
         c = await self.stub.GetReplicationCursor(

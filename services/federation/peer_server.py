@@ -26,16 +26,19 @@ from services.federation.feeds import Feed
 from services.federation.peer_client import DELIVER, FETCH_DETAILS, GET_KEYS, SUBSCRIBE
 from services.federation.peer_client import PEER_SERVICE as SERVICE
 from services.federation.peers import Peer
-from services.federation.policy import POLICIES
+from services.federation.policy import POLICIES, Policy
 from services.federation.receiver import Receiver
-from services.federation.signatures import AUTH_KEY, CallVerifier, sign_record
+from services.federation.signatures import AUTH_KEY, CallVerifier, sign_batch, sign_record
 
 log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 4096
 # A pushed message carries its payload (bounded at Send) plus the signed envelope.
 MAX_MESSAGE_BYTES = 300 * 1024
 HEARTBEAT_SECONDS = 5.0
-QUEUE_BOUND = 1000
+QUEUE_BOUND = 100  # lists of changes (a directory feed hands over up to 500 at once)
+MAX_BATCH = 500  # records per signed batch, whatever the subscriber asks
+# Payload bytes per batch before it is closed: messages stay far below gRPC's 4 MiB.
+BATCH_BYTES = 1024 * 1024
 
 
 def _tls_fingerprint(context: grpc.aio.ServicerContext) -> str | None:
@@ -158,41 +161,82 @@ class PeerServer:
             since,
             " (replay after a policy change)" if replay else "",
         )
-        queue: asyncio.Queue[Any] = asyncio.Queue(QUEUE_BOUND)
-        stream = feed.watch(since)
+        stream = self._stream(feed, peer, policy, since, request.max_batch, context, replay)
+        async for message in stream:
+            yield message
+
+    async def _stream(
+        self,
+        feed: Feed,
+        peer: Peer,
+        policy: Policy,
+        since: int,
+        max_batch: int,
+        context: grpc.aio.ServicerContext,
+        replay: bool = False,
+    ) -> AsyncIterator[bytes]:
+        """The records after `since`, then live ones, with heartbeats; up to max_batch
+        records per signed batch (0: one signed record per message)."""
+        max_batch = min(max(max_batch, 0), MAX_BATCH)
+        # Lists of consecutive changes, as the feed hands them over.
+        queue: asyncio.Queue[list[Any] | None] = asyncio.Queue(QUEUE_BOUND)
+        stream = feed.watch_batches(since)
 
         async def pump() -> None:
             try:
-                async for change in stream:
-                    await queue.put(change)
+                async for changes in stream:
+                    await queue.put(changes)
             finally:
                 await queue.put(None)
 
         reader = asyncio.create_task(pump())
         cursor = since
+        held: list[Any] = []  # changes taken from the queue, not sent yet
+        ended = False
         # At once: the subscriber knows the stream is up before any record is due.
         yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
         try:
             while True:
-                try:
-                    change = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
-                except TimeoutError:
-                    yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
-                    if replay:
-                        # Idle for a heartbeat: the whole backlog went out.
-                        await self.replayed(peer.network, feed.name, peer.policy)
-                        replay = False
-                    if self._policy_changed(peer, feed.name, replay):
-                        await context.abort(
-                            grpc.StatusCode.UNAVAILABLE, "sharing policy changed; resubscribe"
-                        )
-                    continue
-                if change is None:
-                    await context.abort(grpc.StatusCode.UNAVAILABLE, "change feed ended")
-                    return
-                cursor = change.seq
-                yield self._record(change, peer, policy).SerializeToString()
-                if queue.empty():
+                if not held:
+                    if ended:
+                        await context.abort(grpc.StatusCode.UNAVAILABLE, "change feed ended")
+                        return
+                    try:
+                        # Not asyncio.wait_for: on 3.11 it can swallow the cancellation that
+                        # ends this stream (see services/common/waiting.py).
+                        async with asyncio.timeout(HEARTBEAT_SECONDS):
+                            changes = await queue.get()
+                    except TimeoutError:
+                        yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
+                        if replay:
+                            # Idle for a heartbeat: the whole backlog went out.
+                            await self.replayed(peer.network, feed.name, peer.policy)
+                            replay = False
+                        if self._policy_changed(peer, feed.name, replay):
+                            await context.abort(
+                                grpc.StatusCode.UNAVAILABLE, "sharing policy changed; resubscribe"
+                            )
+                        continue
+                    if changes is None:
+                        ended = True
+                        continue
+                    held = changes
+                if not max_batch:
+                    change = held.pop(0)
+                    cursor = change.seq
+                    yield self._record(change, peer, policy).SerializeToString()
+                else:
+                    # Whatever is already here, up to the cap: one signature, one message.
+                    while len(held) < max_batch and not queue.empty():
+                        more = queue.get_nowait()
+                        if more is None:
+                            ended = True
+                            break
+                        held.extend(more)
+                    batch, held = self._batch(held, max_batch, peer, policy)
+                    cursor = batch.last_cursor
+                    yield sign_batch(self.identity.signing_key, batch).SerializeToString()
+                if not held and queue.empty():
                     # End of a burst: tells the subscriber to apply what it holds now.
                     yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
         finally:
@@ -209,19 +253,42 @@ class PeerServer:
             return True
         return feed in current.replay_feeds and not replaying
 
-    def _record(self, change: Any, peer: Peer, policy: Any) -> pb.SignedRecord:
+    def _batch(
+        self, changes: list[Any], limit: int, peer: Peer, policy: Policy
+    ) -> tuple[pb.BatchEnvelope, list[Any]]:
+        """A batch of the first changes (at most `limit`, about BATCH_BYTES); the rest."""
+        batch = pb.BatchEnvelope(origin=self.network, destination=peer.network)
+        records = batch.records
+        size = 0
+        taken = 0
+        for change in changes:
+            if taken >= limit or (taken and size >= BATCH_BYTES):
+                break
+            record = records.add()
+            self._fill(record, change, policy)
+            size += len(record.payload) + 100
+            taken += 1
+        batch.first_cursor = changes[0].seq
+        batch.last_cursor = changes[taken - 1].seq
+        batch.issued_at.FromDatetime(utcnow())
+        return batch, changes[taken:]
+
+    @staticmethod
+    def _fill(envelope: pb.RecordEnvelope, change: Any, policy: Policy) -> None:
         # `change` is a directory Change or a common FeedChange: the same fields.
         shared = not change.deleted and policy.shares(change.kind, change.visibility)
-        envelope = pb.RecordEnvelope(
-            origin=self.network,
-            destination=peer.network,
-            kind=change.kind,
-            record_id=change.record_id,
-            version=change.version,
-            deleted=not shared,
-            payload=policy.shape(change.kind, change.payload) if shared else b"",
-            cursor=change.seq,
-        )
-        envelope.issued_at.FromDatetime(utcnow())
+        envelope.kind = change.kind
+        envelope.record_id = change.record_id
+        envelope.version = change.version
+        envelope.deleted = not shared
+        if shared:
+            envelope.payload = policy.shape(change.kind, change.payload)
+        envelope.cursor = change.seq
         envelope.changed_at.CopyFrom(change.at)
+
+    def _record(self, change: Any, peer: Peer, policy: Policy) -> pb.SignedRecord:
+        """One record signed on its own (subscribers that did not ask for batches)."""
+        envelope = pb.RecordEnvelope(origin=self.network, destination=peer.network)
+        self._fill(envelope, change, policy)
+        envelope.issued_at.FromDatetime(utcnow())
         return sign_record(self.identity.signing_key, envelope)

@@ -7,6 +7,8 @@ body, another method, another destination, a stale time or a reused nonce all fa
 
 Records: the origin signs "justnet-record-v1" and the exact bytes of a RecordEnvelope,
 which names origin and destination; the receiver verifies those bytes, then parses them.
+A batch of consecutive records is signed the same way once, with "justnet-batch-v1"
+over the exact bytes of a BatchEnvelope (origin, destination, cursor range, records).
 Messages (pushed to one peer) and receipts (the peer's proof it handled one) work the same
 way with their own context strings, so no signature can be passed off as another kind.
 """
@@ -31,6 +33,7 @@ AUTH_KEY = "x-justnet-auth"
 CLOCK_SKEW = 300  # seconds a call's time may differ from ours
 NONCE_MEMORY = 100_000
 RECORD_CONTEXT = b"justnet-record-v1\n"
+BATCH_CONTEXT = b"justnet-batch-v1\n"
 MESSAGE_CONTEXT = b"justnet-message-v1\n"
 RECEIPT_CONTEXT = b"justnet-receipt-v1\n"
 
@@ -175,6 +178,58 @@ def open_record(record: pb.SignedRecord, peer: Peer, own_network: str) -> pb.Rec
             f"record addressed to {envelope.destination[:40]}, not {own_network}"
         )
     return envelope
+
+
+def sign_batch(key: SigningKey, batch: pb.BatchEnvelope) -> pb.SignedRecord:
+    data = batch.SerializeToString()
+    return pb.SignedRecord(
+        batch=data,
+        key_id=key.key_id,
+        signature=key.sign(BATCH_CONTEXT + data),
+        cursor=batch.last_cursor,
+    )
+
+
+def open_batch(record: pb.SignedRecord, peer: Peer, own_network: str) -> list[pb.RecordEnvelope]:
+    """Verifies a batch from `peer` for this node over its exact bytes, then parses it.
+
+    Returns its records (their origin and destination are the batch's); refuses a
+    batch whose records do not ascend strictly within its stated cursor range.
+    """
+    key = peer.key(record.key_id)
+    if key is None:
+        raise Unauthenticated(f"unknown key {record.key_id[:40]} for {peer.network}")
+    if not verify(key.public_key, record.signature, BATCH_CONTEXT + record.batch):
+        raise Unauthenticated(f"bad batch signature from {peer.network}")
+    batch = pb.BatchEnvelope()
+    try:
+        batch.ParseFromString(record.batch)
+    except Exception:
+        raise Unauthenticated("garbled batch envelope") from None
+    if not batch.HasField("issued_at"):
+        raise Unauthenticated("batch without issued_at")
+    if not key.valid_at(batch.issued_at.ToDatetime(tzinfo=UTC)):
+        raise Unauthenticated(f"key {key.key_id} of {peer.network} was not valid when it signed")
+    if batch.origin != peer.network:
+        raise PermissionDenied(f"batch of {batch.origin[:40]} relayed by {peer.network}")
+    if batch.destination != own_network:
+        raise PermissionDenied(f"batch addressed to {batch.destination[:40]}, not {own_network}")
+    records = list(batch.records)
+    if not records or records[0].cursor != batch.first_cursor:
+        raise Unauthenticated("batch records do not start at its first cursor")
+    previous = batch.first_cursor - 1
+    for envelope in records:
+        if envelope.cursor <= previous or envelope.cursor > batch.last_cursor:
+            raise Unauthenticated("batch records out of order or outside its cursor range")
+        if envelope.origin not in ("", batch.origin) or envelope.destination not in (
+            "",
+            own_network,
+        ):
+            raise PermissionDenied("a record in the batch names another origin or destination")
+        previous = envelope.cursor
+    if previous != batch.last_cursor:
+        raise Unauthenticated("batch records do not end at its last cursor")
+    return records
 
 
 def sign_message(key: SigningKey, envelope: pb.MessageEnvelope) -> pb.SignedMessage:

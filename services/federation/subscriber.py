@@ -1,8 +1,9 @@
 """One subscription per peer: pull its changes, verify, apply, resume after failures.
 
 The loop asks the directory for the cursor it stored with the last applied batch,
-subscribes from there, verifies every record (signature, key validity, origin,
-destination), and applies records in batches together with the new cursor. Any error
+subscribes from there (asking for signed batches of records), verifies every batch or
+record (signature, key validity, origin, destination, cursor range), and applies
+records in batches together with the new cursor. Any error
 closes the stream; the loop backs off with jitter (durably: the retry time is stored)
 and resumes from the stored cursor, so nothing is lost or applied twice.
 """
@@ -26,11 +27,12 @@ from services.common.timeutil import utcnow
 from services.federation.feeds import Feed, Replica
 from services.federation.peer_client import GET_KEYS, SUBSCRIBE, PeerClient
 from services.federation.peers import Peer, PeerStore
-from services.federation.signatures import open_record
+from services.federation.signatures import open_batch, open_record
 
 log = logging.getLogger(__name__)
 BATCH = 500
-MAX_PENDING = 2 * BATCH  # verified records held while the directory applies a batch
+# Verified records held while the directory applies a batch (plus one incoming batch).
+MAX_PENDING = 2 * BATCH
 BACKOFF_START = 0.5
 BACKOFF_CAP = 30.0
 UNREACHABLE_AFTER = 3  # failures in a row before "backing_off" becomes "unreachable"
@@ -154,7 +156,9 @@ class Subscriber:
         link = self.link
         cursor, _ = await self.feed.cursor(self.peer.network)
         link.applied_cursor = cursor
-        body = pb.SubscribeRequest(since_cursor=cursor, feed=self.feed.name).SerializeToString()
+        body = pb.SubscribeRequest(
+            since_cursor=cursor, feed=self.feed.name, max_batch=BATCH
+        ).SerializeToString()
         client = PeerClient(self.network, self.identity, self.peer)
         applier = Applier(self, cursor)
         async with client.channel() as channel:
@@ -167,7 +171,10 @@ class Subscriber:
                 while True:
                     applier.check()
                     try:
-                        raw = await asyncio.wait_for(iterator.__anext__(), IDLE_TIMEOUT)
+                        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the
+                        # cancellation that stops this task when a message lands at once.
+                        async with asyncio.timeout(IDLE_TIMEOUT):
+                            raw = await iterator.__anext__()
                     except StopAsyncIteration:
                         return
                     except TimeoutError:
@@ -195,28 +202,37 @@ class Subscriber:
                         applier.heartbeat(record.cursor)
                         continue
                     try:
-                        envelope = open_record(record, self.peer, self.network)
+                        if record.batch:
+                            envelopes = open_batch(record, self.peer, self.network)
+                        else:
+                            envelopes = [open_record(record, self.peer, self.network)]
                     except DomainError as exc:
                         stream.cancel()
                         if "unknown key" in exc.message:
                             await self._try_refresh_keys()
                         raise RecordRefused(exc.message) from None
-                    if envelope.kind not in self.feed.kinds:
-                        stream.cancel()
-                        raise RecordRefused(
-                            f"a {envelope.kind[:40]} record in the {self.feed.name} feed"
-                        )
+                    for envelope in envelopes:
+                        if envelope.kind not in self.feed.kinds:
+                            stream.cancel()
+                            raise RecordRefused(
+                                f"a {envelope.kind[:40]} record in the {self.feed.name} feed"
+                            )
                     link.caught_up = False
                     await applier.add(
-                        Replica(
-                            kind=envelope.kind,
-                            record_id=envelope.record_id,
-                            version=envelope.version,
-                            deleted=envelope.deleted,
-                            payload=envelope.payload,
-                            synced_at=envelope.changed_at,
-                        ),
-                        envelope.cursor,
+                        [
+                            (
+                                Replica(
+                                    kind=e.kind,
+                                    record_id=e.record_id,
+                                    version=e.version,
+                                    deleted=e.deleted,
+                                    payload=e.payload,
+                                    synced_at=e.changed_at,
+                                ),
+                                e.cursor,
+                            )
+                            for e in envelopes
+                        ]
                     )
             finally:
                 await applier.close()
@@ -265,7 +281,8 @@ class Applier:
             self.task.result()
             raise RuntimeError("the applier stopped")
 
-    async def add(self, replica: Replica, cursor: int) -> None:
+    async def add(self, replicas: list[tuple[Replica, int]]) -> None:
+        """Queues verified records, each with its cursor (ascending)."""
         while len(self.pending) >= MAX_PENDING:
             self.check()
             self.drained.clear()
@@ -277,7 +294,7 @@ class Applier:
             waiter.cancel()
             if not done:
                 raise RecordRefused("the directory did not apply records in time")
-        self.pending.append((replica, cursor))
+        self.pending.extend(replicas)
         self.caught_up_at_cursor = None
         self.wake.set()
 

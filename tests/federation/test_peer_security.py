@@ -16,7 +16,14 @@ from services.common.timeutil import utcnow
 from services.federation import tls
 from services.federation.peer_server import SUBSCRIBE
 from services.federation.peers import Peer
-from services.federation.signatures import AUTH_KEY, open_record, sign_call, sign_record
+from services.federation.signatures import (
+    AUTH_KEY,
+    open_batch,
+    open_record,
+    sign_batch,
+    sign_call,
+    sign_record,
+)
 from tests.federation.conftest import FedNode, NodeFactory, eventually, peer
 
 pytestmark = pytest.mark.slow
@@ -180,6 +187,54 @@ def test_records_verify_only_for_their_origin_and_destination(tmp_path) -> None:
     relayed.origin = "WACAP"
     with pytest.raises(PermissionDenied):  # signed by SEAJUST but claiming WACAP's record
         open_record(sign_record(ident.signing_key, relayed), sea, "EJN")
+
+
+def test_batches_verify_only_whole_in_order_and_for_their_destination(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    sea_settings = load_settings(write_node(tmp_path / "S", "SEAJUST", "S", ["TH"], None))
+    ident = load_identity(sea_settings)
+    from services.federation.peers import PeerKey
+
+    sea = Peer(
+        "SEAJUST",
+        "",
+        "",
+        (PeerKey(ident.signing_key.key_id, ident.signing_key.public_b64),),
+        b"",
+        "",
+        "default",
+        0,
+        None,
+    )
+
+    def batch(cursors: list[int], first: int, last: int) -> fpb.BatchEnvelope:
+        b = fpb.BatchEnvelope(
+            origin="SEAJUST", destination="EJN", first_cursor=first, last_cursor=last
+        )
+        for c in cursors:
+            b.records.add(kind="authority", record_id=f"r{c}", version=1, payload=b"x", cursor=c)
+        b.issued_at.FromDatetime(utcnow())
+        return b
+
+    good = sign_batch(ident.signing_key, batch([3, 4, 7], 3, 7))
+    assert [r.record_id for r in open_batch(good, sea, "EJN")] == ["r3", "r4", "r7"]
+    with pytest.raises(PermissionDenied):  # replayed to another node
+        open_batch(good, sea, "WACAP")
+    tampered = fpb.SignedRecord()
+    tampered.CopyFrom(good)
+    tampered.batch = good.batch.replace(b"r4", b"r5")
+    with pytest.raises(Unauthenticated):
+        open_batch(tampered, sea, "EJN")
+    # A batch signature is not a record signature, nor the other way round.
+    as_record = fpb.SignedRecord(envelope=good.batch, key_id=good.key_id, signature=good.signature)
+    with pytest.raises(Unauthenticated):
+        open_record(as_record, sea, "EJN")
+    for cursors, first, last in (([4, 3], 3, 4), ([3, 4], 3, 9), ([3, 4], 1, 4), ([], 1, 1)):
+        with pytest.raises(Unauthenticated):  # out of order, or not its stated range
+            open_batch(sign_batch(ident.signing_key, batch(cursors, first, last)), sea, "EJN")
+    other = batch([3], 3, 3)
+    other.records[0].destination = "WACAP"
+    with pytest.raises(PermissionDenied):  # a record inside names another destination
+        open_batch(sign_batch(ident.signing_key, other), sea, "EJN")
 
 
 async def test_a_rotated_key_is_fetched_and_old_signatures_still_verify(

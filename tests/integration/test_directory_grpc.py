@@ -312,6 +312,10 @@ async def test_replica_batch_applies_in_order_with_its_cursor(
     feed = stub.WatchChanges(pb.WatchChangesRequest(since_seq=0), metadata=ADMIN)
     steps = [(c.record_id, c.version, c.deleted) async for c in feed if c.origin == "EJN"][-4:]
     assert steps == [(kept, 3, False), (gone, 2, True), (back, 2, True), (back, 3, False)]
+    # The batched feed carries the same changes, in the same order.
+    batches = stub.WatchChangeBatches(pb.WatchChangesRequest(since_seq=0), metadata=ADMIN)
+    batched = [(c.record_id, c.version, c.deleted) async for b in batches for c in b.changes]
+    assert [s for s in batched if s[0] in (kept, gone, back)][-4:] == steps
 
     # A record of another origin in the batch: refused, and nothing of it is applied.
     hijack = pb.ApplyReplicaBatchRequest(

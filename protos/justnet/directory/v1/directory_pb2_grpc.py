@@ -149,6 +149,11 @@ class DirectoryServiceStub:
                 request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.WatchChangesRequest.SerializeToString,
                 response_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.Change.FromString,
                 _registered_method=True)
+        self.WatchChangeBatches = channel.unary_stream(
+                '/justnet.directory.v1.DirectoryService/WatchChangeBatches',
+                request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.WatchChangesRequest.SerializeToString,
+                response_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ChangeBatch.FromString,
+                _registered_method=True)
         self.ApplyReplica = channel.unary_unary(
                 '/justnet.directory.v1.DirectoryService/ApplyReplica',
                 request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ApplyReplicaRequest.SerializeToString,
@@ -322,6 +327,13 @@ class DirectoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchChangeBatches(self, request, context):
+        """The same changes, several per stream message (fewer messages for a replay).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ApplyReplica(self, request, context):
         """Applies a verified replica from a peer; idempotent by (origin, kind, id, version).
         """
@@ -467,6 +479,11 @@ def add_DirectoryServiceServicer_to_server(servicer, server):
                     servicer.WatchChanges,
                     request_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.WatchChangesRequest.FromString,
                     response_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.Change.SerializeToString,
+            ),
+            'WatchChangeBatches': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchChangeBatches,
+                    request_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.WatchChangesRequest.FromString,
+                    response_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ChangeBatch.SerializeToString,
             ),
             'ApplyReplica': grpc.unary_unary_rpc_method_handler(
                     servicer.ApplyReplica,
@@ -1110,6 +1127,33 @@ class DirectoryService:
             '/justnet.directory.v1.DirectoryService/WatchChanges',
             justnet_dot_directory_dot_v1_dot_directory__pb2.WatchChangesRequest.SerializeToString,
             justnet_dot_directory_dot_v1_dot_directory__pb2.Change.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchChangeBatches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/justnet.directory.v1.DirectoryService/WatchChangeBatches',
+            justnet_dot_directory_dot_v1_dot_directory__pb2.WatchChangesRequest.SerializeToString,
+            justnet_dot_directory_dot_v1_dot_directory__pb2.ChangeBatch.FromString,
             options,
             channel_credentials,
             insecure,

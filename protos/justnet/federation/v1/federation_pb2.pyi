@@ -135,12 +135,14 @@ class RemovePeerResponse(_message.Message):
     def __init__(self, removed: _Optional[bool] = ...) -> None: ...
 
 class SubscribeRequest(_message.Message):
-    __slots__ = ("since_cursor", "feed")
+    __slots__ = ("since_cursor", "feed", "max_batch")
     SINCE_CURSOR_FIELD_NUMBER: _ClassVar[int]
     FEED_FIELD_NUMBER: _ClassVar[int]
+    MAX_BATCH_FIELD_NUMBER: _ClassVar[int]
     since_cursor: int
     feed: str
-    def __init__(self, since_cursor: _Optional[int] = ..., feed: _Optional[str] = ...) -> None: ...
+    max_batch: int
+    def __init__(self, since_cursor: _Optional[int] = ..., feed: _Optional[str] = ..., max_batch: _Optional[int] = ...) -> None: ...
 
 class RecordEnvelope(_message.Message):
     __slots__ = ("origin", "destination", "kind", "record_id", "version", "deleted", "payload", "cursor", "issued_at", "changed_at")
@@ -166,19 +168,37 @@ class RecordEnvelope(_message.Message):
     changed_at: _timestamp_pb2.Timestamp
     def __init__(self, origin: _Optional[str] = ..., destination: _Optional[str] = ..., kind: _Optional[str] = ..., record_id: _Optional[str] = ..., version: _Optional[int] = ..., deleted: _Optional[bool] = ..., payload: _Optional[bytes] = ..., cursor: _Optional[int] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class BatchEnvelope(_message.Message):
+    __slots__ = ("origin", "destination", "first_cursor", "last_cursor", "issued_at", "records")
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    FIRST_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    LAST_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    destination: str
+    first_cursor: int
+    last_cursor: int
+    issued_at: _timestamp_pb2.Timestamp
+    records: _containers.RepeatedCompositeFieldContainer[RecordEnvelope]
+    def __init__(self, origin: _Optional[str] = ..., destination: _Optional[str] = ..., first_cursor: _Optional[int] = ..., last_cursor: _Optional[int] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., records: _Optional[_Iterable[_Union[RecordEnvelope, _Mapping]]] = ...) -> None: ...
+
 class SignedRecord(_message.Message):
-    __slots__ = ("envelope", "key_id", "signature", "heartbeat", "cursor")
+    __slots__ = ("envelope", "key_id", "signature", "heartbeat", "cursor", "batch")
     ENVELOPE_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
     envelope: bytes
     key_id: str
     signature: bytes
     heartbeat: bool
     cursor: int
-    def __init__(self, envelope: _Optional[bytes] = ..., key_id: _Optional[str] = ..., signature: _Optional[bytes] = ..., heartbeat: _Optional[bool] = ..., cursor: _Optional[int] = ...) -> None: ...
+    batch: bytes
+    def __init__(self, envelope: _Optional[bytes] = ..., key_id: _Optional[str] = ..., signature: _Optional[bytes] = ..., heartbeat: _Optional[bool] = ..., cursor: _Optional[int] = ..., batch: _Optional[bytes] = ...) -> None: ...
 
 class SendRequest(_message.Message):
     __slots__ = ("destination", "message_id", "kind", "payload")

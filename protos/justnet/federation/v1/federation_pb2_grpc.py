@@ -486,7 +486,8 @@ class PeerServiceServicer:
 
     def Subscribe(self, request, context):
         """Everything the origin shares with the caller after `since_cursor`, then live
-        changes as they happen. Each record is signed by the origin for this destination.
+        changes as they happen. Each record is signed by the origin for this destination,
+        one by one or (max_batch > 0) in signed batches of consecutive records.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
