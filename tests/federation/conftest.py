@@ -206,7 +206,7 @@ async def node_factory(tmp_path: Path) -> AsyncIterator[NodeFactory]:
 
     yield make
     for node in nodes:
-        # Bounded: see scripts/test on the intermittent hang of in-process server stops.
+        # Bounded, so a regression that makes a stop hang fails the test instead of CI.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(node.stop_federation(), 10)
         await node.channel.close()
