@@ -544,6 +544,8 @@ def main() -> int:
     parser.add_argument("--profile-seconds", type=float, default=10.0)
     parser.add_argument("--py-spy", default=str(ROOT / ".venv" / "bin" / "py-spy"))
     args = parser.parse_args()
+    # SIGTERM (as from a timeout) unwinds like Ctrl-C, so the nodes are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     global PY_SPY
     PY_SPY = args.py_spy
     args.out.parent.mkdir(parents=True, exist_ok=True)

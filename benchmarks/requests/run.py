@@ -395,6 +395,8 @@ if __name__ == "__main__":
     parser.add_argument("--profile-seconds", type=int, default=8)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/requests.json")
     args = parser.parse_args()
+    # SIGTERM (as from a timeout) unwinds like Ctrl-C, so the demo nodes are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     result = asyncio.run(main(args))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
