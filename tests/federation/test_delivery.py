@@ -7,6 +7,9 @@ import grpc
 import pytest
 from justnet.common.v1 import exchange_pb2 as xpb
 from justnet.federation.v1 import federation_pb2 as fpb
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 from services.common.errors import detail_from_trailers
 from services.common.identity_files import load_identity
@@ -227,4 +230,35 @@ async def test_bad_send_requests_name_the_field(make_node: NodeFactory) -> None:
 
 
 async def _async(value: list[xpb.Delivery]) -> list[xpb.Delivery]:
+    return value
+
+
+async def test_a_delivery_joins_the_trace_of_its_send(
+    make_node: NodeFactory, spans: InMemorySpanExporter
+) -> None:
+    a, _ = await two_nodes(make_node)
+    tracer = trace.get_tracer("tests")
+    with tracer.start_as_current_span("practitioner submits") as root:
+        await send(a, "WACAP", "traced-1")
+    trace_id = root.get_span_context().trace_id
+    await eventually(lambda: settled(a, "traced-1"), "delivery")
+
+    def names() -> set[tuple[str, SpanKind]]:
+        return {
+            (s.name, s.kind) for s in spans.get_finished_spans() if s.context.trace_id == trace_id
+        }
+
+    await eventually(
+        lambda: _async_bool(("/justnet.common.v1.Mailbox/Receive", SpanKind.SERVER) in names()),
+        "the receiving service's span in the sender's trace",
+    )
+    # Sender's federation, its courier, the peer port on the other node, its service.
+    assert {
+        ("/justnet.federation.v1.FederationService/Send", SpanKind.SERVER),
+        ("federation.deliver", SpanKind.PRODUCER),
+        ("/justnet.federation.v1.PeerService/Deliver", SpanKind.SERVER),
+    } <= names()
+
+
+async def _async_bool(value: bool) -> bool:
     return value
