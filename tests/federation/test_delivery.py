@@ -78,7 +78,8 @@ async def test_a_message_arrives_once_with_a_receipt_signed_by_the_destination(
         b"TH->NG: banking records",
     )
     # The sending service is told the outcome, with the same receipt.
-    await eventually(lambda: _async(a.mailbox.settled), "Settled on the sender")
+    box = a.mailbox
+    await eventually(lambda: _async(box.settled), "Settled on the sender")
     assert [d.message_id for d in a.mailbox.settled] == ["req-1.event-1"]
     assert a.mailbox.settled[0].receipt == done.receipt
 
@@ -176,7 +177,11 @@ async def test_peer_down_at_send_then_delivered_once_when_it_returns(
 
     await b.start_federation()
     for message_id in ("late-1", "late-2"):
-        done = await eventually(lambda m=message_id: settled(a, m), message_id, within=45)
+
+        async def arrived(m: str = message_id) -> xpb.Delivery | None:
+            return await settled(a, m)
+
+        done = await eventually(arrived, message_id, within=45)
         assert done.state == "delivered"
     # In order, once each.
     assert [m.message_id for m in b.mailbox.received] == ["late-1", "late-2"]
