@@ -30,6 +30,20 @@ PEER = {
         "last_success_at": {"type": ["string", "null"], "format": "date-time"},
         "last_error": {"type": ["string", "null"]},
         "records": {"type": "integer"},
+        "feeds": {
+            "type": "array",
+            "description": "each replicated feed (directory, events) and its own cursor",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "feed": {"type": "string"},
+                    "state": {"type": "string"},
+                    "cursor": {"type": "integer"},
+                    "records": {"type": "integer"},
+                    "last_error": {"type": ["string", "null"]},
+                },
+            },
+        },
     },
 }
 
@@ -44,6 +58,16 @@ def _peer(p: fpb.PeerStatus) -> dict[str, Any]:
         "last_success_at": render.ts(p.last_success_at),
         "last_error": p.last_error or None,
         "records": p.records,
+        "feeds": [
+            {
+                "feed": f.feed,
+                "state": f.state,
+                "cursor": f.cursor,
+                "records": f.records,
+                "last_error": f.last_error or None,
+            }
+            for f in p.feeds
+        ],
     }
 
 

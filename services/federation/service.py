@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,8 +174,21 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
                 status.records = cursor.records
             except grpc.aio.AioRpcError:
                 pass  # the directory is down: report what federation knows
+            await self._feed_states(status)
             out.append(status)
         return pb.ListPeersResponse(peers=out)
+
+    async def _feed_states(self, status: pb.PeerStatus) -> None:
+        for feed in self.manager.feeds:
+            link = self.manager.feed_links.get((status.network, feed.name))
+            entry = status.feeds.add(
+                feed=feed.name,
+                state=link.state if link else "unreachable",
+                last_error=(link.last_error if link else "") or "",
+            )
+            # That service may be down: then its link's state says so.
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                entry.cursor, entry.records = await feed.cursor(status.network)
 
     async def AddPeer(
         self, request: pb.AddPeerRequest, context: grpc.aio.ServicerContext

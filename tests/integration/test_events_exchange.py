@@ -134,6 +134,13 @@ async def test_shared_events_replicate_with_provenance_and_tombstones(
     assert replica["provenance"]["origin"] == "EJN" and replica["provenance"]["verified"]
     assert replica["starts_at"] == "2099-11-18T09:00:00+01:00"
     assert replica["confirmed"] is None  # places are counted at EJN
+    # The administrators' view shows the events feed beside the directory's.
+    status, peers = await sea.call("GET", "/api/v1/federation/peers", role="admin")
+    assert status == 200
+    [ejn_peer] = [p for p in peers["items"] if p["network"] == "EJN"]
+    feeds = {f["feed"]: f for f in ejn_peer["feeds"]}
+    assert set(feeds) == {"directory", "events"}
+    assert feeds["events"]["state"] == "connected" and feeds["events"]["records"] >= 2
     _, listed = await sea.call("GET", "/api/v1/events", params={"network": "EJN"})
     assert sorted(e["title"] for e in listed["items"]) == [
         "EJN Plenary, Berlin",
