@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.common import visibility
+from services.common import changelog, visibility
 from services.common.db import WRITE, session_factory
 from services.common.errors import (
     Conflict,
@@ -170,25 +170,15 @@ class EventsStore:
         return Page(rows, next_cursor)
 
     async def max_seq(self) -> int:
-        async with self.sessions() as session:
-            value = await session.scalar(select(func.max(ChangeRow.seq)))
-        return int(value or 0)
+        return await changelog.max_seq(self.sessions, ChangeRow)
 
     async def changes_since(self, seq: int, limit: int = 500, origin: str = "") -> list[ChangeRow]:
-        stmt = select(ChangeRow).where(ChangeRow.seq > seq)
-        if origin:
-            stmt = stmt.where(ChangeRow.origin == origin)
-        stmt = stmt.order_by(ChangeRow.seq).limit(limit)
-        async with self.sessions() as session:
-            return list((await session.scalars(stmt)).all())
+        return await changelog.changes_since(self.sessions, ChangeRow, seq, limit, origin)
 
     # ------------------------------------------------------------ event writes
 
     async def _begin_write(self, session: AsyncSession) -> None:
-        # First statement of every change-log write: it takes the writer lock.
-        await session.connection(execution_options=WRITE)
-        if self._postgres:
-            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITE_LOCK_KEY})
+        await changelog.begin_write(session, self._postgres, _WRITE_LOCK_KEY)
 
     def _append_change(
         self, session: AsyncSession, row: EventRow, deleted: bool, at: datetime
