@@ -9,6 +9,9 @@ import pytest
 from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.federation.v1 import federation_pb2 as fpb
 
+from services.common.identity_files import load_identity
+from services.federation.peer_client import SUBSCRIBE, PeerClient
+from services.federation.signatures import open_record
 from tests.federation.conftest import NodeFactory, eventually, peer
 
 pytestmark = pytest.mark.slow
@@ -266,3 +269,37 @@ async def test_a_sharing_policy_change_withdraws_what_is_no_longer_shared(
         metadata=sea.admin,
     )
     await eventually(lambda: _count(ejn, 2), "the record shared again", within=30)
+
+
+async def test_a_subscriber_that_asks_for_no_batches_gets_one_signed_record_each(
+    make_node: NodeFactory,
+) -> None:
+    """The stream form of subscribers that predate batches (`max_batch = 0`)."""
+    sea = await make_node("SEAJUST")
+    ejn = await make_node("EJN")
+    await peer(sea, ejn)
+    await sea.create_authority("Central Authority", "federation")
+    await sea.create_authority("Internal Unit", "network")
+    assert ejn.federation_rt is not None
+    seajust = ejn.federation_rt.manager.peers["SEAJUST"]
+    client = PeerClient("EJN", load_identity(ejn.settings), seajust)
+    body = fpb.SubscribeRequest(since_cursor=0, feed="directory", max_batch=0).SerializeToString()
+    records: list[fpb.RecordEnvelope] = []
+    async with client.channel() as channel:
+        call = channel.unary_stream(SUBSCRIBE, request_serializer=None, response_deserializer=None)
+        stream = call(body, metadata=client.signed(SUBSCRIBE, body), timeout=10)
+        async for raw in stream:
+            message = fpb.SignedRecord.FromString(raw)
+            assert not message.batch  # bytes: empty unless batched
+            if message.heartbeat:
+                if len(records) == 2:
+                    break
+                continue
+            records.append(open_record(message, seajust, "EJN"))  # verified, then parsed
+        stream.cancel()
+    shared, withheld = records
+    assert (shared.origin, shared.destination, shared.deleted) == ("SEAJUST", "EJN", False)
+    assert dpb.Authority.FromString(shared.payload).name == "Central Authority"
+    # A record the policy does not share travels as a tombstone, with no payload.
+    assert withheld.deleted and withheld.payload == b""
+    assert shared.cursor < withheld.cursor
