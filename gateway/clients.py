@@ -92,7 +92,7 @@ class ServiceClients:
     async def _refresh_peer_states(self) -> None:
         try:
             reply = await self.federation.ListPeers(
-                federation_pb2.ListPeersRequest(), timeout=PEER_STATE_TIMEOUT
+                federation_pb2.ListPeersRequest(brief=True), timeout=PEER_STATE_TIMEOUT
             )
             self._peer_states = {p.network: p.state for p in reply.peers}
         except grpc.aio.AioRpcError:

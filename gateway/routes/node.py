@@ -74,7 +74,9 @@ def _peer(p: fpb.PeerStatus) -> dict[str, Any]:
 async def _peers(request: web.Request) -> list[fpb.PeerStatus] | None:
     try:
         reply = await request.app[keys.CLIENTS].federation.ListPeers(
-            fpb.ListPeersRequest(), metadata=request[keys.CALLER].metadata(), timeout=2.0
+            fpb.ListPeersRequest(brief=True),
+            metadata=request[keys.CALLER].metadata(),
+            timeout=2.0,
         )
     except grpc.aio.AioRpcError:
         return None

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -43,6 +44,7 @@ DELIVER_TIMEOUT = 20.0
 IDLE_POLL = 5.0  # re-read the queue at least this often (Send also wakes the courier)
 DELIVERY_DEADLINE = timedelta(days=7)
 NOTIFY_POLL = 2.0
+SWEEP_SECONDS = 60.0
 
 
 class Courier:
@@ -194,6 +196,8 @@ class Couriers:
         self.mailboxes = mailboxes
         self.metrics = metrics
         self.couriers: dict[str, Courier] = {}
+        self._swept_peers: set[str] | None = None
+        self._swept_at = 0.0
         self._settled = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.admin = Caller("admin", network, "federation").metadata()
@@ -229,11 +233,17 @@ class Couriers:
         self.metrics.depth.update(
             {network: 0 for network in peers if network not in self.metrics.depth}
         )
-        failed = await self.outbox.fail_undeliverable(set(peers), "the destination is not a peer")
-        failed += await self.outbox.expire(utcnow() - DELIVERY_DEADLINE)
-        if failed:
-            log.warning("gave up on %d undeliverable messages", failed)
-            self._settled.set()
+        # Giving up takes the writer lock: only when the peers changed, or once a minute
+        # for the delivery deadline, not on every one-second sync.
+        now = time.monotonic()
+        if set(peers) != self._swept_peers or now - self._swept_at > SWEEP_SECONDS:
+            self._swept_peers, self._swept_at = set(peers), now
+            gone = "the destination is not a peer"
+            failed = await self.outbox.fail_undeliverable(set(peers), gone)
+            failed += await self.outbox.expire(utcnow() - DELIVERY_DEADLINE)
+            if failed:
+                log.warning("gave up on %d undeliverable messages", failed)
+                self._settled.set()
 
     async def _stop(self, network: str) -> None:
         courier = self.couriers.pop(network)

@@ -166,6 +166,9 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
             lag = link.lag_seconds() if link else None
             if lag is not None:
                 status.lag_seconds = lag
+            if request.brief:
+                out.append(status)
+                continue
             try:
                 cursor = await self.directory.GetReplicationCursor(
                     dpb.GetReplicationCursorRequest(origin=row.network), metadata=admin, timeout=2.0

@@ -125,7 +125,7 @@ class Planner:
     async def peers(self) -> list[fpb.PeerStatus] | None:
         try:
             reply = await self.federation.ListPeers(
-                fpb.ListPeersRequest(), metadata=self.service, timeout=2.0
+                fpb.ListPeersRequest(brief=True), metadata=self.service, timeout=2.0
             )
         except grpc.aio.AioRpcError:
             return None

@@ -51,6 +51,12 @@ async def test_shared_records_arrive_verified_and_network_records_stay(
     anon = await ejn.dir.Lookup(dpb.LookupRequest(jurisdiction="TH"))
     assert [i.authority.meta.id for i in anon.items] == [public.meta.id]
     await eventually(lambda: _state(sea, "EJN", "connected"), "SEAJUST connected to EJN")
+    # The full peer list counts replicas; the brief one (asked on every lookup) does not.
+    full = (await ejn.fed().ListPeers(fpb.ListPeersRequest(), metadata=ejn.admin)).peers
+    brief = (await ejn.fed().ListPeers(fpb.ListPeersRequest(brief=True))).peers
+    assert [(p.network, p.records) for p in full] == [("SEAJUST", 2)]
+    assert [(p.network, p.records, p.cursor) for p in brief] == [("SEAJUST", 0, 0)]
+    assert brief[0].state == full[0].state
 
 
 async def test_updates_deletes_and_revoked_shares_propagate(make_node: NodeFactory) -> None:

@@ -119,8 +119,10 @@ class FeedStatus(_message.Message):
     def __init__(self, feed: _Optional[str] = ..., state: _Optional[str] = ..., cursor: _Optional[int] = ..., records: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...
 
 class ListPeersRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("brief",)
+    BRIEF_FIELD_NUMBER: _ClassVar[int]
+    brief: bool
+    def __init__(self, brief: _Optional[bool] = ...) -> None: ...
 
 class ListPeersResponse(_message.Message):
     __slots__ = ("peers",)
