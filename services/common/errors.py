@@ -17,7 +17,6 @@ ERROR_DETAIL_KEY = "justnet-error-bin"
 # base64 and the status message is percent-encoded, so keep each well below it.
 MAX_DETAIL_BYTES = 4000
 MAX_MESSAGE_CHARS = 500
-MAX_DETAIL_BYTES = 4096
 
 
 @dataclass(frozen=True)

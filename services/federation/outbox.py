@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common.db import WRITE, session_factory
-from services.common.errors import AlreadyExists, InvalidInput, NotFound
-from services.common.timeutil import as_utc, to_timestamp, utcnow
+from services.common.errors import AlreadyExists, NotFound
+from services.common.timeutil import to_timestamp, utcnow
 from services.common.validation import Validator
 from services.federation.models import InboxRow, OutboxRow
 
@@ -75,7 +75,6 @@ def delivery_message(row: OutboxRow) -> xpb.Delivery:
 class QueueDepth:
     destination: str
     pending: int
-    oldest: datetime | None
 
 
 class Outbox:
@@ -228,13 +227,11 @@ class Outbox:
     async def depths(self) -> list[QueueDepth]:
         async with self.sessions() as session:
             rows = await session.execute(
-                select(OutboxRow.destination, func.count(), func.min(OutboxRow.created_at))
+                select(OutboxRow.destination, func.count())
                 .where(OutboxRow.state == "pending")
                 .group_by(OutboxRow.destination)
             )
-            return [
-                QueueDepth(d, int(n), as_utc(oldest) if oldest else None) for d, n, oldest in rows
-            ]
+            return [QueueDepth(d, int(n)) for d, n in rows]
 
 
 class Inbox:
@@ -269,7 +266,3 @@ class Inbox:
             if existing is None:
                 raise
             return existing
-
-
-def invalid_destination(network: str, reason: str) -> InvalidInput:
-    return InvalidInput.one("destination", f"{network[:40]} {reason}")

@@ -195,8 +195,16 @@ class PeerServer:
         ended = False
         # At once: the subscriber knows the stream is up before any record is due.
         yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
+        # A replay this stream makes (or made) is the one the peer row asks for.
+        replays = replay
         try:
             while True:
+                # Every pass, not only when idle: a removed peer or a narrowed policy must
+                # stop receiving at once, even while the feed is busy (a dict lookup).
+                if self._policy_changed(peer, feed.name, replays):
+                    await context.abort(
+                        grpc.StatusCode.UNAVAILABLE, "sharing policy changed; resubscribe"
+                    )
                 if not held:
                     if ended:
                         await context.abort(grpc.StatusCode.UNAVAILABLE, "change feed ended")
@@ -212,10 +220,6 @@ class PeerServer:
                             # Idle for a heartbeat: the whole backlog went out.
                             await self.replayed(peer.network, feed.name, peer.policy)
                             replay = False
-                        if self._policy_changed(peer, feed.name, replay):
-                            await context.abort(
-                                grpc.StatusCode.UNAVAILABLE, "sharing policy changed; resubscribe"
-                            )
                         continue
                     if changes is None:
                         ended = True

@@ -80,8 +80,9 @@ class Peer:
 
     @property
     def identity(self) -> tuple[object, ...]:
-        """What, when changed, requires a new connection to the peer."""
-        return (self.endpoint, self.keys, self.certificate_pem, self.policy)
+        """What, when changed, requires a new connection to the peer. (Not the policy:
+        it governs what this node serves the peer, which the peer server re-checks.)"""
+        return (self.endpoint, self.keys, self.certificate_pem)
 
 
 def _opt(value: datetime | None) -> datetime | None:

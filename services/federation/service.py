@@ -8,7 +8,6 @@ from pathlib import Path
 
 import grpc
 from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.directory.v1 import directory_pb2_grpc
 from justnet.federation.v1 import federation_pb2 as pb
 from justnet.federation.v1 import federation_pb2_grpc
@@ -111,7 +110,6 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
         identity: NodeIdentity,
         store: PeerStore,
         manager: PeerManager,
-        directory: directory_pb2_grpc.DirectoryServiceStub,
         outbox: Outbox,
         couriers: Couriers,
         details_log: DetailsLog,
@@ -120,7 +118,6 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
         self.identity = identity
         self.store = store
         self.manager = manager
-        self.directory = directory
         self.outbox = outbox
         self.couriers = couriers
         self.details_log = details_log
@@ -146,7 +143,6 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
     async def ListPeers(
         self, request: pb.ListPeersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListPeersResponse:
-        admin = Caller("admin", self.settings.network, "federation").metadata()
         out = []
         for row in await self.store.all():
             link = self.manager.links.get(row.network)
@@ -169,15 +165,10 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
             if request.brief:
                 out.append(status)
                 continue
-            try:
-                cursor = await self.directory.GetReplicationCursor(
-                    dpb.GetReplicationCursorRequest(origin=row.network), metadata=admin, timeout=2.0
-                )
-                status.cursor = cursor.cursor
-                status.records = cursor.records
-            except grpc.aio.AioRpcError:
-                pass  # the directory is down: report what federation knows
             await self._feed_states(status)
+            # The peer's cursor and records are its directory feed's (0 if that is down).
+            primary = status.feeds[0]
+            status.cursor, status.records = primary.cursor, primary.records
             out.append(status)
         return pb.ListPeersResponse(peers=out)
 
@@ -346,9 +337,7 @@ async def start(
     ]
     manager = PeerManager(settings.network, identity, store, feeds, couriers.sync)
     await manager.sync()
-    servicer = FederationServicer(
-        settings, identity, store, manager, directory, outbox, couriers, details_log
-    )
+    servicer = FederationServicer(settings, identity, store, manager, outbox, couriers, details_log)
 
     def register(server: grpc.aio.Server) -> None:
         federation_pb2_grpc.add_FederationServiceServicer_to_server(servicer, server)

@@ -27,7 +27,7 @@ from justnet.federation.v1 import federation_pb2 as pb
 
 from services.common.errors import PermissionDenied, Unauthenticated
 from services.common.signing import SigningKey, verify
-from services.federation.peers import Peer
+from services.federation.peers import Peer, PeerKey
 
 AUTH_KEY = "x-justnet-auth"
 CLOCK_SKEW = 300  # seconds a call's time may differ from ours
@@ -82,16 +82,37 @@ def _b64(value: str) -> bytes:
         raise Unauthenticated("signature is not base64url") from None
 
 
+class KeyProblem(Unauthenticated):
+    """The signing key is unknown, or was not valid when it signed: the peer may have
+    rotated its keys, so the caller refreshes them before giving up."""
+
+
+def _key(peer: Peer, key_id: str) -> PeerKey:
+    key = peer.key(key_id)
+    if key is None:
+        raise KeyProblem(f"unknown key {key_id[:40]} for {peer.network}")
+    return key
+
+
+def _verified(peer: Peer, key_id: str, signature: bytes, data: bytes, what: str) -> PeerKey:
+    """The key that made `signature` over `data` (its validity in time is checked by the
+    caller once it has parsed the signed time)."""
+    key = _key(peer, key_id)
+    if not verify(key.public_key, signature, data):
+        raise Unauthenticated(f"bad {what} signature from {peer.network}")
+    return key
+
+
+def _valid_when_signed(key: PeerKey, peer: Peer, at: datetime) -> None:
+    if not key.valid_at(at):
+        raise KeyProblem(f"key {key.key_id} of {peer.network} was not valid at {at.isoformat()}")
+
+
 def check_key_signature(
     peer: Peer, key_id: str, signature: bytes, data: bytes, at: datetime
 ) -> None:
-    key = peer.key(key_id)
-    if key is None:
-        raise Unauthenticated(f"unknown key {key_id[:40]} for {peer.network}")
-    if not key.valid_at(at):
-        raise Unauthenticated(f"key {key_id} of {peer.network} was not valid at {at.isoformat()}")
-    if not verify(key.public_key, signature, data):
-        raise Unauthenticated(f"bad signature from {peer.network}")
+    key = _verified(peer, key_id, signature, data, "call")
+    _valid_when_signed(key, peer, at)
 
 
 class CallVerifier:
@@ -118,7 +139,7 @@ class CallVerifier:
         peer = peers.get(origin)
         if peer is None:
             raise PermissionDenied(f"{origin[:40]} is not a peer of {self.network}")
-        if tls_fingerprint is not None and tls_fingerprint != peer.fingerprint:
+        if tls_fingerprint != peer.fingerprint:  # no client certificate fails too
             raise PermissionDenied(f"the TLS certificate is not the one pinned for {origin}")
         try:
             ts = int(f["ts"])
@@ -156,11 +177,9 @@ def sign_record(key: SigningKey, envelope: pb.RecordEnvelope) -> pb.SignedRecord
 
 def open_record(record: pb.SignedRecord, peer: Peer, own_network: str) -> pb.RecordEnvelope:
     """Verifies a record from `peer` for this node over its exact bytes, then parses it."""
-    key = peer.key(record.key_id)
-    if key is None:
-        raise Unauthenticated(f"unknown key {record.key_id[:40]} for {peer.network}")
-    if not verify(key.public_key, record.signature, RECORD_CONTEXT + record.envelope):
-        raise Unauthenticated(f"bad record signature from {peer.network}")
+    key = _verified(
+        peer, record.key_id, record.signature, RECORD_CONTEXT + record.envelope, "record"
+    )
     envelope = pb.RecordEnvelope()
     try:
         envelope.ParseFromString(record.envelope)
@@ -168,9 +187,7 @@ def open_record(record: pb.SignedRecord, peer: Peer, own_network: str) -> pb.Rec
         raise Unauthenticated("garbled record envelope") from None
     if not envelope.HasField("issued_at"):
         raise Unauthenticated("record without issued_at")
-    issued = envelope.issued_at.ToDatetime(tzinfo=UTC)
-    if not key.valid_at(issued):
-        raise Unauthenticated(f"key {key.key_id} of {peer.network} was not valid when it signed")
+    _valid_when_signed(key, peer, envelope.issued_at.ToDatetime(tzinfo=UTC))
     if envelope.origin != peer.network:
         raise PermissionDenied(f"record of {envelope.origin[:40]} relayed by {peer.network}")
     if envelope.destination != own_network:
@@ -196,11 +213,7 @@ def open_batch(record: pb.SignedRecord, peer: Peer, own_network: str) -> list[pb
     Returns its records (their origin and destination are the batch's); refuses a
     batch whose records do not ascend strictly within its stated cursor range.
     """
-    key = peer.key(record.key_id)
-    if key is None:
-        raise Unauthenticated(f"unknown key {record.key_id[:40]} for {peer.network}")
-    if not verify(key.public_key, record.signature, BATCH_CONTEXT + record.batch):
-        raise Unauthenticated(f"bad batch signature from {peer.network}")
+    key = _verified(peer, record.key_id, record.signature, BATCH_CONTEXT + record.batch, "batch")
     batch = pb.BatchEnvelope()
     try:
         batch.ParseFromString(record.batch)
@@ -208,8 +221,7 @@ def open_batch(record: pb.SignedRecord, peer: Peer, own_network: str) -> list[pb
         raise Unauthenticated("garbled batch envelope") from None
     if not batch.HasField("issued_at"):
         raise Unauthenticated("batch without issued_at")
-    if not key.valid_at(batch.issued_at.ToDatetime(tzinfo=UTC)):
-        raise Unauthenticated(f"key {key.key_id} of {peer.network} was not valid when it signed")
+    _valid_when_signed(key, peer, batch.issued_at.ToDatetime(tzinfo=UTC))
     if batch.origin != peer.network:
         raise PermissionDenied(f"batch of {batch.origin[:40]} relayed by {peer.network}")
     if batch.destination != own_network:

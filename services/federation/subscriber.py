@@ -27,7 +27,7 @@ from services.common.timeutil import utcnow
 from services.federation.feeds import Feed, Replica
 from services.federation.peer_client import GET_KEYS, SUBSCRIBE, PeerClient
 from services.federation.peers import Peer, PeerStore
-from services.federation.signatures import open_batch, open_record
+from services.federation.signatures import KeyProblem, open_batch, open_record
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -208,7 +208,7 @@ class Subscriber:
                             envelopes = [open_record(record, self.peer, self.network)]
                     except DomainError as exc:
                         stream.cancel()
-                        if "unknown key" in exc.message:
+                        if isinstance(exc, KeyProblem):  # rotated keys: fetch them
                             await self._try_refresh_keys()
                         raise RecordRefused(exc.message) from None
                     for envelope in envelopes:

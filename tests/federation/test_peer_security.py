@@ -256,3 +256,24 @@ async def test_a_rotated_key_is_fetched_and_old_signatures_still_verify(
 
 async def _count(node: FedNode, n: int) -> bool:
     return len(await node.replicas_from("SEAJUST")) == n
+
+
+async def test_a_peer_cannot_sign_as_another_peer_over_its_own_certificate(
+    make_node: NodeFactory,
+) -> None:
+    """Both SEAJUST and WACAP are EJN's peers; SEAJUST holds WACAP's signing key (say it
+    leaked) but connects with its own TLS certificate: the call is refused, because each
+    origin is bound to the certificate pinned for it."""
+    sea = await make_node("SEAJUST")
+    ejn = await make_node("EJN")
+    wacap = await make_node("WACAP")
+    await peer(sea, ejn)
+    await peer(wacap, ejn)
+    body = fpb.SubscribeRequest(since_cursor=0).SerializeToString()
+    wacap_key = load_identity(wacap.settings).signing_key
+    as_wacap = sign_call(wacap_key, SUBSCRIBE, "WACAP", "EJN", body)
+    # Over WACAP's own certificate the same kind of call works ...
+    assert await _subscribe_raw(wacap, ejn, body, as_wacap)
+    # ... over SEAJUST's certificate, a fresh call signed as WACAP is refused.
+    forged = sign_call(wacap_key, SUBSCRIBE, "WACAP", "EJN", body)
+    assert await _code(_subscribe_raw(sea, ejn, body, forged)) == grpc.StatusCode.PERMISSION_DENIED
