@@ -122,8 +122,11 @@ class RunningServer:
         """NOT_SERVING first (load balancers drain), then stop; bounded, so a call that
         does not end cannot keep the process from exiting."""
         try:
-            await asyncio.wait_for(self.health.enter_graceful_shutdown(), STOP_MARGIN_SECONDS)
-            await asyncio.wait_for(self.server.stop(grace), grace + STOP_MARGIN_SECONDS)
+            # asyncio.timeout, not wait_for (see services/common/waiting.py).
+            async with asyncio.timeout(STOP_MARGIN_SECONDS):
+                await self.health.enter_graceful_shutdown()
+            async with asyncio.timeout(grace + STOP_MARGIN_SECONDS):
+                await self.server.stop(grace)
         except TimeoutError:
             log.warning(
                 "server did not stop within %.0f s; leaving it", grace + STOP_MARGIN_SECONDS
