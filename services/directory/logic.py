@@ -426,15 +426,9 @@ class DirectoryLogic:
             errors.append(FieldError("cursor", "must not be negative"))
         if errors:
             raise InvalidInput(errors)
-        # Compared as (seconds, nanos): one datetime conversion per batch, not per record.
-        latest = max(
-            ((r.synced_at.seconds, r.synced_at.nanos, i) for i, r in enumerate(req.records)),
+        last_change = max(
+            (from_timestamp(r.synced_at) for r in req.records if r.HasField("synced_at")),
             default=None,
-        )
-        last_change = (
-            from_timestamp(req.records[latest[2]].synced_at)
-            if latest is not None and req.records[latest[2]].HasField("synced_at")
-            else None
         )
         committed: list[Committed] = []
         applied, ignored, cursor = await self.store.apply_replica_batch(

@@ -31,7 +31,15 @@ from services.common.validation import Validator
 from services.common.visibility import can_see
 from services.events import calendar, convert, validate
 from services.events.models import EventRow, RegistrationRow
-from services.events.store import MAX_LIMIT, EventFilter, EventsStore, Placed, Replica
+from services.events.store import (
+    MAX_LIMIT,
+    TELL_OWNER,
+    EventFilter,
+    EventsStore,
+    Placed,
+    Replica,
+    person_key,
+)
 
 log = logging.getLogger(__name__)
 REGISTRATION_KIND = "events.registration"
@@ -210,7 +218,7 @@ class EventsLogic:
             event_origin=event.origin,
             network=caller.network,
             subject=caller.subject,
-            person_key=(contact or f"{caller.network}/{caller.subject}/{name.casefold()}")[:600],
+            person_key=person_key(self.network, caller.network, caller.subject, name, contact),
             name=name,
             email=email,
             contact_point_id=contact,
@@ -251,47 +259,30 @@ class EventsLogic:
 
     async def _own_registration(
         self, event_id: str, registration_id: str, caller: Caller
-    ) -> tuple[EventRow | None, RegistrationRow, int]:
+    ) -> tuple[RegistrationRow, int]:
         """The registration, if the caller is its registrant or an editor here."""
         self.require_member(caller)
         found = await self.store.registration(registration_id) if is_id(registration_id) else None
         if found is None or found[0].event_id != event_id:
             raise NotFound(f"no registration {registration_id}")
         row, position = found
-        event = await self.store.get(event_id)
         editor = caller.at_least("editor") and caller.network == self.network
         registrant = caller.network == row.network and caller.subject == row.subject
         if not (editor or registrant):
             raise NotFound(f"no registration {registration_id}")
-        return event, row, position
+        return row, position
 
     async def get_registration(
         self, req: pb.GetRegistrationRequest, caller: Caller
     ) -> pb.Registration:
-        _, row, position = await self._own_registration(req.event_id, req.id, caller)
+        row, position = await self._own_registration(req.event_id, req.id, caller)
         return convert.registration(row, position)
 
     async def cancel(self, req: pb.GetRegistrationRequest, caller: Caller) -> pb.Registration:
-        _, row, _ = await self._own_registration(req.event_id, req.id, caller)
-        remote = row.event_origin != self.network
-        was_active = row.state in validate.ACTIVE_STATES
-        cancelled, _ = await self.store.cancel(row.id)
-        if remote and was_active:
-            payload = pb.CancellationMessage(event_id=row.event_id, registration_id=row.id)
-            try:
-                await self.peers.federation.send(
-                    federation_pb2.SendRequest(
-                        destination=row.event_origin,
-                        message_id=f"{row.id}:cancel",
-                        kind=CANCELLATION_KIND,
-                        payload=payload.SerializeToString(),
-                    )
-                )
-            except grpc.aio.AioRpcError as exc:
-                raise Unavailable(
-                    f"cancelled here, but could not tell {row.event_origin}: {exc.code().name}"
-                ) from None
-        return convert.registration(cancelled)
+        """Cancels at once. For a peer's event the owner is told by `push_updates`, from
+        a mark written with the cancellation, so a federation outage delays it only."""
+        row, _ = await self._own_registration(req.event_id, req.id, caller)
+        return convert.registration(await self.store.cancel(row.id))
 
     async def list_registrations(
         self, req: pb.ListRegistrationsRequest, caller: Caller
@@ -441,7 +432,7 @@ class EventsLogic:
         row = await self.store.by_message(origin, body.registration_id)
         if row is None or row.event_id != body.event_id:
             return self._refuse(f"no registration {body.registration_id} from {origin}")
-        cancelled, _ = await self.store.cancel(row.id, by_peer=True)
+        cancelled = await self.store.cancel(row.id, by_peer=True)
         return self._reply((cancelled, 0))
 
     async def _receive_update(
@@ -473,28 +464,41 @@ class EventsLogic:
         reply = pb.RegistrationReply(state=row.state, registration_id=row.id)
         return exchange_pb2.InboundReply(accepted=True, reply=reply.SerializeToString())
 
+    def _peer_message(self, row: RegistrationRow) -> federation_pb2.SendRequest:
+        """The message a row's `peer_update` is due as. A retried Send is the same
+        message (one id per state reached), so federation delivers it once."""
+        state = row.peer_update
+        if state == TELL_OWNER:  # a member cancelled a registration for a peer's event
+            cancellation = pb.CancellationMessage(event_id=row.event_id, registration_id=row.id)
+            return federation_pb2.SendRequest(
+                destination=row.event_origin,
+                message_id=f"{row.id}:cancel",
+                kind=CANCELLATION_KIND,
+                payload=cancellation.SerializeToString(),
+            )
+        body = pb.RegistrationUpdate(
+            event_id=row.event_id, registration_id=row.message_id or "", state=state
+        )
+        return federation_pb2.SendRequest(
+            destination=row.network,
+            message_id=f"{row.message_id}:{state}",
+            kind=UPDATE_KIND,
+            payload=body.SerializeToString(),
+        )
+
     async def push_updates(self) -> int:
         """Tells peer networks about their members' registrations that changed here
-        (moved up from the waitlist, cancelled by an editor). The due state is kept in
-        the registration's row, written with the change, and cleared only once
-        federation took the message, so a federation outage delays and loses nothing.
+        (moved up from the waitlist, cancelled by an editor), and peer events' owners
+        about this node's members' cancellations. The due message is kept in the
+        registration's row, written with the change, and cleared only once federation
+        took it, so a federation outage delays and loses nothing.
         Returns how many were handed over."""
         sent = 0
         for row in await self.store.peer_updates():
             state = row.peer_update
-            body = pb.RegistrationUpdate(
-                event_id=row.event_id, registration_id=row.message_id or "", state=state
-            )
+            request = self._peer_message(row)
             try:
-                # One message per state reached: a retried Send is the same message.
-                await self.peers.federation.send(
-                    federation_pb2.SendRequest(
-                        destination=row.network,
-                        message_id=f"{row.message_id}:{state}",
-                        kind=UPDATE_KIND,
-                        payload=body.SerializeToString(),
-                    )
-                )
+                await self.peers.federation.send(request)
             except grpc.aio.AioRpcError as exc:
                 if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
                     raise Unavailable(
@@ -502,7 +506,10 @@ class EventsLogic:
                     ) from None
                 # No longer a peer (or refused outright): nothing to retry.
                 log.warning(
-                    "dropped the update of %s for %s: %s", row.id, row.network, exc.details()
+                    "dropped the update of %s for %s: %s",
+                    row.id,
+                    request.destination,
+                    exc.details(),
                 )
             await self.store.update_sent(row.id, state)
             sent += 1

@@ -102,7 +102,9 @@ class RegistrationRow(Base):
     reason: Mapped[str] = mapped_column(String(500), default="")
     event_title: Mapped[str] = mapped_column(String(300), default="")
     # A peer member's registration changed here (moved up, cancelled by an editor): the
-    # state their network has yet to be told; "" once federation took the message.
+    # state their network has yet to be told; a member's registration for a peer's event,
+    # cancelled here: "cancel", the owner has yet to be told; "" once federation took
+    # the message.
     peer_update: Mapped[str] = mapped_column(String(16), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -45,6 +45,9 @@ _WRITE_LOCK_KEY = 0x4A4E4556  # "JNEV": the events change log's advisory lock
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 CODE_LIST_COLUMNS = ("languages", "interpretation")
+# `peer_update` of a member's registration for a peer's event, cancelled here: the
+# owner has yet to be told (an events.cancellation message).
+TELL_OWNER = "cancel"
 # A member's registration for a peer's event only moves forward: answers and updates
 # may arrive out of order (a receipt's "waitlisted" after the owner's "confirmed").
 _RANK = {"pending": 0, "waitlisted": 1, "confirmed": 2, "refused": 3, "failed": 3, "cancelled": 4}
@@ -80,7 +83,20 @@ class Placed:
 
     row: RegistrationRow
     position: int  # waitlist position, 1 = next
-    existed: bool = False  # a duplicate message: the earlier answer
+
+
+def person_key(
+    local_network: str, network: str, subject: str, name: str, contact_point_id: str
+) -> str:
+    """Who the registrant is, for "already registered". A contact point id is this
+    network's directory record: trusted as the person only for this network's own
+    members. A peer's is scoped by its network, so a peer message naming a local
+    contact point cannot block the local person it belongs to."""
+    if contact_point_id:
+        if network == local_network:
+            return contact_point_id
+        return f"{network}/contact/{contact_point_id}"[:600]
+    return f"{network}/{subject}/{name.casefold()}"[:600]
 
 
 def _storage_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -309,13 +325,13 @@ class EventsStore:
         )
         return int(await session.scalar(stmt) or 0) + 1
 
-    async def _promote(self, session: AsyncSession, event: EventRow, now: datetime) -> list[str]:
-        """Moves the first waitlisted up into free places; returns their ids."""
+    async def _promote(self, session: AsyncSession, event: EventRow, now: datetime) -> None:
+        """Moves the first waitlisted up into free places."""
         free = None
         if event.capacity:
             free = event.capacity - await self._count(session, event.id, "confirmed")
             if free <= 0:
-                return []
+                return
         stmt = (
             select(RegistrationRow)
             .where(RegistrationRow.event_id == event.id, RegistrationRow.state == "waitlisted")
@@ -323,14 +339,11 @@ class EventsStore:
         )
         if free is not None:
             stmt = stmt.limit(free)
-        moved = []
         for reg in (await session.scalars(stmt)).all():
             reg.state = "confirmed"
             reg.updated_at = now
             if reg.network != self.local_network and reg.message_id:
                 reg.peer_update = "confirmed"  # their network is told (push_updates)
-            moved.append(reg.id)
-        return moved
 
     async def register(
         self,
@@ -347,7 +360,7 @@ class EventsStore:
     ) -> Placed:
         """A place or a waitlist slot for a local event, decided under the event's lock."""
         now = now or utcnow()
-        person_key = contact_point_id or f"{network}/{subject}/{name.casefold()}"
+        key = person_key(self.local_network, network, subject, name, contact_point_id)
         async with self.sessions.begin() as session:
             event = await self._lock_event(session, event_id)
             if event.origin != self.local_network:
@@ -360,7 +373,7 @@ class EventsStore:
                     )
                 )
                 if earlier is not None:
-                    return Placed(earlier, await self._position(session, earlier), True)
+                    return Placed(earlier, await self._position(session, earlier))
             deadline = event.registration_deadline or event.ends_at
             if now > as_utc(deadline):
                 field = "registration_deadline" if event.registration_deadline else "ends_at"
@@ -370,12 +383,12 @@ class EventsStore:
             duplicate = await session.scalar(
                 select(RegistrationRow.id).where(
                     RegistrationRow.event_id == event_id,
-                    RegistrationRow.person_key == person_key,
+                    RegistrationRow.person_key == key,
                     RegistrationRow.state.in_(ACTIVE_STATES),
                 )
             )
             if duplicate is not None:
-                raise Conflict(f"already registered for this event (registration {duplicate})")
+                raise Conflict("already registered for this event")
             confirmed = await self._count(session, event_id, "confirmed")
             queue_no = int(
                 await session.scalar(
@@ -392,7 +405,7 @@ class EventsStore:
                 event_origin=event.origin,
                 network=network,
                 subject=subject,
-                person_key=person_key[:600],
+                person_key=key,
                 name=name,
                 email=email,
                 contact_point_id=contact_point_id,
@@ -419,7 +432,7 @@ class EventsStore:
                 )
             )
             if duplicate is not None:
-                raise Conflict(f"already registered for this event (registration {duplicate})")
+                raise Conflict("already registered for this event")
             session.add(row)
         return row
 
@@ -468,9 +481,11 @@ class EventsStore:
 
     async def cancel(
         self, registration_id: str, now: datetime | None = None, by_peer: bool = False
-    ) -> tuple[RegistrationRow, list[str]]:
+    ) -> RegistrationRow:
         """Cancels; on a local event the first waitlisted take the freed place. A peer
-        member's registration cancelled here (not by their network) is reported back."""
+        member's registration cancelled here (not by their network) is reported back;
+        a member's registration for a peer's event is reported to its owner. Both are
+        marked in the same transaction and sent by `push_updates`."""
         now = now or utcnow()
         async with self.sessions() as session:
             found = await session.get(RegistrationRow, registration_id)
@@ -482,21 +497,25 @@ class EventsStore:
             else:
                 await session.connection(execution_options=WRITE)
                 event = None
-            row = await session.get(RegistrationRow, registration_id)
+            row: RegistrationRow | None = await session.get(RegistrationRow, registration_id)
             if row is None:
                 raise NotFound(f"no registration {registration_id}")
             if row.state not in ACTIVE_STATES:
-                return row, []
+                return row
             row.state = "cancelled"
             row.updated_at = now
-            peer_row = row.network != self.local_network and bool(row.message_id)
-            row.peer_update = "cancelled" if peer_row and not by_peer else ""
-            await session.flush()
-            moved = await self._promote(session, event, now) if event is not None else []
-        return row, moved
+            if event is None:
+                row.peer_update = TELL_OWNER  # the owner frees the place (push_updates)
+            else:
+                peer_row = row.network != self.local_network and bool(row.message_id)
+                row.peer_update = "cancelled" if peer_row and not by_peer else ""
+                await session.flush()
+                await self._promote(session, event, now)
+        return row
 
     async def peer_updates(self, limit: int = 100) -> list[RegistrationRow]:
-        """Peer members' registrations whose new state their network has yet to learn."""
+        """Peer members' registrations whose new state their network has yet to learn,
+        and members' cancellations a peer event's owner has yet to learn."""
         stmt = (
             select(RegistrationRow)
             .where(RegistrationRow.peer_update != "")
@@ -508,7 +527,7 @@ class EventsStore:
 
     async def update_sent(self, registration_id: str, state: str) -> None:
         """Federation took the message; a later change (another state) stays due. A row
-        kept only to report its event's deletion goes now."""
+        kept only to report its local event's deletion goes now."""
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
             await session.execute(
@@ -521,6 +540,7 @@ class EventsStore:
                 delete(RegistrationRow).where(
                     RegistrationRow.id == registration_id,
                     RegistrationRow.peer_update == "",
+                    RegistrationRow.event_origin == self.local_network,
                     ~event,
                 )
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -20,17 +21,20 @@ from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.directory.v1 import directory_pb2_grpc
 from justnet.events.v1 import events_pb2 as pb
 from justnet.events.v1 import events_pb2_grpc
+from justnet.federation.v1 import federation_pb2 as fpb
 
 from gateway.app import create_app
 from gateway.app import migrate as migrate_gateway
 from gateway.auth import TokenStore
 from services.common.clients import open_channel
 from services.common.db import create_engine
-from services.common.errors import detail_from_trailers
+from services.common.errors import Unavailable, detail_from_trailers
 from services.common.identity import Caller
 from services.common.settings import NodeSettings, load_settings
+from services.common.timeutil import utcnow
 from services.directory import service as directory
 from services.events import service as events_service
+from services.events.models import RegistrationRow
 from tests.conftest import SEAJUST
 from tests.postgres import fresh_database
 
@@ -276,6 +280,27 @@ async def test_registration_rules(stack: Stack) -> None:
             pb.RegisterRequest(event_id=event.meta.id, name="delegate"), metadata=member(1)
         )
     assert info.value.code() == grpc.StatusCode.ABORTED  # already registered: 409
+    assert first.id not in (info.value.details() or "")  # no other registration's id
+    # A peer's message naming one of this network's contact points is that peer's
+    # registrant: it does not take the place of the local person the contact point is.
+    contact = str(uuid.uuid4())
+    peer = await stack.mailbox.Receive(
+        exchange_pb2.InboundMessage(
+            origin="EJN",
+            message_id="ejn-1",
+            kind="events.registration",
+            payload=pb.RegistrationMessage(
+                event_id=event.meta.id, subject="x", name="Someone", contact_point_id=contact
+            ).SerializeToString(),
+        ),
+        metadata=ADMIN,
+    )
+    assert peer.accepted
+    local = await stack.events.Register(
+        pb.RegisterRequest(event_id=event.meta.id, name="Local person", contact_point_id=contact),
+        metadata=member(3),
+    )
+    assert local.state == "confirmed"
     # Another member cannot see or cancel it; the list is for editors.
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stack.events.GetRegistration(
@@ -486,18 +511,94 @@ async def test_replica_feed_and_mailbox_contracts(tmp_path: Path, database_url: 
             metadata=ejn_admin,
         )
         assert not refused.accepted
-        forged = await sea.mailbox.Receive(
-            exchange_pb2.InboundMessage(
-                origin="WACAP",
-                message_id="x-2",
+        # A real pending registration at SEAJUST for EJN's event: only EJN may settle it.
+        now = utcnow()
+        pending = await sea.runtime.logic.store.add_pending(
+            RegistrationRow(
+                id=str(uuid.uuid4()),
+                event_id=plenary.meta.id,
+                event_origin="EJN",
+                network="SEAJUST",
+                subject="member-2",
+                person_key="SEAJUST/member-2/delegate 2",
+                name="Delegate 2",
+                state="pending",
+                queue_no=0,
+                event_title=plenary.title,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+        def update(origin: str) -> exchange_pb2.InboundMessage:
+            return exchange_pb2.InboundMessage(
+                origin=origin,
+                message_id=f"{pending.id}:confirmed",
                 kind="events.registration_update",
                 payload=pb.RegistrationUpdate(
-                    event_id=plenary.meta.id, registration_id=plenary.meta.id, state="confirmed"
+                    event_id=plenary.meta.id, registration_id=pending.id, state="confirmed"
+                ).SerializeToString(),
+            )
+
+        # (EJN took the registration; its answer is the update below.)
+        taken = await ejn.mailbox.Receive(
+            exchange_pb2.InboundMessage(
+                origin="SEAJUST",
+                message_id=pending.id,
+                kind="events.registration",
+                payload=pb.RegistrationMessage(
+                    event_id=plenary.meta.id, subject="member-2", name="Delegate 2"
                 ).SerializeToString(),
             ),
-            metadata=ADMIN,
+            metadata=ejn_admin,
         )
+        assert taken.accepted
+        forged = await sea.mailbox.Receive(update("WACAP"), metadata=ADMIN)
         assert not forged.accepted
+        mine_now = await sea.events.GetRegistration(
+            pb.GetRegistrationRequest(event_id=plenary.meta.id, id=pending.id), metadata=member(2)
+        )
+        assert mine_now.state == "pending"
+        owners = await sea.mailbox.Receive(update("EJN"), metadata=ADMIN)
+        assert owners.accepted
+        mine_now = await sea.events.GetRegistration(
+            pb.GetRegistrationRequest(event_id=plenary.meta.id, id=pending.id), metadata=member(2)
+        )
+        assert mine_now.state == "confirmed"
+        # Cancelled with no federation to hand it to: cancelled here all the same, and the
+        # cancellation for EJN stays due in the row until federation takes it.
+        cancelled = await sea.events.CancelRegistration(
+            pb.GetRegistrationRequest(event_id=plenary.meta.id, id=pending.id), metadata=member(2)
+        )
+        assert cancelled.state == "cancelled"
+        due = await sea.runtime.logic.store.peer_updates()
+        assert [(r.id, r.peer_update) for r in due] == [(pending.id, "cancel")]
+        with pytest.raises(Unavailable):
+            await sea.runtime.logic.push_updates()
+        assert len(await sea.runtime.logic.store.peer_updates()) == 1
+
+        class Forward:  # federation back: messages reach EJN's mailbox, twice over
+            async def send(self, request: fpb.SendRequest) -> exchange_pb2.Delivery:
+                for _ in range(2):
+                    reply = await ejn.mailbox.Receive(
+                        exchange_pb2.InboundMessage(
+                            origin="SEAJUST",
+                            message_id=request.message_id,
+                            kind=request.kind,
+                            payload=request.payload,
+                        ),
+                        metadata=ejn_admin,
+                    )
+                    assert reply.accepted, reply.reason
+                return exchange_pb2.Delivery()
+
+        sea.runtime.logic.peers.federation = Forward()
+        await sea.runtime.logic.push_updates()  # or the background sender got there first
+        assert await sea.runtime.logic.store.peer_updates() == []
+        owners_list = await ejn.events.ListRegistrations(
+            pb.ListRegistrationsRequest(event_id=plenary.meta.id), metadata=ejn_editor
+        )
+        assert [(r.network, r.state) for r in owners_list.items] == [("SEAJUST", "cancelled")]
         # Only the node's own services may use the mailbox and the feed.
         for call in (
             ejn.mailbox.Receive(exchange_pb2.InboundMessage(), metadata=member(1, "EJN")),

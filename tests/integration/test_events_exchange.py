@@ -230,15 +230,22 @@ async def test_registration_for_a_peers_event_is_answered_by_its_owner(
     assert len(await owner_list(ejn, event["id"])) == 2
     assert (await ejn.received()).count(first["id"]) == 1
 
-    # The confirmed member cancels at SEAJUST: EJN frees the place, moves the waitlisted
-    # member up and tells SEAJUST, where that member sees the confirmation.
+    # The confirmed member cancels at SEAJUST while its federation is down: cancelled at
+    # once, and EJN is told once federation is back (not lost to the failed hand-over).
+    await sea.stop_federation()
     status, body = await sea.call(
         "DELETE", f"/api/v1/events/{event['id']}/registrations/{first['id']}"
     )
     assert status == 200 and body["state"] == "cancelled", body
+    assert (await registration(sea, first))["state"] == "cancelled"
+    assert ("SEAJUST", "Somchai Prasert", "confirmed") in await owner_list(ejn, event["id"])
+    await sea.start_federation()
+    # EJN frees the place, moves the waitlisted member up and tells SEAJUST, where that
+    # member sees the confirmation.
     moved = await eventually(
-        in_state(sea, second, "confirmed", "member2"), "the promotion at SEAJUST"
+        in_state(sea, second, "confirmed", "member2"), "the promotion at SEAJUST", within=60
     )
+    assert (await ejn.received()).count(f"{first['id']}:cancel") == 1
     assert moved["waitlist_position"] is None
     assert await owner_list(ejn, event["id"]) == [
         ("SEAJUST", "Somchai Prasert", "cancelled"),
