@@ -162,19 +162,7 @@ REQUEST = Obj(
 STATUS_CHANGE = Obj(
     "StatusChange",
     {
-        "status": Str(
-            max_len=32,
-            enum=(
-                "acknowledged",
-                "more_information_needed",
-                "in_execution",
-                "executed",
-                "partially_executed",
-                "refused",
-                "withdrawn",
-                "information_supplied",
-            ),
-        ),
+        "status": Str(max_len=32, enum=codes.REQUEST_STATUS_CHANGES),
         "note": Str(max_len=2000),
     },
     required=("status",),

@@ -14,23 +14,12 @@ from gateway import bodies, keys
 from gateway.api import Api, if_match, json_response, read_json
 from gateway.auth import require
 from gateway.schema import Param, parse_body, parse_query
+from services.common import codes
 
 api = Api()
 TAG = "requests"
-STATUSES = (
-    "draft",
-    "submitted",
-    "withdrawn",
-    "information_supplied",
-    "acknowledged",
-    "more_information_needed",
-    "in_execution",
-    "executed",
-    "partially_executed",
-    "refused",
-)
 LIST_PARAMS = (
-    Param("status", enum=STATUSES, max_len=32),
+    Param("status", enum=codes.REQUEST_STATUSES, max_len=32),
     Param("direction", enum=("incoming", "outgoing"), max_len=8),
     Param("limit", "integer", "page size (default 50)", minimum=1, maximum=500),
     Param("cursor", description="next_cursor from the previous page", max_len=100),
@@ -88,7 +77,7 @@ REQUEST = {
         "origin": {"type": "string"},
         "version": {"type": "integer"},
         "direction": {"type": "string", "enum": ["incoming", "outgoing"]},
-        "status": {"type": "string", "enum": list(STATUSES)},
+        "status": {"type": "string", "enum": list(codes.REQUEST_STATUSES)},
         "route": ROUTE,
         "delivery": DELIVERY,
         "acknowledgement_due": {"type": ["string", "null"], "format": "date-time"},

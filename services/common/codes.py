@@ -56,3 +56,16 @@ INSTRUMENTS = (
 # BILATERAL:<AA>-<BB> is validated separately (two ISO 3166-1 codes).
 BILATERAL_PREFIX = "BILATERAL:"
 KINDS = ("authority", "contact_point", "routing_profile")
+# MLA request statuses (services/requests/chain.py): who authors which (one writer per event).
+REQUESTING_STATUSES = ("submitted", "withdrawn", "information_supplied")
+REQUESTED_STATUSES = (
+    "acknowledged",
+    "more_information_needed",
+    "in_execution",
+    "executed",
+    "partially_executed",
+    "refused",
+)
+REQUEST_STATUSES = ("draft", *REQUESTING_STATUSES, *REQUESTED_STATUSES)
+# What POST /requests/{id}/status may set (`submitted` has its own endpoint).
+REQUEST_STATUS_CHANGES = (*REQUESTING_STATUSES[1:], *REQUESTED_STATUSES)

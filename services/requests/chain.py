@@ -17,6 +17,7 @@ from datetime import datetime
 from justnet.federation.v1 import federation_pb2 as fpb
 from justnet.requests.v1 import requests_pb2 as pb
 
+from services.common.codes import REQUESTING_STATUSES
 from services.common.identity_files import NodeIdentity
 from services.common.signing import SigningKey, verify
 from services.common.timeutil import from_timestamp, to_timestamp
@@ -25,19 +26,8 @@ CONTEXT = b"justnet-request-event-v1\n"
 KEYS_TTL_SECONDS = 300.0
 NO_KEYS = "no verify keys available"
 
-# Who authors which status (ARCHITECTURE section 2: one writer per event).
-REQUESTING_STATUSES = ("submitted", "withdrawn", "information_supplied")
-REQUESTED_STATUSES = (
-    "acknowledged",
-    "more_information_needed",
-    "in_execution",
-    "executed",
-    "partially_executed",
-    "refused",
-)
-STATUSES = ("draft", *REQUESTING_STATUSES, *REQUESTED_STATUSES)
+# Who authors which status: codes.REQUESTING_STATUSES / codes.REQUESTED_STATUSES.
 TERMINAL = ("executed", "partially_executed", "refused", "withdrawn")
-_OPEN = ("acknowledged", "more_information_needed", "in_execution", "executed")
 # status -> statuses that may follow it
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("submitted",),

@@ -11,6 +11,7 @@ from typing import Any
 from justnet.common.v1 import exchange_pb2 as xpb
 from justnet.requests.v1 import requests_pb2 as pb
 
+from services.common.codes import REQUEST_STATUS_CHANGES, REQUEST_STATUSES
 from services.common.errors import (
     Conflict,
     NotFound,
@@ -153,7 +154,7 @@ class RequestsLogic:
         self._member(caller)
         v = Validator()
         if status:
-            v.choice("status", status, chain.STATUSES)
+            v.choice("status", status, REQUEST_STATUSES)
         if direction:
             v.choice("direction", direction, DIRECTIONS)
         if limit < 0 or limit > 500:
@@ -162,15 +163,24 @@ class RequestsLogic:
         page = await self.store.list_requests(
             caller, limit, cursor, status=status, direction=direction
         )
-        return [await self.to_message(r) for r in page.rows], page.next_cursor
+        return await self._page(page.rows), page.next_cursor
 
     async def overdue(
         self, caller: Caller, limit: int, cursor: str
     ) -> tuple[list[pb.Request], str]:
         self._member(caller)
-        page = await self.store.list_requests(caller, limit, cursor, overdue_at=utcnow())
-        items = [await self.to_message(r) for r in page.rows]
-        return [i for i in items if i.overdue], page.next_cursor
+        # The store applies the same rule as to_message's overdue_reasons, in SQL.
+        page = await self.store.list_requests(
+            caller, limit, cursor, overdue_at=utcnow(), closed=("draft", *chain.TERMINAL)
+        )
+        return await self._page(page.rows), page.next_cursor
+
+    async def _page(self, rows: Sequence[RequestRow]) -> list[pb.Request]:
+        """Messages for a page of requests, with the first events' deliveries read in one
+        query rather than one per request."""
+        wanted = [_message_id(r.id, 1) for r in rows if _delivered_by_outbox(r)]
+        first = await self.store.messages(wanted) if wanted else {}
+        return [await self.to_message(r, first) for r in rows]
 
     async def submit(self, request_id: str, caller: Caller) -> pb.Request:
         row = await self._visible(request_id, caller)
@@ -221,7 +231,8 @@ class RequestsLogic:
             "submitted_at": now,
             "acknowledgement_due": due,
         }
-        updated = await self._append(row, [signed], changes, now)
+        # A draft has no events yet.
+        updated = await self._append(row, (), [signed], changes, now)
         return await self.to_message(updated)
 
     def _may_act_for_requester(self, row: RequestRow, caller: Caller) -> None:
@@ -230,8 +241,7 @@ class RequestsLogic:
 
     async def change_status(self, req: pb.ChangeStatusRequest, caller: Caller) -> pb.Request:
         v = Validator()
-        allowed = (*chain.REQUESTING_STATUSES[1:], *chain.REQUESTED_STATUSES)
-        status = v.choice("status", req.status, allowed)
+        status = v.choice("status", req.status, REQUEST_STATUS_CHANGES)
         note = v.text("note", req.note, max_len=2000)
         v.raise_if_errors()
         row = await self._visible(req.id, caller)
@@ -251,6 +261,9 @@ class RequestsLogic:
                 )
             if ours == "requesting":
                 self._may_act_for_requester(row, caller)
+            elif not caller.at_least("editor"):
+                # A member may see a non-confidential incoming request, not answer it.
+                raise PermissionDenied("the requested side's statuses are set by its editors")
         if row.conflict:
             raise Conflict(f"request {row.id} has a conflict to resolve first: {row.conflict}")
         if status not in chain.TRANSITIONS.get(row.status, ()):
@@ -270,27 +283,28 @@ class RequestsLogic:
             at=now,
         )
         updated = await self._append(
-            row, [signed], {"status": status, "updated_at": now}, now, req.expected_version
+            row, events, [signed], {"status": status, "updated_at": now}, now, req.expected_version
         )
         return await self.to_message(updated)
 
     async def _append(
         self,
         row: RequestRow,
+        held: Sequence[EventRow],
         signed: Sequence[pb.SignedEvent],
         changes: dict[str, Any],
         now: datetime,
         expected_version: int = 0,
     ) -> RequestRow:
+        """`held` is the request's events as read by the caller (store.append refuses the
+        change if another one got there first)."""
         new = [_new_event(s) for s in signed]
         other = row.requested_network if row.direction == "outgoing" else row.requesting_network
         outbox = None
         if other != self.network:
-            held = [
-                pb.SignedEvent(event=e.event, key_id=e.key_id, signature=e.signature)
-                for e in await self.store.events(row.id)
-            ]
-            payload = pb.EventMessage(request_id=row.id, events=[*held, *signed])
+            payload = pb.EventMessage(
+                request_id=row.id, events=[*(_signed(e) for e in held), *signed]
+            )
             last = new[-1].seq
             outbox = OutboxRow(
                 message_id=_message_id(row.id, last),
@@ -351,7 +365,10 @@ class RequestsLogic:
             route.ParseFromString(row.route)
         return route
 
-    async def to_message(self, row: RequestRow) -> pb.Request:
+    async def to_message(
+        self, row: RequestRow, first: dict[str, OutboxRow] | None = None
+    ) -> pb.Request:
+        """`first`: the first events' outbox rows by message id, when read for a page."""
         msg = pb.Request(
             id=row.id,
             origin=row.origin,
@@ -403,7 +420,8 @@ class RequestsLogic:
         elif row.direction == "incoming":
             msg.delivery.state = "delivered"  # it is here
         else:
-            message = await self.store.message(_message_id(row.id, 1))
+            mid = _message_id(row.id, 1)
+            message = first.get(mid) if first is not None else await self.store.message(mid)
             if message is not None:
                 msg.delivery.CopyFrom(_delivery(message))
         return msg
@@ -609,6 +627,16 @@ class _Refused(Exception):
         super().__init__(reason)
         self.reason = reason
         self.conflict = conflict
+
+
+def _delivered_by_outbox(row: RequestRow) -> bool:
+    """Whether the request's delivery shown is its first event's outbox message (as in
+    to_message): a submitted outgoing request to another node."""
+    return (
+        row.status != "draft"
+        and row.requesting_network != row.requested_network
+        and row.direction == "outgoing"
+    )
 
 
 def _event_message(payload: bytes) -> pb.EventMessage | None:

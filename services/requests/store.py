@@ -96,7 +96,11 @@ class RequestsStore:
         status: str = "",
         direction: str = "",
         overdue_at: datetime | None = None,
+        closed: Sequence[str] = (),
     ) -> Page:
+        """`overdue_at`: only the requests overdue then: submitted and past the
+        acknowledgement date, or past the deadline and not in one of the `closed` statuses
+        (the caller passes draft and the final ones)."""
         limit = min(max(limit or DEFAULT_LIMIT, 1), MAX_LIMIT)
         conditions = [visible(caller, self.local_network)]
         if status:
@@ -108,7 +112,6 @@ class RequestsStore:
                 raise InvalidInput.one("cursor", "not a cursor returned by this API")
             conditions.append(RequestRow.id < cursor)
         if overdue_at is not None:
-            # Candidates; the exact rule (which statuses, which dates) is applied in logic.
             conditions.append(
                 or_(
                     and_(
@@ -118,9 +121,7 @@ class RequestsStore:
                     and_(
                         RequestRow.deadline != "",
                         RequestRow.deadline < overdue_at.date().isoformat(),
-                        RequestRow.status.not_in(
-                            ("draft", "executed", "partially_executed", "refused", "withdrawn")
-                        ),
+                        RequestRow.status.not_in(closed),
                     ),
                 )
             )
@@ -225,11 +226,6 @@ class RequestsStore:
             stmt = select(EventRow).where(EventRow.request_id == request_id).order_by(EventRow.seq)
             return None, row, list((await session.scalars(stmt)).all())
 
-    async def inbox(self, origin: str, message_id: str) -> InboxRow | None:
-        async with self.sessions() as session:
-            row: InboxRow | None = await session.get(InboxRow, (origin, message_id))
-            return row
-
     async def record_refusal(
         self, inbox: InboxRow, conflict: tuple[str, str] | None = None
     ) -> None:
@@ -290,6 +286,12 @@ class RequestsStore:
         async with self.sessions() as session:
             row: OutboxRow | None = await session.get(OutboxRow, message_id)
             return row
+
+    async def messages(self, message_ids: Sequence[str]) -> dict[str, OutboxRow]:
+        """Outbox rows by message id, in one query (those that exist)."""
+        stmt = select(OutboxRow).where(OutboxRow.message_id.in_(message_ids))
+        async with self.sessions() as session:
+            return {m.message_id: m for m in (await session.scalars(stmt)).all()}
 
     async def messages_of(self, request_id: str) -> list[OutboxRow]:
         stmt = select(OutboxRow).where(OutboxRow.request_id == request_id).order_by(OutboxRow.seq)
