@@ -8,10 +8,12 @@ from pathlib import Path
 from aiohttp import web
 from opentelemetry import trace
 
-from gateway import keys, openapi
+from gateway import console, keys, openapi
+from gateway.accounts import AccountStore
 from gateway.audit import AuditLog, audit_ctx, audit_middleware
 from gateway.auth import TokenStore, auth_middleware
 from gateway.clients import ServiceClients
+from gateway.console.web import ACCOUNTS, console_middleware
 from gateway.lookup_watch import LookupTokenWatch
 from gateway.problems import Handler, problem_middleware
 from gateway.render import JsonFragments, LookupAnswers
@@ -53,6 +55,7 @@ def create_app(settings: NodeSettings, *, clients: ServiceClients | None = None)
             trace_id_middleware,
             problem_middleware,
             auth_middleware,
+            console_middleware,
             audit_middleware,
             writes_middleware,
         ],
@@ -78,6 +81,7 @@ def create_app(settings: NodeSettings, *, clients: ServiceClients | None = None)
         engine = create_engine(settings.gateway.database_url)
         await migrations.require_head(engine, PACKAGE_DIR, "gateway")
         app[keys.TOKENS] = TokenStore(engine, settings.network)
+        app[ACCOUNTS] = AccountStore(engine)
         yield
         await engine.dispose()
 
@@ -88,6 +92,7 @@ def create_app(settings: NodeSettings, *, clients: ServiceClients | None = None)
     for table in ROUTE_TABLES:
         table.install(app)
     app[keys.OPENAPI] = openapi.build(operations, settings.network)
+    console.setup(app)
     return app
 
 

@@ -1,10 +1,15 @@
-"""API tokens (stored as SHA-256 hashes) and the middleware that turns one into a Caller."""
+"""API tokens (stored as SHA-256 hashes) and the middleware that turns one into a Caller.
+
+A token is either a person's (it acts as them: their current role, their principal
+`user:<id>`, and it stops when they are disabled) or a named service token, a principal of
+its own (`token:<id>`). Tokens are checked against the database on every call, so a revoked
+token or a disabled person stops working at once.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -13,15 +18,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway import keys
-from gateway.models import AuditRow, TokenRow
+from gateway.models import AuditRow, TokenRow, UserRow
 from services.common.db import session_factory
 from services.common.errors import InvalidInput, PermissionDenied, Unauthenticated
-from services.common.identity import ANONYMOUS, ROLES, Caller
+from services.common.identity import ANONYMOUS, ROLES, Caller, token_principal, user_principal
 from services.common.ids import new_id
 from services.common.timeutil import utcnow
 
 TOKEN_PREFIX = "jn_"
-CACHE_SECONDS = 30.0  # a revoked token stops working within this time
 
 
 def hash_token(token: str) -> str:
@@ -31,8 +35,16 @@ def hash_token(token: str) -> str:
 @dataclass(frozen=True)
 class TokenInfo:
     id: str
-    name: str
+    name: str  # the token's name, or its person's name
     role: str
+    principal: str
+    legacy_subject: str = ""
+
+    @classmethod
+    def of(cls, row: TokenRow, user: UserRow | None) -> TokenInfo:
+        if user is not None:
+            return cls(row.id, user.name, user.role, user_principal(user.id))
+        return cls(row.id, row.name, row.role, token_principal(row.id), row.legacy_subject)
 
 
 class TokenStore:
@@ -40,22 +52,31 @@ class TokenStore:
         self.engine = engine
         self.sessions = session_factory(engine)
         self.network = network
-        self._cache: dict[str, tuple[float, TokenInfo | None]] = {}
 
     async def create(self, role: str, name: str) -> tuple[str, TokenInfo]:
+        """A named service token."""
         if role not in ROLES:
             raise InvalidInput.one("role", f"{role!r} is not one of {', '.join(ROLES)}")
+        name = name.strip()[:200] or f"{role} service token"
+        return await self._add(TokenRow(id=new_id(), name=name, role=role), None)
+
+    async def create_for(self, user_id: str) -> tuple[str, TokenInfo]:
+        """A token that acts as this person."""
+        async with self.sessions() as session:
+            user = await session.get(UserRow, user_id)
+        if user is None or user.disabled_at is not None:
+            raise InvalidInput.one("user", "no such active person")
+        row = TokenRow(id=new_id(), name=f"token of {user.email}", role=user.role, user_id=user.id)
+        return await self._add(row, user)
+
+    async def _add(self, row: TokenRow, user: UserRow | None) -> tuple[str, TokenInfo]:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        row = TokenRow(
-            id=new_id(),
-            name=name or role,
-            role=role,
-            token_hash=hash_token(token),
-            created_at=utcnow(),
-        )
+        row.token_hash = hash_token(token)
+        row.created_at = utcnow()
+        row.legacy_subject = ""
         async with self.sessions.begin() as session:
             session.add(row)
-        return token, TokenInfo(row.id, row.name, row.role)
+        return token, TokenInfo.of(row, user)
 
     async def revoke(self, token_id: str) -> bool:
         async with self.sessions.begin() as session:
@@ -64,7 +85,6 @@ class TokenStore:
                 .where(TokenRow.id == token_id, TokenRow.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             )
-        self._cache.clear()
         return bool(result.rowcount)
 
     async def all_tokens(self) -> list[TokenRow]:
@@ -74,20 +94,20 @@ class TokenStore:
             )
 
     async def resolve(self, token: str) -> TokenInfo | None:
-        digest = hash_token(token)
-        now = time.monotonic()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
         async with self.sessions() as session:
-            row = await session.scalar(
-                select(TokenRow).where(TokenRow.token_hash == digest, TokenRow.revoked_at.is_(None))
-            )
-        info = TokenInfo(row.id, row.name, row.role) if row is not None else None
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[digest] = (now + CACHE_SECONDS, info)
-        return info
+            found = (
+                await session.execute(
+                    select(TokenRow, UserRow)
+                    .outerjoin(UserRow, UserRow.id == TokenRow.user_id)
+                    .where(TokenRow.token_hash == hash_token(token), TokenRow.revoked_at.is_(None))
+                )
+            ).one_or_none()
+        if found is None:
+            return None
+        row, user = found
+        if row.user_id is not None and (user is None or user.disabled_at is not None):
+            return None
+        return TokenInfo.of(row, user)
 
     async def audit(
         self, caller: Caller, action: str, target: str, detail: str = "", trace_id: str = ""
@@ -98,6 +118,7 @@ class TokenStore:
                     id=new_id(),
                     at=utcnow(),
                     subject=caller.subject or "anonymous",
+                    subject_name=caller.name[:200],
                     role=caller.role,
                     action=action,
                     target=target[:300],
@@ -114,6 +135,7 @@ class TokenStore:
                     id=new_id(),
                     at=utcnow(),
                     subject=caller.subject or "anonymous",
+                    subject_name=caller.name[:200],
                     role=caller.role,
                     action=action[:32],
                     target=target[:300],
@@ -147,7 +169,13 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if info is None:
             raise Unauthenticated("unknown or revoked token")
         network = request.app[keys.SETTINGS].network
-        caller = Caller(role=info.role, network=network, subject=info.name)
+        caller = Caller(
+            role=info.role,
+            network=network,
+            subject=info.principal,
+            name=info.name,
+            legacy_subject=info.legacy_subject,
+        )
     request[keys.CALLER] = caller
     return await handler(request)
 

@@ -1,10 +1,11 @@
-"""The gateway's own tables: API tokens (hashes only) and the audit log."""
+"""The gateway's own tables: people, their sessions and second factors, API tokens (hashes
+only) and the audit log."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -15,12 +16,37 @@ class Base(AsyncAttrs, DeclarativeBase):
     metadata = new_metadata()
 
 
+class UserRow(Base):
+    """A person. Their principal id is `user:<id>`; email and name may change, the id not."""
+
+    __tablename__ = "gateway_users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-cased
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    jurisdiction: Mapped[str] = mapped_column(String(2), default="")
+    password_hash: Mapped[str] = mapped_column(String(200), default="")  # argon2id; "" = none yet
+    totp_secret: Mapped[str] = mapped_column(String(64), default="")  # base32; "" = no 2nd factor
+    totp_last_step: Mapped[int] = mapped_column(Integer, default=0)  # a code is used once
+    language: Mapped[str] = mapped_column(String(8), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class TokenRow(Base):
     __tablename__ = "gateway_tokens"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
+    # A person's token acts as that person (their role and principal); without one it is
+    # a named service token whose principal is `token:<id>`.
+    user_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("gateway_users.id"), nullable=True
+    )
+    # The name that owned records before principals existed (set by migration 0002 only).
+    legacy_subject: Mapped[str] = mapped_column(String(200), default="")
     # sha256 of the token: tokens are 256-bit random, so a fast hash is enough and a
     # stolen table yields nothing usable.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -28,12 +54,64 @@ class TokenRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class SessionRow(Base):
+    """A console session; the cookie holds a random value, the table only its SHA-256."""
+
+    __tablename__ = "gateway_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(String(36), ForeignKey("gateway_users.id"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    # "password": the second factor is still due (or its enrolment); "full": signed in.
+    stage: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_gateway_sessions_user", "user_id"),)
+
+
+class PasswordLinkRow(Base):
+    """A one-time link to set a password (invitation or reset), valid for 24 hours."""
+
+    __tablename__ = "gateway_password_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), ForeignKey("gateway_users.id"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RecoveryCodeRow(Base):
+    __tablename__ = "gateway_recovery_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), ForeignKey("gateway_users.id"))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_gateway_recovery_codes_user", "user_id"),)
+
+
+class SignInFailureRow(Base):
+    """A failed sign-in, by account and by address, for throttling (kept 1 hour)."""
+
+    __tablename__ = "gateway_sign_in_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(400))  # "account:<email>" or "address:<ip>"
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_gateway_sign_in_failures_key_at", "key", "at"),)
+
+
 class AuditRow(Base):
     __tablename__ = "gateway_audit"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    subject: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(200))  # principal id
+    subject_name: Mapped[str] = mapped_column(String(200), default="")  # as it was then
     role: Mapped[str] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(String(300))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import signal
 import sys
 from dataclasses import dataclass
@@ -23,10 +24,18 @@ from services.common.settings import NodeSettings, SettingsError, load_settings
 DEMO_READY_TIMEOUT = 180.0
 
 
+ROLES = ("admin", "editor", "member")
+
+
 @dataclass
 class DemoNode:
     settings: NodeSettings
     tokens: dict[str, str]
+    accounts: dict[str, dict[str, str]]  # role -> {"email", "password"}
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.settings.gateway.url}/console/"
 
 
 async def prepare(network: str, data_dir: Path, base_port: int) -> NodeSettings:
@@ -88,7 +97,10 @@ async def peer_all(all_settings: list[NodeSettings]) -> None:
             await engine.dispose()
 
 
-async def tokens_for(settings: NodeSettings) -> dict[str, str]:
+async def credentials_for(settings: NodeSettings) -> DemoNode:
+    """A service token per role, and a person per role with a fresh password each run (an
+    administrator enrols a second factor at first sign-in, so that is reset too)."""
+    from gateway.accounts import AccountStore
     from gateway.app import PACKAGE_DIR
     from gateway.auth import TokenStore
 
@@ -96,10 +108,22 @@ async def tokens_for(settings: NodeSettings) -> dict[str, str]:
     try:
         await migrations.require_head(engine, PACKAGE_DIR, "gateway")
         store = TokenStore(engine, settings.network)
-        return {
-            role: (await store.create(role, f"demo-{role}"))[0]
-            for role in ("admin", "editor", "member")
-        }
+        tokens = {role: (await store.create(role, f"demo-{role}"))[0] for role in ROLES}
+        people = AccountStore(engine)
+        accounts = {}
+        for role in ROLES:
+            email = f"{role}@{settings.network.lower()}.example.org"
+            password = secrets.token_urlsafe(12)
+            person = await people.by_email(email)
+            if person is None:
+                name = f"Demo {role} ({settings.network})"
+                person = await people.add(email, name, role, password=password)
+            else:
+                await people.enable(person.id)
+                await people.set_password(person.id, password)
+                await people.reset_second_factor(person.id)
+            accounts[role] = {"email": email, "password": password}
+        return DemoNode(settings, tokens, accounts)
     finally:
         await engine.dispose()
 
@@ -114,7 +138,7 @@ async def run_demo(networks: list[str], base_port: int, data_dir: Path, as_json:
         demo: list[DemoNode] = []
         for i, network in enumerate(networks):
             settings = await prepare(network, data_dir, base_port + 10 * i)
-            demo.append(DemoNode(settings, await tokens_for(settings)))
+            demo.append(await credentials_for(settings))
         await peer_all([d.settings for d in demo])
         if not as_json:
             print(f"starting {len(demo)} nodes ({5 * len(demo)} processes) ...", file=sys.stderr)
@@ -141,9 +165,11 @@ async def run_demo(networks: list[str], base_port: int, data_dir: Path, as_json:
                             {
                                 "network": d.settings.network,
                                 "gateway_url": d.settings.gateway.url,
+                                "console_url": d.console_url,
                                 "admin_token": d.tokens["admin"],
                                 "editor_token": d.tokens["editor"],
                                 "member_token": d.tokens["member"],
+                                "accounts": d.accounts,
                             }
                             for d in demo
                         ]
@@ -155,8 +181,14 @@ async def run_demo(networks: list[str], base_port: int, data_dir: Path, as_json:
             print(f"JustNet demo: {len(demo)} networks, all peered over mutual TLS", flush=True)
             for d in demo:
                 print(f"\n{d.settings.network:<8} {d.settings.gateway.url}", flush=True)
-                for role in ("admin", "editor", "member"):
-                    print(f"  {role:<7} {d.tokens[role]}", flush=True)
+                print(f"  console  {d.console_url}", flush=True)
+                for role in ROLES:
+                    account = d.accounts[role]
+                    print(
+                        f"  {role:<7} token {d.tokens[role]}  "
+                        f"sign in {account['email']} / {account['password']}",
+                        flush=True,
+                    )
             first = demo[0].settings.gateway.url
             print(
                 f"\ntry: curl '{first}/api/v1/lookup?jurisdiction=FR&competence=mla' "

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from services.common.errors import InvalidInput
 from services.common.settings import (
     NETWORK_CODE,
     SERVICES,
@@ -20,6 +22,11 @@ from services.common.settings import (
     SettingsError,
     load_settings,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from gateway.accounts import Person
 
 
 class UsageError(Exception):
@@ -81,14 +88,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("token", help="API tokens")
     tsub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     tc = tsub.add_parser("create", help="print a new token once")
-    tc.add_argument("--role", required=True, choices=("admin", "editor", "member"))
-    tc.add_argument("--name", default="")
+    owner = tc.add_mutually_exclusive_group(required=True)
+    owner.add_argument("--role", choices=("admin", "editor", "member"), help="a service token")
+    owner.add_argument("--user", metavar="EMAIL", help="a token that acts as this person")
+    tc.add_argument("--name", default="", help="the service token's name")
     _config_arg(tc)
     tl = tsub.add_parser("list", help="list tokens (never their values)")
     _config_arg(tl)
     tr = tsub.add_parser("revoke", help="revoke a token by id")
     tr.add_argument("id")
     _config_arg(tr)
+
+    p = sub.add_parser("user", help="people who use the console and the API")
+    usub = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    ua = usub.add_parser("add", help="add a person (prints a one-time link to set a password)")
+    ua.add_argument("--email", required=True)
+    ua.add_argument("--name", required=True)
+    ua.add_argument("--role", required=True, choices=("admin", "editor", "member"))
+    ua.add_argument("--jurisdiction", default="", metavar="AA")
+    ua.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    _config_arg(ua)
+    ul = usub.add_parser("list", help="list people")
+    ul.add_argument("--json", action="store_true")
+    _config_arg(ul)
+    ud = usub.add_parser("disable", help="disable a person: their sessions and tokens stop")
+    ud.add_argument("email")
+    _config_arg(ud)
 
     p = sub.add_parser("peer", help="peer nodes of other networks")
     psub = p.add_subparsers(dest="peer_command", required=True, metavar="ACTION")
@@ -133,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, UsageError) as exc:
         print(f"justnet: {exc}", file=sys.stderr)
         return 2
+    except InvalidInput as exc:
+        print(f"justnet: {exc.message}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one line for the user; details are in the service logs
@@ -152,6 +182,7 @@ async def dispatch(args: argparse.Namespace) -> int:
         "migrate": cmd_migrate,
         "node-info": cmd_node_info,
         "token": cmd_token,
+        "user": cmd_user,
         "import": cmd_import,
         "demo": cmd_demo,
         "peer": cmd_peer,
@@ -260,20 +291,37 @@ async def cmd_node_info(args: argparse.Namespace) -> int:
     return 0
 
 
-async def cmd_token(args: argparse.Namespace) -> int:
+@contextlib.asynccontextmanager
+async def _gateway_engine(settings: NodeSettings) -> AsyncIterator[AsyncEngine]:
+    """The gateway's database (people, tokens), which must be migrated already."""
     from gateway.app import PACKAGE_DIR
-    from gateway.auth import TokenStore
     from services.common import migrations
     from services.common.db import create_engine
 
-    settings = _settings(args)
     engine = create_engine(settings.gateway.database_url, instrument=False)
     try:
         await migrations.require_head(engine, PACKAGE_DIR, "gateway")
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def cmd_token(args: argparse.Namespace) -> int:
+    from gateway.accounts import AccountStore
+    from gateway.auth import TokenStore
+
+    settings = _settings(args)
+    async with _gateway_engine(settings) as engine:
         store = TokenStore(engine, settings.network)
         if args.token_command == "create":
-            token, info = await store.create(args.role, args.name)
-            print(f"created {info.role} token {info.id} ({info.name})", file=sys.stderr)
+            if args.user:
+                person = await AccountStore(engine).by_email(args.user)
+                if person is None or person.disabled:
+                    raise UsageError(f"--user: no active person {args.user}")
+                token, info = await store.create_for(person.id)
+            else:
+                token, info = await store.create(args.role, args.name)
+            print(f"created {info.role} token {info.id} ({info.principal})", file=sys.stderr)
             print(token)
         elif args.token_command == "list":
             for row in await store.all_tokens():
@@ -282,9 +330,55 @@ async def cmd_token(args: argparse.Namespace) -> int:
         elif not await store.revoke(args.id):
             print(f"justnet: no active token {args.id}", file=sys.stderr)
             return 1
-    finally:
-        await engine.dispose()
     return 0
+
+
+async def cmd_user(args: argparse.Namespace) -> int:
+    from gateway.accounts import AccountStore
+
+    settings = _settings(args)
+    async with _gateway_engine(settings) as engine:
+        accounts = AccountStore(engine)
+        if args.user_command == "add":
+            password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
+            person = await accounts.add(
+                args.email, args.name, args.role, args.jurisdiction, password=password
+            )
+            print(f"added {person.role} {person.email} ({person.principal})", file=sys.stderr)
+            if password is None:
+                secret = await accounts.password_link(person.id)
+                print(f"{settings.gateway.url}/console/set-password?token={secret}")
+                print("the link works once, for 24 hours", file=sys.stderr)
+        elif args.user_command == "list":
+            people = await accounts.people()
+            if args.json:
+                print(json.dumps([_person_json(p) for p in people]))
+            for p in people if not args.json else ():
+                state = "disabled" if p.disabled else "active"
+                factor = "2FA" if p.has_second_factor else "-"
+                print(f"{p.email:<40} {p.role:<6} {state:<8} {factor:<3} {p.name}")
+        else:
+            found = await accounts.by_email(args.email)
+            if found is None:
+                print(f"justnet: no person {args.email}", file=sys.stderr)
+                return 1
+            await accounts.disable(found.id)
+            print(f"disabled {found.email}; their sessions and tokens no longer work")
+    return 0
+
+
+def _person_json(p: Person) -> dict[str, object]:
+    return {
+        "id": p.id,
+        "principal": p.principal,
+        "email": p.email,
+        "name": p.name,
+        "role": p.role,
+        "jurisdiction": p.jurisdiction or None,
+        "second_factor": p.has_second_factor,
+        "disabled": p.disabled,
+        "created_at": p.created_at.isoformat(),
+    }
 
 
 async def cmd_peer(args: argparse.Namespace) -> int:

@@ -14,6 +14,8 @@ ROLES = ("admin", "editor", "member")
 ROLE_KEY = "x-justnet-role"
 NETWORK_KEY = "x-justnet-network"
 SUBJECT_KEY = "x-justnet-subject"
+NAME_KEY = "x-justnet-name"
+LEGACY_KEY = "x-justnet-legacy-subject"
 _RANK = {"anonymous": 0, "member": 1, "editor": 2, "admin": 3}
 
 
@@ -21,7 +23,13 @@ _RANK = {"anonymous": 0, "member": 1, "editor": 2, "admin": 3}
 class Caller:
     role: str = "anonymous"  # admin, editor, member or anonymous
     network: str = ""  # the caller's own network; empty when anonymous
-    subject: str = ""  # token name, for audit
+    # The stable principal id that owns things and is audited: `user:<id>` for a person
+    # (their session or their tokens), `token:<id>` for a named service token. Never a name.
+    subject: str = ""
+    name: str = ""  # display name, shown to people; decides nothing
+    # Before principals, a token's name owned what it made; a token migrated from those
+    # days keeps reaching what its old name owned (and nothing that name owns later).
+    legacy_subject: str = ""
 
     @property
     def authenticated(self) -> bool:
@@ -33,7 +41,38 @@ class Caller:
     def metadata(self) -> tuple[tuple[str, str], ...]:
         if not self.authenticated:
             return ()
-        return ((ROLE_KEY, self.role), (NETWORK_KEY, self.network), (SUBJECT_KEY, self.subject))
+        pairs = [
+            (ROLE_KEY, self.role),
+            (NETWORK_KEY, self.network),
+            (SUBJECT_KEY, self.subject),
+            (NAME_KEY, _ascii(self.name)),
+        ]
+        if self.legacy_subject:
+            pairs.append((LEGACY_KEY, self.legacy_subject))
+        return tuple(pairs)
+
+    def owns(self, owner: str) -> bool:
+        """Whether a record owned by principal `owner` is this caller's."""
+        if not self.subject or not owner:
+            return False
+        return owner == self.subject or (bool(self.legacy_subject) and owner == self.legacy_subject)
+
+    def owner_ids(self) -> tuple[str, ...]:
+        """The owner values that mean this caller (for queries)."""
+        return tuple(v for v in (self.subject, self.legacy_subject) if v)
+
+
+def user_principal(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def token_principal(token_id: str) -> str:
+    return f"token:{token_id}"
+
+
+def _ascii(text: str) -> str:
+    # gRPC metadata values must be printable ASCII; a display name is informative only.
+    return text.encode("ascii", "backslashreplace").decode()[:200]
 
 
 ANONYMOUS = Caller()
@@ -51,6 +90,8 @@ def caller_from_metadata(metadata: Iterable[tuple[str, str | bytes]] | None) -> 
         role=role,
         network=values.get(NETWORK_KEY, "").upper(),
         subject=values.get(SUBJECT_KEY, "")[:200],
+        name=values.get(NAME_KEY, "")[:200],
+        legacy_subject=values.get(LEGACY_KEY, "")[:200],
     )
 
 

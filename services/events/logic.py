@@ -267,7 +267,7 @@ class EventsLogic:
             raise NotFound(f"no registration {registration_id}")
         row, position = found
         editor = caller.at_least("editor") and caller.network == self.network
-        registrant = caller.network == row.network and caller.subject == row.subject
+        registrant = caller.network == row.network and caller.owns(row.subject)
         if not (editor or registrant):
             raise NotFound(f"no registration {registration_id}")
         return row, position

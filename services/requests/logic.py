@@ -236,7 +236,7 @@ class RequestsLogic:
         return await self.to_message(updated)
 
     def _may_act_for_requester(self, row: RequestRow, caller: Caller) -> None:
-        if not (caller.at_least("editor") or row.owner == caller.subject):
+        if not (caller.at_least("editor") or caller.owns(row.owner)):
             raise PermissionDenied("only the member who created the request or an editor may")
 
     async def change_status(self, req: pb.ChangeStatusRequest, caller: Caller) -> pb.Request:

@@ -39,7 +39,7 @@ def visible(caller: Caller, local_network: str) -> ColumnElement[bool]:
     if caller.network != local_network or not caller.authenticated:
         return RequestRow.id.is_(None)
     return or_(
-        and_(RequestRow.direction == "outgoing", RequestRow.owner == caller.subject),
+        and_(RequestRow.direction == "outgoing", RequestRow.owner.in_(caller.owner_ids())),
         and_(RequestRow.direction == "incoming", RequestRow.confidential.is_(False)),
     )
 
@@ -50,7 +50,7 @@ def can_see(caller: Caller, row: RequestRow, local_network: str) -> bool:
     if caller.at_least("editor"):
         return True
     if row.direction == "outgoing":
-        return row.owner == caller.subject
+        return caller.owns(row.owner)
     return not row.confidential
 
 
