@@ -236,7 +236,7 @@ class AccountStore:
             result = await session.execute(
                 update(UserRow).where(UserRow.id == user_id).values(**values)
             )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not result.rowcount:
             raise NotFound(f"no person {user_id}")
 
     # Passwords ----------------------------------------------------------------------------
@@ -393,7 +393,7 @@ class AccountStore:
                     .where(UserRow.id == user_id, UserRow.totp_last_step < step)
                     .values(totp_last_step=step)
                 )
-                if result.rowcount:  # type: ignore[attr-defined]
+                if result.rowcount:
                     return True
             else:
                 result = await session.execute(
@@ -405,7 +405,7 @@ class AccountStore:
                     )
                     .values(used_at=utcnow())
                 )
-                if result.rowcount:  # type: ignore[attr-defined]
+                if result.rowcount:
                     return True
         await self._failed(user.email, address)
         return False

@@ -16,6 +16,7 @@ from gateway.console.web import (
     PREFIX,
     SESSION,
     SESSION_COOKIE,
+    cookie_name,
     field_errors,
     form,
     render,
@@ -210,7 +211,7 @@ async def sign_out(request: web.Request) -> web.Response:
     if session is not None:
         await request.app[ACCOUNTS].end_session(session.id)
     response = see_other(f"{PREFIX}/sign-in")
-    response.del_cookie(SESSION_COOKIE, path="/")
+    response.del_cookie(cookie_name(request, SESSION_COOKIE), path="/")
     return response
 
 

@@ -39,12 +39,12 @@ def _load(language: str) -> dict[str, str | tuple[str, ...]]:
     for message in catalog:
         if not message.id or message.fuzzy or not message.string:
             continue
-        key = message.id[0] if isinstance(message.id, tuple) else message.id
-        if isinstance(message.string, tuple):
+        key = str(message.id[0] if isinstance(message.id, (tuple, list)) else message.id)
+        if isinstance(message.string, (tuple, list)):
             if all(message.string):
-                out[key] = tuple(message.string)
+                out[key] = tuple(str(s) for s in message.string)
         else:
-            out[key] = message.string
+            out[key] = str(message.string)
     return out
 
 
@@ -78,9 +78,8 @@ def gettext(message: str) -> str:
 def ngettext(singular: str, plural: str, n: int) -> str:
     found = _CATALOGS.get(_current.get(), {}).get(singular)
     if isinstance(found, tuple):
-        index = Locale.parse(_current.get()).plural_form(n)
-        index = {"one": 0}.get(index, 1) if len(found) == 2 else 0
-        return found[index]
+        form = Locale.parse(_current.get()).plural_form(n)
+        return found[0 if form == "one" or len(found) == 1 else 1]
     return singular if n == 1 else plural
 
 

@@ -29,6 +29,8 @@ from services.common.identity import Caller
 
 log = logging.getLogger(__name__)
 
+# Cookies are scoped by host, not port: several nodes on one host (the demo) would sign each
+# other out, so each cookie's name carries the node's network.
 SESSION_COOKIE = "jn_session"
 CSRF_COOKIE = "jn_csrf"  # before sign-in: a double-submit value
 CSRF_FIELD = "csrf_token"
@@ -85,6 +87,10 @@ def secure_cookies(request: web.Request) -> bool:
     return request.app[keys.SETTINGS].gateway.url.startswith("https://")
 
 
+def cookie_name(request: web.Request, name: str) -> str:
+    return f"{name}_{request.app[keys.SETTINGS].network.lower()}"
+
+
 def set_cookie(
     request: web.Request,
     response: web.StreamResponse,
@@ -93,7 +99,7 @@ def set_cookie(
     max_age: int | None = None,
 ) -> None:
     response.set_cookie(
-        name,
+        cookie_name(request, name),
         value,
         path="/",
         httponly=True,
@@ -178,7 +184,7 @@ def problem_text(exc: Exception) -> str:
     if isinstance(exc, grpc.aio.AioRpcError):
         if exc.code() == grpc.StatusCode.UNAVAILABLE:
             return _("A JustNet service is unavailable; try again shortly.")
-        return exc.details() or exc.code().name
+        return str(exc.details() or exc.code().name)
     return str(exc)
 
 
@@ -214,7 +220,7 @@ def error_page(request: web.Request, status: int, message: str) -> web.Response:
 
 async def _load_session(request: web.Request) -> None:
     request[SESSION] = None
-    secret = request.cookies.get(SESSION_COOKIE, "")
+    secret = request.cookies.get(cookie_name(request, SESSION_COOKIE), "")
     if secret and secret.isascii() and len(secret) <= 100:
         request[SESSION] = await request.app[ACCOUNTS].session(secret)
     session = request[SESSION]
@@ -230,7 +236,7 @@ async def _load_session(request: web.Request) -> None:
     elif session is not None:
         request[CSRF] = session.csrf
     else:
-        given = request.cookies.get(CSRF_COOKIE, "")
+        given = request.cookies.get(cookie_name(request, CSRF_COOKIE), "")
         request[CSRF] = given if 20 <= len(given) <= 100 and given.isascii() else ""
 
 
@@ -251,7 +257,8 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
         return await handler(request)
     i18n.set_language(
         i18n.negotiate(
-            request.cookies.get(i18n.LANGUAGE_COOKIE), request.headers.get("Accept-Language", "")
+            request.cookies.get(cookie_name(request, i18n.LANGUAGE_COOKIE)),
+            request.headers.get("Accept-Language", ""),
         )
     )
     await _load_session(request)
@@ -274,7 +281,9 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     except SignInRequired:
         response = see_other(f"{PREFIX}/sign-in?next={quote(request.path_qs)}")
     except web.HTTPRedirection as exc:
-        response = web.Response(status=exc.status, headers={"Location": str(exc.location)})
+        response = web.Response(
+            status=exc.status, headers={"Location": exc.headers.get("Location", "")}
+        )
     except web.HTTPException as exc:
         response = error_page(request, exc.status, exc.reason or "")
     except (DomainError, grpc.aio.AioRpcError) as exc:
