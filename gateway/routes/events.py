@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -12,6 +13,7 @@ from gateway import bodies, keys, render
 from gateway.api import Api, if_match, json_response, read_json
 from gateway.auth import require
 from gateway.schema import Param, parse_body, parse_query
+from services.common.identity import Caller
 
 api = Api()
 TAG = "events"
@@ -43,6 +45,117 @@ def _stub(request: web.Request) -> Any:
     return request.app[keys.CLIENTS].events
 
 
+def _events(app: web.Application) -> Any:
+    return app[keys.CLIENTS].events
+
+
+# Plain functions: the API handlers below and the console's pages (gateway.console) make
+# the same calls with the same checks, so a page shows exactly what the API answers.
+
+
+async def event_calendar(
+    app: web.Application, caller: Caller, event_id: str = "", query: Mapping[str, str] | None = None
+) -> bytes:
+    """iCalendar text for one event, or for the events the filters select."""
+    if event_id:
+        msg = pb.GetCalendarRequest(event_id=event_id)
+    else:
+        q = parse_query(FILTERS, query or {})
+        msg = pb.GetCalendarRequest(
+            network=q["network"] or "",
+            kind=q["kind"] or "",
+            to=q["to"] or "",
+            **{"from": q["from"] or ""},
+        )
+    reply = await _events(app).GetCalendar(msg, metadata=caller.metadata())
+    content: bytes = reply.content
+    return content
+
+
+async def events_data(
+    app: web.Application, caller: Caller, query: Mapping[str, str]
+) -> dict[str, Any]:
+    """`GET /api/v1/events`: one page of the events the caller may see."""
+    q = parse_query(LIST_PARAMS, query)
+    reply = await _events(app).ListEvents(
+        pb.ListEventsRequest(
+            page=common_pb2.PageRequest(limit=q["limit"] or 0, cursor=q["cursor"] or ""),
+            network=q["network"] or "",
+            kind=q["kind"] or "",
+            to=q["to"] or "",
+            **{"from": q["from"] or ""},
+        ),
+        metadata=caller.metadata(),
+    )
+    return {
+        "items": [render.event(e) for e in reply.items],
+        "next_cursor": reply.next_cursor or None,
+    }
+
+
+async def event_data(app: web.Application, caller: Caller, event_id: str) -> dict[str, Any]:
+    """`GET /api/v1/events/{id}` (its `version` is the ETag)."""
+    reply = await _events(app).GetEvent(pb.GetEventRequest(id=event_id), metadata=caller.metadata())
+    return render.event(reply)
+
+
+async def register_data(
+    app: web.Application, caller: Caller, event_id: str, body: Any
+) -> dict[str, Any]:
+    """`POST /api/v1/events/{id}/registrations`: the body checked as the API checks it."""
+    values = parse_body(bodies.REGISTRATION, body)
+    reply = await _events(app).Register(
+        pb.RegisterRequest(event_id=event_id, **values), metadata=caller.metadata()
+    )
+    return render.registration(reply)
+
+
+async def registrations_data(
+    app: web.Application, caller: Caller, event_id: str, query: Mapping[str, str]
+) -> dict[str, Any]:
+    """`GET /api/v1/events/{id}/registrations`."""
+    q = parse_query((STATE,), query)
+    reply = await _events(app).ListRegistrations(
+        pb.ListRegistrationsRequest(event_id=event_id, state=q["state"] or ""),
+        metadata=caller.metadata(),
+    )
+    return {"items": [render.registration(r) for r in reply.items]}
+
+
+async def registration_data(
+    app: web.Application, caller: Caller, event_id: str, registration_id: str
+) -> dict[str, Any]:
+    """`GET /api/v1/events/{id}/registrations/{registration_id}`."""
+    reply = await _events(app).GetRegistration(
+        pb.GetRegistrationRequest(event_id=event_id, id=registration_id),
+        metadata=caller.metadata(),
+    )
+    return render.registration(reply)
+
+
+async def cancel_registration_data(
+    app: web.Application, caller: Caller, event_id: str, registration_id: str
+) -> dict[str, Any]:
+    """`DELETE /api/v1/events/{id}/registrations/{registration_id}`."""
+    reply = await _events(app).CancelRegistration(
+        pb.GetRegistrationRequest(event_id=event_id, id=registration_id),
+        metadata=caller.metadata(),
+    )
+    return render.registration(reply)
+
+
+async def attendance_data(
+    app: web.Application, caller: Caller, event_id: str, registration_id: str, body: Any
+) -> dict[str, Any]:
+    """`POST /api/v1/events/{id}/registrations/{registration_id}/attendance`."""
+    values = parse_body(bodies.ATTENDANCE, body)
+    reply = await _events(app).MarkAttendance(
+        pb.MarkAttendanceRequest(event_id=event_id, id=registration_id, **values),
+        metadata=caller.metadata(),
+    )
+    return render.registration(reply)
+
+
 def _event_message(values: dict[str, Any]) -> pb.Event:
     msg = pb.Event(
         title=values["title"],
@@ -67,8 +180,8 @@ def _event_message(values: dict[str, Any]) -> pb.Event:
     return msg
 
 
-def _calendar_response(reply: pb.Calendar, filename: str) -> web.Response:
-    response = web.Response(body=reply.content, content_type=ICS, charset="utf-8")
+def _calendar_response(content: bytes, filename: str) -> web.Response:
+    response = web.Response(body=content, content_type=ICS, charset="utf-8")
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
 
@@ -84,10 +197,9 @@ def _calendar_response(reply: pb.Calendar, filename: str) -> web.Response:
     content_type=ICS,
 )
 async def get_event_ics(request: web.Request) -> web.Response:
-    reply = await _stub(request).GetCalendar(
-        pb.GetCalendarRequest(event_id=request.match_info["id"]), metadata=_md(request)
-    )
-    return _calendar_response(reply, f"{request.match_info['id']}.ics")
+    event_id = request.match_info["id"]
+    content = await event_calendar(request.app, request[keys.CALLER], event_id)
+    return _calendar_response(content, f"{event_id}.ics")
 
 
 @api.route(
@@ -100,17 +212,8 @@ async def get_event_ics(request: web.Request) -> web.Response:
     content_type=ICS,
 )
 async def list_events_ics(request: web.Request) -> web.Response:
-    q = parse_query(FILTERS, request.query)
-    reply = await _stub(request).GetCalendar(
-        pb.GetCalendarRequest(
-            network=q["network"] or "",
-            kind=q["kind"] or "",
-            to=q["to"] or "",
-            **{"from": q["from"] or ""},
-        ),
-        metadata=_md(request),
-    )
-    return _calendar_response(reply, "events.ics")
+    content = await event_calendar(request.app, request[keys.CALLER], query=request.query)
+    return _calendar_response(content, "events.ics")
 
 
 @api.route(
@@ -129,23 +232,7 @@ async def list_events_ics(request: web.Request) -> web.Response:
     },
 )
 async def list_events(request: web.Request) -> web.Response:
-    q = parse_query(LIST_PARAMS, request.query)
-    reply = await _stub(request).ListEvents(
-        pb.ListEventsRequest(
-            page=common_pb2.PageRequest(limit=q["limit"] or 0, cursor=q["cursor"] or ""),
-            network=q["network"] or "",
-            kind=q["kind"] or "",
-            to=q["to"] or "",
-            **{"from": q["from"] or ""},
-        ),
-        metadata=_md(request),
-    )
-    return json_response(
-        {
-            "items": [render.event(e) for e in reply.items],
-            "next_cursor": reply.next_cursor or None,
-        }
-    )
+    return json_response(await events_data(request.app, request[keys.CALLER], request.query))
 
 
 @api.route(
@@ -180,10 +267,8 @@ async def create_event(request: web.Request) -> web.Response:
     etag=True,
 )
 async def get_event(request: web.Request) -> web.Response:
-    reply = await _stub(request).GetEvent(
-        pb.GetEventRequest(id=request.match_info["id"]), metadata=_md(request)
-    )
-    return json_response(render.event(reply), version=reply.meta.version)
+    event = await event_data(request.app, request[keys.CALLER], request.match_info["id"])
+    return json_response(event, version=event["version"])
 
 
 @api.route(
@@ -239,13 +324,13 @@ async def delete_event(request: web.Request) -> web.Response:
     errors=(404, 409),
 )
 async def register(request: web.Request) -> web.Response:
-    require(request, "member")
-    values = parse_body(bodies.REGISTRATION, await read_json(request))
-    reply = await _stub(request).Register(
-        pb.RegisterRequest(event_id=request.match_info["id"], **values), metadata=_md(request)
+    caller = require(request, "member")
+    body = await read_json(request)
+    placed = await register_data(request.app, caller, request.match_info["id"], body)
+    response = json_response(placed, status=201)
+    response.headers["Location"] = (
+        f"/api/v1/events/{placed['event_id']}/registrations/{placed['id']}"
     )
-    response = json_response(render.registration(reply), status=201)
-    response.headers["Location"] = f"/api/v1/events/{reply.event_id}/registrations/{reply.id}"
     return response
 
 
@@ -265,13 +350,10 @@ async def register(request: web.Request) -> web.Response:
     errors=(404,),
 )
 async def list_registrations(request: web.Request) -> web.Response:
-    require(request, "editor")
-    q = parse_query((STATE,), request.query)
-    reply = await _stub(request).ListRegistrations(
-        pb.ListRegistrationsRequest(event_id=request.match_info["id"], state=q["state"] or ""),
-        metadata=_md(request),
+    caller = require(request, "editor")
+    return json_response(
+        await registrations_data(request.app, caller, request.match_info["id"], request.query)
     )
-    return json_response({"items": [render.registration(r) for r in reply.items]})
 
 
 @api.route(
@@ -284,14 +366,12 @@ async def list_registrations(request: web.Request) -> web.Response:
     errors=(404,),
 )
 async def get_registration(request: web.Request) -> web.Response:
-    require(request, "member")
-    reply = await _stub(request).GetRegistration(
-        pb.GetRegistrationRequest(
-            event_id=request.match_info["id"], id=request.match_info["registration_id"]
-        ),
-        metadata=_md(request),
+    caller = require(request, "member")
+    return json_response(
+        await registration_data(
+            request.app, caller, request.match_info["id"], request.match_info["registration_id"]
+        )
     )
-    return json_response(render.registration(reply))
 
 
 @api.route(
@@ -304,14 +384,12 @@ async def get_registration(request: web.Request) -> web.Response:
     errors=(404,),
 )
 async def cancel_registration(request: web.Request) -> web.Response:
-    require(request, "member")
-    reply = await _stub(request).CancelRegistration(
-        pb.GetRegistrationRequest(
-            event_id=request.match_info["id"], id=request.match_info["registration_id"]
-        ),
-        metadata=_md(request),
+    caller = require(request, "member")
+    return json_response(
+        await cancel_registration_data(
+            request.app, caller, request.match_info["id"], request.match_info["registration_id"]
+        )
     )
-    return json_response(render.registration(reply))
 
 
 @api.route(
@@ -325,12 +403,14 @@ async def cancel_registration(request: web.Request) -> web.Response:
     errors=(404,),
 )
 async def mark_attendance(request: web.Request) -> web.Response:
-    require(request, "editor")
-    values = parse_body(bodies.ATTENDANCE, await read_json(request))
-    reply = await _stub(request).MarkAttendance(
-        pb.MarkAttendanceRequest(
-            event_id=request.match_info["id"], id=request.match_info["registration_id"], **values
-        ),
-        metadata=_md(request),
+    caller = require(request, "editor")
+    body = await read_json(request)
+    return json_response(
+        await attendance_data(
+            request.app,
+            caller,
+            request.match_info["id"],
+            request.match_info["registration_id"],
+            body,
+        )
     )
-    return json_response(render.registration(reply))
