@@ -14,6 +14,7 @@ from gateway.api import Api, json_response
 from gateway.auth import require
 from gateway.schema import Param, parse_query
 from services.common.errors import InvalidInput, NotFound
+from services.common.identity import Caller
 from services.common.timeutil import rfc3339
 
 api = Api()
@@ -111,13 +112,18 @@ def _trace(trace_id: str, spans: list[tpb.SpanRecord]) -> dict[str, Any]:
 async def list_traces(request: web.Request) -> web.Response:
     caller = require(request, "admin")
     limit = parse_query((LIMIT,), request.query)["limit"] or 20
-    gathered = await observe.gather_spans(request.app[keys.CLIENTS], caller)
+    return json_response(await traces_data(request.app, caller, limit))
+
+
+async def traces_data(app: web.Application, caller: Caller, limit: int) -> dict[str, Any]:
+    """The recent traces of every process of the node (the API's and the console's answer)."""
+    gathered = await observe.gather_spans(app[keys.CLIENTS], caller)
     by_trace: dict[str, list[tpb.SpanRecord]] = defaultdict(list)
     for span in gathered.spans:
         by_trace[span.trace_id].append(span)
     traces = [_trace(t, spans) for t, spans in by_trace.items()]
     traces.sort(key=lambda t: t["start"], reverse=True)
-    return json_response({"items": traces[:limit], "unavailable": gathered.unavailable})
+    return {"items": traces[:limit], "unavailable": gathered.unavailable}
 
 
 @api.route(
@@ -138,20 +144,29 @@ async def list_traces(request: web.Request) -> web.Response:
 )
 async def get_trace(request: web.Request) -> web.Response:
     caller = require(request, "admin")
-    trace_id = request.match_info["trace_id"].lower()
+    return json_response(await trace_data(request.app, caller, request.match_info["trace_id"]))
+
+
+def check_trace_id(text: str) -> str:
+    """A trace id as the API takes it (32 hex digits, any case), lower-cased."""
+    trace_id = text.lower()
     if not TRACE_ID.match(trace_id):
         raise InvalidInput.one("trace_id", "must be 32 hexadecimal digits (the X-Trace-Id header)")
-    gathered = await observe.gather_spans(request.app[keys.CLIENTS], caller, trace_id)
+    return trace_id
+
+
+async def trace_data(app: web.Application, caller: Caller, trace_id: str) -> dict[str, Any]:
+    """One trace's spans from every process of the node, in start order."""
+    trace_id = check_trace_id(trace_id)
+    gathered = await observe.gather_spans(app[keys.CLIENTS], caller, trace_id)
     if not gathered.spans:
         raise NotFound(f"no recent spans of trace {trace_id} on this node")
-    return json_response(
-        {
-            "trace_id": trace_id,
-            **_trace(trace_id, gathered.spans),
-            "spans": [_span(s) for s in gathered.spans],
-            "unavailable": gathered.unavailable,
-        }
-    )
+    return {
+        "trace_id": trace_id,
+        **_trace(trace_id, gathered.spans),
+        "spans": [_span(s) for s in gathered.spans],
+        "unavailable": gathered.unavailable,
+    }
 
 
 AUDIT_LIMIT = Param("limit", "integer", "at most this many (default 100)", minimum=1, maximum=1000)
@@ -173,7 +188,11 @@ AUDIT_LIMIT = Param("limit", "integer", "at most this many (default 100)", minim
                     "type": "object",
                     "properties": {
                         "at": {"type": "string", "format": "date-time"},
-                        "subject": {"type": "string"},
+                        "subject": {
+                            "type": "string",
+                            "description": "principal id: user:<id> or token:<id>",
+                        },
+                        "subject_name": {"type": "string", "description": "display name then"},
                         "role": {"type": "string"},
                         "action": {"type": "string"},
                         "target": {"type": "string"},
@@ -188,21 +207,25 @@ AUDIT_LIMIT = Param("limit", "integer", "at most this many (default 100)", minim
 async def audit(request: web.Request) -> web.Response:
     require(request, "admin")
     limit = parse_query((AUDIT_LIMIT,), request.query)["limit"] or 100
-    await request.app[keys.AUDIT].flush(request.app)  # include what is still queued
-    rows = await request.app[keys.TOKENS].audit_entries(limit)
-    return json_response(
-        {
-            "items": [
-                {
-                    "at": rfc3339(r.at),
-                    "subject": r.subject,
-                    "role": r.role,
-                    "action": r.action,
-                    "target": r.target,
-                    "detail": r.detail,
-                    "trace_id": r.trace_id or None,
-                }
-                for r in rows
-            ]
-        }
-    )
+    return json_response(await audit_data(request.app, limit))
+
+
+async def audit_data(app: web.Application, limit: int) -> dict[str, Any]:
+    """The newest audit entries (the API's and the console's answer)."""
+    await app[keys.AUDIT].flush(app)  # include what is still queued
+    rows = await app[keys.TOKENS].audit_entries(limit)
+    return {
+        "items": [
+            {
+                "at": rfc3339(r.at),
+                "subject": r.subject,
+                "subject_name": r.subject_name,
+                "role": r.role,
+                "action": r.action,
+                "target": r.target,
+                "detail": r.detail,
+                "trace_id": r.trace_id or None,
+            }
+            for r in rows
+        ]
+    }

@@ -130,15 +130,18 @@ async def test_the_audit_log_records_writes_and_lookups_never_tokens(node: Node)
     for token in node.tokens.values():
         assert token not in body
     write = next(i for i in items if i["action"] == "POST")
-    assert write["subject"] == "test-editor" and write["role"] == "editor"
+    # Audited by stable principal id (a service token's own), with the name shown beside it.
+    assert write["subject"].startswith("token:") and write["subject_name"] == "test-editor"
+    assert write["role"] == "editor"
     assert write["target"] == "/api/v1/authorities"
     assert "status 201" in write["detail"]
     lookup = next(i for i in items if i["target"] == "/api/v1/lookup?jurisdiction=TH")
-    assert (lookup["subject"], lookup["action"], lookup["trace_id"]) == (
+    assert (lookup["subject_name"], lookup["action"], lookup["trace_id"]) == (
         "test-member",
         "GET",
         lookup_trace,
     )
+    assert lookup["subject"].startswith("token:") and lookup["subject"] != write["subject"]
     assert not any(i["subject"] == "anonymous" for i in items)
     assert created["id"]
 
