@@ -3,6 +3,7 @@ contact points and lookup."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +17,7 @@ from gateway.auth import require
 from gateway.render import HeldAnswer
 from gateway.schema import Param, parse_body, parse_query
 from services.common import codes
+from services.common.identity import Caller
 
 api = Api()
 TAG = "directory"
@@ -227,8 +229,8 @@ async def put_instrument(request: web.Request) -> web.Response:
     etag=True,
 )
 async def get_routing_profile(request: web.Request) -> web.Response:
-    reply = await _stub(request).GetRoutingProfile(
-        pb.GetRoutingProfileRequest(jurisdiction=request.match_info["iso2"]), metadata=_md(request)
+    reply = await routing_profile_record(
+        request.app, request[keys.CALLER], request.match_info["iso2"]
     )
     return json_response(render.routing_profile(reply), version=reply.meta.version)
 
@@ -245,9 +247,38 @@ async def get_routing_profile(request: web.Request) -> web.Response:
     etag=True,
 )
 async def put_routing_profile(request: web.Request) -> web.Response:
-    require(request, "editor")
-    values = parse_body(bodies.ROUTING_PROFILE, await read_json(request))
-    values["jurisdiction"] = request.match_info["iso2"]
+    caller = require(request, "editor")
+    body = await read_json(request)
+    reply = await put_routing_profile_record(
+        request.app, caller, request.match_info["iso2"], body, if_match(request)
+    )
+    return json_response(render.routing_profile(reply), version=reply.meta.version)
+
+
+# Plain functions for the directory's records: the API handlers here and the console's
+# pages (gateway.console.directory_pages) make the same calls with the same checks.
+
+
+def _directory(app: web.Application) -> Any:
+    return app[keys.CLIENTS].directory
+
+
+async def routing_profile_record(
+    app: web.Application, caller: Caller, iso2: str
+) -> pb.RoutingProfile:
+    """`GET /api/v1/jurisdictions/{iso2}/routing-profile`."""
+    reply: pb.RoutingProfile = await _directory(app).GetRoutingProfile(
+        pb.GetRoutingProfileRequest(jurisdiction=iso2), metadata=caller.metadata()
+    )
+    return reply
+
+
+async def put_routing_profile_record(
+    app: web.Application, caller: Caller, iso2: str, body: Any, expected_version: int
+) -> pb.RoutingProfile:
+    """`PUT /api/v1/jurisdictions/{iso2}/routing-profile` (expected_version 0: no check)."""
+    values = parse_body(bodies.ROUTING_PROFILE, body)
+    values["jurisdiction"] = iso2
     profile = pb.RoutingProfile(
         jurisdiction=values["jurisdiction"],
         central_authority_id=values["central_authority_id"],
@@ -259,11 +290,11 @@ async def put_routing_profile(request: web.Request) -> web.Response:
         urgent_procedure=values["urgent_procedure"],
         visibility=values["visibility"],
     )
-    reply = await _stub(request).PutRoutingProfile(
-        pb.PutRoutingProfileRequest(profile=profile, expected_version=if_match(request)),
-        metadata=_md(request),
+    reply: pb.RoutingProfile = await _directory(app).PutRoutingProfile(
+        pb.PutRoutingProfileRequest(profile=profile, expected_version=expected_version),
+        metadata=caller.metadata(),
     )
-    return json_response(render.routing_profile(reply), version=reply.meta.version)
+    return reply
 
 
 # ------------------------------------------------------------------ authorities
@@ -278,8 +309,16 @@ async def put_routing_profile(request: web.Request) -> web.Response:
     response=_page("Authority"),
 )
 async def list_authorities(request: web.Request) -> web.Response:
-    q = parse_query(AUTHORITY_PARAMS, request.query)
-    reply = await _stub(request).ListAuthorities(
+    reply = await authorities_page(request.app, request[keys.CALLER], request.query)
+    return _page_response(request, "authority", reply.items, reply.next_cursor)
+
+
+async def authorities_page(
+    app: web.Application, caller: Caller, query: Mapping[str, str]
+) -> pb.ListAuthoritiesResponse:
+    """`GET /api/v1/authorities`: one page (render each with `render.authority`)."""
+    q = parse_query(AUTHORITY_PARAMS, query)
+    reply: pb.ListAuthoritiesResponse = await _directory(app).ListAuthorities(
         pb.ListAuthoritiesRequest(
             page=_page_request(q),
             jurisdiction=q["jurisdiction"] or "",
@@ -287,9 +326,42 @@ async def list_authorities(request: web.Request) -> web.Response:
             network=q["network"] or "",
             q=q["q"] or "",
         ),
-        metadata=_md(request),
+        metadata=caller.metadata(),
     )
-    return _page_response(request, "authority", reply.items, reply.next_cursor)
+    return reply
+
+
+async def create_authority_record(app: web.Application, caller: Caller, body: Any) -> pb.Authority:
+    """`POST /api/v1/authorities`."""
+    values = parse_body(bodies.AUTHORITY, body)
+    reply: pb.Authority = await _directory(app).CreateAuthority(
+        pb.CreateAuthorityRequest(authority=pb.Authority(**values)), metadata=caller.metadata()
+    )
+    return reply
+
+
+async def update_authority_record(
+    app: web.Application, caller: Caller, record_id: str, body: Any, expected_version: int
+) -> pb.Authority:
+    """`PUT /api/v1/authorities/{id}` (expected_version: If-Match, 0 for none)."""
+    values = parse_body(bodies.AUTHORITY, body)
+    authority = pb.Authority(**values)
+    authority.meta.id = record_id
+    reply: pb.Authority = await _directory(app).UpdateAuthority(
+        pb.UpdateAuthorityRequest(authority=authority, expected_version=expected_version),
+        metadata=caller.metadata(),
+    )
+    return reply
+
+
+async def delete_authority_record(
+    app: web.Application, caller: Caller, record_id: str, expected_version: int
+) -> None:
+    """`DELETE /api/v1/authorities/{id}`."""
+    await _directory(app).DeleteAuthority(
+        pb.DeleteRecordRequest(id=record_id, expected_version=expected_version),
+        metadata=caller.metadata(),
+    )
 
 
 @api.route(
@@ -304,11 +376,8 @@ async def list_authorities(request: web.Request) -> web.Response:
     etag=True,
 )
 async def create_authority(request: web.Request) -> web.Response:
-    require(request, "editor")
-    values = parse_body(bodies.AUTHORITY, await read_json(request))
-    reply = await _stub(request).CreateAuthority(
-        pb.CreateAuthorityRequest(authority=pb.Authority(**values)), metadata=_md(request)
-    )
+    caller = require(request, "editor")
+    reply = await create_authority_record(request.app, caller, await read_json(request))
     response = json_response(render.authority(reply), status=201, version=reply.meta.version)
     response.headers["Location"] = f"/api/v1/authorities/{reply.meta.id}"
     return response
@@ -342,13 +411,10 @@ async def get_authority(request: web.Request) -> web.Response:
     etag=True,
 )
 async def update_authority(request: web.Request) -> web.Response:
-    require(request, "editor")
-    values = parse_body(bodies.AUTHORITY, await read_json(request))
-    authority = pb.Authority(**values)
-    authority.meta.id = request.match_info["id"]
-    reply = await _stub(request).UpdateAuthority(
-        pb.UpdateAuthorityRequest(authority=authority, expected_version=if_match(request)),
-        metadata=_md(request),
+    caller = require(request, "editor")
+    body = await read_json(request)
+    reply = await update_authority_record(
+        request.app, caller, request.match_info["id"], body, if_match(request)
     )
     return json_response(render.authority(reply), version=reply.meta.version)
 
@@ -363,11 +429,8 @@ async def update_authority(request: web.Request) -> web.Response:
     errors=(404, 412),
 )
 async def delete_authority(request: web.Request) -> web.Response:
-    require(request, "editor")
-    await _stub(request).DeleteAuthority(
-        pb.DeleteRecordRequest(id=request.match_info["id"], expected_version=if_match(request)),
-        metadata=_md(request),
-    )
+    caller = require(request, "editor")
+    await delete_authority_record(request.app, caller, request.match_info["id"], if_match(request))
     return web.Response(status=204)
 
 
@@ -383,7 +446,15 @@ async def delete_authority(request: web.Request) -> web.Response:
     response=_page("ContactPoint"),
 )
 async def list_contact_points(request: web.Request) -> web.Response:
-    q = parse_query(CONTACT_PARAMS, request.query)
+    reply = await contact_points_page(request.app, request[keys.CALLER], request.query)
+    return _page_response(request, "contact_point", reply.items, reply.next_cursor)
+
+
+async def contact_points_page(
+    app: web.Application, caller: Caller, query: Mapping[str, str]
+) -> pb.ListContactPointsResponse:
+    """`GET /api/v1/contact-points`: one page (render each with `render.contact_point`)."""
+    q = parse_query(CONTACT_PARAMS, query)
     msg = pb.ListContactPointsRequest(
         page=_page_request(q),
         jurisdiction=q["jurisdiction"] or "",
@@ -394,8 +465,46 @@ async def list_contact_points(request: web.Request) -> web.Response:
     )
     if q["available_24_7"] is not None:
         msg.available_24_7 = q["available_24_7"]
-    reply = await _stub(request).ListContactPoints(msg, metadata=_md(request))
-    return _page_response(request, "contact_point", reply.items, reply.next_cursor)
+    reply: pb.ListContactPointsResponse = await _directory(app).ListContactPoints(
+        msg, metadata=caller.metadata()
+    )
+    return reply
+
+
+async def create_contact_point_record(
+    app: web.Application, caller: Caller, body: Any
+) -> pb.ContactPoint:
+    """`POST /api/v1/contact-points`."""
+    values = parse_body(bodies.CONTACT_POINT, body)
+    reply: pb.ContactPoint = await _directory(app).CreateContactPoint(
+        pb.CreateContactPointRequest(contact_point=pb.ContactPoint(**values)),
+        metadata=caller.metadata(),
+    )
+    return reply
+
+
+async def update_contact_point_record(
+    app: web.Application, caller: Caller, record_id: str, body: Any, expected_version: int
+) -> pb.ContactPoint:
+    """`PUT /api/v1/contact-points/{id}` (expected_version: If-Match, 0 for none)."""
+    values = parse_body(bodies.CONTACT_POINT, body)
+    contact = pb.ContactPoint(**values)
+    contact.meta.id = record_id
+    reply: pb.ContactPoint = await _directory(app).UpdateContactPoint(
+        pb.UpdateContactPointRequest(contact_point=contact, expected_version=expected_version),
+        metadata=caller.metadata(),
+    )
+    return reply
+
+
+async def delete_contact_point_record(
+    app: web.Application, caller: Caller, record_id: str, expected_version: int
+) -> None:
+    """`DELETE /api/v1/contact-points/{id}`."""
+    await _directory(app).DeleteContactPoint(
+        pb.DeleteRecordRequest(id=record_id, expected_version=expected_version),
+        metadata=caller.metadata(),
+    )
 
 
 @api.route(
@@ -410,11 +519,8 @@ async def list_contact_points(request: web.Request) -> web.Response:
     etag=True,
 )
 async def create_contact_point(request: web.Request) -> web.Response:
-    require(request, "editor")
-    values = parse_body(bodies.CONTACT_POINT, await read_json(request))
-    reply = await _stub(request).CreateContactPoint(
-        pb.CreateContactPointRequest(contact_point=pb.ContactPoint(**values)), metadata=_md(request)
-    )
+    caller = require(request, "editor")
+    reply = await create_contact_point_record(request.app, caller, await read_json(request))
     response = json_response(render.contact_point(reply), status=201, version=reply.meta.version)
     response.headers["Location"] = f"/api/v1/contact-points/{reply.meta.id}"
     return response
@@ -503,13 +609,10 @@ async def contact_point_details(request: web.Request) -> web.Response:
     etag=True,
 )
 async def update_contact_point(request: web.Request) -> web.Response:
-    require(request, "editor")
-    values = parse_body(bodies.CONTACT_POINT, await read_json(request))
-    contact = pb.ContactPoint(**values)
-    contact.meta.id = request.match_info["id"]
-    reply = await _stub(request).UpdateContactPoint(
-        pb.UpdateContactPointRequest(contact_point=contact, expected_version=if_match(request)),
-        metadata=_md(request),
+    caller = require(request, "editor")
+    body = await read_json(request)
+    reply = await update_contact_point_record(
+        request.app, caller, request.match_info["id"], body, if_match(request)
     )
     return json_response(render.contact_point(reply), version=reply.meta.version)
 
@@ -524,10 +627,9 @@ async def update_contact_point(request: web.Request) -> web.Response:
     errors=(404, 412),
 )
 async def delete_contact_point(request: web.Request) -> web.Response:
-    require(request, "editor")
-    await _stub(request).DeleteContactPoint(
-        pb.DeleteRecordRequest(id=request.match_info["id"], expected_version=if_match(request)),
-        metadata=_md(request),
+    caller = require(request, "editor")
+    await delete_contact_point_record(
+        request.app, caller, request.match_info["id"], if_match(request)
     )
     return web.Response(status=204)
 
