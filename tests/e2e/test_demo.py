@@ -45,6 +45,21 @@ def test_demo_federates_two_networks(tmp_path: Path) -> None:
         sea, ejn = ready["nodes"]
         assert sea["gateway_url"] == f"http://127.0.0.1:{base}"
         assert ejn["gateway_url"] == f"http://127.0.0.1:{base + 10}"
+        assert sea["console_url"] == f"http://127.0.0.1:{base}/console/"
+        assert set(sea["accounts"]) == {"admin", "editor", "member"}
+        assert sea["accounts"]["member"]["email"] == "member@seajust.example.org"
+        assert all(len(a["password"]) >= 12 for a in sea["accounts"].values())
+        # The printed account signs in on the console (the member needs no second factor).
+        with requests.Session() as browser:
+            page = browser.get(f"{sea['gateway_url']}/console/sign-in", timeout=10)
+            token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            resp = browser.post(
+                f"{sea['gateway_url']}/console/sign-in",
+                data={"csrf_token": token, **sea["accounts"]["member"]},
+                allow_redirects=False,
+                timeout=10,
+            )
+            assert resp.status_code == 303, resp.text
 
         # A SEAJUST member finds French authorities, replicated from EJN, with provenance.
         headers = {"Authorization": f"Bearer {sea['member_token']}"}
