@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from gateway.api import Api, if_match, json_response, read_json
 from gateway.auth import require
 from gateway.schema import Param, parse_body, parse_query
 from services.common import codes
+from services.common.identity import Caller
 
 api = Api()
 TAG = "requests"
@@ -152,9 +154,130 @@ def _stub(request: web.Request) -> Any:
     response=ROUTE,
 )
 async def plan_route(request: web.Request) -> web.Response:
-    values = parse_body(bodies.ROUTE_QUERY, await read_json(request))
-    reply = await _stub(request).PlanRoute(pb.PlanRouteRequest(**values), metadata=_md(request))
-    return json_response(_route(reply))
+    body = await read_json(request)
+    return json_response(await plan_route_data(request.app, request[keys.CALLER], body))
+
+
+async def plan_route_data(app: web.Application, caller: Caller, body: Any) -> dict[str, Any]:
+    """The planner's answer (what `POST /api/v1/routes` gives and the console shows);
+    `body` as POSTed (JSON types), checked with bodies.ROUTE_QUERY."""
+    values = parse_body(bodies.ROUTE_QUERY, body)
+    reply = await app[keys.CLIENTS].requests.PlanRoute(
+        pb.PlanRouteRequest(**values), metadata=caller.metadata()
+    )
+    return _route(reply)
+
+
+# Each handler's work is a plain function of (app, caller, input) so the console's pages
+# call exactly what the API calls and show what it answers.
+
+
+def _service(app: web.Application) -> Any:
+    return app[keys.CLIENTS].requests
+
+
+async def create_request_data(app: web.Application, caller: Caller, body: Any) -> dict[str, Any]:
+    """`body`: as POSTed (JSON types), checked with bodies.REQUEST."""
+    values = parse_body(bodies.REQUEST, body)
+    reply = await _service(app).CreateRequest(
+        pb.CreateRequestRequest(request=pb.RequestInput(**values)), metadata=caller.metadata()
+    )
+    return _request(reply)
+
+
+async def list_requests_data(
+    app: web.Application, caller: Caller, query: Mapping[str, str]
+) -> dict[str, Any]:
+    q = parse_query(LIST_PARAMS, query)
+    reply = await _service(app).ListRequests(
+        pb.ListRequestsRequest(
+            page=common_pb2.PageRequest(limit=q["limit"] or 0, cursor=q["cursor"] or ""),
+            status=q["status"] or "",
+            direction=q["direction"] or "",
+        ),
+        metadata=caller.metadata(),
+    )
+    return {"items": [_request(r) for r in reply.items], "next_cursor": reply.next_cursor or None}
+
+
+async def list_overdue_data(
+    app: web.Application, caller: Caller, query: Mapping[str, str]
+) -> dict[str, Any]:
+    q = parse_query(PAGE_PARAMS, query)
+    reply = await _service(app).ListOverdue(
+        pb.ListOverdueRequest(
+            page=common_pb2.PageRequest(limit=q["limit"] or 0, cursor=q["cursor"] or "")
+        ),
+        metadata=caller.metadata(),
+    )
+    return {"items": [_request(r) for r in reply.items], "next_cursor": reply.next_cursor or None}
+
+
+async def get_request_data(app: web.Application, caller: Caller, request_id: str) -> dict[str, Any]:
+    reply = await _service(app).GetRequest(
+        pb.GetRequestRequest(id=request_id), metadata=caller.metadata()
+    )
+    return _request(reply)
+
+
+async def update_request_data(
+    app: web.Application, caller: Caller, request_id: str, body: Any, expected_version: int
+) -> dict[str, Any]:
+    """`body`: every field of a draft, checked with bodies.REQUEST as for a new one."""
+    values = parse_body(bodies.REQUEST, body)
+    reply = await _service(app).UpdateDraft(
+        pb.UpdateDraftRequest(
+            id=request_id,
+            request=pb.RequestInput(**values),
+            expected_version=expected_version,
+        ),
+        metadata=caller.metadata(),
+    )
+    return _request(reply)
+
+
+async def submit_request_data(
+    app: web.Application, caller: Caller, request_id: str
+) -> dict[str, Any]:
+    reply = await _service(app).Submit(pb.SubmitRequest(id=request_id), metadata=caller.metadata())
+    return _request(reply)
+
+
+async def change_status_data(
+    app: web.Application, caller: Caller, request_id: str, body: Any, expected_version: int
+) -> dict[str, Any]:
+    """`body`: {"status", "note"}, checked with bodies.STATUS_CHANGE."""
+    values = parse_body(bodies.STATUS_CHANGE, body)
+    reply = await _service(app).ChangeStatus(
+        pb.ChangeStatusRequest(
+            id=request_id,
+            status=values["status"],
+            note=values["note"],
+            expected_version=expected_version,
+        ),
+        metadata=caller.metadata(),
+    )
+    return _request(reply)
+
+
+async def history_data(app: web.Application, caller: Caller, request_id: str) -> dict[str, Any]:
+    reply = await _service(app).GetHistory(
+        pb.GetHistoryRequest(id=request_id), metadata=caller.metadata()
+    )
+    events = []
+    for e in reply.events:
+        item = _dict(e)
+        item["hash"] = e.hash.hex()
+        item["prev_hash"] = e.prev_hash.hex() or None
+        item["problem"] = e.problem or None
+        if not e.HasField("delivery"):
+            item["delivery"] = None
+        events.append(item)
+    return {"request_id": reply.request_id, "verified": reply.verified, "events": events}
+
+
+def _version(data: dict[str, Any]) -> int:
+    return int(data["version"])  # int64 is a JSON string in the protobuf mapping
 
 
 @api.route(
@@ -170,12 +293,9 @@ async def plan_route(request: web.Request) -> web.Response:
 )
 async def create_request(request: web.Request) -> web.Response:
     require(request, "member")
-    values = parse_body(bodies.REQUEST, await read_json(request))
-    reply = await _stub(request).CreateRequest(
-        pb.CreateRequestRequest(request=pb.RequestInput(**values)), metadata=_md(request)
-    )
-    response = json_response(_request(reply), status=201, version=reply.version)
-    response.headers["Location"] = f"/api/v1/requests/{reply.id}"
+    data = await create_request_data(request.app, request[keys.CALLER], await read_json(request))
+    response = json_response(data, status=201, version=_version(data))
+    response.headers["Location"] = f"/api/v1/requests/{data['id']}"
     return response
 
 
@@ -190,18 +310,7 @@ async def create_request(request: web.Request) -> web.Response:
 )
 async def list_requests(request: web.Request) -> web.Response:
     require(request, "member")
-    q = parse_query(LIST_PARAMS, request.query)
-    reply = await _stub(request).ListRequests(
-        pb.ListRequestsRequest(
-            page=common_pb2.PageRequest(limit=q["limit"] or 0, cursor=q["cursor"] or ""),
-            status=q["status"] or "",
-            direction=q["direction"] or "",
-        ),
-        metadata=_md(request),
-    )
-    return json_response(
-        {"items": [_request(r) for r in reply.items], "next_cursor": reply.next_cursor or None}
-    )
+    return json_response(await list_requests_data(request.app, request[keys.CALLER], request.query))
 
 
 @api.route(
@@ -215,16 +324,7 @@ async def list_requests(request: web.Request) -> web.Response:
 )
 async def list_overdue(request: web.Request) -> web.Response:
     require(request, "member")
-    q = parse_query(PAGE_PARAMS, request.query)
-    reply = await _stub(request).ListOverdue(
-        pb.ListOverdueRequest(
-            page=common_pb2.PageRequest(limit=q["limit"] or 0, cursor=q["cursor"] or "")
-        ),
-        metadata=_md(request),
-    )
-    return json_response(
-        {"items": [_request(r) for r in reply.items], "next_cursor": reply.next_cursor or None}
-    )
+    return json_response(await list_overdue_data(request.app, request[keys.CALLER], request.query))
 
 
 @api.route(
@@ -239,10 +339,29 @@ async def list_overdue(request: web.Request) -> web.Response:
 )
 async def get_request(request: web.Request) -> web.Response:
     require(request, "member")
-    reply = await _stub(request).GetRequest(
-        pb.GetRequestRequest(id=request.match_info["id"]), metadata=_md(request)
+    data = await get_request_data(request.app, request[keys.CALLER], request.match_info["id"])
+    return json_response(data, version=_version(data))
+
+
+@api.route(
+    "PUT",
+    "/api/v1/requests/{id}",
+    summary="Replace every field of a draft (routed again); only its creator or an editor, "
+    "only while it is a draft",
+    tag=TAG,
+    role="member",
+    body=bodies.REQUEST,
+    response=REQUEST,
+    errors=(404, 409, 412),
+    etag=True,
+)
+async def update_request(request: web.Request) -> web.Response:
+    require(request, "member")
+    body = await read_json(request)
+    data = await update_request_data(
+        request.app, request[keys.CALLER], request.match_info["id"], body, if_match(request)
     )
-    return json_response(_request(reply), version=reply.version)
+    return json_response(data, version=_version(data))
 
 
 @api.route(
@@ -257,10 +376,8 @@ async def get_request(request: web.Request) -> web.Response:
 )
 async def submit_request(request: web.Request) -> web.Response:
     require(request, "member")
-    reply = await _stub(request).Submit(
-        pb.SubmitRequest(id=request.match_info["id"]), metadata=_md(request)
-    )
-    return json_response(_request(reply), version=reply.version)
+    data = await submit_request_data(request.app, request[keys.CALLER], request.match_info["id"])
+    return json_response(data, version=_version(data))
 
 
 @api.route(
@@ -276,17 +393,11 @@ async def submit_request(request: web.Request) -> web.Response:
 )
 async def change_status(request: web.Request) -> web.Response:
     require(request, "member")
-    values = parse_body(bodies.STATUS_CHANGE, await read_json(request))
-    reply = await _stub(request).ChangeStatus(
-        pb.ChangeStatusRequest(
-            id=request.match_info["id"],
-            status=values["status"],
-            note=values["note"],
-            expected_version=if_match(request),
-        ),
-        metadata=_md(request),
+    body = await read_json(request)
+    data = await change_status_data(
+        request.app, request[keys.CALLER], request.match_info["id"], body, if_match(request)
     )
-    return json_response(_request(reply), version=reply.version)
+    return json_response(data, version=_version(data))
 
 
 @api.route(
@@ -300,18 +411,6 @@ async def change_status(request: web.Request) -> web.Response:
 )
 async def history(request: web.Request) -> web.Response:
     require(request, "member")
-    reply = await _stub(request).GetHistory(
-        pb.GetHistoryRequest(id=request.match_info["id"]), metadata=_md(request)
-    )
-    events = []
-    for e in reply.events:
-        item = _dict(e)
-        item["hash"] = e.hash.hex()
-        item["prev_hash"] = e.prev_hash.hex() or None
-        item["problem"] = e.problem or None
-        if not e.HasField("delivery"):
-            item["delivery"] = None
-        events.append(item)
     return json_response(
-        {"request_id": reply.request_id, "verified": reply.verified, "events": events}
+        await history_data(request.app, request[keys.CALLER], request.match_info["id"])
     )

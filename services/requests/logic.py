@@ -18,6 +18,7 @@ from services.common.errors import (
     PermissionDenied,
     Unauthenticated,
     Unavailable,
+    VersionMismatch,
 )
 from services.common.identity import Caller
 from services.common.identity_files import NodeIdentity
@@ -86,8 +87,9 @@ class RequestsLogic:
 
     # ------------------------------------------------------------ requests
 
-    async def create(self, msg: pb.RequestInput, caller: Caller) -> pb.Request:
-        self._member(caller)
+    async def _draft_fields(self, msg: pb.RequestInput, caller: Caller) -> dict[str, Any]:
+        """A draft's checked fields and its route (the same rules for a new and an edited
+        draft); bad input names every bad field at once."""
         v = Validator()
         query = check_query(
             pb.PlanRouteRequest(
@@ -114,36 +116,58 @@ class RequestsLogic:
             v.fail("deadline", "is in the past")
         v.raise_if_errors()
         route = await self.planner.plan(query, caller)
+        return {
+            "requested_network": route.destination_network,
+            "requesting_jurisdiction": query.requesting,
+            "requested_jurisdiction": query.requested,
+            "confidential": msg.confidential,
+            "title": title,
+            "reference": reference,
+            "summary": summary,
+            "offences": offences,
+            "measures": list(query.measures),
+            "urgency": query.urgency,
+            "language": query.language,
+            "deadline": deadline,
+            "acknowledgement_days": route.acknowledgement_days,
+            "route": route.SerializeToString(),
+        }
+
+    async def create(self, msg: pb.RequestInput, caller: Caller) -> pb.Request:
+        self._member(caller)
+        fields = await self._draft_fields(msg, caller)
         now = utcnow()
         row = await self.store.create(
             {
+                **fields,
                 "id": new_id(),
                 "origin": self.network,
                 "direction": "outgoing",
                 "requesting_network": self.network,
-                "requested_network": route.destination_network,
-                "requesting_jurisdiction": query.requesting,
-                "requested_jurisdiction": query.requested,
                 "status": "draft",
                 "version": 1,
                 "owner": caller.subject,
-                "confidential": msg.confidential,
-                "title": title,
-                "reference": reference,
-                "summary": summary,
-                "offences": offences,
-                "measures": list(query.measures),
-                "urgency": query.urgency,
-                "language": query.language,
-                "deadline": deadline,
-                "acknowledgement_days": route.acknowledgement_days,
-                "route": route.SerializeToString(),
                 "created_at": now,
                 "updated_at": now,
                 "last_seq": 0,
             }
         )
         return await self.to_message(row)
+
+    async def update_draft(self, req: pb.UpdateDraftRequest, caller: Caller) -> pb.Request:
+        """Replaces every field of a draft (as PUT does) and routes it again."""
+        row = await self._visible(req.id, caller)
+        if row.direction != "outgoing":
+            raise PermissionDenied("only the requesting side edits a request")
+        self._may_act_for_requester(row, caller)
+        if row.status != "draft":
+            raise Conflict(f"request {row.id} is {row.status}; only a draft can be edited")
+        if req.expected_version and row.version != req.expected_version:
+            raise VersionMismatch(req.expected_version, row.version)  # before routing again
+        fields = await self._draft_fields(req.request, caller)
+        fields["updated_at"] = utcnow()
+        updated = await self.store.update_draft(row.id, fields, req.expected_version)
+        return await self.to_message(updated)
 
     async def get(self, request_id: str, caller: Caller) -> pb.Request:
         return await self.to_message(await self._visible(request_id, caller))

@@ -25,6 +25,9 @@ class RequestsServicer(requests_pb2_grpc.RequestsServiceServicer):
     async def CreateRequest(self, request: pb.CreateRequestRequest, context: Ctx) -> pb.Request:
         return await self.logic.create(request.request, current_caller())
 
+    async def UpdateDraft(self, request: pb.UpdateDraftRequest, context: Ctx) -> pb.Request:
+        return await self.logic.update_draft(request, current_caller())
+
     async def GetRequest(self, request: pb.GetRequestRequest, context: Ctx) -> pb.Request:
         return await self.logic.get(request.id, current_caller())
 

@@ -168,6 +168,22 @@ class RequestsStore:
                 session.add(outbox)
         return row
 
+    async def update_draft(
+        self, request_id: str, values: dict[str, Any], expected_version: int = 0
+    ) -> RequestRow:
+        """Replaces a draft's fields; refused once it is submitted or when stale."""
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            row = await self._locked(session, request_id)
+            if row.status != "draft":
+                raise Conflict(f"request {request_id} is {row.status}; only a draft can be edited")
+            if expected_version and row.version != expected_version:
+                raise VersionMismatch(expected_version, row.version)
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.version += 1
+        return row
+
     async def _locked(self, session: AsyncSession, request_id: str) -> RequestRow:
         stmt = select(RequestRow).where(RequestRow.id == request_id).with_for_update()
         row = (await session.scalars(stmt)).one_or_none()

@@ -281,6 +281,16 @@ class CreateRequestRequest(_message.Message):
     request: RequestInput
     def __init__(self, request: _Optional[_Union[RequestInput, _Mapping]] = ...) -> None: ...
 
+class UpdateDraftRequest(_message.Message):
+    __slots__ = ("id", "request", "expected_version")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    request: RequestInput
+    expected_version: int
+    def __init__(self, id: _Optional[str] = ..., request: _Optional[_Union[RequestInput, _Mapping]] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
 class GetRequestRequest(_message.Message):
     __slots__ = ("id",)
     ID_FIELD_NUMBER: _ClassVar[int]

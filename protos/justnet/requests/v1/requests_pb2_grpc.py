@@ -44,6 +44,11 @@ class RequestsServiceStub:
                 request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.CreateRequestRequest.SerializeToString,
                 response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.Request.FromString,
                 _registered_method=True)
+        self.UpdateDraft = channel.unary_unary(
+                '/justnet.requests.v1.RequestsService/UpdateDraft',
+                request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.UpdateDraftRequest.SerializeToString,
+                response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.Request.FromString,
+                _registered_method=True)
         self.GetRequest = channel.unary_unary(
                 '/justnet.requests.v1.RequestsService/GetRequest',
                 request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.GetRequestRequest.SerializeToString,
@@ -89,6 +94,14 @@ class RequestsServiceServicer:
 
     def CreateRequest(self, request, context):
         """A draft (member); routed at once so the draft carries its route.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateDraft(self, request, context):
+        """Replaces a draft's fields and routes it again (its creator or an editor; only while
+        it is a draft; expected_version refuses a stale copy).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -144,6 +157,11 @@ def add_RequestsServiceServicer_to_server(servicer, server):
             'CreateRequest': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateRequest,
                     request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.CreateRequestRequest.FromString,
+                    response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.Request.SerializeToString,
+            ),
+            'UpdateDraft': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateDraft,
+                    request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.UpdateDraftRequest.FromString,
                     response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.Request.SerializeToString,
             ),
             'GetRequest': grpc.unary_unary_rpc_method_handler(
@@ -230,6 +248,33 @@ class RequestsService:
             target,
             '/justnet.requests.v1.RequestsService/CreateRequest',
             justnet_dot_requests_dot_v1_dot_requests__pb2.CreateRequestRequest.SerializeToString,
+            justnet_dot_requests_dot_v1_dot_requests__pb2.Request.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateDraft(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.requests.v1.RequestsService/UpdateDraft',
+            justnet_dot_requests_dot_v1_dot_requests__pb2.UpdateDraftRequest.SerializeToString,
             justnet_dot_requests_dot_v1_dot_requests__pb2.Request.FromString,
             options,
             channel_credentials,
