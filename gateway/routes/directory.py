@@ -4,6 +4,7 @@ contact points and lookup."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -130,11 +131,19 @@ async def get_network(request: web.Request) -> web.Response:
     },
 )
 async def list_jurisdictions(request: web.Request) -> web.Response:
-    q = parse_query((NETWORK,), request.query)
-    reply = await _stub(request).ListJurisdictions(
-        pb.ListJurisdictionsRequest(network=q["network"] or ""), metadata=_md(request)
+    items = await jurisdictions_data(request.app, request[keys.CALLER], request.query)
+    return json_response({"items": items})
+
+
+async def jurisdictions_data(
+    app: web.Application, caller: Caller, query: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The member states of the known networks, as `GET /api/v1/jurisdictions` lists them."""
+    q = parse_query((NETWORK,), query)
+    reply = await app[keys.CLIENTS].directory.ListJurisdictions(
+        pb.ListJurisdictionsRequest(network=q["network"] or ""), metadata=caller.metadata()
     )
-    return json_response({"items": [render.jurisdiction(j) for j in reply.items]})
+    return [render.jurisdiction(j) for j in reply.items]
 
 
 @api.route(
@@ -393,10 +402,16 @@ async def create_authority(request: web.Request) -> web.Response:
     etag=True,
 )
 async def get_authority(request: web.Request) -> web.Response:
-    reply = await _stub(request).GetAuthority(
-        pb.GetRecordRequest(id=request.match_info["id"]), metadata=_md(request)
+    record = await authority_data(request.app, request[keys.CALLER], request.match_info["id"])
+    return json_response(record, version=record["version"])
+
+
+async def authority_data(app: web.Application, caller: Caller, record_id: str) -> dict[str, Any]:
+    """One authority as `GET /api/v1/authorities/{id}` gives it to `caller`."""
+    reply = await app[keys.CLIENTS].directory.GetAuthority(
+        pb.GetRecordRequest(id=record_id), metadata=caller.metadata()
     )
-    return json_response(render.authority(reply), version=reply.meta.version)
+    return render.authority(reply)
 
 
 @api.route(
@@ -536,10 +551,18 @@ async def create_contact_point(request: web.Request) -> web.Response:
     etag=True,
 )
 async def get_contact_point(request: web.Request) -> web.Response:
-    reply = await _stub(request).GetContactPoint(
-        pb.GetRecordRequest(id=request.match_info["id"]), metadata=_md(request)
+    record = await contact_point_data(request.app, request[keys.CALLER], request.match_info["id"])
+    return json_response(record, version=record["version"])
+
+
+async def contact_point_data(
+    app: web.Application, caller: Caller, record_id: str
+) -> dict[str, Any]:
+    """One contact point as `GET /api/v1/contact-points/{id}` gives it to `caller`."""
+    reply = await app[keys.CLIENTS].directory.GetContactPoint(
+        pb.GetRecordRequest(id=record_id), metadata=caller.metadata()
     )
-    return json_response(render.contact_point(reply), version=reply.meta.version)
+    return render.contact_point(reply)
 
 
 CONTACT_DETAILS = {
@@ -565,36 +588,40 @@ CONTACT_DETAILS = {
 )
 async def contact_point_details(request: web.Request) -> web.Response:
     caller = require(request, "member")
-    contact = await _stub(request).GetContactPoint(
-        pb.GetRecordRequest(id=request.match_info["id"]), metadata=_md(request)
+    return json_response(await contact_details_data(request.app, caller, request.match_info["id"]))
+
+
+async def contact_details_data(
+    app: web.Application, caller: Caller, record_id: str
+) -> dict[str, Any]:
+    """A contact point's e-mail and phone (`caller` must be at least a member)."""
+    contact = await app[keys.CLIENTS].directory.GetContactPoint(
+        pb.GetRecordRequest(id=record_id), metadata=caller.metadata()
     )
-    own = request.app[keys.SETTINGS].network
+    own = app[keys.SETTINGS].network
     if contact.meta.origin == own or (contact.email and contact.phone):
-        details = {
+        return {
             "origin": contact.meta.origin,
             "contact_point_id": contact.meta.id,
             "email": contact.email,
             "phone": contact.phone,
             "fetched_at": None,
         }
-        return json_response(details)
     # A replica whose owner kept the details off replication: ask the owner, who logs it.
-    reply = await request.app[keys.CLIENTS].federation.FetchContactDetails(
+    reply = await app[keys.CLIENTS].federation.FetchContactDetails(
         fpb.FetchContactDetailsRequest(
             origin=contact.meta.origin, contact_point_id=contact.meta.id
         ),
         metadata=caller.metadata(),
         timeout=10.0,
     )
-    return json_response(
-        {
-            "origin": reply.origin,
-            "contact_point_id": reply.contact_point_id,
-            "email": reply.email,
-            "phone": reply.phone,
-            "fetched_at": render.ts(reply.fetched_at),
-        }
-    )
+    return {
+        "origin": reply.origin,
+        "contact_point_id": reply.contact_point_id,
+        "email": reply.email,
+        "phone": reply.phone,
+        "fetched_at": render.ts(reply.fetched_at),
+    }
 
 
 @api.route(
@@ -654,42 +681,60 @@ async def delete_contact_point(request: web.Request) -> web.Response:
     },
 )
 async def lookup(request: web.Request) -> web.Response:
-    q = parse_query(LOOKUP_PARAMS, request.query)
-    caller = request[keys.CALLER]
-    answers = request.app[keys.LOOKUPS]
+    answer = await lookup_data(request.app, request[keys.CALLER], request.query)
+    return raw_json_response(
+        b'{"items":'
+        + answer.items
+        + b',"networks_consulted":'
+        + render.dumps(answer.networks_consulted)
+        + b',"networks_unavailable":'
+        + render.dumps(answer.networks_unavailable)
+        + b"}"
+    )
+
+
+@dataclass(frozen=True)
+class LookupAnswer:
+    items: bytes  # the JSON array of `GET /api/v1/lookup`'s items, rendered
+    networks_consulted: list[str]
+    networks_unavailable: list[str]
+
+
+async def lookup_data(
+    app: web.Application, caller: Caller, query: Mapping[str, str]
+) -> LookupAnswer:
+    """What `GET /api/v1/lookup?<query>` answers `caller`; repeated lookups are served
+    from the gateway's memory while the directory's lookup token is unchanged."""
+    q = parse_query(LOOKUP_PARAMS, query)
+    answers = app[keys.LOOKUPS]
     key = (tuple(q.items()), caller.role, caller.network)
     held = answers.get(key)
-    watch = request.app[keys.LOOKUP_WATCH]
+    watch = app[keys.LOOKUP_WATCH]
     if held is None or not watch.current(held.token):
-        held = await _revalidate(request, q, key, held)
+        held = await _revalidate(app, caller, q, key, held)
     # Answers come from local and replicated records; peers whose stream is down are
     # named, since what the node holds from them may be stale.
-    consulted = set(held.consulted) | {request.app[keys.SETTINGS].network}
+    consulted = set(held.consulted) | {app[keys.SETTINGS].network}
     unavailable: set[str] = set()
-    states = await request.app[keys.CLIENTS].peer_states()
+    states = await app[keys.CLIENTS].peer_states()
     for network, state in (states or {}).items():
         if state == "connected":
             consulted.add(network)
         else:
             unavailable.add(network)
-    return raw_json_response(
-        b'{"items":'
-        + held.items
-        + b',"networks_consulted":'
-        + render.dumps(sorted(consulted - unavailable))
-        + b',"networks_unavailable":'
-        + render.dumps(sorted(unavailable))
-        + b"}"
-    )
+    return LookupAnswer(held.items, sorted(consulted - unavailable), sorted(unavailable))
 
 
 async def _revalidate(
-    request: web.Request, q: dict[str, Any], key: tuple[object, ...], held: HeldAnswer | None
+    app: web.Application,
+    caller: Caller,
+    q: dict[str, Any],
+    key: tuple[object, ...],
+    held: HeldAnswer | None,
 ) -> HeldAnswer:
     """Asks the directory; it answers `not_modified` when the held answer is current."""
-    caller = request[keys.CALLER]
-    epoch = request.app[keys.LOOKUP_WATCH].epoch
-    reply = await _stub(request).Lookup(
+    epoch = app[keys.LOOKUP_WATCH].epoch
+    reply = await app[keys.CLIENTS].directory.Lookup(
         pb.LookupRequest(
             jurisdiction=q["jurisdiction"] or "",
             competence=q["competence"] or "",
@@ -705,9 +750,9 @@ async def _revalidate(
     if not (reply.not_modified and held):
         held = HeldAnswer(
             reply.token,
-            request.app[keys.FRAGMENTS].lookup_items(reply.items),
+            app[keys.FRAGMENTS].lookup_items(reply.items),
             tuple(reply.networks_consulted),
         )
-        request.app[keys.LOOKUPS].put(key, held)
-    request.app[keys.LOOKUP_WATCH].confirmed(reply.token, epoch)
+        app[keys.LOOKUPS].put(key, held)
+    app[keys.LOOKUP_WATCH].confirmed(reply.token, epoch)
     return held
