@@ -9,10 +9,11 @@ French catalogue; a test fails when a French translation is missing.
 from __future__ import annotations
 
 import contextvars
+import gettext as gettext_module
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_timedelta
@@ -35,6 +36,7 @@ def _load(language: str) -> dict[str, str | tuple[str, ...]]:
         return {}
     with path.open("rb") as f:
         catalog = read_po(f, locale=language)
+    _PLURALS[language] = gettext_module.c2py(catalog.plural_expr)
     out: dict[str, str | tuple[str, ...]] = {}
     for message in catalog:
         if not message.id or message.fuzzy or not message.string:
@@ -48,6 +50,7 @@ def _load(language: str) -> dict[str, str | tuple[str, ...]]:
     return out
 
 
+_PLURALS: dict[str, Callable[[int], int]] = {}
 _CATALOGS = {language: _load(language) for language in LANGUAGES if language != DEFAULT}
 
 
@@ -78,8 +81,8 @@ def gettext(message: str) -> str:
 def ngettext(singular: str, plural: str, n: int) -> str:
     found = _CATALOGS.get(_current.get(), {}).get(singular)
     if isinstance(found, tuple):
-        form = Locale.parse(_current.get()).plural_form(n)
-        return found[0 if form == "one" or len(found) == 1 else 1]
+        index = _PLURALS[_current.get()](n)
+        return found[min(index, len(found) - 1)]
     return singular if n == 1 else plural
 
 
