@@ -1,0 +1,250 @@
+"""Console page times: the lookup and requests pages at 16 concurrent signed-in sessions,
+beside the JSON API calls that answer the same question (the anchors), in the same run.
+
+    .venv/bin/python benchmarks/console/run.py [--sessions 16] [--duration 10]
+        [--drafts 10] [--out benchmarks/results/console.json]
+
+1. `justnet init --network SEAJUST --sample-data` in a temporary folder, then `justnet user
+   add` for --sessions members and `justnet token create --user` for each (the anchors call
+   the API as the same person), then `justnet up` (five processes) until healthy.
+2. Each person signs in through the sign-in form (a real session cookie each) and makes
+   --drafts request drafts through the API, so the requests page has rows to render.
+3. For each target, 2 s of warm-up, then --duration seconds in which every session loops
+   one GET after another (a page is one server round trip; the body is read in full):
+   - console lookup  `/console/lookup?jurisdiction=TH&competence=mla`
+   - API lookup      `/api/v1/lookup?jurisdiction=TH&competence=mla`  (anchor)
+   - console requests `/console/requests`
+   - API requests    `/api/v1/requests`                                (anchor)
+   Requests per second, p50 and p99 per target. The client runs on the same 2 cores as the
+   node, so the anchors matter more than the absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[2]
+JUSTNET = str(ROOT / ".venv" / "bin" / "justnet")
+PASSWORD = "benchmark password 2026"
+DRAFT = {
+    "requesting_jurisdiction": "TH",
+    "requested_jurisdiction": "VN",
+    "measures": ["banking_records"],
+    "urgency": "normal",
+    "language": "en",
+    "title": "Bank records of a shell company",
+    "reference": "BENCH",
+    "offences": ["fraud"],
+    "summary": "Funds moved through several accounts.",
+    "deadline": "2099-01-31",
+}
+TARGETS = (
+    ("console lookup", "/console/lookup?jurisdiction=TH&competence=mla", "cookie"),
+    ("API lookup (anchor)", "/api/v1/lookup?jurisdiction=TH&competence=mla", "token"),
+    ("console requests", "/console/requests", "cookie"),
+    ("API requests (anchor)", "/api/v1/requests", "token"),
+)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_block(size: int = 8) -> int:
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = int(s.getsockname()[1])
+        if base + size > 65000:
+            continue
+        ok = True
+        for port in range(base, base + size):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise SystemExit("no free port block")
+
+
+def justnet(*args: str, stdin: str | None = None) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUSTNET_", "OTEL_"))}
+    done = subprocess.run(
+        [JUSTNET, *args], input=stdin, capture_output=True, text=True, env=env, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"justnet {' '.join(args)} failed: {done.stderr}")
+    return done.stdout.strip()
+
+
+async def sign_in(url: str, email: str) -> aiohttp.ClientSession:
+    session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    page = await (await session.get(f"{url}/console/sign-in")).text()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, "sign-in form without a CSRF token"
+    resp = await session.post(
+        f"{url}/console/sign-in",
+        data={"csrf_token": token.group(1), "email": email, "password": PASSWORD},
+        allow_redirects=False,
+    )
+    assert resp.status == 303, f"sign-in of {email}: {resp.status}"
+    return session
+
+
+async def measure(
+    url: str,
+    path: str,
+    clients: list[tuple[aiohttp.ClientSession, dict[str, str]]],
+    seconds: float,
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.monotonic() + seconds
+
+    async def loop(session: aiohttp.ClientSession, headers: dict[str, str]) -> None:
+        nonlocal errors
+        while time.monotonic() < stop_at:
+            start = time.perf_counter()
+            async with session.get(url + path, headers=headers, allow_redirects=False) as resp:
+                await resp.read()
+                if resp.status != 200:
+                    errors += 1
+            latencies.append(time.perf_counter() - start)
+
+    began = time.monotonic()
+    await asyncio.gather(*(loop(s, h) for s, h in clients))
+    elapsed = time.monotonic() - began
+    ordered = sorted(latencies)
+    return {
+        "requests": len(ordered),
+        "errors": errors,
+        "rps": round(len(ordered) / elapsed, 1),
+        "p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
+    }
+
+
+async def bench(
+    url: str, people: list[tuple[str, str]], args: argparse.Namespace
+) -> dict[str, Any]:
+    sessions = [await sign_in(url, email) for email, _ in people]
+    plain = aiohttp.ClientSession()
+    try:
+        for (_, token), _session in zip(people, sessions, strict=True):
+            for _ in range(args.drafts):
+                resp = await plain.post(
+                    f"{url}/api/v1/requests",
+                    json=DRAFT,
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                assert resp.status == 201, await resp.text()
+        results: dict[str, Any] = {}
+        for name, path, auth in TARGETS:
+            clients = [
+                (s, {} if auth == "cookie" else {"Authorization": f"Bearer {token}"})
+                for s, (_, token) in zip(sessions, people, strict=True)
+            ]
+            await measure(url, path, clients, 2.0)
+            results[name] = await measure(url, path, clients, args.duration)
+            log(f"{name}: {results[name]}")
+        return results
+    finally:
+        await plain.close()
+        for s in sessions:
+            await s.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sessions", type=int, default=16)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--drafts", type=int, default=10)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "console.json"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="justnet-console-bench-") as tmp:
+        base = free_block()
+        config = f"{tmp}/node/justnet.toml"
+        justnet(
+            "init",
+            "--network",
+            "SEAJUST",
+            "--data-dir",
+            f"{tmp}/node",
+            "--base-port",
+            str(base),
+            "--sample-data",
+        )
+        justnet("migrate", "--config", config)
+        people = []
+        for i in range(args.sessions):
+            email = f"bench{i}@seajust.example.org"
+            justnet(
+                "user",
+                "add",
+                "--email",
+                email,
+                "--name",
+                f"Bench {i}",
+                "--role",
+                "member",
+                "--password-stdin",
+                "--config",
+                config,
+                stdin=PASSWORD + "\n",
+            )
+            people.append((email, justnet("token", "create", "--user", email, "--config", config)))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("JUSTNET_", "OTEL_"))}
+        node = subprocess.Popen(
+            [JUSTNET, "up", "--config", config],
+            stdout=subprocess.PIPE,
+            stderr=open(f"{tmp}/up.log", "w"),
+            text=True,
+            env=env,
+        )
+        try:
+            url = f"http://127.0.0.1:{base}"
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                with contextlib.suppress(OSError):
+                    import urllib.request
+
+                    if urllib.request.urlopen(f"{url}/api/v1/health", timeout=2).status == 200:
+                        break
+                time.sleep(0.5)
+            log(f"node up at {url}; {args.sessions} sessions")
+            results = asyncio.run(bench(url, people, args))
+        finally:
+            node.send_signal(signal.SIGTERM)
+            try:
+                node.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                node.kill()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"sessions": args.sessions, "results": results}, indent=2))
+    print("| target | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} |")
+
+
+if __name__ == "__main__":
+    main()
