@@ -213,10 +213,11 @@ def main() -> None:
             )
             people.append((email, justnet("token", "create", "--user", email, "--config", config)))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JUSTNET_", "OTEL_"))}
+        up_log = Path(f"{tmp}/up.log").open("w")  # noqa: SIM115 - closed in finally
         node = subprocess.Popen(
             [JUSTNET, "up", "--config", config],
-            stdout=subprocess.PIPE,
-            stderr=open(f"{tmp}/up.log", "w"),
+            stdout=subprocess.DEVNULL,
+            stderr=up_log,
             text=True,
             env=env,
         )
@@ -238,6 +239,7 @@ def main() -> None:
                 node.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 node.kill()
+            up_log.close()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"sessions": args.sessions, "results": results}, indent=2))
