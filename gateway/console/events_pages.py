@@ -351,7 +351,7 @@ def _event_url(event_id: str, registration_id: str = "") -> str:
 
 
 def _open_for_registration(event: dict[str, Any]) -> bool:
-    closes = event.get("registration_deadline") or event.get("ends_at")
+    closes = str(event.get("registration_deadline") or event.get("ends_at") or "")
     try:
         return bool(closes) and datetime.fromisoformat(closes) > utcnow()
     except ValueError:
