@@ -26,8 +26,18 @@ log = logging.getLogger(__name__)
 QUEUE_BOUND = 10_000
 BATCH = 200
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# GET routes that disclose people's details: who looked them up is recorded.
-LOOKUPS = frozenset({"/api/v1/lookup", "/api/v1/contact-points", "/api/v1/contact-points/{id}"})
+# GET routes that disclose people's details: who looked them up is recorded (the console's
+# lookup pages too, since they show what the API's lookups answer).
+LOOKUPS = frozenset(
+    {
+        "/api/v1/lookup",
+        "/api/v1/contact-points",
+        "/api/v1/contact-points/{id}",
+        "/console/lookup",
+        "/console/lookup/contact-points/{id}",
+        "/console/lookup/contact-points/{id}/details",
+    }
+)
 
 
 @dataclass(frozen=True)
