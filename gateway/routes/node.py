@@ -14,6 +14,7 @@ from gateway.api import Api, json_response, read_json
 from gateway.auth import require
 from gateway.schema import Param, parse_body, parse_query
 from services.common.errors import InvalidInput
+from services.common.identity import Caller
 from services.common.version import VERSION
 
 api = Api()
@@ -163,10 +164,15 @@ async def node(request: web.Request) -> web.Response:
 )
 async def federation_peers(request: web.Request) -> web.Response:
     caller = require(request, "admin")
-    reply = await request.app[keys.CLIENTS].federation.ListPeers(
+    return json_response(await peers_data(request.app, caller))
+
+
+async def peers_data(app: web.Application, caller: Caller) -> dict[str, Any]:
+    """Every peer's replication state (the API's and the console's answer)."""
+    reply = await app[keys.CLIENTS].federation.ListPeers(
         fpb.ListPeersRequest(), metadata=caller.metadata()
     )
-    return json_response({"items": [_peer(p) for p in reply.peers]})
+    return {"items": [_peer(p) for p in reply.peers]}
 
 
 @api.route(
