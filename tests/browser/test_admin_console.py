@@ -10,6 +10,7 @@ import time
 import uuid
 from typing import Any
 
+import pyotp
 import pytest
 import requests
 
@@ -245,6 +246,28 @@ def test_people_invite_role_disable_tokens_and_audit(
         person_page.reload()
         expect(person_page.locator(".jn-summary__row", has_text="Role")).to_contain_text("editor")
 
+        # They turn two-step verification on; the admin resets it (a lost phone).
+        person_page.goto(f"{sea.url}/console/account/second-factor")
+        secret = person_page.locator("#totp-secret").inner_text().strip()
+        person_page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
+        person_page.get_by_role("button", name="Confirm").click()
+        expect(person_page.locator("#recovery-codes li")).to_have_count(10)
+        person_page.get_by_role("link", name="Continue").click()
+        person_page.wait_for_url("**/console/account")
+        page.goto(person_url)
+        second_factor = page.locator(".jn-summary__row", has_text="Two-step verification")
+        expect(second_factor).to_contain_text("On")
+        page.get_by_role("button", name="Reset two-step verification").click()
+        expect(page.locator(".jn-banner")).to_contain_text(
+            f"Two-step verification of {name} is reset"
+        )
+        expect(second_factor).to_contain_text("Off")
+        expect(page.get_by_role("button", name="Reset two-step verification")).to_have_count(0)
+
+        # A new set-password link (a forgotten password), shown once.
+        page.get_by_role("button", name="Create a set-password link").click()
+        expect(page.locator("#password-link")).to_contain_text("/console/set-password?token=")
+
         # A token that acts as them, shown once.
         page.get_by_role("button", name="Create token").click()
         token = str(page.locator("#new-token").inner_text()).strip()
@@ -347,6 +370,8 @@ def test_people_invite_role_disable_tokens_and_audit(
     targets = {e["target"] for e in mine}
     for target in (
         f"/console/admin/people/{person_id}/role",
+        f"/console/admin/people/{person_id}/second-factor/reset",
+        f"/console/admin/people/{person_id}/password-link",
         f"/console/admin/people/{person_id}/tokens",
         f"/console/admin/people/{person_id}/disable",
         f"/console/admin/people/{person_id}/enable",
