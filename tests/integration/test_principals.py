@@ -66,7 +66,9 @@ async def test_two_tokens_with_the_same_name_share_nothing(make: NodeFactory) ->
     assert rid not in [r["id"] for r in listed["items"]]
     assert (await call(sea, "POST", f"/api/v1/requests/{rid}/submit", bob))[0] == 404
     # The owner stored is the principal id, not the name.
-    [(owner,)] = await sea.requests_sql("SELECT owner FROM requests_requests WHERE id = :id", id=rid)
+    [(owner,)] = await sea.requests_sql(
+        "SELECT owner FROM requests_requests WHERE id = :id", id=rid
+    )
     assert owner.startswith("token:") and owner != "member"
 
 
@@ -87,7 +89,9 @@ async def test_a_persons_tokens_and_session_are_one_principal(make: NodeFactory)
     rid = made["id"]
     assert (await call(sea, "GET", f"/api/v1/requests/{rid}", second))[0] == 200
     assert (await call(sea, "GET", f"/api/v1/requests/{rid}", other))[0] == 404
-    [(owner,)] = await sea.requests_sql("SELECT owner FROM requests_requests WHERE id = :id", id=rid)
+    [(owner,)] = await sea.requests_sql(
+        "SELECT owner FROM requests_requests WHERE id = :id", id=rid
+    )
     assert owner == f"user:{ana.id}"
 
 
@@ -129,7 +133,9 @@ async def test_migrated_tokens_keep_what_their_name_owned_and_share_nothing_new(
     status, new = await call(sea, "POST", "/api/v1/requests", a, json=DRAFT)
     assert status == 201
     assert (await call(sea, "GET", f"/api/v1/requests/{new['id']}", b))[0] == 404
-    [(owner,)] = await sea.requests_sql("SELECT owner FROM requests_requests WHERE id = :id", id=new["id"])
+    [(owner,)] = await sea.requests_sql(
+        "SELECT owner FROM requests_requests WHERE id = :id", id=new["id"]
+    )
     assert owner == "token:00000000-0000-7000-8000-000000000000"
 
 
