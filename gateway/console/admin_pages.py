@@ -267,7 +267,8 @@ def _banner(request: web.Request, people: dict[str, Person], tokens: list[TokenR
         ).format(name=person.name)
     if done == "second-factor":
         return _(
-            "Two-step verification of {name} is reset. They set it up again when they next sign in."
+            "Two-step verification of {name} is reset: it is off until they set it up "
+            "again (administrators must, when they next sign in)."
         ).format(name=person.name)
     return ""
 
@@ -471,12 +472,6 @@ async def new_password_link(request: web.Request) -> web.Response:
     return render(request, "admin_person.html", context)
 
 
-@routes.get(f"{PEOPLE}/{{user_id}}/tokens")
-async def person_tokens_page(request: web.Request) -> web.Response:
-    _me(request)
-    return see_other(f"{PEOPLE}/{(await _person(request)).id}#tokens")
-
-
 @routes.post(f"{PEOPLE}/{{user_id}}/tokens")
 async def create_person_token(request: web.Request) -> web.Response:
     """A token that acts as this person (their role, their principal); shown once."""
@@ -491,3 +486,11 @@ async def create_person_token(request: web.Request) -> web.Response:
     created = {"kind": "token", "token": token, "info": info, "person": person}
     context = {**await _person_context(request, person), "created": created}
     return render(request, "admin_person.html", context)
+
+
+@routes.get(f"{PEOPLE}/{{user_id}}/{{action:.+}}")
+async def person_action_page(request: web.Request) -> web.Response:
+    """The address of an action answered with a page (a one-time secret, or an error), when
+    fetched again (a language switch, a bookmark): the person's page."""
+    _me(request)
+    return see_other(f"{PEOPLE}/{(await _person(request)).id}")
