@@ -39,6 +39,10 @@ MESSAGE_STATE = "justnet.message.state"
 MESSAGE_ATTEMPT = "justnet.message.attempt"
 """Which delivery attempt of one message a span is (1 for the first)."""
 
+QUARANTINE_REASON = "justnet.quarantine.reason"
+"""Why a peer's record was not applied: jurisdiction_not_accepted, last_verified_in_future,
+refused, unreadable (services/federation/quarantine.py)."""
+
 ATTRIBUTES = (
     NETWORK,
     SERVICE,
@@ -48,6 +52,7 @@ ATTRIBUTES = (
     MESSAGE_KIND,
     MESSAGE_STATE,
     MESSAGE_ATTEMPT,
+    QUARANTINE_REASON,
 )
 
 # ------------------------------------------------------------------ metrics
@@ -127,6 +132,14 @@ DELIVERIES = Metric(
     (PEER, MESSAGE_KIND, MESSAGE_STATE),
     "federation (outbound delivery queues)",
 )
+QUARANTINED = Metric(
+    "justnet.federation.quarantined.records",
+    "gauge",
+    "{record}",
+    "Records peers sent that this node holds in quarantine instead of applying them",
+    (PEER, RECORD_KIND, QUARANTINE_REASON),
+    "federation (inbound replication)",
+)
 RECORDS = Metric(
     "justnet.directory.records",
     "gauge",
@@ -145,6 +158,7 @@ METRICS = (
     QUEUE_DEPTH,
     DELIVERY_FAILURES,
     DELIVERIES,
+    QUARANTINED,
     RECORDS,
 )
 

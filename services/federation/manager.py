@@ -2,10 +2,10 @@
 
 The table is the source of truth (the CLI and the gateway both write it); the manager
 re-reads it every second, starts tasks for new peers, restarts them when a peer's
-endpoint, keys, certificate or policy change, and stops them (dropping the peer's
-replicas) when a peer is removed. A slow or dead peer only ever blocks its own task.
-Each peer has one subscription per feed (directory, events); the directory's is the
-peer's reported state.
+endpoint, keys, certificate or accepted states change, and stops them (dropping the
+peer's replicas and quarantined records) when a peer is removed. A slow or dead peer
+only ever blocks its own task. Each peer has one subscription per feed (directory,
+events); the directory's is the peer's reported state.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from services.common.identity_files import NodeIdentity
 from services.federation.feeds import Feed
 from services.federation.peers import Peer, PeerStore
+from services.federation.quarantine import QuarantineStore
 from services.federation.subscriber import PeerLink, Subscriber
 
 log = logging.getLogger(__name__)
@@ -32,12 +33,14 @@ class PeerManager:
         identity: NodeIdentity,
         store: PeerStore,
         feeds: list[Feed],
+        quarantine: QuarantineStore,
         on_peers: Callable[[dict[str, Peer]], Awaitable[None]] | None = None,
     ) -> None:
         self.network = network
         self.identity = identity
         self.store = store
         self.feeds = feeds
+        self.quarantine = quarantine
         self.on_peers = on_peers
         self.feed_links: dict[tuple[str, str], PeerLink] = {}
         self.peers: dict[str, Peer] = {}
@@ -84,7 +87,13 @@ class PeerManager:
                     await self._stop(key)
                 link = PeerLink(peer)
                 subscriber = Subscriber(
-                    self.network, self.identity, self.store, feed, link, durable_state=index == 0
+                    self.network,
+                    self.identity,
+                    self.store,
+                    feed,
+                    link,
+                    self.quarantine,
+                    durable_state=index == 0,
                 )
                 # A fresh context: the subscription must not join the trace (or the
                 # caller identity) of the AddPeer call that happened to start it.
@@ -117,3 +126,9 @@ class PeerManager:
                 log.info("peer %s removed; dropped %d %s replicas", network, removed, feed.name)
             except Exception:
                 log.exception("could not drop the %s replicas of %s", feed.name, network)
+        try:
+            removed = await self.quarantine.drop(network)
+            if removed:
+                log.info("peer %s removed; forgot %d quarantined records", network, removed)
+        except Exception:
+            log.exception("could not drop the quarantined records of %s", network)

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -23,6 +34,9 @@ class PeerRow(Base):
     name: Mapped[str] = mapped_column(String(300), default="")
     endpoint: Mapped[str] = mapped_column(String(300))
     jurisdictions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The states this node applies the peer's records for, when an administrator narrowed
+    # them (`peer add --jurisdictions`); None: all that `jurisdictions` (the descriptor) lists.
+    accepted_jurisdictions: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     key_id: Mapped[str] = mapped_column(String(64))
     public_key: Mapped[str] = mapped_column(String(100))
     key_valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -33,6 +47,9 @@ class PeerRow(Base):
     policy: Mapped[str] = mapped_column(String(32), default="default")
     # Feeds to offer again from the start, after the policy changed.
     replay_feeds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Feeds of the peer to read again from the start, after the accepted states changed
+    # (what was applied or quarantined was decided under the old set).
+    rescan_feeds: Mapped[list[str]] = mapped_column(JSON, default=list)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Durable retry state, so a restart keeps backing off a dead peer.
     failures: Mapped[int] = mapped_column(Integer, default=0)
@@ -100,3 +117,29 @@ class InboxRow(Base):
     payload_sha256: Mapped[str] = mapped_column(String(64))
     receipt: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class QuarantineRow(Base):
+    """A record a peer sent that this node did not apply, for administrators to see.
+
+    One row per (peer, kind, record_id): the latest version refused. A later version of
+    the record (or its tombstone) that passes removes the row.
+    """
+
+    __tablename__ = "federation_quarantine"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    peer: Mapped[str] = mapped_column(String(16))
+    feed: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(BigInteger)
+    jurisdiction: Mapped[str] = mapped_column(String(8), default="")
+    reason: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("peer", "kind", "record_id"),
+        Index("ix_federation_quarantine_received", "received_at", "id"),
+    )

@@ -1,9 +1,11 @@
-"""The peers table: adding a peer from its descriptor, listing, removing, retry state."""
+"""The peers table: adding a peer from its descriptor, listing, removing, retry state,
+and the states this node accepts each peer's records for (ARCHITECTURE section 4)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +20,7 @@ from services.common.errors import AlreadyExists, NotFound
 from services.common.settings import NETWORK_CODE
 from services.common.signing import certificate_fingerprint
 from services.common.timeutil import as_utc, from_timestamp, utcnow
-from services.common.validation import Validator
+from services.common.validation import Validator, country_code
 from services.federation.models import PeerRow
 from services.federation.policy import FEEDS, POLICIES
 
@@ -50,6 +52,11 @@ class Peer:
     failures: int
     retry_at: datetime | None
     replay_feeds: tuple[str, ...] = ()
+    jurisdictions: tuple[str, ...] = ()  # what its descriptor lists
+    # The states whose records this node applies (the rest goes to quarantine).
+    accepted: frozenset[str] = frozenset()
+    # Feeds to read again from the start: the accepted states changed since.
+    rescan_feeds: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row: PeerRow) -> Peer:
@@ -73,6 +80,9 @@ class Peer:
             failures=row.failures,
             retry_at=_opt(row.retry_at),
             replay_feeds=tuple(row.replay_feeds or ()),
+            jurisdictions=tuple(row.jurisdictions or ()),
+            accepted=frozenset(accepted_of(row)),
+            rescan_feeds=tuple(row.rescan_feeds or ()),
         )
 
     def key(self, key_id: str) -> PeerKey | None:
@@ -80,9 +90,43 @@ class Peer:
 
     @property
     def identity(self) -> tuple[object, ...]:
-        """What, when changed, requires a new connection to the peer. (Not the policy:
-        it governs what this node serves the peer, which the peer server re-checks.)"""
-        return (self.endpoint, self.keys, self.certificate_pem)
+        """What, when changed, requires a new subscription to the peer: its address,
+        keys and certificate, and the states accepted from it (records are judged as
+        they arrive). (Not the policy: it governs what this node serves the peer, which
+        the peer server re-checks.)"""
+        return (self.endpoint, self.keys, self.certificate_pem, self.accepted)
+
+
+def accepted_of(row: PeerRow) -> list[str]:
+    """The states this node applies the peer's records for: what an administrator
+    narrowed them to, else all its descriptor lists."""
+    listed = list(row.jurisdictions or [])
+    if row.accepted_jurisdictions is None:
+        return listed
+    return [j for j in row.accepted_jurisdictions if j in listed]
+
+
+def check_accepted(requested: Sequence[str], listed: Sequence[str]) -> list[str] | None:
+    """The narrowed set `requested` (None when empty: all the descriptor lists); each
+    state must be one the descriptor lists. Errors name `accepted_jurisdictions[i]`."""
+    if not requested:
+        return None
+    v = Validator()
+    out: list[str] = []
+    for i, code in enumerate(requested):
+        iso = country_code(code.strip())
+        if iso is None:
+            v.fail(f"accepted_jurisdictions[{i}]", f"{code[:40]!r} is not an ISO 3166-1 code")
+        elif iso not in listed:
+            v.fail(
+                f"accepted_jurisdictions[{i}]",
+                f"{iso} is not listed in the peer's descriptor "
+                f"({', '.join(listed) or 'it lists no states'})",
+            )
+        elif iso not in out:
+            out.append(iso)
+    v.raise_if_errors()
+    return sorted(out)
 
 
 def _opt(value: datetime | None) -> datetime | None:
@@ -151,21 +195,39 @@ class PeerStore:
         self.sessions = session_factory(engine)
         self.own_network = own_network
 
-    async def add(self, descriptor: pb.NodeDescriptor, share: str, replace: bool = False) -> Peer:
+    async def add(
+        self,
+        descriptor: pb.NodeDescriptor,
+        share: str,
+        replace: bool = False,
+        accepted: Sequence[str] = (),
+    ) -> Peer:
+        """Adds (or with `replace` updates) a peer. `accepted` narrows the states whose
+        records are applied to some its descriptor lists; empty means all of them, or on
+        replace, the same narrowing as before (within the new descriptor)."""
         values = check_descriptor(descriptor, share or "default", self.own_network)
+        narrowed = check_accepted(accepted, values["jurisdictions"])
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
             row = await session.get(PeerRow, values["network"])
             if row is not None and not replace:
                 raise AlreadyExists(f"{values['network']} is already a peer; remove it first")
+            before: list[str] | None = None
             if row is None:
-                row = PeerRow(added_at=utcnow(), state="unreachable")
+                row = PeerRow(added_at=utcnow(), state="unreachable", rescan_feeds=[])
                 session.add(row)
-            elif row.policy != values["policy"]:
-                # What the peer already holds was chosen under the old policy.
-                row.replay_feeds = list(FEEDS)
+            else:
+                before = accepted_of(row)
+                if row.policy != values["policy"]:
+                    # What the peer already holds was chosen under the old policy.
+                    row.replay_feeds = list(FEEDS)
+            if narrowed is not None:
+                row.accepted_jurisdictions = narrowed
             for key, value in values.items():
                 setattr(row, key, value)
+            if before is not None and sorted(before) != sorted(accepted_of(row)):
+                # What was applied or quarantined was decided under the old set.
+                row.rescan_feeds = list(FEEDS)
             row.failures = 0
             row.retry_at = None
             row.last_error = ""
@@ -186,6 +248,19 @@ class PeerStore:
 
     async def peers(self) -> dict[str, Peer]:
         return {row.network: Peer.from_row(row) for row in await self.all()}
+
+    async def rescanned(self, network: str, feed: str, accepted: frozenset[str]) -> None:
+        """The peer's `feed` was read again from the start under `accepted`; done unless
+        the accepted states changed again meanwhile."""
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            row = await session.get(PeerRow, network)
+            if (
+                row is not None
+                and frozenset(accepted_of(row)) == accepted
+                and feed in (row.rescan_feeds or [])
+            ):
+                row.rescan_feeds = [f for f in row.rescan_feeds if f != feed]
 
     async def replayed(self, network: str, feed: str, policy: str) -> None:
         """The peer received all of `feed` again under `policy`; done unless the policy

@@ -39,8 +39,9 @@ from services.federation.metrics import FederationMetrics
 from services.federation.outbox import Inbox, Outbox, check_send, delivery_message
 from services.federation.peer_client import FETCH_DETAILS, PEER_SERVICE, PeerClient
 from services.federation.peer_server import PeerServer
-from services.federation.peers import Peer, PeerStore
+from services.federation.peers import Peer, PeerStore, accepted_of
 from services.federation.policy import EVENT_KINDS, POLICIES
+from services.federation.quarantine import QuarantineStore
 from services.federation.receiver import Receiver
 
 PACKAGE_DIR = Path(__file__).parent
@@ -113,6 +114,7 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
         outbox: Outbox,
         couriers: Couriers,
         details_log: DetailsLog,
+        quarantine: QuarantineStore,
     ) -> None:
         self.settings = settings
         self.identity = identity
@@ -121,6 +123,7 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
         self.outbox = outbox
         self.couriers = couriers
         self.details_log = details_log
+        self.quarantine = quarantine
 
     def _require_own_service_or_member(self) -> Caller:
         caller = current_caller()
@@ -155,6 +158,8 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
                 key_id=row.key_id,
                 certificate_fingerprint=row.certificate_fingerprint,
                 jurisdictions=list(row.jurisdictions or []),
+                accepted_jurisdictions=sorted(accepted_of(row)),
+                quarantined=self.quarantine.count(row.network),
             )
             success = link.last_success_at if link and link.last_success_at else row.last_success_at
             if success is not None:
@@ -189,10 +194,19 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
     ) -> pb.PeerStatus:
         self._require_admin()
         peer = await self.store.add(
-            request.descriptor, request.share or "default", replace=request.replace
+            request.descriptor,
+            request.share or "default",
+            replace=request.replace,
+            accepted=list(request.accepted_jurisdictions),
         )
         await self.manager.sync()
-        return pb.PeerStatus(network=peer.network, endpoint=peer.endpoint, state="unreachable")
+        return pb.PeerStatus(
+            network=peer.network,
+            endpoint=peer.endpoint,
+            state="unreachable",
+            jurisdictions=list(peer.jurisdictions),
+            accepted_jurisdictions=sorted(peer.accepted),
+        )
 
     async def RemovePeer(
         self, request: pb.RemovePeerRequest, context: grpc.aio.ServicerContext
@@ -277,6 +291,13 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
         limit = request.limit if 0 < request.limit <= 500 else 50
         return pb.ListContactDetailRequestsResponse(items=await self.details_log.recent(limit))
 
+    async def ListQuarantine(
+        self, request: pb.ListQuarantineRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListQuarantineResponse:
+        self._require_admin()
+        items, next_cursor = await self.quarantine.page(request.limit, request.cursor, request.peer)
+        return pb.ListQuarantineResponse(items=items, next_cursor=next_cursor)
+
 
 @dataclass
 class FederationRuntime:
@@ -335,9 +356,14 @@ async def start(
         directory_feed(settings.network, directory),
         service_feed("events", EVENT_KINDS, settings.network, events_channel),
     ]
-    manager = PeerManager(settings.network, identity, store, feeds, couriers.sync)
+    quarantine = QuarantineStore(engine)
+    await quarantine.load_counts()
+    metrics.quarantined = lambda: quarantine.counts
+    manager = PeerManager(settings.network, identity, store, feeds, quarantine, couriers.sync)
     await manager.sync()
-    servicer = FederationServicer(settings, identity, store, manager, outbox, couriers, details_log)
+    servicer = FederationServicer(
+        settings, identity, store, manager, outbox, couriers, details_log, quarantine
+    )
 
     def register(server: grpc.aio.Server) -> None:
         federation_pb2_grpc.add_FederationServiceServicer_to_server(servicer, server)

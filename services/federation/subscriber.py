@@ -2,10 +2,15 @@
 
 The loop asks the directory for the cursor it stored with the last applied batch,
 subscribes from there (asking for signed batches of records), verifies every batch or
-record (signature, key validity, origin, destination, cursor range), and applies
-records in batches together with the new cursor. Any error
-closes the stream; the loop backs off with jitter (durably: the retry time is stored)
-and resumes from the stored cursor, so nothing is lost or applied twice.
+record (signature, key validity, origin, destination, cursor range), judges each record
+(a state the peer is accepted for, a believable last_verified_at: quarantine.py), and
+applies records in batches together with the new cursor. A record held back, or refused
+by the service that applies it, goes to the quarantine and the rest of its batch is
+applied: one bad record does not stop the feed. Any other error closes the stream; the
+loop backs off with jitter (durably: the retry time is stored) and resumes from the
+stored cursor, so nothing is lost or applied twice. After the accepted states of the
+peer change, its feeds are read again from the start (`rescan_feeds` on the peer row),
+so what was applied or quarantined is decided again under the new set.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,12 +27,13 @@ from datetime import datetime, timedelta
 import grpc
 from justnet.federation.v1 import federation_pb2 as pb
 
-from services.common.errors import DomainError
+from services.common.errors import DomainError, detail_from_trailers
 from services.common.identity_files import NodeIdentity
 from services.common.timeutil import utcnow
 from services.federation.feeds import Feed, Replica
 from services.federation.peer_client import GET_KEYS, SUBSCRIBE, PeerClient
 from services.federation.peers import Peer, PeerStore
+from services.federation.quarantine import REFUSED, Held, QuarantineStore, judge
 from services.federation.signatures import KeyProblem, open_batch, open_record
 
 log = logging.getLogger(__name__)
@@ -38,6 +45,7 @@ BACKOFF_CAP = 30.0
 UNREACHABLE_AFTER = 3  # failures in a row before "backing_off" becomes "unreachable"
 IDLE_TIMEOUT = 20.0  # no heartbeat for this long: the stream is dead
 REFUSING = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
+RECORD_FIELD = re.compile(r"^records\[(\d+)\]\.?(.*)$")
 
 
 def backoff_seconds(failures: int) -> float:
@@ -47,6 +55,38 @@ def backoff_seconds(failures: int) -> float:
 
 class RecordRefused(Exception):
     """A record from the peer failed verification: the stream is dropped."""
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A verified record and its cursor, judged: `held` says why it is not applied (then
+    `replica` is its tombstone, or None when the service gets nothing of it)."""
+
+    replica: Replica | None
+    cursor: int
+    kind: str
+    record_id: str
+    held: Held | None = None
+
+
+def refused_records(exc: grpc.aio.AioRpcError, count: int) -> dict[int, str]:
+    """Which records of a batch the applying service refused (index -> its message),
+    from the field errors it named `records[i].field`; empty when it named none."""
+    if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+        return {}
+    detail = detail_from_trailers(exc.trailing_metadata())
+    if detail is None:
+        return {}
+    out: dict[int, str] = {}
+    for violation in detail.violations:
+        match = RECORD_FIELD.match(violation.field)
+        if match is None:
+            return {}  # about the batch itself (origin, cursor): not one record's fault
+        index = int(match.group(1))
+        if index < count:
+            field_name = match.group(2) or "record"
+            out.setdefault(index, f"{field_name}: {violation.message}"[:500])
+    return out
 
 
 @dataclass
@@ -79,6 +119,7 @@ class Subscriber:
         store: PeerStore,
         feed: Feed,
         link: PeerLink,
+        quarantine: QuarantineStore,
         durable_state: bool = True,
     ) -> None:
         self.network = network
@@ -86,8 +127,15 @@ class Subscriber:
         self.store = store
         self.feed = feed
         self.link = link
+        self.quarantine = quarantine
         # The directory feed's link is the peer's state; other feeds only log theirs.
         self.durable_state = durable_state
+        # (kind, record id) of this feed's records from the peer now in quarantine
+        self.held: set[tuple[str, str]] = set()
+        # The accepted states changed: read the feed again from the start, once, up to
+        # (at least) the cursor stored when the re-read began.
+        self.rescanning = feed.name in link.peer.rescan_feeds
+        self.rescan_until = 0
 
     @property
     def peer(self) -> Peer:
@@ -156,8 +204,11 @@ class Subscriber:
         link = self.link
         cursor, _ = await self.feed.cursor(self.peer.network)
         link.applied_cursor = cursor
+        self.held = await self.quarantine.held_ids(self.peer.network, self.feed.kinds)
+        since = 0 if self.rescanning else cursor
+        self.rescan_until = cursor
         body = pb.SubscribeRequest(
-            since_cursor=cursor, feed=self.feed.name, max_batch=BATCH
+            since_cursor=since, feed=self.feed.name, max_batch=BATCH
         ).SerializeToString()
         client = PeerClient(self.network, self.identity, self.peer)
         applier = Applier(self, cursor)
@@ -218,34 +269,96 @@ class Subscriber:
                                 f"a {envelope.kind[:40]} record in the {self.feed.name} feed"
                             )
                     link.caught_up = False
-                    await applier.add(
-                        [
-                            (
-                                Replica(
-                                    kind=e.kind,
-                                    record_id=e.record_id,
-                                    version=e.version,
-                                    deleted=e.deleted,
-                                    payload=e.payload,
-                                    synced_at=e.changed_at,
-                                ),
-                                e.cursor,
-                            )
-                            for e in envelopes
-                        ]
-                    )
+                    await applier.add([self._judge(e) for e in envelopes])
             finally:
                 await applier.close()
 
-    async def _apply(self, batch: list[Replica], cursor: int) -> None:
+    def _judge(self, e: pb.RecordEnvelope) -> Incoming:
+        """The record as the service gets it: itself, or its tombstone (or nothing) when
+        it is held back."""
+        held = judge(
+            self.peer.network,
+            e.kind,
+            e.record_id,
+            e.version,
+            e.deleted,
+            e.payload,
+            self.peer.accepted,
+            utcnow(),
+        )
+        replica: Replica | None = Replica(
+            kind=e.kind,
+            record_id=e.record_id,
+            version=e.version,
+            deleted=e.deleted or held is not None,
+            payload=e.payload if held is None else b"",
+            synced_at=e.changed_at,
+        )
+        if held is not None and not held.tombstone:
+            replica = None
+        return Incoming(replica, e.cursor, e.kind, e.record_id, held)
+
+    async def _apply(self, batch: list[Incoming], cursor: int) -> None:
+        """Quarantines what is held back, then applies the rest with the cursor; records
+        the service refuses are quarantined too and the rest applied without them."""
         started = time.monotonic()
-        self.link.applied_cursor = await self.feed.apply(self.peer.network, batch, cursor)
+        held: dict[tuple[str, str], Held] = {}
+        cleared: set[tuple[str, str]] = set()
+        for item in batch:  # in order: the last word on each record counts
+            key = (item.kind, item.record_id)
+            if item.held is not None:
+                held[key] = item.held
+                cleared.discard(key)
+            else:
+                held.pop(key, None)
+                if key in self.held:
+                    cleared.add(key)
+        await self._quarantine(list(held.values()), cleared)
+        records = [(item, item.replica) for item in batch if item.replica is not None]
+        while True:
+            try:
+                self.link.applied_cursor = await self.feed.apply(
+                    self.peer.network, [r for _, r in records], cursor
+                )
+                break
+            except grpc.aio.AioRpcError as exc:
+                refused = refused_records(exc, len(records))
+                if not refused:
+                    raise
+            # Held back like the others; the rest of the batch goes on without them.
+            await self._quarantine(
+                [
+                    Held(item.kind, item.record_id[:100], r.version, "", REFUSED, message)
+                    for i, (item, r) in enumerate(records)
+                    if (message := refused.get(i)) is not None
+                ],
+                set(),
+            )
+            records = [pair for i, pair in enumerate(records) if i not in refused]
         log.debug(
             "applied %d %s records from %s in %.0f ms",
-            len(batch),
+            len(records),
             self.feed.name,
             self.peer.network,
             (time.monotonic() - started) * 1000,
+        )
+
+    async def _quarantine(self, held: list[Held], cleared: set[tuple[str, str]]) -> None:
+        if not held and not cleared:
+            return
+        await self.quarantine.update(self.peer.network, self.feed.name, held, cleared)
+        self.held -= cleared
+        self.held |= {(h.kind, h.record_id) for h in held}
+
+    async def _caught_up(self, cursor: int) -> None:
+        """Everything up to `cursor` of this session's stream is applied: a re-read from
+        the start is done once that reaches where the feed stood when it began."""
+        if not self.rescanning or cursor < self.rescan_until:
+            return
+        await self.store.rescanned(self.peer.network, self.feed.name, self.peer.accepted)
+        self.rescanning = False
+        log.info(
+            "re-read the %s feed of %s under its accepted states", self.feed.name, self.peer.network
         )
 
     async def _try_refresh_keys(self) -> None:
@@ -268,7 +381,7 @@ class Applier:
 
     def __init__(self, subscriber: Subscriber, cursor: int) -> None:
         self.subscriber = subscriber
-        self.pending: list[tuple[Replica, int]] = []  # with the cursor of each record
+        self.pending: list[Incoming] = []  # each with its cursor
         self.caught_up_at_cursor: int | None = None
         self.wake = asyncio.Event()
         self.drained = asyncio.Event()
@@ -281,8 +394,8 @@ class Applier:
             self.task.result()
             raise RuntimeError("the applier stopped")
 
-    async def add(self, replicas: list[tuple[Replica, int]]) -> None:
-        """Queues verified records, each with its cursor (ascending)."""
+    async def add(self, replicas: list[Incoming]) -> None:
+        """Queues verified, judged records, each with its cursor (ascending)."""
         while len(self.pending) >= MAX_PENDING:
             self.check()
             self.drained.clear()
@@ -313,13 +426,14 @@ class Applier:
                 self.drained.set()
                 # Stored with the records: the stream is in cursor order, so resuming
                 # after the last applied record loses and repeats nothing.
-                cursor = max(c for _, c in batch)
-                await self.subscriber._apply([r for r, _ in batch], cursor)
+                cursor = max(item.cursor for item in batch)
+                await self.subscriber._apply(batch, cursor)
             target = self.caught_up_at_cursor
             if target is not None and link.applied_cursor >= target:
                 link.caught_up = True
                 link.caught_up_at = utcnow()
                 link.last_success_at = link.caught_up_at
+                await self.subscriber._caught_up(target)
 
     async def close(self) -> None:
         self.task.cancel()

@@ -75,7 +75,7 @@ class SharingPolicy(_message.Message):
     def __init__(self, kinds: _Optional[_Iterable[str]] = ..., visibilities: _Optional[_Iterable[str]] = ..., personal_details: _Optional[bool] = ...) -> None: ...
 
 class PeerStatus(_message.Message):
-    __slots__ = ("network", "endpoint", "state", "cursor", "lag_seconds", "last_success_at", "last_error", "records", "policy", "key_id", "certificate_fingerprint", "jurisdictions", "feeds")
+    __slots__ = ("network", "endpoint", "state", "cursor", "lag_seconds", "last_success_at", "last_error", "records", "policy", "key_id", "certificate_fingerprint", "jurisdictions", "feeds", "accepted_jurisdictions", "quarantined")
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     ENDPOINT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -89,6 +89,8 @@ class PeerStatus(_message.Message):
     CERTIFICATE_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     JURISDICTIONS_FIELD_NUMBER: _ClassVar[int]
     FEEDS_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_JURISDICTIONS_FIELD_NUMBER: _ClassVar[int]
+    QUARANTINED_FIELD_NUMBER: _ClassVar[int]
     network: str
     endpoint: str
     state: str
@@ -102,7 +104,9 @@ class PeerStatus(_message.Message):
     certificate_fingerprint: str
     jurisdictions: _containers.RepeatedScalarFieldContainer[str]
     feeds: _containers.RepeatedCompositeFieldContainer[FeedStatus]
-    def __init__(self, network: _Optional[str] = ..., endpoint: _Optional[str] = ..., state: _Optional[str] = ..., cursor: _Optional[int] = ..., lag_seconds: _Optional[float] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., records: _Optional[int] = ..., policy: _Optional[_Union[SharingPolicy, _Mapping]] = ..., key_id: _Optional[str] = ..., certificate_fingerprint: _Optional[str] = ..., jurisdictions: _Optional[_Iterable[str]] = ..., feeds: _Optional[_Iterable[_Union[FeedStatus, _Mapping]]] = ...) -> None: ...
+    accepted_jurisdictions: _containers.RepeatedScalarFieldContainer[str]
+    quarantined: int
+    def __init__(self, network: _Optional[str] = ..., endpoint: _Optional[str] = ..., state: _Optional[str] = ..., cursor: _Optional[int] = ..., lag_seconds: _Optional[float] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., records: _Optional[int] = ..., policy: _Optional[_Union[SharingPolicy, _Mapping]] = ..., key_id: _Optional[str] = ..., certificate_fingerprint: _Optional[str] = ..., jurisdictions: _Optional[_Iterable[str]] = ..., feeds: _Optional[_Iterable[_Union[FeedStatus, _Mapping]]] = ..., accepted_jurisdictions: _Optional[_Iterable[str]] = ..., quarantined: _Optional[int] = ...) -> None: ...
 
 class FeedStatus(_message.Message):
     __slots__ = ("feed", "state", "cursor", "records", "last_error")
@@ -131,14 +135,16 @@ class ListPeersResponse(_message.Message):
     def __init__(self, peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ...) -> None: ...
 
 class AddPeerRequest(_message.Message):
-    __slots__ = ("descriptor", "share", "replace")
+    __slots__ = ("descriptor", "share", "replace", "accepted_jurisdictions")
     DESCRIPTOR_FIELD_NUMBER: _ClassVar[int]
     SHARE_FIELD_NUMBER: _ClassVar[int]
     REPLACE_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_JURISDICTIONS_FIELD_NUMBER: _ClassVar[int]
     descriptor: NodeDescriptor
     share: str
     replace: bool
-    def __init__(self, descriptor: _Optional[_Union[NodeDescriptor, _Mapping]] = ..., share: _Optional[str] = ..., replace: _Optional[bool] = ...) -> None: ...
+    accepted_jurisdictions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, descriptor: _Optional[_Union[NodeDescriptor, _Mapping]] = ..., share: _Optional[str] = ..., replace: _Optional[bool] = ..., accepted_jurisdictions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RemovePeerRequest(_message.Message):
     __slots__ = ("network",)
@@ -327,3 +333,43 @@ class ListContactDetailRequestsResponse(_message.Message):
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[ContactDetailRequest]
     def __init__(self, items: _Optional[_Iterable[_Union[ContactDetailRequest, _Mapping]]] = ...) -> None: ...
+
+class ListQuarantineRequest(_message.Message):
+    __slots__ = ("limit", "cursor", "peer")
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    PEER_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    cursor: str
+    peer: str
+    def __init__(self, limit: _Optional[int] = ..., cursor: _Optional[str] = ..., peer: _Optional[str] = ...) -> None: ...
+
+class QuarantinedRecord(_message.Message):
+    __slots__ = ("peer", "feed", "kind", "record_id", "version", "jurisdiction", "reason", "detail", "received_at")
+    PEER_FIELD_NUMBER: _ClassVar[int]
+    FEED_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    JURISDICTION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    peer: str
+    feed: str
+    kind: str
+    record_id: str
+    version: int
+    jurisdiction: str
+    reason: str
+    detail: str
+    received_at: _timestamp_pb2.Timestamp
+    def __init__(self, peer: _Optional[str] = ..., feed: _Optional[str] = ..., kind: _Optional[str] = ..., record_id: _Optional[str] = ..., version: _Optional[int] = ..., jurisdiction: _Optional[str] = ..., reason: _Optional[str] = ..., detail: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListQuarantineResponse(_message.Message):
+    __slots__ = ("items", "next_cursor")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[QuarantinedRecord]
+    next_cursor: str
+    def __init__(self, items: _Optional[_Iterable[_Union[QuarantinedRecord, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...

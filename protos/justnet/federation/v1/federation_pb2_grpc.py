@@ -80,6 +80,11 @@ class FederationServiceStub:
                 request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ListContactDetailRequestsRequest.SerializeToString,
                 response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ListContactDetailRequestsResponse.FromString,
                 _registered_method=True)
+        self.ListQuarantine = channel.unary_unary(
+                '/justnet.federation.v1.FederationService/ListQuarantine',
+                request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ListQuarantineRequest.SerializeToString,
+                response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ListQuarantineResponse.FromString,
+                _registered_method=True)
 
 
 class FederationServiceServicer:
@@ -147,6 +152,14 @@ class FederationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListQuarantine(self, request, context):
+        """Records peers sent that this node did not apply (admins): a state the peer may not
+        speak for, a last_verified_at in the future, or a record this node's service refused.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FederationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -194,6 +207,11 @@ def add_FederationServiceServicer_to_server(servicer, server):
                     servicer.ListContactDetailRequests,
                     request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ListContactDetailRequestsRequest.FromString,
                     response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ListContactDetailRequestsResponse.SerializeToString,
+            ),
+            'ListQuarantine': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListQuarantine,
+                    request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ListQuarantineRequest.FromString,
+                    response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ListQuarantineResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -439,6 +457,33 @@ class FederationService:
             '/justnet.federation.v1.FederationService/ListContactDetailRequests',
             justnet_dot_federation_dot_v1_dot_federation__pb2.ListContactDetailRequestsRequest.SerializeToString,
             justnet_dot_federation_dot_v1_dot_federation__pb2.ListContactDetailRequestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListQuarantine(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.federation.v1.FederationService/ListQuarantine',
+            justnet_dot_federation_dot_v1_dot_federation__pb2.ListQuarantineRequest.SerializeToString,
+            justnet_dot_federation_dot_v1_dot_federation__pb2.ListQuarantineResponse.FromString,
             options,
             channel_credentials,
             insecure,
