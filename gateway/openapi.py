@@ -92,6 +92,18 @@ COMPONENTS: dict[str, Any] = {
             "measures": {"type": "array", "items": {"$ref": "#/components/schemas/MeasureProfile"}},
             "acknowledgement_days": {"type": "integer"},
             "urgent_procedure": _S,
+            "standing": {
+                "type": ["string", "null"],
+                "enum": ["own_network", "reference_network", "other_network", None],
+                "description": "why this profile is served for the state: this node's own, "
+                "from a network the reference data lists the state in, or another peer's",
+            },
+            "alternatives": {
+                "type": "array",
+                "description": "other networks' profiles for the state, each with its "
+                "provenance, in order of preference (never chosen by last_verified_at)",
+                "items": {"$ref": "#/components/schemas/RoutingProfile"},
+            },
         },
     },
     "LookupItem": {

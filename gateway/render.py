@@ -91,6 +91,8 @@ def routing_profile(p: pb.RoutingProfile) -> dict[str, Any]:
         "acknowledgement_days": p.acknowledgement_days,
         "urgent_procedure": p.urgent_procedure,
         "visibility": p.visibility,
+        "standing": p.standing or None,
+        "alternatives": [routing_profile(a) for a in p.alternatives],
     }
 
 

@@ -27,6 +27,8 @@ from services.directory.models import decode_codes, encode_codes
 from services.directory.store import MAX_LIMIT, Committed, DirectoryStore, ListFilter, Replica
 
 INSTRUMENT_TYPES = ("multilateral", "regional", "bilateral")
+# Where a routing profile stands among those for one state, best first.
+STANDINGS = ("own_network", "reference_network", "other_network")
 
 
 class DirectoryLogic:
@@ -134,9 +136,30 @@ class DirectoryLogic:
         ]
         if not rows:
             raise NotFound(f"no routing profile for {code}")
-        # The local profile first, then the one most recently confirmed by its owner.
-        rows.sort(key=lambda r: (r.origin != self.network, -r.last_verified_at.timestamp()))
-        return convert.routing_profile(rows[0], self.network)
+        # A peer speaks only for its states (ARCHITECTURE section 4): where several
+        # networks publish a profile for the state, this node's own comes first, then
+        # that of a network the reference data lists the state in, then any other; the
+        # rest are alternatives, each with its provenance. Never the newest by
+        # last_verified_at: a later date is no claim to speak for a state.
+        listed = reference.jurisdictions().get(code)
+        members = listed.networks if listed is not None else ()
+        ranked = sorted(
+            ((self._standing(r.origin, members), r) for r in rows),
+            key=lambda pair: (STANDINGS.index(pair[0]), pair[1].origin),
+        )
+        standing, chosen = ranked[0]
+        profile = convert.routing_profile(chosen, self.network)
+        profile.standing = standing
+        for other_standing, row in ranked[1:]:
+            alternative = convert.routing_profile(row, self.network)
+            alternative.standing = other_standing
+            profile.alternatives.append(alternative)
+        return profile
+
+    def _standing(self, origin: str, members: Sequence[str]) -> str:
+        if origin == self.network:
+            return "own_network"
+        return "reference_network" if origin in members else "other_network"
 
     def lookup(self, req: pb.LookupRequest, caller: Caller) -> pb.LookupResponse:
         v = Validator()

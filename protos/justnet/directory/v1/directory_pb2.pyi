@@ -211,7 +211,7 @@ class MeasureProfile(_message.Message):
     def __init__(self, code: _Optional[str] = ..., applicability: _Optional[str] = ..., notes: _Optional[str] = ...) -> None: ...
 
 class RoutingProfile(_message.Message):
-    __slots__ = ("meta", "jurisdiction", "central_authority_id", "accepted_languages", "channels", "legal_bases", "measures", "acknowledgement_days", "urgent_procedure", "visibility")
+    __slots__ = ("meta", "jurisdiction", "central_authority_id", "accepted_languages", "channels", "legal_bases", "measures", "acknowledgement_days", "urgent_procedure", "visibility", "standing", "alternatives")
     META_FIELD_NUMBER: _ClassVar[int]
     JURISDICTION_FIELD_NUMBER: _ClassVar[int]
     CENTRAL_AUTHORITY_ID_FIELD_NUMBER: _ClassVar[int]
@@ -222,6 +222,8 @@ class RoutingProfile(_message.Message):
     ACKNOWLEDGEMENT_DAYS_FIELD_NUMBER: _ClassVar[int]
     URGENT_PROCEDURE_FIELD_NUMBER: _ClassVar[int]
     VISIBILITY_FIELD_NUMBER: _ClassVar[int]
+    STANDING_FIELD_NUMBER: _ClassVar[int]
+    ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
     meta: _common_pb2.RecordMeta
     jurisdiction: str
     central_authority_id: str
@@ -232,7 +234,9 @@ class RoutingProfile(_message.Message):
     acknowledgement_days: int
     urgent_procedure: str
     visibility: str
-    def __init__(self, meta: _Optional[_Union[_common_pb2.RecordMeta, _Mapping]] = ..., jurisdiction: _Optional[str] = ..., central_authority_id: _Optional[str] = ..., accepted_languages: _Optional[_Iterable[str]] = ..., channels: _Optional[_Iterable[_Union[Channel, _Mapping]]] = ..., legal_bases: _Optional[_Iterable[str]] = ..., measures: _Optional[_Iterable[_Union[MeasureProfile, _Mapping]]] = ..., acknowledgement_days: _Optional[int] = ..., urgent_procedure: _Optional[str] = ..., visibility: _Optional[str] = ...) -> None: ...
+    standing: str
+    alternatives: _containers.RepeatedCompositeFieldContainer[RoutingProfile]
+    def __init__(self, meta: _Optional[_Union[_common_pb2.RecordMeta, _Mapping]] = ..., jurisdiction: _Optional[str] = ..., central_authority_id: _Optional[str] = ..., accepted_languages: _Optional[_Iterable[str]] = ..., channels: _Optional[_Iterable[_Union[Channel, _Mapping]]] = ..., legal_bases: _Optional[_Iterable[str]] = ..., measures: _Optional[_Iterable[_Union[MeasureProfile, _Mapping]]] = ..., acknowledgement_days: _Optional[int] = ..., urgent_procedure: _Optional[str] = ..., visibility: _Optional[str] = ..., standing: _Optional[str] = ..., alternatives: _Optional[_Iterable[_Union[RoutingProfile, _Mapping]]] = ...) -> None: ...
 
 class GetRecordRequest(_message.Message):
     __slots__ = ("id",)
