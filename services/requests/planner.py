@@ -195,7 +195,8 @@ class Planner:
                     message=f"{q.requested} does not accept requests in {q.language}; "
                     f"translate into one of {', '.join(route.accepted_languages)}",
                 )
-        self._contacts(q, route, lookup)
+        speakers = {self.network} | {c for c, states in members.items() if q.requested in states}
+        self._contacts(q, route, lookup, speakers)
         return route
 
     def _destination(
@@ -209,15 +210,27 @@ class Planner:
             route.destination_network = self.network
             route.destination_is_local = True
             return
+        listed_in = {code for code, states in members.items() if q.requested in states}
         covering = sorted(
-            p.network
+            (p.network not in listed_in, p.network)
             for p in peers or []
-            # A peer's descriptor names its states; an older descriptor without them
-            # falls back to the reference membership of its network.
-            if q.requested in (set(p.jurisdictions) or members.get(p.network, set()))
+            # The states this node accepts the peer's records for (its descriptor's, or
+            # fewer); an older descriptor without states falls back to the reference
+            # membership of its network.
+            if q.requested
+            in (set(p.accepted_jurisdictions) if p.jurisdictions else members.get(p.network, set()))
         )
         if covering:
-            route.destination_network = covering[0]
+            # A network the reference data lists the state in first (ARCHITECTURE 4).
+            route.destination_network = covering[0][1]
+            if len(covering) > 1:
+                others = ", ".join(network for _, network in covering[1:])
+                why = "" if covering[0][0] else ", the network the reference data lists it in"
+                route.warnings.add(
+                    code="several_peers_cover",
+                    message=f"{others} also cover {q.requested}; the request goes to "
+                    f"{route.destination_network}{why}",
+                )
             return
         listed = sorted(code for code, states in members.items() if q.requested in states)
         where = f"; the reference data lists it in {', '.join(listed)}" if listed else ""
@@ -236,6 +249,20 @@ class Planner:
     ) -> None:
         warn = route.warnings.add
         route.profile_origin = profile.meta.origin
+        if profile.standing == "other_network":
+            warn(
+                code="profile_not_from_member_network",
+                message=f"the routing profile of {q.requested} comes from "
+                f"{profile.meta.origin}, which the reference data does not list it in; "
+                "confirm it with the requested state",
+            )
+        if profile.alternatives:
+            origins = ", ".join(a.meta.origin for a in profile.alternatives)
+            warn(
+                code="alternative_profiles",
+                message=f"{origins} also publish a routing profile for {q.requested}; "
+                f"this route follows {profile.meta.origin}'s",
+            )
         route.profile_last_verified_at.CopyFrom(profile.meta.last_verified_at)
         route.accepted_languages.extend(profile.accepted_languages)
         route.acknowledgement_days = profile.acknowledgement_days
@@ -364,9 +391,17 @@ class Planner:
             )
         route.legal_bases.extend(bases)
 
-    def _contacts(self, q: RouteQuery, route: pb.Route, lookup: dpb.LookupResponse | None) -> None:
+    def _contacts(
+        self,
+        q: RouteQuery,
+        route: pb.Route,
+        lookup: dpb.LookupResponse | None,
+        speakers: set[str],
+    ) -> None:
+        """Contact points to consult, best first; those of this node or of a network the
+        reference data lists the state in before those other peers publish for it."""
         urgent = q.urgency == "urgent"
-        ranked: list[tuple[float, str, pb.ContactSuggestion]] = []
+        ranked: list[tuple[bool, float, str, pb.ContactSuggestion]] = []
         for item in lookup.items if lookup is not None else []:
             if item.kind != "contact_point":
                 continue
@@ -397,10 +432,10 @@ class Planner:
                 score=score,
                 reasons=reasons,
             )
-            ranked.append((-score, c.name, suggestion))
-        ranked.sort(key=lambda t: (t[0], t[1]))
-        route.contacts.extend(s for _, _, s in ranked[:MAX_CONTACTS])
-        if urgent and not any(s.available_24_7 for _, _, s in ranked):
+            ranked.append((c.meta.origin not in speakers, -score, c.name, suggestion))
+        ranked.sort(key=lambda t: (t[0], t[1], t[2]))
+        route.contacts.extend(s for _, _, _, s in ranked[:MAX_CONTACTS])
+        if urgent and not any(s.available_24_7 for _, _, _, s in ranked):
             route.warnings.add(
                 code="no_24_7_contact",
                 message=f"the request is urgent but no contact point in {q.requested} known "
