@@ -127,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="sharing policy: default, no_personal_details, public_only, routing_only",
     )
     pa.add_argument("--replace", action="store_true", help="update an existing peer")
+    pa.add_argument(
+        "--jurisdictions",
+        metavar="AA,BB",
+        help="apply the peer's records only for these states (some its descriptor lists; "
+        "default: all of them); records for other states go to the quarantine",
+    )
     _config_arg(pa)
     pl = psub.add_parser("list", help="list peers")
     _config_arg(pl)
@@ -388,7 +394,7 @@ async def cmd_peer(args: argparse.Namespace) -> int:
     from services.common import migrations
     from services.common.db import create_engine
     from services.federation import service as federation
-    from services.federation.peers import PeerStore
+    from services.federation.peers import PeerStore, accepted_of
 
     settings = _settings(args)
     engine = create_engine(settings.federation.database_url, instrument=False)
@@ -403,13 +409,21 @@ async def cmd_peer(args: argparse.Namespace) -> int:
                 )
             except (OSError, ValueError, json_format.ParseError) as exc:
                 raise UsageError(f"--descriptor: {exc}") from exc
-            peer = await store.add(descriptor, args.share, replace=args.replace)
+            accepted = _accepted_jurisdictions(args.jurisdictions, list(descriptor.jurisdictions))
+            peer = await store.add(descriptor, args.share, replace=args.replace, accepted=accepted)
             print(f"added peer {peer.network} at {peer.endpoint} (sharing: {peer.policy})")
+            listed = ", ".join(peer.jurisdictions) or "none"
+            print(f"  its descriptor lists: {listed}")
+            print(f"  records applied for:  {', '.join(sorted(peer.accepted)) or 'none'}")
+            left_out = [j for j in peer.jurisdictions if j not in peer.accepted]
+            if left_out:
+                print(f"  quarantined, not applied: records for {', '.join(left_out)}")
         elif args.peer_command == "list":
             for row in await store.all():
+                accepting = ",".join(sorted(accepted_of(row))) or "-"
                 print(
                     f"{row.network:<10} {row.endpoint:<28} {row.state:<12} {row.policy:<20} "
-                    f"{row.last_error[:60]}"
+                    f"{accepting:<24} {row.last_error[:60]}"
                 )
         else:
             await store.remove(args.network)
@@ -417,6 +431,29 @@ async def cmd_peer(args: argparse.Namespace) -> int:
     finally:
         await engine.dispose()
     return 0
+
+
+def _accepted_jurisdictions(option: str | None, listed: list[str]) -> list[str]:
+    """The states `peer add --jurisdictions` names; each must be one the descriptor lists
+    (exit 2 otherwise). Empty when the option is absent: all the descriptor lists."""
+    from services.common.validation import country_code
+
+    if option is None:
+        return []
+    codes = [c.strip().upper() for c in option.split(",") if c.strip()]
+    if not codes:
+        raise UsageError("--jurisdictions: name at least one state, e.g. NG,SN")
+    bad = [c for c in codes if country_code(c) is None]
+    if bad:
+        raise UsageError(f"--jurisdictions: {', '.join(bad)} not ISO 3166-1 alpha-2 codes")
+    listed = [j.strip().upper() for j in listed]
+    unlisted = [c for c in codes if c not in listed]
+    if unlisted:
+        raise UsageError(
+            f"--jurisdictions: {', '.join(unlisted)} not listed in the peer's descriptor "
+            f"({', '.join(listed) or 'it lists no states'}); a peer speaks only for its states"
+        )
+    return codes
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:
