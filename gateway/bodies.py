@@ -113,6 +113,9 @@ PEER_DESCRIPTOR = Obj(
         "replace": Bool(
             description="update an existing peer; a new policy withdraws what it no longer shares"
         ),
+        # Applies the peer's records only for these states, some of those `jurisdictions`
+        # lists (default: all); records for the others go to the quarantine.
+        "accepted_jurisdictions": Arr(ISO2, max_items=100),
     },
     required=("network", "peer_endpoint", "key_id", "public_key", "certificate_pem"),
     description="the output of `justnet node-info --json` of the other node",

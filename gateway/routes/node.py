@@ -31,6 +31,18 @@ PEER = {
         "last_success_at": {"type": ["string", "null"], "format": "date-time"},
         "last_error": {"type": ["string", "null"]},
         "records": {"type": "integer"},
+        "jurisdictions": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "the states the peer's descriptor lists",
+        },
+        "accepted_jurisdictions": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "the states this node applies the peer's records for; the rest "
+            "go to GET /api/v1/federation/quarantine",
+        },
+        "quarantined": {"type": "integer", "description": "its records held in quarantine"},
         "feeds": {
             "type": "array",
             "description": "each replicated feed (directory, events) and its own cursor",
@@ -59,6 +71,9 @@ def _peer(p: fpb.PeerStatus) -> dict[str, Any]:
         "last_success_at": render.ts(p.last_success_at),
         "last_error": p.last_error or None,
         "records": p.records,
+        "jurisdictions": list(p.jurisdictions),
+        "accepted_jurisdictions": list(p.accepted_jurisdictions),
+        "quarantined": p.quarantined,
         "feeds": [
             {
                 "feed": f.feed,
@@ -191,6 +206,7 @@ async def add_peer(request: web.Request) -> web.Response:
     values = parse_body(bodies.PEER_DESCRIPTOR, await read_json(request))
     share = values.pop("share") or "default"
     replace = bool(values.pop("replace"))
+    accepted = values.pop("accepted_jurisdictions")
     old_keys = values.pop("old_keys")
     valid_until = values.pop("key_valid_until")
     descriptor = fpb.NodeDescriptor(**values)
@@ -200,10 +216,20 @@ async def add_peer(request: web.Request) -> web.Response:
     if valid_until:
         _timestamp(descriptor.key_valid_until, valid_until, "key_valid_until")
     reply = await request.app[keys.CLIENTS].federation.AddPeer(
-        fpb.AddPeerRequest(descriptor=descriptor, share=share, replace=replace),
+        fpb.AddPeerRequest(
+            descriptor=descriptor, share=share, replace=replace, accepted_jurisdictions=accepted
+        ),
         metadata=caller.metadata(),
     )
-    return json_response({"network": reply.network, "endpoint": reply.endpoint}, status=201)
+    return json_response(
+        {
+            "network": reply.network,
+            "endpoint": reply.endpoint,
+            "jurisdictions": list(reply.jurisdictions),
+            "accepted_jurisdictions": list(reply.accepted_jurisdictions),
+        },
+        status=201,
+    )
 
 
 @api.route(
