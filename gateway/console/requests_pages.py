@@ -8,7 +8,7 @@ is `GET /api/v1/requests`, a new draft `POST /api/v1/requests`, an edit
 `POST .../submit`, a status change `POST .../status` (with If-Match), the history
 `GET .../history`. Form input goes through the same body and query schemas, so errors
 name the API's fields. Which actions a page offers follows the service's own rules (the
-lifecycle in services/requests/chain.py and who acts for which side); the service still
+lifecycle, codes.REQUEST_TRANSITIONS, and who acts for which side); the service still
 decides, and a refusal (403, 409, 412) is shown on the page.
 """
 
@@ -41,7 +41,6 @@ from gateway.routes import requests as requests_api
 from services.common import codes
 from services.common.errors import DomainError, FieldError, InvalidInput
 from services.common.identity import Caller
-from services.requests.chain import TRANSITIONS, side_of
 
 routes = web.RouteTableDef()
 BASE = f"{PREFIX}/requests"
@@ -200,10 +199,10 @@ def allowed_changes(req: Mapping[str, Any], who: Caller) -> list[str]:
     local = req["requesting_network"] == req["requested_network"]
     ours = "requesting" if req["direction"] == "outgoing" else "requested"
     out = []
-    for status in TRANSITIONS.get(req["status"], ()):
+    for status in codes.REQUEST_TRANSITIONS.get(req["status"], ()):
         if status not in CHANGES:
             continue
-        side = side_of(status)
+        side = "requesting" if status in codes.REQUESTING_STATUSES else "requested"
         if not local and side != ours:
             continue
         if side == "requesting" and not may_act_for_requester(req, who):

@@ -69,3 +69,44 @@ REQUESTED_STATUSES = (
 REQUEST_STATUSES = ("draft", *REQUESTING_STATUSES, *REQUESTED_STATUSES)
 # What POST /requests/{id}/status may set (`submitted` has its own endpoint).
 REQUEST_STATUS_CHANGES = (*REQUESTING_STATUSES[1:], *REQUESTED_STATUSES)
+# The lifecycle: status -> the statuses that may follow it. Enforced by the requests
+# service (services/requests/chain.py); the console reads it to offer only those actions.
+REQUEST_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "draft": ("submitted",),
+    "submitted": (
+        "acknowledged",
+        "more_information_needed",
+        "in_execution",
+        "refused",
+        "withdrawn",
+    ),
+    "acknowledged": (
+        "more_information_needed",
+        "in_execution",
+        "executed",
+        "partially_executed",
+        "refused",
+        "withdrawn",
+    ),
+    "more_information_needed": ("information_supplied", "refused", "withdrawn"),
+    "information_supplied": (
+        "acknowledged",
+        "more_information_needed",
+        "in_execution",
+        "executed",
+        "partially_executed",
+        "refused",
+        "withdrawn",
+    ),
+    "in_execution": (
+        "more_information_needed",
+        "executed",
+        "partially_executed",
+        "refused",
+        "withdrawn",
+    ),
+    "executed": (),
+    "partially_executed": (),
+    "refused": (),
+    "withdrawn": (),
+}

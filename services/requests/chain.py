@@ -17,7 +17,7 @@ from datetime import datetime
 from justnet.federation.v1 import federation_pb2 as fpb
 from justnet.requests.v1 import requests_pb2 as pb
 
-from services.common.codes import REQUESTING_STATUSES
+from services.common.codes import REQUEST_TRANSITIONS, REQUESTING_STATUSES
 from services.common.identity_files import NodeIdentity
 from services.common.signing import SigningKey, verify
 from services.common.timeutil import from_timestamp, to_timestamp
@@ -28,46 +28,8 @@ NO_KEYS = "no verify keys available"
 
 # Who authors which status: codes.REQUESTING_STATUSES / codes.REQUESTED_STATUSES.
 TERMINAL = ("executed", "partially_executed", "refused", "withdrawn")
-# status -> statuses that may follow it
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "draft": ("submitted",),
-    "submitted": (
-        "acknowledged",
-        "more_information_needed",
-        "in_execution",
-        "refused",
-        "withdrawn",
-    ),
-    "acknowledged": (
-        "more_information_needed",
-        "in_execution",
-        "executed",
-        "partially_executed",
-        "refused",
-        "withdrawn",
-    ),
-    "more_information_needed": ("information_supplied", "refused", "withdrawn"),
-    "information_supplied": (
-        "acknowledged",
-        "more_information_needed",
-        "in_execution",
-        "executed",
-        "partially_executed",
-        "refused",
-        "withdrawn",
-    ),
-    "in_execution": (
-        "more_information_needed",
-        "executed",
-        "partially_executed",
-        "refused",
-        "withdrawn",
-    ),
-    "executed": (),
-    "partially_executed": (),
-    "refused": (),
-    "withdrawn": (),
-}
+# status -> statuses that may follow it (shared with the console)
+TRANSITIONS = REQUEST_TRANSITIONS
 
 
 def side_of(status: str) -> str:
