@@ -39,7 +39,7 @@ from gateway.problems import GRPC_TO_HTTP
 from gateway.routes import directory as directory_api
 from gateway.routes import requests as requests_api
 from services.common import codes
-from services.common.errors import DomainError, FieldError, InvalidInput
+from services.common.errors import DomainError, FieldError
 from services.common.identity import Caller
 
 routes = web.RouteTableDef()
@@ -240,8 +240,11 @@ async def list_page(request: web.Request) -> web.Response:
     errors: list[FieldError] = []
     try:
         data = await requests_api.list_requests_data(request.app, who, query)
-    except InvalidInput as exc:
-        errors = list(exc.errors)
+    except Exception as exc:  # bad filters or cursor, from the gateway or the service
+        found = field_errors(exc)
+        if found is None:
+            raise
+        errors = found
         data = {"items": [], "next_cursor": None}
     filters = {k: query.get(k, "") for k in ("direction", "status")}
     next_url = None
