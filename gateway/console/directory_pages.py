@@ -192,6 +192,11 @@ def _split(value: str) -> list[str]:
     return [part for part in value.replace(",", " ").split() if part]
 
 
+def _text(data: MultiDictProxy[Any], name: str) -> str:
+    """A text field as typed (browsers send a textarea's line breaks as CR LF)."""
+    return str(data.get(name, "")).replace("\r\n", "\n").strip()
+
+
 def _lines(value: str) -> list[str]:
     return [line.strip() for line in value.splitlines() if line.strip()]
 
@@ -322,7 +327,7 @@ def _authority_body(data: MultiDictProxy[Any]) -> dict[str, Any]:
         elif name == "available_24_7":
             body[name] = data.get(name) == "1"
         else:
-            body[name] = str(data.get(name, "")).strip()
+            body[name] = _text(data, name)
     return body
 
 
@@ -428,7 +433,7 @@ def _contact_body(data: MultiDictProxy[Any]) -> dict[str, Any]:
         elif name == "available_24_7":
             body[name] = data.get(name) == "1"
         else:
-            body[name] = str(data.get(name, "")).strip()
+            body[name] = _text(data, name)
     return body
 
 
@@ -644,7 +649,7 @@ def _profile_body(data: MultiDictProxy[Any]) -> tuple[dict[str, Any], list[str]]
         if f"channels-{i}-kind" not in data:
             break
         kind = str(data.get(f"channels-{i}-kind", "")).strip()
-        address = str(data.get(f"channels-{i}-address", "")).strip()
+        address = _text(data, f"channels-{i}-address")
         formal = data.get(f"channels-{i}-formal") == "1"
         if kind or address:
             channels.append({"kind": kind, "address": address, "formal": formal})
@@ -652,7 +657,7 @@ def _profile_body(data: MultiDictProxy[Any]) -> tuple[dict[str, Any], list[str]]
     codes_sent = []
     for code in codes.MEASURES:
         applicability = str(data.get(f"measures-{code}-applicability", "")).strip()
-        notes = str(data.get(f"measures-{code}-notes", "")).strip()
+        notes = _text(data, f"measures-{code}-notes")
         if applicability or notes:
             measures.append({"code": code, "applicability": applicability, "notes": notes})
             codes_sent.append(code)
@@ -668,7 +673,7 @@ def _profile_body(data: MultiDictProxy[Any]) -> tuple[dict[str, Any], list[str]]
         "legal_bases": _lines(str(data.get("legal_bases", ""))),
         "measures": measures,
         "acknowledgement_days": days,
-        "urgent_procedure": str(data.get("urgent_procedure", "")).strip(),
+        "urgent_procedure": _text(data, "urgent_procedure"),
         "visibility": str(data.get("visibility", "")).strip(),
     }
     return body, codes_sent
@@ -848,6 +853,15 @@ def _format_of(filename: str, content: str) -> str:
     return "json" if content.lstrip()[:1] in ("{", "[") else "csv"
 
 
+def _where(row: int, fmt: str, labels: Mapping[int, str]) -> str:
+    """Where a row is in the file: a CSV's line, a JSON item's path."""
+    if row <= 0:
+        return _("the file")
+    if fmt == "csv":
+        return _("line {line}").format(line=row)
+    return labels.get(row, _("item {number}").format(number=row))
+
+
 async def import_directory(
     app: web.Application, caller: Caller, content: str, fmt: str, dry_run: bool
 ) -> ImportResult:
@@ -862,7 +876,7 @@ async def import_directory(
     found = [(e.row, e.column, e.message) for e in parsed.errors]
     found += [(e.row, e.field, e.message) for e in reply.errors]
     problems = [
-        RowProblem(row, parsed.labels.get(row, _("row {row}").format(row=row)), column, message)
+        RowProblem(row, _where(row, fmt, parsed.labels), column, message)
         for row, column, message in sorted(found)
     ]
     if problems:
@@ -893,7 +907,7 @@ async def import_page(request: web.Request) -> web.Response:
     return _import_page(request, done=done)
 
 
-def _text(raw: bytes) -> str | None:
+def _decoded(raw: bytes) -> str | None:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -909,7 +923,7 @@ async def import_check(request: web.Request) -> web.Response:
     if not isinstance(upload, web.FileField) or not upload.filename:
         error = FieldError("file", _("Choose a CSV or JSON file"))
         return _import_page(request, 400, errors=[error])
-    content = _text(upload.file.read())
+    content = _decoded(upload.file.read())
     if content is None:
         error = FieldError("file", _("The file is not UTF-8 text"))
         return _import_page(request, 400, errors=[error])

@@ -179,7 +179,7 @@ async def _networks(request: web.Request) -> list[tuple[str, str]]:
         )
     except grpc.aio.AioRpcError:
         return []
-    return sorted((n.code, f"{n.code}: {n.name}") for n in reply.items)
+    return sorted((n.code, n.code) for n in reply.items)
 
 
 def _filters(request: web.Request) -> dict[str, str]:
