@@ -394,6 +394,7 @@ async def submit_request(request: web.Request) -> web.Response:
 async def change_status(request: web.Request) -> web.Response:
     require(request, "member")
     body = await read_json(request)
+    parse_body(bodies.STATUS_CHANGE, body)  # body errors before a malformed If-Match's
     data = await change_status_data(
         request.app, request[keys.CALLER], request.match_info["id"], body, if_match(request)
     )
