@@ -72,6 +72,8 @@ async def gather_spans(
 
 SERVICE_LABEL = semconv.SERVICE.replace(".", "_")
 PEER_LABEL = semconv.PEER.replace(".", "_")
+KIND_LABEL = semconv.RECORD_KIND.replace(".", "_")
+REASON_LABEL = semconv.QUARANTINE_REASON.replace(".", "_")
 
 
 class _Families:
@@ -128,11 +130,18 @@ async def node_metrics(clients: ServiceClients, network: str) -> bytes:
             semconv.PEER_RECORDS.description,
             labels=[PEER_LABEL],
         )
+        quarantined = GaugeMetricFamily(
+            semconv.prometheus_name(semconv.QUARANTINED),
+            semconv.QUARANTINED.description,
+            labels=[PEER_LABEL, KIND_LABEL, REASON_LABEL],
+        )
         for peer in peers:
             if peer.HasField("last_success_at"):
                 lag.add_metric([peer.network], peer.lag_seconds)
             records.add_metric([peer.network], peer.records)
-        merged.add("federation", [lag, records])
+            for q in peer.quarantine:
+                quarantined.add_metric([peer.network, q.kind, q.reason], q.records)
+        merged.add("federation", [lag, records, quarantined])
     registry = CollectorRegistry(auto_describe=False)
     registry.register(merged)
     return generate_latest(registry)

@@ -138,7 +138,7 @@ QUARANTINED = Metric(
     "{record}",
     "Records peers sent that this node holds in quarantine instead of applying them",
     (PEER, RECORD_KIND, QUARANTINE_REASON),
-    "federation (inbound replication)",
+    "gateway, from federation ListPeers at scrape time (counts federation keeps in memory)",
 )
 RECORDS = Metric(
     "justnet.directory.records",

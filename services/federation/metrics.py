@@ -1,15 +1,15 @@
 """The federation's own metrics (ARCHITECTURE section 5): outbox depth per peer,
-deliveries and failed delivery attempts, records held in quarantine per peer, kind and
-reason. Names are declared in services.common.semconv; replication lag and replicas per
-peer are read by the gateway from ListPeers.
+deliveries and failed delivery attempts. Names are declared in services.common.semconv;
+replication lag, replicas and quarantined records per peer are read by the gateway from
+ListPeers.
 
-The gauges read snapshots (the couriers refresh the depths, the quarantine store its
-counts), so a scrape never touches a database.
+The depth gauge reads a snapshot the couriers refresh, so a scrape never touches a
+database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from opentelemetry.metrics import CallbackOptions, Observation
 
@@ -20,14 +20,6 @@ class FederationMetrics:
     def __init__(self) -> None:
         meter = telemetry.current().meter(__name__)
         self.depth: dict[str, int] = {}
-        # (peer, kind, reason) -> records in quarantine; the quarantine store's snapshot
-        self.quarantined: Callable[[], dict[tuple[str, str, str], int]] = dict
-        meter.create_observable_gauge(
-            semconv.QUARANTINED.name,
-            [self._observe_quarantined],
-            unit=semconv.QUARANTINED.unit,
-            description=semconv.QUARANTINED.description,
-        )
         meter.create_observable_gauge(
             semconv.QUEUE_DEPTH.name,
             [self._observe_depth],
@@ -47,15 +39,6 @@ class FederationMetrics:
 
     def _observe_depth(self, options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(n, {semconv.PEER: peer}) for peer, n in list(self.depth.items())]
-
-    def _observe_quarantined(self, options: CallbackOptions) -> Iterable[Observation]:
-        return [
-            Observation(
-                n,
-                {semconv.PEER: peer, semconv.RECORD_KIND: kind, semconv.QUARANTINE_REASON: reason},
-            )
-            for (peer, kind, reason), n in list(self.quarantined().items())
-        ]
 
     def delivered(self, peer: str, kind: str, outcome: str) -> None:
         attrs = {semconv.PEER: peer, semconv.MESSAGE_KIND: kind, semconv.MESSAGE_STATE: outcome}

@@ -139,8 +139,8 @@ def judge(
 
 class QuarantineStore:
     """The quarantine table, and counts per (peer, kind, reason) kept in memory for the
-    metric and the peers list (refreshed after every change, so a scrape never waits on
-    the database)."""
+    peers list and the metric the gateway makes of it (refreshed after every change, so a
+    scrape never waits on the database)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.sessions = session_factory(engine)

@@ -160,6 +160,11 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
                 jurisdictions=list(row.jurisdictions or []),
                 accepted_jurisdictions=sorted(accepted_of(row)),
                 quarantined=self.quarantine.count(row.network),
+                quarantine=[
+                    pb.QuarantineCount(kind=kind, reason=reason, records=n)
+                    for (peer, kind, reason), n in sorted(self.quarantine.counts.items())
+                    if peer == row.network
+                ],
             )
             success = link.last_success_at if link and link.last_success_at else row.last_success_at
             if success is not None:
@@ -358,7 +363,6 @@ async def start(
     ]
     quarantine = QuarantineStore(engine)
     await quarantine.load_counts()
-    metrics.quarantined = lambda: quarantine.counts
     manager = PeerManager(settings.network, identity, store, feeds, quarantine, couriers.sync)
     await manager.sync()
     servicer = FederationServicer(

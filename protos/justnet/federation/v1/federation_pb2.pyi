@@ -75,7 +75,7 @@ class SharingPolicy(_message.Message):
     def __init__(self, kinds: _Optional[_Iterable[str]] = ..., visibilities: _Optional[_Iterable[str]] = ..., personal_details: _Optional[bool] = ...) -> None: ...
 
 class PeerStatus(_message.Message):
-    __slots__ = ("network", "endpoint", "state", "cursor", "lag_seconds", "last_success_at", "last_error", "records", "policy", "key_id", "certificate_fingerprint", "jurisdictions", "feeds", "accepted_jurisdictions", "quarantined")
+    __slots__ = ("network", "endpoint", "state", "cursor", "lag_seconds", "last_success_at", "last_error", "records", "policy", "key_id", "certificate_fingerprint", "jurisdictions", "feeds", "accepted_jurisdictions", "quarantined", "quarantine")
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     ENDPOINT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +91,7 @@ class PeerStatus(_message.Message):
     FEEDS_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_JURISDICTIONS_FIELD_NUMBER: _ClassVar[int]
     QUARANTINED_FIELD_NUMBER: _ClassVar[int]
+    QUARANTINE_FIELD_NUMBER: _ClassVar[int]
     network: str
     endpoint: str
     state: str
@@ -106,7 +107,18 @@ class PeerStatus(_message.Message):
     feeds: _containers.RepeatedCompositeFieldContainer[FeedStatus]
     accepted_jurisdictions: _containers.RepeatedScalarFieldContainer[str]
     quarantined: int
-    def __init__(self, network: _Optional[str] = ..., endpoint: _Optional[str] = ..., state: _Optional[str] = ..., cursor: _Optional[int] = ..., lag_seconds: _Optional[float] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., records: _Optional[int] = ..., policy: _Optional[_Union[SharingPolicy, _Mapping]] = ..., key_id: _Optional[str] = ..., certificate_fingerprint: _Optional[str] = ..., jurisdictions: _Optional[_Iterable[str]] = ..., feeds: _Optional[_Iterable[_Union[FeedStatus, _Mapping]]] = ..., accepted_jurisdictions: _Optional[_Iterable[str]] = ..., quarantined: _Optional[int] = ...) -> None: ...
+    quarantine: _containers.RepeatedCompositeFieldContainer[QuarantineCount]
+    def __init__(self, network: _Optional[str] = ..., endpoint: _Optional[str] = ..., state: _Optional[str] = ..., cursor: _Optional[int] = ..., lag_seconds: _Optional[float] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., records: _Optional[int] = ..., policy: _Optional[_Union[SharingPolicy, _Mapping]] = ..., key_id: _Optional[str] = ..., certificate_fingerprint: _Optional[str] = ..., jurisdictions: _Optional[_Iterable[str]] = ..., feeds: _Optional[_Iterable[_Union[FeedStatus, _Mapping]]] = ..., accepted_jurisdictions: _Optional[_Iterable[str]] = ..., quarantined: _Optional[int] = ..., quarantine: _Optional[_Iterable[_Union[QuarantineCount, _Mapping]]] = ...) -> None: ...
+
+class QuarantineCount(_message.Message):
+    __slots__ = ("kind", "reason", "records")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    reason: str
+    records: int
+    def __init__(self, kind: _Optional[str] = ..., reason: _Optional[str] = ..., records: _Optional[int] = ...) -> None: ...
 
 class FeedStatus(_message.Message):
     __slots__ = ("feed", "state", "cursor", "records", "last_error")
