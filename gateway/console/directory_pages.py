@@ -5,7 +5,7 @@ import of a CSV or JSON file with a check step.
 Records are listed, read and written through the functions the HTTP API's handlers call
 (`gateway.routes.directory`), with the same body checks, so a form's errors name the API's
 fields and an edit sends the version it showed (the API's If-Match). The import reads the
-file as `justnet import` does (`services.directory.files`) and sends it to the same
+file as `justnet import` does (`services.common.directory_files`) and sends it to the same
 ImportDirectory call: first as a dry run that lists every row's errors and writes nothing,
 then for real.
 """
@@ -50,9 +50,9 @@ from gateway.routes.directory import (
     update_contact_point_record,
 )
 from services.common import codes
+from services.common import directory_files as files
 from services.common.errors import DomainError, FieldError
 from services.common.identity import Caller
-from services.directory import files
 
 routes = web.RouteTableDef()
 BASE = f"{PREFIX}/directory"
