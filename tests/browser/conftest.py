@@ -5,7 +5,7 @@ Every test gets a fresh browser context; `sign_in(context, node, role)` signs a 
 in through the sign-in page (an administrator enrols the second factor the first time and
 uses a TOTP code after that) and caches the signed-in cookies per node and role, so each
 account goes through the form once per run. Screenshots go to `ARTIFACTS`
-(tests/browser/artifacts, or $JUSTNET_ARTIFACTS) as the tests' artefacts.
+(tests/browser/artifacts, or $BROWSER_ARTIFACTS) as the tests' artefacts.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(os.environ.get("JUSTNET_ARTIFACTS", Path(__file__).parent / "artifacts"))
+ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", Path(__file__).parent / "artifacts"))
 READY = 180.0
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}

@@ -27,7 +27,7 @@ async def test_every_service_upgrades_an_empty_database(
     )
     assert await directory.migrate(settings) == "0004"
     assert await events.migrate(settings) == "0002"
-    assert await migrate_gateway(settings) == "0001"
+    assert await migrate_gateway(settings) == "0002"
     assert await requests.migrate(settings) == "0002"
     # Running again is a no-op.
     assert await directory.migrate(settings) == "0004"
@@ -56,6 +56,11 @@ async def test_every_service_upgrades_an_empty_database(
             "alembic_version_events",
             "gateway_tokens",
             "gateway_audit",
+            "gateway_users",
+            "gateway_sessions",
+            "gateway_password_links",
+            "gateway_recovery_codes",
+            "gateway_sign_in_failures",
             "alembic_version_gateway",
         } <= tables
         await migrations.require_head(engine, directory.PACKAGE_DIR, "directory")
