@@ -23,6 +23,9 @@ from gateway import keys
 from gateway.accounts import Person
 from gateway.audit import AuditEntry
 from gateway.console.i18n import _
+from gateway.console.names import (
+    role_names,
+)
 from gateway.console.web import (
     ACCOUNTS,
     PREFIX,
@@ -55,10 +58,6 @@ def _state_tags() -> dict[str, tuple[str, str]]:
         "unreachable": (_("unreachable"), "red"),
         "refused": (_("refused"), "red"),
     }
-
-
-def _role_names() -> dict[str, str]:
-    return {"admin": _("Administrator"), "editor": _("Editor"), "member": _("Member")}
 
 
 # -------------------------------------------------------------------------------- peers
@@ -255,7 +254,7 @@ def _banner(request: web.Request, people: dict[str, Person], tokens: list[TokenR
     if person is None:
         return ""
     if done == "role":
-        role = _role_names().get(person.role, person.role)
+        role = role_names().get(person.role, person.role)
         return _("The role of {name} is now {role}.").format(name=person.name, role=role)
     if done == "disabled":
         return _("{name} is disabled: their sessions and tokens stopped working.").format(
@@ -281,7 +280,7 @@ async def _people_context(request: web.Request) -> dict[str, Any]:
         "section": "people",
         "people": people,
         "tokens": _token_rows(tokens, by_id),
-        "roles": _role_names(),
+        "roles": role_names(),
         "jurisdictions": list(request.app[keys.SETTINGS].jurisdictions),
         "me": request[keys.CALLER].subject,
         "banner": _banner(request, by_id, tokens),
@@ -383,7 +382,7 @@ async def _person_context(request: web.Request, person: Person) -> dict[str, Any
         "section": "people",
         "person": person,
         "tokens": _token_rows(tokens, by_id, only=person.id),
-        "roles": _role_names(),
+        "roles": role_names(),
         "me": request[keys.CALLER].subject,
         "banner": _banner(request, by_id, tokens),
         "created": None,

@@ -25,6 +25,14 @@ from multidict import MultiDictProxy
 from gateway import keys
 from gateway import render as api_render
 from gateway.console.i18n import _
+from gateway.console.names import (
+    applicability_tags,
+    authority_kind_names,
+    channel_names,
+    competence_names,
+    measure_names,
+    visibility_choices,
+)
 from gateway.console.web import (
     PREFIX,
     field_errors,
@@ -95,76 +103,6 @@ LIST_FIELDS = ("competences", "accepted_languages", "languages")
 
 
 # ------------------------------------------------------------------ labels
-
-
-def kind_labels() -> dict[str, str]:
-    return {
-        "central_authority": _("Central authority"),
-        "prosecution": _("Prosecution"),
-        "court": _("Court"),
-        "ministry": _("Ministry"),
-        "police": _("Police"),
-        "other": _("Other"),
-    }
-
-
-def competence_labels() -> dict[str, str]:
-    return {
-        "mla": _("Mutual legal assistance"),
-        "extradition": _("Extradition"),
-        "transfer_sentenced_persons": _("Transfer of sentenced persons"),
-        "asset_recovery": _("Asset recovery"),
-        "cybercrime": _("Cybercrime"),
-        "terrorism": _("Terrorism"),
-        "corruption": _("Corruption"),
-        "trafficking": _("Trafficking"),
-        "urgent_24_7": _("Urgent requests, 24/7"),
-    }
-
-
-def visibility_labels() -> dict[str, str]:
-    return {
-        "public": _("Public: anyone"),
-        "network": _("Network: this network's members"),
-        "federation": _("Federation: this network and its peers"),
-        "private": _("Private: this node's editors"),
-    }
-
-
-def measure_labels() -> dict[str, str]:
-    return {
-        "service_of_documents": _("Service of documents"),
-        "witness_statement": _("Witness statement"),
-        "search_and_seizure": _("Search and seizure"),
-        "banking_records": _("Banking records"),
-        "freezing": _("Freezing"),
-        "confiscation": _("Confiscation"),
-        "electronic_evidence": _("Electronic evidence"),
-        "preservation_of_data": _("Preservation of data"),
-        "hearing_by_videoconference": _("Hearing by videoconference"),
-        "transfer_of_persons_in_custody": _("Transfer of persons in custody"),
-        "location_of_persons": _("Location of persons"),
-    }
-
-
-def applicability_labels() -> dict[str, str]:
-    return {"yes": _("Yes"), "no": _("No"), "partial": _("Partly")}
-
-
-def channel_labels() -> dict[str, str]:
-    return {
-        "post": _("Post"),
-        "email": _("Email"),
-        "email_encrypted": _("Encrypted email"),
-        "fax": _("Fax"),
-        "e_codex": "e-CODEX",
-        "iber_a": "Iber@",
-        "ejn_sc": _("EJN secure connection"),
-        "globe": "GlobE",
-        "interpol": "INTERPOL",
-        "diplomatic": _("Diplomatic channel"),
-        "justnet": "JustNet",
-    }
 
 
 # ------------------------------------------------------------------ shared helpers
@@ -288,9 +226,9 @@ async def _list_page(
         if next_cursor
         else "",
         "first_url": request.path + _query(filters) if cursor else "",
-        "kinds": kind_labels(),
-        "competences": competence_labels(),
-        "visibilities": visibility_labels(),
+        "kinds": authority_kind_names(),
+        "competences": competence_names(),
+        "visibilities": visibility_choices(),
         "deleted": request.query.get("deleted", "")[:300],
         **extra,
     }
@@ -365,9 +303,9 @@ async def _authority_form(
         "message": outcome.message if outcome else "",
         "saved": request.query.get("saved") == "1",
         "jurisdictions": await _jurisdictions(request, who),
-        "kinds": kind_labels(),
-        "competences": competence_labels(),
-        "visibilities": visibility_labels(),
+        "kinds": authority_kind_names(),
+        "competences": competence_names(),
+        "visibilities": visibility_choices(),
     }
     status = outcome.status if outcome else 200
     return render(request, "directory_authority_form.html", context, status=status)
@@ -468,8 +406,8 @@ async def _contact_form(
         "saved": request.query.get("saved") == "1",
         "jurisdictions": await _jurisdictions(request, who),
         "authorities": await _authority_choices(request, who, str(values.get("authority_id"))),
-        "competences": competence_labels(),
-        "visibilities": visibility_labels(),
+        "competences": competence_names(),
+        "visibilities": visibility_choices(),
     }
     status = outcome.status if outcome else 200
     return render(request, "directory_contact_point_form.html", context, status=status)
@@ -681,7 +619,7 @@ def _profile_body(data: MultiDictProxy[Any]) -> tuple[dict[str, Any], list[str]]
 
 def _named_measures(errors: list[FieldError], codes_sent: list[str]) -> list[FieldError]:
     """`measures[2].notes` names the third measure sent; say which one it is."""
-    labels = measure_labels()
+    labels = measure_names()
     out = []
     for e in errors:
         if e.field.startswith("measures["):
@@ -730,10 +668,10 @@ async def _profile_form(
         "stale": outcome.stale if outcome else False,
         "message": outcome.message if outcome else "",
         "saved": request.query.get("saved") == "1",
-        "measures": measure_labels(),
-        "applicability": applicability_labels(),
-        "channel_kinds": channel_labels(),
-        "visibilities": visibility_labels(),
+        "measures": measure_names(),
+        "applicability": {code: words for code, (words, _colour) in applicability_tags().items()},
+        "channel_kinds": channel_names(),
+        "visibilities": visibility_choices(),
         "instruments": codes.INSTRUMENTS,
     }
     status = outcome.status if outcome else 200

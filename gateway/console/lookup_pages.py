@@ -31,6 +31,12 @@ from babel import Locale
 from gateway import keys
 from gateway.console import i18n
 from gateway.console.i18n import _
+from gateway.console.names import (
+    authority_kind_names,
+    competence_names,
+    record_type_names,
+    visibility_names,
+)
 from gateway.console.web import (
     PREFIX,
     caller,
@@ -41,7 +47,6 @@ from gateway.console.web import (
 )
 from gateway.problems import GRPC_TO_HTTP
 from gateway.routes import directory as directory_api
-from services.common import codes
 from services.common.errors import DomainError
 from services.common.identity import ANONYMOUS
 
@@ -54,44 +59,6 @@ JURISDICTIONS_TTL = 60.0  # seconds
 
 
 # ------------------------------------------------------------------ names people read
-
-
-def competence_names() -> dict[str, str]:
-    names = {
-        "mla": _("Mutual legal assistance"),
-        "extradition": _("Extradition"),
-        "transfer_sentenced_persons": _("Transfer of sentenced persons"),
-        "asset_recovery": _("Asset recovery"),
-        "cybercrime": _("Cybercrime"),
-        "terrorism": _("Terrorism"),
-        "corruption": _("Corruption"),
-        "trafficking": _("Trafficking"),
-        "urgent_24_7": _("Urgent matters, 24/7"),
-    }
-    return {code: names.get(code, code) for code in codes.COMPETENCES}
-
-
-def authority_kind_names() -> dict[str, str]:
-    return {
-        "central_authority": _("Central authority"),
-        "prosecution": _("Prosecution"),
-        "court": _("Court"),
-        "ministry": _("Ministry"),
-        "police": _("Police"),
-        "other": _("Other"),
-    }
-
-
-def record_type_names() -> dict[str, str]:
-    return {"authority": _("Authority"), "contact_point": _("Contact point")}
-
-
-def visibility_names() -> dict[str, str]:
-    return {
-        "public": _("Public"),
-        "network": _("This network only"),
-        "federation": _("Networks of the federation"),
-    }
 
 
 def language_name(code: str) -> str:

@@ -26,6 +26,14 @@ from multidict import MultiDictProxy
 from gateway import keys
 from gateway.console import i18n
 from gateway.console.i18n import _
+from gateway.console.names import (
+    action_names,
+    delivery_tags,
+    direction_names,
+    measure_names,
+    status_tags,
+    urgency_names,
+)
 from gateway.console.web import (
     PREFIX,
     field_errors,
@@ -63,70 +71,6 @@ DONE = ("created", "saved", "submitted", "status")
 
 
 # ------------------------------------------------------------------------------ words
-
-
-def status_tags() -> dict[str, tuple[str, str]]:
-    """Each status: its words and its tag colour (the words carry the meaning)."""
-    return {
-        "draft": (_("Draft"), "grey"),
-        "submitted": (_("Submitted"), "blue"),
-        "acknowledged": (_("Acknowledged"), "blue"),
-        "more_information_needed": (_("More information needed"), "yellow"),
-        "information_supplied": (_("Information supplied"), "purple"),
-        "in_execution": (_("In execution"), "purple"),
-        "executed": (_("Executed"), "green"),
-        "partially_executed": (_("Partially executed"), "green"),
-        "refused": (_("Refused"), "red"),
-        "withdrawn": (_("Withdrawn"), "grey"),
-    }
-
-
-def action_names() -> dict[str, str]:
-    """The button that sets each status."""
-    return {
-        "acknowledged": _("Acknowledge"),
-        "more_information_needed": _("Ask for more information"),
-        "in_execution": _("Start execution"),
-        "executed": _("Mark as executed"),
-        "partially_executed": _("Mark as partially executed"),
-        "refused": _("Refuse"),
-        "withdrawn": _("Withdraw"),
-        "information_supplied": _("Supply information"),
-    }
-
-
-def delivery_tags() -> dict[str, tuple[str, str]]:
-    return {
-        "none": (_("Not sent"), "grey"),
-        "local": (_("On this node"), "grey"),
-        "pending": (_("Pending"), "yellow"),
-        "delivered": (_("Delivered"), "green"),
-        "failed": (_("Failed"), "red"),
-    }
-
-
-def direction_names() -> dict[str, str]:
-    return {"incoming": _("Incoming"), "outgoing": _("Outgoing")}
-
-
-def urgency_names() -> dict[str, str]:
-    return {"normal": _("Normal"), "urgent": _("Urgent")}
-
-
-def measure_names() -> dict[str, str]:
-    return {
-        "service_of_documents": _("Service of documents"),
-        "witness_statement": _("Witness statement"),
-        "search_and_seizure": _("Search and seizure"),
-        "banking_records": _("Banking records"),
-        "freezing": _("Freezing"),
-        "confiscation": _("Confiscation"),
-        "electronic_evidence": _("Electronic evidence"),
-        "preservation_of_data": _("Preservation of data"),
-        "hearing_by_videoconference": _("Hearing by videoconference"),
-        "transfer_of_persons_in_custody": _("Transfer of persons in custody"),
-        "location_of_persons": _("Location of persons"),
-    }
 
 
 def done_messages() -> dict[str, str]:
@@ -324,6 +268,18 @@ async def _form_context(
         "urgency_options": list(urgency_names().items()),
         "own_states": ", ".join(state_name(c) for c in own),
         "problem": None,
+        "field_labels": {
+            "title": _("Title"),
+            "reference": _("Reference"),
+            "requesting_jurisdiction": _("Requesting jurisdiction"),
+            "requested_jurisdiction": _("Requested jurisdiction"),
+            "measures": _("Measures"),
+            "urgency": _("Urgency"),
+            "language": _("Language"),
+            "offences": _("Offences"),
+            "summary": _("Summary"),
+            "deadline": _("Deadline"),
+        },
     }
 
 

@@ -15,9 +15,16 @@ from aiohttp import web
 
 from gateway.console.i18n import _
 from gateway.console.lookup_pages import jurisdictions, names_context
+from gateway.console.names import (
+    applicability_tags,
+    basis_kind_names,
+    channel_names,
+    measure_names,
+    reason_names,
+    warning_names,
+)
 from gateway.console.web import PREFIX, caller, field_errors, render
 from gateway.routes import requests as requests_api
-from services.common import codes
 from services.common.errors import DomainError
 
 routes = web.RouteTableDef()
@@ -29,80 +36,6 @@ FORM_FIELDS = (
     "language",
     "urgency",
 )
-
-
-def measure_names() -> dict[str, str]:
-    names = {
-        "service_of_documents": _("Service of documents"),
-        "witness_statement": _("Witness statement"),
-        "search_and_seizure": _("Search and seizure"),
-        "banking_records": _("Banking records"),
-        "freezing": _("Freezing of assets"),
-        "confiscation": _("Confiscation"),
-        "electronic_evidence": _("Electronic evidence"),
-        "preservation_of_data": _("Preservation of data"),
-        "hearing_by_videoconference": _("Hearing by videoconference"),
-        "transfer_of_persons_in_custody": _("Transfer of persons in custody"),
-        "location_of_persons": _("Location of persons"),
-    }
-    return {code: names.get(code, code) for code in codes.MEASURES}
-
-
-def channel_names() -> dict[str, str]:
-    return {
-        "post": _("Post"),
-        "email": _("Email"),
-        "email_encrypted": _("Encrypted email"),
-        "fax": _("Fax"),
-        "e_codex": "e-CODEX",
-        "iber_a": "Iber@",
-        "ejn_sc": _("EJN secure connection"),
-        "globe": "GlobE",
-        "interpol": "INTERPOL",
-        "diplomatic": _("Diplomatic channel"),
-        "justnet": "JustNet",
-    }
-
-
-def applicability_names() -> dict[str, tuple[str, str]]:
-    """A measure's applicability: its words and its tag colour."""
-    return {
-        "yes": (_("Available"), "green"),
-        "partial": (_("Partly available"), "yellow"),
-        "no": (_("Not available"), "red"),
-        "unknown": (_("Not known"), "grey"),
-    }
-
-
-def basis_kind_names() -> dict[str, str]:
-    return {
-        "bilateral": _("Bilateral treaty"),
-        "regional": _("Regional treaty"),
-        "multilateral": _("Multilateral convention"),
-        "reciprocity": _("Reciprocity"),
-    }
-
-
-def warning_names() -> dict[str, str]:
-    return {
-        "no_peer": _("No node covers this state"),
-        "no_routing_profile": _("No routing profile"),
-        "stale_data": _("Data may be out of date"),
-        "no_24_7_contact": _("No 24/7 contact"),
-        "measure_unavailable": _("Measure not available"),
-        "measure_unknown": _("Measure not known"),
-        "translation_required": _("Translation needed"),
-        "reciprocity_only": _("Reciprocity only"),
-        "not_a_member": _("Not a member"),
-    }
-
-
-def reason_names() -> dict[str, str]:
-    return {
-        "competence": _("competence"),
-        "language": _("language"),
-        "available_24_7": _("available 24/7"),
-    }
 
 
 def _names_of(values: list[str], names: dict[str, str]) -> str:
@@ -143,12 +76,19 @@ async def routes_page(request: web.Request) -> web.Response:
         "language_options": known.language_options(query.get("language", "")),
         "measure_names": measure_names(),
         "channel_names": channel_names(),
-        "applicability": applicability_names(),
+        "applicability": applicability_tags(),
         "basis_kinds": basis_kind_names(),
         "warning_names": warning_names(),
         "reason_names": reason_names(),
         "names_of": _names_of,
         "plan": None,
+        "field_labels": {
+            "requesting_jurisdiction": _("From"),
+            "requested_jurisdiction": _("To"),
+            "measures": _("Measures"),
+            "language": _("Language"),
+            "urgency": _("Urgent"),
+        },
     }
     if not planned:
         return render(request, "routes_plan.html", context)

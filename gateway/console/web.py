@@ -157,6 +157,9 @@ def render(
         "path_qs": request.path_qs,
         "nav": [n for n in nav_items() if who.at_least(n.role)],
         "errors": [],
+        # A form's field name -> its label, so the error summary names fields as the form
+        # does; a field without one is named after the API field it is.
+        "field_labels": {},
     }
     base.update(context or {})
     return aiohttp_jinja2.render_template(template, request, base, status=status)
