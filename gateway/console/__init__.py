@@ -21,6 +21,7 @@ from gateway.console import (
     events_pages,
     i18n,
     lookup_pages,
+    names,
     requests_pages,
     routes_pages,
 )
@@ -54,6 +55,9 @@ def environment(app: web.Application) -> jinja2.Environment:
     env.filters["ago"] = i18n.format_ago
     env.filters["number"] = i18n.format_number
     env.globals["static"] = _static_url
+    # Codes shown in words wherever a template has one at hand.
+    env.globals["role_name"] = lambda code: names.role_names().get(code, code)
+    env.globals["visibility_name"] = lambda code: names.visibility_names().get(code, code)
     return env
 
 

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from gateway.accounts import ConsoleSession, Person, Throttled
 from gateway.console import i18n
-from gateway.console.i18n import _
+from gateway.console.i18n import _, ngettext
 from gateway.console.web import (
     ACCOUNTS,
     PREFIX,
@@ -30,6 +30,15 @@ from services.common.errors import FieldError
 routes = web.RouteTableDef()
 CODE_PAGE = f"{PREFIX}/sign-in/code"
 ENROL_PAGE = f"{PREFIX}/sign-in/enrol"
+
+
+def _throttled(exc: Throttled) -> str:
+    minutes = exc.retry_after // 60 + 1
+    return ngettext(
+        "Too many failed attempts to sign in. Wait %(num)d minute and try again.",
+        "Too many failed attempts to sign in. Wait %(num)d minutes and try again.",
+        minutes,
+    ) % {"num": minutes}
 
 
 def _address(request: web.Request) -> str:
@@ -90,9 +99,7 @@ async def sign_in(request: web.Request) -> web.Response:
     try:
         person = await request.app[ACCOUNTS].check_password(email, password, _address(request))
     except Throttled as exc:
-        message = _(
-            "Too many failed attempts to sign in. Wait {minutes} minutes and try again."
-        ).format(minutes=exc.retry_after // 60 + 1)
+        message = _throttled(exc)
         response = render(
             request, "sign_in.html", {**context, "errors": [FieldError("email", message)]}, 429
         )
@@ -127,9 +134,7 @@ async def code(request: web.Request) -> web.Response:
             session.person.id, str(data.get("code", ""))[:40], _address(request)
         )
     except Throttled as exc:
-        message = _(
-            "Too many failed attempts to sign in. Wait {minutes} minutes and try again."
-        ).format(minutes=exc.retry_after // 60 + 1)
+        message = _throttled(exc)
         error = FieldError("code", message)
         return render(request, "sign_in_code.html", {"next": target, "errors": [error]}, 429)
     if not ok:

@@ -463,8 +463,8 @@ async def update_contact_point(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------ deleting
 
 
-def _delete_target(kind: str) -> tuple[str, str]:
-    return (AUTHORITIES, _("authority")) if kind == "authority" else (CONTACTS, _("contact point"))
+def _delete_target(kind: str) -> str:
+    return AUTHORITIES if kind == "authority" else CONTACTS
 
 
 async def _record(request: web.Request, who: Caller, kind: str, record_id: str) -> dict[str, Any]:
@@ -476,7 +476,7 @@ async def _record(request: web.Request, who: Caller, kind: str, record_id: str) 
 async def _delete_page(request: web.Request, kind: str) -> web.Response:
     who = require_person(request, "editor")
     record = await _record(request, who, kind, request.match_info["id"])
-    base, _noun = _delete_target(kind)
+    base = _delete_target(kind)
     context = {
         "tab": kind,
         "record": record,
@@ -494,7 +494,7 @@ async def _delete(request: web.Request, kind: str) -> web.Response:
     record_id = request.match_info["id"]
     data = await form(request)
     version = _version(data)
-    base, _noun = _delete_target(kind)
+    base = _delete_target(kind)
     record = await _record(request, who, kind, record_id)
     try:
         if kind == "authority":

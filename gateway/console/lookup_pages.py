@@ -166,6 +166,14 @@ async def lookup_page(request: web.Request) -> web.Response:
         "searched": searched,
         "answer": None,
         "items": [],
+        "field_labels": {
+            "jurisdiction": _("Jurisdiction"),
+            "competence": _("Competence"),
+            "language": _("Language"),
+            "urgent": _("Urgent"),
+            "available_24_7": _("Urgent"),
+            "q": _("Search text"),
+        },
     }
     if not searched:
         return render(request, "lookup_search.html", context)

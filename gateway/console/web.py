@@ -23,6 +23,7 @@ from gateway import keys
 from gateway.accounts import AccountStore, ConsoleSession
 from gateway.console import i18n
 from gateway.console.i18n import _
+from gateway.console.names import role_names
 from gateway.problems import GRPC_TO_HTTP
 from services.common.errors import DomainError, FieldError, InvalidInput, detail_from_trailers
 from services.common.identity import Caller
@@ -115,7 +116,10 @@ def require_person(request: web.Request, role: str = "member") -> Caller:
     if not who.authenticated:
         raise SignInRequired()
     if not who.at_least(role):
-        raise web.HTTPForbidden(reason=_("This page is for the {role} role.").format(role=role))
+        role_name = role_names().get(role, role)
+        raise web.HTTPForbidden(
+            reason=_("This page is for the role {role}.").format(role=role_name)
+        )
     return who
 
 
