@@ -5,9 +5,9 @@ Every page calls the functions the HTTP API's handlers call (`gateway.routes.eve
 it shows what `GET /api/v1/events` answers the same person; registering goes through the
 same Register call, which sends a registration for a peer's event to its owner.
 
-The API has no "my registrations" list: the console remembers the ids of the registrations
-made in this browser in a cookie (event id and registration id, nothing else) and asks
-the events service for each one, which answers only its registrant (or an editor).
+The person's own registrations for an event are the API's list with mine=true (the same
+`registrations_data`): the events service picks them by the person's network and principal,
+so one made from another browser, or through the API with one of their tokens, shows too.
 """
 
 from __future__ import annotations
@@ -32,14 +32,12 @@ from gateway.console.i18n import _
 from gateway.console.web import (
     PREFIX,
     caller,
-    cookie_name,
     field_errors,
     form,
     problem_text,
     render,
     require_person,
     see_other,
-    set_cookie,
 )
 from gateway.routes.events import (
     attendance_data,
@@ -48,17 +46,13 @@ from gateway.routes.events import (
     event_data,
     events_data,
     register_data,
-    registration_data,
     registrations_data,
 )
 from services.common.errors import DomainError, FieldError
-from services.common.ids import is_id
 from services.common.timeutil import utcnow
 
 routes = web.RouteTableDef()
 EVENTS = f"{PREFIX}/events"
-REGISTRATIONS_COOKIE = "jn_regs"
-MAX_REMEMBERED = 30
 MONTH_PAGES = 10  # pages of 500 events at most in one month's view
 FILTER_NAMES = ("network", "kind", "from", "to")
 ACTIVE = ("confirmed", "waitlisted", "pending")
@@ -124,48 +118,20 @@ def _local_date(value: str | None) -> date | None:
         return None
 
 
-# ------------------------------------------------------------------ remembered registrations
+# ------------------------------------------------------------------ the person's registrations
 
 
-def _remembered(request: web.Request) -> list[tuple[str, str]]:
-    raw = request.cookies.get(cookie_name(request, REGISTRATIONS_COOKIE), "")
-    pairs: list[tuple[str, str]] = []
-    for item in raw.split(".")[:MAX_REMEMBERED]:
-        event_id, _sep, registration_id = item.partition(":")
-        if is_id(event_id) and is_id(registration_id):
-            pairs.append((event_id, registration_id))
-    return pairs
-
-
-def _remember(
-    request: web.Request, response: web.StreamResponse, event_id: str, registration_id: str
-) -> None:
-    pairs = [p for p in _remembered(request) if p[1] != registration_id]
-    pairs = [(event_id, registration_id), *pairs][:MAX_REMEMBERED]
-    value = ".".join(f"{e}:{r}" for e, r in pairs)
-    set_cookie(request, response, REGISTRATIONS_COOKIE, value, max_age=365 * 86400)
-
-
-async def _my_registration(
-    request: web.Request, event_id: str, wanted: str = ""
-) -> dict[str, Any] | None:
-    """The person's registration for the event: the one named, else the newest remembered
-    one the events service says is theirs (active ones first)."""
+async def _my_registrations(request: web.Request, event_id: str) -> list[dict[str, Any]]:
+    """The person's registrations for the event, as the API answers them with mine=true:
+    active ones first, then the newest."""
     who = caller(request)
     if not who.at_least("member"):
-        return None
-    ids = [wanted] if is_id(wanted) else []
-    ids += [r for e, r in _remembered(request) if e == event_id and r not in ids]
-    found: list[dict[str, Any]] = []
-    for registration_id in ids:
-        try:
-            found.append(await registration_data(request.app, who, event_id, registration_id))
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() not in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED):
-                raise
-        if found and found[-1]["state"] in ACTIVE:
-            return found[-1]
-    return found[0] if found else None
+        return []
+    data = await registrations_data(request.app, who, event_id, {"mine": "true"})
+    items: list[dict[str, Any]] = data["items"]
+    items.sort(key=lambda r: str(r["created_at"] or ""), reverse=True)
+    items.sort(key=lambda r: r["state"] not in ACTIVE)
+    return items
 
 
 # ------------------------------------------------------------------ the list
@@ -345,9 +311,8 @@ async def _month_page(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------ one event
 
 
-def _event_url(event_id: str, registration_id: str = "") -> str:
-    url = f"{EVENTS}/{event_id}"
-    return f"{url}?registration={registration_id}" if registration_id else url
+def _event_url(event_id: str) -> str:
+    return f"{EVENTS}/{event_id}"
 
 
 def _open_for_registration(event: dict[str, Any]) -> bool:
@@ -366,11 +331,10 @@ async def _event_page(
     values: dict[str, str] | None = None,
     message: str = "",
     status: int = 200,
-    registration_id: str = "",
 ) -> web.Response:
     who = caller(request)
     event = await event_data(request.app, who, event_id)
-    mine = await _my_registration(request, event_id, registration_id)
+    mine = await _my_registrations(request, event_id)
     registrations: list[dict[str, Any]] | None = None
     if who.at_least("editor"):
         try:
@@ -382,6 +346,7 @@ async def _event_page(
     context = {
         "event": event,
         "mine": mine,
+        "registered": any(r["state"] in ACTIVE for r in mine),
         "registrations": registrations,
         "owned_here": event["origin"] == own,
         "own_network": own,
@@ -409,11 +374,7 @@ async def event_ics(request: web.Request) -> web.Response:
 
 @routes.get(EVENTS + "/{id}")
 async def event_page(request: web.Request) -> web.Response:
-    return await _event_page(
-        request,
-        request.match_info["id"],
-        registration_id=request.query.get("registration", "")[:64],
-    )
+    return await _event_page(request, request.match_info["id"])
 
 
 @routes.post(EVENTS + "/{id}/register")
@@ -425,7 +386,7 @@ async def register(request: web.Request) -> web.Response:
     # Empty optional fields are left out, as a JSON client would.
     body = {k: v for k, v in values.items() if v or k == "name"}
     try:
-        placed = await register_data(request.app, who, event_id, body)
+        await register_data(request.app, who, event_id, body)
     except (DomainError, grpc.aio.AioRpcError) as exc:
         errors = field_errors(exc)
         status = 400
@@ -436,9 +397,7 @@ async def register(request: web.Request) -> web.Response:
             errors = [FieldError("", _("You are already registered for this event."))]
             status = 409
         return await _event_page(request, event_id, errors=errors, values=values, status=status)
-    response = see_other(_event_url(event_id, placed["id"]) + "#registration")
-    _remember(request, response, event_id, placed["id"])
-    return response
+    return see_other(_event_url(event_id) + "#registration")
 
 
 @routes.post(EVENTS + "/{id}/registrations/{registration_id}/cancel")
@@ -447,9 +406,8 @@ async def cancel(request: web.Request) -> web.Response:
     event_id = request.match_info["id"]
     registration_id = request.match_info["registration_id"]
     await cancel_registration_data(request.app, who, event_id, registration_id)
-    mine = any(r == registration_id for _e, r in _remembered(request))
-    target = _event_url(event_id, registration_id if mine else "")
-    return see_other(target + ("#registration" if mine else "#registrations"))
+    mine = any(r["id"] == registration_id for r in await _my_registrations(request, event_id))
+    return see_other(_event_url(event_id) + ("#registration" if mine else "#registrations"))
 
 
 @routes.post(EVENTS + "/{id}/registrations/{registration_id}/attendance")

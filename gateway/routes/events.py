@@ -32,6 +32,11 @@ STATE = Param(
     enum=("confirmed", "waitlisted", "cancelled", "pending", "refused", "failed"),
     max_len=16,
 )
+MINE = Param(
+    "mine",
+    "boolean",
+    "only the caller's own registrations for the event (any member may ask)",
+)
 ICS = "text/calendar"
 REGISTRATION = {"$ref": "#/components/schemas/Registration"}
 EVENT = {"$ref": "#/components/schemas/Event"}
@@ -113,10 +118,13 @@ async def register_data(
 async def registrations_data(
     app: web.Application, caller: Caller, event_id: str, query: Mapping[str, str]
 ) -> dict[str, Any]:
-    """`GET /api/v1/events/{id}/registrations`."""
-    q = parse_query((STATE,), query)
+    """`GET /api/v1/events/{id}/registrations`: all of them for editors of the owning
+    network; with `mine=true`, the caller's own (the events service decides)."""
+    q = parse_query((STATE, MINE), query)
     reply = await _events(app).ListRegistrations(
-        pb.ListRegistrationsRequest(event_id=event_id, state=q["state"] or ""),
+        pb.ListRegistrationsRequest(
+            event_id=event_id, state=q["state"] or "", mine=bool(q["mine"])
+        ),
         metadata=caller.metadata(),
     )
     return {"items": [render.registration(r) for r in reply.items]}
@@ -337,11 +345,11 @@ async def register(request: web.Request) -> web.Response:
 @api.route(
     "GET",
     "/api/v1/events/{id}/registrations",
-    summary="Registrations (editors of the owning network; for a peer's event, "
-    "this network's own members)",
+    summary="Registrations: editors of the owning network list all (for a peer's event, "
+    "this network's own members'); members list their own with mine=true",
     tag=TAG,
-    role="editor",
-    query=(STATE,),
+    role="member",
+    query=(STATE, MINE),
     response={
         "type": "object",
         "properties": {"items": {"type": "array", "items": REGISTRATION}},
@@ -350,7 +358,7 @@ async def register(request: web.Request) -> web.Response:
     errors=(404,),
 )
 async def list_registrations(request: web.Request) -> web.Response:
-    caller = require(request, "editor")
+    caller = require(request, "member")  # editors without mine: the service checks
     return json_response(
         await registrations_data(request.app, caller, request.match_info["id"], request.query)
     )

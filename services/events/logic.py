@@ -94,9 +94,9 @@ class EventsLogic:
         if not (caller.at_least("editor") and caller.network == self.network):
             raise PermissionDenied(f"only editors of {self.network} can change its events")
 
-    def require_member(self, caller: Caller) -> None:
+    def require_member(self, caller: Caller, doing: str = "to register") -> None:
         if not caller.authenticated:
-            raise Unauthenticated("a member token is required to register")
+            raise Unauthenticated(f"a member token is required {doing}")
 
     def require_admin(self, caller: Caller) -> None:
         if not (caller.at_least("admin") and caller.network == self.network):
@@ -287,16 +287,27 @@ class EventsLogic:
     async def list_registrations(
         self, req: pb.ListRegistrationsRequest, caller: Caller
     ) -> pb.ListRegistrationsResponse:
-        self.require_editor(caller)
+        """Editors of the owning network list all; with `mine`, any member lists their own."""
+        if req.mine:
+            self.require_member(caller, "to list one's registrations")
+        else:
+            self.require_editor(caller)
         event = await self._visible(req.event_id, caller)
         v = Validator()
         state = (
             v.choice("state", req.state, validate.REGISTRATION_STATES) if req.state.strip() else ""
         )
         v.raise_if_errors()
-        # A peer's event: this node's editors see their own members' registrations.
-        network = "" if event.origin == self.network else self.network
-        rows = await self.store.list_registrations(event.id, state, network)
+        if req.mine:
+            # The caller's network and one of their principal ids, never a name. For a
+            # peer's event these are the rows this node keeps of its members' registrations.
+            rows = await self.store.list_registrations(
+                event.id, state, caller.network, caller.owner_ids()
+            )
+        else:
+            # A peer's event: this node's editors see their own members' registrations.
+            network = "" if event.origin == self.network else self.network
+            rows = await self.store.list_registrations(event.id, state, network)
         return pb.ListRegistrationsResponse(
             items=[convert.registration(r, position) for r, position in rows]
         )

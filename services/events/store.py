@@ -546,16 +546,30 @@ class EventsStore:
             )
 
     async def list_registrations(
-        self, event_id: str, state: str = "", network: str = ""
+        self,
+        event_id: str,
+        state: str = "",
+        network: str = "",
+        subjects: Sequence[str] | None = None,
     ) -> list[tuple[RegistrationRow, int]]:
+        """An event's registrations in arrival order, with waitlist positions. `network`
+        keeps one network's; `subjects` (None: anyone) only those of these principals of
+        `network` (a principal id means someone only within its network)."""
         stmt = select(RegistrationRow).where(RegistrationRow.event_id == event_id)
         if state:
             stmt = stmt.where(RegistrationRow.state == state)
         if network:
             stmt = stmt.where(RegistrationRow.network == network)
+        if subjects is not None:
+            if not subjects or not network:
+                return []
+            stmt = stmt.where(RegistrationRow.subject.in_(list(subjects)))
         stmt = stmt.order_by(RegistrationRow.queue_no, RegistrationRow.created_at)
         async with self.sessions() as session:
             rows = list((await session.scalars(stmt)).all())
+            if subjects is not None:
+                # One person's rows: their places among everyone waiting, not among theirs.
+                return [(row, await self._position(session, row)) for row in rows]
         out = []
         waiting = 0
         for row in rows:

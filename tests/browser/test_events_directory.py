@@ -1,9 +1,10 @@
 """The console's events and directory pages, driven as people use them, checked against
 the JSON API: a SEAJUST member registers for a SEAJUST event (waitlisted with a position,
-then confirmed) and for EJN's plenary across the federation, and cancels; the SEAJUST
-editor imports a CSV whose bad row is reported by row and column with nothing written,
-then a good one; creates, edits and deletes an authority (a stale version is refused);
-edits a routing profile; the month view renders. Every page: a screenshot, axe, 375 px.
+then confirmed) and for EJN's plenary across the federation, and cancels; a registration
+made through the API with the same person's token shows on the page; the SEAJUST editor
+imports a CSV whose bad row is reported by row and column with nothing written, then a
+good one; creates, edits and deletes an authority (a stale version is refused); edits a
+routing profile; the month view renders. Every page: a screenshot, axe, 375 px.
 A POST without the CSRF field is refused and writes nothing."""
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.browser.conftest import (
     shot,
     sign_in,
 )
+from tests.browser.test_requests_console import person_token
 
 pytestmark = pytest.mark.slow
 
@@ -74,6 +76,17 @@ def registrations(node: Node, event_id: str) -> list[dict[str, Any]]:
 
 def registration_state(page: Any) -> str:
     return str(page.locator("#registration-state").inner_text())
+
+
+def press(page: Any, button: str) -> None:
+    """Clicks a form's button and waits for the page the POST redirects to."""
+    with page.expect_navigation():
+        page.get_by_role("button", name=button).click()
+    page.wait_for_load_state()
+
+
+def cancel_button(page: Any, registration_id: str) -> Any:
+    return page.locator(f"form[action$='/registrations/{registration_id}/cancel'] button")
 
 
 # ------------------------------------------------------------------ events
@@ -127,23 +140,26 @@ def test_member_is_waitlisted_with_a_position_then_confirmed_and_cancels(
     assert "Requests for electronic evidence" in text and "Programme" in text
     check_page(page, "events-event")
 
-    page.get_by_role("button", name="Register").click()
-    page.wait_for_url(f"**/console/events/{event['id']}?registration=*")
+    press(page, "Register")
+    assert page.url.endswith(f"/console/events/{event['id']}#registration")
     state = registration_state(page)
     assert "On the waiting list" in state
     assert "You are number 1 on the waiting list." in state
     mine = [r for r in registrations(sea, event["id"]) if r["state"] == "waitlisted"]
     assert len(mine) == 1 and mine[0]["waitlist_position"] == 1
-    assert page.url.split("registration=")[1].split("#")[0] == mine[0]["id"]
+    assert cancel_button(page, mine[0]["id"]).count() == 1
     check_page(page, "events-event-waitlisted")
 
-    # The same person registering again is told so.
+    # Back on the page: the events service lists it as the person's (mine=true), so
+    # the form is not offered again.
     page.goto(f"{sea.url}/console/events/{event['id']}")
-    assert "On the waiting list" in registration_state(page), "remembered in this browser"
+    assert "On the waiting list" in registration_state(page)
+    assert page.get_by_role("button", name="Register").count() == 0
+    assert not [c for c in page.context.cookies() if c["name"].startswith("jn_regs")]
 
-    page.get_by_role("button", name="Cancel registration").click()
-    page.wait_for_load_state()
+    press(page, "Cancel registration")
     assert "Cancelled" in registration_state(page)
+    assert cancel_button(page, mine[0]["id"]).count() == 0
     assert {r["id"]: r["state"] for r in registrations(sea, event["id"])}[mine[0]["id"]] == (
         "cancelled"
     )
@@ -153,15 +169,53 @@ def test_member_is_waitlisted_with_a_position_then_confirmed_and_cancels(
         "DELETE", f"/api/v1/events/{event['id']}/registrations/{other.json()['id']}", "member"
     )
     assert freed.status_code == 200, freed.text
-    page.get_by_role("button", name="Register").click()
-    page.wait_for_url(f"**/console/events/{event['id']}?registration=*")
+    press(page, "Register")
     assert "Confirmed" in registration_state(page)
     assert "You have a place." in registration_state(page)
     confirmed = [r for r in registrations(sea, event["id"]) if r["state"] == "confirmed"]
     assert len(confirmed) == 1
-    page.get_by_role("button", name="Cancel registration").click()
+    assert cancel_button(page, confirmed[0]["id"]).count() == 1
+    press(page, "Cancel registration")
+    assert "Cancelled" in registration_state(page)
+    assert "Confirmed" not in registration_state(page)
+
+
+def test_registration_made_through_the_api_shows_on_the_console(
+    federation: Federation, context: Any
+) -> None:
+    """No cookie carries it: the page asks the events service for the person's own."""
+    sea = federation.sea
+    event = new_event(sea, f"Study visit {suffix()}", capacity=1)
+    path = f"/api/v1/events/{event['id']}/registrations"
+    # The only place goes to the API's member service token, another principal.
+    other = sea.api("POST", path, "member", json={"name": "Other"})
+    assert other.status_code == 201, other.text
+    token = {"Authorization": f"Bearer {person_token(federation, sea, 'member')}"}
+    name = f"Ana {suffix()}"
+    made = requests.post(sea.url + path, json={"name": name}, headers=token, timeout=15)
+    assert made.status_code == 201 and made.json()["state"] == "waitlisted", made.text
+    placed = made.json()
+
+    page = sign_in(context, sea, "member")
+    page.goto(f"{sea.url}/console/events/{event['id']}")
+    state = registration_state(page)
+    assert "On the waiting list" in state and name in state
+    assert "You are number 1 on the waiting list." in state
+    assert "Other" not in state, "the service token's registration is not the person's"
+    assert page.get_by_role("button", name="Register").count() == 0
+    check_page(page, "events-event-registered-through-the-api")
+    # The page shows what the API answers the same person with mine=true.
+    mine = requests.get(sea.url + path, params={"mine": "true"}, headers=token, timeout=15)
+    assert [(r["id"], r["waitlist_position"]) for r in mine.json()["items"]] == [(placed["id"], 1)]
+
+    cancel_button(page, placed["id"]).click()
+    page.wait_for_url(f"**/console/events/{event['id']}#registration")
     page.wait_for_load_state()
     assert "Cancelled" in registration_state(page)
+    mine = requests.get(sea.url + path, params={"mine": "true"}, headers=token, timeout=15)
+    assert [r["state"] for r in mine.json()["items"]] == ["cancelled"]
+    # The form is offered again.
+    assert page.get_by_role("button", name="Register").count() == 1
 
 
 def test_editor_sees_registrations_and_marks_attendance(
@@ -198,8 +252,7 @@ def test_member_registers_for_ejn_plenary_across_the_federation(
     assert "EJN organises this event; registrations are sent to EJN." in main_text(page)
     assert "EJN counts the places." in main_text(page)
     page.get_by_label("Name").fill(name)
-    page.get_by_role("button", name="Register").click()
-    page.wait_for_url(f"**/console/events/{event['id']}?registration=*")
+    press(page, "Register")
     # Pending until EJN's answer comes back through federation; reload to see it.
     deadline = time.monotonic() + 45
     while "Confirmed" not in registration_state(page):
@@ -211,8 +264,7 @@ def test_member_registers_for_ejn_plenary_across_the_federation(
     held = [r for r in registrations(ejn, event["id"]) if r["name"] == name]
     assert len(held) == 1 and held[0]["network"] == "SEAJUST" and held[0]["state"] == "confirmed"
 
-    page.get_by_role("button", name="Cancel registration").click()
-    page.wait_for_load_state()
+    press(page, "Cancel registration")
     assert "Cancelled" in registration_state(page)
     deadline = time.monotonic() + 45
     while [r["state"] for r in registrations(ejn, event["id"]) if r["name"] == name] != [

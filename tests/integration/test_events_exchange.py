@@ -191,6 +191,16 @@ async def test_registration_for_a_peers_event_is_answered_by_its_owner(
         ("SEAJUST", "Nguyen Thi Lan", "waitlisted"),
     ]
     assert [s for _, _, s in await owner_list(sea, event["id"])] == ["confirmed", "waitlisted"]
+    # Each member lists their own: the rows SEAJUST keeps of them, with EJN's answers.
+    for role, expected in (
+        ("member", [(first["id"], "confirmed", None)]),
+        ("member2", [(second["id"], "waitlisted", 1)]),
+    ):
+        status, mine = await sea.call(
+            "GET", f"/api/v1/events/{event['id']}/registrations", role, params={"mine": "true"}
+        )
+        assert status == 200, mine
+        assert [(r["id"], r["state"], r["waitlist_position"]) for r in mine["items"]] == expected
     _, counted = await ejn.call("GET", f"/api/v1/events/{event['id']}")
     assert (counted["confirmed"], counted["waitlisted"]) == (1, 1)
 

@@ -200,12 +200,14 @@ class GetRegistrationRequest(_message.Message):
     def __init__(self, event_id: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
 
 class ListRegistrationsRequest(_message.Message):
-    __slots__ = ("event_id", "state")
+    __slots__ = ("event_id", "state", "mine")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    MINE_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     state: str
-    def __init__(self, event_id: _Optional[str] = ..., state: _Optional[str] = ...) -> None: ...
+    mine: bool
+    def __init__(self, event_id: _Optional[str] = ..., state: _Optional[str] = ..., mine: _Optional[bool] = ...) -> None: ...
 
 class ListRegistrationsResponse(_message.Message):
     __slots__ = ("items",)

@@ -146,7 +146,8 @@ class EventsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListRegistrations(self, request, context):
-        """Editors of the owning network.
+        """Editors of the owning network (for a peer's event, this network's members'); with
+        `mine`, any member: their own registrations for the event.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
