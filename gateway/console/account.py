@@ -8,7 +8,7 @@ import segno
 from aiohttp import web
 from markupsafe import Markup
 
-from gateway.accounts import ConsoleSession, Person, Throttled
+from gateway.accounts import MAX_PASSWORD, MIN_PASSWORD, ConsoleSession, Person, Throttled
 from gateway.console import i18n
 from gateway.console.i18n import _, ngettext
 from gateway.console.web import (
@@ -17,7 +17,6 @@ from gateway.console.web import (
     SESSION,
     SESSION_COOKIE,
     cookie_name,
-    field_errors,
     form,
     render,
     require_person,
@@ -25,7 +24,7 @@ from gateway.console.web import (
     see_other,
     set_cookie,
 )
-from services.common.errors import FieldError
+from services.common.errors import FieldError, InvalidInput
 
 routes = web.RouteTableDef()
 CODE_PAGE = f"{PREFIX}/sign-in/code"
@@ -179,10 +178,13 @@ async def _enrol(
         codes = await request.app[ACCOUNTS].enrol_totp(
             person.id, secret, str(data.get("code", ""))[:40]
         )
-    except Exception as exc:
-        errors = field_errors(exc)
-        if errors is None:
-            raise
+    except InvalidInput:
+        # The store's one refusal here, said in the page's language.
+        errors = [
+            FieldError(
+                "code", _("The code does not match; check that your device's clock is right")
+            )
+        ]
         context = {
             **_enrol_context(request, person, secret, target),
             "errors": errors,
@@ -241,16 +243,14 @@ async def set_password(request: web.Request) -> web.Response:
     errors = []
     if password != str(data.get("confirm", "")):
         errors.append(FieldError("confirm", _("The two passwords are not the same")))
+    elif not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        message = _("Use at least {min} and at most {max} characters")
+        errors.append(FieldError("password", message.format(min=MIN_PASSWORD, max=MAX_PASSWORD)))
     else:
         try:
             await accounts.use_link(token, password)
-        except Exception as exc:
-            found = field_errors(exc)
-            if found is None:
-                raise
-            errors = [
-                FieldError("password" if e.field != "token" else "token", e.message) for e in found
-            ]
+        except InvalidInput:  # the link was used or expired meanwhile
+            return render(request, "set_password.html", {"token": "", "person": None}, status=404)
     if errors:
         context = {"token": token, "person": person, "errors": errors}
         return render(request, "set_password.html", context, status=400)

@@ -191,8 +191,8 @@ def test_people_invite_role_disable_tokens_and_audit(
     # Invalid input names the fields; nothing is added.
     page.get_by_role("button", name="Invite").click()
     summary = page.locator(".jn-error-summary")
-    expect(summary.get_by_role("link", name=re.compile("^email"))).to_be_visible()
-    expect(summary.get_by_role("link", name=re.compile("^name"))).to_be_visible()
+    expect(summary.get_by_role("link", name=re.compile("^Email"))).to_be_visible()
+    expect(summary.get_by_role("link", name=re.compile("^Name"))).to_be_visible()
 
     suffix = uuid.uuid4().hex[:6]
     email, name = f"newcomer-{suffix}@example.org", f"Nadia Newcomer {suffix}"

@@ -389,7 +389,7 @@ def test_editor_creates_edits_and_deletes_an_authority(
     page.get_by_role("button", name="Save authority").click()
     page.wait_for_load_state()
     summary = page.locator(".jn-error-summary")
-    assert "accepted_languages[2]" in summary.inner_text()
+    assert "Accepted languages [2]" in summary.inner_text()
     summary.get_by_role("link").first.click()
     assert authorities_named(sea, name) == []
     check_page(page, "directory-authority-errors")
@@ -508,7 +508,7 @@ def test_editor_edits_a_routing_profile_with_named_field_errors(
     page.get_by_role("button", name="Save routing profile").click()
     page.wait_for_load_state()
     assert (
-        "acknowledgement_days: must be an integer" in page.locator(".jn-error-summary").inner_text()
+        "Acknowledgement days: must be an integer" in page.locator(".jn-error-summary").inner_text()
     )
     unchanged = sea.api("GET", "/api/v1/jurisdictions/TH/routing-profile", "editor").json()
     assert unchanged["version"] == before["version"]

@@ -154,14 +154,14 @@ def test_draft_edit_submit_acknowledge_across_nodes(
     page.get_by_role("button", name="Save draft").click()
     summary = page.locator(".jn-error-summary")
     expect(summary).to_be_visible()
-    expect(summary.get_by_role("link", name=re.compile("^title: "))).to_have_attribute(
+    expect(summary.get_by_role("link", name=re.compile("^Title: "))).to_have_attribute(
         "href", "#title"
     )
     check_page(page, "new-errors")
     page.get_by_label("Title").fill(TITLE)
     page.get_by_role("button", name="Save draft").click()
     expect(
-        summary.get_by_role("link", name=re.compile("^requested_jurisdiction: "))
+        summary.get_by_role("link", name=re.compile("^Requested jurisdiction: "))
     ).to_have_attribute("href", "#requested_jurisdiction")
 
     # A good draft, from Thailand to France: routed to EJN.
