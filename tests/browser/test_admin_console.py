@@ -244,7 +244,7 @@ def test_people_invite_role_disable_tokens_and_audit(
         expect(page.locator(".jn-banner")).to_contain_text(f"The role of {name} is now Editor")
         expect(page.locator(".jn-summary__row", has_text="Role")).to_contain_text("Editor")
         person_page.reload()
-        expect(person_page.locator(".jn-summary__row", has_text="Role")).to_contain_text("editor")
+        expect(person_page.locator(".jn-summary__row", has_text="Role")).to_contain_text("Editor")
 
         # They turn two-step verification on; the admin resets it (a lost phone).
         person_page.goto(f"{sea.url}/console/account/second-factor")
