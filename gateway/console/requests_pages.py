@@ -424,7 +424,7 @@ async def change_status(request: web.Request) -> web.Response:
         if refused is not None:
             problem = {"title": refusal_titles()[refused], "detail": problem_text(exc)}
             return await _request_page(
-                request, who, rid, status=refused, problem=problem, notes=notes
+                request, who, rid, status=refused, problem=problem, notes=notes, posted=new
             )
         return await _request_page(
             request, who, rid, status=400, errors=errors, notes=notes, posted=new

@@ -229,9 +229,7 @@ def test_draft_edit_submit_acknowledge_across_nodes(
         expect(epage.get_by_role("button", name=allowed)).to_be_visible()
     expect(epage.get_by_role("button", name="Withdraw")).to_have_count(0)
     check_page(epage, "incoming")
-    epage.get_by_label(re.compile(r"^Note \(optional\)\W+Acknowledge$")).fill(
-        "Received; assigned to BEPI"
-    )
+    epage.get_by_label("Note (optional)").fill("Received; assigned to BEPI")
     epage.get_by_role("button", name="Acknowledge").click()
     epage.wait_for_url(f"**/console/requests/{rid}?done=status")
     assert status_shown(epage) == "Acknowledged"
