@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
     Federation,
     assert_accessible,
     assert_fits_phone,
@@ -153,7 +155,10 @@ def test_french_pages_with_french_dates(federation: Federation, context: Any) ->
     assert_accessible(page)
     assert_fits_phone(page)
     shot(page, "events-fr")
-    page.goto(f"{node.url}/console/lookup")
+    page.goto(f"{node.url}/console/lookup?jurisdiction=FR&competence=mla")
     assert page.get_by_role("button", name="Rechercher").is_visible()
+    page.set_viewport_size(PHONE)
+    shot(page, "lookup-fr-phone")
+    page.set_viewport_size(DESKTOP)
     page.get_by_role("link", name="English").click()
     assert page.get_by_role("button", name="Search").is_visible()
