@@ -16,7 +16,6 @@ so what was applied or quarantined is decided again under the new set.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import re
@@ -436,6 +435,10 @@ class Applier:
                 await self.subscriber._caught_up(target)
 
     async def close(self) -> None:
+        """Stops applying. Waits without absorbing a cancellation of the session itself
+        (suppressing CancelledError around `await self.task` would swallow it when the
+        session is cancelled mid-apply, and the subscription would never stop)."""
         self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task
+        await asyncio.wait({self.task})
+        if not self.task.cancelled():
+            self.task.exception()  # retrieved: the session raised it already, or is ending
