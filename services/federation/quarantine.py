@@ -253,7 +253,7 @@ class QuarantineStore:
         if cursor:
             at_text, last_id = decode_cursor(cursor)
             try:
-                at, after = datetime.fromisoformat(at_text), int(last_id)
+                at, after = as_utc(datetime.fromisoformat(at_text)), int(last_id)
             except ValueError:
                 raise InvalidInput.one("cursor", "not a cursor returned by this API") from None
             stmt = stmt.where(

@@ -17,12 +17,15 @@ from tests.requests_nodes import MEMBERS, NodeFactory, ReqNode, eventually, requ
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-async def make(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[NodeFactory]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def make(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[NodeFactory]:
     # The rogue: a CASC node configured (and describing itself) as covering NG too, so its
-    # sample data holds a central authority and a routing profile for NG.
+    # sample data holds a central authority and a routing profile for NG. On PostgreSQL,
+    # each node's federation database (with its quarantine) is there.
     monkeypatch.setitem(MEMBERS, "CASC", ["KZ", "UZ", "NG"])
-    async with requests_world(tmp_path) as factory:
+    async with requests_world(tmp_path, postgres=request.param == "postgres") as factory:
         yield factory
 
 
