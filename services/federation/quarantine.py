@@ -137,6 +137,19 @@ def judge(
     return None
 
 
+def jurisdiction_of(kind: str, payload: bytes) -> str:
+    """The state a record is about ("" for none, or when the payload does not parse)."""
+    message_type = PAYLOADS.get(kind)
+    if message_type is None or not payload:
+        return ""
+    try:
+        msg = message_type.FromString(payload)
+    except DecodeError:
+        return ""
+    value = msg.venue.country if kind == "event" else msg.jurisdiction
+    return str(value).strip().upper()[:8]
+
+
 class QuarantineStore:
     """The quarantine table, and counts per (peer, kind, reason) kept in memory for the
     peers list and the metric the gateway makes of it (refreshed after every change, so a

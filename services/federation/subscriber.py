@@ -32,7 +32,13 @@ from services.common.timeutil import utcnow
 from services.federation.feeds import Feed, Replica
 from services.federation.peer_client import GET_KEYS, SUBSCRIBE, PeerClient
 from services.federation.peers import Peer, PeerStore
-from services.federation.quarantine import REFUSED, Held, QuarantineStore, judge
+from services.federation.quarantine import (
+    REFUSED,
+    Held,
+    QuarantineStore,
+    judge,
+    jurisdiction_of,
+)
 from services.federation.signatures import KeyProblem, open_batch, open_record
 
 log = logging.getLogger(__name__)
@@ -313,11 +319,13 @@ class Subscriber:
                 if key in self.held:
                     cleared.add(key)
         await self._quarantine(list(held.values()), cleared)
-        records = [(item, item.replica) for item in batch if item.replica is not None]
+        # (position in the batch, record, what the service gets)
+        records = [(n, item, item.replica) for n, item in enumerate(batch) if item.replica]
+        refused_at: dict[tuple[str, str], int] = {}
         while True:
             try:
                 self.link.applied_cursor = await self.feed.apply(
-                    self.peer.network, [r for _, r in records], cursor
+                    self.peer.network, [r for _, _, r in records], cursor
                 )
                 break
             except grpc.aio.AioRpcError as exc:
@@ -325,15 +333,24 @@ class Subscriber:
                 if not refused:
                     raise
             # Held back like the others; the rest of the batch goes on without them.
-            await self._quarantine(
-                [
-                    Held(item.kind, item.record_id[:100], r.version, "", REFUSED, message)
-                    for i, (item, r) in enumerate(records)
-                    if (message := refused.get(i)) is not None
-                ],
-                set(),
-            )
-            records = [pair for i, pair in enumerate(records) if i not in refused]
+            out: list[Held] = []
+            for i, (n, item, r) in enumerate(records):
+                message = refused.get(i)
+                if message is not None:
+                    where = jurisdiction_of(item.kind, r.payload)
+                    out.append(
+                        Held(item.kind, item.record_id[:100], r.version, where, REFUSED, message)
+                    )
+                    refused_at[(item.kind, item.record_id)] = n
+            await self._quarantine(out, set())
+            records = [entry for i, entry in enumerate(records) if i not in refused]
+        # A later version in the same batch that was applied outdates the refusal.
+        applied_later = {
+            (item.kind, item.record_id)
+            for n, item, _ in records
+            if refused_at.get((item.kind, item.record_id), n) < n
+        }
+        await self._quarantine([], applied_later)
         log.debug(
             "applied %d %s records from %s in %.0f ms",
             len(records),

@@ -212,6 +212,7 @@ async def test_future_last_verified_at_and_refused_records_do_not_stop_the_feed(
     assert items[future.meta.id].jurisdiction == "NG"
     assert "last_verified_at" in items[future.meta.id].detail
     assert items[refused.meta.id].reason == "refused"
+    assert items[refused.meta.id].jurisdiction == "NG"
     assert "name" in items[refused.meta.id].detail
     cursor = await sea.dir.GetReplicationCursor(
         dpb.GetReplicationCursorRequest(origin="WACAP"), metadata=sea.admin
