@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from justnet.common.v1 import common_pb2
 
 from gateway.schema import Obj, Param
 from services.common.errors import InvalidInput
@@ -135,6 +136,11 @@ async def read_json(request: web.Request) -> Any:
         raise InvalidInput.one("body", f"not valid JSON: {exc}") from None
     except RecursionError:
         raise InvalidInput.one("body", "JSON nested too deeply") from None
+
+
+def page_request(q: Mapping[str, Any]) -> common_pb2.PageRequest:
+    """The page a parsed query asks for, from its `limit` and `cursor` parameters."""
+    return common_pb2.PageRequest(limit=q["limit"] or 0, cursor=q["cursor"] or "")
 
 
 def if_match(request: web.Request) -> int:

@@ -257,20 +257,24 @@ async def set_password(request: web.Request) -> web.Response:
     return see_other(f"{PREFIX}/sign-in?password=set")
 
 
-@routes.get(f"{PREFIX}/account")
-async def account_page(request: web.Request) -> web.Response:
+def _own_session(request: web.Request) -> ConsoleSession:
+    """The signed-in person's session (without one, the page asks them to sign in)."""
     require_person(request)
     session = request[SESSION]
     assert session is not None
+    return session
+
+
+@routes.get(f"{PREFIX}/account")
+async def account_page(request: web.Request) -> web.Response:
+    session = _own_session(request)
     left = await request.app[ACCOUNTS].recovery_codes_left(session.person.id)
     return render(request, "account.html", {"person": session.person, "codes_left": left})
 
 
 @routes.get(f"{PREFIX}/account/second-factor")
 async def account_enrol_page(request: web.Request) -> web.Response:
-    require_person(request)
-    session = request[SESSION]
-    assert session is not None
+    session = _own_session(request)
     if session.person.has_second_factor:
         return see_other(f"{PREFIX}/account")
     secret = request.app[ACCOUNTS].new_totp_secret()
@@ -280,9 +284,7 @@ async def account_enrol_page(request: web.Request) -> web.Response:
 
 @routes.post(f"{PREFIX}/account/second-factor")
 async def account_enrol(request: web.Request) -> web.Response:
-    require_person(request)
-    session = request[SESSION]
-    assert session is not None
+    session = _own_session(request)
     if session.person.has_second_factor:
         return see_other(f"{PREFIX}/account")
     codes, failed = await _enrol(request, session.person, f"{PREFIX}/account/second-factor")

@@ -272,21 +272,32 @@ def _banner(request: web.Request, people: dict[str, Person], tokens: list[TokenR
     return ""
 
 
-async def _people_context(request: web.Request) -> dict[str, Any]:
+async def _tokens_context(
+    request: web.Request, only: str | None = None
+) -> tuple[list[Person], dict[str, Any]]:
+    """Everyone, and what the people page and a person's page share: the tokens table (every
+    token, or `only` this person's), the roles' names and the banner after a change."""
     people = await request.app[ACCOUNTS].people()
     by_id = {p.id: p for p in people}
     tokens = await request.app[keys.TOKENS].all_tokens()
-    return {
+    return people, {
         "section": "people",
-        "people": people,
-        "tokens": _token_rows(tokens, by_id),
+        "tokens": _token_rows(tokens, by_id, only=only),
         "roles": role_names(),
-        "jurisdictions": list(request.app[keys.SETTINGS].jurisdictions),
         "me": request[keys.CALLER].subject,
         "banner": _banner(request, by_id, tokens),
+        "created": None,
+    }
+
+
+async def _people_context(request: web.Request) -> dict[str, Any]:
+    people, shared = await _tokens_context(request)
+    return {
+        **shared,
+        "people": people,
+        "jurisdictions": list(request.app[keys.SETTINGS].jurisdictions),
         "invite": {"email": "", "name": "", "role": "member", "jurisdiction": ""},
         "new_token": {"token_name": "", "token_role": "member"},
-        "created": None,
     }
 
 
@@ -375,17 +386,10 @@ async def revoke_token(request: web.Request) -> web.Response:
 
 
 async def _person_context(request: web.Request, person: Person) -> dict[str, Any]:
-    people = await request.app[ACCOUNTS].people()
-    by_id = {p.id: p for p in people}
-    tokens = await request.app[keys.TOKENS].all_tokens()
+    _people, shared = await _tokens_context(request, only=person.id)
     return {
-        "section": "people",
+        **shared,
         "person": person,
-        "tokens": _token_rows(tokens, by_id, only=person.id),
-        "roles": role_names(),
-        "me": request[keys.CALLER].subject,
-        "banner": _banner(request, by_id, tokens),
-        "created": None,
         "codes_left": await request.app[ACCOUNTS].recovery_codes_left(person.id),
     }
 

@@ -12,8 +12,9 @@ then for real.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -43,19 +44,14 @@ from gateway.console.web import (
     see_other,
 )
 from gateway.routes.directory import (
+    AUTHORITY_RECORDS,
+    CONTACT_POINT_RECORDS,
+    RecordCalls,
     authorities_page,
-    authority_data,
-    contact_point_data,
     contact_points_page,
-    create_authority_record,
-    create_contact_point_record,
-    delete_authority_record,
-    delete_contact_point_record,
     jurisdictions_data,
     put_routing_profile_record,
     routing_profile_record,
-    update_authority_record,
-    update_contact_point_record,
 )
 from services.common import codes
 from services.common import directory_files as files
@@ -71,38 +67,6 @@ IMPORT = f"{BASE}/import"
 PAGE_SIZE = "50"
 EXPORT_PAGES = 200  # 500 records a page: up to 100,000 of each kind
 EXTRA_CHANNEL_ROWS = 2
-
-AUTHORITY_FIELDS = (
-    "jurisdiction",
-    "name",
-    "kind",
-    "competences",
-    "accepted_languages",
-    "email",
-    "phone",
-    "address",
-    "website",
-    "available_24_7",
-    "visibility",
-)
-CONTACT_FIELDS = (
-    "authority_id",
-    "jurisdiction",
-    "name",
-    "title",
-    "languages",
-    "competences",
-    "email",
-    "phone",
-    "available_24_7",
-    "visibility",
-    "term_end",
-    "successor_id",
-)
-LIST_FIELDS = ("competences", "accepted_languages", "languages")
-
-
-# ------------------------------------------------------------------ labels
 
 
 # ------------------------------------------------------------------ shared helpers
@@ -176,17 +140,127 @@ def _outcome(exc: Exception) -> Outcome:
     raise exc
 
 
+def _form_state(
+    request: web.Request,
+    outcome: Outcome | None,
+    record: dict[str, Any] | None,
+    form_version: int | None,
+) -> dict[str, Any]:
+    """What a form shows of the last write: its errors, a stale version or a refusal (and the
+    version it edits: the one shown, until the person reloads the record), or that it saved."""
+    return {
+        "form_version": form_version if form_version is not None else (record or {}).get("version"),
+        "errors": outcome.errors if outcome else [],
+        "stale": outcome.stale if outcome else False,
+        "message": outcome.message if outcome else "",
+        "saved": request.query.get("saved") == "1",
+    }
+
+
 def _query(values: Mapping[str, str]) -> str:
     kept = {k: v for k, v in values.items() if v}
     return "?" + urlencode(kept) if kept else ""
 
 
+# ------------------------------------------------------------------ the two kinds of record
+
+
+def _body(data: MultiDictProxy[Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The API's JSON body from the form (the API checks it, naming its fields)."""
+    body: dict[str, Any] = {}
+    for name in fields:
+        if name == "competences":
+            body[name] = [str(v) for v in data.getall(name, [])]
+        elif name in files.LIST_FIELDS:  # languages, typed as text
+            body[name] = _split(str(data.get(name, "")))
+        elif name == "available_24_7":
+            body[name] = data.get(name) == "1"
+        else:
+            body[name] = _text(data, name)
+    return body
+
+
+def _form_values(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in fields:
+        value = record.get(name)
+        if name == "competences":
+            values[name] = list(value or [])
+        elif name in files.LIST_FIELDS:
+            values[name] = ", ".join(value or [])
+        elif name == "available_24_7":
+            values[name] = bool(value)
+        else:
+            values[name] = "" if value is None else value
+    return values
+
+
+async def _authority_choices(
+    request: web.Request, who: Caller, current: str = ""
+) -> list[tuple[str, str]]:
+    """This node's authorities (the first 500), for a contact point's authority."""
+    reply = await authorities_page(request.app, who, {"network": _network(request), "limit": "500"})
+    choices = [(a.meta.id, f"{a.name} ({a.jurisdiction})") for a in reply.items]
+    if current and current not in {c[0] for c in choices}:
+        choices.append((current, current))
+    return sorted(choices, key=lambda c: c[1].casefold())
+
+
+async def _authority_form_choices(
+    request: web.Request, who: Caller, values: dict[str, Any]
+) -> dict[str, Any]:
+    return {"kinds": authority_kind_names()}
+
+
+async def _contact_form_choices(
+    request: web.Request, who: Caller, values: dict[str, Any]
+) -> dict[str, Any]:
+    return {"authorities": await _authority_choices(request, who, str(values.get("authority_id")))}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of record as the editor's pages show it: both kinds share every page's flow."""
+
+    name: str  # "authority" or "contact_point": the tab, and the delete page's kind
+    base: str  # its pages' path
+    fields: tuple[str, ...]  # the API body's fields, named as the import and export name them
+    list_template: str
+    form_template: str
+    records: RecordCalls[Any]  # the API's create, read, update and delete
+    page: Callable[[web.Application, Caller, Mapping[str, str]], Awaitable[Any]]  # the API's list
+    form_choices: Callable[[web.Request, Caller, dict[str, Any]], Awaitable[dict[str, Any]]]
+    from_query: tuple[str, ...] = ()  # fields a new record's form takes from the query
+
+
+AUTHORITY = Kind(
+    "authority",
+    AUTHORITIES,
+    files.AUTHORITY_FIELDS,
+    "directory_authorities.html",
+    "directory_authority_form.html",
+    AUTHORITY_RECORDS,
+    authorities_page,
+    _authority_form_choices,
+)
+CONTACT_POINT = Kind(
+    "contact_point",
+    CONTACTS,
+    files.CONTACT_FIELDS,
+    "directory_contact_points.html",
+    "directory_contact_point_form.html",
+    CONTACT_POINT_RECORDS,
+    contact_points_page,
+    _contact_form_choices,
+    from_query=("authority_id",),  # "Add a contact point" on an authority's page
+)
+KINDS = (AUTHORITY, CONTACT_POINT)
+
+
 # ------------------------------------------------------------------ lists
 
 
-async def _list_page(
-    request: web.Request, kind: str, template: str, extra: dict[str, Any]
-) -> web.Response:
+async def _list_page(request: web.Request, kind: Kind) -> web.Response:
     who = require_person(request, "editor")
     jurisdiction = request.query.get("jurisdiction", "")[:8]
     text = request.query.get("q", "")[:200]
@@ -203,12 +277,8 @@ async def _list_page(
     items: list[dict[str, Any]] = []
     next_cursor = ""
     try:
-        if kind == "authority":
-            reply: Any = await authorities_page(request.app, who, query)
-            items = [api_render.authority(a) for a in reply.items]
-        else:
-            reply = await contact_points_page(request.app, who, query)
-            items = [api_render.contact_point(c) for c in reply.items]
+        reply = await kind.page(request.app, who, query)
+        items = [kind.records.render(r) for r in reply.items]
         next_cursor = reply.next_cursor
     except (DomainError, grpc.aio.AioRpcError) as exc:
         found = field_errors(exc)
@@ -217,7 +287,7 @@ async def _list_page(
         errors = found
     filters = {"jurisdiction": jurisdiction, "q": text}
     context = {
-        "tab": kind,
+        "tab": kind.name,
         "items": items,
         "filters": filters,
         "errors": errors,
@@ -230,9 +300,8 @@ async def _list_page(
         "competences": competence_names(),
         "visibilities": visibility_choices(),
         "deleted": request.query.get("deleted", "")[:300],
-        **extra,
     }
-    return render(request, template, context, status=400 if errors else 200)
+    return render(request, kind.list_template, context, status=400 if errors else 200)
 
 
 @routes.get(BASE)
@@ -241,52 +310,13 @@ async def directory_home(request: web.Request) -> web.Response:
     return see_other(AUTHORITIES)
 
 
-@routes.get(AUTHORITIES)
-async def authorities_list(request: web.Request) -> web.Response:
-    return await _list_page(request, "authority", "directory_authorities.html", {})
+# ------------------------------------------------------------------ adding and editing
 
 
-@routes.get(CONTACTS)
-async def contact_points_list(request: web.Request) -> web.Response:
-    return await _list_page(request, "contact_point", "directory_contact_points.html", {})
-
-
-# ------------------------------------------------------------------ authorities
-
-
-def _authority_body(data: MultiDictProxy[Any]) -> dict[str, Any]:
-    """The API's JSON body from the form (the API checks it, naming its fields)."""
-    body: dict[str, Any] = {}
-    for name in AUTHORITY_FIELDS:
-        if name == "competences":
-            body[name] = [str(v) for v in data.getall(name, [])]
-        elif name == "accepted_languages":
-            body[name] = _split(str(data.get(name, "")))
-        elif name == "available_24_7":
-            body[name] = data.get(name) == "1"
-        else:
-            body[name] = _text(data, name)
-    return body
-
-
-def _form_values(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name in fields:
-        value = record.get(name)
-        if name in ("accepted_languages", "languages"):
-            values[name] = ", ".join(value or [])
-        elif name == "competences":
-            values[name] = list(value or [])
-        elif name == "available_24_7":
-            values[name] = bool(value)
-        else:
-            values[name] = "" if value is None else value
-    return values
-
-
-async def _authority_form(
+async def _form(
     request: web.Request,
     who: Caller,
+    kind: Kind,
     values: dict[str, Any],
     *,
     record: dict[str, Any] | None = None,
@@ -294,194 +324,73 @@ async def _authority_form(
     form_version: int | None = None,
 ) -> web.Response:
     context = {
-        "form_version": form_version if form_version is not None else (record or {}).get("version"),
-        "tab": "authority",
+        **_form_state(request, outcome, record, form_version),
+        "tab": kind.name,
         "values": values,
         "record": record,
-        "errors": outcome.errors if outcome else [],
-        "stale": outcome.stale if outcome else False,
-        "message": outcome.message if outcome else "",
-        "saved": request.query.get("saved") == "1",
         "jurisdictions": await _jurisdictions(request, who),
-        "kinds": authority_kind_names(),
+        **await kind.form_choices(request, who, values),
         "competences": competence_names(),
         "visibilities": visibility_choices(),
     }
     status = outcome.status if outcome else 200
-    return render(request, "directory_authority_form.html", context, status=status)
+    return render(request, kind.form_template, context, status=status)
 
 
-@routes.get(AUTHORITIES + "/new")
-async def new_authority(request: web.Request) -> web.Response:
+async def _new(request: web.Request, kind: Kind) -> web.Response:
     who = require_person(request, "editor")
-    values = _form_values({"visibility": "network"}, AUTHORITY_FIELDS)
-    return await _authority_form(request, who, values)
+    start = {"visibility": "network"}
+    start.update({name: request.query.get(name, "")[:64] for name in kind.from_query})
+    return await _form(request, who, kind, _form_values(start, kind.fields))
 
 
-@routes.post(AUTHORITIES + "/new")
-async def create_authority(request: web.Request) -> web.Response:
+async def _create(request: web.Request, kind: Kind) -> web.Response:
     who = require_person(request, "editor")
     data = await form(request)
-    body = _authority_body(data)
+    body = _body(data, kind.fields)
     try:
-        reply = await create_authority_record(request.app, who, body)
+        reply = await kind.records.create(request.app, who, body)
     except (DomainError, grpc.aio.AioRpcError) as exc:
-        values = _form_values(body, AUTHORITY_FIELDS)
-        return await _authority_form(request, who, values, outcome=_outcome(exc))
-    return see_other(f"{AUTHORITIES}/{reply.meta.id}?saved=1")
+        values = _form_values(body, kind.fields)
+        return await _form(request, who, kind, values, outcome=_outcome(exc))
+    return see_other(f"{kind.base}/{reply.meta.id}?saved=1")
 
 
-@routes.get(AUTHORITIES + "/{id}")
-async def edit_authority(request: web.Request) -> web.Response:
+async def _edit(request: web.Request, kind: Kind) -> web.Response:
     who = require_person(request, "editor")
-    record = await authority_data(request.app, who, request.match_info["id"])
-    values = _form_values(record, AUTHORITY_FIELDS)
-    return await _authority_form(request, who, values, record=record)
+    record = await kind.records.read(request.app, who, request.match_info["id"])
+    return await _form(request, who, kind, _form_values(record, kind.fields), record=record)
 
 
-@routes.post(AUTHORITIES + "/{id}")
-async def update_authority(request: web.Request) -> web.Response:
+async def _update(request: web.Request, kind: Kind) -> web.Response:
     who = require_person(request, "editor")
     record_id = request.match_info["id"]
     data = await form(request)
-    body = _authority_body(data)
+    body = _body(data, kind.fields)
     version = _version(data)
     try:
-        reply = await update_authority_record(request.app, who, record_id, body, version)
+        reply = await kind.records.update(request.app, who, record_id, body, version)
     except (DomainError, grpc.aio.AioRpcError) as exc:
-        record = await authority_data(request.app, who, record_id)
-        values = _form_values(body, AUTHORITY_FIELDS)
+        record = await kind.records.read(request.app, who, record_id)
+        values = _form_values(body, kind.fields)
         # The form keeps the version the person edited until they reload the record.
-        return await _authority_form(
-            request, who, values, record=record, outcome=_outcome(exc), form_version=version
+        return await _form(
+            request, who, kind, values, record=record, outcome=_outcome(exc), form_version=version
         )
-    return see_other(f"{AUTHORITIES}/{reply.meta.id}?saved=1")
-
-
-# ------------------------------------------------------------------ contact points
-
-
-def _contact_body(data: MultiDictProxy[Any]) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for name in CONTACT_FIELDS:
-        if name == "competences":
-            body[name] = [str(v) for v in data.getall(name, [])]
-        elif name == "languages":
-            body[name] = _split(str(data.get(name, "")))
-        elif name == "available_24_7":
-            body[name] = data.get(name) == "1"
-        else:
-            body[name] = _text(data, name)
-    return body
-
-
-async def _authority_choices(
-    request: web.Request, who: Caller, current: str = ""
-) -> list[tuple[str, str]]:
-    """This node's authorities (the first 500), for a contact point's authority."""
-    reply = await authorities_page(request.app, who, {"network": _network(request), "limit": "500"})
-    choices = [(a.meta.id, f"{a.name} ({a.jurisdiction})") for a in reply.items]
-    if current and current not in {c[0] for c in choices}:
-        choices.append((current, current))
-    return sorted(choices, key=lambda c: c[1].casefold())
-
-
-async def _contact_form(
-    request: web.Request,
-    who: Caller,
-    values: dict[str, Any],
-    *,
-    record: dict[str, Any] | None = None,
-    outcome: Outcome | None = None,
-    form_version: int | None = None,
-) -> web.Response:
-    context = {
-        "form_version": form_version if form_version is not None else (record or {}).get("version"),
-        "tab": "contact_point",
-        "values": values,
-        "record": record,
-        "errors": outcome.errors if outcome else [],
-        "stale": outcome.stale if outcome else False,
-        "message": outcome.message if outcome else "",
-        "saved": request.query.get("saved") == "1",
-        "jurisdictions": await _jurisdictions(request, who),
-        "authorities": await _authority_choices(request, who, str(values.get("authority_id"))),
-        "competences": competence_names(),
-        "visibilities": visibility_choices(),
-    }
-    status = outcome.status if outcome else 200
-    return render(request, "directory_contact_point_form.html", context, status=status)
-
-
-@routes.get(CONTACTS + "/new")
-async def new_contact_point(request: web.Request) -> web.Response:
-    who = require_person(request, "editor")
-    values = _form_values({"visibility": "network"}, CONTACT_FIELDS)
-    values["authority_id"] = request.query.get("authority_id", "")[:64]
-    return await _contact_form(request, who, values)
-
-
-@routes.post(CONTACTS + "/new")
-async def create_contact_point(request: web.Request) -> web.Response:
-    who = require_person(request, "editor")
-    data = await form(request)
-    body = _contact_body(data)
-    try:
-        reply = await create_contact_point_record(request.app, who, body)
-    except (DomainError, grpc.aio.AioRpcError) as exc:
-        values = _form_values(body, CONTACT_FIELDS)
-        return await _contact_form(request, who, values, outcome=_outcome(exc))
-    return see_other(f"{CONTACTS}/{reply.meta.id}?saved=1")
-
-
-@routes.get(CONTACTS + "/{id}")
-async def edit_contact_point(request: web.Request) -> web.Response:
-    who = require_person(request, "editor")
-    record = await contact_point_data(request.app, who, request.match_info["id"])
-    values = _form_values(record, CONTACT_FIELDS)
-    return await _contact_form(request, who, values, record=record)
-
-
-@routes.post(CONTACTS + "/{id}")
-async def update_contact_point(request: web.Request) -> web.Response:
-    who = require_person(request, "editor")
-    record_id = request.match_info["id"]
-    data = await form(request)
-    body = _contact_body(data)
-    version = _version(data)
-    try:
-        reply = await update_contact_point_record(request.app, who, record_id, body, version)
-    except (DomainError, grpc.aio.AioRpcError) as exc:
-        record = await contact_point_data(request.app, who, record_id)
-        values = _form_values(body, CONTACT_FIELDS)
-        return await _contact_form(
-            request, who, values, record=record, outcome=_outcome(exc), form_version=version
-        )
-    return see_other(f"{CONTACTS}/{reply.meta.id}?saved=1")
+    return see_other(f"{kind.base}/{reply.meta.id}?saved=1")
 
 
 # ------------------------------------------------------------------ deleting
 
 
-def _delete_target(kind: str) -> str:
-    return AUTHORITIES if kind == "authority" else CONTACTS
-
-
-async def _record(request: web.Request, who: Caller, kind: str, record_id: str) -> dict[str, Any]:
-    if kind == "authority":
-        return await authority_data(request.app, who, record_id)
-    return await contact_point_data(request.app, who, record_id)
-
-
-async def _delete_page(request: web.Request, kind: str) -> web.Response:
+async def _delete_page(request: web.Request, kind: Kind) -> web.Response:
     who = require_person(request, "editor")
-    record = await _record(request, who, kind, request.match_info["id"])
-    base = _delete_target(kind)
+    record = await kind.records.read(request.app, who, request.match_info["id"])
     context = {
-        "tab": kind,
+        "tab": kind.name,
         "record": record,
-        "kind": kind,
-        "back": f"{base}/{record['id']}",
+        "kind": kind.name,
+        "back": f"{kind.base}/{record['id']}",
         "form_version": record["version"],
         "stale": False,
         "message": "",
@@ -489,52 +398,39 @@ async def _delete_page(request: web.Request, kind: str) -> web.Response:
     return render(request, "directory_delete.html", context)
 
 
-async def _delete(request: web.Request, kind: str) -> web.Response:
+async def _delete(request: web.Request, kind: Kind) -> web.Response:
     who = require_person(request, "editor")
     record_id = request.match_info["id"]
     data = await form(request)
     version = _version(data)
-    base = _delete_target(kind)
-    record = await _record(request, who, kind, record_id)
+    record = await kind.records.read(request.app, who, record_id)
     try:
-        if kind == "authority":
-            await delete_authority_record(request.app, who, record_id, version)
-        else:
-            await delete_contact_point_record(request.app, who, record_id, version)
+        await kind.records.delete(request.app, who, record_id, version)
     except (DomainError, grpc.aio.AioRpcError) as exc:
         outcome = _outcome(exc)
         context = {
-            "tab": kind,
+            "tab": kind.name,
             "record": record,
-            "kind": kind,
-            "back": f"{base}/{record_id}",
+            "kind": kind.name,
+            "back": f"{kind.base}/{record_id}",
             "form_version": version,
             "errors": outcome.errors,
             "stale": outcome.stale,
             "message": outcome.message,
         }
         return render(request, "directory_delete.html", context, status=outcome.status)
-    return see_other(base + _query({"deleted": str(record.get("name", ""))[:200]}))
+    return see_other(kind.base + _query({"deleted": str(record.get("name", ""))[:200]}))
 
 
-@routes.get(AUTHORITIES + "/{id}/delete")
-async def delete_authority_page(request: web.Request) -> web.Response:
-    return await _delete_page(request, "authority")
-
-
-@routes.post(AUTHORITIES + "/{id}/delete")
-async def delete_authority(request: web.Request) -> web.Response:
-    return await _delete(request, "authority")
-
-
-@routes.get(CONTACTS + "/{id}/delete")
-async def delete_contact_point_page(request: web.Request) -> web.Response:
-    return await _delete_page(request, "contact_point")
-
-
-@routes.post(CONTACTS + "/{id}/delete")
-async def delete_contact_point(request: web.Request) -> web.Response:
-    return await _delete(request, "contact_point")
+# Each kind's pages: its list, a new record's form, a record's form, its deletion.
+for _kind in KINDS:
+    routes.get(_kind.base)(partial(_list_page, kind=_kind))
+    routes.get(_kind.base + "/new")(partial(_new, kind=_kind))
+    routes.post(_kind.base + "/new")(partial(_create, kind=_kind))
+    routes.get(_kind.base + "/{id}")(partial(_edit, kind=_kind))
+    routes.post(_kind.base + "/{id}")(partial(_update, kind=_kind))
+    routes.get(_kind.base + "/{id}/delete")(partial(_delete_page, kind=_kind))
+    routes.post(_kind.base + "/{id}/delete")(partial(_delete, kind=_kind))
 
 
 # ------------------------------------------------------------------ routing profiles
@@ -657,17 +553,11 @@ async def _profile_form(
         "tab": "routing_profile",
         "iso2": iso2,
         "jurisdiction_label": label,
-        "form_version": form_version
-        if form_version is not None
-        else (profile or {}).get("version"),
+        **_form_state(request, outcome, profile, form_version),
         "values": values,
         "profile": profile,
         "channel_rows": channel_rows,
         "authorities": choices,
-        "errors": outcome.errors if outcome else [],
-        "stale": outcome.stale if outcome else False,
-        "message": outcome.message if outcome else "",
-        "saved": request.query.get("saved") == "1",
         "measures": measure_names(),
         "applicability": {code: words for code, (words, _colour) in applicability_tags().items()},
         "channel_kinds": channel_names(),
@@ -726,19 +616,19 @@ async def save_profile(request: web.Request) -> web.Response:
 
 async def _all_records(request: web.Request, who: Caller) -> tuple[list[Any], list[Any]]:
     """This node's own records, every page, as `justnet export` reads them."""
-    out: dict[str, list[Any]] = {"authority": [], "contact_point": []}
-    for kind in out:
+    out: list[list[Any]] = []
+    for kind in KINDS:
+        items: list[Any] = []
         query = {"network": _network(request), "limit": "500"}
         for _page in range(EXPORT_PAGES):
-            if kind == "authority":
-                reply: Any = await authorities_page(request.app, who, query)
-            else:
-                reply = await contact_points_page(request.app, who, query)
-            out[kind].extend(reply.items)
+            reply = await kind.page(request.app, who, query)
+            items.extend(reply.items)
             if not reply.next_cursor:
                 break
             query["cursor"] = reply.next_cursor
-    return out["authority"], out["contact_point"]
+        out.append(items)
+    authorities, contacts = out
+    return authorities, contacts
 
 
 @routes.get(BASE + "/export.{format:csv|json}")

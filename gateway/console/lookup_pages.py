@@ -194,7 +194,7 @@ async def lookup_page(request: web.Request) -> web.Response:
 
 @routes.get(AUTHORITY_PAGE + "/{id}")
 async def authority_page(request: web.Request) -> web.Response:
-    record = await directory_api.authority_data(
+    record = await directory_api.AUTHORITY_RECORDS.read(
         request.app, caller(request), request.match_info["id"]
     )
     known = await jurisdictions(request.app)
@@ -215,7 +215,7 @@ async def _contact_point(
     problem: str = "",
     status: int = 200,
 ) -> web.Response:
-    record = await directory_api.contact_point_data(
+    record = await directory_api.CONTACT_POINT_RECORDS.read(
         request.app, caller(request), request.match_info["id"]
     )
     known = await jurisdictions(request.app)

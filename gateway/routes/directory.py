@@ -3,20 +3,20 @@ contact points and lookup."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aiohttp import web
-from justnet.common.v1 import common_pb2
+from google.protobuf.message import Message
 from justnet.directory.v1 import directory_pb2 as pb
 from justnet.federation.v1 import federation_pb2 as fpb
 
 from gateway import bodies, keys, render
-from gateway.api import Api, if_match, json_response, raw_json_response, read_json
+from gateway.api import Api, if_match, json_response, page_request, raw_json_response, read_json
 from gateway.auth import require
 from gateway.render import HeldAnswer
-from gateway.schema import Param, parse_body, parse_query
+from gateway.schema import Obj, Param, parse_body, parse_query
 from services.common import codes
 from services.common.identity import Caller
 
@@ -69,10 +69,6 @@ def _page(name: str) -> dict[str, Any]:
 
 def _md(request: web.Request) -> tuple[tuple[str, str], ...]:
     return request[keys.CALLER].metadata()
-
-
-def _page_request(q: dict[str, Any]) -> common_pb2.PageRequest:
-    return common_pb2.PageRequest(limit=q["limit"] or 0, cursor=q["cursor"] or "")
 
 
 def _page_response(request: web.Request, kind: str, items: Any, cursor: str) -> web.Response:
@@ -272,6 +268,109 @@ def _directory(app: web.Application) -> Any:
     return app[keys.CLIENTS].directory
 
 
+R = TypeVar("R", pb.Authority, pb.ContactPoint)
+
+
+@dataclass(frozen=True)
+class RecordCalls(Generic[R]):
+    """The directory service's calls for one kind of record (authorities, contact points):
+    the same steps with the kind's messages, method names, body schema and path."""
+
+    path: str  # the API's collection, e.g. /api/v1/authorities
+    rpc: str  # the methods' noun: CreateAuthority, GetAuthority, UpdateAuthority, ...
+    field: str  # the create and update requests' field that holds the record
+    body: Obj  # the API's JSON body (types checked here, meaning by the service)
+    message: type[R]
+    create_request: Callable[..., Message]
+    update_request: Callable[..., Message]
+    render: Callable[[R], dict[str, Any]]
+
+    async def _call(self, app: web.Application, verb: str, msg: Message, caller: Caller) -> Any:
+        return await getattr(_directory(app), verb + self.rpc)(msg, metadata=caller.metadata())
+
+    async def create(self, app: web.Application, caller: Caller, body: Any) -> R:
+        """`POST {path}`."""
+        record = self.message(**parse_body(self.body, body))
+        reply: R = await self._call(
+            app, "Create", self.create_request(**{self.field: record}), caller
+        )
+        return reply
+
+    async def read(self, app: web.Application, caller: Caller, record_id: str) -> dict[str, Any]:
+        """One record as `GET {path}/{id}` gives it to `caller`."""
+        return self.render(await self._call(app, "Get", pb.GetRecordRequest(id=record_id), caller))
+
+    async def update(
+        self, app: web.Application, caller: Caller, record_id: str, body: Any, expected_version: int
+    ) -> R:
+        """`PUT {path}/{id}` (expected_version: If-Match, 0 for none)."""
+        record = self.message(**parse_body(self.body, body))
+        record.meta.id = record_id
+        msg = self.update_request(**{self.field: record, "expected_version": expected_version})
+        reply: R = await self._call(app, "Update", msg, caller)
+        return reply
+
+    async def delete(
+        self, app: web.Application, caller: Caller, record_id: str, expected_version: int
+    ) -> None:
+        """`DELETE {path}/{id}`."""
+        msg = pb.DeleteRecordRequest(id=record_id, expected_version=expected_version)
+        await self._call(app, "Delete", msg, caller)
+
+
+AUTHORITY_RECORDS = RecordCalls(
+    "/api/v1/authorities",
+    "Authority",
+    "authority",
+    bodies.AUTHORITY,
+    pb.Authority,
+    pb.CreateAuthorityRequest,
+    pb.UpdateAuthorityRequest,
+    render.authority,
+)
+CONTACT_POINT_RECORDS = RecordCalls(
+    "/api/v1/contact-points",
+    "ContactPoint",
+    "contact_point",
+    bodies.CONTACT_POINT,
+    pb.ContactPoint,
+    pb.CreateContactPointRequest,
+    pb.UpdateContactPointRequest,
+    render.contact_point,
+)
+
+
+# The handlers of both kinds (each route keeps its own declaration for the OpenAPI document).
+
+
+async def _create_response(request: web.Request, records: RecordCalls[Any]) -> web.Response:
+    caller = require(request, "editor")
+    reply = await records.create(request.app, caller, await read_json(request))
+    response = json_response(records.render(reply), status=201, version=reply.meta.version)
+    response.headers["Location"] = f"{records.path}/{reply.meta.id}"
+    return response
+
+
+async def _read_response(request: web.Request, records: RecordCalls[Any]) -> web.Response:
+    record = await records.read(request.app, request[keys.CALLER], request.match_info["id"])
+    return json_response(record, version=record["version"])
+
+
+async def _update_response(request: web.Request, records: RecordCalls[Any]) -> web.Response:
+    caller = require(request, "editor")
+    body = await read_json(request)
+    reply = await records.update(
+        request.app, caller, request.match_info["id"], body, if_match(request)
+    )
+    return json_response(records.render(reply), version=reply.meta.version)
+
+
+async def _delete_response(request: web.Request, records: RecordCalls[Any]) -> web.Response:
+    caller = require(request, "editor")
+    await records.delete(request.app, caller, request.match_info["id"], if_match(request))
+    return web.Response(status=204)
+
+
 async def routing_profile_record(
     app: web.Application, caller: Caller, iso2: str
 ) -> pb.RoutingProfile:
@@ -329,7 +428,7 @@ async def authorities_page(
     q = parse_query(AUTHORITY_PARAMS, query)
     reply: pb.ListAuthoritiesResponse = await _directory(app).ListAuthorities(
         pb.ListAuthoritiesRequest(
-            page=_page_request(q),
+            page=page_request(q),
             jurisdiction=q["jurisdiction"] or "",
             competence=q["competence"] or "",
             network=q["network"] or "",
@@ -338,39 +437,6 @@ async def authorities_page(
         metadata=caller.metadata(),
     )
     return reply
-
-
-async def create_authority_record(app: web.Application, caller: Caller, body: Any) -> pb.Authority:
-    """`POST /api/v1/authorities`."""
-    values = parse_body(bodies.AUTHORITY, body)
-    reply: pb.Authority = await _directory(app).CreateAuthority(
-        pb.CreateAuthorityRequest(authority=pb.Authority(**values)), metadata=caller.metadata()
-    )
-    return reply
-
-
-async def update_authority_record(
-    app: web.Application, caller: Caller, record_id: str, body: Any, expected_version: int
-) -> pb.Authority:
-    """`PUT /api/v1/authorities/{id}` (expected_version: If-Match, 0 for none)."""
-    values = parse_body(bodies.AUTHORITY, body)
-    authority = pb.Authority(**values)
-    authority.meta.id = record_id
-    reply: pb.Authority = await _directory(app).UpdateAuthority(
-        pb.UpdateAuthorityRequest(authority=authority, expected_version=expected_version),
-        metadata=caller.metadata(),
-    )
-    return reply
-
-
-async def delete_authority_record(
-    app: web.Application, caller: Caller, record_id: str, expected_version: int
-) -> None:
-    """`DELETE /api/v1/authorities/{id}`."""
-    await _directory(app).DeleteAuthority(
-        pb.DeleteRecordRequest(id=record_id, expected_version=expected_version),
-        metadata=caller.metadata(),
-    )
 
 
 @api.route(
@@ -385,11 +451,7 @@ async def delete_authority_record(
     etag=True,
 )
 async def create_authority(request: web.Request) -> web.Response:
-    caller = require(request, "editor")
-    reply = await create_authority_record(request.app, caller, await read_json(request))
-    response = json_response(render.authority(reply), status=201, version=reply.meta.version)
-    response.headers["Location"] = f"/api/v1/authorities/{reply.meta.id}"
-    return response
+    return await _create_response(request, AUTHORITY_RECORDS)
 
 
 @api.route(
@@ -402,16 +464,7 @@ async def create_authority(request: web.Request) -> web.Response:
     etag=True,
 )
 async def get_authority(request: web.Request) -> web.Response:
-    record = await authority_data(request.app, request[keys.CALLER], request.match_info["id"])
-    return json_response(record, version=record["version"])
-
-
-async def authority_data(app: web.Application, caller: Caller, record_id: str) -> dict[str, Any]:
-    """One authority as `GET /api/v1/authorities/{id}` gives it to `caller`."""
-    reply = await app[keys.CLIENTS].directory.GetAuthority(
-        pb.GetRecordRequest(id=record_id), metadata=caller.metadata()
-    )
-    return render.authority(reply)
+    return await _read_response(request, AUTHORITY_RECORDS)
 
 
 @api.route(
@@ -426,12 +479,7 @@ async def authority_data(app: web.Application, caller: Caller, record_id: str) -
     etag=True,
 )
 async def update_authority(request: web.Request) -> web.Response:
-    caller = require(request, "editor")
-    body = await read_json(request)
-    reply = await update_authority_record(
-        request.app, caller, request.match_info["id"], body, if_match(request)
-    )
-    return json_response(render.authority(reply), version=reply.meta.version)
+    return await _update_response(request, AUTHORITY_RECORDS)
 
 
 @api.route(
@@ -444,9 +492,7 @@ async def update_authority(request: web.Request) -> web.Response:
     errors=(404, 412),
 )
 async def delete_authority(request: web.Request) -> web.Response:
-    caller = require(request, "editor")
-    await delete_authority_record(request.app, caller, request.match_info["id"], if_match(request))
-    return web.Response(status=204)
+    return await _delete_response(request, AUTHORITY_RECORDS)
 
 
 # ------------------------------------------------------------------ contact points
@@ -471,7 +517,7 @@ async def contact_points_page(
     """`GET /api/v1/contact-points`: one page (render each with `render.contact_point`)."""
     q = parse_query(CONTACT_PARAMS, query)
     msg = pb.ListContactPointsRequest(
-        page=_page_request(q),
+        page=page_request(q),
         jurisdiction=q["jurisdiction"] or "",
         competence=q["competence"] or "",
         language=q["language"] or "",
@@ -486,42 +532,6 @@ async def contact_points_page(
     return reply
 
 
-async def create_contact_point_record(
-    app: web.Application, caller: Caller, body: Any
-) -> pb.ContactPoint:
-    """`POST /api/v1/contact-points`."""
-    values = parse_body(bodies.CONTACT_POINT, body)
-    reply: pb.ContactPoint = await _directory(app).CreateContactPoint(
-        pb.CreateContactPointRequest(contact_point=pb.ContactPoint(**values)),
-        metadata=caller.metadata(),
-    )
-    return reply
-
-
-async def update_contact_point_record(
-    app: web.Application, caller: Caller, record_id: str, body: Any, expected_version: int
-) -> pb.ContactPoint:
-    """`PUT /api/v1/contact-points/{id}` (expected_version: If-Match, 0 for none)."""
-    values = parse_body(bodies.CONTACT_POINT, body)
-    contact = pb.ContactPoint(**values)
-    contact.meta.id = record_id
-    reply: pb.ContactPoint = await _directory(app).UpdateContactPoint(
-        pb.UpdateContactPointRequest(contact_point=contact, expected_version=expected_version),
-        metadata=caller.metadata(),
-    )
-    return reply
-
-
-async def delete_contact_point_record(
-    app: web.Application, caller: Caller, record_id: str, expected_version: int
-) -> None:
-    """`DELETE /api/v1/contact-points/{id}`."""
-    await _directory(app).DeleteContactPoint(
-        pb.DeleteRecordRequest(id=record_id, expected_version=expected_version),
-        metadata=caller.metadata(),
-    )
-
-
 @api.route(
     "POST",
     "/api/v1/contact-points",
@@ -534,11 +544,7 @@ async def delete_contact_point_record(
     etag=True,
 )
 async def create_contact_point(request: web.Request) -> web.Response:
-    caller = require(request, "editor")
-    reply = await create_contact_point_record(request.app, caller, await read_json(request))
-    response = json_response(render.contact_point(reply), status=201, version=reply.meta.version)
-    response.headers["Location"] = f"/api/v1/contact-points/{reply.meta.id}"
-    return response
+    return await _create_response(request, CONTACT_POINT_RECORDS)
 
 
 @api.route(
@@ -551,18 +557,7 @@ async def create_contact_point(request: web.Request) -> web.Response:
     etag=True,
 )
 async def get_contact_point(request: web.Request) -> web.Response:
-    record = await contact_point_data(request.app, request[keys.CALLER], request.match_info["id"])
-    return json_response(record, version=record["version"])
-
-
-async def contact_point_data(
-    app: web.Application, caller: Caller, record_id: str
-) -> dict[str, Any]:
-    """One contact point as `GET /api/v1/contact-points/{id}` gives it to `caller`."""
-    reply = await app[keys.CLIENTS].directory.GetContactPoint(
-        pb.GetRecordRequest(id=record_id), metadata=caller.metadata()
-    )
-    return render.contact_point(reply)
+    return await _read_response(request, CONTACT_POINT_RECORDS)
 
 
 CONTACT_DETAILS = {
@@ -636,12 +631,7 @@ async def contact_details_data(
     etag=True,
 )
 async def update_contact_point(request: web.Request) -> web.Response:
-    caller = require(request, "editor")
-    body = await read_json(request)
-    reply = await update_contact_point_record(
-        request.app, caller, request.match_info["id"], body, if_match(request)
-    )
-    return json_response(render.contact_point(reply), version=reply.meta.version)
+    return await _update_response(request, CONTACT_POINT_RECORDS)
 
 
 @api.route(
@@ -654,11 +644,7 @@ async def update_contact_point(request: web.Request) -> web.Response:
     errors=(404, 412),
 )
 async def delete_contact_point(request: web.Request) -> web.Response:
-    caller = require(request, "editor")
-    await delete_contact_point_record(
-        request.app, caller, request.match_info["id"], if_match(request)
-    )
-    return web.Response(status=204)
+    return await _delete_response(request, CONTACT_POINT_RECORDS)
 
 
 # ------------------------------------------------------------------ lookup

@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
-from justnet.common.v1 import common_pb2
+from google.protobuf.message import Message
 from justnet.events.v1 import events_pb2 as pb
 
 from gateway import bodies, keys, render
-from gateway.api import Api, if_match, json_response, read_json
+from gateway.api import Api, if_match, json_response, page_request, read_json
 from gateway.auth import require
 from gateway.schema import Param, parse_body, parse_query
 from services.common.identity import Caller
@@ -84,7 +84,7 @@ async def events_data(
     q = parse_query(LIST_PARAMS, query)
     reply = await _events(app).ListEvents(
         pb.ListEventsRequest(
-            page=common_pb2.PageRequest(limit=q["limit"] or 0, cursor=q["cursor"] or ""),
+            page=page_request(q),
             network=q["network"] or "",
             kind=q["kind"] or "",
             to=q["to"] or "",
@@ -104,15 +104,18 @@ async def event_data(app: web.Application, caller: Caller, event_id: str) -> dic
     return render.event(reply)
 
 
+async def _registration(call: Any, msg: Message, caller: Caller) -> dict[str, Any]:
+    """A call of the events service that answers a registration, rendered as the API does."""
+    return render.registration(await call(msg, metadata=caller.metadata()))
+
+
 async def register_data(
     app: web.Application, caller: Caller, event_id: str, body: Any
 ) -> dict[str, Any]:
     """`POST /api/v1/events/{id}/registrations`: the body checked as the API checks it."""
     values = parse_body(bodies.REGISTRATION, body)
-    reply = await _events(app).Register(
-        pb.RegisterRequest(event_id=event_id, **values), metadata=caller.metadata()
-    )
-    return render.registration(reply)
+    msg = pb.RegisterRequest(event_id=event_id, **values)
+    return await _registration(_events(app).Register, msg, caller)
 
 
 async def registrations_data(
@@ -134,22 +137,16 @@ async def registration_data(
     app: web.Application, caller: Caller, event_id: str, registration_id: str
 ) -> dict[str, Any]:
     """`GET /api/v1/events/{id}/registrations/{registration_id}`."""
-    reply = await _events(app).GetRegistration(
-        pb.GetRegistrationRequest(event_id=event_id, id=registration_id),
-        metadata=caller.metadata(),
-    )
-    return render.registration(reply)
+    msg = pb.GetRegistrationRequest(event_id=event_id, id=registration_id)
+    return await _registration(_events(app).GetRegistration, msg, caller)
 
 
 async def cancel_registration_data(
     app: web.Application, caller: Caller, event_id: str, registration_id: str
 ) -> dict[str, Any]:
     """`DELETE /api/v1/events/{id}/registrations/{registration_id}`."""
-    reply = await _events(app).CancelRegistration(
-        pb.GetRegistrationRequest(event_id=event_id, id=registration_id),
-        metadata=caller.metadata(),
-    )
-    return render.registration(reply)
+    msg = pb.GetRegistrationRequest(event_id=event_id, id=registration_id)
+    return await _registration(_events(app).CancelRegistration, msg, caller)
 
 
 async def attendance_data(
@@ -157,11 +154,8 @@ async def attendance_data(
 ) -> dict[str, Any]:
     """`POST /api/v1/events/{id}/registrations/{registration_id}/attendance`."""
     values = parse_body(bodies.ATTENDANCE, body)
-    reply = await _events(app).MarkAttendance(
-        pb.MarkAttendanceRequest(event_id=event_id, id=registration_id, **values),
-        metadata=caller.metadata(),
-    )
-    return render.registration(reply)
+    msg = pb.MarkAttendanceRequest(event_id=event_id, id=registration_id, **values)
+    return await _registration(_events(app).MarkAttendance, msg, caller)
 
 
 def _event_message(values: dict[str, Any]) -> pb.Event:

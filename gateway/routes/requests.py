@@ -8,11 +8,10 @@ from typing import Any
 from aiohttp import web
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from justnet.common.v1 import common_pb2
 from justnet.requests.v1 import requests_pb2 as pb
 
 from gateway import bodies, keys
-from gateway.api import Api, if_match, json_response, read_json
+from gateway.api import Api, if_match, json_response, page_request, read_json
 from gateway.auth import require
 from gateway.schema import Param, parse_body, parse_query
 from services.common import codes
@@ -176,48 +175,42 @@ def _service(app: web.Application) -> Any:
     return app[keys.CLIENTS].requests
 
 
+async def _answer(call: Any, msg: Message, caller: Caller) -> dict[str, Any]:
+    """A call of the requests service that answers a request, rendered as the API does."""
+    return _request(await call(msg, metadata=caller.metadata()))
+
+
+def _page(reply: Any) -> dict[str, Any]:
+    return {"items": [_request(r) for r in reply.items], "next_cursor": reply.next_cursor or None}
+
+
 async def create_request_data(app: web.Application, caller: Caller, body: Any) -> dict[str, Any]:
     """`body`: as POSTed (JSON types), checked with bodies.REQUEST."""
     values = parse_body(bodies.REQUEST, body)
-    reply = await _service(app).CreateRequest(
-        pb.CreateRequestRequest(request=pb.RequestInput(**values)), metadata=caller.metadata()
-    )
-    return _request(reply)
+    msg = pb.CreateRequestRequest(request=pb.RequestInput(**values))
+    return await _answer(_service(app).CreateRequest, msg, caller)
 
 
 async def list_requests_data(
     app: web.Application, caller: Caller, query: Mapping[str, str]
 ) -> dict[str, Any]:
     q = parse_query(LIST_PARAMS, query)
-    reply = await _service(app).ListRequests(
-        pb.ListRequestsRequest(
-            page=common_pb2.PageRequest(limit=q["limit"] or 0, cursor=q["cursor"] or ""),
-            status=q["status"] or "",
-            direction=q["direction"] or "",
-        ),
-        metadata=caller.metadata(),
+    msg = pb.ListRequestsRequest(
+        page=page_request(q), status=q["status"] or "", direction=q["direction"] or ""
     )
-    return {"items": [_request(r) for r in reply.items], "next_cursor": reply.next_cursor or None}
+    return _page(await _service(app).ListRequests(msg, metadata=caller.metadata()))
 
 
 async def list_overdue_data(
     app: web.Application, caller: Caller, query: Mapping[str, str]
 ) -> dict[str, Any]:
     q = parse_query(PAGE_PARAMS, query)
-    reply = await _service(app).ListOverdue(
-        pb.ListOverdueRequest(
-            page=common_pb2.PageRequest(limit=q["limit"] or 0, cursor=q["cursor"] or "")
-        ),
-        metadata=caller.metadata(),
-    )
-    return {"items": [_request(r) for r in reply.items], "next_cursor": reply.next_cursor or None}
+    msg = pb.ListOverdueRequest(page=page_request(q))
+    return _page(await _service(app).ListOverdue(msg, metadata=caller.metadata()))
 
 
 async def get_request_data(app: web.Application, caller: Caller, request_id: str) -> dict[str, Any]:
-    reply = await _service(app).GetRequest(
-        pb.GetRequestRequest(id=request_id), metadata=caller.metadata()
-    )
-    return _request(reply)
+    return await _answer(_service(app).GetRequest, pb.GetRequestRequest(id=request_id), caller)
 
 
 async def update_request_data(
@@ -225,22 +218,16 @@ async def update_request_data(
 ) -> dict[str, Any]:
     """`body`: every field of a draft, checked with bodies.REQUEST as for a new one."""
     values = parse_body(bodies.REQUEST, body)
-    reply = await _service(app).UpdateDraft(
-        pb.UpdateDraftRequest(
-            id=request_id,
-            request=pb.RequestInput(**values),
-            expected_version=expected_version,
-        ),
-        metadata=caller.metadata(),
+    msg = pb.UpdateDraftRequest(
+        id=request_id, request=pb.RequestInput(**values), expected_version=expected_version
     )
-    return _request(reply)
+    return await _answer(_service(app).UpdateDraft, msg, caller)
 
 
 async def submit_request_data(
     app: web.Application, caller: Caller, request_id: str
 ) -> dict[str, Any]:
-    reply = await _service(app).Submit(pb.SubmitRequest(id=request_id), metadata=caller.metadata())
-    return _request(reply)
+    return await _answer(_service(app).Submit, pb.SubmitRequest(id=request_id), caller)
 
 
 async def change_status_data(
@@ -248,16 +235,13 @@ async def change_status_data(
 ) -> dict[str, Any]:
     """`body`: {"status", "note"}, checked with bodies.STATUS_CHANGE."""
     values = parse_body(bodies.STATUS_CHANGE, body)
-    reply = await _service(app).ChangeStatus(
-        pb.ChangeStatusRequest(
-            id=request_id,
-            status=values["status"],
-            note=values["note"],
-            expected_version=expected_version,
-        ),
-        metadata=caller.metadata(),
+    msg = pb.ChangeStatusRequest(
+        id=request_id,
+        status=values["status"],
+        note=values["note"],
+        expected_version=expected_version,
     )
-    return _request(reply)
+    return await _answer(_service(app).ChangeStatus, msg, caller)
 
 
 async def history_data(app: web.Application, caller: Caller, request_id: str) -> dict[str, Any]:

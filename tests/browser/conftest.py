@@ -10,9 +10,8 @@ account goes through the form once per run. Screenshots go to `ARTIFACTS`
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ import pyotp
 import pytest
 import requests
 
-from tests.e2e.conftest import clean_env, free_port_block, justnet_executable
+from tests.e2e.conftest import start_demo
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -92,32 +91,8 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
         if os.environ.get("CI"):
             pytest.fail(f"browser tests cannot run in CI: {missing}")
         pytest.skip(missing)
-    tmp = tmp_path_factory.mktemp("console")
-    base = free_port_block(16)
-    log = (tmp / "demo.log").open("w")
-    proc = subprocess.Popen(
-        [
-            justnet_executable(),
-            "demo",
-            "--nodes",
-            "SEAJUST,EJN",
-            "--base-port",
-            str(base),
-            "--data-dir",
-            str(tmp / "demo"),
-            "--json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        env=clean_env(),
-    )
+    demo = start_demo(tmp_path_factory.mktemp("console"))
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line:
-            pytest.fail(f"justnet demo ended before it was ready; see {tmp / 'demo.log'}")
-        ready = json.loads(line)
         nodes = [
             Node(
                 n["network"],
@@ -126,18 +101,14 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
                 {r: n[f"{r}_token"] for r in ("admin", "editor", "member")},
                 n["accounts"],
             )
-            for n in ready["nodes"]
+            for n in demo.ready["nodes"]
         ]
-        fed = Federation(nodes, proc)
+        fed = Federation(nodes, demo.process)
         _wait_replicated(fed)
         yield fed
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            demo.stop()
 
 
 def _wait_replicated(fed: Federation) -> None:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import requests
@@ -91,6 +91,69 @@ def free_port_block(size: int = 6, attempts: int = 200) -> int:
         if 1024 <= base <= 65530 and all(_port_is_free(base + i) for i in range(size)):
             return base
     pytest.fail(f"found no block of {size} consecutive free ports on 127.0.0.1")
+
+
+# ------------------------------------------------------------------ `justnet demo`
+
+
+@dataclass
+class Demo:
+    """A running `justnet demo --json`: its process, its first port, and the JSON line it
+    printed once every node was healthy (`ready`, with each node's URLs, tokens, accounts)."""
+
+    process: subprocess.Popen[str]
+    base_port: int
+    log: Path  # its stderr
+    log_file: IO[str]
+    ready: dict[str, Any] = field(default_factory=dict)
+
+    def stop(self, timeout: float = 40.0) -> int:
+        """SIGTERM, then its exit status; after `timeout` s it is killed and this raises."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+        finally:
+            self.log_file.close()
+
+
+def start_demo(root: Path, nodes: str = "SEAJUST,EJN") -> Demo:
+    """Starts `justnet demo --nodes NODES --json` with its data and log under `root`, and
+    waits for the one JSON line it prints when every node is healthy."""
+    base = free_port_block(16)
+    log = root / "demo.log"
+    log_file = log.open("w")
+    process = subprocess.Popen(
+        [
+            justnet_executable(),
+            "demo",
+            "--nodes",
+            nodes,
+            "--base-port",
+            str(base),
+            "--data-dir",
+            str(root / "demo"),
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=log_file,
+        text=True,
+        env=clean_env(),
+    )
+    demo = Demo(process, base, log, log_file)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            pytest.fail(f"justnet demo ended before it was ready; see {log}")
+        demo.ready = json.loads(line)
+    except BaseException:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            demo.stop()
+        raise
+    return demo
 
 
 # ------------------------------------------------------------------ processes (Linux /proc)

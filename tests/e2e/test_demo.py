@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.e2e.conftest import clean_env, free_port_block, justnet_executable
+from tests.e2e.conftest import start_demo
 
 pytestmark = pytest.mark.slow
 READY = 180.0
 
 
 def test_demo_federates_two_networks(tmp_path: Path) -> None:
-    base = free_port_block(16)
-    log = (tmp_path / "demo.log").open("w")
-    proc = subprocess.Popen(
-        [
-            justnet_executable(),
-            "demo",
-            "--nodes",
-            "SEAJUST,EJN",
-            "--base-port",
-            str(base),
-            "--data-dir",
-            str(tmp_path / "demo"),
-            "--json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        env=clean_env(),
-    )
+    demo = start_demo(tmp_path)  # exactly one JSON line once every node is healthy
+    base, ready = demo.base_port, demo.ready
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()  # exactly one JSON line once every node is healthy
-        ready = json.loads(line)
         assert [n["network"] for n in ready["nodes"]] == ["SEAJUST", "EJN"]
         sea, ejn = ready["nodes"]
         assert sea["gateway_url"] == f"http://127.0.0.1:{base}"
@@ -92,10 +69,4 @@ def test_demo_federates_two_networks(tmp_path: Path) -> None:
         ).json()["items"]
         assert all(i["visibility"] == "public" for i in anon)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            assert proc.wait(timeout=40) == 0
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-        log.close()
+        assert demo.stop() == 0
