@@ -23,9 +23,7 @@ from gateway import keys
 from gateway.accounts import Person
 from gateway.audit import AuditEntry
 from gateway.console.i18n import _
-from gateway.console.names import (
-    role_names,
-)
+from gateway.console.names import quarantine_reason_names, record_type_names, role_names
 from gateway.console.web import (
     ACCOUNTS,
     PREFIX,
@@ -38,6 +36,7 @@ from gateway.console.web import (
 )
 from gateway.models import TokenRow
 from gateway.routes import admin as admin_api
+from gateway.routes import federation_admin
 from gateway.routes import node as node_api
 from gateway.schema import parse_query
 from services.common.errors import AlreadyExists, FieldError, InvalidInput, NotFound
@@ -67,7 +66,20 @@ def _state_tags() -> dict[str, tuple[str, str]]:
 async def peers_page(request: web.Request) -> web.Response:
     who = require_person(request, "admin")
     data = await node_api.peers_data(request.app, who)
-    context = {"section": "peers", "peers": data["items"], "states": _state_tags()}
+    held = await federation_admin.quarantine_data(request.app, who, {"limit": "50"})
+    context = {
+        "section": "peers",
+        "peers": data["items"],
+        "states": _state_tags(),
+        "quarantine": held["items"],
+        "more_quarantined": held["next_cursor"] is not None,
+        "reasons": quarantine_reason_names(),
+        "record_types": {
+            **record_type_names(),
+            "routing_profile": _("Routing profile"),
+            "event": _("Event"),
+        },
+    }
     return render(request, "admin_peers.html", context)
 
 

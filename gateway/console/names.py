@@ -183,3 +183,13 @@ def urgency_names() -> dict[str, str]:
 
 def role_names() -> dict[str, str]:
     return {"admin": _("Administrator"), "editor": _("Editor"), "member": _("Member")}
+
+
+def quarantine_reason_names() -> dict[str, str]:
+    """Why a record a peer sent was held back (GET /api/v1/federation/quarantine)."""
+    return {
+        "jurisdiction_not_accepted": _("The peer does not speak for this state here"),
+        "last_verified_in_future": _("Confirmed at a time still to come"),
+        "refused": _("Refused by this node's checks"),
+        "unreadable": _("Could not be read"),
+    }

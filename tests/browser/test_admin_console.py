@@ -95,6 +95,13 @@ def test_peers_page_shows_ejn_connected_with_records(federation: Federation, con
     directory = section.locator("tbody tr", has=page.get_by_role("rowheader", name="directory"))
     expect(directory.locator(".jn-tag")).to_have_text("connected")
     assert number(directory.locator("td").nth(2).inner_text()) > 0  # records of the feed
+    # The states EJN speaks for here, and the quarantine as the API lists it (empty here).
+    accepted = section.locator(".jn-summary__row", has_text="States it speaks for here")
+    expect(accepted.locator("dd")).to_contain_text(", ".join(ejn["accepted_jurisdictions"]))
+    held = sea.api("GET", "/api/v1/federation/quarantine", "admin").json()["items"]
+    expect(page.get_by_role("heading", name="Quarantine")).to_be_visible()
+    if not held:
+        expect(page.get_by_text("Nothing is in quarantine.")).to_be_visible()
     check_page(page, "peers")
 
 
