@@ -13,6 +13,7 @@ from services.common.db import create_engine
 from services.common.settings import NodeSettings
 from services.directory import service as directory
 from services.events import service as events
+from services.federation import service as federation
 from services.requests import service as requests
 
 
@@ -24,8 +25,10 @@ async def test_every_service_upgrades_an_empty_database(
         gateway=replace(settings.gateway, database_url=database_url),
         requests=replace(settings.requests, database_url=database_url),
         events=replace(settings.events, database_url=database_url),
+        federation=replace(settings.federation, database_url=database_url),
     )
     assert await directory.migrate(settings) == "0004"
+    assert await federation.migrate(settings) == "0004"
     assert await events.migrate(settings) == "0002"
     assert await migrate_gateway(settings) == "0002"
     assert await requests.migrate(settings) == "0002"
@@ -62,11 +65,15 @@ async def test_every_service_upgrades_an_empty_database(
             "gateway_recovery_codes",
             "gateway_sign_in_failures",
             "alembic_version_gateway",
+            "federation_peers",
+            "federation_quarantine",
+            "alembic_version_federation",
         } <= tables
         await migrations.require_head(engine, directory.PACKAGE_DIR, "directory")
         await migrations.require_head(engine, GATEWAY_DIR, "gateway")
         await migrations.require_head(engine, requests.PACKAGE_DIR, "requests")
         await migrations.require_head(engine, events.PACKAGE_DIR, "events")
+        await migrations.require_head(engine, federation.PACKAGE_DIR, "federation")
     finally:
         await engine.dispose()
 
