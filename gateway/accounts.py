@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.auth_cache import AuthCache, access_change
 from gateway.models import (
     PasswordLinkRow,
     RecoveryCodeRow,
@@ -139,8 +140,9 @@ def check_password(password: str, field: str = "password") -> str:
 
 
 class AccountStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, cache: AuthCache | None = None) -> None:
         self.sessions = session_factory(engine)
+        self.cache = cache
 
     # People -----------------------------------------------------------------------------
 
@@ -209,7 +211,7 @@ class AccountStore:
     async def disable(self, user_id: str) -> Person:
         """Ends every session and token of the person at once."""
         now = utcnow()
-        async with self.sessions.begin() as session:
+        async with access_change(self.sessions, self.cache) as session:
             row = await session.get(UserRow, user_id)
             if row is None:
                 raise NotFound(f"no person {user_id}")
@@ -232,11 +234,12 @@ class AccountStore:
         return await self.require(user_id)
 
     async def _update(self, user_id: str, **values: object) -> None:
-        async with self.sessions.begin() as session:
+        # A role, a password or the disabled mark may change: callers kept in memory go.
+        async with access_change(self.sessions, self.cache) as session:
             result = await session.execute(
                 update(UserRow).where(UserRow.id == user_id).values(**values)
             )
-        if not result.rowcount:
+        if not result.rowcount:  # type: ignore[attr-defined]
             raise NotFound(f"no person {user_id}")
 
     # Passwords ----------------------------------------------------------------------------
@@ -268,7 +271,7 @@ class AccountStore:
     async def use_link(self, secret: str, password: str) -> Person:
         check_password(password)
         now = utcnow()
-        async with self.sessions.begin() as session:
+        async with access_change(self.sessions, self.cache) as session:
             row = await session.get(PasswordLinkRow, sha256(secret), with_for_update=True)
             if row is None or row.used_at is not None or as_utc(row.expires_at) < now:
                 raise InvalidInput.one("token", "this link is unknown, used or expired")
@@ -290,7 +293,7 @@ class AccountStore:
 
     async def reset_second_factor(self, user_id: str) -> None:
         """Forgets the person's second factor (a lost device); admins enrol again."""
-        async with self.sessions.begin() as session:
+        async with access_change(self.sessions, self.cache) as session:
             await session.execute(
                 update(UserRow)
                 .where(UserRow.id == user_id)
@@ -441,6 +444,11 @@ class AccountStore:
 
     async def session(self, secret: str) -> ConsoleSession | None:
         """The live session a cookie names; None when unknown, ended, expired or disabled."""
+        if self.cache is None:
+            return (await self._session(secret))[0]
+        return await self.cache.get(f"session:{sha256(secret)}", lambda: self._session(secret))
+
+    async def _session(self, secret: str) -> tuple[ConsoleSession | None, float]:
         async with self.sessions() as session:
             found = (
                 await session.execute(
@@ -450,14 +458,15 @@ class AccountStore:
                 )
             ).one_or_none()
         if found is None:
-            return None
+            return None, 0
         row, user = found
-        if user.disabled_at is not None or as_utc(row.expires_at) < utcnow():
-            return None
-        return ConsoleSession(row.id, Person.of(user), row.csrf, row.stage)
+        left = (as_utc(row.expires_at) - utcnow()).total_seconds()
+        if user.disabled_at is not None or left <= 0:
+            return None, 0
+        return ConsoleSession(row.id, Person.of(user), row.csrf, row.stage), min(left, 300.0)
 
     async def end_session(self, session_id: str) -> None:
-        async with self.sessions.begin() as session:
+        async with access_change(self.sessions, self.cache) as session:
             await session.execute(
                 update(SessionRow)
                 .where(SessionRow.id == session_id, SessionRow.ended_at.is_(None))

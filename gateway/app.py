@@ -12,6 +12,7 @@ from gateway import console, keys, openapi
 from gateway.accounts import AccountStore
 from gateway.audit import AuditLog, audit_ctx, audit_middleware
 from gateway.auth import TokenStore, auth_middleware
+from gateway.auth_cache import AuthCache
 from gateway.clients import ServiceClients
 from gateway.console.web import ACCOUNTS, console_middleware
 from gateway.lookup_watch import LookupTokenWatch
@@ -80,9 +81,12 @@ def create_app(settings: NodeSettings, *, clients: ServiceClients | None = None)
     async def tokens_ctx(app: web.Application) -> AsyncIterator[None]:
         engine = create_engine(settings.gateway.database_url)
         await migrations.require_head(engine, PACKAGE_DIR, "gateway")
-        app[keys.TOKENS] = TokenStore(engine, settings.network)
-        app[ACCOUNTS] = AccountStore(engine)
+        cache = AuthCache(engine)
+        await cache.start()
+        app[keys.TOKENS] = TokenStore(engine, settings.network, cache)
+        app[ACCOUNTS] = AccountStore(engine, cache)
         yield
+        await cache.stop()
         await engine.dispose()
 
     app.cleanup_ctx.append(services_ctx)

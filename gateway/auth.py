@@ -2,8 +2,9 @@
 
 A token is either a person's (it acts as them: their current role, their principal
 `user:<id>`, and it stops when they are disabled) or a named service token, a principal of
-its own (`token:<id>`). Tokens are checked against the database on every call, so a revoked
-token or a disabled person stops working at once.
+its own (`token:<id>`). A resolved token is kept in memory under the auth epoch
+(`gateway.auth_cache`), so a revoked token or a disabled person stops working at once in this
+process and within a quarter of a second when the change is made elsewhere.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway import keys
+from gateway.auth_cache import AuthCache, access_change
 from gateway.models import AuditRow, TokenRow, UserRow
 from services.common.db import session_factory
 from services.common.errors import InvalidInput, PermissionDenied, Unauthenticated
@@ -26,6 +28,7 @@ from services.common.ids import new_id
 from services.common.timeutil import utcnow
 
 TOKEN_PREFIX = "jn_"
+KEEP_SECONDS = 300.0  # at most; any change that takes access away ends it (auth_cache)
 
 
 def hash_token(token: str) -> str:
@@ -48,10 +51,11 @@ class TokenInfo:
 
 
 class TokenStore:
-    def __init__(self, engine: AsyncEngine, network: str) -> None:
+    def __init__(self, engine: AsyncEngine, network: str, cache: AuthCache | None = None) -> None:
         self.engine = engine
         self.sessions = session_factory(engine)
         self.network = network
+        self.cache = cache
 
     async def create(self, role: str, name: str) -> tuple[str, TokenInfo]:
         """A named service token."""
@@ -79,13 +83,13 @@ class TokenStore:
         return token, TokenInfo.of(row, user)
 
     async def revoke(self, token_id: str) -> bool:
-        async with self.sessions.begin() as session:
+        async with access_change(self.sessions, self.cache) as session:
             result = await session.execute(
                 update(TokenRow)
                 .where(TokenRow.id == token_id, TokenRow.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             )
-        return bool(result.rowcount)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def all_tokens(self) -> list[TokenRow]:
         async with self.sessions() as session:
@@ -94,6 +98,11 @@ class TokenStore:
             )
 
     async def resolve(self, token: str) -> TokenInfo | None:
+        if self.cache is None:
+            return (await self._resolve(token))[0]
+        return await self.cache.get(f"token:{hash_token(token)}", lambda: self._resolve(token))
+
+    async def _resolve(self, token: str) -> tuple[TokenInfo | None, float]:
         async with self.sessions() as session:
             found = (
                 await session.execute(
@@ -103,11 +112,11 @@ class TokenStore:
                 )
             ).one_or_none()
         if found is None:
-            return None
+            return None, 0
         row, user = found
         if row.user_id is not None and (user is None or user.disabled_at is not None):
-            return None
-        return TokenInfo.of(row, user)
+            return None, 0
+        return TokenInfo.of(row, user), KEEP_SECONDS
 
     async def audit(
         self, caller: Caller, action: str, target: str, detail: str = "", trace_id: str = ""

@@ -105,6 +105,15 @@ class SignInFailureRow(Base):
     __table_args__ = (Index("ix_gateway_sign_in_failures_key_at", "key", "at"),)
 
 
+class AuthEpochRow(Base):
+    """One row: bumped by every change that takes access away (see gateway.auth_cache)."""
+
+    __tablename__ = "gateway_auth_epoch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class AuditRow(Base):
     __tablename__ = "gateway_audit"
 

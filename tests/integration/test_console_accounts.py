@@ -5,6 +5,7 @@ belong to a person or are principals of their own."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 from datetime import timedelta
@@ -21,6 +22,7 @@ from sqlalchemy import update
 from gateway.accounts import AccountStore, Person
 from gateway.app import create_app
 from gateway.auth import TokenStore
+from gateway.console.web import ACCOUNTS
 from gateway.models import PasswordLinkRow
 from services.common.db import create_engine
 from services.common.timeutil import utcnow
@@ -303,6 +305,8 @@ async def test_password_link_works_once_within_24_hours(node: Node) -> None:
 
 
 async def test_disabling_a_person_ends_their_sessions_and_tokens_at_once(node: Node) -> None:
+    """Through this gateway (the console's admin pages): at once, though callers are kept in
+    memory between requests."""
     editor = await person(node, "editor")
     engine = create_engine(node.settings.gateway.database_url, instrument=False)
     tokens = TokenStore(engine, node.settings.network)
@@ -313,17 +317,50 @@ async def test_disabling_a_person_ends_their_sessions_and_tokens_at_once(node: N
     assert (await sign_in(node.client, editor.email)).status == 303
     assert (await node.client.get("/console/account")).status == 200
 
-    await (await accounts(node)).set_role(editor.id, "member")
-    # A person's token acts with their current role.
+    own = node.client.app[ACCOUNTS]  # the store this gateway's pages use
+    await own.set_role(editor.id, "member")
+    # A person's token acts with their current role, from the next request on.
     resp = await node.client.post("/api/v1/authorities", json={}, headers=headers)
     assert resp.status == 403
 
-    await (await accounts(node)).disable(editor.id)
+    await own.disable(editor.id)
     assert (await node.client.get("/api/v1/authorities", headers=headers)).status == 401
     gone = await node.client.get("/console/account", allow_redirects=False)
     assert gone.status == 303 and gone.headers["Location"].startswith("/console/sign-in")
     assert (await sign_in(node.client, editor.email)).status == 401
     await engine.dispose()
+
+
+async def test_changes_made_elsewhere_reach_the_gateway_within_a_poll(node: Node) -> None:
+    """`justnet user disable` or `token revoke` in another process (here: a store of its own)
+    reach a running gateway's memory within the epoch poll (0.25 s)."""
+    editor = await person(node, "editor")
+    engine = create_engine(node.settings.gateway.database_url, instrument=False)
+    try:
+        tokens = TokenStore(engine, node.settings.network)
+        api_token, _ = await tokens.create_for(editor.id)
+        service_token, service = await tokens.create("member", "sync job")
+        headers = {"Authorization": f"Bearer {api_token}"}
+        other = {"Authorization": f"Bearer {service_token}"}
+        assert (await node.client.get("/api/v1/authorities", headers=headers)).status == 200
+        assert (await node.client.get("/api/v1/authorities", headers=other)).status == 200
+        assert (await sign_in(node.client, editor.email)).status == 303
+
+        await AccountStore(engine).disable(editor.id)
+        await tokens.revoke(service.id)
+        statuses: tuple[int, ...] = ()
+        for _ in range(40):  # bounded: 2 s
+            statuses = (
+                (await node.client.get("/api/v1/authorities", headers=headers)).status,
+                (await node.client.get("/api/v1/authorities", headers=other)).status,
+                (await node.client.get("/console/account", allow_redirects=False)).status,
+            )
+            if statuses == (401, 401, 303):
+                break
+            await asyncio.sleep(0.05)
+        assert statuses == (401, 401, 303)
+    finally:
+        await engine.dispose()
 
 
 async def test_service_tokens_are_principals_of_their_own(node: Node) -> None:
