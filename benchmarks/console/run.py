@@ -173,9 +173,12 @@ async def bench(
         for name, path, auth in TARGETS:
             headers = cookies if auth == "cookie" else tokens
             await asyncio.to_thread(wrk, url, path, headers, 2.0, args.tmp)  # warm-up
+            profiles = profile(name, args) if name in args.profile.split(",") else []
             results[name] = await asyncio.to_thread(
                 wrk, url, path, headers, args.duration, args.tmp
             )
+            for sampler in profiles:
+                sampler.wait(timeout=args.duration + 30)
             log(f"{name}: {results[name]}")
         return results
     finally:
@@ -184,11 +187,50 @@ async def bench(
             await s.close()
 
 
+def profile(name: str, args: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
+    """py-spy on the gateway and the requests process while `name` is measured."""
+    out = Path(args.out).parent
+    out.mkdir(parents=True, exist_ok=True)
+    started = []
+    for service in ("gateway", "requests"):
+        pid = subprocess.run(
+            ["pgrep", "-f", f"serve {service} "],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
+        if not pid:
+            continue
+        slug = name.split()[0] + "-" + name.split()[1]
+        started.append(
+            subprocess.Popen(
+                [
+                    str(ROOT / ".venv" / "bin" / "py-spy"),
+                    "record",
+                    "-p",
+                    pid[0],
+                    "-d",
+                    str(int(args.duration)),
+                    "-f",
+                    "raw",
+                    "-o",
+                    str(out / f"profile-{slug}-{service}.txt"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    return started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=16)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--drafts", type=int, default=10)
+    parser.add_argument(
+        "--profile", default="", help="comma-separated targets to sample with py-spy"
+    )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "console.json"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="justnet-console-bench-") as tmp:

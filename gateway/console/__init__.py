@@ -48,6 +48,9 @@ def environment(app: web.Application) -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates ship with the code: no stat() of every template on every render.
+        auto_reload=False,
+        cache_size=-1,
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["datetime"] = i18n.format_datetime
