@@ -29,7 +29,7 @@ from gateway.models import (
     TokenRow,
     UserRow,
 )
-from services.common.db import session_factory
+from services.common.db import WRITE, session_factory
 from services.common.errors import AlreadyExists, InvalidInput, NotFound
 from services.common.identity import ROLES, user_principal
 from services.common.ids import is_id, new_id
@@ -168,6 +168,7 @@ class AccountStore:
             created_at=utcnow(),
         )
         async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)  # reads, then writes
             taken = await session.scalar(select(UserRow.id).where(UserRow.email == email))
             if taken is not None:
                 raise AlreadyExists(f"a person with the email {email} exists already")
@@ -370,6 +371,7 @@ class AccountStore:
             raise InvalidInput.one("code", "the code does not match; check your device's clock")
         codes = [_recovery_code() for _ in range(RECOVERY_CODES)]
         async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)  # reads, then writes
             user = await session.get(UserRow, user_id)
             if user is None:
                 raise NotFound(f"no person {user_id}")

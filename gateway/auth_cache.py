@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.models import AuthEpochRow
-from services.common.db import session_factory
+from services.common.db import WRITE, session_factory
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.25
@@ -52,6 +52,9 @@ async def access_change(
     """A transaction that may take access away: it bumps the epoch as it commits, and this
     process's cache forgets at once (others within POLL_SECONDS)."""
     async with sessions.begin() as session:
+        # SQLite: take the write lock first (a read that later writes could meet a commit of
+        # the audit writer in between and fail at once with "database is locked").
+        await session.connection(execution_options=WRITE)
         yield session
         await bump(session)
         epoch = await read_epoch(session)
