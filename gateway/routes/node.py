@@ -221,7 +221,7 @@ async def add_peer(request: web.Request) -> web.Response:
         ),
         metadata=caller.metadata(),
     )
-    return json_response(
+    response = json_response(
         {
             "network": reply.network,
             "endpoint": reply.endpoint,
@@ -230,6 +230,9 @@ async def add_peer(request: web.Request) -> web.Response:
         },
         status=201,
     )
+    # The new peer's own path (its DELETE): the audit log names it, not the collection.
+    response.headers["Location"] = f"/api/v1/federation/peers/{reply.network}"
+    return response
 
 
 @api.route(

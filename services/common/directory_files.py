@@ -4,6 +4,13 @@ CSV: one row per record, `record_type` says which (authority or contact_point); 
 columns are separated by ';'. JSON: {"authorities": [...], "contact_points": [...]} or
 a list of objects with "record_type". Shape errors are reported here by row and
 column; the service checks meaning, and nothing is written unless every row passes.
+
+CSV cells are safe to open in a spreadsheet (OWASP's CSV injection rule): a cell the export
+writes that starts with `=`, `+`, `-`, `@`, a tab or a carriage return (an E.164 phone number
+starts with `+`) gets a leading apostrophe, and so does one that starts with an apostrophe
+already. The CSV import removes one leading apostrophe from every cell, so export -> import
+gives back exactly what was exported; a hand-written cell that should start with an
+apostrophe needs two. JSON is not escaped: it is not opened as a spreadsheet.
 """
 
 from __future__ import annotations
@@ -48,6 +55,21 @@ CONTACT_FIELDS = (
 LIST_FIELDS = {"competences", "accepted_languages", "languages"}
 CSV_COLUMNS = ("record_type", "id", *dict.fromkeys(AUTHORITY_FIELDS + CONTACT_FIELDS))
 MAX_ROWS = 100_000
+# A spreadsheet reads a cell starting with one of these as a formula; "'" is the escape itself.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+ESCAPE = "'"
+
+
+def escape_cell(value: str) -> str:
+    """The CSV cell for `value`: prefixed with an apostrophe if it could start a formula."""
+    if value.startswith(FORMULA_STARTS) or value.startswith(ESCAPE):
+        return ESCAPE + value
+    return value
+
+
+def unescape_cell(value: str) -> str:
+    """The value of a CSV cell: `escape_cell` undone (one leading apostrophe removed)."""
+    return value[1:] if value.startswith(ESCAPE) else value
 
 
 @dataclass(frozen=True)
@@ -143,7 +165,8 @@ def parse_csv(text: str) -> Parsed:
             errors.append(ParseError(line, "", "more cells than header columns"))
             continue
         labels[line] = f"line {line}"
-        row = _row(line, {k: (v or "").strip() for k, v in record.items()}, errors)
+        cells = {k: unescape_cell((v or "").strip()) for k, v in record.items()}
+        row = _row(line, cells, errors)
         if row is not None:
             rows.append(row)
     return Parsed(rows, errors, labels)
@@ -221,5 +244,5 @@ def export_csv(authorities: Iterable[pb.Authority], contacts: Iterable[pb.Contac
             for name in LIST_FIELDS & record.keys():
                 record[name] = ";".join(record[name])
             record["available_24_7"] = "true" if record["available_24_7"] else "false"
-            writer.writerow(record)
+            writer.writerow({k: escape_cell(str(v)) for k, v in record.items()})
     return out.getvalue()

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, quote
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
@@ -61,6 +62,89 @@ def service_scope(service: str) -> Iterator[None]:
 def set_service_scope(service: str) -> None:
     """`service_scope` without the reset, for a task that ends with the call it serves."""
     _service_scope.set(service)
+
+
+# Query parameters whose values a span may carry: what a request is about, never who (a
+# lookup's `q`, a name, an e-mail, a cursor, a sign-in link's token or `next` are not here).
+QUERY_ALLOWED = frozenset(
+    {
+        "jurisdiction",
+        "requesting_jurisdiction",
+        "requested_jurisdiction",
+        "competence",
+        "language",
+        "lang",
+        "limit",
+        "status",
+        "direction",
+        "urgency",
+        "urgent",
+        "month",
+        "from",
+        "to",
+        "group_by",
+        "network",
+        "kind",
+        "visibility",
+        "format",
+        "view",
+    }
+)
+# Parameters the API knows whose presence is worth seeing but whose values are not kept.
+QUERY_NAMED = frozenset({"q", "name", "email", "person", "id", "cursor", "next", "token"})
+REDACTED = "REDACTED"
+# The span attributes that hold a query string: url.query alone, or at the end of the others.
+_QUERY_ATTRIBUTES = ("url.query", "http.target", "url.full", "http.url")
+
+
+def scrub_query(query: str) -> str:
+    """`query` with the allowed parameters' values; the API's other parameters with their
+    value REDACTED; any parameter the API does not know is left out (its name, chosen by the
+    caller, could be anything)."""
+    kept = []
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key in QUERY_ALLOWED:
+            kept.append(f"{key}={quote(value, safe=',;:')}")
+        elif key in QUERY_NAMED:
+            kept.append(f"{key}={REDACTED}")
+    return "&".join(kept)
+
+
+def _scrub_attribute(name: str, value: str) -> str:
+    if name == "url.query":
+        return scrub_query(value)
+    if "?" not in value:
+        return value
+    head, _, query = value.partition("?")
+    scrubbed = scrub_query(query.partition("#")[0])
+    return f"{head}?{scrubbed}" if scrubbed else head
+
+
+class QueryScrubber(SpanProcessor):
+    """Rewrites a starting span's query-string attributes to `scrub_query`'s allow-list.
+
+    Installed first, so the HTTP instrumentation's `url.query` (a lookup's `q=<a name>`)
+    never reaches this process's span buffer or any exporter: attributes are replaced
+    before any other processor sees the span, and nothing sets them again later.
+    """
+
+    def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        attributes = span.attributes or {}
+        for name in _QUERY_ATTRIBUTES:
+            value = attributes.get(name)
+            if isinstance(value, str):
+                scrubbed = _scrub_attribute(name, value)
+                if scrubbed != value:
+                    span.set_attribute(name, scrubbed)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
 
 
 @dataclass(frozen=True)
@@ -168,6 +252,8 @@ def setup(
         }
     )
     tracer_provider = TracerProvider(resource=resource)
+    # First: every processor after it, and so every exporter, sees scrubbed query strings.
+    tracer_provider.add_span_processor(QueryScrubber())
     buffer = SpanBuffer(keep_spans, service_name)
     tracer_provider.add_span_processor(buffer)
     if span_exporter is not None:

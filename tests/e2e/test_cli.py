@@ -373,3 +373,8 @@ def test_export_csv_parses_and_has_a_record_type_column(node: RunningNode) -> No
     assert all(r["id"] and r["name"] and r["jurisdiction"] for r in rows)
     data = exported(node)
     assert len(rows) == len(data["authorities"]) + len(data["contact_points"])
+    # No cell a spreadsheet would run as a formula: phones (E.164, "+...") get an apostrophe.
+    cells = [v for r in rows for v in r.values()]
+    assert not [v for v in cells if v[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    phones = {a["phone"] for a in data["authorities"] if a["phone"]}
+    assert phones and phones <= {r["phone"][1:] for r in rows if r["phone"].startswith("'+")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from google.protobuf import json_format
@@ -24,6 +25,7 @@ async def test_add_list_and_remove_a_peer(node: Node, tmp_path: Path) -> None:
     assert resp.status == 403
     resp = await node.client.post("/api/v1/federation/peers", json=body, headers=node.auth("admin"))
     assert resp.status == 201, await resp.text()
+    assert resp.headers["Location"] == "/api/v1/federation/peers/EJN"
     again = await node.client.post(
         "/api/v1/federation/peers", json=body, headers=node.auth("admin")
     )
@@ -37,6 +39,15 @@ async def test_add_list_and_remove_a_peer(node: Node, tmp_path: Path) -> None:
     assert resp.status == 204
     resp = await node.client.delete("/api/v1/federation/peers/EJN", headers=node.auth("admin"))
     assert resp.status == 404
+    # The audit log names the peer each change concerns (written in the background).
+    for _ in range(100):
+        audit = await node.client.get("/api/v1/admin/audit?limit=50", headers=node.auth("admin"))
+        entries = {(i["action"], i["target"]) for i in (await audit.json())["items"]}
+        if ("POST", "/api/v1/federation/peers/EJN") in entries:
+            break
+        await asyncio.sleep(0.05)
+    assert ("POST", "/api/v1/federation/peers/EJN") in entries
+    assert ("DELETE", "/api/v1/federation/peers/EJN") in entries
 
 
 async def test_bad_descriptors_name_the_field(node: Node, tmp_path: Path) -> None:

@@ -133,7 +133,7 @@ async def test_the_audit_log_records_writes_and_lookups_never_tokens(node: Node)
     # Audited by stable principal id (a service token's own), with the name shown beside it.
     assert write["subject"].startswith("token:") and write["subject_name"] == "test-editor"
     assert write["role"] == "editor"
-    assert write["target"] == "/api/v1/authorities"
+    assert write["target"] == f"/api/v1/authorities/{created['id']}"  # the new record
     assert "status 201" in write["detail"]
     lookup = next(i for i in items if i["target"] == "/api/v1/lookup?jurisdiction=TH")
     assert (lookup["subject_name"], lookup["action"], lookup["trace_id"]) == (

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+
+from justnet.directory.v1 import directory_pb2 as pb
 
 from services.directory import files
 
@@ -36,3 +40,37 @@ def test_json_shapes() -> None:
     }
     assert list(parsed.rows[1].contact_point.languages) == ["en", "th"]
     assert files.parse_json("{").errors[0].message.startswith("not valid JSON")
+
+
+def test_csv_export_neutralises_formulas_and_the_import_gives_them_back() -> None:
+    """OWASP's CSV injection rule: a cell a spreadsheet would read as a formula starts with
+    an apostrophe in the export; the import takes it off again, so the round trip is exact."""
+    authority = pb.Authority(
+        jurisdiction="TH",
+        name='=HYPERLINK("http://evil.example","click")',
+        kind="court",
+        competences=["mla"],
+        phone="+66 2 141 1111",
+        address="@home",
+        website="'quoted",
+        email="-1+1@th.justnet.example",
+    )
+    authority.meta.id = "a-1"
+    contact = pb.ContactPoint(
+        authority_id="a-1", jurisdiction="TH", name="\tTab", title="-", phone="+66812345678"
+    )
+    contact.meta.id = "c-1"
+    text = files.export_csv([authority], [contact])
+
+    cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    dangerous = [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert dangerous == [], dangerous
+    assert "'+66 2 141 1111" in cells and "'=HYPERLINK(" in text and "''quoted" in cells
+
+    parsed = files.parse_csv(text)
+    assert parsed.errors == []
+    back_a, back_c = parsed.rows[0].authority, parsed.rows[1].contact_point
+    assert back_a.name == authority.name and back_a.phone == "+66 2 141 1111"
+    assert (back_a.address, back_a.website, back_a.email) == ("@home", "'quoted", authority.email)
+    assert (back_c.name, back_c.title, back_c.phone) == ("\tTab", "-", "+66812345678")
+    assert back_a.meta.id == "a-1" and list(back_a.competences) == ["mla"]
