@@ -79,6 +79,9 @@ async def directory_runtime(settings: NodeSettings) -> AsyncIterator[directory.D
     await runtime.stop(0)
 
 
+SCRAPE_TOKEN = "test-scrape-token-0123456789"  # gateway.scrape_token of the `node` fixture
+
+
 @dataclass
 class Node:
     settings: NodeSettings
@@ -111,6 +114,7 @@ async def node(
         federation=replace(settings.federation, address=f"127.0.0.1:{fed.port}"),
         requests=replace(settings.requests, address="127.0.0.1:9"),
         events=replace(settings.events, address="127.0.0.1:9"),
+        gateway=replace(settings.gateway, scrape_token=SCRAPE_TOKEN),
     )
     await migrate_gateway(wired)
     engine = create_engine(wired.gateway.database_url, instrument=False)
@@ -120,6 +124,7 @@ async def node(
         for role in ("admin", "editor", "member")
     }
     await engine.dispose()
+    tokens["scrape"] = SCRAPE_TOKEN
     app: web.Application = create_app(wired)
     client = TestClient(TestServer(app))
     await client.start_server()
