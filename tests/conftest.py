@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
@@ -20,6 +21,7 @@ from gateway.app import migrate as migrate_gateway
 from gateway.auth import TokenStore
 from services.common import telemetry
 from services.common.db import create_engine
+from services.common.internal import token_path
 from services.common.settings import NodeSettings, load_settings
 from services.directory import service as directory
 from services.federation import service as federation
@@ -104,6 +106,9 @@ async def node(
         keys_dir, settings.network, settings.name, list(settings.jurisdictions), None
     )
     keyed = load_settings(config)
+    # The directory server runs from tmp_path: it shares the node's internal credential.
+    (tmp_path / "keys").mkdir(exist_ok=True)
+    shutil.copy(token_path(keyed.data_dir), token_path(tmp_path))
     fed_settings = replace(settings, data_dir=keyed.data_dir)
     await federation.migrate(fed_settings)
     fed = await federation.start(fed_settings, port=0, peer_port=0)

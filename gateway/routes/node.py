@@ -88,10 +88,12 @@ def _peer(p: fpb.PeerStatus) -> dict[str, Any]:
 
 
 async def _peers(request: web.Request) -> list[fpb.PeerStatus] | None:
+    clients = request.app[keys.CLIENTS]
     try:
-        reply = await request.app[keys.CLIENTS].federation.ListPeers(
+        # The brief states are public on /api/v1/node: the gateway asks as itself.
+        reply = await clients.federation.ListPeers(
             fpb.ListPeersRequest(brief=True),
-            metadata=request[keys.CALLER].metadata(),
+            metadata=(*request[keys.CALLER].metadata(), *clients.credential.metadata()),
             timeout=2.0,
         )
     except grpc.aio.AioRpcError:
