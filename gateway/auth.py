@@ -174,6 +174,13 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
         # Tokens are ASCII (jn_ + base64url); anything else cannot be one of ours.
         valid = token.isascii() and token.isprintable() and len(token) <= 200
+        if valid and is_scrape_token(request, token):
+            # Prometheus's token reads /metrics and nothing else (not even as anonymous).
+            if request.path != METRICS_PATH:
+                raise PermissionDenied("the scrape token reads only /metrics")
+            request[keys.SCRAPER] = True
+            request[keys.CALLER] = ANONYMOUS
+            return await handler(request)
         info = await request.app[keys.TOKENS].resolve(token) if valid else None
         if info is None:
             raise Unauthenticated("unknown or revoked token")
@@ -187,6 +194,22 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         )
     request[keys.CALLER] = caller
     return await handler(request)
+
+
+METRICS_PATH = "/metrics"
+
+
+def is_scrape_token(request: web.Request, token: str) -> bool:
+    """Whether `token` is the configured `gateway.scrape_token` (compared in constant time)."""
+    expected = request.app[keys.SETTINGS].gateway.scrape_token
+    return bool(expected) and secrets.compare_digest(token.encode(), expected.encode())
+
+
+def require_scraper(request: web.Request) -> None:
+    """GET /metrics: the scrape token or an admin token; otherwise 401 or 403."""
+    if request.get(keys.SCRAPER, False):
+        return
+    require(request, "admin")
 
 
 def require(request: web.Request, role: str) -> Caller:

@@ -16,6 +16,7 @@ from justnet.federation.v1 import federation_pb2, federation_pb2_grpc
 from justnet.requests.v1 import requests_pb2_grpc
 
 from services.common.clients import open_channel
+from services.common.internal import InternalCredential
 from services.common.settings import GRPC_SERVICES, NodeSettings
 
 HEALTH_TIMEOUT = 1.0
@@ -31,6 +32,9 @@ class ServiceClients:
     _peer_states: dict[str, str] | None = None
     _peers_at: float = -1e9
     _peers_refresh: asyncio.Task[None] | None = None
+    # The node's internal credential: the gateway's own calls (telemetry, peer states) carry
+    # it instead of a caller (services/common/internal.py).
+    credential: InternalCredential = field(default_factory=lambda: InternalCredential.fixed(""))
 
     @classmethod
     def connect(cls, settings: NodeSettings) -> ServiceClients:
@@ -38,7 +42,8 @@ class ServiceClients:
             {
                 name: open_channel(settings.service(name).target, timeouts=TIMEOUTS)
                 for name in GRPC_SERVICES
-            }
+            },
+            credential=InternalCredential(settings.data_dir),
         )
 
     @cached_property
@@ -92,7 +97,9 @@ class ServiceClients:
     async def _refresh_peer_states(self) -> None:
         try:
             reply = await self.federation.ListPeers(
-                federation_pb2.ListPeersRequest(brief=True), timeout=PEER_STATE_TIMEOUT
+                federation_pb2.ListPeersRequest(brief=True),
+                metadata=self.credential.metadata(),
+                timeout=PEER_STATE_TIMEOUT,
             )
             self._peer_states = {p.network: p.state for p in reply.peers}
         except grpc.aio.AioRpcError:

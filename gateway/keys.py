@@ -22,6 +22,7 @@ TOKENS: web.AppKey[TokenStore] = web.AppKey("tokens")
 OPENAPI: web.AppKey[dict] = web.AppKey("openapi")  # type: ignore[type-arg]
 AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
 CALLER = web.RequestKey("caller", Caller)
+SCRAPER = web.RequestKey("scraper", bool)  # the request carries gateway.scrape_token
 FRAGMENTS = web.AppKey("fragments", JsonFragments)
 LOOKUPS = web.AppKey("lookups", LookupAnswers)
 LOOKUP_WATCH = web.AppKey("lookup_watch", LookupTokenWatch)

@@ -100,19 +100,20 @@ class _Families:
 async def node_metrics(clients: ServiceClients, network: str) -> bytes:
     """Every process's metrics in one Prometheus exposition, plus each peer's replication
     lag and replicated records as the federation service reports them."""
-    system = Caller("admin", network, "gateway-metrics")
+    # The gateway's own call, with the node's internal credential: no caller is invented.
+    own = clients.credential.metadata()
 
     async def one(channel: grpc.aio.Channel) -> tpb.MetricsResponse | None:
         try:
             reply: tpb.MetricsResponse = await telemetry_pb2_grpc.NodeTelemetryStub(
                 channel
-            ).Metrics(tpb.MetricsRequest(), metadata=system.metadata(), timeout=GATHER_TIMEOUT)
+            ).Metrics(tpb.MetricsRequest(), metadata=own, timeout=GATHER_TIMEOUT)
         except grpc.aio.AioRpcError:
             return None
         return reply
 
     replies, peers = await asyncio.gather(
-        asyncio.gather(*(one(c) for c in clients.channels.values())), _peers(clients, system)
+        asyncio.gather(*(one(c) for c in clients.channels.values())), _peers(clients, own)
     )
     merged = _Families()
     merged.add("gateway", REGISTRY.collect())
@@ -147,10 +148,12 @@ async def node_metrics(clients: ServiceClients, network: str) -> bytes:
     return generate_latest(registry)
 
 
-async def _peers(clients: ServiceClients, caller: Caller) -> list[fpb.PeerStatus] | None:
+async def _peers(
+    clients: ServiceClients, metadata: tuple[tuple[str, str], ...]
+) -> list[fpb.PeerStatus] | None:
     try:
         reply = await clients.federation.ListPeers(
-            fpb.ListPeersRequest(), metadata=caller.metadata(), timeout=GATHER_TIMEOUT
+            fpb.ListPeersRequest(), metadata=metadata, timeout=GATHER_TIMEOUT
         )
     except grpc.aio.AioRpcError:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
@@ -20,6 +21,7 @@ from gateway.app import migrate as migrate_gateway
 from gateway.auth import TokenStore
 from services.common import telemetry
 from services.common.db import create_engine
+from services.common.internal import token_path
 from services.common.settings import NodeSettings, load_settings
 from services.directory import service as directory
 from services.federation import service as federation
@@ -79,6 +81,9 @@ async def directory_runtime(settings: NodeSettings) -> AsyncIterator[directory.D
     await runtime.stop(0)
 
 
+SCRAPE_TOKEN = "test-scrape-token-0123456789"  # gateway.scrape_token of the `node` fixture
+
+
 @dataclass
 class Node:
     settings: NodeSettings
@@ -101,6 +106,9 @@ async def node(
         keys_dir, settings.network, settings.name, list(settings.jurisdictions), None
     )
     keyed = load_settings(config)
+    # The directory server runs from tmp_path: it shares the node's internal credential.
+    (tmp_path / "keys").mkdir(exist_ok=True)
+    shutil.copy(token_path(keyed.data_dir), token_path(tmp_path))
     fed_settings = replace(settings, data_dir=keyed.data_dir)
     await federation.migrate(fed_settings)
     fed = await federation.start(fed_settings, port=0, peer_port=0)
@@ -111,6 +119,7 @@ async def node(
         federation=replace(settings.federation, address=f"127.0.0.1:{fed.port}"),
         requests=replace(settings.requests, address="127.0.0.1:9"),
         events=replace(settings.events, address="127.0.0.1:9"),
+        gateway=replace(settings.gateway, scrape_token=SCRAPE_TOKEN),
     )
     await migrate_gateway(wired)
     engine = create_engine(wired.gateway.database_url, instrument=False)
@@ -120,6 +129,7 @@ async def node(
         for role in ("admin", "editor", "member")
     }
     await engine.dispose()
+    tokens["scrape"] = SCRAPE_TOKEN
     app: web.Application = create_app(wired)
     client = TestClient(TestServer(app))
     await client.start_server()

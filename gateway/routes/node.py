@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from gateway import bodies, keys, observe, render
 from gateway.api import Api, json_response, read_json
-from gateway.auth import require
+from gateway.auth import require, require_scraper
 from gateway.schema import Param, parse_body, parse_query
 from services.common.errors import InvalidInput
 from services.common.identity import Caller
@@ -88,10 +88,12 @@ def _peer(p: fpb.PeerStatus) -> dict[str, Any]:
 
 
 async def _peers(request: web.Request) -> list[fpb.PeerStatus] | None:
+    clients = request.app[keys.CLIENTS]
     try:
-        reply = await request.app[keys.CLIENTS].federation.ListPeers(
+        # The brief states are public on /api/v1/node: the gateway asks as itself.
+        reply = await clients.federation.ListPeers(
             fpb.ListPeersRequest(brief=True),
-            metadata=request[keys.CALLER].metadata(),
+            metadata=(*request[keys.CALLER].metadata(), *clients.credential.metadata()),
             timeout=2.0,
         )
     except grpc.aio.AioRpcError:
@@ -297,13 +299,17 @@ async def openapi(request: web.Request) -> web.Response:
 @api.route(
     "GET",
     "/metrics",
-    summary="Prometheus metrics of every process of the node",
+    summary="Prometheus metrics of every process of the node (an admin token or the "
+    "node's scrape token, gateway.scrape_token)",
     tag="node",
+    role="admin",
     content_type="text/plain",
     response={"type": "string"},
 )
 async def metrics(request: web.Request) -> web.Response:
     # Every process of the node, each sample labelled justnet_service (gateway/observe.py).
+    # An admin token or the scrape token (gateway.scrape_token) only.
+    require_scraper(request)
     settings = request.app[keys.SETTINGS]
     body = await observe.node_metrics(request.app[keys.CLIENTS], settings.network)
     response = web.Response(body=body)

@@ -17,6 +17,7 @@ import aiohttp
 import tomli_w
 
 from services.common.identity_files import write_keyring
+from services.common.internal import ensure_token
 from services.common.settings import (
     BASE_PORT_OFFSETS,
     DEFAULT_PEER_PORT,
@@ -86,6 +87,7 @@ def write_node(
     key_pem, cert_pem = generate_tls_identity(network, ["localhost", host])
     write_private_file(keys / "tls.key", key_pem)
     (keys / "tls.crt").write_bytes(cert_pem)
+    ensure_token(data_dir)
     tmp.replace(config)
     return config
 
@@ -106,6 +108,7 @@ async def _spawn(service: str, settings: NodeSettings) -> Child:
 
 async def spawn_node(settings: NodeSettings) -> list[Child]:
     """The node's five processes: services first, the gateway last."""
+    ensure_token(settings.data_dir)  # a node made before the internal credential existed
     children = []
     for svc in ("directory", "requests", "events", "federation", "gateway"):
         children.append(await _spawn(svc, settings))

@@ -23,6 +23,7 @@ from prometheus_client import REGISTRY, generate_latest
 
 from services.common import semconv, telemetry
 from services.common.identity import caller_from_metadata
+from services.common.internal import internal_call
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["NodeTelemetry"].full_name
 MAX_ATTRIBUTE_CHARS = 500
@@ -105,8 +106,13 @@ class NodeTelemetryServicer(telemetry_pb2_grpc.NodeTelemetryServicer):
 
 
 async def _require_admin(context: grpc.aio.ServicerContext) -> None:
-    # Defence in depth: the gateway already allows only admins to see traces and metrics.
+    # The gateway's own calls (/metrics) carry the node's internal credential; an
+    # administrator's (/api/v1/admin/traces) name them. Nobody else reads telemetry.
+    if internal_call():
+        return
     caller = caller_from_metadata(context.invocation_metadata())
+    if not caller.authenticated:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "this needs an admin caller")
     if not caller.at_least("admin"):
         await context.abort(grpc.StatusCode.PERMISSION_DENIED, "this needs the admin role")
 

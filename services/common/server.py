@@ -25,6 +25,7 @@ from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 from services.common import telemetry
 from services.common.errors import MAX_MESSAGE_CHARS, DomainError, error_metadata
 from services.common.identity import caller_from_metadata, reset_caller, set_caller
+from services.common.internal import InternalCredential, reset_internal, set_internal
 from services.common.node_telemetry import SERVICE_NAME as TELEMETRY_SERVICE
 from services.common.node_telemetry import (
     NodeTelemetryServicer,
@@ -44,6 +45,11 @@ class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mi
     This is the single place where a service's exceptions become gRPC status codes.
     """
 
+    def __init__(self, credential: InternalCredential | None = None) -> None:
+        # The node's internal credential: a call that carries it is the gateway's own
+        # (services/common/internal.py). None: no call is.
+        self.credential = credential
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -53,12 +59,16 @@ class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mi
         if handler is None:
             return None
         caller = caller_from_metadata(details.invocation_metadata)
+        internal = self.credential is not None and self.credential.verify(
+            details.invocation_metadata
+        )
         method = details.method
         if handler.unary_unary is not None:
             inner = handler.unary_unary
 
             async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
                 token = set_caller(caller)
+                internal_token = set_internal(internal)
                 try:
                     return await inner(request, context)
                 except DomainError as exc:
@@ -69,6 +79,7 @@ class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mi
                     log.exception("unhandled error in %s", method)
                     await context.abort(grpc.StatusCode.INTERNAL, "internal error")
                 finally:
+                    reset_internal(internal_token)
                     reset_caller(token)
 
             return grpc.unary_unary_rpc_method_handler(
@@ -83,6 +94,7 @@ class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mi
                 # grpc.aio runs each call in its own task, so the caller set here stays
                 # in this call; no reset (a stream may be closed from another context).
                 set_caller(caller)
+                set_internal(internal)
                 try:
                     async for item in inner_stream(request, context):
                         yield item
@@ -142,12 +154,17 @@ async def create_server(
     credentials: grpc.ServerCredentials | None = None,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     node_telemetry: bool | None = None,
+    credential: InternalCredential | None = None,
 ) -> RunningServer:
     """Builds, binds and starts a server; returns it with the bound port.
 
     `node_telemetry` (default: on for internal ports, i.e. without credentials) serves
     this process's spans and metrics to the gateway; a port for peers never does.
+    `credential` is the node's internal credential, which internal ports accept (a port for
+    peers never does).
     """
+    if credentials is not None:
+        credential = None
     tel = telemetry.current()
     service = service_of(service_names)
     server = grpc.aio.server(
@@ -158,7 +175,7 @@ async def create_server(
                 filter_=filters.negate(filters.health_check()),
             ),
             *interceptors,
-            CallerAndErrorsInterceptor(),
+            CallerAndErrorsInterceptor(credential),
         ],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),

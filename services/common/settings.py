@@ -44,7 +44,7 @@ TOP_KEYS = ("network", "name", "jurisdictions", "data_dir")
 SERVICE_KEYS = ("host", "port", "database_url", "address")
 EXTRA_KEYS = {
     "federation": ("peer_host", "peer_port", "peer_endpoint"),
-    "gateway": ("max_body_bytes", "public_url"),
+    "gateway": ("max_body_bytes", "public_url", "scrape_token"),
 }
 TELEMETRY_KEYS = ("keep_spans", "log_level")
 
@@ -80,6 +80,9 @@ class GatewaySettings:
     database_url: str
     max_body_bytes: int = 1_048_576
     public_url: str = ""
+    # A bearer token that authorises GET /metrics and nothing else (Prometheus); empty: only
+    # admin tokens may scrape. Kept out of repr so it never reaches a log line.
+    scrape_token: str = field(default="", repr=False)
 
     @property
     def url(self) -> str:
@@ -217,6 +220,13 @@ class _EnvValue:
     text: str
 
 
+def _scrape_token(gw: _Reader) -> str:
+    token = gw.text("scrape_token", "").strip()
+    if token and not (16 <= len(token) <= 200 and token.isascii() and token.isprintable()):
+        raise SettingsError(gw._name("scrape_token"), "16 to 200 printable ASCII characters")
+    return token
+
+
 class _Reader:
     """Typed access to one TOML table, naming `section.key` in every error."""
 
@@ -338,6 +348,7 @@ def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> Nod
         database_url=gw_values["database_url"],
         max_body_bytes=gw.integer("max_body_bytes", 1_048_576, low=1024, high=1 << 30),
         public_url=gw.text("public_url", ""),
+        scrape_token=_scrape_token(gw),
     )
     seen: dict[int, str] = {}
     for setting, port in (

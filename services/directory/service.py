@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common import migrations, semconv, telemetry
 from services.common.db import create_engine
+from services.common.internal import InternalCredential
 from services.common.server import RunningServer, create_server, run_until_signalled
 from services.common.settings import NodeSettings
 from services.common.validation import warm_up
@@ -99,6 +100,7 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> Directory
         [SERVICE_NAME],
         host=settings.directory.host,
         port=settings.directory.port if port is None else port,
+        credential=InternalCredential(settings.data_dir),
     )
     follower = asyncio.create_task(index.follow(), name="directory-index-follow")
     return DirectoryRuntime(server, engine, logic, follower)

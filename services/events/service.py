@@ -21,6 +21,7 @@ from services.common.clients import open_channel
 from services.common.db import create_engine
 from services.common.errors import DomainError
 from services.common.identity import Caller
+from services.common.internal import InternalCredential
 from services.common.server import RunningServer, create_server, run_until_signalled
 from services.common.settings import NodeSettings
 from services.common.waiting import wait_event
@@ -157,6 +158,7 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> EventsRun
         [SERVICE_NAME, MAILBOX_NAME, FEED_NAME],
         host=own.host,
         port=own.port if port is None else port,
+        credential=InternalCredential(settings.data_dir),
     )
     updates.start()
     return EventsRuntime(server, engine, logic, [directory_channel, federation_channel], updates)

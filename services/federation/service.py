@@ -22,10 +22,12 @@ from services.common.errors import (
     NotFound,
     PeerTimeout,
     PermissionDenied,
+    Unauthenticated,
     Unavailable,
 )
 from services.common.identity import Caller, current_caller
 from services.common.identity_files import NodeIdentity, load_identity
+from services.common.internal import InternalCredential, internal_call
 from services.common.server import RunningServer, create_server, run_until_signalled
 from services.common.settings import NodeSettings
 from services.common.timeutil import as_utc, to_timestamp
@@ -133,6 +135,16 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
             )
         return caller
 
+    def _require_admin_or_gateway(self) -> None:
+        """The peers' state: this node's administrators, or the gateway's own calls (the
+        peer states of lookups and /api/v1/node, and /metrics) with the internal credential."""
+        if internal_call():
+            return
+        caller = current_caller()
+        if not caller.authenticated:
+            raise Unauthenticated("this needs an administrator or the node's gateway")
+        self._require_admin()
+
     def _require_admin(self) -> None:
         caller = current_caller()
         if not (caller.at_least("admin") and caller.network == self.settings.network):
@@ -146,6 +158,7 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
     async def ListPeers(
         self, request: pb.ListPeersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListPeersResponse:
+        self._require_admin_or_gateway()
         out = []
         for row in await self.store.all():
             link = self.manager.links.get(row.network)
@@ -377,6 +390,7 @@ async def start(
         [SERVICE_NAME],
         host=settings.federation.host,
         port=settings.federation.port if port is None else port,
+        credential=InternalCredential(settings.data_dir),
     )
     peer_handler = PeerServer(
         settings.network,

@@ -20,6 +20,7 @@ from services.common.clients import open_channel
 from services.common.db import create_engine
 from services.common.identity import Caller
 from services.common.identity_files import load_identity
+from services.common.internal import InternalCredential
 from services.common.server import RunningServer, create_server, run_until_signalled
 from services.common.settings import NodeSettings
 from services.requests.chain import KeyRing
@@ -94,6 +95,7 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> RequestsR
         [SERVICE_NAME, MAILBOX_NAME],
         host=settings.requests.host,
         port=settings.requests.port if port is None else port,
+        credential=InternalCredential(settings.data_dir),
     )
     dispatcher = asyncio.create_task(
         Dispatcher(logic, federation).run(), name="requests-outbox-dispatch"

@@ -42,13 +42,13 @@ def _count(text: str, name: str, **labels: str) -> float:
 def test_metrics_of_every_process_change_with_requests(node: RunningNode) -> None:
     rpc = semconv.prometheus_name(semconv.RPC_SERVER_DURATION) + "_count"
     labels = {"justnet_service": "directory", "rpc_method": "Lookup"}
-    before = node.get("/metrics").text
+    before = node.get("/metrics", "admin").text
     # Two different questions: a repeated one is answered from the gateway's memory.
     for competence in ("mla", "extradition"):
         assert (
             node.get(f"/api/v1/lookup?jurisdiction=VN&competence={competence}").status_code == 200
         )
-    after = node.get("/metrics").text
+    after = node.get("/metrics", "admin").text
     assert _count(after, rpc, **labels) >= _count(before, rpc, **labels) + 2
     records = semconv.prometheus_name(semconv.RECORDS)
     assert _count(after, records, justnet_service="directory", justnet_origin="SEAJUST") > 0

@@ -53,7 +53,7 @@ async def test_shared_records_arrive_verified_and_network_records_stay(
     await eventually(lambda: _state(sea, "EJN", "connected"), "SEAJUST connected to EJN")
     # The full peer list counts replicas; the brief one (asked on every lookup) does not.
     full = (await ejn.fed().ListPeers(fpb.ListPeersRequest(), metadata=ejn.admin)).peers
-    brief = (await ejn.fed().ListPeers(fpb.ListPeersRequest(brief=True))).peers
+    brief = (await ejn.fed().ListPeers(fpb.ListPeersRequest(brief=True), metadata=ejn.admin)).peers
     assert [(p.network, p.records) for p in full] == [("SEAJUST", 2)]
     assert [(p.network, p.records, p.cursor) for p in brief] == [("SEAJUST", 0, 0)]
     assert brief[0].state == full[0].state

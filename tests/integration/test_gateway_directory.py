@@ -289,7 +289,7 @@ async def test_node_health_networks_jurisdictions(node: Node) -> None:
     assert "th" in th["official_languages"]
     assert (await node.client.get("/api/v1/jurisdictions/XX")).status == 400
     assert (await node.client.get("/api/v1/networks/NOPE")).status == 404
-    metrics = await node.client.get("/metrics")
+    metrics = await node.client.get("/metrics", headers=node.auth("admin"))
     assert metrics.status == 200
     assert "http_server" in await metrics.text()
 

@@ -90,12 +90,12 @@ def _samples(text: str, name: str, **labels: str) -> float:
 
 async def test_metrics_change_when_requests_are_made(node: Node) -> None:
     await create(node, "/api/v1/authorities", AUTHORITY)
-    before = await (await node.client.get("/metrics")).text()
+    before = await (await node.client.get("/metrics", headers=node.auth("scrape"))).text()
     # Three different questions: a repeated one is answered from the gateway's memory.
     for competence in ("mla", "extradition", "cybercrime"):
         resp = await node.client.get(f"/api/v1/lookup?jurisdiction=TH&competence={competence}")
         assert resp.status == 200
-    after = await (await node.client.get("/metrics")).text()
+    after = await (await node.client.get("/metrics", headers=node.auth("scrape"))).text()
 
     rpc = semconv.prometheus_name(semconv.RPC_SERVER_DURATION) + "_count"
     server = {"rpc_method": "Lookup", "rpc_service": "justnet.directory.v1.DirectoryService"}
@@ -160,3 +160,25 @@ def test_code_names_only_registered_justnet_attributes() -> None:
     # protobuf package names and file names are not attributes
     found = {f for f in found if not re.match(r"^justnet\.([a-z]+\.v\d|toml$)", f)}
     assert found <= declared, found - declared
+
+
+async def test_metrics_need_an_admin_token_or_the_scrape_token(node: Node) -> None:
+    assert (await node.client.get("/metrics")).status == 401
+    for role in ("member", "editor"):
+        assert (await node.client.get("/metrics", headers=node.auth(role))).status == 403
+    wrong = {"Authorization": "Bearer " + "x" * len(node.tokens["scrape"])}
+    assert (await node.client.get("/metrics", headers=wrong)).status == 401
+    for role in ("admin", "scrape"):
+        resp = await node.client.get("/metrics", headers=node.auth(role))
+        assert resp.status == 200, role
+        assert "justnet_service" in await resp.text()
+
+
+async def test_the_scrape_token_reads_metrics_and_nothing_else(node: Node) -> None:
+    scrape = node.auth("scrape")
+    # not even what anyone may read anonymously, nor the admin's views
+    for path in ("/api/v1/networks", "/api/v1/node", "/api/v1/admin/traces", "/api/v1/admin/audit"):
+        resp = await node.client.get(path, headers=scrape)
+        assert resp.status == 403, path
+    resp = await node.client.post("/api/v1/authorities", json=AUTHORITY, headers=scrape)
+    assert resp.status == 403

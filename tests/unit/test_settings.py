@@ -66,6 +66,7 @@ def test_environment_overrides(tmp_path: Path) -> None:
         ({}, "\n[events]\nprot = 1\n", "events.prot"),
         ({}, "\n[requests]\nport = 18080\n", "requests.port"),
         ({}, "\n[events]\nport = true\n", "events.port"),
+        ({"JUSTNET_GATEWAY_SCRAPE_TOKEN": "short"}, "", "JUSTNET_GATEWAY_SCRAPE_TOKEN"),
     ],
 )
 def test_bad_settings_fail_naming_the_setting(
@@ -84,3 +85,11 @@ def test_missing_file_and_invalid_toml(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as info:
         load_settings(write(tmp_path, "name = 'x'"), {})
     assert info.value.setting == "network"
+
+
+def test_the_scrape_token_is_read_and_never_shown(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path), {}).gateway.scrape_token == ""
+    token = "prometheus-" + "s3cret" * 4
+    s = load_settings(write(tmp_path), {"JUSTNET_GATEWAY_SCRAPE_TOKEN": token})
+    assert s.gateway.scrape_token == token
+    assert token not in repr(s)
