@@ -25,7 +25,7 @@ from gateway.console import (
     requests_pages,
     routes_pages,
 )
-from gateway.console.web import ACCOUNTS, PREFIX, see_other
+from gateway.console.web import ACCOUNTS, PREFIX, STATIC, see_other
 
 HERE = Path(__file__).parent
 PAGE_MODULES = (
@@ -70,7 +70,7 @@ def _static_url(name: str) -> str:
     digest = _DIGESTS.get(name)
     if digest is None:
         digest = _DIGESTS[name] = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    return f"{PREFIX}/static/{name}?v={digest}"
+    return f"{STATIC}{name}?v={digest}"
 
 
 _DIGESTS: dict[str, str] = {}
@@ -85,7 +85,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/", _root)
     app.router.add_get(PREFIX, _root)
     app.router.add_get(f"{PREFIX}/", _root)
-    app.router.add_static(f"{PREFIX}/static", HERE / "static")
+    app.router.add_static(STATIC.rstrip("/"), HERE / "static")
     for module in PAGE_MODULES:
         app.router.add_routes(module.routes)
 

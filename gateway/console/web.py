@@ -36,6 +36,7 @@ SESSION_COOKIE = "jn_session"
 CSRF_COOKIE = "jn_csrf"  # before sign-in: a double-submit value
 CSRF_FIELD = "csrf_token"
 PREFIX = "/console"
+STATIC = f"{PREFIX}/static/"
 SESSION: web.RequestKey[ConsoleSession | None] = web.RequestKey("console_session")
 CSRF: web.RequestKey[str] = web.RequestKey("console_csrf")
 ACCOUNTS: web.AppKey[AccountStore] = web.AppKey("accounts")
@@ -231,17 +232,16 @@ async def _load_session(request: web.Request) -> None:
     if secret and secret.isascii() and len(secret) <= 100:
         request[SESSION] = await request.app[ACCOUNTS].session(secret)
     session = request[SESSION]
-    if session is not None and session.complete:
-        person = session.person
-        request[keys.CALLER] = Caller(
-            role=person.role,
-            network=request.app[keys.SETTINGS].network,
-            subject=person.principal,
-            name=person.name,
-        )
+    if session is not None:
         request[CSRF] = session.csrf
-    elif session is not None:
-        request[CSRF] = session.csrf
+        if session.complete:  # a half-signed-in session grants nothing yet
+            person = session.person
+            request[keys.CALLER] = Caller(
+                role=person.role,
+                network=request.app[keys.SETTINGS].network,
+                subject=person.principal,
+                name=person.name,
+            )
     else:
         given = request.cookies.get(cookie_name(request, CSRF_COOKIE), "")
         request[CSRF] = given if 20 <= len(given) <= 100 and given.isascii() else ""
@@ -262,6 +262,14 @@ async def _csrf_ok(request: web.Request) -> bool:
 async def console_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not (request.path == PREFIX or request.path.startswith(f"{PREFIX}/")):
         return await handler(request)
+    if request.path.startswith(STATIC):
+        # Stylesheet and icon: no session or CSRF work; their URLs carry the content's hash
+        # (`static()` in __init__), so browsers may keep them.
+        asset = await handler(request)
+        asset.headers["X-Content-Type-Options"] = "nosniff"
+        if "v" in request.query:
+            asset.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return asset
     i18n.set_language(
         i18n.negotiate(
             request.cookies.get(cookie_name(request, i18n.LANGUAGE_COOKIE)),

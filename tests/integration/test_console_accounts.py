@@ -387,3 +387,14 @@ async def test_sign_in_never_redirects_off_the_console(node: Node, target: str) 
         allow_redirects=False,
     )
     assert resp.status == 303 and resp.headers["Location"] == "/console/lookup"
+
+
+async def test_the_stylesheet_is_cached_by_its_hash_and_pages_are_not(node: Node) -> None:
+    page = await node.client.get("/console/sign-in")
+    assert page.headers["Cache-Control"] == "no-store"
+    href = re.search(r'href="(/console/static/console\.css\?v=[0-9a-f]{12})"', await page.text())
+    assert href, "the page links the stylesheet by its content hash"
+    css = await node.client.get(href.group(1))
+    assert css.status == 200 and css.content_type == "text/css"
+    assert css.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "Set-Cookie" not in css.headers  # no session or CSRF work for a file
