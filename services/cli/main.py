@@ -11,6 +11,7 @@ import contextlib
 import json
 import sys
 from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -143,7 +144,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("keys", help="the node's signing keys")
     ksub = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     kr = ksub.add_parser(
-        "rotate", help="new signing key; the old one keeps verifying old signatures"
+        "rotate",
+        help="new signing key and TLS certificate, announced to peers by the old key; "
+        "old signatures keep verifying",
+    )
+    kr.add_argument(
+        "--activate-after",
+        metavar="DURATION",
+        default="15m",
+        help="keep using the old key and certificate this long while peers learn the new "
+        "ones (e.g. 30s, 15m, 1h; default 15m)",
+    )
+    kr.add_argument(
+        "--overlap",
+        metavar="DURATION",
+        default="7d",
+        help="peers accept the old key and certificate this long, then only the new (default 7d)",
     )
     _config_arg(kr)
 
@@ -292,8 +308,13 @@ async def cmd_node_info(args: argparse.Namespace) -> int:
         print(json.dumps(data))
     else:
         for key, value in data.items():
-            if key != "certificate_pem":
-                print(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
+            if key in ("certificate_pem", "announcements", "previous_certificates"):
+                continue
+            if key == "old_keys":
+                value = [f"{k['key_id']} (until {k['expired_at']})" for k in value]
+            print(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
+        for cert in data.get("previous_certificates", []):
+            print(f"previous certificate accepted until: {cert['accepted_until']}")
     return 0
 
 
@@ -468,11 +489,31 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     return await run_demo(networks, args.base_port, args.data_dir, args.json)
 
 
-async def cmd_keys(args: argparse.Namespace) -> int:
-    from services.common.identity_files import rotate_signing_key
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-    old, new = rotate_signing_key(_settings(args))
-    print(f"rotated signing key: {old} -> {new}; restart the federation service to use it")
+
+def parse_duration(option: str, text: str) -> timedelta:
+    """ "90s", "15m", "1h", "7d" (one number and one unit)."""
+    value, unit = text.strip()[:-1], text.strip()[-1:].lower()
+    if unit not in _UNITS or not value.isdigit() or len(value) > 6:
+        raise UsageError(f"{option}: {text[:20]!r} is not a duration such as 30s, 15m, 1h or 7d")
+    return timedelta(seconds=int(value) * _UNITS[unit])
+
+
+async def cmd_keys(args: argparse.Namespace) -> int:
+    from services.common.identity_files import rotate
+
+    activate_after = parse_duration("--activate-after", args.activate_after)
+    overlap = parse_duration("--overlap", args.overlap)
+    done = rotate(_settings(args), overlap=overlap, activate_after=activate_after)
+    print(f"new signing key {done.new_key_id} (was {done.old_key_id})")
+    print(f"new TLS certificate {done.fingerprint}")
+    print(
+        f"announced to peers now (signed by {done.old_key_id}); used from "
+        f"{done.active_from.isoformat(timespec='seconds')}; the old key and certificate "
+        f"are accepted until {done.overlap_until.isoformat(timespec='seconds')}"
+    )
+    print("running services pick the new keys up by themselves; no restart is needed")
     return 0
 
 

@@ -9,14 +9,13 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import tomli_w
 
-from services.common.identity_files import write_keyring
+from services.common.identity_files import first_keyring
 from services.common.internal import ensure_token
 from services.common.settings import (
     BASE_PORT_OFFSETS,
@@ -29,13 +28,9 @@ from services.common.settings import (
     load_settings,
 )
 from services.common.signing import (
-    KEY_VALIDITY_DAYS,
     generate_signing_key,
     generate_tls_identity,
-    save_signing_key,
-    write_private_file,
 )
-from services.common.timeutil import utcnow
 
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
@@ -81,12 +76,8 @@ def write_node(
         tmp.unlink()
         raise
     keys = data_dir / "keys"
-    signing_key = generate_signing_key()
-    save_signing_key(signing_key, keys / "signing.key")
-    write_keyring(keys, signing_key, utcnow() + timedelta(days=KEY_VALIDITY_DAYS), ())
     key_pem, cert_pem = generate_tls_identity(network, ["localhost", host])
-    write_private_file(keys / "tls.key", key_pem)
-    (keys / "tls.crt").write_bytes(cert_pem)
+    first_keyring(keys, generate_signing_key(), key_pem, cert_pem)
     ensure_token(data_dir)
     tmp.replace(config)
     return config

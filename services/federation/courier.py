@@ -33,7 +33,7 @@ from services.federation.mailboxes import Mailboxes
 from services.federation.metrics import FederationMetrics
 from services.federation.models import OutboxRow
 from services.federation.outbox import Outbox, delivery_message
-from services.federation.peer_client import DELIVER, PeerClient
+from services.federation.peer_client import DELIVER, PeerClient, link_identity
 from services.federation.peers import Peer
 from services.federation.signatures import open_receipt, sign_message
 from services.federation.subscriber import backoff_seconds
@@ -66,6 +66,7 @@ class Courier:
         self.metrics = metrics
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.link = link_identity(identity, peer)
 
     async def run(self) -> None:
         client = PeerClient(self.network, self.identity, self.peer)
@@ -151,7 +152,7 @@ class Courier:
             payload=row.payload,
         )
         envelope.sent_at.FromDatetime(utcnow())
-        body = sign_message(self.identity.signing_key, envelope).SerializeToString()
+        body = sign_message(client.own.signing_key, envelope).SerializeToString()
         raw = await client.unary(channel, DELIVER, body, deadline=DELIVER_TIMEOUT)
         receipt = xpb.SignedReceipt()
         try:
@@ -215,7 +216,10 @@ class Couriers:
     async def sync(self, peers: dict[str, Peer]) -> None:
         for network in list(self.couriers):
             current = peers.get(network)
-            if current is None or current.identity != self.couriers[network].peer.identity:
+            if (
+                current is None
+                or link_identity(self.identity, current) != self.couriers[network].link
+            ):
                 await self._stop(network)
         for network, peer in peers.items():
             if network not in self.couriers:

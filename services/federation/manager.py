@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from services.common.identity_files import NodeIdentity
 from services.federation.feeds import Feed
+from services.federation.peer_client import link_identity
 from services.federation.peers import Peer, PeerStore
 from services.federation.quarantine import QuarantineStore
 from services.federation.subscriber import PeerLink, Subscriber
@@ -81,11 +82,11 @@ class PeerManager:
             for index, feed in enumerate(self.feeds):
                 key = (network, feed.name)
                 link = self.feed_links.get(key)
-                if link is not None and link.peer.identity == peer.identity:
+                if link is not None and link.identity == link_identity(self.identity, peer):
                     continue
                 if link is not None:
                     await self._stop(key)
-                link = PeerLink(peer)
+                link = PeerLink(peer, link_identity(self.identity, peer))
                 subscriber = Subscriber(
                     self.network,
                     self.identity,

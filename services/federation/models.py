@@ -40,10 +40,16 @@ class PeerRow(Base):
     key_id: Mapped[str] = mapped_column(String(64))
     public_key: Mapped[str] = mapped_column(String(100))
     key_valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    # [{key_id, public_key, expired_at}]: signatures made before expired_at still verify
+    key_valid_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # [{key_id, public_key, expired_at, valid_from}]: signatures dated in the window verify
     old_keys: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     certificate_pem: Mapped[str] = mapped_column(Text)
     certificate_fingerprint: Mapped[str] = mapped_column(String(100))
+    # After the peer rotated its certificate: [{pem, fingerprint, until}] still accepted.
+    previous_certificates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # This node's newest signing key that the peer acknowledged (AnnounceKeys): until it
+    # does, a rotation's previous identity is used toward it (services/common/identity_files.py).
+    announced_key_id: Mapped[str] = mapped_column(String(64), default="")
     policy: Mapped[str] = mapped_column(String(32), default="default")
     # Feeds to offer again from the start, after the policy changed.
     replay_feeds: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -57,6 +63,17 @@ class PeerRow(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     state: Mapped[str] = mapped_column(String(16), default="unreachable")
+
+
+class NonceRow(Base):
+    """A peer call's nonce, kept until the call's time window has passed, so a replay is
+    refused even after a restart."""
+
+    __tablename__ = "federation_nonces"
+
+    origin: Mapped[str] = mapped_column(String(16), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class ContactRequestLogRow(Base):

@@ -16,25 +16,34 @@ SUBSCRIBE = f"/{PEER_SERVICE}/Subscribe"
 GET_KEYS = f"/{PEER_SERVICE}/GetKeys"
 DELIVER = f"/{PEER_SERVICE}/Deliver"
 FETCH_DETAILS = f"/{PEER_SERVICE}/FetchContactDetails"
+ANNOUNCE_KEYS = f"/{PEER_SERVICE}/AnnounceKeys"
+
+
+def link_identity(identity: NodeIdentity, peer: Peer) -> tuple[object, ...]:
+    """What, when changed, requires new connections to the peer: the peer's own identity
+    (peers.Peer.identity) and which of this node's identities is used toward it."""
+    return (*peer.identity, identity.for_peer(peer.announced_key_id).signing_key.key_id)
 
 
 class PeerClient:
     def __init__(self, network: str, identity: NodeIdentity, peer: Peer) -> None:
         self.network = network
-        self.identity = identity
         self.peer = peer
+        # Chosen once per client, so its channel and its signatures agree: during a
+        # rotation, a peer that has not acknowledged the new key gets the previous one.
+        self.own = identity.for_peer(peer.announced_key_id)
 
     def channel(self) -> grpc.aio.Channel:
         return open_channel(
             self.peer.endpoint,
-            credentials=tls.channel_credentials(self.identity, self.peer),
+            credentials=tls.channel_credentials(self.own, self.peer),
             options=tls.channel_options(self.peer),
             default_timeout=10.0,
             retries=False,
         )
 
     def signed(self, method: str, body: bytes) -> tuple[tuple[str, str], ...]:
-        header = sign_call(self.identity.signing_key, method, self.network, self.peer.network, body)
+        header = sign_call(self.own.signing_key, method, self.network, self.peer.network, body)
         return ((AUTH_KEY, header),)
 
     async def unary(

@@ -23,7 +23,14 @@ from services.common.signing import certificate_fingerprint
 from services.common.timeutil import utcnow
 from services.federation.details import DetailsLog, answer
 from services.federation.feeds import Feed
-from services.federation.peer_client import DELIVER, FETCH_DETAILS, GET_KEYS, SUBSCRIBE
+from services.federation.nonces import NonceStore
+from services.federation.peer_client import (
+    ANNOUNCE_KEYS,
+    DELIVER,
+    FETCH_DETAILS,
+    GET_KEYS,
+    SUBSCRIBE,
+)
 from services.federation.peer_client import PEER_SERVICE as SERVICE
 from services.federation.peers import Peer
 from services.federation.policy import POLICIES, Policy
@@ -32,6 +39,8 @@ from services.federation.signatures import AUTH_KEY, CallVerifier, sign_batch, s
 
 log = logging.getLogger(__name__)
 MAX_REQUEST_BYTES = 4096
+# Each announcement carries a certificate (~1 KiB); a node's whole chain stays far below.
+MAX_ANNOUNCE_BYTES = 256 * 1024
 # A pushed message carries its payload (bounded at Send) plus the signed envelope.
 MAX_MESSAGE_BYTES = 300 * 1024
 HEARTBEAT_SECONDS = 5.0
@@ -61,6 +70,8 @@ class PeerServer:
         receiver: Receiver,
         details_log: DetailsLog,
         replayed: Callable[[str, str, str], Awaitable[None]],
+        announced: Callable[[str, list[pb.SignedKeyAnnouncement]], Awaitable[str]],
+        nonces: NonceStore | None = None,
     ) -> None:
         self.network = network
         self.identity = identity
@@ -71,7 +82,8 @@ class PeerServer:
         self.receiver = receiver
         self.details_log = details_log
         self.replayed = replayed
-        self.verifier = CallVerifier(network)
+        self.announced = announced
+        self.verifier = CallVerifier(network, nonces)
         self.admin = Caller("admin", network, "federation").metadata()
 
     def handler(self) -> grpc.GenericRpcHandler:
@@ -82,6 +94,7 @@ class PeerServer:
                 "GetKeys": grpc.unary_unary_rpc_method_handler(self.get_keys),
                 "Deliver": grpc.unary_unary_rpc_method_handler(self.deliver),
                 "FetchContactDetails": grpc.unary_unary_rpc_method_handler(self.fetch_details),
+                "AnnounceKeys": grpc.unary_unary_rpc_method_handler(self.announce_keys),
             },
         )
 
@@ -96,7 +109,7 @@ class PeerServer:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "request too large")
         metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         try:
-            return self.verifier.verify(
+            return await self.verifier.verify(
                 metadata.get(AUTH_KEY), method, body, self.peers(), _tls_fingerprint(context)
             )
         except DomainError as exc:
@@ -107,6 +120,23 @@ class PeerServer:
     async def get_keys(self, body: bytes, context: grpc.aio.ServicerContext) -> bytes:
         await self._authenticate(GET_KEYS, body, context)
         return bytes(self.keys().SerializeToString())
+
+    async def announce_keys(self, body: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        """The peer's new keys (it rotated): applied if each announcement is signed by a
+        key this node trusts for it; answered with the peer's key now held as current."""
+        peer = await self._authenticate(ANNOUNCE_KEYS, body, context, MAX_ANNOUNCE_BYTES)
+        try:
+            request = pb.AnnounceKeysRequest.FromString(body)
+        except Exception:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "garbled AnnounceKeysRequest")
+            raise
+        try:
+            current = await self.announced(peer.network, list(request.announcements))
+        except DomainError as exc:
+            log.warning("refused key announcement of %s: %s", peer.network, exc.message)
+            await context.abort(exc.code, exc.message)
+            raise  # unreachable: abort raises
+        return bytes(pb.AnnounceKeysResponse(current_key_id=current).SerializeToString())
 
     async def deliver(self, body: bytes, context: grpc.aio.ServicerContext) -> bytes:
         peer = await self._authenticate(DELIVER, body, context, MAX_MESSAGE_BYTES)

@@ -23,6 +23,7 @@ from services.common.timeutil import as_utc, from_timestamp, utcnow
 from services.common.validation import Validator, country_code
 from services.federation.models import PeerRow
 from services.federation.policy import FEEDS, POLICIES
+from services.federation.rotation import apply_announcements
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,21 @@ class PeerKey:
     public_key: str
     valid_until: datetime | None = None  # current key
     expired_at: datetime | None = None  # old key
+    valid_from: datetime | None = None  # None: no lower bound (keys from before windows)
 
     def valid_at(self, at: datetime) -> bool:
+        if self.valid_from is not None and at < self.valid_from:
+            return False
         if self.expired_at is not None:
             return at < self.expired_at
         return self.valid_until is None or at <= self.valid_until
+
+
+@dataclass(frozen=True)
+class PinnedCertificate:
+    pem: bytes
+    fingerprint: str
+    until: datetime | None  # None: the peer's current certificate
 
 
 @dataclass(frozen=True)
@@ -57,15 +68,27 @@ class Peer:
     accepted: frozenset[str] = frozenset()
     # Feeds to read again from the start: the accepted states changed since.
     rescan_feeds: tuple[str, ...] = ()
+    # Certificates it rotated away from, accepted until their overlap ends.
+    previous_certificates: tuple[PinnedCertificate, ...] = ()
+    # This node's newest key that the peer acknowledged (see identity_files.for_peer).
+    announced_key_id: str = ""
 
     @classmethod
     def from_row(cls, row: PeerRow) -> Peer:
-        keys = [PeerKey(row.key_id, row.public_key, valid_until=_opt(row.key_valid_until))]
+        keys = [
+            PeerKey(
+                row.key_id,
+                row.public_key,
+                valid_until=_opt(row.key_valid_until),
+                valid_from=_opt(row.key_valid_from),
+            )
+        ]
         keys += [
             PeerKey(
                 k["key_id"],
                 k["public_key"],
                 expired_at=as_utc(datetime.fromisoformat(k["expired_at"])),
+                valid_from=_iso(k.get("valid_from")),
             )
             for k in row.old_keys
         ]
@@ -83,10 +106,25 @@ class Peer:
             jurisdictions=tuple(row.jurisdictions or ()),
             accepted=frozenset(accepted_of(row)),
             rescan_feeds=tuple(row.rescan_feeds or ()),
+            previous_certificates=tuple(
+                PinnedCertificate(c["pem"].encode(), c["fingerprint"], _iso(c["until"]))
+                for c in row.previous_certificates or ()
+            ),
+            announced_key_id=row.announced_key_id or "",
         )
 
     def key(self, key_id: str) -> PeerKey | None:
         return next((k for k in self.keys if k.key_id == key_id), None)
+
+    def pinned(self, now: datetime | None = None) -> list[PinnedCertificate]:
+        """The certificates this peer may present now: its current one, and during a
+        rotation's overlap the one before."""
+        at = now or utcnow()
+        current = PinnedCertificate(self.certificate_pem, self.fingerprint, None)
+        return [current] + [c for c in self.previous_certificates if c.until and at < c.until]
+
+    def accepts_certificate(self, fingerprint: str | None) -> bool:
+        return fingerprint is not None and any(c.fingerprint == fingerprint for c in self.pinned())
 
     @property
     def identity(self) -> tuple[object, ...]:
@@ -94,7 +132,13 @@ class Peer:
         keys and certificate, and the states accepted from it (records are judged as
         they arrive). (Not the policy: it governs what this node serves the peer, which
         the peer server re-checks.)"""
-        return (self.endpoint, self.keys, self.certificate_pem, self.accepted)
+        return (
+            self.endpoint,
+            self.keys,
+            self.certificate_pem,
+            self.previous_certificates,
+            self.accepted,
+        )
 
 
 def accepted_of(row: PeerRow) -> list[str]:
@@ -133,6 +177,10 @@ def _opt(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
 
 
+def _iso(value: str | None) -> datetime | None:
+    return as_utc(datetime.fromisoformat(value)) if value else None
+
+
 def check_descriptor(d: pb.NodeDescriptor, share: str, own_network: str) -> dict[str, Any]:
     """Validates a peer's descriptor (obtained out of band); every error names its field."""
     v = Validator()
@@ -164,6 +212,18 @@ def check_descriptor(d: pb.NodeDescriptor, share: str, own_network: str) -> dict
         v.fail("certificate_fingerprint", "does not match certificate_pem")
     if share not in POLICIES:
         v.fail("share", f"{share!r} is not one of {', '.join(POLICIES)}")
+    previous = []
+    for i, c in enumerate(d.previous_certificates):
+        try:
+            previous.append(
+                {
+                    "pem": c.certificate_pem,
+                    "fingerprint": certificate_fingerprint(c.certificate_pem.encode()),
+                    "until": from_timestamp(c.accepted_until).isoformat(),
+                }
+            )
+        except ValueError:
+            v.fail(f"previous_certificates[{i}].certificate_pem", "not a PEM certificate")
     v.raise_if_errors()
     return {
         "network": network,
@@ -172,20 +232,27 @@ def check_descriptor(d: pb.NodeDescriptor, share: str, own_network: str) -> dict
         "jurisdictions": jurisdictions,
         "key_id": d.key_id,
         "public_key": d.public_key,
-        "key_valid_until": from_timestamp(d.key_valid_until)
-        if d.HasField("key_valid_until")
-        else None,
-        "old_keys": [
-            {
-                "key_id": k.key_id,
-                "public_key": k.public_key,
-                "expired_at": from_timestamp(k.expired_at).isoformat(),
-            }
-            for k in d.old_keys
-        ],
+        "key_valid_until": _ts(d, "key_valid_until"),
+        "key_valid_from": _ts(d, "key_valid_from"),
+        "old_keys": [old_key_entry(k) for k in d.old_keys],
         "certificate_pem": d.certificate_pem,
         "certificate_fingerprint": fingerprint,
+        "previous_certificates": previous,
         "policy": share,
+    }
+
+
+def _ts(message: Any, field: str) -> datetime | None:
+    return from_timestamp(getattr(message, field)) if message.HasField(field) else None
+
+
+def old_key_entry(k: pb.VerifyKey) -> dict[str, Any]:
+    valid_from = _ts(k, "valid_from")
+    return {
+        "key_id": k.key_id,
+        "public_key": k.public_key,
+        "expired_at": from_timestamp(k.expired_at).isoformat(),
+        "valid_from": valid_from.isoformat() if valid_from else None,
     }
 
 
@@ -294,26 +361,23 @@ class PeerStore:
             if success:
                 row.last_success_at = utcnow()
 
-    async def update_keys(self, network: str, keys: pb.NodeKeys) -> None:
-        """Stores keys fetched from the peer over its pinned TLS channel."""
-        if not keys.verify_keys:
-            return
-        current = keys.verify_keys[0]
+    async def apply_announcements(
+        self, network: str, announcements: Sequence[pb.SignedKeyAnnouncement]
+    ) -> str:
+        """Applies the peer's key announcements this node does not know yet, each checked
+        against the keys it trusts (rotation.py); returns the peer's current key id."""
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
             row = await session.get(PeerRow, network)
             if row is None:
-                return
-            row.key_id = current.key_id
-            row.public_key = current.public_key
-            row.key_valid_until = (
-                from_timestamp(current.valid_until) if current.HasField("valid_until") else None
-            )
-            row.old_keys = [
-                {
-                    "key_id": k.key_id,
-                    "public_key": k.public_key,
-                    "expired_at": from_timestamp(k.expired_at).isoformat(),
-                }
-                for k in keys.old_verify_keys
-            ]
+                raise NotFound(f"no peer {network}")
+            apply_announcements(row, announcements, utcnow())
+            return str(row.key_id)
+
+    async def acknowledged(self, network: str, key_id: str) -> None:
+        """The peer holds this node's key `key_id` (it answered an announcement)."""
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            row = await session.get(PeerRow, network)
+            if row is not None and row.announced_key_id != key_id:
+                row.announced_key_id = key_id

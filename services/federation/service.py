@@ -26,18 +26,25 @@ from services.common.errors import (
     Unavailable,
 )
 from services.common.identity import Caller, current_caller
-from services.common.identity_files import NodeIdentity, load_identity
+from services.common.identity_files import (
+    NodeIdentity,
+    certificate_not_after,
+    load_identity,
+    verify_keys,
+)
 from services.common.internal import InternalCredential, internal_call
 from services.common.server import RunningServer, create_server, run_until_signalled
 from services.common.settings import NodeSettings
 from services.common.timeutil import as_utc, to_timestamp
 from services.federation import tls
+from services.federation.announcer import KeyAnnouncer
 from services.federation.courier import Couriers
 from services.federation.details import DetailsLog
 from services.federation.feeds import Feed, directory_feed, service_feed
 from services.federation.mailboxes import Mailboxes
 from services.federation.manager import PeerManager
 from services.federation.metrics import FederationMetrics
+from services.federation.nonces import NonceStore
 from services.federation.outbox import Inbox, Outbox, check_send, delivery_message
 from services.federation.peer_client import FETCH_DETAILS, PEER_SERVICE, PeerClient
 from services.federation.peer_server import PeerServer
@@ -51,59 +58,56 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FederationService"].full_name
 
 
 def node_keys(settings: NodeSettings, identity: NodeIdentity) -> pb.NodeKeys:
-    key = identity.signing_key
+    current, old = verify_keys(identity)
     return pb.NodeKeys(
         network=settings.network,
-        verify_keys=[
-            pb.VerifyKey(
-                key_id=key.key_id,
-                public_key=key.public_b64,
-                valid_until=to_timestamp(identity.valid_until),
-            )
-        ],
-        old_verify_keys=[
-            pb.VerifyKey(
-                key_id=k.key_id, public_key=k.public_key, expired_at=to_timestamp(k.expired_at)
-            )
-            for k in identity.old_keys
-        ],
+        verify_keys=[current],
+        old_verify_keys=old,
+        announcements=[pb.SignedKeyAnnouncement.FromString(a) for a in identity.announcements],
     )
 
 
 def descriptor(settings: NodeSettings, identity: NodeIdentity) -> pb.NodeDescriptor:
     keys = node_keys(settings, identity)
-    return pb.NodeDescriptor(
+    current = keys.verify_keys[0]
+    out = pb.NodeDescriptor(
         network=settings.network,
         name=settings.name,
         peer_endpoint=settings.federation.peer_endpoint,
         jurisdictions=list(settings.jurisdictions),
-        key_id=identity.signing_key.key_id,
-        public_key=identity.signing_key.public_b64,
+        key_id=current.key_id,
+        public_key=current.public_key,
         certificate_fingerprint=identity.fingerprint,
-        certificate_pem=identity.tls_cert_pem.decode(),
+        certificate_pem=identity.newest.tls_cert_pem.decode(),
         old_keys=keys.old_verify_keys,
-        key_valid_until=to_timestamp(identity.valid_until),
+        key_valid_until=current.valid_until,
+        certificate_valid_until=to_timestamp(identity.certificate_valid_until),
+        announcements=keys.announcements,
     )
+    if current.HasField("valid_from"):
+        out.key_valid_from.CopyFrom(current.valid_from)
+    previous = identity.previous_certificate()
+    if previous is not None:
+        out.previous_certificates.add(
+            certificate_pem=previous[0].decode(), accepted_until=to_timestamp(previous[1])
+        )
+    return out
 
 
 def peer_keys(peer: Peer) -> pb.NodeKeys:
-    current = [k for k in peer.keys if k.expired_at is None]
-    old = [k for k in peer.keys if k.expired_at is not None]
-    return pb.NodeKeys(
-        network=peer.network,
-        verify_keys=[
-            pb.VerifyKey(
-                key_id=k.key_id, public_key=k.public_key, valid_until=to_timestamp(k.valid_until)
-            )
-            for k in current
-        ],
-        old_verify_keys=[
-            pb.VerifyKey(
-                key_id=k.key_id, public_key=k.public_key, expired_at=to_timestamp(k.expired_at)
-            )
-            for k in old
-        ],
-    )
+    out = pb.NodeKeys(network=peer.network)
+    for k in peer.keys:
+        entry = (out.verify_keys if k.expired_at is None else out.old_verify_keys).add(
+            key_id=k.key_id, public_key=k.public_key
+        )
+        for field, value in (
+            ("valid_until", k.valid_until),
+            ("expired_at", k.expired_at),
+            ("valid_from", k.valid_from),
+        ):
+            if value is not None:
+                getattr(entry, field).FromDatetime(value)
+    return out
 
 
 class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
@@ -178,6 +182,11 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
                     for (peer, kind, reason), n in sorted(self.quarantine.counts.items())
                     if peer == row.network
                 ],
+            )
+            if row.key_valid_until is not None:
+                status.key_valid_until.FromDatetime(as_utc(row.key_valid_until))
+            status.certificate_valid_until.FromDatetime(
+                certificate_not_after(row.certificate_pem.encode())
             )
             success = link.last_success_at if link and link.last_success_at else row.last_success_at
             if success is not None:
@@ -323,6 +332,7 @@ class FederationRuntime:
     peer_server: RunningServer
     manager: PeerManager
     couriers: Couriers
+    announcer: KeyAnnouncer
     mailboxes: Mailboxes
     engine: AsyncEngine
     channel: grpc.aio.Channel
@@ -337,6 +347,7 @@ class FederationRuntime:
         return self.peer_server.port
 
     async def stop(self, grace: float = 5.0) -> None:
+        await self.announcer.stop()
         await self.manager.stop()
         await self.couriers.stop()
         await self.peer_server.stop(grace)
@@ -402,6 +413,8 @@ async def start(
         Receiver(settings.network, identity, Inbox(engine), mailboxes),
         details_log,
         store.replayed,
+        store.apply_announcements,
+        NonceStore(engine),
     ).handler()
 
     def register_peer(server: grpc.aio.Server) -> None:
@@ -413,13 +426,23 @@ async def start(
         host=settings.federation.peer_host,
         port=settings.federation.peer_port if peer_port is None else peer_port,
         credentials=tls.server_credentials(
-            identity, lambda: [p.certificate_pem for p in manager.peers.values()]
+            identity, lambda: [c.pem for p in manager.peers.values() for c in p.pinned()]
         ),
     )
+    announcer = KeyAnnouncer(settings.network, identity, store, lambda: manager.peers)
     manager.start()
     couriers.start()
+    announcer.start()
     return FederationRuntime(
-        server, peer_server, manager, couriers, mailboxes, engine, channel, events_channel
+        server,
+        peer_server,
+        manager,
+        couriers,
+        announcer,
+        mailboxes,
+        engine,
+        channel,
+        events_channel,
     )
 
 

@@ -27,6 +27,7 @@ from justnet.federation.v1 import federation_pb2 as pb
 
 from services.common.errors import PermissionDenied, Unauthenticated
 from services.common.signing import SigningKey, verify
+from services.federation.nonces import NonceStore
 from services.federation.peers import Peer, PeerKey
 
 AUTH_KEY = "x-justnet-auth"
@@ -116,13 +117,19 @@ def check_key_signature(
 
 
 class CallVerifier:
-    """Checks incoming peer calls; remembers nonces to refuse replays."""
+    """Checks incoming peer calls; refuses replays by nonce.
 
-    def __init__(self, network: str) -> None:
+    Nonces are remembered in memory (the quick check) and, with a NonceStore, in the
+    federation database until the call's time window has passed, so a call captured
+    before a restart cannot be replayed after it.
+    """
+
+    def __init__(self, network: str, store: NonceStore | None = None) -> None:
         self.network = network
+        self.store = store
         self._nonces: OrderedDict[tuple[str, str], float] = OrderedDict()
 
-    def verify(
+    async def verify(
         self,
         header: str | None,
         method: str,
@@ -139,8 +146,9 @@ class CallVerifier:
         peer = peers.get(origin)
         if peer is None:
             raise PermissionDenied(f"{origin[:40]} is not a peer of {self.network}")
-        if tls_fingerprint != peer.fingerprint:  # no client certificate fails too
-            raise PermissionDenied(f"the TLS certificate is not the one pinned for {origin}")
+        # No client certificate fails too. During a rotation's overlap, two are pinned.
+        if not peer.accepts_certificate(tls_fingerprint):
+            raise PermissionDenied(f"the TLS certificate is not one pinned for {origin}")
         try:
             ts = int(f["ts"])
         except ValueError:
@@ -148,13 +156,19 @@ class CallVerifier:
         now = time.time()
         if abs(now - ts) > CLOCK_SKEW:
             raise Unauthenticated("the call's time is outside the allowed window")
-        nonce_key = (origin, f["nonce"])
+        nonce = f["nonce"]
+        if not 16 <= len(nonce) <= 64:
+            raise Unauthenticated("nonce must be 16 to 64 characters")
+        nonce_key = (origin, nonce)
         self._forget(now)
         if nonce_key in self._nonces:
             raise Unauthenticated("replayed call (nonce already used)")
-        text = _call_text(method, origin, self.network, ts, f["nonce"], body)
+        text = _call_text(method, origin, self.network, ts, nonce, body)
         check_key_signature(peer, f["key"], _b64(f["sig"]), text, datetime.fromtimestamp(ts, UTC))
-        self._nonces[nonce_key] = now + 2 * CLOCK_SKEW
+        expiry = now + 2 * CLOCK_SKEW
+        self._nonces[nonce_key] = expiry
+        if self.store is not None and not await self.store.claim(origin, nonce, expiry):
+            raise Unauthenticated("replayed call (nonce already used)")
         return peer
 
     def _forget(self, now: float) -> None:

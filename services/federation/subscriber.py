@@ -99,6 +99,9 @@ class PeerLink:
     """Live state of the subscription to one peer (what ListPeers reports)."""
 
     peer: Peer
+    # What the subscription was started with (peer_client.link_identity): when it
+    # changes, the manager starts a new one.
+    identity: tuple[object, ...] = ()
     state: str = "unreachable"
     failures: int = 0
     last_error: str = ""
@@ -198,12 +201,14 @@ class Subscriber:
             await asyncio.sleep(delay)
 
     async def refresh_keys(self) -> None:
-        """Fetches the peer's keys over its pinned TLS channel (after a rotation)."""
+        """Fetches the peer's key announcements over its pinned TLS channel (it signs with
+        a key this node does not know: it rotated) and applies those this node can trust."""
         client = PeerClient(self.network, self.identity, self.peer)
         async with client.channel() as channel:
             body = pb.GetKeysRequest().SerializeToString()
             raw = await client.unary(channel, GET_KEYS, body, deadline=5.0)
-        await self.store.update_keys(self.peer.network, pb.NodeKeys.FromString(raw))
+        keys = pb.NodeKeys.FromString(raw)
+        await self.store.apply_announcements(self.peer.network, list(keys.announcements))
 
     async def _session(self) -> None:
         link = self.link

@@ -1,4 +1,8 @@
-"""Mutual TLS for the peer port: each side trusts exactly the certificates it pinned."""
+"""Mutual TLS for the peer port: each side trusts exactly the certificates it pinned.
+
+During a rotation's overlap a peer has two pinned certificates (its new one and the one
+before), and this node may present either of its own (services/common/identity_files.py).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from collections.abc import Callable
 
 import grpc
 
-from services.common.identity_files import NodeIdentity
+from services.common.identity_files import Credentials, NodeIdentity
 from services.common.signing import tls_server_name
 from services.federation.peers import Peer
 
@@ -15,36 +19,41 @@ def server_credentials(
     identity: NodeIdentity, trusted: Callable[[], list[bytes]]
 ) -> grpc.ServerCredentials:
     """Requires a client certificate among the peers' pinned ones, re-read per handshake,
-    so adding or removing a peer takes effect without a restart."""
+    so adding or removing a peer, or a rotation on either side, takes effect without a
+    restart."""
 
-    def roots() -> bytes:
+    def current() -> tuple[bytes, bytes, bytes]:
+        own = identity.active()
         # With no peer yet, trust only ourselves: nobody else can complete a handshake.
-        return b"".join(trusted()) or identity.tls_cert_pem
+        roots = b"".join(trusted()) or own.tls_cert_pem
+        return own.tls_key_pem, own.tls_cert_pem, roots
 
-    current = {"roots": roots()}
+    state = {"now": current()}
 
-    def config(pem: bytes) -> grpc.ServerCertificateConfiguration:
+    def config(
+        key_pem: bytes, cert_pem: bytes, roots: bytes
+    ) -> grpc.ServerCertificateConfiguration:
         return grpc.ssl_server_certificate_configuration(
-            [(identity.tls_key_pem, identity.tls_cert_pem)], root_certificates=pem
+            [(key_pem, cert_pem)], root_certificates=roots
         )
 
     def fetch() -> grpc.ServerCertificateConfiguration | None:
-        latest = roots()
-        if latest == current["roots"]:
+        latest = current()
+        if latest == state["now"]:
             return None
-        current["roots"] = latest
-        return config(latest)
+        state["now"] = latest
+        return config(*latest)
 
     return grpc.dynamic_ssl_server_credentials(
-        config(current["roots"]), fetch, require_client_authentication=True
+        config(*state["now"]), fetch, require_client_authentication=True
     )
 
 
-def channel_credentials(identity: NodeIdentity, peer: Peer) -> grpc.ChannelCredentials:
+def channel_credentials(own: Credentials, peer: Peer) -> grpc.ChannelCredentials:
     return grpc.ssl_channel_credentials(
-        root_certificates=peer.certificate_pem,
-        private_key=identity.tls_key_pem,
-        certificate_chain=identity.tls_cert_pem,
+        root_certificates=b"".join(c.pem for c in peer.pinned()),
+        private_key=own.tls_key_pem,
+        certificate_chain=own.tls_cert_pem,
     )
 
 

@@ -18,7 +18,7 @@ from justnet.federation.v1 import federation_pb2 as fpb
 from justnet.requests.v1 import requests_pb2 as pb
 
 from services.common.codes import REQUEST_TRANSITIONS, REQUESTING_STATUSES
-from services.common.identity_files import NodeIdentity
+from services.common.identity_files import NodeIdentity, verify_keys
 from services.common.signing import SigningKey, verify
 from services.common.timeutil import from_timestamp, to_timestamp
 
@@ -72,8 +72,29 @@ def new_event(
 
 @dataclass(frozen=True)
 class VerifyKey:
+    """A verify key and the window in which its signatures count."""
+
     public_key: str
-    expired_at: datetime | None  # signatures dated after it are refused
+    valid_from: datetime | None  # signatures dated before it are refused (None: no bound)
+    until: datetime | None  # expiry of an old key, or validity end of the current one
+
+    def valid_at(self, at: datetime) -> bool:
+        if self.valid_from is not None and at < self.valid_from:
+            return False
+        return self.until is None or at < self.until
+
+
+def _keys_of(reply: fpb.NodeKeys) -> dict[str, VerifyKey]:
+    def when(k: fpb.VerifyKey, field: str) -> datetime | None:
+        return from_timestamp(getattr(k, field)) if k.HasField(field) else None
+
+    keys = {
+        k.key_id: VerifyKey(k.public_key, when(k, "valid_from"), when(k, "valid_until"))
+        for k in reply.verify_keys
+    }
+    for k in reply.old_verify_keys:
+        keys[k.key_id] = VerifyKey(k.public_key, when(k, "valid_from"), when(k, "expired_at"))
+    return keys
 
 
 @dataclass(frozen=True)
@@ -105,11 +126,8 @@ class KeyRing:
         self._cache: dict[str, tuple[float, dict[str, VerifyKey]]] = {}
 
     def own(self) -> dict[str, VerifyKey]:
-        key = self.identity.signing_key
-        keys = {key.key_id: VerifyKey(key.public_b64, None)}
-        for old in self.identity.old_keys:
-            keys[old.key_id] = VerifyKey(old.public_key, old.expired_at)
-        return keys
+        current, old = verify_keys(self.identity)
+        return _keys_of(fpb.NodeKeys(verify_keys=[current], old_verify_keys=old))
 
     async def keys(self, network: str, key_id: str) -> dict[str, VerifyKey]:
         if network == self.network:
@@ -118,14 +136,7 @@ class KeyRing:
         cached = self._cache.get(network)
         if cached is not None and cached[0] > now and key_id in cached[1]:
             return cached[1]
-        reply = await self.fetch(network)
-        keys: dict[str, VerifyKey] = {}
-        for k in reply.verify_keys:
-            keys[k.key_id] = VerifyKey(k.public_key, None)
-        for k in reply.old_verify_keys:
-            keys[k.key_id] = VerifyKey(
-                k.public_key, from_timestamp(k.expired_at) if k.HasField("expired_at") else None
-            )
+        keys = _keys_of(await self.fetch(network))
         self._cache[network] = (now + KEYS_TTL_SECONDS, keys)
         return keys
 
@@ -171,8 +182,8 @@ async def _signature_problem(item: pb.SignedEvent, event: pb.RequestEvent, ring:
     key = keys.get(item.key_id)
     if key is None:
         return f"{item.key_id} is not a key of {event.author}"
-    if key.expired_at is not None and from_timestamp(event.at) > key.expired_at:
-        return f"signed with {item.key_id} after it expired"
+    if not key.valid_at(from_timestamp(event.at)):
+        return f"signed with {item.key_id} outside its validity window"
     if not verify(key.public_key, item.signature, CONTEXT + item.event):
         return "signature does not verify"
     return ""

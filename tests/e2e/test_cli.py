@@ -129,6 +129,67 @@ def test_a_bad_setting_in_justnet_toml_is_named(
     assert "gateway.port" in result.stderr
 
 
+# ------------------------------------------------------------------ keys rotate
+
+
+def _fresh_node(tmp_path: Path) -> Path:
+    data_dir = tmp_path / "rotating"
+    created = run_justnet("init", "--network", "SEAJUST", "--data-dir", data_dir)
+    assert created.returncode == 0, created.stderr
+    return data_dir / "justnet.toml"
+
+
+def _descriptor(config: Path) -> dict[str, Any]:
+    result = run_justnet("node-info", "--json", "--config", config)
+    assert result.returncode == 0, result.stderr
+    info: dict[str, Any] = json.loads(result.stdout)
+    return info
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--overlap", "7x"], "--overlap"),
+        (["--activate-after", "soon"], "--activate-after"),
+        (["--activate-after", "8d"], "--activate-after"),  # not within the 7 d overlap
+    ],
+)
+def test_keys_rotate_refuses_a_bad_duration_and_changes_nothing(
+    tmp_path: Path, args: list[str], option: str
+) -> None:
+    config = _fresh_node(tmp_path)
+    keys = config.parent / "keys"
+    before = {p: p.read_bytes() for p in keys.rglob("*") if p.is_file()}
+    result = run_justnet("keys", "rotate", *args, "--config", config)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert option in result.stderr
+    assert {p: p.read_bytes() for p in keys.rglob("*") if p.is_file()} == before
+
+
+def test_keys_rotate_makes_a_new_key_and_certificate_announced_by_the_old(
+    tmp_path: Path,
+) -> None:
+    config = _fresh_node(tmp_path)
+    before = _descriptor(config)
+    result = run_justnet(
+        "keys", "rotate", "--activate-after", "10m", "--overlap", "3d", "--config", config
+    )
+    assert result.returncode == 0, result.stderr
+    after = _descriptor(config)
+    assert after["key_id"] != before["key_id"] and after["key_id"] in result.stdout
+    assert after["certificate_fingerprint"] != before["certificate_fingerprint"]
+    assert after["certificate_fingerprint"] in result.stdout
+    # The old key stays published for the overlap, the old certificate too, and the
+    # announcement that links them is signed by the old key.
+    [old] = [k for k in after["old_keys"] if k["key_id"] == before["key_id"]]
+    assert old["public_key"] == before["public_key"]
+    [previous] = after["previous_certificates"]
+    assert previous["certificate_pem"] == before["certificate_pem"]
+    [announcement] = after["announcements"]
+    assert announcement["key_id"] == before["key_id"]
+    assert previous["accepted_until"] == old["expired_at"]
+
+
 # ------------------------------------------------------------------ node-info and tokens
 
 

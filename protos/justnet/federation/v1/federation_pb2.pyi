@@ -11,19 +11,75 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class VerifyKey(_message.Message):
-    __slots__ = ("key_id", "public_key", "valid_until", "expired_at")
+    __slots__ = ("key_id", "public_key", "valid_until", "expired_at", "valid_from")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
     VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
     EXPIRED_AT_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_FIELD_NUMBER: _ClassVar[int]
     key_id: str
     public_key: str
     valid_until: _timestamp_pb2.Timestamp
     expired_at: _timestamp_pb2.Timestamp
-    def __init__(self, key_id: _Optional[str] = ..., public_key: _Optional[str] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expired_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    valid_from: _timestamp_pb2.Timestamp
+    def __init__(self, key_id: _Optional[str] = ..., public_key: _Optional[str] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expired_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class KeyAnnouncement(_message.Message):
+    __slots__ = ("network", "new_key", "certificate_pem", "certificate_fingerprint", "previous_key_id", "previous_certificate_fingerprint", "active_from", "overlap_until", "issued_at")
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    NEW_KEY_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_CERTIFICATE_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
+    network: str
+    new_key: VerifyKey
+    certificate_pem: str
+    certificate_fingerprint: str
+    previous_key_id: str
+    previous_certificate_fingerprint: str
+    active_from: _timestamp_pb2.Timestamp
+    overlap_until: _timestamp_pb2.Timestamp
+    issued_at: _timestamp_pb2.Timestamp
+    def __init__(self, network: _Optional[str] = ..., new_key: _Optional[_Union[VerifyKey, _Mapping]] = ..., certificate_pem: _Optional[str] = ..., certificate_fingerprint: _Optional[str] = ..., previous_key_id: _Optional[str] = ..., previous_certificate_fingerprint: _Optional[str] = ..., active_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., overlap_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SignedKeyAnnouncement(_message.Message):
+    __slots__ = ("announcement", "key_id", "signature", "new_key_signature")
+    ANNOUNCEMENT_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    NEW_KEY_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    announcement: bytes
+    key_id: str
+    signature: bytes
+    new_key_signature: bytes
+    def __init__(self, announcement: _Optional[bytes] = ..., key_id: _Optional[str] = ..., signature: _Optional[bytes] = ..., new_key_signature: _Optional[bytes] = ...) -> None: ...
+
+class AnnounceKeysRequest(_message.Message):
+    __slots__ = ("announcements",)
+    ANNOUNCEMENTS_FIELD_NUMBER: _ClassVar[int]
+    announcements: _containers.RepeatedCompositeFieldContainer[SignedKeyAnnouncement]
+    def __init__(self, announcements: _Optional[_Iterable[_Union[SignedKeyAnnouncement, _Mapping]]] = ...) -> None: ...
+
+class AnnounceKeysResponse(_message.Message):
+    __slots__ = ("current_key_id",)
+    CURRENT_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    current_key_id: str
+    def __init__(self, current_key_id: _Optional[str] = ...) -> None: ...
+
+class PreviousCertificate(_message.Message):
+    __slots__ = ("certificate_pem", "accepted_until")
+    CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    certificate_pem: str
+    accepted_until: _timestamp_pb2.Timestamp
+    def __init__(self, certificate_pem: _Optional[str] = ..., accepted_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class NodeDescriptor(_message.Message):
-    __slots__ = ("network", "name", "peer_endpoint", "jurisdictions", "key_id", "public_key", "certificate_fingerprint", "certificate_pem", "old_keys", "key_valid_until")
+    __slots__ = ("network", "name", "peer_endpoint", "jurisdictions", "key_id", "public_key", "certificate_fingerprint", "certificate_pem", "old_keys", "key_valid_until", "certificate_valid_until", "key_valid_from", "previous_certificates", "announcements")
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PEER_ENDPOINT_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +90,10 @@ class NodeDescriptor(_message.Message):
     CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
     OLD_KEYS_FIELD_NUMBER: _ClassVar[int]
     KEY_VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    KEY_VALID_FROM_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_CERTIFICATES_FIELD_NUMBER: _ClassVar[int]
+    ANNOUNCEMENTS_FIELD_NUMBER: _ClassVar[int]
     network: str
     name: str
     peer_endpoint: str
@@ -44,17 +104,23 @@ class NodeDescriptor(_message.Message):
     certificate_pem: str
     old_keys: _containers.RepeatedCompositeFieldContainer[VerifyKey]
     key_valid_until: _timestamp_pb2.Timestamp
-    def __init__(self, network: _Optional[str] = ..., name: _Optional[str] = ..., peer_endpoint: _Optional[str] = ..., jurisdictions: _Optional[_Iterable[str]] = ..., key_id: _Optional[str] = ..., public_key: _Optional[str] = ..., certificate_fingerprint: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., old_keys: _Optional[_Iterable[_Union[VerifyKey, _Mapping]]] = ..., key_valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    certificate_valid_until: _timestamp_pb2.Timestamp
+    key_valid_from: _timestamp_pb2.Timestamp
+    previous_certificates: _containers.RepeatedCompositeFieldContainer[PreviousCertificate]
+    announcements: _containers.RepeatedCompositeFieldContainer[SignedKeyAnnouncement]
+    def __init__(self, network: _Optional[str] = ..., name: _Optional[str] = ..., peer_endpoint: _Optional[str] = ..., jurisdictions: _Optional[_Iterable[str]] = ..., key_id: _Optional[str] = ..., public_key: _Optional[str] = ..., certificate_fingerprint: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., old_keys: _Optional[_Iterable[_Union[VerifyKey, _Mapping]]] = ..., key_valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., certificate_valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key_valid_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., previous_certificates: _Optional[_Iterable[_Union[PreviousCertificate, _Mapping]]] = ..., announcements: _Optional[_Iterable[_Union[SignedKeyAnnouncement, _Mapping]]] = ...) -> None: ...
 
 class NodeKeys(_message.Message):
-    __slots__ = ("network", "verify_keys", "old_verify_keys")
+    __slots__ = ("network", "verify_keys", "old_verify_keys", "announcements")
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     VERIFY_KEYS_FIELD_NUMBER: _ClassVar[int]
     OLD_VERIFY_KEYS_FIELD_NUMBER: _ClassVar[int]
+    ANNOUNCEMENTS_FIELD_NUMBER: _ClassVar[int]
     network: str
     verify_keys: _containers.RepeatedCompositeFieldContainer[VerifyKey]
     old_verify_keys: _containers.RepeatedCompositeFieldContainer[VerifyKey]
-    def __init__(self, network: _Optional[str] = ..., verify_keys: _Optional[_Iterable[_Union[VerifyKey, _Mapping]]] = ..., old_verify_keys: _Optional[_Iterable[_Union[VerifyKey, _Mapping]]] = ...) -> None: ...
+    announcements: _containers.RepeatedCompositeFieldContainer[SignedKeyAnnouncement]
+    def __init__(self, network: _Optional[str] = ..., verify_keys: _Optional[_Iterable[_Union[VerifyKey, _Mapping]]] = ..., old_verify_keys: _Optional[_Iterable[_Union[VerifyKey, _Mapping]]] = ..., announcements: _Optional[_Iterable[_Union[SignedKeyAnnouncement, _Mapping]]] = ...) -> None: ...
 
 class GetKeysRequest(_message.Message):
     __slots__ = ()
@@ -75,7 +141,7 @@ class SharingPolicy(_message.Message):
     def __init__(self, kinds: _Optional[_Iterable[str]] = ..., visibilities: _Optional[_Iterable[str]] = ..., personal_details: _Optional[bool] = ...) -> None: ...
 
 class PeerStatus(_message.Message):
-    __slots__ = ("network", "endpoint", "state", "cursor", "lag_seconds", "last_success_at", "last_error", "records", "policy", "key_id", "certificate_fingerprint", "jurisdictions", "feeds", "accepted_jurisdictions", "quarantined", "quarantine")
+    __slots__ = ("network", "endpoint", "state", "cursor", "lag_seconds", "last_success_at", "last_error", "records", "policy", "key_id", "certificate_fingerprint", "jurisdictions", "feeds", "accepted_jurisdictions", "quarantined", "quarantine", "key_valid_until", "certificate_valid_until")
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     ENDPOINT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -92,6 +158,8 @@ class PeerStatus(_message.Message):
     ACCEPTED_JURISDICTIONS_FIELD_NUMBER: _ClassVar[int]
     QUARANTINED_FIELD_NUMBER: _ClassVar[int]
     QUARANTINE_FIELD_NUMBER: _ClassVar[int]
+    KEY_VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
     network: str
     endpoint: str
     state: str
@@ -108,7 +176,9 @@ class PeerStatus(_message.Message):
     accepted_jurisdictions: _containers.RepeatedScalarFieldContainer[str]
     quarantined: int
     quarantine: _containers.RepeatedCompositeFieldContainer[QuarantineCount]
-    def __init__(self, network: _Optional[str] = ..., endpoint: _Optional[str] = ..., state: _Optional[str] = ..., cursor: _Optional[int] = ..., lag_seconds: _Optional[float] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., records: _Optional[int] = ..., policy: _Optional[_Union[SharingPolicy, _Mapping]] = ..., key_id: _Optional[str] = ..., certificate_fingerprint: _Optional[str] = ..., jurisdictions: _Optional[_Iterable[str]] = ..., feeds: _Optional[_Iterable[_Union[FeedStatus, _Mapping]]] = ..., accepted_jurisdictions: _Optional[_Iterable[str]] = ..., quarantined: _Optional[int] = ..., quarantine: _Optional[_Iterable[_Union[QuarantineCount, _Mapping]]] = ...) -> None: ...
+    key_valid_until: _timestamp_pb2.Timestamp
+    certificate_valid_until: _timestamp_pb2.Timestamp
+    def __init__(self, network: _Optional[str] = ..., endpoint: _Optional[str] = ..., state: _Optional[str] = ..., cursor: _Optional[int] = ..., lag_seconds: _Optional[float] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., records: _Optional[int] = ..., policy: _Optional[_Union[SharingPolicy, _Mapping]] = ..., key_id: _Optional[str] = ..., certificate_fingerprint: _Optional[str] = ..., jurisdictions: _Optional[_Iterable[str]] = ..., feeds: _Optional[_Iterable[_Union[FeedStatus, _Mapping]]] = ..., accepted_jurisdictions: _Optional[_Iterable[str]] = ..., quarantined: _Optional[int] = ..., quarantine: _Optional[_Iterable[_Union[QuarantineCount, _Mapping]]] = ..., key_valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., certificate_valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class QuarantineCount(_message.Message):
     __slots__ = ("kind", "reason", "records")

@@ -524,6 +524,11 @@ class PeerServiceStub:
                 request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.PeerDetailsRequest.SerializeToString,
                 response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ContactDetails.FromString,
                 _registered_method=True)
+        self.AnnounceKeys = channel.unary_unary(
+                '/justnet.federation.v1.PeerService/AnnounceKeys',
+                request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.AnnounceKeysRequest.SerializeToString,
+                response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.AnnounceKeysResponse.FromString,
+                _registered_method=True)
 
 
 class PeerServiceServicer:
@@ -558,6 +563,15 @@ class PeerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AnnounceKeys(self, request, context):
+        """The caller's new signing key and TLS certificate, each announcement signed by the
+        key before it (`justnet keys rotate`); answered with the caller's key this node now
+        holds as current. Idempotent: what is already known is skipped.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -580,6 +594,11 @@ def add_PeerServiceServicer_to_server(servicer, server):
                     servicer.FetchContactDetails,
                     request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.PeerDetailsRequest.FromString,
                     response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.ContactDetails.SerializeToString,
+            ),
+            'AnnounceKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnnounceKeys,
+                    request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.AnnounceKeysRequest.FromString,
+                    response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.AnnounceKeysResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -690,6 +709,33 @@ class PeerService:
             '/justnet.federation.v1.PeerService/FetchContactDetails',
             justnet_dot_federation_dot_v1_dot_federation__pb2.PeerDetailsRequest.SerializeToString,
             justnet_dot_federation_dot_v1_dot_federation__pb2.ContactDetails.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnnounceKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.federation.v1.PeerService/AnnounceKeys',
+            justnet_dot_federation_dot_v1_dot_federation__pb2.AnnounceKeysRequest.SerializeToString,
+            justnet_dot_federation_dot_v1_dot_federation__pb2.AnnounceKeysResponse.FromString,
             options,
             channel_credentials,
             insecure,
