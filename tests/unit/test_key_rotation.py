@@ -50,9 +50,7 @@ def peer_row_of(settings: NodeSettings) -> PeerRow:
 
 
 def announcements(settings: NodeSettings) -> list[fpb.SignedKeyAnnouncement]:
-    return [
-        fpb.SignedKeyAnnouncement.FromString(a) for a in load_identity(settings).announcements
-    ]
+    return [fpb.SignedKeyAnnouncement.FromString(a) for a in load_identity(settings).announcements]
 
 
 def test_the_old_identity_is_used_until_active_from_and_toward_peers_that_did_not_ack(
