@@ -435,3 +435,64 @@ async def test_a_third_node_never_sees_the_request(make: NodeFactory) -> None:
         await channel.close()
     assert reply.accepted is False
     assert (await get(ejn, rid, "admin"))[0] == 404
+
+
+async def test_history_verifies_across_a_key_rotation_on_both_sides(make: NodeFactory) -> None:
+    """Events signed before a rotation (old keys) and after it (new keys) all verify, on
+    both sides, without a step on either peer (issue 12, point 3)."""
+    from datetime import timedelta
+
+    from services.common.identity_files import rotate
+
+    sea = await make("SEAJUST")
+    wacap = await make("WACAP")
+    rid = (await draft(sea))["id"]
+    status, _ = await sea.call("POST", f"/api/v1/requests/{rid}/submit")
+    assert status == 200
+    await eventually(lambda: delivered(sea, rid), "delivery receipt")
+    for new in ("acknowledged", "more_information_needed"):
+        code, body = await set_status(wacap, rid, new)
+        assert code == 200, body
+        await eventually(lambda s=new: status_on(sea, rid, s), f"{new} on SEAJUST")  # type: ignore[misc]
+    before = {n.network: load_identity(n.settings).signing_key.key_id for n in (sea, wacap)}
+
+    rotations = {
+        n.network: rotate(
+            n.settings, activate_after=timedelta(seconds=3), overlap=timedelta(days=7)
+        )
+        for n in (sea, wacap)
+    }
+
+    async def both_active() -> bool:
+        return all(
+            load_identity(n.settings).signing_key.key_id == rotations[n.network].new_key_id
+            for n in (sea, wacap)
+        )
+
+    await eventually(both_active, "the new keys to become active", within=20)
+
+    code, body = await set_status(sea, rid, "information_supplied", role="member")
+    assert code == 200, body
+    await eventually(lambda: status_on(wacap, rid, "information_supplied"), "on WACAP")
+    code, body = await set_status(wacap, rid, "in_execution")
+    assert code == 200, body
+    await eventually(lambda: status_on(sea, rid, "in_execution"), "on SEAJUST")
+
+    histories = []
+    for node in (sea, wacap):
+        code, hist = await node.call("GET", f"/api/v1/requests/{rid}/history", role="editor")
+        assert code == 200
+        assert hist["verified"] is True, hist
+        histories.append([(e["seq"], e["status"], e["author"], e["hash"]) for e in hist["events"]])
+    assert histories[0] == histories[1]
+    assert [st for _, st, _, _ in histories[0]] == [
+        "submitted",
+        "acknowledged",
+        "more_information_needed",
+        "information_supplied",
+        "in_execution",
+    ]
+    # The stored chain really holds both generations of keys.
+    signers = [row.key_id for row in await sea.requests_rt.logic.store.events(rid)]
+    assert signers[0] == before["SEAJUST"] and signers[3] == rotations["SEAJUST"].new_key_id
+    assert signers[1] == before["WACAP"] and signers[4] == rotations["WACAP"].new_key_id

@@ -180,3 +180,36 @@ def test_init_writes_a_window_and_no_announcement(node: NodeSettings) -> None:
     ring = read_keyring(node.signing_key_path.parent)
     assert ring.valid_from is not None and ring.valid_from <= utcnow() <= ring.valid_until
     assert ring.announcements == () and ring.previous is None
+
+
+async def test_a_chain_event_signed_outside_its_key_window_does_not_verify(
+    node: NodeSettings,
+) -> None:
+    """A key that leaks after it expired (or a new key back-dating events) cannot add to
+    a request's history: the event's time must fall inside its key's window."""
+    from services.requests.chain import KeyRing, check_chain, new_event
+
+    key = generate_signing_key()
+    now = utcnow()
+    reply = fpb.NodeKeys(network="WACAP")
+    entry = reply.verify_keys.add(key_id=key.key_id, public_key=key.public_b64)
+    entry.valid_from.FromDatetime(now - DAY)
+    entry.valid_until.FromDatetime(now + DAY)
+
+    async def fetch(network: str) -> fpb.NodeKeys:
+        return reply
+
+    ring = KeyRing("SEAJUST", load_identity(node), fetch)
+    for when, verified in ((now, True), (now - 2 * DAY, False), (now + 2 * DAY, False)):
+        event = new_event(
+            key,
+            request_id="r-1",
+            seq=1,
+            prev=None,
+            author="WACAP",
+            status="acknowledged",
+            note="",
+            at=when,
+        )
+        [checked] = await check_chain("r-1", [event], ring)
+        assert checked.verified is verified, (when, checked.problem)
