@@ -68,6 +68,7 @@ async def peers_page(request: web.Request) -> web.Response:
     data = await node_api.peers_data(request.app, who)
     held = await federation_admin.quarantine_data(request.app, who, {"limit": "50"})
     context = {
+        **await node_api.keys_data(request.app),
         "section": "peers",
         "peers": data["items"],
         "states": _state_tags(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
@@ -9,7 +10,7 @@ from aiohttp import web
 from justnet.federation.v1 import federation_pb2 as fpb
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from gateway import bodies, keys, observe, render
+from gateway import bodies, key_expiry, keys, observe, render
 from gateway.api import Api, json_response, read_json
 from gateway.auth import require, require_scraper
 from gateway.schema import Param, parse_body, parse_query
@@ -43,6 +44,10 @@ PEER = {
             "go to GET /api/v1/federation/quarantine",
         },
         "quarantined": {"type": "integer", "description": "its records held in quarantine"},
+        "key_id": {"type": "string", "description": "its signing key this node holds as current"},
+        "key_valid_until": {"type": ["string", "null"], "format": "date-time"},
+        "certificate_fingerprint": {"type": "string"},
+        "certificate_valid_until": {"type": ["string", "null"], "format": "date-time"},
         "feeds": {
             "type": "array",
             "description": "each replicated feed (directory, events) and its own cursor",
@@ -74,6 +79,10 @@ def _peer(p: fpb.PeerStatus) -> dict[str, Any]:
         "jurisdictions": list(p.jurisdictions),
         "accepted_jurisdictions": list(p.accepted_jurisdictions),
         "quarantined": p.quarantined,
+        "key_id": p.key_id,
+        "key_valid_until": render.ts(p.key_valid_until),
+        "certificate_fingerprint": p.certificate_fingerprint,
+        "certificate_valid_until": render.ts(p.certificate_valid_until),
         "feeds": [
             {
                 "feed": f.feed,
@@ -87,18 +96,37 @@ def _peer(p: fpb.PeerStatus) -> dict[str, Any]:
     }
 
 
-async def _peers(request: web.Request) -> list[fpb.PeerStatus] | None:
-    clients = request.app[keys.CLIENTS]
+async def _peers(app: web.Application) -> list[fpb.PeerStatus] | None:
+    clients = app[keys.CLIENTS]
     try:
         # The brief states are public on /api/v1/node: the gateway asks as itself.
         reply = await clients.federation.ListPeers(
-            fpb.ListPeersRequest(brief=True),
-            metadata=(*request[keys.CALLER].metadata(), *clients.credential.metadata()),
-            timeout=2.0,
+            fpb.ListPeersRequest(brief=True), metadata=clients.credential.metadata(), timeout=2.0
         )
     except grpc.aio.AioRpcError:
         return None
     return list(reply.peers)
+
+
+async def _node_info(app: web.Application) -> fpb.NodeDescriptor | None:
+    clients = app[keys.CLIENTS]
+    try:
+        info: fpb.NodeDescriptor = await clients.federation.GetNodeInfo(
+            fpb.GetNodeInfoRequest(), metadata=clients.credential.metadata(), timeout=2.0
+        )
+    except grpc.aio.AioRpcError:
+        return None
+    return info
+
+
+async def keys_data(app: web.Application) -> dict[str, Any]:
+    """This node's key and certificate, and what expires within 30 days (the console's
+    peers page; /api/v1/node says the same)."""
+    info, peers = await asyncio.gather(_node_info(app), _peers(app))
+    return {
+        "keys": key_expiry.own_keys(info) if info is not None else None,
+        "warnings": key_expiry.warnings(info, peers or []),
+    }
 
 
 @api.route(
@@ -146,12 +174,19 @@ async def health(request: web.Request) -> web.Response:
                     },
                 },
             },
+            "keys": key_expiry.KEYS,
+            "warnings": {
+                "type": "array",
+                "items": key_expiry.WARNING,
+                "description": "keys and certificates (this node's and its peers') that "
+                "expire within 30 days, soonest first",
+            },
         },
     },
 )
 async def node(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
-    peers = await _peers(request)
+    info, peers = await asyncio.gather(_node_info(request.app), _peers(request.app))
     body: dict[str, Any] = {
         "network": settings.network,
         "name": settings.name,
@@ -165,6 +200,8 @@ async def node(request: web.Request) -> web.Response:
             }
             for p in (peers or [])
         ],
+        "keys": key_expiry.own_keys(info) if info is not None else None,
+        "warnings": key_expiry.warnings(info, peers or []),
     }
     if peers is None:
         body["peers_unavailable"] = True

@@ -43,6 +43,12 @@ QUARANTINE_REASON = "justnet.quarantine.reason"
 """Why a peer's record was not applied: jurisdiction_not_accepted, last_verified_in_future,
 refused, unreadable (services/federation/quarantine.py)."""
 
+KEY_KIND = "justnet.key.kind"
+"""Which of a node's credentials: signing_key (Ed25519) or certificate (peer-port TLS)."""
+
+KEY_OWNER = "justnet.key.owner"
+"""The network code of the node whose key or certificate it is (this node or a peer)."""
+
 ATTRIBUTES = (
     NETWORK,
     SERVICE,
@@ -53,6 +59,8 @@ ATTRIBUTES = (
     MESSAGE_STATE,
     MESSAGE_ATTEMPT,
     QUARANTINE_REASON,
+    KEY_KIND,
+    KEY_OWNER,
 )
 
 # ------------------------------------------------------------------ metrics
@@ -140,6 +148,15 @@ QUARANTINED = Metric(
     (PEER, RECORD_KIND, QUARANTINE_REASON),
     "gateway, from federation ListPeers at scrape time (counts federation keeps in memory)",
 )
+KEY_EXPIRY = Metric(
+    "justnet.federation.key.expiry",
+    "gauge",
+    "s",
+    "Seconds until a signing key or TLS certificate expires (this node's and each peer's); "
+    "alert below 30 days and run `justnet keys rotate`",
+    (KEY_KIND, KEY_OWNER),
+    "federation (from its keys folder and peers table, in memory)",
+)
 RECORDS = Metric(
     "justnet.directory.records",
     "gauge",
@@ -159,6 +176,7 @@ METRICS = (
     DELIVERY_FAILURES,
     DELIVERIES,
     QUARANTINED,
+    KEY_EXPIRY,
     RECORDS,
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import grpc
@@ -91,6 +92,23 @@ def descriptor(settings: NodeSettings, identity: NodeIdentity) -> pb.NodeDescrip
         out.previous_certificates.add(
             certificate_pem=previous[0].decode(), accepted_until=to_timestamp(previous[1])
         )
+    return out
+
+
+def key_expiries(
+    network: str, identity: NodeIdentity, peers: dict[str, Peer]
+) -> dict[tuple[str, str], datetime]:
+    """When each signing key and TLS certificate expires: this node's newest, each peer's
+    current (the `justnet.federation.key.expiry` gauge and the node's warnings)."""
+    out = {
+        ("signing_key", network): identity.valid_until,
+        ("certificate", network): identity.certificate_valid_until,
+    }
+    for peer in peers.values():
+        current = peer.keys[0]
+        if current.valid_until is not None:
+            out[("signing_key", peer.network)] = current.valid_until
+        out[("certificate", peer.network)] = certificate_not_after(peer.certificate_pem)
     return out
 
 
@@ -333,6 +351,7 @@ class FederationRuntime:
     manager: PeerManager
     couriers: Couriers
     announcer: KeyAnnouncer
+    metrics: FederationMetrics
     mailboxes: Mailboxes
     engine: AsyncEngine
     channel: grpc.aio.Channel
@@ -347,6 +366,7 @@ class FederationRuntime:
         return self.peer_server.port
 
     async def stop(self, grace: float = 5.0) -> None:
+        self.metrics.stop()
         await self.announcer.stop()
         await self.manager.stop()
         await self.couriers.stop()
@@ -388,6 +408,7 @@ async def start(
     quarantine = QuarantineStore(engine)
     await quarantine.load_counts()
     manager = PeerManager(settings.network, identity, store, feeds, quarantine, couriers.sync)
+    metrics.expiries = lambda: key_expiries(settings.network, identity, manager.peers)
     await manager.sync()
     servicer = FederationServicer(
         settings, identity, store, manager, outbox, couriers, details_log, quarantine
@@ -439,6 +460,7 @@ async def start(
         manager,
         couriers,
         announcer,
+        metrics,
         mailboxes,
         engine,
         channel,
