@@ -2,9 +2,10 @@
 `justnet keys rotate`, read by the federation and requests services and the CLI.
 
 keys/signing.key, tls.key, tls.crt   the newest Ed25519 signing key and peer-port TLS identity
-keys/old/<hex>.key, .tls.key, .tls.crt   the ones before (a rotation's previous identity is
-                     still used until the newest is active, and toward peers that have not
-                     acknowledged the announcement, until the overlap ends)
+keys/previous.key, previous.tls.key, previous.tls.crt   the identity before the last rotation
+                     (still used until the newest is active, and toward peers that have not
+                     acknowledged the announcement, until the overlap ends); one flat folder,
+                     so a Kubernetes Secret can hold it whole
 keys/keyring.json    the newest key's validity window and when it becomes active; the
                      previous identity and until when peers accept it; old verify keys with
                      their windows, so signatures made before a rotation still verify; and
@@ -213,14 +214,12 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _credentials(keys_dir: Path, stem: str | None = None) -> Credentials:
-    """The newest identity (stem None), or an archived one: old/<stem>.key, .tls.key, .tls.crt."""
-    if stem is None:
-        key, tls_key, cert = (keys_dir / n for n in ("signing.key", "tls.key", "tls.crt"))
-    else:
-        key, tls_key, cert = (
-            keys_dir / "old" / (stem + s) for s in (".key", ".tls.key", ".tls.crt")
-        )
+NEWEST = ("signing.key", "tls.key", "tls.crt")
+PREVIOUS = ("previous.key", "previous.tls.key", "previous.tls.crt")
+
+
+def _credentials(keys_dir: Path, names: tuple[str, str, str] = NEWEST) -> Credentials:
+    key, tls_key, cert = (keys_dir / n for n in names)
     return Credentials(load_signing_key(key), tls_key.read_bytes(), cert.read_bytes())
 
 
@@ -240,8 +239,9 @@ def read_keyring(keys_dir: Path) -> Keyring:
         active_from = _when(current.get("active_from"))
     previous = overlap_until = None
     if doc.get("previous"):
-        hex_id = doc["previous"]["key_id"].split(":")[1]
-        previous = _credentials(keys_dir, hex_id)
+        previous = _credentials(keys_dir, PREVIOUS)
+        if previous.signing_key.key_id != doc["previous"]["key_id"]:
+            raise ValueError("keyring.json does not describe previous.key")
         overlap_until = _when(doc["previous"]["overlap_until"])
     old = tuple(
         OldKey(
@@ -359,17 +359,15 @@ def rotate(
         issued_at=now,
         valid_from=now - CLOCK_SKEW,
     )
-    archive = keys_dir / "old"
-    archive.mkdir(parents=True, exist_ok=True)
-    stem = archive / before.signing_key.key_id.split(":")[1]
-    for suffix, data in ((".key", None), (".tls.key", before.tls_key_pem)):
-        target = stem.with_name(stem.name + suffix)
-        if not target.exists():
-            if data is None:
-                save_signing_key(before.signing_key, target)
-            else:
-                write_private_file(target, data)
-    stem.with_name(stem.name + ".tls.crt").write_bytes(before.tls_cert_pem)
+    # The identity in use now stays beside the new one until the overlap ends (an older
+    # previous one is no longer needed: its public key stays in the keyring).
+    key_file, tls_key_file, cert_file = (keys_dir / n for n in PREVIOUS)
+    tmp = keys_dir / "previous.key.new"
+    tmp.unlink(missing_ok=True)
+    save_signing_key(before.signing_key, tmp)
+    tmp.replace(key_file)
+    _replace_file(tls_key_file, before.tls_key_pem)
+    _replace_file(cert_file, before.tls_cert_pem, private=False)
     retiring = OldKey(
         before.signing_key.key_id,
         before.signing_key.public_b64,

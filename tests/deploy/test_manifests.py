@@ -455,3 +455,26 @@ def test_federation_ingress_routes_the_certificate_name_to_the_peer_port() -> No
         assert rule["host"] == tls_server_name(overlay.upper())
         backend = rule["http"]["paths"][0]["backend"]["service"]
         assert backend == {"name": "federation", "port": {"name": "peer"}}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_services_that_sign_mount_the_whole_keys_secret(overlay: str) -> None:
+    """Federation and requests load the node's identity (services/common/identity_files.py):
+    both mount the keys Secret at the data dir's keys folder, as a whole volume (a subPath
+    mount would never see a rotated Secret)."""
+    signing = {"federation", "requests"}
+    for workload, container in justnet_containers(overlay):
+        name = workload["metadata"]["name"]
+        if name not in signing:
+            continue
+        volumes = {v["name"]: v for v in pod_spec(workload).get("volumes", [])}
+        mounts = [
+            m
+            for m in container.get("volumeMounts", [])
+            if volumes.get(m["name"], {}).get("secret", {}).get("secretName")
+            == "justnet-node-keys"
+        ]
+        assert mounts, f"{name} does not mount the justnet-node-keys Secret"
+        assert all(m["mountPath"].endswith("/keys") and "subPath" not in m for m in mounts), name
+        signing.discard(name)
+    assert not signing, f"no workload named {signing}"
