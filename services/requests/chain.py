@@ -142,16 +142,22 @@ class KeyRing:
 
 
 async def check_chain(
-    request_id: str, signed: Sequence[pb.SignedEvent], ring: KeyRing
+    request_id: str,
+    signed: Sequence[pb.SignedEvent],
+    ring: KeyRing,
+    first_seq: int = 1,
+    prev_bytes: bytes | None = None,
 ) -> list[Checked]:
     """Verifies every event: parses, signature by its author's key, seq and hash links.
 
-    An event after a broken one is checked on its own merits, but its link to the
-    broken one is what the stored bytes say, so a rewritten event breaks the next link.
+    `signed` may be the tail of a chain, from `first_seq`, whose preceding event's bytes
+    are `prev_bytes` (already verified by the caller). An event after a broken one is
+    checked on its own merits, but its link to the broken one is what the stored bytes
+    say, so a rewritten event breaks the next link.
     """
     out: list[Checked] = []
-    prev_bytes: bytes | None = None
-    for index, item in enumerate(signed):
+    for offset, item in enumerate(signed):
+        index = first_seq - 1 + offset
         event = pb.RequestEvent()
         try:
             event.ParseFromString(item.event)

@@ -4,6 +4,8 @@ other side's node."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,16 +32,76 @@ from services.requests.models import EventRow, InboxRow, OutboxRow, RequestRow
 from services.requests.planner import Planner, check_query
 from services.requests.store import NewEvent, RequestsStore, can_see
 
+log = logging.getLogger(__name__)
 KIND = "requests.event"
 # Start of the refusal reason for a diverged chain; the sender's Settled recognises it.
 DIVERGED = "the chain differs from this node's"
+# Start of the refusal reason for a message whose first event is past what this node
+# holds, followed by how many it holds; the sender's Settled sends the rest again.
+GAP = "missing earlier events; this node holds"
 DIRECTIONS = ("incoming", "outgoing")
-MAX_EVENTS = 200  # a chain travels whole in every message; keep it bounded
+MAX_EVENTS = 10_000  # per request: a bound against a runaway chain, not a message size
+MAX_EVENTS_PER_MESSAGE = 1_000
+# A message carries only the events the other side lacks, in chunks of about this many
+# bytes: far below federation's payload limit, however long the chain or its notes.
+MESSAGE_BYTES = 192 * 1024
 
 
 def _message_id(request_id: str, seq: int) -> str:
     # Stable per event, so handing the same event to federation twice is one message.
     return f"{request_id}:{seq}"
+
+
+def messages(
+    request_id: str,
+    destination: str,
+    events: Sequence[tuple[int, pb.SignedEvent]],
+    now: datetime,
+    message_id: str,
+) -> list[OutboxRow]:
+    """Consecutive events (seq, signed) as outbox messages of about MESSAGE_BYTES each, in
+    order. The last is `message_id`; earlier chunks are `message_id.1`, `.2`, ... and are
+    queued a microsecond apart, so they are handed over (and delivered) first."""
+    chunks: list[list[tuple[int, pb.SignedEvent]]] = [[]]
+    size = 0
+    for seq, signed in events:
+        weight = signed.ByteSize() + 16
+        if chunks[-1] and (
+            size + weight > MESSAGE_BYTES or len(chunks[-1]) >= MAX_EVENTS_PER_MESSAGE
+        ):
+            chunks.append([])
+            size = 0
+        chunks[-1].append((seq, signed))
+        size += weight
+    out = []
+    for index, chunk in enumerate(chunks):
+        last = index == len(chunks) - 1
+        body = pb.EventMessage(
+            request_id=request_id,
+            events=[signed for _, signed in chunk],
+            first_seq=chunk[0][0],
+            head_hash=chain.event_hash(chunk[-1][1].event),
+        )
+        out.append(
+            OutboxRow(
+                message_id=message_id if last else f"{message_id}.{index + 1}",
+                request_id=request_id,
+                seq=chunk[-1][0],
+                destination=destination,
+                payload=body.SerializeToString(deterministic=True),
+                handed_over=False,
+                attempts=0,
+                next_attempt_at=now,
+                last_error="",
+                state="pending",
+                reason="",
+                receipt=b"",
+                receipt_body=b"",
+                receipt_verified=False,
+                created_at=now + timedelta(microseconds=index),
+            )
+        )
+    return out
 
 
 class RequestsLogic:
@@ -324,35 +386,39 @@ class RequestsLogic:
         change if another one got there first)."""
         new = [_new_event(s) for s in signed]
         other = row.requested_network if row.direction == "outgoing" else row.requesting_network
-        outbox = None
+        outbox: list[OutboxRow] = []
         if other != self.network:
-            payload = pb.EventMessage(
-                request_id=row.id, events=[*(_signed(e) for e in held), *signed]
-            )
-            last = new[-1].seq
-            outbox = OutboxRow(
-                message_id=_message_id(row.id, last),
-                request_id=row.id,
-                seq=last,
-                destination=other,
-                payload=payload.SerializeToString(deterministic=True),
-                handed_over=False,
-                attempts=0,
-                next_attempt_at=now,
-                last_error="",
-                state="pending",
-                reason="",
-                receipt=b"",
-                receipt_body=b"",
-                receipt_verified=False,
-                created_at=now,
-            )
+            # What the other side lacks, as far as this node knows: the events after what
+            # it last confirmed holding, including those still on their way to it.
+            lacking = [(e.seq, _signed(e)) for e in held if e.seq > row.peer_held_seq]
+            lacking += [(e.seq, s) for e, s in zip(new, signed, strict=True)]
+            outbox = messages(row.id, other, lacking, now, _message_id(row.id, new[-1].seq))
         updated = await self.store.append(
             row.id, row.last_seq, new, changes, outbox, expected_version
         )
-        if outbox is not None:
+        if outbox:
             self.outbox_changed.set()
         return updated
+
+    async def _send_again(self, request_id: str, destination: str, held: int) -> None:
+        """The other side holds only `held` events (a message was lost, or it restored a
+        backup): everything after them goes again, chunked."""
+        events = await self.store.events(request_id)
+        lacking = [(e.seq, _signed(e)) for e in events if e.seq > held]
+        if not lacking:
+            return
+        base = f"{request_id}:{lacking[-1][0]}:from{held + 1}"
+        rows = messages(request_id, destination, lacking, utcnow(), base)
+        if await self.store.add_messages(request_id, rows, held):
+            log.info(
+                "request %s: %s holds %d events; sending %d again in %d messages",
+                request_id,
+                destination,
+                held,
+                len(lacking),
+                len(rows),
+            )
+            self.outbox_changed.set()
 
     # ------------------------------------------------------------ history
 
@@ -495,32 +561,45 @@ class RequestsLogic:
             raise _Refused("a message must come from a peer node")
         if body is None:
             raise _Refused("payload is not a request event message")
-        if not body.events or len(body.events) > MAX_EVENTS:
-            raise _Refused(f"a message carries 1 to {MAX_EVENTS} events")
-        checked = await chain.check_chain(body.request_id, body.events, self.ring)
+        carried = len(body.events)
+        if not carried or carried > MAX_EVENTS_PER_MESSAGE:
+            raise _Refused(f"a message carries 1 to {MAX_EVENTS_PER_MESSAGE} events")
+        first_seq = body.first_seq or 1
+        if first_seq > len(held) + 1:
+            # An earlier message never arrived (or this node lost it): ask for the rest.
+            raise _Refused(f"{GAP} {len(held)}")
+        last_seq = first_seq + carried - 1
+        if last_seq > MAX_EVENTS:
+            raise _Refused(f"a request holds at most {MAX_EVENTS} events")
+        if body.head_hash and body.head_hash != chain.event_hash(body.events[-1].event):
+            raise _Refused("the chain head hash does not match the last event")
+        prev = held[first_seq - 2].event if first_seq > 1 else None
+        checked = await chain.check_chain(body.request_id, body.events, self.ring, first_seq, prev)
         for c in checked:
             if c.retryable:
                 raise Unavailable(f"cannot verify yet: {c.problem}")
             if not c.verified:
                 seq = c.event.seq if c.event is not None else "?"
                 raise _Refused(f"event {seq} refused: {c.problem}")
-        first = checked[0].event
-        assert first is not None
         summary = pb.RequestSummary()
-        try:
-            summary.ParseFromString(first.payload)
-        except Exception:
-            raise _Refused("the submitted event carries no request summary") from None
-        if first.status != "submitted" or summary.id != body.request_id:
-            raise _Refused("a chain starts with the submitted event of the same request")
+        if row is None:
+            # first_seq is 1 here: a node without the request holds nothing of it.
+            first = checked[0].event
+            assert first is not None
+            try:
+                summary.ParseFromString(first.payload)
+            except Exception:
+                raise _Refused("the submitted event carries no request summary") from None
+            if first.status != "submitted" or summary.id != body.request_id:
+                raise _Refused("a chain starts with the submitted event of the same request")
+            if first.author != origin:
+                raise _Refused("the submitted event must be authored by the requesting node")
         create: dict[str, Any] | None = None
         status = "draft"
         now = utcnow()
         if row is None:
             if summary.requested_network != self.network or summary.requesting_network != origin:
                 raise _Refused(f"request {body.request_id} is not between {origin} and this node")
-            if first.author != origin:
-                raise _Refused("the submitted event must be authored by the requesting node")
             route = summary.route
             create = {
                 "id": summary.id,
@@ -544,6 +623,7 @@ class RequestsLogic:
                 "deadline": summary.deadline[:10],
                 "acknowledgement_days": route.acknowledgement_days,
                 "route": route.SerializeToString(),
+                "peer_held_seq": last_seq,
                 "created_at": from_timestamp(summary.created_at)
                 if summary.HasField("created_at")
                 else now,
@@ -556,28 +636,31 @@ class RequestsLogic:
             if other != origin:
                 raise _Refused(f"request {body.request_id} is not between {origin} and this node")
             status = row.status
-        for i, stored in enumerate(held[: len(body.events)]):
-            if body.events[i].event != stored.event:
-                theirs = checked[i].event
+        for offset, stored in enumerate(held[first_seq - 1 : last_seq]):
+            if body.events[offset].event != stored.event:
+                seq = first_seq + offset
+                theirs = checked[offset].event
                 assert theirs is not None
                 raise _Refused(
-                    f"{DIVERGED} at event {i + 1}",
+                    f"{DIVERGED} at event {seq}",
                     conflict=(
-                        f"both sides wrote event {i + 1}: {stored.author} {stored.status}, "
+                        f"both sides wrote event {seq}: {stored.author} {stored.status}, "
                         f"{theirs.author} {theirs.status}; each refuses the other's, so the "
                         "two nodes' histories differ from there on and must be reconciled "
                         "by people on both sides"
                     ),
                 )
-        requesting = summary.requesting_network
+        requesting = row.requesting_network if row is not None else summary.requesting_network
         changes: dict[str, Any] = {"updated_at": now}
         new: list[NewEvent] = []
-        for c in checked[len(held) :]:
+        for c in checked[max(len(held) - first_seq + 1, 0) :]:
             event = c.event
             assert event is not None
-            if event.author != origin:
+            # Events come from their author; this node's own come back only when it lost
+            # them (they carry its own signature, checked above).
+            if event.author not in (origin, self.network):
                 raise _Refused(f"event {event.seq} is authored by {event.author}, not {origin}")
-            side = "requesting" if origin == requesting else "requested"
+            side = "requesting" if event.author == requesting else "requested"
             if chain.side_of(event.status) != side:
                 raise _Refused(f"event {event.seq}: {event.status} is not set by the {side} side")
             if event.status not in chain.TRANSITIONS.get(status, ()):
@@ -592,8 +675,16 @@ class RequestsLogic:
                 changes["acknowledgement_due"] = at + timedelta(days=days) if days else None
             new.append(_new_event(c.signed))
         changes["status"] = status
-        held_seq = max(len(held), len(body.events))
-        reply = pb.EventReceipt(request_id=body.request_id, held_seq=held_seq, applied=len(new))
+        held_seq = max(len(held), last_seq)
+        head = body.events[-1].event if last_seq >= len(held) else held[-1].event
+        if row is not None and row.peer_held_seq < last_seq:
+            changes["peer_held_seq"] = last_seq  # it sent them: it holds them
+        reply = pb.EventReceipt(
+            request_id=body.request_id,
+            held_seq=held_seq,
+            applied=len(new),
+            head_hash=chain.event_hash(head),
+        )
         data = reply.SerializeToString()
         inbox = InboxRow(
             origin=origin,
@@ -622,6 +713,18 @@ class RequestsLogic:
         if message is None:
             return  # not ours (or from a wiped database): nothing to record
         reason = d.receipt_body.reason if d.state == "refused" else ""
+        if d.state == "delivered" and d.receipt_verified:
+            receipt = pb.EventReceipt()
+            with contextlib.suppress(Exception):
+                receipt.ParseFromString(d.receipt_body.reply)
+            if receipt.request_id == message.request_id and receipt.held_seq:
+                await self.store.peer_holds(message.request_id, receipt.held_seq)
+        state = "delivered" if d.state == "delivered" else "failed"
+        held = reason.rsplit(" ", 1)[-1]
+        if reason.startswith(GAP) and d.receipt_verified and held.isdigit():
+            # Not lost: its events go again, after what the other side holds.
+            await self._send_again(message.request_id, message.destination, int(held))
+            state = "superseded"
         if reason.startswith(DIVERGED):
             # The other side holds a different event at the same number: both refuse.
             await self.store.set_conflict(
@@ -633,7 +736,7 @@ class RequestsLogic:
         await self.store.update_message(
             d.message_id,
             handed_over=True,
-            state="delivered" if d.state == "delivered" else "failed",
+            state=state,
             reason=(d.receipt_body.reason if d.state == "refused" else d.last_error)[:500],
             last_error=d.last_error[:500],
             receipt=d.receipt.SerializeToString() if d.HasField("receipt") else b"",

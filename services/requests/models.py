@@ -56,6 +56,9 @@ class RequestRow(Base):
         DateTime(timezone=True), nullable=True
     )
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # How many events the other side is known to hold (its receipts, the events it sent):
+    # a message carries only the events after it.
+    peer_held_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Set when the two sides' chains diverged (both wrote the same event number): the
     # request takes no further exchange until people on both sides resolve it.
     conflict: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -96,6 +99,7 @@ class OutboxRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str] = mapped_column(String(500), default="")
+    # pending, delivered, failed; superseded: refused for a gap, its events sent again
     state: Mapped[str] = mapped_column(String(16), default="pending")
     reason: Mapped[str] = mapped_column(String(500), default="")
     receipt: Mapped[bytes] = mapped_column(LargeBinary, default=b"")  # a SignedReceipt

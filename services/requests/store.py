@@ -143,10 +143,11 @@ class RequestsStore:
         expected_seq: int,
         events: Sequence[NewEvent],
         changes: dict[str, Any],
-        outbox: OutboxRow | None,
+        outbox: Sequence[OutboxRow],
         expected_version: int = 0,
     ) -> RequestRow:
-        """Adds events after `expected_seq`; refused if another change got there first."""
+        """Adds events after `expected_seq`, with the messages that carry them to the other
+        side; refused if another change got there first."""
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
             row = await self._locked(session, request_id)
@@ -164,8 +165,7 @@ class RequestsStore:
             row.version += 1
             if events:
                 row.last_seq = events[-1].seq
-            if outbox is not None:
-                session.add(outbox)
+            session.add_all(outbox)
         return row
 
     async def update_draft(
@@ -253,6 +253,35 @@ class RequestsStore:
                 session.add(inbox)
                 if conflict is not None:
                     await self._set_conflict(session, *conflict)
+
+    async def add_messages(
+        self, request_id: str, messages: Sequence[OutboxRow], peer_held_seq: int
+    ) -> int:
+        """Queues messages (those not queued before, by id) and records how much of the
+        chain the other side said it holds; returns how many were new."""
+        added = 0
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            for message in messages:
+                if await session.get(OutboxRow, message.message_id) is None:
+                    session.add(message)
+                    added += 1
+            await session.execute(
+                update(RequestRow)
+                .where(RequestRow.id == request_id)
+                .values(peer_held_seq=peer_held_seq)
+            )
+        return added
+
+    async def peer_holds(self, request_id: str, held_seq: int) -> None:
+        """The other side's receipt says it holds `held_seq` events (never goes back)."""
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            await session.execute(
+                update(RequestRow)
+                .where(RequestRow.id == request_id, RequestRow.peer_held_seq < held_seq)
+                .values(peer_held_seq=held_seq)
+            )
 
     async def set_conflict(self, request_id: str, text: str) -> None:
         async with self.sessions.begin() as session:

@@ -471,8 +471,7 @@ def test_the_services_that_sign_mount_the_whole_keys_secret(overlay: str) -> Non
         mounts = [
             m
             for m in container.get("volumeMounts", [])
-            if volumes.get(m["name"], {}).get("secret", {}).get("secretName")
-            == "justnet-node-keys"
+            if volumes.get(m["name"], {}).get("secret", {}).get("secretName") == "justnet-node-keys"
         ]
         assert mounts, f"{name} does not mount the justnet-node-keys Secret"
         assert all(m["mountPath"].endswith("/keys") and "subPath" not in m for m in mounts), name

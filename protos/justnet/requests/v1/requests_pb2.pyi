@@ -450,19 +450,25 @@ class RequestSummary(_message.Message):
     def __init__(self, id: _Optional[str] = ..., requesting_network: _Optional[str] = ..., requested_network: _Optional[str] = ..., requesting_jurisdiction: _Optional[str] = ..., requested_jurisdiction: _Optional[str] = ..., measures: _Optional[_Iterable[str]] = ..., urgency: _Optional[str] = ..., language: _Optional[str] = ..., title: _Optional[str] = ..., reference: _Optional[str] = ..., offences: _Optional[_Iterable[str]] = ..., summary: _Optional[str] = ..., deadline: _Optional[str] = ..., confidential: _Optional[bool] = ..., route: _Optional[_Union[Route, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class EventMessage(_message.Message):
-    __slots__ = ("request_id", "events")
+    __slots__ = ("request_id", "events", "first_seq", "head_hash")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    HEAD_HASH_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     events: _containers.RepeatedCompositeFieldContainer[SignedEvent]
-    def __init__(self, request_id: _Optional[str] = ..., events: _Optional[_Iterable[_Union[SignedEvent, _Mapping]]] = ...) -> None: ...
+    first_seq: int
+    head_hash: bytes
+    def __init__(self, request_id: _Optional[str] = ..., events: _Optional[_Iterable[_Union[SignedEvent, _Mapping]]] = ..., first_seq: _Optional[int] = ..., head_hash: _Optional[bytes] = ...) -> None: ...
 
 class EventReceipt(_message.Message):
-    __slots__ = ("request_id", "held_seq", "applied")
+    __slots__ = ("request_id", "held_seq", "applied", "head_hash")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     HELD_SEQ_FIELD_NUMBER: _ClassVar[int]
     APPLIED_FIELD_NUMBER: _ClassVar[int]
+    HEAD_HASH_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     held_seq: int
     applied: int
-    def __init__(self, request_id: _Optional[str] = ..., held_seq: _Optional[int] = ..., applied: _Optional[int] = ...) -> None: ...
+    head_hash: bytes
+    def __init__(self, request_id: _Optional[str] = ..., held_seq: _Optional[int] = ..., applied: _Optional[int] = ..., head_hash: _Optional[bytes] = ...) -> None: ...
