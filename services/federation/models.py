@@ -65,6 +65,21 @@ class PeerRow(Base):
     state: Mapped[str] = mapped_column(String(16), default="unreachable")
 
 
+class PurgeRow(Base):
+    """A removed peer's replicas still to drop, written with the removal: run at start and
+    retried with backoff until every feed's service has dropped them (a service may be
+    down, or federation stopped, when the peer is removed)."""
+
+    __tablename__ = "federation_purges"
+
+    network: Mapped[str] = mapped_column(String(16), primary_key=True)
+    feeds: Mapped[list[str]] = mapped_column(JSON, default=list)  # still to drop
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
 class NonceRow(Base):
     """A peer call's nonce, kept until the call's time window has passed, so a replay is
     refused even after a restart."""

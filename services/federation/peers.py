@@ -21,7 +21,7 @@ from services.common.settings import NETWORK_CODE
 from services.common.signing import certificate_fingerprint
 from services.common.timeutil import as_utc, from_timestamp, utcnow
 from services.common.validation import Validator, country_code
-from services.federation.models import PeerRow
+from services.federation.models import PeerRow, PurgeRow, QuarantineRow
 from services.federation.policy import FEEDS, POLICIES
 from services.federation.rotation import apply_announcements
 
@@ -281,6 +281,8 @@ class PeerStore:
                 raise AlreadyExists(f"{values['network']} is already a peer; remove it first")
             before: list[str] | None = None
             if row is None:
+                # Added again before its old replicas were dropped: they are its own again.
+                await session.execute(delete(PurgeRow).where(PurgeRow.network == values["network"]))
                 row = PeerRow(added_at=utcnow(), state="unreachable", rescan_feeds=[])
                 session.add(row)
             else:
@@ -301,13 +303,48 @@ class PeerStore:
         return Peer.from_row(row)
 
     async def remove(self, network: str) -> None:
+        """Stops trusting the peer; in the same transaction its quarantined records go and
+        a purge of its replicas is stored, which the running federation (or the next to
+        start) carries out and retries until done (manager.py)."""
+        code = network.upper()
+        now = utcnow()
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
-            result = await session.execute(
-                delete(PeerRow).where(PeerRow.network == network.upper())
+            result = await session.execute(delete(PeerRow).where(PeerRow.network == code))
+            if not result.rowcount:
+                raise NotFound(f"no peer {network}")
+            await session.execute(delete(QuarantineRow).where(QuarantineRow.peer == code))
+            await session.merge(
+                PurgeRow(
+                    network=code,
+                    feeds=list(FEEDS),
+                    created_at=now,
+                    attempts=0,
+                    next_attempt_at=now,
+                    last_error="",
+                )
             )
-        if not result.rowcount:
-            raise NotFound(f"no peer {network}")
+
+    async def purges(self) -> list[PurgeRow]:
+        async with self.sessions() as session:
+            return list((await session.scalars(select(PurgeRow))).all())
+
+    async def purge_progress(
+        self, network: str, feeds_left: Sequence[str], error: str, retry_at: datetime
+    ) -> None:
+        """What is left of a purge after an attempt (nothing: it is done)."""
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            row = await session.get(PurgeRow, network)
+            if row is None:
+                return
+            if not feeds_left:
+                await session.delete(row)
+                return
+            row.feeds = list(feeds_left)
+            row.attempts += 1
+            row.last_error = error[:1000]
+            row.next_attempt_at = retry_at
 
     async def all(self) -> list[PeerRow]:
         async with self.sessions() as session:

@@ -245,14 +245,6 @@ class QuarantineStore:
             )
         await self.load_counts()
 
-    async def drop(self, peer: str) -> int:
-        """Forgets a removed peer's quarantined records."""
-        async with self.sessions.begin() as session:
-            await session.connection(execution_options=WRITE)
-            result = await session.execute(delete(QuarantineRow).where(QuarantineRow.peer == peer))
-        await self.load_counts()
-        return int(result.rowcount or 0)
-
     async def page(
         self, limit: int, cursor: str, peer: str = ""
     ) -> tuple[list[pb.QuarantinedRecord], str]:

@@ -216,6 +216,54 @@ async def test_removing_a_peer_drops_its_records(make_node: NodeFactory) -> None
     await eventually(lambda: _count(ejn, 0, admin=True), "records of the removed peer dropped")
 
 
+async def test_a_removal_while_the_directory_is_down_is_carried_out_once_it_is_back(
+    make_node: NodeFactory,
+) -> None:
+    from services.directory import service as directory
+
+    sea = await make_node("SEAJUST")
+    ejn = await make_node("EJN")
+    await peer(sea, ejn)
+    await sea.create_authority("Soon gone")
+    await eventually(lambda: _count(ejn, 1), "record")
+    port = ejn.directory_rt.port
+    await ejn.directory_rt.stop(0)
+    await ejn.fed().RemovePeer(fpb.RemovePeerRequest(network="SEAJUST"), metadata=ejn.admin)
+    await asyncio.sleep(2.0)  # the purge is tried and fails: the directory is down
+    ejn.directory_rt = await directory.start(ejn.settings, port=port)
+
+    async def dropped() -> bool:
+        try:
+            return await _count(ejn, 0, admin=True)
+        except grpc.aio.AioRpcError:  # this test's channel reconnects with backoff too
+            return False
+
+    await eventually(dropped, "records dropped once it is back")
+
+
+async def test_a_removal_while_federation_is_stopped_is_carried_out_at_its_start(
+    make_node: NodeFactory,
+) -> None:
+    from services.common.db import create_engine
+    from services.federation.peers import PeerStore
+
+    sea = await make_node("SEAJUST")
+    ejn = await make_node("EJN")
+    await peer(sea, ejn)
+    await sea.create_authority("Soon gone")
+    await eventually(lambda: _count(ejn, 1), "record")
+    await ejn.stop_federation()
+    # What `justnet peer remove SEAJUST` does while the service is stopped.
+    engine = create_engine(ejn.settings.federation.database_url, instrument=False)
+    try:
+        await PeerStore(engine, "EJN").remove("SEAJUST")
+    finally:
+        await engine.dispose()
+    assert await _count(ejn, 1, admin=True)  # nothing dropped yet
+    await ejn.start_federation()
+    await eventually(lambda: _count(ejn, 0, admin=True), "records dropped at start")
+
+
 async def test_policy_without_personal_details(make_node: NodeFactory) -> None:
     sea = await make_node("SEAJUST")
     ejn = await make_node("EJN")
