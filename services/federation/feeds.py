@@ -19,6 +19,7 @@ from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.directory.v1 import directory_pb2_grpc
 
 from services.common.identity import Caller
+from services.common.waiting import serving
 from services.federation.policy import DIRECTORY_KINDS
 
 
@@ -35,6 +36,10 @@ class Replica:
 class Feed(Protocol):
     name: str
     kinds: tuple[str, ...]
+
+    async def ready(self, seconds: float) -> bool:
+        """Waits until the service serving this feed on this node is up (a node's
+        processes start together), at most `seconds`."""
 
     def watch(self, since: int) -> Any:
         """A server stream of changes (fields: seq, kind, record_id, origin, version,
@@ -105,14 +110,21 @@ class RpcFeed:
         name: str,
         kinds: tuple[str, ...],
         network: str,
+        channel: grpc.aio.Channel,
         stub: Any,
         messages: FeedMessages,
     ) -> None:
         self.name = name
         self.kinds = kinds
+        self.channel = channel
         self.stub = stub
         self.messages = messages
         self.admin = Caller("admin", network, "federation").metadata()
+
+    async def ready(self, seconds: float) -> bool:
+        """Waits until the service serving this feed on this node is up (a node's
+        processes start together), at most `seconds`."""
+        return await serving(self.channel, seconds)
 
     def watch(self, since: int) -> Any:
         return self.stub.WatchChanges(
@@ -169,8 +181,9 @@ class RpcFeed:
         return int(reply.removed)
 
 
-def directory_feed(network: str, stub: directory_pb2_grpc.DirectoryServiceStub) -> RpcFeed:
-    return RpcFeed("directory", DIRECTORY_KINDS, network, stub, DIRECTORY_MESSAGES)
+def directory_feed(network: str, channel: grpc.aio.Channel) -> RpcFeed:
+    stub = directory_pb2_grpc.DirectoryServiceStub(channel)
+    return RpcFeed("directory", DIRECTORY_KINDS, network, channel, stub, DIRECTORY_MESSAGES)
 
 
 def service_feed(
@@ -178,4 +191,4 @@ def service_feed(
 ) -> RpcFeed:
     """A service's feed through the common ReplicaFeed contract (the events service)."""
     stub = exchange_pb2_grpc.ReplicaFeedStub(channel)
-    return RpcFeed(name, kinds, network, stub, REPLICA_FEED_MESSAGES)
+    return RpcFeed(name, kinds, network, channel, stub, REPLICA_FEED_MESSAGES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +55,7 @@ from services.federation.policy import EVENT_KINDS, POLICIES
 from services.federation.quarantine import QuarantineStore
 from services.federation.receiver import Receiver
 
+log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).parent
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FederationService"].full_name
 
@@ -402,7 +404,7 @@ async def start(
     details_log = DetailsLog(engine)
     events_channel = open_channel(settings.events.target, timeouts={"WatchChanges": None})
     feeds: list[Feed] = [
-        directory_feed(settings.network, directory),
+        directory_feed(settings.network, channel),
         service_feed("events", EVENT_KINDS, settings.network, events_channel),
     ]
     quarantine = QuarantineStore(engine)

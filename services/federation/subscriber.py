@@ -48,6 +48,11 @@ MAX_PENDING = 2 * BATCH
 BACKOFF_START = 0.5
 BACKOFF_CAP = 30.0
 UNREACHABLE_AFTER = 3  # failures in a row before "backing_off" becomes "unreachable"
+# A peer that could not be reached at all (no stream began) is tried again at least this
+# often: a refused connection costs nothing, and a peer that starts after this node (as
+# in a federation starting together) is then connected within seconds.
+UNREACHABLE_CAP = 4.0
+OWN_SERVICE_WAIT = 30.0  # seconds a subscription waits at start for this node's service
 IDLE_TIMEOUT = 20.0  # no heartbeat for this long: the stream is dead
 REFUSING = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
 RECORD_FIELD = re.compile(r"^records\[(\d+)\]\.?(.*)$")
@@ -144,6 +149,7 @@ class Subscriber:
         # (at least) the cursor stored when the re-read began.
         self.rescanning = feed.name in link.peer.rescan_feeds
         self.rescan_until = 0
+        self.streamed = False  # this session received something from the peer
 
     @property
     def peer(self) -> Peer:
@@ -151,6 +157,10 @@ class Subscriber:
 
     async def run(self) -> None:
         link = self.link
+        # What peers send is applied to this node's own service: wait for it to serve
+        # (a node's processes start together) instead of failing and backing off.
+        if not await self.feed.ready(OWN_SERVICE_WAIT):
+            log.warning("this node's %s service is not serving; subscribing anyway", self.feed.name)
         link.failures = self.peer.failures
         if self.peer.retry_at is not None:
             # Durable backoff: a restart does not hammer a peer that was failing.
@@ -159,6 +169,8 @@ class Subscriber:
                 link.state = "backing_off" if link.failures < UNREACHABLE_AFTER else "unreachable"
                 await asyncio.sleep(min(wait, BACKOFF_CAP * 1.4))
         while True:
+            self.streamed = False
+            unreachable = False
             try:
                 await self._session()
                 error, refused = "stream closed by the peer", False
@@ -167,6 +179,7 @@ class Subscriber:
             except grpc.aio.AioRpcError as exc:
                 error = f"{exc.code().name}: {exc.details()}"
                 refused = exc.code() in REFUSING
+                unreachable = exc.code() == grpc.StatusCode.UNAVAILABLE and not self.streamed
             except (RecordRefused, DomainError) as exc:
                 error, refused = f"refused a record: {exc}", True
             except Exception as exc:  # keep the loop alive whatever the peer sends
@@ -182,6 +195,8 @@ class Subscriber:
                 link.state = "backing_off"
             link.last_error = error[:500]
             delay = backoff_seconds(link.failures)
+            if unreachable:
+                delay = min(delay, UNREACHABLE_CAP)
             log.log(
                 logging.WARNING if self.durable_state else logging.INFO,
                 "peer %s (%s feed): %s; retrying in %.1f s",
@@ -241,6 +256,7 @@ class Subscriber:
                     except TimeoutError:
                         stream.cancel()
                         raise RecordRefused("no heartbeat from the peer") from None
+                    self.streamed = True
                     if link.state != "connected":
                         link.state = "connected"
                         link.failures = 0

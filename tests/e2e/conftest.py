@@ -122,7 +122,7 @@ class Demo:
 def start_demo(root: Path, nodes: str = "SEAJUST,EJN") -> Demo:
     """Starts `justnet demo --nodes NODES --json` with its data and log under `root`, and
     waits for the one JSON line it prints when every node is healthy."""
-    base = free_port_block(16)
+    base = free_port_block(10 * len(nodes.split(",")) + 6)
     log = root / "demo.log"
     log_file = log.open("w")
     process = subprocess.Popen(

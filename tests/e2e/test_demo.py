@@ -70,3 +70,39 @@ def test_demo_federates_two_networks(tmp_path: Path) -> None:
         assert all(i["visibility"] == "public" for i in anon)
     finally:
         assert demo.stop() == 0
+
+
+FIVE = "SEAJUST,EJN,WACAP,CASC,GLJCN"
+CONNECTED_WITHIN = 20.0  # issue 13: every peer connected this soon after all are healthy
+
+
+def test_five_networks_connect_soon_after_they_are_healthy(tmp_path: Path) -> None:
+    """The five-node demo: each node's federation waits for its own services instead of
+    backing off, and tries an unreachable peer again within seconds, so every node sees
+    every peer connected soon after the last node is healthy."""
+    started = time.monotonic()
+    demo = start_demo(tmp_path, FIVE)
+    healthy = time.monotonic()
+    try:
+        urls = [n["gateway_url"] for n in demo.ready["nodes"]]
+        states: dict[str, list[str]] = {}
+        while time.monotonic() < healthy + 90:
+            states = {
+                url: [
+                    p["state"]
+                    for p in requests.get(f"{url}/api/v1/node", timeout=10).json()["peers"]
+                ]
+                for url in urls
+            }
+            if all(s == ["connected"] * 4 for s in states.values()):
+                break
+            time.sleep(0.25)
+        connected = time.monotonic() - healthy
+        print(
+            f"five-node demo: healthy {healthy - started:.1f} s after start; every peer "
+            f"connected {connected:.1f} s after that"
+        )
+        assert all(s == ["connected"] * 4 for s in states.values()), states
+        assert connected <= CONNECTED_WITHIN, f"{connected:.1f} s: {states}"
+    finally:
+        assert demo.stop() == 0
