@@ -12,7 +12,6 @@ import grpc
 from justnet.common.v1 import exchange_pb2
 from justnet.directory.v1 import directory_pb2
 from justnet.events.v1 import events_pb2 as pb
-from justnet.federation.v1 import federation_pb2
 
 from services.common.errors import (
     Conflict,
@@ -30,10 +29,15 @@ from services.common.timeutil import as_utc, from_timestamp, utcnow
 from services.common.validation import Validator
 from services.common.visibility import can_see
 from services.events import calendar, convert, validate
-from services.events.models import EventRow, RegistrationRow
+from services.events.messages import (
+    CANCELLATION_KIND,
+    REGISTRATION_KIND,
+    UPDATE_KIND,
+    UPDATE_STATES,
+)
+from services.events.models import EventRow, HandoffRow, RegistrationRow
 from services.events.store import (
     MAX_LIMIT,
-    TELL_OWNER,
     EventFilter,
     EventsStore,
     Placed,
@@ -42,10 +46,6 @@ from services.events.store import (
 )
 
 log = logging.getLogger(__name__)
-REGISTRATION_KIND = "events.registration"
-CANCELLATION_KIND = "events.cancellation"
-UPDATE_KIND = "events.registration_update"
-UPDATE_STATES = ("confirmed", "cancelled")
 # Who may see an event from another network at all, and so register from there.
 SHARED_VISIBILITIES = ("public", "federation")
 
@@ -56,16 +56,12 @@ class DirectoryPort(Protocol):
     ) -> directory_pb2.ContactPoint: ...
 
 
-class FederationPort(Protocol):
-    async def send(self, request: federation_pb2.SendRequest) -> exchange_pb2.Delivery: ...
-
-
 @dataclass
 class Peers:
-    """The gRPC neighbours: the directory (attendance) and federation (messages)."""
+    """The gRPC neighbours: the directory (attendance). Messages for peers go through the
+    hand-off table (services/events/messages.py), not a call."""
 
     directory: DirectoryPort
-    federation: FederationPort
 
 
 def _period(v: Validator, field: str, value: str) -> datetime | None:
@@ -228,33 +224,8 @@ class EventsLogic:
             created_at=now,
             updated_at=now,
         )
+        # Kept here and queued for the owner in one transaction (messages.registration).
         await self.store.add_pending(row)
-        message = pb.RegistrationMessage(
-            event_id=event.id,
-            registration_id=row.id,
-            subject=caller.subject,
-            name=name,
-            email=email,
-            contact_point_id=contact,
-        )
-        message.registered_at.FromDatetime(now)
-        payload = message.SerializeToString()
-        try:
-            # The registration id is the message id: a retried Send is the same message.
-            await self.peers.federation.send(
-                federation_pb2.SendRequest(
-                    destination=event.origin,
-                    message_id=row.id,
-                    kind=REGISTRATION_KIND,
-                    payload=payload,
-                )
-            )
-        except grpc.aio.AioRpcError as exc:
-            await self.store.remove(row.id)
-            raise Unavailable(
-                f"could not hand the registration to federation for {event.origin}: "
-                f"{exc.code().name}"
-            ) from None
         return convert.registration(row)
 
     async def _own_registration(
@@ -279,8 +250,9 @@ class EventsLogic:
         return convert.registration(row, position)
 
     async def cancel(self, req: pb.GetRegistrationRequest, caller: Caller) -> pb.Registration:
-        """Cancels at once. For a peer's event the owner is told by `push_updates`, from
-        a mark written with the cancellation, so a federation outage delays it only."""
+        """Cancels at once. For a peer's event the owner is told by a message written with
+        the cancellation (services/events/messages.py), so a federation outage delays it
+        only."""
         row, _ = await self._own_registration(req.event_id, req.id, caller)
         return convert.registration(await self.store.cancel(row.id))
 
@@ -475,56 +447,15 @@ class EventsLogic:
         reply = pb.RegistrationReply(state=row.state, registration_id=row.id)
         return exchange_pb2.InboundReply(accepted=True, reply=reply.SerializeToString())
 
-    def _peer_message(self, row: RegistrationRow) -> federation_pb2.SendRequest:
-        """The message a row's `peer_update` is due as. A retried Send is the same
-        message (one id per state reached), so federation delivers it once."""
-        state = row.peer_update
-        if state == TELL_OWNER:  # a member cancelled a registration for a peer's event
-            cancellation = pb.CancellationMessage(event_id=row.event_id, registration_id=row.id)
-            return federation_pb2.SendRequest(
-                destination=row.event_origin,
-                message_id=f"{row.id}:cancel",
-                kind=CANCELLATION_KIND,
-                payload=cancellation.SerializeToString(),
+    async def refused_by_federation(self, row: HandoffRow, reason: str) -> None:
+        """Federation will never take a message (its destination is no longer a peer):
+        a registration waiting for that owner's answer fails; an update is dropped."""
+        if row.kind == REGISTRATION_KIND:
+            await self.store.settle(row.message_id, "failed", 0, f"federation: {reason}"[:500])
+        else:
+            log.warning(
+                "dropped %s %s for %s: %s", row.kind, row.message_id, row.destination, reason
             )
-        body = pb.RegistrationUpdate(
-            event_id=row.event_id, registration_id=row.message_id or "", state=state
-        )
-        return federation_pb2.SendRequest(
-            destination=row.network,
-            message_id=f"{row.message_id}:{state}",
-            kind=UPDATE_KIND,
-            payload=body.SerializeToString(),
-        )
-
-    async def push_updates(self) -> int:
-        """Tells peer networks about their members' registrations that changed here
-        (moved up from the waitlist, cancelled by an editor), and peer events' owners
-        about this node's members' cancellations. The due message is kept in the
-        registration's row, written with the change, and cleared only once federation
-        took it, so a federation outage delays and loses nothing.
-        Returns how many were handed over."""
-        sent = 0
-        for row in await self.store.peer_updates():
-            state = row.peer_update
-            request = self._peer_message(row)
-            try:
-                await self.peers.federation.send(request)
-            except grpc.aio.AioRpcError as exc:
-                if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
-                    raise Unavailable(
-                        f"federation did not take updates: {exc.code().name}"
-                    ) from None
-                # No longer a peer (or refused outright): nothing to retry.
-                log.warning(
-                    "dropped the update of %s for %s: %s",
-                    row.id,
-                    request.destination,
-                    exc.details(),
-                )
-            await self.store.update_sent(row.id, state)
-            sent += 1
-        return sent
 
     async def settled(self, outcome: exchange_pb2.DeliveryOutcome, caller: Caller) -> None:
         """The owner's answer to one of this node's messages; idempotent."""

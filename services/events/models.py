@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import new_metadata
+from services.common.handoff import HandoffColumns
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants BIGINT.
 SeqType = BigInteger().with_variant(Integer, "sqlite")
@@ -101,11 +102,6 @@ class RegistrationRow(Base):
     attended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     reason: Mapped[str] = mapped_column(String(500), default="")
     event_title: Mapped[str] = mapped_column(String(300), default="")
-    # A peer member's registration changed here (moved up, cancelled by an editor): the
-    # state their network has yet to be told; a member's registration for a peer's event,
-    # cancelled here: "cancel", the owner has yet to be told; "" once federation took
-    # the message.
-    peer_update: Mapped[str] = mapped_column(String(16), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -142,3 +138,10 @@ class ReplicationCursorRow(Base):
     cursor: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_change_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class HandoffRow(HandoffColumns, Base):
+    """A message for a peer node, written in the same transaction as the registration
+    change it reports, until federation takes it (services/events/messages.py)."""
+
+    __tablename__ = "events_handoff"

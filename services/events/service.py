@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import contextvars
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,25 +10,24 @@ import grpc
 from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc
 from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
 from justnet.events.v1 import events_pb2, events_pb2_grpc
-from justnet.federation.v1 import federation_pb2, federation_pb2_grpc
+from justnet.federation.v1 import federation_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common import migrations
 from services.common.clients import open_channel
 from services.common.db import create_engine
-from services.common.errors import DomainError
+from services.common.handoff import Handoff
 from services.common.identity import Caller
 from services.common.internal import InternalCredential
 from services.common.server import RunningServer, create_server, run_until_signalled
 from services.common.settings import NodeSettings
-from services.common.waiting import wait_event
 from services.events.logic import EventsLogic, Peers
+from services.events.models import HandoffRow
 from services.events.servicer import Changes, EventsFeed, EventsMailbox, EventsServicer
 from services.events.store import EventsStore
 
 log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).parent
-UPDATE_POLL = 5.0  # retry what federation did not take at least this often
 SERVICE_NAME = events_pb2.DESCRIPTOR.services_by_name["EventsService"].full_name
 MAILBOX_NAME = exchange_pb2.DESCRIPTOR.services_by_name["Mailbox"].full_name
 FEED_NAME = exchange_pb2.DESCRIPTOR.services_by_name["ReplicaFeed"].full_name
@@ -52,55 +48,6 @@ class GrpcDirectory:
         return reply
 
 
-class GrpcFederation:
-    """The node's federation service; the events service calls it as a node service."""
-
-    def __init__(self, channel: grpc.aio.Channel, network: str) -> None:
-        self.stub = federation_pb2_grpc.FederationServiceStub(channel)
-        self.metadata = Caller("admin", network, "events-service").metadata()
-
-    async def send(self, request: federation_pb2.SendRequest) -> exchange_pb2.Delivery:
-        reply: exchange_pb2.Delivery = await self.stub.Send(request, metadata=self.metadata)
-        return reply
-
-
-class PeerUpdates:
-    """Tells peer networks about their members' registrations that changed here; woken
-    after each change, and polling to retry while federation is down."""
-
-    def __init__(self, logic: EventsLogic, poll: float = UPDATE_POLL) -> None:
-        self.logic = logic
-        self.poll = poll
-        self.wake = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
-
-    def notify(self) -> None:
-        self.wake.set()
-
-    def start(self) -> None:
-        # A fresh context: the loop must not join the trace of the call that started it.
-        self.task = asyncio.create_task(
-            self._run(), name="events-peer-updates", context=contextvars.Context()
-        )
-
-    async def _run(self) -> None:
-        while True:
-            self.wake.clear()
-            try:
-                await self.logic.push_updates()
-            except DomainError as exc:
-                log.info("registration updates for peers wait: %s", exc.message)
-            except Exception:
-                log.exception("could not hand registration updates to federation")
-            await wait_event(self.wake, self.poll)
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-
-
 async def migrate(settings: NodeSettings) -> str | None:
     engine = create_engine(settings.events.database_url, instrument=False)
     try:
@@ -115,15 +62,15 @@ class EventsRuntime:
     engine: AsyncEngine
     logic: EventsLogic
     channels: list[grpc.aio.Channel]
-    updates: PeerUpdates | None = field(default=None)
+    handoff: Handoff[HandoffRow] | None = field(default=None)
 
     @property
     def port(self) -> int:
         return self.server.port
 
     async def stop(self, grace: float = 5.0) -> None:
-        if self.updates is not None:
-            await self.updates.stop()
+        if self.handoff is not None:
+            await self.handoff.stop()
         await self.server.stop(grace)
         for channel in self.channels:
             await channel.close()
@@ -135,21 +82,31 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> EventsRun
     await migrations.require_head(engine, PACKAGE_DIR, "events")
     directory_channel = open_channel(settings.directory.target)
     federation_channel = open_channel(settings.federation.target)
-    peers = Peers(
-        directory=GrpcDirectory(directory_channel),
-        federation=GrpcFederation(federation_channel, settings.network),
+    logic = EventsLogic(
+        EventsStore(engine, settings.network), Peers(directory=GrpcDirectory(directory_channel))
     )
-    logic = EventsLogic(EventsStore(engine, settings.network), peers)
     changes = Changes()
-    updates = PeerUpdates(logic)
+    service = Caller("admin", settings.network, "service:events")
+
+    async def handed(row: HandoffRow, delivery: exchange_pb2.Delivery) -> None:
+        if delivery.state in ("delivered", "refused", "failed"):  # a repeat, settled before
+            await logic.settled(exchange_pb2.DeliveryOutcome(delivery=delivery), service)
+
+    # Messages for peers, written with each change (services/events/messages.py).
+    handoff = Handoff(
+        engine,
+        HandoffRow,
+        federation_pb2_grpc.FederationServiceStub(federation_channel),
+        service.metadata(),
+        on_handed=handed,
+        on_refused=logic.refused_by_federation,
+    )
 
     def register(server: grpc.aio.Server) -> None:
         events_pb2_grpc.add_EventsServiceServicer_to_server(
-            EventsServicer(logic, changes, updates.notify), server
+            EventsServicer(logic, changes, handoff.wake), server
         )
-        exchange_pb2_grpc.add_MailboxServicer_to_server(
-            EventsMailbox(logic, updates.notify), server
-        )
+        exchange_pb2_grpc.add_MailboxServicer_to_server(EventsMailbox(logic, handoff.wake), server)
         exchange_pb2_grpc.add_ReplicaFeedServicer_to_server(EventsFeed(logic, changes), server)
 
     own = settings.events
@@ -160,8 +117,8 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> EventsRun
         port=own.port if port is None else port,
         credential=InternalCredential(settings.data_dir),
     )
-    updates.start()
-    return EventsRuntime(server, engine, logic, [directory_channel, federation_channel], updates)
+    handoff.start()
+    return EventsRuntime(server, engine, logic, [directory_channel, federation_channel], handoff)
 
 
 async def serve(settings: NodeSettings) -> None:

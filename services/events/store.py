@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common import changelog, visibility
@@ -31,7 +31,7 @@ from services.common.errors import (
 from services.common.identity import Caller
 from services.common.paging import decode_cursor, encode_cursor
 from services.common.timeutil import as_utc, utcnow
-from services.events import convert
+from services.events import convert, messages
 from services.events.models import (
     ChangeRow,
     EventRow,
@@ -45,9 +45,6 @@ _WRITE_LOCK_KEY = 0x4A4E4556  # "JNEV": the events change log's advisory lock
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 CODE_LIST_COLUMNS = ("languages", "interpretation")
-# `peer_update` of a member's registration for a peer's event, cancelled here: the
-# owner has yet to be told (an events.cancellation message).
-TELL_OWNER = "cancel"
 # A member's registration for a peer's event only moves forward: answers and updates
 # may arrive out of order (a receipt's "waitlisted" after the owner's "confirmed").
 _RANK = {"pending": 0, "waitlisted": 1, "confirmed": 2, "refused": 3, "failed": 3, "cancelled": 4}
@@ -272,22 +269,20 @@ class EventsStore:
             )
             row.version += 1
             self._append_change(session, row, True, now)
-            # Peers' members with a place or a waitlist slot learn the event is off: their
-            # rows stay, cancelled, until the update is sent; the rest go with the event.
-            await session.execute(
-                update(RegistrationRow)
-                .where(
+            # Peers' members with a place or a waitlist slot learn the event is off (the
+            # messages are written here, with the deletion); every registration goes.
+            told = await session.scalars(
+                select(RegistrationRow).where(
                     RegistrationRow.event_id == record_id,
                     RegistrationRow.network != self.local_network,
                     RegistrationRow.message_id.is_not(None),
                     RegistrationRow.state.in_(ACTIVE_STATES),
                 )
-                .values(state="cancelled", peer_update="cancelled", updated_at=now)
             )
+            for reg in told.all():
+                await session.merge(messages.update(reg, "cancelled", now))
             await session.execute(
-                delete(RegistrationRow).where(
-                    RegistrationRow.event_id == record_id, RegistrationRow.peer_update == ""
-                )
+                delete(RegistrationRow).where(RegistrationRow.event_id == record_id)
             )
             await session.delete(row)
         return record_id, row.version
@@ -343,7 +338,7 @@ class EventsStore:
             reg.state = "confirmed"
             reg.updated_at = now
             if reg.network != self.local_network and reg.message_id:
-                reg.peer_update = "confirmed"  # their network is told (push_updates)
+                await session.merge(messages.update(reg, "confirmed", now))  # tell them
 
     async def register(
         self,
@@ -421,7 +416,9 @@ class EventsStore:
             return Placed(row, await self._position(session, row))
 
     async def add_pending(self, row: RegistrationRow) -> RegistrationRow:
-        """A member's registration for a peer's event, before the owner answers."""
+        """A member's registration for a peer's event, before the owner answers, with its
+        message to the owner in the same transaction: no registration is kept here that
+        the owner is not told of, and none reaches the owner that is not kept here."""
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
             duplicate = await session.scalar(
@@ -434,14 +431,8 @@ class EventsStore:
             if duplicate is not None:
                 raise Conflict("already registered for this event")
             session.add(row)
+            session.add(messages.registration(row, row.created_at))
         return row
-
-    async def remove(self, registration_id: str) -> None:
-        async with self.sessions.begin() as session:
-            await session.connection(execution_options=WRITE)
-            await session.execute(
-                delete(RegistrationRow).where(RegistrationRow.id == registration_id)
-            )
 
     async def settle(
         self, registration_id: str, state: str, position: int, reason: str
@@ -485,7 +476,7 @@ class EventsStore:
         """Cancels; on a local event the first waitlisted take the freed place. A peer
         member's registration cancelled here (not by their network) is reported back;
         a member's registration for a peer's event is reported to its owner. Both are
-        marked in the same transaction and sent by `push_updates`."""
+        written in the same transaction (services/events/messages.py)."""
         now = now or utcnow()
         async with self.sessions() as session:
             found = await session.get(RegistrationRow, registration_id)
@@ -505,45 +496,13 @@ class EventsStore:
             row.state = "cancelled"
             row.updated_at = now
             if event is None:
-                row.peer_update = TELL_OWNER  # the owner frees the place (push_updates)
+                await session.merge(messages.cancellation(row, now))  # the owner frees it
             else:
-                peer_row = row.network != self.local_network and bool(row.message_id)
-                row.peer_update = "cancelled" if peer_row and not by_peer else ""
+                if row.network != self.local_network and row.message_id and not by_peer:
+                    await session.merge(messages.update(row, "cancelled", now))
                 await session.flush()
                 await self._promote(session, event, now)
         return row
-
-    async def peer_updates(self, limit: int = 100) -> list[RegistrationRow]:
-        """Peer members' registrations whose new state their network has yet to learn,
-        and members' cancellations a peer event's owner has yet to learn."""
-        stmt = (
-            select(RegistrationRow)
-            .where(RegistrationRow.peer_update != "")
-            .order_by(RegistrationRow.updated_at)
-            .limit(limit)
-        )
-        async with self.sessions() as session:
-            return list((await session.scalars(stmt)).all())
-
-    async def update_sent(self, registration_id: str, state: str) -> None:
-        """Federation took the message; a later change (another state) stays due. A row
-        kept only to report its local event's deletion goes now."""
-        async with self.sessions.begin() as session:
-            await session.connection(execution_options=WRITE)
-            await session.execute(
-                update(RegistrationRow)
-                .where(RegistrationRow.id == registration_id, RegistrationRow.peer_update == state)
-                .values(peer_update="")
-            )
-            event = select(EventRow.id).where(EventRow.id == RegistrationRow.event_id).exists()
-            await session.execute(
-                delete(RegistrationRow).where(
-                    RegistrationRow.id == registration_id,
-                    RegistrationRow.peer_update == "",
-                    RegistrationRow.event_origin == self.local_network,
-                    ~event,
-                )
-            )
 
     async def list_registrations(
         self,

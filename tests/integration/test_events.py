@@ -21,20 +21,20 @@ from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.directory.v1 import directory_pb2_grpc
 from justnet.events.v1 import events_pb2 as pb
 from justnet.events.v1 import events_pb2_grpc
-from justnet.federation.v1 import federation_pb2 as fpb
+from sqlalchemy import select
 
 from gateway.app import create_app
 from gateway.app import migrate as migrate_gateway
 from gateway.auth import TokenStore
 from services.common.clients import open_channel
 from services.common.db import create_engine
-from services.common.errors import Unavailable, detail_from_trailers
+from services.common.errors import detail_from_trailers
 from services.common.identity import Caller
 from services.common.settings import NodeSettings, load_settings
 from services.common.timeutil import utcnow
 from services.directory import service as directory
 from services.events import service as events_service
-from services.events.models import RegistrationRow
+from services.events.models import HandoffRow, RegistrationRow
 from tests.conftest import SEAJUST
 from tests.postgres import fresh_database
 
@@ -485,17 +485,20 @@ async def test_replica_feed_and_mailbox_contracts(tmp_path: Path, database_url: 
         assert replica.meta.provenance.verified
         assert replica.starts_at == "2027-11-18T09:00:00+01:00"
 
-        # With no federation to hand it to, a registration is refused and nothing kept.
-        with pytest.raises(grpc.aio.AioRpcError) as info:
-            await sea.events.Register(
-                pb.RegisterRequest(event_id=plenary.meta.id, name="Delegate 1"),
-                metadata=member(1),
-            )
-        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+        # With no federation to hand it to, a registration is kept, pending, and its
+        # message to EJN waits in the hand-off table, written in the same transaction: no
+        # timeout can leave a place at EJN that SEAJUST forgot (a ghost), nor the reverse.
+        first = await sea.events.Register(
+            pb.RegisterRequest(event_id=plenary.meta.id, name="Delegate 1"), metadata=member(1)
+        )
+        assert first.state == "pending"
         mine = await sea.events.ListRegistrations(
             pb.ListRegistrationsRequest(event_id=plenary.meta.id), metadata=EDITOR
         )
-        assert list(mine.items) == []
+        assert [r.id for r in mine.items] == [first.id]
+        assert [(m.message_id, m.kind, m.destination) for m in await waiting(sea)] == [
+            (first.id, "events.registration", "EJN")
+        ]
 
         # The owner refuses registrations for an event it does not share, and updates
         # from a network that does not own the event.
@@ -566,35 +569,28 @@ async def test_replica_feed_and_mailbox_contracts(tmp_path: Path, database_url: 
         )
         assert mine_now.state == "confirmed"
         # Cancelled with no federation to hand it to: cancelled here all the same, and the
-        # cancellation for EJN stays due in the row until federation takes it.
+        # cancellation for EJN waits in the hand-off table until federation takes it.
         cancelled = await sea.events.CancelRegistration(
             pb.GetRegistrationRequest(event_id=plenary.meta.id, id=pending.id), metadata=member(2)
         )
         assert cancelled.state == "cancelled"
-        due = await sea.runtime.logic.store.peer_updates()
-        assert [(r.id, r.peer_update) for r in due] == [(pending.id, "cancel")]
-        with pytest.raises(Unavailable):
-            await sea.runtime.logic.push_updates()
-        assert len(await sea.runtime.logic.store.peer_updates()) == 1
+        assert f"{pending.id}:cancel" in [m.message_id for m in await waiting(sea)]
 
-        class Forward:  # federation back: messages reach EJN's mailbox, twice over
-            async def send(self, request: fpb.SendRequest) -> exchange_pb2.Delivery:
-                for _ in range(2):
-                    reply = await ejn.mailbox.Receive(
-                        exchange_pb2.InboundMessage(
-                            origin="SEAJUST",
-                            message_id=request.message_id,
-                            kind=request.kind,
-                            payload=request.payload,
-                        ),
-                        metadata=ejn_admin,
-                    )
-                    assert reply.accepted, reply.reason
-                return exchange_pb2.Delivery()
-
-        sea.runtime.logic.peers.federation = Forward()
-        await sea.runtime.logic.push_updates()  # or the background sender got there first
-        assert await sea.runtime.logic.store.peer_updates() == []
+        # Federation back: what waits reaches EJN's mailbox (twice over: it is idempotent).
+        for message in await waiting(sea):
+            if message.message_id != f"{pending.id}:cancel":
+                continue
+            for _ in range(2):
+                reply = await ejn.mailbox.Receive(
+                    exchange_pb2.InboundMessage(
+                        origin="SEAJUST",
+                        message_id=message.message_id,
+                        kind=message.kind,
+                        payload=message.payload,
+                    ),
+                    metadata=ejn_admin,
+                )
+                assert reply.accepted, reply.reason
         owners_list = await ejn.events.ListRegistrations(
             pb.ListRegistrationsRequest(event_id=plenary.meta.id), metadata=ejn_editor
         )
@@ -729,3 +725,14 @@ async def test_sample_calendar_has_seajust_founding_activities(stack: Stack) -> 
         assert {"plenary", "training"} <= kinds
     feed = await stack.events.GetCalendar(pb.GetCalendarRequest(), metadata=EDITOR)
     assert len(icalendar.Calendar.from_ical(feed.content).walk("VEVENT")) == 8
+
+
+async def waiting(node: Stack) -> list[HandoffRow]:
+    """The node's messages for peers that federation has not taken yet."""
+    engine = create_engine(node.settings.events.database_url, instrument=False)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(select(HandoffRow).where(HandoffRow.handed_over.is_(False)))
+            return [HandoffRow(**row._mapping) for row in rows]
+    finally:
+        await engine.dispose()

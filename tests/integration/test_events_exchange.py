@@ -306,3 +306,31 @@ def outbox_row(node: ReqNode, message_id: str) -> tuple[bytes, bytes]:
         ).fetchone()
     assert row is not None and row[1], f"no settled message {message_id}"
     return bytes(row[0]), bytes(row[1])
+
+
+async def test_registration_while_the_members_federation_is_down_is_kept_and_delivered(
+    pair: tuple[ReqNode, ReqNode],
+) -> None:
+    """The registration and its message to the owner are written in one transaction, so a
+    federation that is down (or a Send that times out after federation took it) can
+    neither lose the place nor leave a ghost at the owner that the member cannot cancel."""
+    ejn, sea = pair
+    event = await create(ejn, capacity=0)
+    await eventually(lambda: seen(sea, event["id"]), "the event at SEAJUST")
+    await sea.stop_federation()
+    reg = await register(sea, event["id"], "Ahmad bin Ismail")
+    assert reg["state"] == "pending"
+    await sea.start_federation()
+    await eventually(in_state(sea, reg, "confirmed"), "the owner's answer", within=60)
+    assert await owner_list(ejn, event["id"]) == [("SEAJUST", "Ahmad bin Ismail", "confirmed")]
+    assert (await ejn.received()).count(reg["id"]) == 1
+    # And the member can give the place back: the owner frees it.
+    status, body = await sea.call(
+        "DELETE", f"/api/v1/events/{event['id']}/registrations/{reg['id']}"
+    )
+    assert status == 200 and body["state"] == "cancelled", body
+
+    async def freed() -> bool:
+        return await owner_list(ejn, event["id"]) == [("SEAJUST", "Ahmad bin Ismail", "cancelled")]
+
+    await eventually(freed, "the place freed at EJN")

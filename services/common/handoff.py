@@ -1,0 +1,232 @@
+"""Handing messages to federation through a durable outbox: one way for every service.
+
+A service that must tell a peer node something writes the message into its own outbox
+table in the same transaction as the change it reports, so a crash, a federation outage or
+a timeout can neither lose the message nor leave a change without it (nor a message
+without its change). A `Handoff` loop hands due rows to FederationService.Send, oldest
+first, and retries with backoff while federation is down; Send is idempotent by message
+id, so a repeat after a lost answer is one message. Federation then keeps its own durable
+queue per peer (one message in flight, signed receipts) and reports the outcome to the
+service's Mailbox.Settled.
+
+Each row keeps the W3C trace context of the call that wrote it, and its Send runs in that
+context, so the delivery, and the peer's handling of it, join the trace of the change.
+
+A service declares its table with the columns here (`HandoffColumns`, plus any of its
+own) and builds a `Handoff` with hooks for what it does once a row is handed over or
+refused for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+import grpc
+from justnet.common.v1 import exchange_pb2 as xpb
+from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.federation.v1 import federation_pb2_grpc
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
+from sqlalchemy import Boolean, DateTime, Integer, LargeBinary, String, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.common.db import WRITE, session_factory
+from services.common.timeutil import as_utc, utcnow
+from services.common.waiting import wait_event
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_SECONDS = 60.0
+IDLE_SECONDS = 1.0
+SEND_TIMEOUT = 5.0
+BATCH = 50
+
+
+class HandoffColumns:
+    """The columns every outbox has (a declarative mixin)."""
+
+    message_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    destination: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    # W3C traceparent of the call that wrote the row: its Send continues that trace.
+    traceparent: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    handed_over: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def handoff_values(
+    message_id: str, destination: str, kind: str, payload: bytes, now: datetime
+) -> dict[str, Any]:
+    """A new row's columns, with the trace context of the current call."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return {
+        "message_id": message_id,
+        "destination": destination,
+        "kind": kind,
+        "payload": payload,
+        "traceparent": carrier.get("traceparent", "")[:128],
+        "handed_over": False,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
+        "created_at": now,
+    }
+
+
+Row = TypeVar("Row", bound=HandoffColumns)
+Handed = Callable[[Any, xpb.Delivery], Awaitable[None]]
+Refused = Callable[[Any, str], Awaitable[None]]
+
+
+async def _nothing(*_: Any) -> None:
+    return None
+
+
+class Handoff(Generic[Row]):
+    """The loop that hands one service's outbox rows to federation.
+
+    `on_handed(row, delivery)` runs after federation took a row (the delivery may already
+    be settled when the row was a repeat); `on_refused(row, reason)` when federation will
+    never take it (INVALID_ARGUMENT: e.g. the destination is no longer a peer). Whether a
+    failure is retried is decided by its status code, never by its message.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        row_type: type[Row],
+        federation: federation_pb2_grpc.FederationServiceStub,
+        metadata: tuple[tuple[str, str], ...],
+        *,
+        on_handed: Handed = _nothing,
+        on_refused: Refused = _nothing,
+    ) -> None:
+        self.sessions = session_factory(engine)
+        self.row_type: Any = row_type
+        self.federation = federation
+        self.metadata = metadata
+        self.on_handed = on_handed
+        self.on_refused = on_refused
+        self.changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """A row was written: hand it over now rather than at the next poll."""
+        self.changed.set()
+
+    def start(self) -> None:
+        # A fresh context: each Send joins the trace stored in its row, not the starter's.
+        self._task = asyncio.create_task(
+            self.run(), name=f"handoff-{self.row_type.__tablename__}", context=_empty_context()
+        )
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database is busy or gone: try again shortly
+                log.exception("%s: hand-off failed", self.row_type.__tablename__)
+            await self._wait()
+
+    async def _wait(self) -> None:
+        timeout = IDLE_SECONDS
+        due = await self._next_due()
+        if due is not None:
+            timeout = min(max((as_utc(due) - utcnow()).total_seconds(), 0.0), IDLE_SECONDS)
+        await wait_event(self.changed, timeout)
+        self.changed.clear()
+
+    async def once(self) -> int:
+        """Hands every due row over, oldest first; returns how many federation took."""
+        handed = 0
+        for row in await self._due(utcnow()):
+            if await self._send(row):
+                handed += 1
+        return handed
+
+    async def _send(self, row: Row) -> bool:
+        parent = propagate.extract({"traceparent": row.traceparent} if row.traceparent else {})
+        token = otel_context.attach(parent)
+        try:
+            delivery = await self.federation.Send(
+                fpb.SendRequest(
+                    destination=row.destination,
+                    message_id=row.message_id,
+                    kind=row.kind,
+                    payload=row.payload,
+                ),
+                metadata=self.metadata,
+                timeout=SEND_TIMEOUT,
+            )
+        except grpc.aio.AioRpcError as exc:
+            attempts = row.attempts + 1
+            detail = (exc.details() or exc.code().name)[:500]
+            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                await self._update(row, handed_over=True, attempts=attempts, last_error=detail)
+                await self.on_refused(row, detail)
+                return False
+            backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** min(attempts, 10))
+            await self._update(
+                row,
+                attempts=attempts,
+                last_error=f"federation: {exc.code().name} {detail}"[:500],
+                next_attempt_at=utcnow() + timedelta(seconds=backoff),
+            )
+            return False
+        finally:
+            otel_context.detach(token)
+        await self._update(row, handed_over=True, attempts=row.attempts + 1, last_error="")
+        await self.on_handed(row, delivery)
+        return True
+
+    async def _due(self, now: datetime) -> list[Row]:
+        table = self.row_type
+        stmt = (
+            select(table)
+            .where(table.handed_over.is_(False), table.next_attempt_at <= now)
+            .order_by(table.created_at, table.message_id)
+            .limit(BATCH)
+        )
+        async with self.sessions() as session:
+            return list((await session.scalars(stmt)).all())
+
+    async def _next_due(self) -> datetime | None:
+        table = self.row_type
+        stmt = (
+            select(table.next_attempt_at)
+            .where(table.handed_over.is_(False))
+            .order_by(table.next_attempt_at)
+            .limit(1)
+        )
+        async with self.sessions() as session:
+            due: datetime | None = await session.scalar(stmt)
+            return due
+
+    async def _update(self, row: Row, **values: Any) -> None:
+        table = self.row_type
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            await session.execute(
+                update(table).where(table.message_id == row.message_id).values(**values)
+            )
+
+
+def _empty_context() -> contextvars.Context:
+    return contextvars.Context()
