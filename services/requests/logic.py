@@ -3,10 +3,9 @@ other side's node."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from services.common.errors import (
     Unavailable,
     VersionMismatch,
 )
+from services.common.handoff import handoff_values
 from services.common.identity import Caller
 from services.common.identity_files import NodeIdentity
 from services.common.ids import new_id
@@ -82,23 +82,23 @@ def messages(
             first_seq=chunk[0][0],
             head_hash=chain.event_hash(chunk[-1][1].event),
         )
+        values = handoff_values(
+            message_id if last else f"{message_id}.{index + 1}",
+            destination,
+            KIND,
+            body.SerializeToString(deterministic=True),
+            now + timedelta(microseconds=index),
+        )
         out.append(
             OutboxRow(
-                message_id=message_id if last else f"{message_id}.{index + 1}",
+                **values,
                 request_id=request_id,
                 seq=chunk[-1][0],
-                destination=destination,
-                payload=body.SerializeToString(deterministic=True),
-                handed_over=False,
-                attempts=0,
-                next_attempt_at=now,
-                last_error="",
                 state="pending",
                 reason="",
                 receipt=b"",
                 receipt_body=b"",
                 receipt_verified=False,
-                created_at=now + timedelta(microseconds=index),
             )
         )
     return out
@@ -117,7 +117,8 @@ class RequestsLogic:
         self.identity = identity
         self.ring = ring
         self.network = store.local_network
-        self.outbox_changed = asyncio.Event()
+        # Wakes the hand-off loop once a message is written (set by service.start).
+        self.wake_outbox: Callable[[], None] = lambda: None
 
     # ------------------------------------------------------------ permissions
 
@@ -397,7 +398,7 @@ class RequestsLogic:
             row.id, row.last_seq, new, changes, outbox, expected_version
         )
         if outbox:
-            self.outbox_changed.set()
+            self.wake_outbox()
         return updated
 
     async def _send_again(self, request_id: str, destination: str, held: int) -> None:
@@ -418,7 +419,7 @@ class RequestsLogic:
                 len(lacking),
                 len(rows),
             )
-            self.outbox_changed.set()
+            self.wake_outbox()
 
     # ------------------------------------------------------------ history
 
@@ -704,9 +705,23 @@ class RequestsLogic:
             raise Unavailable("the request changed while this message was applied; retry")
         return xpb.InboundReply(accepted=True, reply=data)
 
+    async def handed(self, row: OutboxRow, delivery: xpb.Delivery) -> None:
+        """Federation took a message; a repeat of one it had finished comes back settled."""
+        if delivery.state in ("delivered", "refused", "failed"):
+            await self._settle(delivery)
+
+    async def refused_by_federation(self, row: OutboxRow, reason: str) -> None:
+        """Federation will never take the message (e.g. an unknown destination)."""
+        await self.store.update_message(
+            row.message_id, state="failed", last_error=reason[:500], settled_at=utcnow()
+        )
+
     async def settled(self, outcome: xpb.DeliveryOutcome, caller: Caller) -> None:
         self.require_service(caller)
-        d = outcome.delivery
+        await self._settle(outcome.delivery)
+
+    async def _settle(self, d: xpb.Delivery) -> None:
+        """Records federation's outcome of one message (its Mailbox.Settled)."""
         if d.state not in ("delivered", "refused", "failed"):
             return
         message = await self.store.message(d.message_id)

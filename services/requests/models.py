@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import new_metadata
+from services.common.handoff import HandoffColumns
 
 
 class Base(AsyncAttrs, DeclarativeBase):
@@ -84,28 +85,21 @@ class EventRow(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class OutboxRow(Base):
-    """A message for the other side's node: handed to federation (which queues and
-    retries it per peer), then settled with federation's outcome and receipt."""
+class OutboxRow(HandoffColumns, Base):
+    """A message for the other side's node, written with the events it carries: handed to
+    federation by the hand-off loop (services/common/handoff.py), then settled with
+    federation's outcome and receipt."""
 
     __tablename__ = "requests_outbox"
 
-    message_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     request_id: Mapped[str] = mapped_column(String(36), index=True)
-    seq: Mapped[int] = mapped_column(Integer)
-    destination: Mapped[str] = mapped_column(String(16))
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
-    handed_over: Mapped[bool] = mapped_column(Boolean, default=False)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_error: Mapped[str] = mapped_column(String(500), default="")
+    seq: Mapped[int] = mapped_column(Integer)  # the last event it carries
     # pending, delivered, failed; superseded: refused for a gap, its events sent again
     state: Mapped[str] = mapped_column(String(16), default="pending")
     reason: Mapped[str] = mapped_column(String(500), default="")
     receipt: Mapped[bytes] = mapped_column(LargeBinary, default=b"")  # a SignedReceipt
     receipt_body: Mapped[bytes] = mapped_column(LargeBinary, default=b"")  # a ReceiptBody
     receipt_verified: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (Index("ix_requests_outbox_pending", "handed_over", "next_attempt_at"),)

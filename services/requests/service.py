@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,14 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common import migrations
 from services.common.clients import open_channel
 from services.common.db import create_engine
+from services.common.handoff import Handoff
 from services.common.identity import Caller
 from services.common.identity_files import load_identity
 from services.common.internal import InternalCredential
 from services.common.server import RunningServer, create_server, run_until_signalled
 from services.common.settings import NodeSettings
 from services.requests.chain import KeyRing
-from services.requests.dispatch import Dispatcher
 from services.requests.logic import RequestsLogic
+from services.requests.models import OutboxRow
 from services.requests.planner import Planner
 from services.requests.servicer import MailboxServicer, RequestsServicer
 from services.requests.store import RequestsStore
@@ -49,16 +48,14 @@ class RequestsRuntime:
     engine: AsyncEngine
     logic: RequestsLogic
     channels: tuple[grpc.aio.Channel, ...]
-    dispatcher: asyncio.Task[None]
+    handoff: Handoff[OutboxRow]
 
     @property
     def port(self) -> int:
         return self.server.port
 
     async def stop(self, grace: float = 5.0) -> None:
-        self.dispatcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.dispatcher
+        await self.handoff.stop()
         await self.server.stop(grace)
         for channel in self.channels:
             await channel.close()
@@ -97,10 +94,18 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> RequestsR
         port=settings.requests.port if port is None else port,
         credential=InternalCredential(settings.data_dir),
     )
-    dispatcher = asyncio.create_task(
-        Dispatcher(logic, federation).run(), name="requests-outbox-dispatch"
+    # Messages for the other side, written with the events they carry.
+    handoff = Handoff(
+        engine,
+        OutboxRow,
+        federation,
+        service_md,
+        on_handed=logic.handed,
+        on_refused=logic.refused_by_federation,
     )
-    return RequestsRuntime(server, engine, logic, (dir_channel, fed_channel), dispatcher)
+    logic.wake_outbox = handoff.wake
+    handoff.start()
+    return RequestsRuntime(server, engine, logic, (dir_channel, fed_channel), handoff)
 
 
 async def serve(settings: NodeSettings) -> None:

@@ -299,27 +299,6 @@ class RequestsStore:
 
     # ------------------------------------------------------------ outbox
 
-    async def due_messages(self, now: datetime, limit: int = 50) -> list[OutboxRow]:
-        stmt = (
-            select(OutboxRow)
-            .where(OutboxRow.handed_over.is_(False), OutboxRow.next_attempt_at <= now)
-            .order_by(OutboxRow.created_at, OutboxRow.message_id)
-            .limit(limit)
-        )
-        async with self.sessions() as session:
-            return list((await session.scalars(stmt)).all())
-
-    async def next_due(self) -> datetime | None:
-        stmt = (
-            select(OutboxRow.next_attempt_at)
-            .where(OutboxRow.handed_over.is_(False))
-            .order_by(OutboxRow.next_attempt_at)
-            .limit(1)
-        )
-        async with self.sessions() as session:
-            value: datetime | None = await session.scalar(stmt)
-            return value
-
     async def update_message(self, message_id: str, **values: Any) -> None:
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
