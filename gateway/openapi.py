@@ -220,6 +220,8 @@ def _operation(op: Operation) -> dict[str, Any]:
         "parameters": [p.openapi() for p in op.query],
         "responses": {},
     }
+    # The role the registry enforces before the handler runs (gateway.api.guarded).
+    out["x-justnet-role"] = op.role
     if op.role != "anonymous":
         out["security"] = [{"bearer": []}]
         out["description"] = f"Needs a token with the `{op.role}` role (or higher)."

@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from gateway import bodies, keys, observe, render
 from gateway.api import Api, json_response, read_json
-from gateway.auth import require, require_scraper
+from gateway.auth import require_scraper
 from gateway.schema import Param, parse_body, parse_query
 from services.common.errors import InvalidInput
 from services.common.identity import Caller
@@ -180,7 +180,7 @@ async def node(request: web.Request) -> web.Response:
     response={"type": "object", "properties": {"items": {"type": "array", "items": PEER}}},
 )
 async def federation_peers(request: web.Request) -> web.Response:
-    caller = require(request, "admin")
+    caller = request[keys.CALLER]
     return json_response(await peers_data(request.app, caller))
 
 
@@ -204,7 +204,7 @@ async def peers_data(app: web.Application, caller: Caller) -> dict[str, Any]:
     errors=(409,),
 )
 async def add_peer(request: web.Request) -> web.Response:
-    caller = require(request, "admin")
+    caller = request[keys.CALLER]
     values = parse_body(bodies.PEER_DESCRIPTOR, await read_json(request))
     share = values.pop("share") or "default"
     replace = bool(values.pop("replace"))
@@ -247,7 +247,7 @@ async def add_peer(request: web.Request) -> web.Response:
     response={"type": "object", "properties": {"items": {"type": "array"}}},
 )
 async def contact_requests(request: web.Request) -> web.Response:
-    caller = require(request, "admin")
+    caller = request[keys.CALLER]
     limit = parse_query((LIMIT,), request.query)["limit"] or 50
     reply = await request.app[keys.CLIENTS].federation.ListContactDetailRequests(
         fpb.ListContactDetailRequestsRequest(limit=limit),
@@ -284,7 +284,7 @@ def _timestamp(target: Any, text: str, field: str) -> None:
     errors=(404,),
 )
 async def remove_peer(request: web.Request) -> web.Response:
-    caller = require(request, "admin")
+    caller = request[keys.CALLER]
     await request.app[keys.CLIENTS].federation.RemovePeer(
         fpb.RemovePeerRequest(network=request.match_info["code"]), metadata=caller.metadata()
     )

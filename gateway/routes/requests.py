@@ -12,7 +12,6 @@ from justnet.requests.v1 import requests_pb2 as pb
 
 from gateway import bodies, keys
 from gateway.api import Api, if_match, json_response, page_request, read_json
-from gateway.auth import require
 from gateway.schema import Param, parse_body, parse_query
 from services.common import codes
 from services.common.identity import Caller
@@ -290,7 +289,6 @@ def _version(data: dict[str, Any]) -> int:
     etag=True,
 )
 async def create_request(request: web.Request) -> web.Response:
-    require(request, "member")
     data = await create_request_data(request.app, request[keys.CALLER], await read_json(request))
     response = json_response(data, status=201, version=_version(data))
     response.headers["Location"] = f"/api/v1/requests/{data['id']}"
@@ -307,7 +305,6 @@ async def create_request(request: web.Request) -> web.Response:
     response=PAGE,
 )
 async def list_requests(request: web.Request) -> web.Response:
-    require(request, "member")
     return json_response(await list_requests_data(request.app, request[keys.CALLER], request.query))
 
 
@@ -321,7 +318,6 @@ async def list_requests(request: web.Request) -> web.Response:
     response=PAGE,
 )
 async def list_overdue(request: web.Request) -> web.Response:
-    require(request, "member")
     return json_response(await list_overdue_data(request.app, request[keys.CALLER], request.query))
 
 
@@ -336,7 +332,6 @@ async def list_overdue(request: web.Request) -> web.Response:
     etag=True,
 )
 async def get_request(request: web.Request) -> web.Response:
-    require(request, "member")
     data = await get_request_data(request.app, request[keys.CALLER], request.match_info["id"])
     return json_response(data, version=_version(data))
 
@@ -354,7 +349,6 @@ async def get_request(request: web.Request) -> web.Response:
     etag=True,
 )
 async def update_request(request: web.Request) -> web.Response:
-    require(request, "member")
     body = await read_json(request)
     data = await update_request_data(
         request.app, request[keys.CALLER], request.match_info["id"], body, if_match(request)
@@ -373,7 +367,6 @@ async def update_request(request: web.Request) -> web.Response:
     etag=True,
 )
 async def submit_request(request: web.Request) -> web.Response:
-    require(request, "member")
     data = await submit_request_data(request.app, request[keys.CALLER], request.match_info["id"])
     return json_response(data, version=_version(data))
 
@@ -390,7 +383,6 @@ async def submit_request(request: web.Request) -> web.Response:
     etag=True,
 )
 async def change_status(request: web.Request) -> web.Response:
-    require(request, "member")
     body = await read_json(request)
     parse_body(bodies.STATUS_CHANGE, body)  # body errors before a malformed If-Match's
     data = await change_status_data(
@@ -409,7 +401,6 @@ async def change_status(request: web.Request) -> web.Response:
     errors=(404,),
 )
 async def history(request: web.Request) -> web.Response:
-    require(request, "member")
     return json_response(
         await history_data(request.app, request[keys.CALLER], request.match_info["id"])
     )
