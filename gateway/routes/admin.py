@@ -37,18 +37,17 @@ SPAN = {
         "attributes": {"type": "object", "additionalProperties": {"type": "string"}},
     },
 }
-TRACE = {
-    "type": "object",
-    "properties": {
-        "trace_id": {"type": "string"},
-        "root": {"type": "string", "description": "the name of the first span"},
-        "start": {"type": "string", "format": "date-time"},
-        "duration_ms": {"type": "number"},
-        "spans": {"type": "integer"},
-        "errors": {"type": "integer"},
-        "services": {"type": "array", "items": {"type": "string"}},
-    },
+SPAN["required"] = list(SPAN["properties"])
+TRACE_FIELDS: dict[str, Any] = {
+    "trace_id": {"type": "string"},
+    "root": {"type": "string", "description": "the name of the first span"},
+    "start": {"type": "string", "format": "date-time"},
+    "duration_ms": {"type": "number"},
+    "spans": {"type": "integer"},
+    "errors": {"type": "integer"},
+    "services": {"type": "array", "items": {"type": "string"}},
 }
+TRACE = {"type": "object", "properties": TRACE_FIELDS, "required": list(TRACE_FIELDS)}
 UNAVAILABLE = {
     "type": "array",
     "items": {"type": "string"},
@@ -134,10 +133,11 @@ async def traces_data(app: web.Application, caller: Caller, limit: int) -> dict[
     response={
         "type": "object",
         "properties": {
-            "trace_id": {"type": "string"},
+            **TRACE_FIELDS,
             "spans": {"type": "array", "items": SPAN},
             "unavailable": UNAVAILABLE,
         },
+        "required": [*TRACE_FIELDS, "unavailable"],
     },
     errors=(400, 404),
 )

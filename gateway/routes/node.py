@@ -146,7 +146,13 @@ async def health(request: web.Request) -> web.Response:
                     },
                 },
             },
+            "peers_unavailable": {
+                "type": "boolean",
+                "description": "present (true) when the federation service did not answer: "
+                "`peers` is then empty, not known to be",
+            },
         },
+        "required": ["network", "name", "version", "jurisdictions", "peers"],
     },
 )
 async def node(request: web.Request) -> web.Response:
@@ -200,7 +206,16 @@ async def peers_data(app: web.Application, caller: Caller) -> dict[str, Any]:
     role="admin",
     body=bodies.PEER_DESCRIPTOR,
     success=201,
-    response={"type": "object"},
+    response={
+        "type": "object",
+        "properties": {
+            "network": {"type": "string"},
+            "endpoint": {"type": "string"},
+            "jurisdictions": {"type": "array", "items": {"type": "string"}},
+            "accepted_jurisdictions": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["network", "endpoint", "jurisdictions", "accepted_jurisdictions"],
+    },
     errors=(409,),
 )
 async def add_peer(request: web.Request) -> web.Response:
@@ -244,7 +259,34 @@ async def add_peer(request: web.Request) -> web.Response:
     tag="federation",
     role="admin",
     query=(LIMIT,),
-    response={"type": "object", "properties": {"items": {"type": "array"}}},
+    response={
+        "type": "object",
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "at": {"type": ["string", "null"], "format": "date-time"},
+                        "network": {"type": "string", "description": "the requester's"},
+                        "requester": {"type": "string"},
+                        "requester_role": {"type": "string"},
+                        "contact_point_id": {"type": "string"},
+                        "outcome": {"type": "string"},
+                    },
+                    "required": [
+                        "at",
+                        "network",
+                        "requester",
+                        "requester_role",
+                        "contact_point_id",
+                        "outcome",
+                    ],
+                },
+            }
+        },
+        "required": ["items"],
+    },
 )
 async def contact_requests(request: web.Request) -> web.Response:
     caller = request[keys.CALLER]
@@ -291,7 +333,13 @@ async def remove_peer(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@api.route("GET", "/api/v1/openapi.json", summary="This document", tag="node")
+@api.route(
+    "GET",
+    "/api/v1/openapi.json",
+    summary="This document",
+    tag="node",
+    response={"type": "object", "description": "an OpenAPI 3.1 document"},
+)
 async def openapi(request: web.Request) -> web.Response:
     return json_response(request.app[keys.OPENAPI])
 
