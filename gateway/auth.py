@@ -212,6 +212,15 @@ def require_scraper(request: web.Request) -> None:
     require(request, "admin")
 
 
+def require_declared_role(request: web.Request, role: str) -> None:
+    """The route registry's check of the role an operation declares (gateway.api.guarded):
+    as `require`, except that the scrape token passes; the middleware admits it to
+    /metrics alone, whose handler checks it (require_scraper)."""
+    if request.get(keys.SCRAPER, False):
+        return
+    require(request, role)
+
+
 def require(request: web.Request, role: str) -> Caller:
     """The caller, if it holds at least `role`; otherwise 401 or 403."""
     caller = request[keys.CALLER]

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
 
 from gateway import bodies
 from gateway.api import ERROR_STATUSES, Operation
@@ -14,6 +18,84 @@ _S: dict[str, Any] = {"type": "string"}
 _NS: dict[str, Any] = {"type": ["string", "null"]}
 _TS: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
 _STRS: dict[str, Any] = {"type": "array", "items": _S}
+
+# ------------------------------------------------------------------ protobuf JSON
+
+_F = FieldDescriptor
+_PROTO_SCALARS: dict[int, dict[str, Any]] = {
+    _F.TYPE_STRING: _S,
+    _F.TYPE_BOOL: {"type": "boolean"},
+    _F.TYPE_DOUBLE: {"type": "number"},
+    _F.TYPE_FLOAT: {"type": "number"},
+    _F.TYPE_ENUM: _S,
+    _F.TYPE_BYTES: {"type": "string", "contentEncoding": "base64"},
+    **{t: {"type": "integer"} for t in (_F.TYPE_INT32, _F.TYPE_SINT32, _F.TYPE_SFIXED32)},
+    **{t: {"type": "integer"} for t in (_F.TYPE_UINT32, _F.TYPE_FIXED32)},
+    # The protobuf JSON mapping writes 64-bit integers as strings.
+    **{
+        t: {"type": "string", "pattern": "^-?[0-9]+$"}
+        for t in (_F.TYPE_INT64, _F.TYPE_SINT64, _F.TYPE_SFIXED64, _F.TYPE_UINT64, _F.TYPE_FIXED64)
+    },
+}
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def message_schema(
+    message: type[Message],
+    fields: Mapping[str, dict[str, Any]] | None = None,
+    *,
+    required: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The JSON schema of what `json_format.MessageToDict(msg,
+    preserving_proto_field_name=True, always_print_fields_with_no_presence=True)` gives
+    for a `message`, so a response made that way is documented from the same message it
+    is made from: every field under its proto name, the ones without presence (scalars,
+    lists) always there, a message or Timestamp field only when set. `fields` replaces
+    or adds what the handler changes after the conversion; `required` names more fields
+    it always sets."""
+    return _message_schema(cast(Descriptor, message.DESCRIPTOR), fields, required)
+
+
+def _message_schema(
+    descriptor: Descriptor,
+    fields: Mapping[str, dict[str, Any]] | None = None,
+    required: Iterable[str] = (),
+) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    always = []
+    for field in descriptor.fields:
+        value = _proto_value(field)
+        if field.is_repeated:
+            message = field.message_type
+            if message is not None and message.GetOptions().map_entry:
+                value = {"type": "object", "additionalProperties": _proto_value(message.fields[1])}
+            else:
+                value = {"type": "array", "items": value}
+        properties[field.name] = value
+        if not field.has_presence:
+            always.append(field.name)
+    properties.update(fields or {})
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(dict.fromkeys([*always, *required])),
+    }
+
+
+def _proto_value(field: FieldDescriptor) -> dict[str, Any]:
+    if field.type != _F.TYPE_MESSAGE:
+        return _PROTO_SCALARS[field.type]
+    message = field.message_type
+    assert message is not None
+    if message.full_name == "google.protobuf.Timestamp":
+        return {"type": "string", "format": "date-time"}
+    return _message_schema(message)
+
+
+# ------------------------------------------------------------------ components
 
 RECORD = {
     "id": _S,
@@ -36,7 +118,15 @@ COMPONENTS: dict[str, Any] = {
             "detail": _S,
             "errors": {
                 "type": "array",
-                "items": {"type": "object", "properties": {"field": _S, "message": _S}},
+                "items": {
+                    "type": "object",
+                    "properties": {"field": _S, "message": _S},
+                    "required": ["field", "message"],
+                },
+            },
+            "owner": {
+                **_S,
+                "description": "the network that owns the record, when only it may change it",
             },
         },
         "required": ["type", "title", "status", "detail"],
@@ -45,6 +135,7 @@ COMPONENTS: dict[str, Any] = {
         "type": "object",
         "description": "present on replicated records only",
         "properties": {"origin": _S, "verified": {"type": "boolean"}, "synced_at": _TS},
+        "required": ["origin", "verified", "synced_at"],
     },
     "Authority": {
         "type": "object",
@@ -106,16 +197,6 @@ COMPONENTS: dict[str, Any] = {
             },
         },
     },
-    "LookupItem": {
-        "description": "an authority or a contact point, with its rank",
-        "type": "object",
-        "properties": {
-            **RECORD,
-            "record_type": {"type": "string", "enum": ["authority", "contact_point"]},
-            "score": {"type": "number"},
-            "matched": _STRS,
-        },
-    },
     "Network": {
         "type": "object",
         "properties": {
@@ -133,6 +214,7 @@ COMPONENTS: dict[str, Any] = {
                 "items": {
                     "type": "object",
                     "properties": {"jurisdiction": _S, "since": _NS, "until": _NS},
+                    "required": ["jurisdiction", "since", "until"],
                 },
             },
         },
@@ -150,7 +232,26 @@ COMPONENTS: dict[str, Any] = {
     },
 }
 
-_EVENT_ITEM: dict[str, Any] = {"type": "object", "additionalProperties": True}
+COMPONENTS["LookupItem"] = {
+    "description": "an authority or a contact point (record_type), with its rank: the "
+    "fields of the one it is",
+    "type": "object",
+    "properties": {
+        **COMPONENTS["Authority"]["properties"],
+        **COMPONENTS["ContactPoint"]["properties"],
+        "record_type": {"type": "string", "enum": ["authority", "contact_point"]},
+        "score": {"type": "number"},
+        "matched": _STRS,
+    },
+    "required": [
+        *(p for p in RECORD if p != "provenance"),
+        "jurisdiction",
+        "name",
+        "record_type",
+        "score",
+        "matched",
+    ],
+}
 COMPONENTS["Event"] = {
     "type": "object",
     "properties": {
@@ -167,8 +268,22 @@ COMPONENTS["Event"] = {
         "online_url": _NS,
         "languages": _STRS,
         "interpretation": _STRS,
-        "agenda": {"type": "array", "items": _EVENT_ITEM},
-        "documents": {"type": "array", "items": _EVENT_ITEM},
+        "agenda": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"title": _S, "starts_at": _NS, "description": _S},
+                "required": ["title", "starts_at", "description"],
+            },
+        },
+        "documents": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"title": _S, "url": _S, "language": _NS},
+                "required": ["title", "url", "language"],
+            },
+        },
         "capacity": {"type": "integer", "description": "0: no limit"},
         "registration_deadline": _NS,
         "confirmed": {"type": ["integer", "null"]},
@@ -201,15 +316,23 @@ COMPONENTS["Registration"] = {
     },
 }
 
-INPUTS: list[Obj] = [
-    bodies.EVENT,
-    bodies.REGISTRATION,
-    bodies.ATTENDANCE,
-    bodies.AUTHORITY,
-    bodies.CONTACT_POINT,
-    bodies.ROUTING_PROFILE,
-    bodies.PEER_DESCRIPTOR,
-]
+# What gateway.render always writes: each record's members but these are required.
+_OPTIONAL = {
+    "Authority": ("provenance",),
+    "ContactPoint": ("provenance",),
+    "RoutingProfile": ("provenance",),
+    "Network": (),
+    "Jurisdiction": ("routing_profile",),
+    "Event": ("provenance",),
+    "Registration": (),
+}
+for _name, _optional in _OPTIONAL.items():
+    _component = COMPONENTS[_name]
+    _component["required"] = [p for p in _component["properties"] if p not in _optional]
+
+# Input schemas the response components refer to (Venue, Channel, MeasureProfile); every
+# operation's own body is a component too (build), so no operation refers to a missing one.
+INPUTS: list[Obj] = [bodies.EVENT, bodies.ROUTING_PROFILE]
 
 
 def _operation(op: Operation) -> dict[str, Any]:
@@ -220,6 +343,8 @@ def _operation(op: Operation) -> dict[str, Any]:
         "parameters": [p.openapi() for p in op.query],
         "responses": {},
     }
+    # The role the registry enforces before the handler runs (gateway.api.guarded).
+    out["x-justnet-role"] = op.role
     if op.role != "anonymous":
         out["security"] = [{"bearer": []}]
         out["description"] = f"Needs a token with the `{op.role}` role (or higher)."
@@ -270,7 +395,7 @@ def build(operations: list[Operation], network: str) -> dict[str, Any]:
     for op in operations:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
     schemas = dict(COMPONENTS)
-    for obj in INPUTS:
+    for obj in [*INPUTS, *(op.body for op in operations if op.body is not None)]:
         for inner in [obj, *obj.nested()]:
             schemas[inner.name] = inner.component()
     return {

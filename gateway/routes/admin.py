@@ -11,7 +11,6 @@ from justnet.common.v1 import telemetry_pb2 as tpb
 
 from gateway import keys, observe
 from gateway.api import Api, json_response
-from gateway.auth import require
 from gateway.schema import Param, parse_query
 from services.common.errors import InvalidInput, NotFound
 from services.common.identity import Caller
@@ -38,18 +37,17 @@ SPAN = {
         "attributes": {"type": "object", "additionalProperties": {"type": "string"}},
     },
 }
-TRACE = {
-    "type": "object",
-    "properties": {
-        "trace_id": {"type": "string"},
-        "root": {"type": "string", "description": "the name of the first span"},
-        "start": {"type": "string", "format": "date-time"},
-        "duration_ms": {"type": "number"},
-        "spans": {"type": "integer"},
-        "errors": {"type": "integer"},
-        "services": {"type": "array", "items": {"type": "string"}},
-    },
+SPAN["required"] = list(SPAN["properties"])
+TRACE_FIELDS: dict[str, Any] = {
+    "trace_id": {"type": "string"},
+    "root": {"type": "string", "description": "the name of the first span"},
+    "start": {"type": "string", "format": "date-time"},
+    "duration_ms": {"type": "number"},
+    "spans": {"type": "integer"},
+    "errors": {"type": "integer"},
+    "services": {"type": "array", "items": {"type": "string"}},
 }
+TRACE = {"type": "object", "properties": TRACE_FIELDS, "required": list(TRACE_FIELDS)}
 UNAVAILABLE = {
     "type": "array",
     "items": {"type": "string"},
@@ -110,7 +108,7 @@ def _trace(trace_id: str, spans: list[tpb.SpanRecord]) -> dict[str, Any]:
     },
 )
 async def list_traces(request: web.Request) -> web.Response:
-    caller = require(request, "admin")
+    caller = request[keys.CALLER]
     limit = parse_query((LIMIT,), request.query)["limit"] or 20
     return json_response(await traces_data(request.app, caller, limit))
 
@@ -135,15 +133,16 @@ async def traces_data(app: web.Application, caller: Caller, limit: int) -> dict[
     response={
         "type": "object",
         "properties": {
-            "trace_id": {"type": "string"},
+            **TRACE_FIELDS,
             "spans": {"type": "array", "items": SPAN},
             "unavailable": UNAVAILABLE,
         },
+        "required": [*TRACE_FIELDS, "unavailable"],
     },
     errors=(400, 404),
 )
 async def get_trace(request: web.Request) -> web.Response:
-    caller = require(request, "admin")
+    caller = request[keys.CALLER]
     return json_response(await trace_data(request.app, caller, request.match_info["trace_id"]))
 
 
@@ -205,7 +204,6 @@ AUDIT_LIMIT = Param("limit", "integer", "at most this many (default 100)", minim
     },
 )
 async def audit(request: web.Request) -> web.Response:
-    require(request, "admin")
     limit = parse_query((AUDIT_LIMIT,), request.query)["limit"] or 100
     return json_response(await audit_data(request.app, limit))
 

@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from gateway import bodies, key_expiry, keys, observe, render
 from gateway.api import Api, json_response, read_json
-from gateway.auth import require, require_scraper
+from gateway.auth import require_scraper
 from gateway.schema import Param, parse_body, parse_query
 from services.common.errors import InvalidInput
 from services.common.identity import Caller
@@ -181,7 +181,13 @@ async def health(request: web.Request) -> web.Response:
                 "description": "keys and certificates (this node's and its peers') that "
                 "expire within 30 days, soonest first",
             },
+            "peers_unavailable": {
+                "type": "boolean",
+                "description": "present (true) when the federation service did not answer: "
+                "`peers` is then empty, not known to be",
+            },
         },
+        "required": ["network", "name", "version", "jurisdictions", "peers"],
     },
 )
 async def node(request: web.Request) -> web.Response:
@@ -217,7 +223,7 @@ async def node(request: web.Request) -> web.Response:
     response={"type": "object", "properties": {"items": {"type": "array", "items": PEER}}},
 )
 async def federation_peers(request: web.Request) -> web.Response:
-    caller = require(request, "admin")
+    caller = request[keys.CALLER]
     return json_response(await peers_data(request.app, caller))
 
 
@@ -237,11 +243,20 @@ async def peers_data(app: web.Application, caller: Caller) -> dict[str, Any]:
     role="admin",
     body=bodies.PEER_DESCRIPTOR,
     success=201,
-    response={"type": "object"},
+    response={
+        "type": "object",
+        "properties": {
+            "network": {"type": "string"},
+            "endpoint": {"type": "string"},
+            "jurisdictions": {"type": "array", "items": {"type": "string"}},
+            "accepted_jurisdictions": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["network", "endpoint", "jurisdictions", "accepted_jurisdictions"],
+    },
     errors=(409,),
 )
 async def add_peer(request: web.Request) -> web.Response:
-    caller = require(request, "admin")
+    caller = request[keys.CALLER]
     values = parse_body(bodies.PEER_DESCRIPTOR, await read_json(request))
     share = values.pop("share") or "default"
     replace = bool(values.pop("replace"))
@@ -281,10 +296,37 @@ async def add_peer(request: web.Request) -> web.Response:
     tag="federation",
     role="admin",
     query=(LIMIT,),
-    response={"type": "object", "properties": {"items": {"type": "array"}}},
+    response={
+        "type": "object",
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "at": {"type": ["string", "null"], "format": "date-time"},
+                        "network": {"type": "string", "description": "the requester's"},
+                        "requester": {"type": "string"},
+                        "requester_role": {"type": "string"},
+                        "contact_point_id": {"type": "string"},
+                        "outcome": {"type": "string"},
+                    },
+                    "required": [
+                        "at",
+                        "network",
+                        "requester",
+                        "requester_role",
+                        "contact_point_id",
+                        "outcome",
+                    ],
+                },
+            }
+        },
+        "required": ["items"],
+    },
 )
 async def contact_requests(request: web.Request) -> web.Response:
-    caller = require(request, "admin")
+    caller = request[keys.CALLER]
     limit = parse_query((LIMIT,), request.query)["limit"] or 50
     reply = await request.app[keys.CLIENTS].federation.ListContactDetailRequests(
         fpb.ListContactDetailRequestsRequest(limit=limit),
@@ -321,14 +363,20 @@ def _timestamp(target: Any, text: str, field: str) -> None:
     errors=(404,),
 )
 async def remove_peer(request: web.Request) -> web.Response:
-    caller = require(request, "admin")
+    caller = request[keys.CALLER]
     await request.app[keys.CLIENTS].federation.RemovePeer(
         fpb.RemovePeerRequest(network=request.match_info["code"]), metadata=caller.metadata()
     )
     return web.Response(status=204)
 
 
-@api.route("GET", "/api/v1/openapi.json", summary="This document", tag="node")
+@api.route(
+    "GET",
+    "/api/v1/openapi.json",
+    summary="This document",
+    tag="node",
+    response={"type": "object", "description": "an OpenAPI 3.1 document"},
+)
 async def openapi(request: web.Request) -> web.Response:
     return json_response(request.app[keys.OPENAPI])
 

@@ -12,7 +12,7 @@ from justnet.requests.v1 import requests_pb2 as pb
 
 from gateway import bodies, keys
 from gateway.api import Api, if_match, json_response, page_request, read_json
-from gateway.auth import require
+from gateway.openapi import message_schema, nullable
 from gateway.schema import Param, parse_body, parse_query
 from services.common import codes
 from services.common.identity import Caller
@@ -27,90 +27,65 @@ LIST_PARAMS = (
 )
 PAGE_PARAMS = LIST_PARAMS[2:]
 
-_OBJ: dict[str, Any] = {"type": "object"}
-_STRS: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
-ROUTE = {
-    "type": "object",
-    "properties": {
-        "destination_network": {"type": ["string", "null"]},
-        "destination_is_local": {"type": "boolean"},
-        "central_authority": _OBJ,
-        "channels": {"type": "array", "items": _OBJ},
-        "legal_bases": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "code": {"type": "string"},
-                    "title": {"type": "string"},
-                    "kind": {"type": "string"},
-                    "last_resort": {"type": "boolean"},
-                    "listed_by_requested_state": {"type": "boolean"},
-                },
-            },
+_S: dict[str, Any] = {"type": "string"}
+_NS: dict[str, Any] = {"type": ["string", "null"]}
+_NTS: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
+# The answers are the services' messages as MessageToDict gives them (_dict), so their
+# schemas are made from the same messages, with what the handlers change after it.
+ROUTE = message_schema(
+    pb.Route,
+    {
+        "destination_network": {
+            **_NS,
+            "description": "null when no node this one knows covers the requested state",
         },
-        "accepted_languages": _STRS,
-        "translation_required": {"type": "boolean"},
-        "measures": {"type": "array", "items": _OBJ},
-        "contacts": {"type": "array", "items": _OBJ},
-        "warnings": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-            },
+        "central_authority": nullable(message_schema(pb.AuthorityRef)),
+    },
+    required=("central_authority",),
+)
+DELIVERY = message_schema(
+    pb.DeliveryState,
+    {
+        "state": {
+            "type": "string",
+            "enum": ["none", "local", "pending", "delivered", "failed"],
+            "description": "none: a draft; local: both sides are this node",
         },
+        "reason": {**_S, "description": "why the destination refused it"},
     },
-}
-DELIVERY = {
-    "type": "object",
-    "properties": {
-        "state": {"type": "string", "enum": ["none", "local", "pending", "delivered", "failed"]},
-        "receipt": _OBJ,
-        "receipt_verified": {"type": "boolean"},
-        "reason": {"type": ["string", "null"]},
-    },
-}
-REQUEST = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string"},
-        "origin": {"type": "string"},
-        "version": {"type": "integer"},
+)
+REQUEST = message_schema(
+    pb.Request,
+    {
+        "version": {"type": "integer", "description": "the ETag's number"},
         "direction": {"type": "string", "enum": ["incoming", "outgoing"]},
         "status": {"type": "string", "enum": list(codes.REQUEST_STATUSES)},
+        "owner": {**_S, "description": "principal id of its creator (requesting node only)"},
         "route": ROUTE,
         "delivery": DELIVERY,
-        "acknowledgement_due": {"type": ["string", "null"], "format": "date-time"},
-        "overdue": {"type": "boolean"},
+        "submitted_at": _NTS,
+        "acknowledgement_due": _NTS,
     },
-}
+    required=("route", "submitted_at", "acknowledgement_due"),
+)
 PAGE = {
     "type": "object",
-    "properties": {"items": {"type": "array", "items": REQUEST}, "next_cursor": {}},
+    "properties": {"items": {"type": "array", "items": REQUEST}, "next_cursor": _NS},
+    "required": ["items", "next_cursor"],
 }
-HISTORY = {
-    "type": "object",
-    "properties": {
-        "request_id": {"type": "string"},
-        "verified": {"type": "boolean"},
-        "events": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "seq": {"type": "integer"},
-                    "status": {"type": "string"},
-                    "author": {"type": "string"},
-                    "at": {"type": "string", "format": "date-time"},
-                    "signature": {"type": "string", "description": "base64 Ed25519"},
-                    "hash": {"type": "string", "description": "hex sha256"},
-                    "verified": {"type": "boolean"},
-                },
-            },
-        },
+HISTORY_ENTRY = message_schema(
+    pb.HistoryEntry,
+    {
+        "author": {**_S, "description": "the network whose node signed the event"},
+        "signature": {**_S, "description": "base64 Ed25519"},
+        "hash": {**_S, "description": "hex sha256 of the signed event"},
+        "prev_hash": {**_NS, "description": "hex sha256 of the previous event"},
+        "problem": {**_NS, "description": "why it did not verify"},
+        "delivery": nullable(DELIVERY),
     },
-}
+    required=("hash", "prev_hash", "problem", "delivery"),
+)
+HISTORY = message_schema(pb.History, {"events": {"type": "array", "items": HISTORY_ENTRY}})
 
 
 def _dict(msg: Message) -> dict[str, Any]:
@@ -141,6 +116,7 @@ def _request(msg: pb.Request) -> dict[str, Any]:
     if found is not None:
         return found
     out = _dict(msg)
+    out["version"] = msg.version  # an integer, as every record's (MessageToDict: a string)
     out["route"] = _route(msg.route, out.get("route"))
     for name in ("submitted_at", "acknowledgement_due"):
         out.setdefault(name, None)
@@ -275,7 +251,7 @@ async def history_data(app: web.Application, caller: Caller, request_id: str) ->
 
 
 def _version(data: dict[str, Any]) -> int:
-    return int(data["version"])  # int64 is a JSON string in the protobuf mapping
+    return int(data["version"])
 
 
 @api.route(
@@ -290,7 +266,6 @@ def _version(data: dict[str, Any]) -> int:
     etag=True,
 )
 async def create_request(request: web.Request) -> web.Response:
-    require(request, "member")
     data = await create_request_data(request.app, request[keys.CALLER], await read_json(request))
     response = json_response(data, status=201, version=_version(data))
     response.headers["Location"] = f"/api/v1/requests/{data['id']}"
@@ -307,7 +282,6 @@ async def create_request(request: web.Request) -> web.Response:
     response=PAGE,
 )
 async def list_requests(request: web.Request) -> web.Response:
-    require(request, "member")
     return json_response(await list_requests_data(request.app, request[keys.CALLER], request.query))
 
 
@@ -321,7 +295,6 @@ async def list_requests(request: web.Request) -> web.Response:
     response=PAGE,
 )
 async def list_overdue(request: web.Request) -> web.Response:
-    require(request, "member")
     return json_response(await list_overdue_data(request.app, request[keys.CALLER], request.query))
 
 
@@ -336,7 +309,6 @@ async def list_overdue(request: web.Request) -> web.Response:
     etag=True,
 )
 async def get_request(request: web.Request) -> web.Response:
-    require(request, "member")
     data = await get_request_data(request.app, request[keys.CALLER], request.match_info["id"])
     return json_response(data, version=_version(data))
 
@@ -354,7 +326,6 @@ async def get_request(request: web.Request) -> web.Response:
     etag=True,
 )
 async def update_request(request: web.Request) -> web.Response:
-    require(request, "member")
     body = await read_json(request)
     data = await update_request_data(
         request.app, request[keys.CALLER], request.match_info["id"], body, if_match(request)
@@ -373,7 +344,6 @@ async def update_request(request: web.Request) -> web.Response:
     etag=True,
 )
 async def submit_request(request: web.Request) -> web.Response:
-    require(request, "member")
     data = await submit_request_data(request.app, request[keys.CALLER], request.match_info["id"])
     return json_response(data, version=_version(data))
 
@@ -390,7 +360,6 @@ async def submit_request(request: web.Request) -> web.Response:
     etag=True,
 )
 async def change_status(request: web.Request) -> web.Response:
-    require(request, "member")
     body = await read_json(request)
     parse_body(bodies.STATUS_CHANGE, body)  # body errors before a malformed If-Match's
     data = await change_status_data(
@@ -409,7 +378,6 @@ async def change_status(request: web.Request) -> web.Response:
     errors=(404,),
 )
 async def history(request: web.Request) -> web.Response:
-    require(request, "member")
     return json_response(
         await history_data(request.app, request[keys.CALLER], request.match_info["id"])
     )
