@@ -91,8 +91,33 @@ VERIFY_KEY = Obj(
         "key_id": Str(max_len=64),
         "public_key": Str(max_len=100),
         "expired_at": Str(max_len=40, fmt="date-time"),
+        "valid_from": Str(max_len=40, fmt="date-time"),
     },
     required=("key_id", "public_key", "expired_at"),
+    allow_read_only=False,
+)
+
+PREVIOUS_CERTIFICATE = Obj(
+    "PreviousCertificate",
+    {
+        "certificate_pem": Str(max_len=20000),
+        "accepted_until": Str(max_len=40, fmt="date-time"),
+    },
+    required=("certificate_pem", "accepted_until"),
+    description="during a key rotation's overlap: the certificate the node may still present",
+    allow_read_only=False,
+)
+
+KEY_ANNOUNCEMENT = Obj(
+    "KeyAnnouncement",
+    {
+        "announcement": Str(max_len=20000),
+        "key_id": Str(max_len=64),
+        "signature": Str(max_len=200),
+        "new_key_signature": Str(max_len=200),
+    },
+    description="how the node's current key was announced by the one before (base64 fields); "
+    "informative here: a new peer trusts the descriptor it was given",
     allow_read_only=False,
 )
 
@@ -109,6 +134,10 @@ PEER_DESCRIPTOR = Obj(
         "certificate_pem": Str(max_len=20000),
         "old_keys": Arr(VERIFY_KEY, max_items=50),
         "key_valid_until": Str(max_len=40, fmt="date-time"),
+        "key_valid_from": Str(max_len=40, fmt="date-time"),
+        "certificate_valid_until": Str(max_len=40, fmt="date-time"),
+        "previous_certificates": Arr(PREVIOUS_CERTIFICATE, max_items=10),
+        "announcements": Arr(KEY_ANNOUNCEMENT, max_items=100),
         "share": Str(max_len=32, description="sharing policy (default, no_personal_details, ...)"),
         "replace": Bool(
             description="update an existing peer; a new policy withdraws what it no longer shares"

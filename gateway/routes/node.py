@@ -262,13 +262,23 @@ async def add_peer(request: web.Request) -> web.Response:
     replace = bool(values.pop("replace"))
     accepted = values.pop("accepted_jurisdictions")
     old_keys = values.pop("old_keys")
-    valid_until = values.pop("key_valid_until")
+    previous = values.pop("previous_certificates")
+    times = {f: values.pop(f) for f in ("key_valid_until", "key_valid_from")}
+    values.pop("certificate_valid_until")  # read from the certificate itself
+    values.pop("announcements")  # a new peer trusts the descriptor it was given
     descriptor = fpb.NodeDescriptor(**values)
     for i, key in enumerate(old_keys):
         old = descriptor.old_keys.add(key_id=key["key_id"], public_key=key["public_key"])
         _timestamp(old.expired_at, key["expired_at"], f"old_keys[{i}].expired_at")
-    if valid_until:
-        _timestamp(descriptor.key_valid_until, valid_until, "key_valid_until")
+        if key["valid_from"]:
+            _timestamp(old.valid_from, key["valid_from"], f"old_keys[{i}].valid_from")
+    for i, cert in enumerate(previous):
+        entry = descriptor.previous_certificates.add(certificate_pem=cert["certificate_pem"])
+        field = f"previous_certificates[{i}].accepted_until"
+        _timestamp(entry.accepted_until, cert["accepted_until"], field)
+    for field, text in times.items():
+        if text:
+            _timestamp(getattr(descriptor, field), text, field)
     reply = await request.app[keys.CLIENTS].federation.AddPeer(
         fpb.AddPeerRequest(
             descriptor=descriptor, share=share, replace=replace, accepted_jurisdictions=accepted
