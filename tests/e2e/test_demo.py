@@ -68,6 +68,8 @@ def test_demo_federates_two_networks(tmp_path: Path) -> None:
             f"{sea['gateway_url']}/api/v1/lookup", params={"jurisdiction": "FR"}, timeout=10
         ).json()["items"]
         assert all(i["visibility"] == "public" for i in anon)
+
+        _submission_is_one_trace_across_both_nodes(sea, ejn)
     finally:
         assert demo.stop() == 0
 
@@ -106,3 +108,67 @@ def test_five_networks_connect_soon_after_they_are_healthy(tmp_path: Path) -> No
         assert connected <= CONNECTED_WITHIN, f"{connected:.1f} s: {states}"
     finally:
         assert demo.stop() == 0
+
+
+DRAFT = {
+    "requesting_jurisdiction": "TH",
+    "requested_jurisdiction": "FR",
+    "measures": ["banking_records"],
+    "urgency": "normal",
+    "language": "en",
+    "title": "Accounts of a shell company in Paris",
+    "summary": "Funds from an investment fraud in Bangkok moved to an account in Paris.",
+}
+
+
+def _submission_is_one_trace_across_both_nodes(sea: dict, ejn: dict) -> None:  # type: ignore[type-arg]
+    """Issue 13, point 5: the trace of a submission continues through the requests
+    service's hand-off table, federation's outbox and the peer call into the destination's
+    services, so each node's admin trace view shows its part of the same trace."""
+    member = {"Authorization": f"Bearer {sea['member_token']}"}
+    created = requests.post(
+        f"{sea['gateway_url']}/api/v1/requests", json=DRAFT, headers=member, timeout=10
+    )
+    assert created.status_code == 201, created.text
+    rid = created.json()["id"]
+    assert created.json()["route"]["destination_network"] == "EJN"
+    submitted = requests.post(
+        f"{sea['gateway_url']}/api/v1/requests/{rid}/submit", headers=member, timeout=10
+    )
+    assert submitted.status_code == 200, submitted.text
+    trace_id = submitted.headers["X-Trace-Id"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = requests.get(
+            f"{sea['gateway_url']}/api/v1/requests/{rid}", headers=member, timeout=10
+        ).json()["delivery"]["state"]
+        if state == "delivered":
+            break
+        time.sleep(0.3)
+    assert state == "delivered"
+
+    def spans(node: dict) -> list[dict]:  # type: ignore[type-arg]
+        admin = {"Authorization": f"Bearer {node['admin_token']}"}
+        found: list[dict] = []  # type: ignore[type-arg]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # spans reach the view when their call ends
+            resp = requests.get(
+                f"{node['gateway_url']}/api/v1/admin/traces/{trace_id}", headers=admin, timeout=10
+            )
+            found = resp.json()["spans"] if resp.status_code == 200 else []
+            if any(s["service"] == "requests" and "Receive" in s["name"] for s in found):
+                return found
+            if node is sea and any(s["name"] == "federation.deliver" for s in found):
+                return found
+            time.sleep(0.5)
+        return found
+
+    at_sea = {(s["node"], s["service"], s["name"]) for s in spans(sea)}
+    send = "/justnet.federation.v1.FederationService/Send"
+    assert ("SEAJUST", "requests", send) in at_sea, sorted(at_sea)  # the hand-off's Send
+    assert ("SEAJUST", "federation", "federation.deliver") in at_sea, sorted(at_sea)
+    at_ejn = {(s["node"], s["service"], s["name"]) for s in spans(ejn)}
+    deliver = "/justnet.federation.v1.PeerService/Deliver"
+    receive = "/justnet.common.v1.Mailbox/Receive"
+    assert ("EJN", "federation", deliver) in at_ejn, sorted(at_ejn)
+    assert ("EJN", "requests", receive) in at_ejn, sorted(at_ejn)
