@@ -93,10 +93,29 @@ def warm_up() -> None:
     language_code("en")
 
 
+# A code a newer version may have added: a lower-case token.
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# A phone number as a peer gave it, when this node's phonenumbers data rejects it.
+_PHONE_AS_GIVEN = re.compile(r"^\+?[0-9 ().-]{3,40}$")
+
+
 class Validator:
-    def __init__(self, prefix: str = "") -> None:
+    """Collects every field error of a record (names the field, changes nothing).
+
+    `from_peer`: the record is a peer's replica. A peer may run a newer version, with
+    codes this one does not know yet, or newer phone-number data: such values are kept
+    and shown as given instead of refusing the record (the peer's own node validated
+    them). Everything else, and any `strict` choice (e.g. which table a record is), is
+    checked as for this node's own records.
+    """
+
+    def __init__(self, prefix: str = "", *, from_peer: bool = False) -> None:
         self.prefix = prefix
+        self.from_peer = from_peer
         self.errors: list[FieldError] = []
+
+    def _unknown_ok(self, value: str) -> bool:
+        return self.from_peer and bool(_CODE.match(value))
 
     def fail(self, field: str, message: str) -> None:
         self.errors.append(FieldError(self.prefix + field, message))
@@ -115,10 +134,18 @@ class Validator:
             self.fail(field, "must not contain control characters")
         return value
 
-    def choice(self, field: str, value: str, allowed: Iterable[str], *, default: str = "") -> str:
+    def choice(
+        self,
+        field: str,
+        value: str,
+        allowed: Iterable[str],
+        *,
+        default: str = "",
+        strict: bool = False,
+    ) -> str:
         allowed = tuple(allowed)
         value = value.strip() or default
-        if value not in allowed:
+        if value not in allowed and (strict or not self._unknown_ok(value)):
             shown = repr(value) if value else "missing value"
             self.fail(field, f"{shown} is not one of {', '.join(allowed)}")
         return value
@@ -128,7 +155,7 @@ class Validator:
         out: list[str] = []
         for i, value in enumerate(values):
             value = value.strip()
-            if value not in allowed:
+            if value not in allowed and not self._unknown_ok(value):
                 self.fail(f"{field}[{i}]", f"{value!r} is not one of {', '.join(allowed)}")
             elif value not in out:
                 out.append(value)
@@ -184,6 +211,8 @@ class Validator:
         if not value:
             return ""
         e164 = _phone_e164(value, region)
+        if not e164 and self.from_peer and _PHONE_AS_GIVEN.match(value):
+            return value  # newer numbering data at the peer: shown as given
         if e164 == "":
             self.fail(field, "not a phone number; use the international form, e.g. +66 2 141 1111")
             return value

@@ -369,7 +369,7 @@ class DirectoryLogic:
             v.fail("origin", "is required")
         elif origin == self.network:
             v.fail("origin", f"{origin} is this node; a replica comes from a peer")
-        kind = v.choice("kind", req.kind, codes.KINDS)
+        kind = v.choice("kind", req.kind, codes.KINDS, strict=True)
         if not is_id(req.record_id):
             v.fail("record_id", f"{req.record_id[:60]!r} is not a UUID")
         if req.version < 1:
@@ -408,7 +408,7 @@ class DirectoryLogic:
         self, req: pb.ApplyReplicaRequest, caller: Caller
     ) -> pb.ApplyReplicaResponse:
         self.require_admin(caller)
-        v = Validator()
+        v = Validator(from_peer=True)
         replica = self._replica(req, v)
         v.raise_if_errors()
         assert replica is not None
@@ -436,7 +436,7 @@ class DirectoryLogic:
         replicas: list[Replica] = []
         errors: list[FieldError] = []
         for i, record in enumerate(req.records):
-            v = Validator(f"records[{i}].")
+            v = Validator(f"records[{i}].", from_peer=True)
             replica = self._replica(record, v)
             if replica is not None and replica.origin != origin:
                 v.fail("origin", f"must be {origin}, the batch's origin")

@@ -544,7 +544,7 @@ class EventsLogic:
             errors.append(FieldError("cursor", "must not be negative"))
         replicas: list[Replica] = []
         for i, record in enumerate(req.records):
-            v = Validator(f"records[{i}].")
+            v = Validator(f"records[{i}].", from_peer=True)
             replica = self._replica(record, v, origin)
             errors.extend(v.errors)
             if replica is not None:

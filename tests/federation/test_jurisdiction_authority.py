@@ -253,3 +253,29 @@ async def _empty(node: FedNode) -> bool:
 async def _connected(node: FedNode) -> bool:
     status = await node.peer_status("WACAP")
     return status is not None and status.state == "connected"
+
+
+async def test_codes_a_newer_peer_knows_are_kept_and_shown_as_given(
+    make_node: NodeFactory,
+) -> None:
+    """A peer on a newer version may send a competence or kind this node does not know,
+    or a phone number newer numbering data accepts: the record is applied with the values
+    as given, not refused (issue 13, point 1)."""
+    sea = await make_node("SEAJUST")
+    wacap = await make_node("WACAP")
+    newer = await authority(wacap, "NG", "Office with newer codes")
+
+    def from_a_newer_version(msg: dpb.Authority) -> None:
+        msg.competences.append("space_law")
+        msg.kind = "asset_recovery_office_v2"
+        msg.phone = "+999 555 0100"  # no such country code in this node's data
+
+    await tamper(wacap, newer.meta.id, from_a_newer_version)
+    await add_peer(sea, wacap)
+    await add_peer(wacap, sea)
+    await eventually(lambda: _holds(sea, {newer.meta.id}), "the record with newer codes")
+    [held] = [a for a in await sea.replicas_from("WACAP", sea.admin) if a.meta.id == newer.meta.id]
+    assert list(held.competences) == ["mla", "space_law"]
+    assert held.kind == "asset_recovery_office_v2"
+    assert held.phone == "+999 555 0100"
+    assert await quarantine(sea) == []
