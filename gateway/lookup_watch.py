@@ -15,14 +15,14 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-import random
 
 import grpc
 from justnet.directory.v1 import directory_pb2 as pb
 from justnet.directory.v1 import directory_pb2_grpc
 
+from services.common.backoff import backoff_seconds
+
 log = logging.getLogger(__name__)
-RETRY_START = 0.5
 RETRY_CAP = 10.0
 
 
@@ -75,5 +75,4 @@ class LookupTokenWatch:
                 self.token = ""
                 stream.cancel()
             failures += 1
-            delay = min(RETRY_CAP, RETRY_START * 2 ** min(failures, 6))
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            await asyncio.sleep(backoff_seconds(failures, cap=RETRY_CAP))

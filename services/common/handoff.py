@@ -36,6 +36,7 @@ from sqlalchemy import Boolean, DateTime, Integer, LargeBinary, String, select, 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.common.backoff import backoff_seconds
 from services.common.db import WRITE, session_factory
 from services.common.timeutil import as_utc, utcnow
 from services.common.waiting import wait_event
@@ -182,7 +183,7 @@ class Handoff(Generic[Row]):
                 await self._update(row, handed_over=True, attempts=attempts, last_error=detail)
                 await self.on_refused(row, detail)
                 return False
-            backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** min(attempts, 10))
+            backoff = backoff_seconds(attempts, cap=MAX_BACKOFF_SECONDS)
             await self._update(
                 row,
                 attempts=attempts,

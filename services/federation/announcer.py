@@ -17,10 +17,10 @@ from collections.abc import Callable
 import grpc
 from justnet.federation.v1 import federation_pb2 as pb
 
+from services.common.backoff import backoff_seconds
 from services.common.identity_files import NodeIdentity
 from services.federation.peer_client import ANNOUNCE_KEYS, PeerClient
 from services.federation.peers import Peer, PeerStore
-from services.federation.subscriber import backoff_seconds
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0

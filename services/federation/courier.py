@@ -24,6 +24,7 @@ from justnet.federation.v1 import federation_pb2 as pb
 from opentelemetry import propagate, trace
 
 from services.common import semconv
+from services.common.backoff import backoff_seconds
 from services.common.errors import DomainError
 from services.common.identity import Caller
 from services.common.identity_files import NodeIdentity
@@ -36,7 +37,6 @@ from services.federation.outbox import Outbox, delivery_message
 from services.federation.peer_client import DELIVER, PeerClient, link_identity
 from services.federation.peers import Peer
 from services.federation.signatures import open_receipt, sign_message
-from services.federation.subscriber import backoff_seconds
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)

@@ -20,13 +20,14 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from services.common.backoff import backoff_seconds
 from services.common.identity_files import NodeIdentity
 from services.common.timeutil import as_utc, utcnow
 from services.federation.feeds import Feed
 from services.federation.peer_client import link_identity
 from services.federation.peers import Peer, PeerStore
 from services.federation.quarantine import QuarantineStore
-from services.federation.subscriber import PeerLink, Subscriber, backoff_seconds
+from services.federation.subscriber import PeerLink, Subscriber
 
 log = logging.getLogger(__name__)
 SYNC_SECONDS = 1.0

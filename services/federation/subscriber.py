@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from datetime import datetime, timedelta
 import grpc
 from justnet.federation.v1 import federation_pb2 as pb
 
+from services.common.backoff import CAP_SECONDS, backoff_seconds
 from services.common.errors import DomainError, detail_from_trailers
 from services.common.identity_files import NodeIdentity
 from services.common.timeutil import utcnow
@@ -45,8 +45,6 @@ log = logging.getLogger(__name__)
 BATCH = 500
 # Verified records held while the directory applies a batch (plus one incoming batch).
 MAX_PENDING = 2 * BATCH
-BACKOFF_START = 0.5
-BACKOFF_CAP = 30.0
 UNREACHABLE_AFTER = 3  # failures in a row before "backing_off" becomes "unreachable"
 # A peer that could not be reached at all (no stream began) is tried again at least this
 # often: a refused connection costs nothing, and a peer that starts after this node (as
@@ -56,11 +54,6 @@ OWN_SERVICE_WAIT = 30.0  # seconds a subscription waits at start for this node's
 IDLE_TIMEOUT = 20.0  # no heartbeat for this long: the stream is dead
 REFUSING = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
 RECORD_FIELD = re.compile(r"^records\[(\d+)\]\.?(.*)$")
-
-
-def backoff_seconds(failures: int) -> float:
-    base: float = min(BACKOFF_CAP, BACKOFF_START * 2.0 ** max(failures - 1, 0))
-    return base * random.uniform(0.8, 1.4)
 
 
 class RecordRefused(Exception):
@@ -167,7 +160,7 @@ class Subscriber:
             wait = (self.peer.retry_at - utcnow()).total_seconds()
             if wait > 0:
                 link.state = "backing_off" if link.failures < UNREACHABLE_AFTER else "unreachable"
-                await asyncio.sleep(min(wait, BACKOFF_CAP * 1.4))
+                await asyncio.sleep(min(wait, CAP_SECONDS * 1.4))
         while True:
             self.streamed = False
             unreachable = False
