@@ -11,6 +11,7 @@ from justnet.common.v1 import telemetry_pb2 as tpb
 
 from gateway import keys, observe
 from gateway.api import Api, json_response
+from gateway.paging import CURSOR, page_of, page_schema
 from gateway.schema import Param, parse_query
 from services.common.errors import InvalidInput, NotFound
 from services.common.identity import Caller
@@ -53,7 +54,9 @@ UNAVAILABLE = {
     "items": {"type": "string"},
     "description": "services that did not answer; their spans are missing",
 }
-LIMIT = Param("limit", "integer", "at most this many (default 20)", minimum=1, maximum=500)
+LIMIT = Param("limit", "integer", "page size (default 20)", minimum=1, maximum=500)
+TRACES_PAGE = 20
+MAX_TRACES = 2000  # the recent traces paged through (each process keeps its recent spans)
 
 
 def _span(s: tpb.SpanRecord) -> dict[str, Any]:
@@ -101,16 +104,15 @@ def _trace(trace_id: str, spans: list[tpb.SpanRecord]) -> dict[str, Any]:
     summary="Recent traces of the whole node (every process), newest first",
     tag="admin",
     role="admin",
-    query=(LIMIT,),
-    response={
-        "type": "object",
-        "properties": {"items": {"type": "array", "items": TRACE}, "unavailable": UNAVAILABLE},
-    },
+    query=(LIMIT, CURSOR),
+    response=page_schema(TRACE, unavailable=UNAVAILABLE),
 )
 async def list_traces(request: web.Request) -> web.Response:
-    caller = request[keys.CALLER]
-    limit = parse_query((LIMIT,), request.query)["limit"] or 20
-    return json_response(await traces_data(request.app, caller, limit))
+    q = parse_query((LIMIT, CURSOR), request.query)
+    data = await traces_data(request.app, request[keys.CALLER], MAX_TRACES)
+    return json_response(
+        {**page_of(data["items"], q, TRACES_PAGE), "unavailable": data["unavailable"]}
+    )
 
 
 async def traces_data(app: web.Application, caller: Caller, limit: int) -> dict[str, Any]:

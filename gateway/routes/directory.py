@@ -14,6 +14,7 @@ from justnet.federation.v1 import federation_pb2 as fpb
 
 from gateway import bodies, keys, render
 from gateway.api import Api, if_match, json_response, page_request, raw_json_response, read_json
+from gateway.paging import CURSOR, LIMIT, PAGE, only, page_of, page_schema, parse_page
 from gateway.render import HeldAnswer
 from gateway.schema import Obj, Param, parse_body, parse_query
 from services.common import codes
@@ -22,8 +23,6 @@ from services.common.identity import Caller
 api = Api()
 TAG = "directory"
 
-LIMIT = Param("limit", "integer", "page size (default 50)", minimum=1, maximum=500)
-CURSOR = Param("cursor", description="next_cursor from the previous page", max_len=500)
 JURISDICTION = Param("jurisdiction", description="ISO 3166-1 alpha-2", max_len=8)
 COMPETENCE = Param("competence", enum=codes.COMPETENCES, max_len=40)
 LANGUAGE = Param("language", description="ISO 639-1", max_len=8)
@@ -89,14 +88,13 @@ def _stub(request: web.Request) -> Any:
     "/api/v1/networks",
     summary="Networks known to this node",
     tag=TAG,
-    response={
-        "type": "object",
-        "properties": {"items": {"type": "array", "items": _ref("Network")}},
-    },
+    query=PAGE,
+    response=page_schema(_ref("Network")),
 )
 async def list_networks(request: web.Request) -> web.Response:
+    q = parse_query(PAGE, request.query)
     reply = await _stub(request).ListNetworks(pb.ListNetworksRequest(), metadata=_md(request))
-    return json_response({"items": [render.network(n) for n in reply.items]})
+    return json_response(page_of([render.network(n) for n in reply.items], q))
 
 
 @api.route(
@@ -119,15 +117,14 @@ async def get_network(request: web.Request) -> web.Response:
     "/api/v1/jurisdictions",
     summary="Member states of the known networks",
     tag=TAG,
-    query=(NETWORK,),
-    response={
-        "type": "object",
-        "properties": {"items": {"type": "array", "items": _ref("Jurisdiction")}},
-    },
+    query=(NETWORK, *PAGE),
+    response=page_schema(_ref("Jurisdiction")),
 )
 async def list_jurisdictions(request: web.Request) -> web.Response:
-    items = await jurisdictions_data(request.app, request[keys.CALLER], request.query)
-    return json_response({"items": items})
+    q = parse_page((NETWORK,), request.query)
+    filters = only(request.query, "network")
+    items = await jurisdictions_data(request.app, request[keys.CALLER], filters)
+    return json_response(page_of(items, q))
 
 
 async def jurisdictions_data(

@@ -11,14 +11,13 @@ from justnet.events.v1 import events_pb2 as pb
 
 from gateway import bodies, keys, render
 from gateway.api import Api, if_match, json_response, page_request, read_json
+from gateway.paging import CURSOR, LIMIT, PAGE, only, page_of, page_schema, parse_page
 from gateway.schema import Param, parse_body, parse_query
 from services.common.identity import Caller
 
 api = Api()
 TAG = "events"
 
-LIMIT = Param("limit", "integer", "page size (default 50)", minimum=1, maximum=500)
-CURSOR = Param("cursor", description="next_cursor from the previous page", max_len=500)
 FILTERS = (
     Param("network", description="organising network code", max_len=16),
     Param("kind", enum=bodies.EVENT_KINDS, max_len=32),
@@ -339,19 +338,16 @@ async def register(request: web.Request) -> web.Response:
     "this network's own members'); members list their own with mine=true",
     tag=TAG,
     role="member",
-    query=(STATE, MINE),
-    response={
-        "type": "object",
-        "properties": {"items": {"type": "array", "items": REGISTRATION}},
-        "required": ["items"],
-    },
+    query=(STATE, MINE, *PAGE),
+    response=page_schema(REGISTRATION),
     errors=(404,),
 )
 async def list_registrations(request: web.Request) -> web.Response:
     caller = request[keys.CALLER]  # a member; editors without mine: the service checks
-    return json_response(
-        await registrations_data(request.app, caller, request.match_info["id"], request.query)
-    )
+    q = parse_page((STATE, MINE), request.query)
+    filters = only(request.query, "state", "mine")
+    data = await registrations_data(request.app, caller, request.match_info["id"], filters)
+    return json_response(page_of(data["items"], q))
 
 
 @api.route(

@@ -10,12 +10,11 @@ from justnet.federation.v1 import federation_pb2 as fpb
 
 from gateway import keys, render
 from gateway.api import Api, json_response
+from gateway.paging import CURSOR, LIMIT
 from gateway.schema import Param, parse_query
 from services.common.identity import Caller
 
 api = Api()
-LIMIT = Param("limit", "integer", "page size (default 50)", minimum=1, maximum=500)
-CURSOR = Param("cursor", description="next_cursor from the previous page", max_len=500)
 PEER = Param("peer", description="only the records this peer network sent", max_len=16)
 QUARANTINE_PARAMS = (PEER, LIMIT, CURSOR)
 

@@ -13,13 +13,13 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from gateway import bodies, key_expiry, keys, observe, render
 from gateway.api import Api, json_response, read_json
 from gateway.auth import require_scraper
-from gateway.schema import Param, parse_body, parse_query
+from gateway.paging import PAGE, page_of, page_schema
+from gateway.schema import parse_body, parse_query
 from services.common.errors import InvalidInput
 from services.common.identity import Caller
 from services.common.version import VERSION
 
 api = Api()
-LIMIT = Param("limit", "integer", "How many, newest first (default 50)", minimum=1, maximum=500)
 
 PEER = {
     "type": "object",
@@ -220,11 +220,13 @@ async def node(request: web.Request) -> web.Response:
     summary="Replication state of every peer",
     tag="federation",
     role="admin",
-    response={"type": "object", "properties": {"items": {"type": "array", "items": PEER}}},
+    query=PAGE,
+    response=page_schema(PEER),
 )
 async def federation_peers(request: web.Request) -> web.Response:
-    caller = request[keys.CALLER]
-    return json_response(await peers_data(request.app, caller))
+    q = parse_query(PAGE, request.query)
+    data = await peers_data(request.app, request[keys.CALLER])
+    return json_response(page_of(data["items"], q))
 
 
 async def peers_data(app: web.Application, caller: Caller) -> dict[str, Any]:
@@ -305,41 +307,35 @@ async def add_peer(request: web.Request) -> web.Response:
     summary="Who in peer networks fetched this node's contact details on demand",
     tag="federation",
     role="admin",
-    query=(LIMIT,),
-    response={
-        "type": "object",
-        "properties": {
-            "items": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "at": {"type": ["string", "null"], "format": "date-time"},
-                        "network": {"type": "string", "description": "the requester's"},
-                        "requester": {"type": "string"},
-                        "requester_role": {"type": "string"},
-                        "contact_point_id": {"type": "string"},
-                        "outcome": {"type": "string"},
-                    },
-                    "required": [
-                        "at",
-                        "network",
-                        "requester",
-                        "requester_role",
-                        "contact_point_id",
-                        "outcome",
-                    ],
-                },
-            }
-        },
-        "required": ["items"],
-    },
+    query=PAGE,
+    response=page_schema(
+        {
+            "type": "object",
+            "properties": {
+                "at": {"type": ["string", "null"], "format": "date-time"},
+                "network": {"type": "string", "description": "the requester's"},
+                "requester": {"type": "string"},
+                "requester_role": {"type": "string"},
+                "contact_point_id": {"type": "string"},
+                "outcome": {"type": "string"},
+            },
+            "required": [
+                "at",
+                "network",
+                "requester",
+                "requester_role",
+                "contact_point_id",
+                "outcome",
+            ],
+        }
+    ),
 )
 async def contact_requests(request: web.Request) -> web.Response:
     caller = request[keys.CALLER]
-    limit = parse_query((LIMIT,), request.query)["limit"] or 50
+    q = parse_query(PAGE, request.query)
+    # The federation keeps the newest 500 at most in one answer; pages are cut from it.
     reply = await request.app[keys.CLIENTS].federation.ListContactDetailRequests(
-        fpb.ListContactDetailRequestsRequest(limit=limit),
+        fpb.ListContactDetailRequestsRequest(limit=500),
         metadata=caller.metadata(),
     )
     items = [
@@ -353,7 +349,7 @@ async def contact_requests(request: web.Request) -> web.Response:
         }
         for r in reply.items
     ]
-    return json_response({"items": items})
+    return json_response(page_of(items, q))
 
 
 def _timestamp(target: Any, text: str, field: str) -> None:

@@ -13,6 +13,7 @@ from justnet.requests.v1 import requests_pb2 as pb
 from gateway import bodies, keys
 from gateway.api import Api, if_match, json_response, page_request, read_json
 from gateway.openapi import message_schema, nullable
+from gateway.paging import CURSOR, LIMIT
 from gateway.schema import Param, parse_body, parse_query
 from services.common import codes
 from services.common.identity import Caller
@@ -22,8 +23,8 @@ TAG = "requests"
 LIST_PARAMS = (
     Param("status", enum=codes.REQUEST_STATUSES, max_len=32),
     Param("direction", enum=("incoming", "outgoing"), max_len=8),
-    Param("limit", "integer", "page size (default 50)", minimum=1, maximum=500),
-    Param("cursor", description="next_cursor from the previous page", max_len=100),
+    LIMIT,
+    CURSOR,
 )
 PAGE_PARAMS = LIST_PARAMS[2:]
 

@@ -316,3 +316,36 @@ async def test_repeated_lookups_stay_exact_after_changes(node: Node) -> None:
     await node.client.delete(f"/api/v1/authorities/{created['id']}", headers=node.auth("editor"))
     gone = await (await node.client.get("/api/v1/lookup", params=params)).json()
     assert gone["items"] == []
+
+
+async def test_every_short_list_pages_with_limit_and_cursor(node: Node) -> None:
+    """API.md: every list takes `limit` and `cursor` and answers `{items, next_cursor}`,
+    also the short ones a service answers whole (issue 11: networks, jurisdictions, peers
+    and traces answered without next_cursor)."""
+    for path, role in (
+        ("/api/v1/networks", "member"),
+        ("/api/v1/jurisdictions", "member"),
+        ("/api/v1/federation/peers", "admin"),
+        ("/api/v1/federation/contact-requests", "admin"),
+        ("/api/v1/admin/traces", "admin"),
+    ):
+        whole = await node.client.get(f"{path}?limit=500", headers=node.auth(role))
+        assert whole.status == 200, (path, await whole.text())
+        everything = (await whole.json())["items"]
+        seen: list[object] = []
+        cursor = ""
+        for _ in range(len(everything) + 2):  # bounded: one page per item at most
+            query = f"?limit=20&cursor={cursor}" if cursor else "?limit=20"
+            resp = await node.client.get(path + query, headers=node.auth(role))
+            assert resp.status == 200, (path, await resp.text())
+            page = await resp.json()
+            assert set(page) >= {"items", "next_cursor"} and len(page["items"]) <= 20, path
+            seen += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        if path != "/api/v1/admin/traces":  # new traces appear while paging
+            assert seen == everything, path
+        bad = await node.client.get(f"{path}?cursor=nonsense", headers=node.auth(role))
+        assert bad.status == 400, path
+        assert "cursor" in (await bad.text()), path
