@@ -100,8 +100,8 @@ class _Families:
 async def node_metrics(clients: ServiceClients, network: str) -> bytes:
     """Every process's metrics in one Prometheus exposition, plus each peer's replication
     lag and replicated records as the federation service reports them."""
-    # The gateway's own call, with the node's internal credential: no caller is invented.
-    own = clients.credential.metadata()
+    # The gateway's own call, as the node service `service:gateway` (no invented person).
+    own = clients.own.metadata()
 
     async def one(channel: grpc.aio.Channel) -> tpb.MetricsResponse | None:
         try:

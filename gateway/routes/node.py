@@ -101,7 +101,7 @@ async def _peers(app: web.Application) -> list[fpb.PeerStatus] | None:
     try:
         # The brief states are public on /api/v1/node: the gateway asks as itself.
         reply = await clients.federation.ListPeers(
-            fpb.ListPeersRequest(brief=True), metadata=clients.credential.metadata(), timeout=2.0
+            fpb.ListPeersRequest(brief=True), metadata=clients.own.metadata(), timeout=2.0
         )
     except grpc.aio.AioRpcError:
         return None
@@ -112,7 +112,7 @@ async def _node_info(app: web.Application) -> fpb.NodeDescriptor | None:
     clients = app[keys.CLIENTS]
     try:
         info: fpb.NodeDescriptor = await clients.federation.GetNodeInfo(
-            fpb.GetNodeInfoRequest(), metadata=clients.credential.metadata(), timeout=2.0
+            fpb.GetNodeInfoRequest(), metadata=clients.own.metadata(), timeout=2.0
         )
     except grpc.aio.AioRpcError:
         return None

@@ -203,7 +203,7 @@ class Couriers:
         self._depth_at = -DEPTH_SECONDS
         self._settled = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.admin = Caller("admin", network, "federation").metadata()
+        self.admin = Caller.node_service("federation", network).metadata()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._notify_loop(), name="federation-settled")

@@ -34,7 +34,7 @@ from services.common.identity_files import (
     load_identity,
     verify_keys,
 )
-from services.common.internal import InternalCredential, internal_call
+from services.common.internal import InternalCredential
 from services.common.server import RunningServer, create_server, run_until_signalled
 from services.common.settings import NodeSettings
 from services.common.timeutil import as_utc, to_timestamp
@@ -161,9 +161,7 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
 
     def _require_admin_or_gateway(self) -> None:
         """The peers' state: this node's administrators, or the gateway's own calls (the
-        peer states of lookups and /api/v1/node, and /metrics) with the internal credential."""
-        if internal_call():
-            return
+        peer states of lookups and /api/v1/node) as the node service `service:gateway`."""
         caller = current_caller()
         if not caller.authenticated:
             raise Unauthenticated("this needs an administrator or the node's gateway")
@@ -395,14 +393,19 @@ async def start(
     engine = create_engine(settings.federation.database_url)
     await migrations.require_head(engine, PACKAGE_DIR, "federation")
     store = PeerStore(engine, settings.network)
-    channel = open_channel(settings.directory.target, timeouts={"WatchChanges": None})
+    credential = InternalCredential(settings.data_dir)
+    channel = open_channel(
+        settings.directory.target, timeouts={"WatchChanges": None}, credential=credential
+    )
     directory = directory_pb2_grpc.DirectoryServiceStub(channel)
     metrics = FederationMetrics()
     outbox = Outbox(engine)
-    mailboxes = Mailboxes(settings)
+    mailboxes = Mailboxes(settings, credential)
     couriers = Couriers(settings.network, identity, outbox, mailboxes, metrics)
     details_log = DetailsLog(engine)
-    events_channel = open_channel(settings.events.target, timeouts={"WatchChanges": None})
+    events_channel = open_channel(
+        settings.events.target, timeouts={"WatchChanges": None}, credential=credential
+    )
     feeds: list[Feed] = [
         directory_feed(settings.network, channel),
         service_feed("events", EVENT_KINDS, settings.network, events_channel),
@@ -424,7 +427,7 @@ async def start(
         [SERVICE_NAME],
         host=settings.federation.host,
         port=settings.federation.port if port is None else port,
-        credential=InternalCredential(settings.data_dir),
+        credential=credential,
     )
     peer_handler = PeerServer(
         settings.network,
