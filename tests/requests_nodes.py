@@ -44,6 +44,7 @@ MEMBERS = {
     "GLJCN": ["KE", "RW"],
 }
 WAIT = 15.0
+SCRAPE_TOKEN = "test-scrape-token-0123456789"  # gateway.scrape_token of every node
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], what: str, within: float = WAIT) -> Any:
@@ -218,6 +219,7 @@ async def requests_world(tmp_path: Path, postgres: bool = False) -> AsyncIterato
             federation=replace(settings.federation, address=f"127.0.0.1:{fed_port}"),
             requests=replace(settings.requests, address=f"127.0.0.1:{req_port}"),
             events=replace(settings.events, address=f"127.0.0.1:{ev_port}"),
+            gateway=replace(settings.gateway, scrape_token=SCRAPE_TOKEN),
         )
         r = await requests.start(wired, port=req_port)
         ev = await events.start(wired, port=ev_port)
@@ -228,6 +230,7 @@ async def requests_world(tmp_path: Path, postgres: bool = False) -> AsyncIterato
             for role in ("admin", "editor", "member")
         }
         tokens["member2"] = (await store.create("member", "test-member-2"))[0]
+        tokens["scrape"] = SCRAPE_TOKEN
         await engine.dispose()
         app: web.Application = create_app(wired)
         client = TestClient(TestServer(app))

@@ -395,8 +395,7 @@ async def metrics(request: web.Request) -> web.Response:
     # Every process of the node, each sample labelled justnet_service (gateway/observe.py).
     # An admin token or the scrape token (gateway.scrape_token) only.
     require_scraper(request)
-    settings = request.app[keys.SETTINGS]
-    body = await observe.node_metrics(request.app[keys.CLIENTS], settings.network)
+    body = await observe.node_metrics(request.app[keys.CLIENTS])
     response = web.Response(body=body)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response

@@ -45,7 +45,7 @@ from services.federation.details import DetailsLog
 from services.federation.feeds import Feed, directory_feed, service_feed
 from services.federation.mailboxes import Mailboxes
 from services.federation.manager import PeerManager
-from services.federation.metrics import FederationMetrics
+from services.federation.metrics import FederationMetrics, PeerGauges
 from services.federation.nonces import NonceStore
 from services.federation.outbox import Inbox, Outbox, check_send, delivery_message
 from services.federation.peer_client import FETCH_DETAILS, PEER_SERVICE, PeerClient
@@ -54,6 +54,7 @@ from services.federation.peers import Peer, PeerStore, accepted_of
 from services.federation.policy import EVENT_KINDS, POLICIES
 from services.federation.quarantine import QuarantineStore
 from services.federation.receiver import Receiver
+from services.federation.replicas import ReplicaCounts
 
 log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).parent
@@ -356,6 +357,7 @@ class FederationRuntime:
     engine: AsyncEngine
     channel: grpc.aio.Channel
     events_channel: grpc.aio.Channel
+    replicas: ReplicaCounts
 
     @property
     def port(self) -> int:
@@ -369,6 +371,7 @@ class FederationRuntime:
         self.metrics.stop()
         await self.announcer.stop()
         await self.manager.stop()
+        await self.replicas.stop()
         await self.couriers.stop()
         await self.peer_server.stop(grace)
         await self.server.stop(grace)
@@ -406,15 +409,29 @@ async def start(
     events_channel = open_channel(
         settings.events.target, timeouts={"WatchChanges": None}, credential=credential
     )
+    # Replicas held per peer and feed, kept in memory for the metrics (replicas.py).
+    replicas = ReplicaCounts()
     feeds: list[Feed] = [
-        directory_feed(settings.network, channel),
-        service_feed("events", EVENT_KINDS, settings.network, events_channel),
+        replicas.track(directory_feed(settings.network, channel)),
+        replicas.track(service_feed("events", EVENT_KINDS, settings.network, events_channel)),
     ]
     quarantine = QuarantineStore(engine)
     await quarantine.load_counts()
     manager = PeerManager(settings.network, identity, store, feeds, quarantine, couriers.sync)
     metrics.expiries = lambda: key_expiries(settings.network, identity, manager.peers)
     await manager.sync()
+    primary = feeds[0].name
+
+    def lag(network: str) -> float | None:
+        link = manager.links.get(network)
+        return link.lag_seconds() if link is not None else None
+
+    metrics.peer_gauges = PeerGauges(
+        peers=lambda: list(manager.peers),
+        lag=lag,
+        records=lambda network: replicas.records(network, primary),
+        quarantined=lambda: quarantine.counts,
+    )
     servicer = FederationServicer(
         settings, identity, store, manager, outbox, couriers, details_log, quarantine
     )
@@ -459,6 +476,7 @@ async def start(
     manager.start()
     couriers.start()
     announcer.start()
+    replicas.start()
     return FederationRuntime(
         server,
         peer_server,
@@ -470,6 +488,7 @@ async def start(
         engine,
         channel,
         events_channel,
+        replicas,
     )
 
 

@@ -99,7 +99,7 @@ async def test_metrics_are_gathered_with_the_credential_not_an_invented_admin(
         node.settings, InternalCredential.fixed("not-the-node-credential-" + "x" * 20)
     )
     try:
-        text = (await observe.node_metrics(wrong, "SEAJUST")).decode()
+        text = (await observe.node_metrics(wrong)).decode()
         assert set(re_services(text)) == {"gateway"}
     finally:
         await wrong.close()
