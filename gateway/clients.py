@@ -1,4 +1,10 @@
-"""The gateway's channels and stubs to the node's services."""
+"""The gateway's channels and stubs to the node's services.
+
+Every channel carries the node's internal credential (services/common/internal.py), without
+which the services take no caller from metadata. Calls made for a person name that person
+(`request[keys.CALLER].metadata()`); the gateway's own calls (metrics, the peers' state)
+name the node service `service:gateway` (`ServiceClients.own`).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from justnet.federation.v1 import federation_pb2, federation_pb2_grpc
 from justnet.requests.v1 import requests_pb2_grpc
 
 from services.common.clients import open_channel
+from services.common.identity import Caller
 from services.common.internal import InternalCredential
 from services.common.settings import GRPC_SERVICES, NodeSettings
 
@@ -32,18 +39,25 @@ class ServiceClients:
     _peer_states: dict[str, str] | None = None
     _peers_at: float = -1e9
     _peers_refresh: asyncio.Task[None] | None = None
-    # The node's internal credential: the gateway's own calls (telemetry, peer states) carry
-    # it instead of a caller (services/common/internal.py).
-    credential: InternalCredential = field(default_factory=lambda: InternalCredential.fixed(""))
+    # Who the gateway's own calls (telemetry, peer states) name: the node service
+    # `service:gateway`, not an invented person.
+    own: Caller = field(default_factory=Caller)
 
     @classmethod
-    def connect(cls, settings: NodeSettings) -> ServiceClients:
+    def connect(
+        cls, settings: NodeSettings, credential: InternalCredential | None = None
+    ) -> ServiceClients:
+        """Channels to every service, each with the node's internal credential (`credential`
+        overrides the node's own, for tests)."""
+        credential = credential or InternalCredential(settings.data_dir)
         return cls(
             {
-                name: open_channel(settings.service(name).target, timeouts=TIMEOUTS)
+                name: open_channel(
+                    settings.service(name).target, timeouts=TIMEOUTS, credential=credential
+                )
                 for name in GRPC_SERVICES
             },
-            credential=InternalCredential(settings.data_dir),
+            own=Caller.node_service("gateway", settings.network),
         )
 
     @cached_property
@@ -98,7 +112,7 @@ class ServiceClients:
         try:
             reply = await self.federation.ListPeers(
                 federation_pb2.ListPeersRequest(brief=True),
-                metadata=self.credential.metadata(),
+                metadata=self.own.metadata(),
                 timeout=PEER_STATE_TIMEOUT,
             )
             self._peer_states = {p.network: p.state for p in reply.peers}

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import grpc
 from justnet.common.v1 import telemetry_pb2 as tpb
 from justnet.common.v1 import telemetry_pb2_grpc
-from justnet.federation.v1 import federation_pb2 as fpb
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
@@ -71,9 +70,6 @@ async def gather_spans(
 # ------------------------------------------------------------------ metrics
 
 SERVICE_LABEL = semconv.SERVICE.replace(".", "_")
-PEER_LABEL = semconv.PEER.replace(".", "_")
-KIND_LABEL = semconv.RECORD_KIND.replace(".", "_")
-REASON_LABEL = semconv.QUARANTINE_REASON.replace(".", "_")
 
 
 class _Families:
@@ -97,11 +93,14 @@ class _Families:
         yield from self.families.values()
 
 
-async def node_metrics(clients: ServiceClients, network: str) -> bytes:
-    """Every process's metrics in one Prometheus exposition, plus each peer's replication
-    lag and replicated records as the federation service reports them."""
-    # The gateway's own call, with the node's internal credential: no caller is invented.
-    own = clients.credential.metadata()
+async def node_metrics(clients: ServiceClients) -> bytes:
+    """Every process's metrics in one Prometheus exposition.
+
+    Each process serves what it keeps in memory (the federation's gauges per peer included:
+    replication lag, replicas, quarantined records, outbox depth), so a scrape runs no
+    database query anywhere."""
+    # The gateway's own call, as the node service `service:gateway` (no invented person).
+    own = clients.own.metadata()
 
     async def one(channel: grpc.aio.Channel) -> tpb.MetricsResponse | None:
         try:
@@ -112,49 +111,12 @@ async def node_metrics(clients: ServiceClients, network: str) -> bytes:
             return None
         return reply
 
-    replies, peers = await asyncio.gather(
-        asyncio.gather(*(one(c) for c in clients.channels.values())), _peers(clients, own)
-    )
+    replies = await asyncio.gather(*(one(c) for c in clients.channels.values()))
     merged = _Families()
     merged.add("gateway", REGISTRY.collect())
     for reply in replies:
         if reply is not None and reply.instance != telemetry.INSTANCE:
             merged.add(reply.service, text_string_to_metric_families(reply.text))
-    if peers is not None:
-        lag = GaugeMetricFamily(
-            semconv.prometheus_name(semconv.REPLICATION_LAG),
-            semconv.REPLICATION_LAG.description,
-            labels=[PEER_LABEL],
-        )
-        records = GaugeMetricFamily(
-            semconv.prometheus_name(semconv.PEER_RECORDS),
-            semconv.PEER_RECORDS.description,
-            labels=[PEER_LABEL],
-        )
-        quarantined = GaugeMetricFamily(
-            semconv.prometheus_name(semconv.QUARANTINED),
-            semconv.QUARANTINED.description,
-            labels=[PEER_LABEL, KIND_LABEL, REASON_LABEL],
-        )
-        for peer in peers:
-            if peer.HasField("last_success_at"):
-                lag.add_metric([peer.network], peer.lag_seconds)
-            records.add_metric([peer.network], peer.records)
-            for q in peer.quarantine:
-                quarantined.add_metric([peer.network, q.kind, q.reason], q.records)
-        merged.add("federation", [lag, records, quarantined])
     registry = CollectorRegistry(auto_describe=False)
     registry.register(merged)
     return generate_latest(registry)
-
-
-async def _peers(
-    clients: ServiceClients, metadata: tuple[tuple[str, str], ...]
-) -> list[fpb.PeerStatus] | None:
-    try:
-        reply = await clients.federation.ListPeers(
-            fpb.ListPeersRequest(), metadata=metadata, timeout=GATHER_TIMEOUT
-        )
-    except grpc.aio.AioRpcError:
-        return None
-    return list(reply.peers)

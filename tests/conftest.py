@@ -21,7 +21,7 @@ from gateway.app import migrate as migrate_gateway
 from gateway.auth import TokenStore
 from services.common import telemetry
 from services.common.db import create_engine
-from services.common.internal import token_path
+from services.common.internal import ensure_token, token_path
 from services.common.settings import NodeSettings, load_settings
 from services.directory import service as directory
 from services.federation import service as federation
@@ -70,6 +70,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 @pytest.fixture
 async def settings(tmp_path: Path, database_url: str) -> NodeSettings:
+    ensure_token(tmp_path)  # the node's internal credential (tests.internal.internal_channel)
     return make_settings(tmp_path, database_url=database_url)
 
 
@@ -106,9 +107,8 @@ async def node(
         keys_dir, settings.network, settings.name, list(settings.jurisdictions), None
     )
     keyed = load_settings(config)
-    # The directory server runs from tmp_path: it shares the node's internal credential.
-    (tmp_path / "keys").mkdir(exist_ok=True)
-    shutil.copy(token_path(keyed.data_dir), token_path(tmp_path))
+    # The directory server runs from tmp_path: the other processes share its credential.
+    shutil.copy(token_path(settings.data_dir), token_path(keyed.data_dir))
     fed_settings = replace(settings, data_dir=keyed.data_dir)
     await federation.migrate(fed_settings)
     fed = await federation.start(fed_settings, port=0, peer_port=0)

@@ -24,7 +24,6 @@ from gateway.app import create_app
 from gateway.app import migrate as migrate_gateway
 from gateway.auth import TokenStore
 from services.cli.nodes import write_node
-from services.common.clients import open_channel
 from services.common.db import create_engine
 from services.common.identity import Caller
 from services.common.identity_files import load_identity
@@ -34,6 +33,7 @@ from services.directory import service as directory
 from services.events import service as events
 from services.federation import service as federation
 from services.requests import service as requests
+from tests.internal import internal_channel
 from tests.postgres import fresh_database
 
 MEMBERS = {
@@ -44,6 +44,7 @@ MEMBERS = {
     "GLJCN": ["KE", "RW"],
 }
 WAIT = 15.0
+SCRAPE_TOKEN = "test-scrape-token-0123456789"  # gateway.scrape_token of every node
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], what: str, within: float = WAIT) -> Any:
@@ -87,9 +88,13 @@ class ReqNode:
     def admin(self) -> tuple[tuple[str, str], ...]:
         return Caller("admin", self.network, "test-admin").metadata()
 
+    def internal(self, port: int) -> Any:
+        """A channel to one of this node's services, with the node's internal credential."""
+        return internal_channel(f"127.0.0.1:{port}", self.settings.data_dir)
+
     def mailbox(self, service: str = "requests") -> tuple[exchange_pb2_grpc.MailboxStub, Any]:
         runtime = self.events_rt if service == "events" else self.requests_rt
-        channel = open_channel(f"127.0.0.1:{runtime.port}")
+        channel = self.internal(runtime.port)
         return exchange_pb2_grpc.MailboxStub(channel), channel
 
     async def call(self, method: str, path: str, role: str = "member", **kw: Any) -> Any:
@@ -116,14 +121,14 @@ class ReqNode:
             self.federation_rt = None
 
     async def peers(self) -> list[fpb.PeerStatus]:
-        async with open_channel(f"127.0.0.1:{self.fed_port}") as channel:
+        async with self.internal(self.fed_port) as channel:
             reply = await federation_pb2_grpc.FederationServiceStub(channel).ListPeers(
                 fpb.ListPeersRequest(), metadata=self.admin
             )
         return list(reply.peers)
 
     async def add_peer(self, other: ReqNode, share: str = "default") -> None:
-        async with open_channel(f"127.0.0.1:{self.fed_port}") as channel:
+        async with self.internal(self.fed_port) as channel:
             await federation_pb2_grpc.FederationServiceStub(channel).AddPeer(
                 fpb.AddPeerRequest(descriptor=other.descriptor(), share=share),
                 metadata=self.admin,
@@ -214,6 +219,7 @@ async def requests_world(tmp_path: Path, postgres: bool = False) -> AsyncIterato
             federation=replace(settings.federation, address=f"127.0.0.1:{fed_port}"),
             requests=replace(settings.requests, address=f"127.0.0.1:{req_port}"),
             events=replace(settings.events, address=f"127.0.0.1:{ev_port}"),
+            gateway=replace(settings.gateway, scrape_token=SCRAPE_TOKEN),
         )
         r = await requests.start(wired, port=req_port)
         ev = await events.start(wired, port=ev_port)
@@ -224,6 +230,7 @@ async def requests_world(tmp_path: Path, postgres: bool = False) -> AsyncIterato
             for role in ("admin", "editor", "member")
         }
         tokens["member2"] = (await store.create("member", "test-member-2"))[0]
+        tokens["scrape"] = SCRAPE_TOKEN
         await engine.dispose()
         app: web.Application = create_app(wired)
         client = TestClient(TestServer(app))

@@ -53,6 +53,7 @@ from benchmarks.lookup import dataset  # noqa: E402
 from services.common.clients import open_channel  # noqa: E402
 from services.common.identity import Caller  # noqa: E402
 from services.common.identity_files import load_identity  # noqa: E402
+from services.common.internal import InternalCredential  # noqa: E402
 from services.common.settings import NodeSettings, load_settings  # noqa: E402
 
 NETWORKS = ["SEAJUST", "EJN", "WACAP", "CASC", "GLJCN"]
@@ -184,8 +185,14 @@ class Node:
 
     def open(self) -> None:
         assert self.settings is not None
-        d = open_channel(f"{HOST}:{self.settings.directory.port}", timeouts={"WatchChanges": None})
-        f = open_channel(f"{HOST}:{self.settings.federation.port}")
+        # as one of the node's processes: with its internal credential, the caller counts
+        own = InternalCredential(self.settings.data_dir)
+        d = open_channel(
+            f"{HOST}:{self.settings.directory.port}",
+            timeouts={"WatchChanges": None},
+            credential=own,
+        )
+        f = open_channel(f"{HOST}:{self.settings.federation.port}", credential=own)
         self.channels = [d, f]
         self.dir = directory_pb2_grpc.DirectoryServiceStub(d)
         self.fed = federation_pb2_grpc.FederationServiceStub(f)

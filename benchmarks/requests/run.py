@@ -51,6 +51,7 @@ from justnet.requests.v1 import requests_pb2_grpc  # noqa: E402
 
 from services.common.clients import open_channel  # noqa: E402
 from services.common.identity import Caller  # noqa: E402
+from services.common.internal import InternalCredential  # noqa: E402
 from services.common.settings import load_settings  # noqa: E402
 
 NETWORKS = ("SEAJUST", "WACAP")
@@ -316,7 +317,10 @@ async def measure(
     demo: Demo,
     data_dir: Path,
 ) -> dict[str, Any]:
-    channel = open_channel(settings.requests.target)
+    # as one of the node's processes: with its internal credential, the caller counts
+    channel = open_channel(
+        settings.requests.target, credential=InternalCredential(settings.data_dir)
+    )
     stub = requests_pb2_grpc.RequestsServiceStub(channel)
     member = Caller("member", "SEAJUST", "bench").metadata()
     plan = pb.PlanRouteRequest(**ROUTE)  # type: ignore[arg-type]

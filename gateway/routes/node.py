@@ -101,7 +101,7 @@ async def _peers(app: web.Application) -> list[fpb.PeerStatus] | None:
     try:
         # The brief states are public on /api/v1/node: the gateway asks as itself.
         reply = await clients.federation.ListPeers(
-            fpb.ListPeersRequest(brief=True), metadata=clients.credential.metadata(), timeout=2.0
+            fpb.ListPeersRequest(brief=True), metadata=clients.own.metadata(), timeout=2.0
         )
     except grpc.aio.AioRpcError:
         return None
@@ -112,7 +112,7 @@ async def _node_info(app: web.Application) -> fpb.NodeDescriptor | None:
     clients = app[keys.CLIENTS]
     try:
         info: fpb.NodeDescriptor = await clients.federation.GetNodeInfo(
-            fpb.GetNodeInfoRequest(), metadata=clients.credential.metadata(), timeout=2.0
+            fpb.GetNodeInfoRequest(), metadata=clients.own.metadata(), timeout=2.0
         )
     except grpc.aio.AioRpcError:
         return None
@@ -401,8 +401,7 @@ async def metrics(request: web.Request) -> web.Response:
     # Every process of the node, each sample labelled justnet_service (gateway/observe.py).
     # An admin token or the scrape token (gateway.scrape_token) only.
     require_scraper(request)
-    settings = request.app[keys.SETTINGS]
-    body = await observe.node_metrics(request.app[keys.CLIENTS], settings.network)
+    body = await observe.node_metrics(request.app[keys.CLIENTS])
     response = web.Response(body=body)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response

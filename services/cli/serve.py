@@ -5,10 +5,19 @@ from __future__ import annotations
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 
 from services.common import telemetry
-from services.common.settings import NodeSettings
+from services.common.internal import ENV, InternalCredential, token_path
+from services.common.settings import NodeSettings, SettingsError
 
 
 async def serve(service: str, settings: NodeSettings) -> None:
+    # Without the node's internal credential the services would trust none of the node's
+    # calls (services/common/internal.py): a process that has none does not start.
+    if not InternalCredential(settings.data_dir).value():
+        raise SettingsError(
+            ENV,
+            f"missing: set it or write {token_path(settings.data_dir)} (justnet init and "
+            "justnet up make one); every process of the node must read the same one",
+        )
     # Every process keeps its metrics for Prometheus text (the gateway's /metrics gathers
     # them over NodeTelemetry) and its recent spans for /api/v1/admin/traces.
     telemetry.setup(

@@ -2,6 +2,10 @@
 
 Retries come only from the channel's service config and only for UNAVAILABLE (the
 request never reached a handler), so a retried write cannot apply twice.
+
+A channel between the node's own processes is opened with the node's internal credential
+(`credential=`), which every call on it then carries, so the services trust the caller it
+names (services/common/internal.py). Channels to peer nodes are opened without it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors, filters
 
 from services.common import telemetry
+from services.common.internal import SERVICE_KEY, InternalCredential
 from services.common.node_telemetry import ClientMetricsInterceptor
 from services.common.server import MAX_MESSAGE_BYTES
 
@@ -72,6 +77,39 @@ class DeadlineInterceptor(
         return await continuation(self._with_deadline(details), request)
 
 
+class _WithCredential:
+    """Adds the node's internal credential to every call (replacing any the caller set);
+    a process without a credential sends none, and its calls count as anonymous."""
+
+    def __init__(self, credential: InternalCredential) -> None:
+        self.credential = credential
+
+    def _with_credential(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        metadata = grpc.aio.Metadata(
+            *((k, v) for k, v in (details.metadata or ()) if k != SERVICE_KEY),
+            *self.credential.metadata(),
+        )
+        return grpc.aio.ClientCallDetails(
+            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+        )
+
+
+# Two classes, not one with both bases: grpc.aio files an interceptor under the first
+# call type it implements only.
+class UnaryCredentialInterceptor(_WithCredential, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_unary(
+        self, continuation: Callable[..., Any], details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        return await continuation(self._with_credential(details), request)
+
+
+class StreamCredentialInterceptor(_WithCredential, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_stream(
+        self, continuation: Callable[..., Any], details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        return await continuation(self._with_credential(details), request)
+
+
 def open_channel(
     target: str,
     *,
@@ -80,15 +118,24 @@ def open_channel(
     default_timeout: float = DEFAULT_TIMEOUT,
     options: list[tuple[str, Any]] | None = None,
     retries: bool = True,
+    credential: InternalCredential | None = None,
 ) -> grpc.aio.Channel:
+    """A channel with deadlines, tracing and client metrics; `credential` (the node's
+    internal credential) only for a channel to one of the node's own processes, never to a
+    peer."""
     tel = telemetry.current()
-    interceptors = [
+    interceptors: list[Any] = [
         *aio_client_interceptors(
             tracer_provider=tel.tracer_provider, filter_=filters.negate(filters.health_check())
         ),
         DeadlineInterceptor(timeouts or {}, default_timeout),
         ClientMetricsInterceptor(),
     ]
+    if credential is not None:
+        interceptors += [
+            UnaryCredentialInterceptor(credential),
+            StreamCredentialInterceptor(credential),
+        ]
     # Signed peer calls must not be retried by gRPC: a resent call repeats its nonce and
     # is refused as a replay. Their callers back off and re-sign instead.
     retry: list[tuple[str, Any]] = (

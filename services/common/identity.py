@@ -1,7 +1,15 @@
 """Who is calling: carried from the gateway to services in gRPC metadata.
 
 The gateway authenticates people; services read the caller from metadata and still
-enforce visibility themselves, so a gateway bug cannot leak a restricted record.
+enforce visibility themselves, so a gateway bug cannot leak a restricted record. The
+metadata counts only on calls that also carry the node's internal credential
+(services/common/internal.py): the server interceptor (services/common/server.py) treats any
+other call as anonymous, whatever role it claims.
+
+Principals: a person is `user:<id>`, a named API token `token:<id>`, and one of the node's
+own processes acting for the node (federation applying replicas, requests handing a message
+to federation, the gateway gathering metrics) is `service:<name>`, with the admin role
+(`Caller.node_service`).
 """
 
 from __future__ import annotations
@@ -30,6 +38,13 @@ class Caller:
     # Before principals, a token's name owned what it made; a token migrated from those
     # days keeps reaching what its old name owned (and nothing that name owns later).
     legacy_subject: str = ""
+
+    @classmethod
+    def node_service(cls, name: str, network: str) -> Caller:
+        """One of the node's own processes (`federation`, `requests`, `events`, `gateway`)
+        acting for the node: the admin role of its network, principal `service:<name>`, so
+        the audit log and ownership never take it for a person or a token."""
+        return cls("admin", network.upper(), service_principal(name))
 
     @property
     def authenticated(self) -> bool:
@@ -68,6 +83,10 @@ def user_principal(user_id: str) -> str:
 
 def token_principal(token_id: str) -> str:
     return f"token:{token_id}"
+
+
+def service_principal(name: str) -> str:
+    return f"service:{name}"
 
 
 def _ascii(text: str) -> str:

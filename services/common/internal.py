@@ -1,22 +1,23 @@
-"""The node's internal service credential: how the gateway proves it is the gateway.
+"""The node's internal service credential: how a service knows a call comes from its own node.
 
-Services trust the caller the gateway names in metadata (identity.py), but a few internal
-RPCs are the gateway's own business rather than a person's: the telemetry it gathers for
-/metrics and /api/v1/admin/traces (NodeTelemetry) and the peers' state it shows in lookups,
-/api/v1/node and /metrics (FederationService.ListPeers). For those the gateway sends the
-node's internal credential in `x-justnet-service` instead of inventing an administrator, and
-the services compare it in constant time.
+Services take the caller (role, network, principal) from gRPC metadata (identity.py), which
+anyone who reaches an internal port could write. So that metadata counts only on calls that
+also carry this credential in `x-justnet-service`, compared in constant time by every
+internal server (services/common/server.py); any other call is anonymous, whatever role it
+claims. Every channel between the node's processes sends it (`open_channel(...,
+credential=...)` in services/common/clients.py): the gateway's, federation's to the
+directory, events and requests, requests' and events' to federation. Channels to peer nodes
+(mutual TLS) never do.
 
 The credential is a random secret shared by the node's processes: `keys/internal.token` in
 the data folder (written by `justnet init`, and by `justnet up` when missing), or
 `JUSTNET_INTERNAL_TOKEN` (Kubernetes: the `internal.token` key of the node's keys Secret).
-A process without one accepts no internal call and makes none.
+A process without one trusts no caller metadata and sends none.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import os
 import secrets
 from collections.abc import Iterable, Mapping
@@ -71,7 +72,8 @@ class InternalCredential:
         return self._value
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
-        """What the gateway sends on its own internal calls (nothing if it has no credential)."""
+        """What the node's processes send on their calls to each other (nothing if there is
+        no credential)."""
         value = self.value()
         return ((SERVICE_KEY, value),) if value else ()
 
@@ -83,21 +85,3 @@ class InternalCredential:
             if key == SERVICE_KEY and isinstance(presented, str):
                 return secrets.compare_digest(presented.encode(), expected.encode())
         return False
-
-
-_internal: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "justnet_internal_call", default=False
-)
-
-
-def internal_call() -> bool:
-    """Whether the current RPC carries this node's internal credential."""
-    return _internal.get()
-
-
-def set_internal(value: bool) -> contextvars.Token[bool]:
-    return _internal.set(value)
-
-
-def reset_internal(token: contextvars.Token[bool]) -> None:
-    _internal.reset(token)

@@ -22,8 +22,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from prometheus_client import REGISTRY, generate_latest
 
 from services.common import semconv, telemetry
-from services.common.identity import caller_from_metadata
-from services.common.internal import internal_call
+from services.common.identity import current_caller
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["NodeTelemetry"].full_name
 MAX_ATTRIBUTE_CHARS = 500
@@ -106,11 +105,10 @@ class NodeTelemetryServicer(telemetry_pb2_grpc.NodeTelemetryServicer):
 
 
 async def _require_admin(context: grpc.aio.ServicerContext) -> None:
-    # The gateway's own calls (/metrics) carry the node's internal credential; an
-    # administrator's (/api/v1/admin/traces) name them. Nobody else reads telemetry.
-    if internal_call():
-        return
-    caller = caller_from_metadata(context.invocation_metadata())
+    # An administrator (/api/v1/admin/traces) or the gateway itself (/metrics, as the node
+    # service `service:gateway`); the caller is trusted only with the node's internal
+    # credential (server.py). Nobody else reads telemetry.
+    caller = current_caller()
     if not caller.authenticated:
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, "this needs an admin caller")
     if not caller.at_least("admin"):

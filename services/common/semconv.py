@@ -106,7 +106,7 @@ REPLICATION_LAG = Metric(
     "s",
     "Seconds since the last change received from a peer's feed (or heartbeat)",
     (PEER,),
-    "gateway, from federation ListPeers at scrape time; federation may record it itself",
+    "federation (in memory: the subscriptions' live state)",
 )
 PEER_RECORDS = Metric(
     "justnet.federation.peer.records",
@@ -114,7 +114,7 @@ PEER_RECORDS = Metric(
     "{record}",
     "Replicated records held from each peer",
     (PEER,),
-    "gateway, from federation ListPeers at scrape time",
+    "federation (in memory: services/federation/replicas.py, recounted after each change)",
 )
 QUEUE_DEPTH = Metric(
     "justnet.federation.queue.depth",
@@ -146,7 +146,7 @@ QUARANTINED = Metric(
     "{record}",
     "Records peers sent that this node holds in quarantine instead of applying them",
     (PEER, RECORD_KIND, QUARANTINE_REASON),
-    "gateway, from federation ListPeers at scrape time (counts federation keeps in memory)",
+    "federation (in memory: the quarantine counts, updated with every change)",
 )
 KEY_EXPIRY = Metric(
     "justnet.federation.key.expiry",

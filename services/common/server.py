@@ -1,7 +1,8 @@
 """The one grpc.aio server bootstrap every service uses.
 
 `create_server` registers the service, the library health service and reflection,
-plus the interceptors that carry the caller's identity and map domain errors; it
+plus the interceptors that carry the caller's identity and map domain errors (the caller
+named in metadata counts only on calls with the node's internal credential); it
 binds (port 0 picks a free port) and returns the port. `serve` runs it until
 SIGTERM or SIGINT, then reports NOT_SERVING and stops with a grace period.
 """
@@ -24,8 +25,8 @@ from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
 from services.common import telemetry
 from services.common.errors import MAX_MESSAGE_CHARS, DomainError, error_metadata
-from services.common.identity import caller_from_metadata, reset_caller, set_caller
-from services.common.internal import InternalCredential, reset_internal, set_internal
+from services.common.identity import ANONYMOUS, caller_from_metadata, reset_caller, set_caller
+from services.common.internal import InternalCredential
 from services.common.node_telemetry import SERVICE_NAME as TELEMETRY_SERVICE
 from services.common.node_telemetry import (
     NodeTelemetryServicer,
@@ -40,14 +41,18 @@ STOP_MARGIN_SECONDS = 2.0
 
 
 class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Sets the caller from metadata for the handler, and maps domain errors to status.
+    """Sets the caller for the handler, and maps domain errors to status.
+
+    The caller is the one named in metadata only when the call also carries the node's
+    internal credential (services/common/internal.py): it comes from one of the node's own
+    processes. Any other call is anonymous, whatever role its metadata claims, so reaching
+    an internal port is not enough to act as an administrator. Without a credential
+    (`None`, as on the federation peer port) every call is anonymous.
 
     This is the single place where a service's exceptions become gRPC status codes.
     """
 
     def __init__(self, credential: InternalCredential | None = None) -> None:
-        # The node's internal credential: a call that carries it is the gateway's own
-        # (services/common/internal.py). None: no call is.
         self.credential = credential
 
     async def intercept_service(
@@ -58,17 +63,15 @@ class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mi
         handler = await continuation(details)
         if handler is None:
             return None
-        caller = caller_from_metadata(details.invocation_metadata)
-        internal = self.credential is not None and self.credential.verify(
-            details.invocation_metadata
-        )
+        metadata = details.invocation_metadata
+        trusted = self.credential is not None and self.credential.verify(metadata)
+        caller = caller_from_metadata(metadata) if trusted else ANONYMOUS
         method = details.method
         if handler.unary_unary is not None:
             inner = handler.unary_unary
 
             async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
                 token = set_caller(caller)
-                internal_token = set_internal(internal)
                 try:
                     return await inner(request, context)
                 except DomainError as exc:
@@ -79,7 +82,6 @@ class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mi
                     log.exception("unhandled error in %s", method)
                     await context.abort(grpc.StatusCode.INTERNAL, "internal error")
                 finally:
-                    reset_internal(internal_token)
                     reset_caller(token)
 
             return grpc.unary_unary_rpc_method_handler(
@@ -94,7 +96,6 @@ class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mi
                 # grpc.aio runs each call in its own task, so the caller set here stays
                 # in this call; no reset (a stream may be closed from another context).
                 set_caller(caller)
-                set_internal(internal)
                 try:
                     async for item in inner_stream(request, context):
                         yield item
@@ -160,8 +161,9 @@ async def create_server(
 
     `node_telemetry` (default: on for internal ports, i.e. without credentials) serves
     this process's spans and metrics to the gateway; a port for peers never does.
-    `credential` is the node's internal credential, which internal ports accept (a port for
-    peers never does).
+    `credential` is the node's internal credential: on an internal port, only calls that
+    carry it are taken to come from the named caller (a port for peers never trusts caller
+    metadata: every call there is anonymous).
     """
     if credentials is not None:
         credential = None

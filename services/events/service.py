@@ -80,13 +80,14 @@ class EventsRuntime:
 async def start(settings: NodeSettings, *, port: int | None = None) -> EventsRuntime:
     engine = create_engine(settings.events.database_url)
     await migrations.require_head(engine, PACKAGE_DIR, "events")
-    directory_channel = open_channel(settings.directory.target)
-    federation_channel = open_channel(settings.federation.target)
+    credential = InternalCredential(settings.data_dir)
+    directory_channel = open_channel(settings.directory.target, credential=credential)
+    federation_channel = open_channel(settings.federation.target, credential=credential)
     logic = EventsLogic(
         EventsStore(engine, settings.network), Peers(directory=GrpcDirectory(directory_channel))
     )
     changes = Changes()
-    service = Caller("admin", settings.network, "service:events")
+    service = Caller.node_service("events", settings.network)
 
     async def handed(row: HandoffRow, delivery: exchange_pb2.Delivery) -> None:
         if delivery.state in ("delivered", "refused", "failed"):  # a repeat, settled before
@@ -115,7 +116,7 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> EventsRun
         [SERVICE_NAME, MAILBOX_NAME, FEED_NAME],
         host=own.host,
         port=own.port if port is None else port,
-        credential=InternalCredential(settings.data_dir),
+        credential=credential,
     )
     handoff.start()
     return EventsRuntime(server, engine, logic, [directory_channel, federation_channel], handoff)

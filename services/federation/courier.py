@@ -203,12 +203,14 @@ class Couriers:
         self._depth_at = -DEPTH_SECONDS
         self._settled = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.admin = Caller("admin", network, "federation").metadata()
+        self.admin = Caller.node_service("federation", network).metadata()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._notify_loop(), name="federation-settled")
 
     def wake(self, destination: str) -> None:
+        """A message for `destination` was queued."""
+        self.metrics.depth_stale = True
         courier = self.couriers.get(destination)
         if courier is not None:
             courier.wake.set()
@@ -236,9 +238,12 @@ class Couriers:
                 )
                 self.couriers[network] = courier
         now = time.monotonic()
-        if now - self._depth_at >= DEPTH_SECONDS:
-            # A gauge for scrapes: a few seconds old is fine, a query every second is not.
+        if self.metrics.depth_stale or now - self._depth_at >= DEPTH_SECONDS:
+            # A gauge for scrapes, never counted at scrape time: recounted after a message
+            # was queued or settled (at most once a second: sync runs once a second) and
+            # every DEPTH_SECONDS in any case (messages given up on, other writers).
             self._depth_at = now
+            self.metrics.depth_stale = False
             depth = {d.destination: d.pending for d in await self.outbox.depths()}
             self.metrics.depth = {network: depth.get(network, 0) for network in peers}
         # Giving up takes the writer lock: only when the peers changed, or once a minute
@@ -250,6 +255,7 @@ class Couriers:
             failed += await self.outbox.expire(utcnow() - DELIVERY_DEADLINE)
             if failed:
                 log.warning("gave up on %d undeliverable messages", failed)
+                self.metrics.depth_stale = True
                 self._settled.set()
 
     async def _stop(self, network: str) -> None:

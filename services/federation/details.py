@@ -84,7 +84,7 @@ async def answer(
 ) -> pb.ContactDetails:
     """The owner's side: the details if the record is shared with `peer`; logged."""
     check_request(request)
-    admin = Caller("admin", network, "federation").metadata()
+    admin = Caller.node_service("federation", network).metadata()
     try:
         contact = await directory.GetContactPoint(
             dpb.GetRecordRequest(id=request.contact_point_id), metadata=admin, timeout=5.0

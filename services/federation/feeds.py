@@ -119,7 +119,7 @@ class RpcFeed:
         self.channel = channel
         self.stub = stub
         self.messages = messages
-        self.admin = Caller("admin", network, "federation").metadata()
+        self.admin = Caller.node_service("federation", network).metadata()
 
     async def ready(self, seconds: float) -> bool:
         """Waits until the service serving this feed on this node is up (a node's

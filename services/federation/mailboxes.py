@@ -6,15 +6,18 @@ from __future__ import annotations
 from justnet.common.v1 import exchange_pb2_grpc
 
 from services.common.clients import open_channel
+from services.common.internal import InternalCredential
 from services.common.settings import NodeSettings
 
 HANDLERS = ("requests", "events")
 
 
 class Mailboxes:
-    def __init__(self, settings: NodeSettings) -> None:
+    def __init__(self, settings: NodeSettings, credential: InternalCredential) -> None:
         self._channels = {
-            name: open_channel(settings.service(name).target, default_timeout=15.0)
+            name: open_channel(
+                settings.service(name).target, default_timeout=15.0, credential=credential
+            )
             for name in HANDLERS
         }
         self._stubs = {

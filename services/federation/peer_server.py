@@ -84,7 +84,7 @@ class PeerServer:
         self.replayed = replayed
         self.announced = announced
         self.verifier = CallVerifier(network, nonces)
-        self.admin = Caller("admin", network, "federation").metadata()
+        self.admin = Caller.node_service("federation", network).metadata()
 
     def handler(self) -> grpc.GenericRpcHandler:
         return grpc.method_handlers_generic_handler(

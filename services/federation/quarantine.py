@@ -152,8 +152,8 @@ def jurisdiction_of(kind: str, payload: bytes) -> str:
 
 class QuarantineStore:
     """The quarantine table, and counts per (peer, kind, reason) kept in memory for the
-    peers list and the metric the gateway makes of it (refreshed after every change, so a
-    scrape never waits on the database)."""
+    peers list and the federation's quarantine gauge (metrics.py; refreshed after every
+    change, so a scrape never waits on the database)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.sessions = session_factory(engine)

@@ -36,7 +36,7 @@ class Receiver:
         self.identity = identity
         self.inbox = inbox
         self.mailboxes = mailboxes
-        self.admin = Caller("admin", network, "federation").metadata()
+        self.admin = Caller.node_service("federation", network).metadata()
 
     async def receive(self, peer: Peer, body: bytes) -> xpb.SignedReceipt:
         signed = pb.SignedMessage()

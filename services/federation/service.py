@@ -34,7 +34,7 @@ from services.common.identity_files import (
     load_identity,
     verify_keys,
 )
-from services.common.internal import InternalCredential, internal_call
+from services.common.internal import InternalCredential
 from services.common.server import RunningServer, create_server, run_until_signalled
 from services.common.settings import NodeSettings
 from services.common.timeutil import as_utc, to_timestamp
@@ -45,7 +45,7 @@ from services.federation.details import DetailsLog
 from services.federation.feeds import Feed, directory_feed, service_feed
 from services.federation.mailboxes import Mailboxes
 from services.federation.manager import PeerManager
-from services.federation.metrics import FederationMetrics
+from services.federation.metrics import FederationMetrics, PeerGauges
 from services.federation.nonces import NonceStore
 from services.federation.outbox import Inbox, Outbox, check_send, delivery_message
 from services.federation.peer_client import FETCH_DETAILS, PEER_SERVICE, PeerClient
@@ -54,6 +54,7 @@ from services.federation.peers import Peer, PeerStore, accepted_of
 from services.federation.policy import EVENT_KINDS, POLICIES
 from services.federation.quarantine import QuarantineStore
 from services.federation.receiver import Receiver
+from services.federation.replicas import ReplicaCounts
 
 log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).parent
@@ -161,9 +162,7 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
 
     def _require_admin_or_gateway(self) -> None:
         """The peers' state: this node's administrators, or the gateway's own calls (the
-        peer states of lookups and /api/v1/node, and /metrics) with the internal credential."""
-        if internal_call():
-            return
+        peer states of lookups and /api/v1/node) as the node service `service:gateway`."""
         caller = current_caller()
         if not caller.authenticated:
             raise Unauthenticated("this needs an administrator or the node's gateway")
@@ -358,6 +357,7 @@ class FederationRuntime:
     engine: AsyncEngine
     channel: grpc.aio.Channel
     events_channel: grpc.aio.Channel
+    replicas: ReplicaCounts
 
     @property
     def port(self) -> int:
@@ -371,6 +371,7 @@ class FederationRuntime:
         self.metrics.stop()
         await self.announcer.stop()
         await self.manager.stop()
+        await self.replicas.stop()
         await self.couriers.stop()
         await self.peer_server.stop(grace)
         await self.server.stop(grace)
@@ -395,23 +396,42 @@ async def start(
     engine = create_engine(settings.federation.database_url)
     await migrations.require_head(engine, PACKAGE_DIR, "federation")
     store = PeerStore(engine, settings.network)
-    channel = open_channel(settings.directory.target, timeouts={"WatchChanges": None})
+    credential = InternalCredential(settings.data_dir)
+    channel = open_channel(
+        settings.directory.target, timeouts={"WatchChanges": None}, credential=credential
+    )
     directory = directory_pb2_grpc.DirectoryServiceStub(channel)
     metrics = FederationMetrics()
     outbox = Outbox(engine)
-    mailboxes = Mailboxes(settings)
+    mailboxes = Mailboxes(settings, credential)
     couriers = Couriers(settings.network, identity, outbox, mailboxes, metrics)
     details_log = DetailsLog(engine)
-    events_channel = open_channel(settings.events.target, timeouts={"WatchChanges": None})
+    events_channel = open_channel(
+        settings.events.target, timeouts={"WatchChanges": None}, credential=credential
+    )
+    # Replicas held per peer and feed, kept in memory for the metrics (replicas.py).
+    replicas = ReplicaCounts()
     feeds: list[Feed] = [
-        directory_feed(settings.network, channel),
-        service_feed("events", EVENT_KINDS, settings.network, events_channel),
+        replicas.track(directory_feed(settings.network, channel)),
+        replicas.track(service_feed("events", EVENT_KINDS, settings.network, events_channel)),
     ]
     quarantine = QuarantineStore(engine)
     await quarantine.load_counts()
     manager = PeerManager(settings.network, identity, store, feeds, quarantine, couriers.sync)
     metrics.expiries = lambda: key_expiries(settings.network, identity, manager.peers)
     await manager.sync()
+    primary = feeds[0].name
+
+    def lag(network: str) -> float | None:
+        link = manager.links.get(network)
+        return link.lag_seconds() if link is not None else None
+
+    metrics.peer_gauges = PeerGauges(
+        peers=lambda: list(manager.peers),
+        lag=lag,
+        records=lambda network: replicas.records(network, primary),
+        quarantined=lambda: quarantine.counts,
+    )
     servicer = FederationServicer(
         settings, identity, store, manager, outbox, couriers, details_log, quarantine
     )
@@ -424,7 +444,7 @@ async def start(
         [SERVICE_NAME],
         host=settings.federation.host,
         port=settings.federation.port if port is None else port,
-        credential=InternalCredential(settings.data_dir),
+        credential=credential,
     )
     peer_handler = PeerServer(
         settings.network,
@@ -456,6 +476,7 @@ async def start(
     manager.start()
     couriers.start()
     announcer.start()
+    replicas.start()
     return FederationRuntime(
         server,
         peer_server,
@@ -467,6 +488,7 @@ async def start(
         engine,
         channel,
         events_channel,
+        replicas,
     )
 
 

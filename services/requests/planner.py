@@ -80,7 +80,7 @@ class Planner:
         self.jurisdictions = tuple(jurisdictions)
         self.directory = directory
         self.federation = federation
-        self.service = Caller("admin", network, "requests").metadata()
+        self.service = Caller.node_service("requests", network).metadata()
         self._instruments: tuple[float, list[dpb.Instrument]] | None = None
         self._members: tuple[float, dict[str, set[str]]] | None = None
 

@@ -67,11 +67,12 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> RequestsR
     engine = create_engine(settings.requests.database_url)
     await migrations.require_head(engine, PACKAGE_DIR, "requests")
     store = RequestsStore(engine, settings.network)
-    dir_channel = open_channel(settings.directory.target)
-    fed_channel = open_channel(settings.federation.target)
+    credential = InternalCredential(settings.data_dir)
+    dir_channel = open_channel(settings.directory.target, credential=credential)
+    fed_channel = open_channel(settings.federation.target, credential=credential)
     directory = directory_pb2_grpc.DirectoryServiceStub(dir_channel)
     federation = federation_pb2_grpc.FederationServiceStub(fed_channel)
-    service_md = Caller("admin", settings.network, "requests").metadata()
+    service_md = Caller.node_service("requests", settings.network).metadata()
 
     async def fetch_keys(network: str) -> fpb.NodeKeys:
         reply: fpb.NodeKeys = await federation.GetNetworkKeys(
@@ -92,7 +93,7 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> RequestsR
         [SERVICE_NAME, MAILBOX_NAME],
         host=settings.requests.host,
         port=settings.requests.port if port is None else port,
-        credential=InternalCredential(settings.data_dir),
+        credential=credential,
     )
     # Messages for the other side, written with the events they carry.
     handoff = Handoff(

@@ -477,3 +477,22 @@ def test_the_services_that_sign_mount_the_whole_keys_secret(overlay: str) -> Non
         assert all(m["mountPath"].endswith("/keys") and "subPath" not in m for m in mounts), name
         signing.discard(name)
     assert not signing, f"no workload named {signing}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_process_of_the_node_reads_the_same_internal_credential(overlay: str) -> None:
+    """Services trust caller metadata only with the node's internal credential
+    (services/common/internal.py): every long-running process must hold the same one, from
+    the node's keys Secret, and none may start without it."""
+    served = set()
+    for workload, container in justnet_containers(overlay):
+        if workload["kind"] != "Deployment":
+            continue
+        where = f"{workload['metadata']['name']} container {container['name']}"
+        env = {e["name"]: e for e in container.get("env", [])}
+        assert "JUSTNET_INTERNAL_TOKEN" in env, where
+        ref = env["JUSTNET_INTERNAL_TOKEN"].get("valueFrom", {}).get("secretKeyRef", {})
+        assert (ref.get("name"), ref.get("key")) == ("justnet-node-keys", "internal.token"), where
+        assert not ref.get("optional", False), where
+        served.add(container["args"][-1] if container.get("args") else where)
+    assert set(SERVICES) <= served, served

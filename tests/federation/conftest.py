@@ -22,13 +22,13 @@ from justnet.federation.v1 import federation_pb2 as fpb
 from justnet.federation.v1 import federation_pb2_grpc
 
 from services.cli.nodes import write_node
-from services.common.clients import open_channel
 from services.common.identity import Caller
 from services.common.identity_files import load_identity
 from services.common.server import RunningServer, create_server
 from services.common.settings import NodeSettings, load_settings
 from services.directory import service as directory
 from services.federation import service as federation
+from tests.internal import internal_channel
 
 MEMBERS = {
     "SEAJUST": ["TH", "VN", "MY"],
@@ -130,7 +130,9 @@ class FedNode:
 
     async def start_federation(self) -> None:
         self.federation_rt = await federation.start(self.settings, port=0, peer_port=self.peer_port)
-        self.fed_channel = open_channel(f"127.0.0.1:{self.federation_rt.port}")
+        self.fed_channel = internal_channel(
+            f"127.0.0.1:{self.federation_rt.port}", self.settings.data_dir
+        )
 
     async def stop_federation(self) -> None:
         if self.federation_rt is not None:
@@ -198,7 +200,8 @@ async def node_factory(tmp_path: Path) -> AsyncIterator[NodeFactory]:
             settings = replace(
                 settings, requests=replace(settings.requests, address=f"127.0.0.1:{box_rt.port}")
             )
-        node = FedNode(network, settings, d, None, free_port(), open_channel(f"127.0.0.1:{d.port}"))
+        channel = internal_channel(f"127.0.0.1:{d.port}", settings.data_dir)
+        node = FedNode(network, settings, d, None, free_port(), channel)
         node.mailbox, node.mailbox_rt = box, box_rt
         await node.start_federation()
         nodes.append(node)

@@ -14,8 +14,8 @@ from justnet.federation.v1 import federation_pb2_grpc
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from services.common.clients import open_channel
 from services.common.identity import Caller
+from tests.internal import internal_channel
 from tests.requests_nodes import NodeFactory, ReqNode, eventually, requests_world
 
 AUTHORITY = {
@@ -125,7 +125,7 @@ async def test_withheld_details_are_fetched_from_the_owner_who_logs_the_request(
     assert entry["contact_point_id"] == shared["id"]
 
     # A record not shared with WACAP: refused exactly like a missing one, and logged.
-    async with open_channel(f"127.0.0.1:{wacap.fed_port}") as channel:
+    async with internal_channel(f"127.0.0.1:{wacap.fed_port}", wacap.settings.data_dir) as channel:
         stub = federation_pb2_grpc.FederationServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await stub.FetchContactDetails(

@@ -12,22 +12,23 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from justnet.directory.v1 import directory_pb2 as pb
 from justnet.directory.v1 import directory_pb2_grpc
 
-from services.common.clients import open_channel
 from services.common.errors import detail_from_trailers
 from services.common.identity import Caller
 from services.common.ids import new_id
+from services.common.settings import NodeSettings
 from services.directory.service import DirectoryRuntime
+from tests.internal import internal_channel
 
 EDITOR = Caller("editor", "SEAJUST", "test").metadata()
-ADMIN = Caller("admin", "SEAJUST", "federation").metadata()
+ADMIN = Caller.node_service("federation", "SEAJUST").metadata()
 MEMBER = Caller("member", "SEAJUST", "test").metadata()
 
 
 @pytest.fixture
 async def stub(
-    directory_runtime: DirectoryRuntime,
+    directory_runtime: DirectoryRuntime, settings: NodeSettings
 ) -> AsyncIterator[directory_pb2_grpc.DirectoryServiceStub]:
-    channel = open_channel(f"127.0.0.1:{directory_runtime.port}")
+    channel = internal_channel(f"127.0.0.1:{directory_runtime.port}", settings.data_dir)
     yield directory_pb2_grpc.DirectoryServiceStub(channel)
     await channel.close()
 
@@ -46,7 +47,8 @@ def authority(**kw: object) -> pb.Authority:
 
 
 async def test_health_and_reflection(directory_runtime: DirectoryRuntime) -> None:
-    channel = open_channel(f"127.0.0.1:{directory_runtime.port}")
+    # Health needs no credential (Kubernetes probes have none).
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{directory_runtime.port}")
     health = health_pb2_grpc.HealthStub(channel)
     reply = await health.Check(
         health_pb2.HealthCheckRequest(service="justnet.directory.v1.DirectoryService")

@@ -26,7 +26,6 @@ from sqlalchemy import select
 from gateway.app import create_app
 from gateway.app import migrate as migrate_gateway
 from gateway.auth import TokenStore
-from services.common.clients import open_channel
 from services.common.db import create_engine
 from services.common.errors import detail_from_trailers
 from services.common.identity import Caller
@@ -36,10 +35,11 @@ from services.directory import service as directory
 from services.events import service as events_service
 from services.events.models import HandoffRow, RegistrationRow
 from tests.conftest import SEAJUST
+from tests.internal import internal_channel
 from tests.postgres import fresh_database
 
 EDITOR = Caller("editor", "SEAJUST", "secretariat").metadata()
-ADMIN = Caller("admin", "SEAJUST", "federation").metadata()
+ADMIN = Caller.node_service("federation", "SEAJUST").metadata()
 
 
 def member(n: int | str, network: str = "SEAJUST") -> tuple[tuple[str, str], ...]:
@@ -87,8 +87,8 @@ async def start_stack(settings: NodeSettings) -> tuple[Stack, directory.Director
         federation=replace(settings.federation, address="127.0.0.1:9"),
     )
     runtime = await events_service.start(wired, port=0)
-    channel = open_channel(f"127.0.0.1:{runtime.port}")
-    dchannel = open_channel(f"127.0.0.1:{dir_runtime.port}")
+    channel = internal_channel(f"127.0.0.1:{runtime.port}", settings.data_dir)
+    dchannel = internal_channel(f"127.0.0.1:{dir_runtime.port}", settings.data_dir)
     stack = Stack(
         replace(wired, events=replace(wired.events, address=f"127.0.0.1:{runtime.port}")),
         events_pb2_grpc.EventsServiceStub(channel),
@@ -431,7 +431,7 @@ async def test_replica_feed_and_mailbox_contracts(tmp_path: Path, database_url: 
         for runtime in (ejn.runtime, ejn_dir, sea.runtime, sea_dir):
             exits.push_async_callback(runtime.stop, 0)
         ejn_editor = Caller("editor", "EJN", "secretariat").metadata()
-        ejn_admin = Caller("admin", "EJN", "federation").metadata()
+        ejn_admin = Caller.node_service("federation", "EJN").metadata()
         plenary = await ejn.events.CreateEvent(
             pb.CreateEventRequest(
                 event=event_msg(

@@ -231,7 +231,7 @@ async def test_registration_for_a_peers_event_is_answered_by_its_owner(
                 kind="events.registration",
                 payload=payload,
             ),
-            metadata=Caller("admin", "EJN", "federation").metadata(),
+            metadata=Caller.node_service("federation", "EJN").metadata(),
         )
     finally:
         await channel.close()

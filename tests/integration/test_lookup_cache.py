@@ -12,12 +12,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from gateway import keys
-from services.common.clients import open_channel
 from services.common.identity import Caller
 from services.directory import service as directory
 from tests.conftest import Node
 from tests.federation.conftest import eventually
 from tests.integration.test_gateway_directory import AUTHORITY, create
+from tests.internal import internal_channel
 
 LOOKUP_RPC = "/justnet.directory.v1.DirectoryService/Lookup"
 
@@ -53,7 +53,9 @@ async def test_repeats_skip_the_directory_and_writes_show_at_once(
 
     # Written behind the gateway's back (another gateway, a replica from a peer): the
     # directory's token moves and the next lookups revalidate.
-    async with open_channel(f"127.0.0.1:{directory_runtime.port}") as channel:
+    async with internal_channel(
+        f"127.0.0.1:{directory_runtime.port}", node.settings.data_dir
+    ) as channel:
         await directory_pb2_grpc.DirectoryServiceStub(channel).CreateAuthority(
             dpb.CreateAuthorityRequest(
                 authority=dpb.Authority(

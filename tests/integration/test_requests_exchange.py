@@ -303,7 +303,7 @@ async def test_duplicate_and_out_of_order_deliveries(make: NodeFactory) -> None:
         at=now,
     )
     mailbox, channel = wacap.mailbox()
-    fed = Caller("admin", "WACAP", "federation").metadata()
+    fed = Caller.node_service("federation", "WACAP").metadata()
 
     def message(mid: str, events: list[pb.SignedEvent]) -> xpb.InboundMessage:
         body = pb.EventMessage(request_id=rid, events=events)
@@ -394,7 +394,7 @@ async def test_tampered_event_is_detected_and_refused(make: NodeFactory) -> None
                 kind="requests.event",
                 payload=pb.EventMessage(request_id=rid, events=events).SerializeToString(),
             ),
-            metadata=Caller("admin", "WACAP", "federation").metadata(),
+            metadata=Caller.node_service("federation", "WACAP").metadata(),
         )
     finally:
         await channel.close()
@@ -430,7 +430,7 @@ async def test_a_third_node_never_sees_the_request(make: NodeFactory) -> None:
             xpb.InboundMessage(
                 origin="SEAJUST", message_id=f"{rid}:1", kind="requests.event", payload=payload
             ),
-            metadata=Caller("admin", "EJN", "federation").metadata(),
+            metadata=Caller.node_service("federation", "EJN").metadata(),
         )
     finally:
         await channel.close()

@@ -1,6 +1,7 @@
-"""The gateway's own calls to the services carry the node's internal credential, not an
-invented caller; the services' internal telemetry and ListPeers check who asks, over real
-gRPC."""
+"""The gateway's calls to the services carry the node's internal credential, and its own
+calls name the node service `service:gateway`, not an invented person; the services'
+internal telemetry and ListPeers check who asks, over real gRPC. A caller named without the
+credential counts as anonymous (tests/integration/test_internal_trust.py for the rest)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import pytest
 from justnet.common.v1 import telemetry_pb2 as tpb
 from justnet.common.v1 import telemetry_pb2_grpc
 from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.federation.v1 import federation_pb2_grpc
 
 from gateway import keys, observe
+from gateway.clients import ServiceClients
 from services.common.identity import Caller
 from services.common.internal import SERVICE_KEY, InternalCredential, token_path
 from tests.conftest import Node
@@ -22,11 +25,30 @@ ANONYMOUS: tuple[tuple[str, str], ...] = ()
 MEMBER = Caller("member", "SEAJUST", "token:m").metadata()
 EDITOR = Caller("editor", "SEAJUST", "token:e").metadata()
 ADMIN = Caller("admin", "SEAJUST", "token:a").metadata()
+GATEWAY = Caller.node_service("gateway", "SEAJUST").metadata()
 WRONG = ((SERVICE_KEY, "not-the-node-credential-" + "x" * 20),)
 
 
 def _own(node: Node) -> tuple[tuple[str, str], ...]:
     return ((SERVICE_KEY, token_path(node.settings.data_dir).read_text().strip()),)
+
+
+def _cases(node: Node) -> list[tuple[tuple[tuple[str, str], ...], grpc.StatusCode]]:
+    own = _own(node)
+    return [
+        (ANONYMOUS, grpc.StatusCode.UNAUTHENTICATED),
+        (WRONG, grpc.StatusCode.UNAUTHENTICATED),
+        # a caller named without the credential is anonymous, whatever role it claims
+        (ADMIN, grpc.StatusCode.UNAUTHENTICATED),
+        (GATEWAY, grpc.StatusCode.UNAUTHENTICATED),
+        ((*WRONG, *ADMIN), grpc.StatusCode.UNAUTHENTICATED),
+        # the credential alone names nobody
+        (own, grpc.StatusCode.UNAUTHENTICATED),
+        ((*own, *MEMBER), grpc.StatusCode.PERMISSION_DENIED),
+        ((*own, *EDITOR), grpc.StatusCode.PERMISSION_DENIED),
+        ((*own, *ADMIN), grpc.StatusCode.OK),
+        ((*own, *GATEWAY), grpc.StatusCode.OK),
+    ]
 
 
 async def _code(call: object) -> grpc.StatusCode:
@@ -41,14 +63,7 @@ async def _code(call: object) -> grpc.StatusCode:
 async def test_node_telemetry_answers_admins_and_the_gateway_only(node: Node, service: str) -> None:
     async with grpc.aio.insecure_channel(node.settings.service(service).target) as channel:
         stub = telemetry_pb2_grpc.NodeTelemetryStub(channel)
-        for metadata, expected in (
-            (ANONYMOUS, grpc.StatusCode.UNAUTHENTICATED),
-            (WRONG, grpc.StatusCode.UNAUTHENTICATED),
-            (MEMBER, grpc.StatusCode.PERMISSION_DENIED),
-            (EDITOR, grpc.StatusCode.PERMISSION_DENIED),
-            (ADMIN, grpc.StatusCode.OK),
-            (_own(node), grpc.StatusCode.OK),
-        ):
+        for metadata, expected in _cases(node):
             for call in (
                 stub.Metrics(tpb.MetricsRequest(), metadata=metadata, timeout=5),
                 stub.RecentSpans(tpb.RecentSpansRequest(), metadata=metadata, timeout=5),
@@ -57,18 +72,12 @@ async def test_node_telemetry_answers_admins_and_the_gateway_only(node: Node, se
 
 
 async def test_list_peers_answers_admins_and_the_gateway_only(node: Node) -> None:
-    federation = node.client.app[keys.CLIENTS].federation
-    for brief in (True, False):
-        for metadata, expected in (
-            (ANONYMOUS, grpc.StatusCode.UNAUTHENTICATED),
-            (WRONG, grpc.StatusCode.UNAUTHENTICATED),
-            (MEMBER, grpc.StatusCode.PERMISSION_DENIED),
-            (EDITOR, grpc.StatusCode.PERMISSION_DENIED),
-            (ADMIN, grpc.StatusCode.OK),
-            (_own(node), grpc.StatusCode.OK),
-        ):
-            call = federation.ListPeers(fpb.ListPeersRequest(brief=brief), metadata=metadata)
-            assert await _code(call) == expected, (brief, metadata)
+    async with grpc.aio.insecure_channel(node.settings.federation.target) as channel:
+        federation = federation_pb2_grpc.FederationServiceStub(channel)
+        for brief in (True, False):
+            for metadata, expected in _cases(node):
+                call = federation.ListPeers(fpb.ListPeersRequest(brief=brief), metadata=metadata)
+                assert await _code(call) == expected, (brief, metadata)
 
 
 async def test_metrics_are_gathered_with_the_credential_not_an_invented_admin(
@@ -84,13 +93,16 @@ async def test_metrics_are_gathered_with_the_credential_not_an_invented_admin(
         return set(re_services(text))
 
     assert {"gateway", "directory", "federation"} <= await services()
-    own = clients.credential
-    clients.credential = InternalCredential.fixed("not-the-node-credential-" + "x" * 20)
+    assert clients.own == Caller.node_service("gateway", "SEAJUST")
+    # with a wrong credential the services answer nothing (the peers' gauges neither)
+    wrong = ServiceClients.connect(
+        node.settings, InternalCredential.fixed("not-the-node-credential-" + "x" * 20)
+    )
     try:
-        # with a wrong credential the services answer nothing (the peers' gauges neither)
-        assert await services() == {"gateway"}
+        text = (await observe.node_metrics(wrong)).decode()
+        assert set(re_services(text)) == {"gateway"}
     finally:
-        clients.credential = own
+        await wrong.close()
     # /api/v1/node still shows the peers' state to anyone: the gateway asks as itself
     resp = await node.client.get("/api/v1/node")
     assert resp.status == 200

@@ -5,6 +5,9 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
+
+from services.cli.main import main
 from services.cli.nodes import write_node
 from services.common.internal import (
     ENV,
@@ -42,3 +45,12 @@ def test_the_environment_overrides_the_file_and_short_values_are_refused(tmp_pat
     ensure_token(tmp_path)
     assert InternalCredential(tmp_path, {ENV: "k" * 40}).value() == "k" * 40
     assert InternalCredential(tmp_path / "empty", {ENV: "short"}).value() == ""
+
+
+def test_serve_refuses_to_start_without_a_credential(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_node(tmp_path, "SEAJUST", "SEAJUST", ["TH"], None)
+    token_path(tmp_path).unlink()
+    assert main(["serve", "directory", "--config", str(config)]) == 2
+    assert f"justnet: {ENV}: missing" in capsys.readouterr().err
