@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +11,10 @@ from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
 from opentelemetry.metrics import CallbackOptions, Observation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common import migrations, semconv, telemetry
+from services.common import lifecycle, migrations, semconv, telemetry
 from services.common.db import create_engine
 from services.common.internal import InternalCredential
-from services.common.server import RunningServer, create_server, run_until_signalled
+from services.common.server import create_server
 from services.common.settings import NodeSettings
 from services.common.validation import warm_up
 from services.directory.index import LookupIndex
@@ -29,32 +27,12 @@ SERVICE_NAME = directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].ful
 
 
 async def migrate(settings: NodeSettings) -> str | None:
-    engine = create_engine(settings.directory.database_url, instrument=False)
-    try:
-        return await migrations.upgrade(engine, PACKAGE_DIR, "directory")
-    finally:
-        await engine.dispose()
+    return await lifecycle.migrate(settings.directory.database_url, PACKAGE_DIR, "directory")
 
 
 @dataclass
-class DirectoryRuntime:
-    server: RunningServer
-    engine: AsyncEngine
+class DirectoryRuntime(lifecycle.Runtime):
     logic: DirectoryLogic
-    follower: asyncio.Task[None]
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    async def stop(self, grace: float = 5.0) -> None:
-        if self.logic.index in _LIVE_INDEXES:
-            _LIVE_INDEXES.remove(self.logic.index)
-        self.follower.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.follower
-        await self.server.stop(grace)
-        await self.engine.dispose()
 
 
 _LIVE_INDEXES: list[LookupIndex] = []
@@ -65,6 +43,11 @@ def _observe_records(options: CallbackOptions) -> Iterable[Observation]:
     for index in _LIVE_INDEXES:
         for origin, count in index.records_per_origin().items():
             yield Observation(count, {semconv.ORIGIN: origin})
+
+
+async def _forget_index(index: LookupIndex) -> None:
+    if index in _LIVE_INDEXES:
+        _LIVE_INDEXES.remove(index)
 
 
 def _record_metrics(index: LookupIndex) -> None:
@@ -82,14 +65,15 @@ def _record_metrics(index: LookupIndex) -> None:
 
 
 async def start(settings: NodeSettings, *, port: int | None = None) -> DirectoryRuntime:
-    engine = create_engine(settings.directory.database_url)
-    await migrations.require_head(engine, PACKAGE_DIR, "directory")
+    own = lifecycle.Resources()
+    engine = await own.engine(settings.directory.database_url, PACKAGE_DIR, "directory")
     store = DirectoryStore(engine, settings.network)
     index = LookupIndex(store)
     await index.load()
     warm_up()
     logic = DirectoryLogic(store, index, settings.jurisdictions)
     _record_metrics(index)
+    own.on_stop(lambda: _forget_index(index))
     servicer = DirectoryServicer(logic)
 
     def register(server: grpc.aio.Server) -> None:
@@ -102,13 +86,12 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> Directory
         port=settings.directory.port if port is None else port,
         credential=InternalCredential(settings.data_dir),
     )
-    follower = asyncio.create_task(index.follow(), name="directory-index-follow")
-    return DirectoryRuntime(server, engine, logic, follower)
+    own.task(index.follow(), "directory-index-follow")
+    return DirectoryRuntime(server, own, logic)
 
 
 async def serve(settings: NodeSettings) -> None:
-    runtime = await start(settings)
-    await run_until_signalled(runtime.stop)
+    await lifecycle.serve(start, settings)
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -13,13 +13,12 @@ from justnet.events.v1 import events_pb2, events_pb2_grpc
 from justnet.federation.v1 import federation_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common import migrations
-from services.common.clients import open_channel
+from services.common import lifecycle, migrations
 from services.common.db import create_engine
 from services.common.handoff import Handoff
 from services.common.identity import Caller
 from services.common.internal import InternalCredential
-from services.common.server import RunningServer, create_server, run_until_signalled
+from services.common.server import create_server
 from services.common.settings import NodeSettings
 from services.events.logic import EventsLogic, Peers
 from services.events.models import HandoffRow
@@ -49,40 +48,21 @@ class GrpcDirectory:
 
 
 async def migrate(settings: NodeSettings) -> str | None:
-    engine = create_engine(settings.events.database_url, instrument=False)
-    try:
-        return await migrations.upgrade(engine, PACKAGE_DIR, "events")
-    finally:
-        await engine.dispose()
+    return await lifecycle.migrate(settings.events.database_url, PACKAGE_DIR, "events")
 
 
 @dataclass
-class EventsRuntime:
-    server: RunningServer
-    engine: AsyncEngine
+class EventsRuntime(lifecycle.Runtime):
     logic: EventsLogic
-    channels: list[grpc.aio.Channel]
-    handoff: Handoff[HandoffRow] | None = field(default=None)
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    async def stop(self, grace: float = 5.0) -> None:
-        if self.handoff is not None:
-            await self.handoff.stop()
-        await self.server.stop(grace)
-        for channel in self.channels:
-            await channel.close()
-        await self.engine.dispose()
+    handoff: Handoff[HandoffRow]
 
 
 async def start(settings: NodeSettings, *, port: int | None = None) -> EventsRuntime:
-    engine = create_engine(settings.events.database_url)
-    await migrations.require_head(engine, PACKAGE_DIR, "events")
+    own = lifecycle.Resources()
+    engine = await own.engine(settings.events.database_url, PACKAGE_DIR, "events")
     credential = InternalCredential(settings.data_dir)
-    directory_channel = open_channel(settings.directory.target, credential=credential)
-    federation_channel = open_channel(settings.federation.target, credential=credential)
+    directory_channel = own.channel(settings.directory.target, credential=credential)
+    federation_channel = own.channel(settings.federation.target, credential=credential)
     logic = EventsLogic(
         EventsStore(engine, settings.network), Peers(directory=GrpcDirectory(directory_channel))
     )
@@ -110,21 +90,19 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> EventsRun
         exchange_pb2_grpc.add_MailboxServicer_to_server(EventsMailbox(logic, handoff.wake), server)
         exchange_pb2_grpc.add_ReplicaFeedServicer_to_server(EventsFeed(logic, changes), server)
 
-    own = settings.events
+    own.started(handoff)
     server = await create_server(
         register,
         [SERVICE_NAME, MAILBOX_NAME, FEED_NAME],
-        host=own.host,
-        port=own.port if port is None else port,
+        host=settings.events.host,
+        port=settings.events.port if port is None else port,
         credential=credential,
     )
-    handoff.start()
-    return EventsRuntime(server, engine, logic, [directory_channel, federation_channel], handoff)
+    return EventsRuntime(server, own, logic, handoff)
 
 
 async def serve(settings: NodeSettings) -> None:
-    runtime = await start(settings)
-    await run_until_signalled(runtime.stop)
+    await lifecycle.serve(start, settings)
 
 
 @dataclass

@@ -67,7 +67,7 @@ class FederationMetrics:
             description=semconv.DELIVERY_FAILURES.description,
         )
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         """A stopped service reports nothing more."""
         _live.discard(self)
 

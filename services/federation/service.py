@@ -14,11 +14,8 @@ from justnet.directory.v1 import directory_pb2_grpc
 from justnet.federation.v1 import federation_pb2 as pb
 from justnet.federation.v1 import federation_pb2_grpc
 from opentelemetry import propagate
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common import migrations
-from services.common.clients import open_channel
-from services.common.db import create_engine
+from services.common import lifecycle
 from services.common.errors import (
     InvalidInput,
     NotFound,
@@ -35,7 +32,7 @@ from services.common.identity_files import (
     verify_keys,
 )
 from services.common.internal import InternalCredential
-from services.common.server import RunningServer, create_server, run_until_signalled
+from services.common.server import RunningServer, create_server
 from services.common.settings import NodeSettings
 from services.common.timeutil import as_utc, to_timestamp
 from services.federation import tls
@@ -346,67 +343,43 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
 
 
 @dataclass
-class FederationRuntime:
-    server: RunningServer
+class FederationRuntime(lifecycle.Runtime):
     peer_server: RunningServer
     manager: PeerManager
     couriers: Couriers
-    announcer: KeyAnnouncer
-    metrics: FederationMetrics
-    mailboxes: Mailboxes
-    engine: AsyncEngine
-    channel: grpc.aio.Channel
-    events_channel: grpc.aio.Channel
-    replicas: ReplicaCounts
-
-    @property
-    def port(self) -> int:
-        return self.server.port
 
     @property
     def peer_port(self) -> int:
         return self.peer_server.port
 
-    async def stop(self, grace: float = 5.0) -> None:
-        self.metrics.stop()
-        await self.announcer.stop()
-        await self.manager.stop()
-        await self.replicas.stop()
-        await self.couriers.stop()
-        await self.peer_server.stop(grace)
-        await self.server.stop(grace)
-        await self.channel.close()
-        await self.events_channel.close()
-        await self.mailboxes.close()
-        await self.engine.dispose()
+    def servers(self) -> tuple[RunningServer, ...]:
+        return (self.server, self.peer_server)
 
 
 async def migrate(settings: NodeSettings) -> str | None:
-    engine = create_engine(settings.federation.database_url, instrument=False)
-    try:
-        return await migrations.upgrade(engine, PACKAGE_DIR, "federation")
-    finally:
-        await engine.dispose()
+    return await lifecycle.migrate(settings.federation.database_url, PACKAGE_DIR, "federation")
 
 
 async def start(
     settings: NodeSettings, *, port: int | None = None, peer_port: int | None = None
 ) -> FederationRuntime:
     identity = load_identity(settings)
-    engine = create_engine(settings.federation.database_url)
-    await migrations.require_head(engine, PACKAGE_DIR, "federation")
+    own = lifecycle.Resources()
+    engine = await own.engine(settings.federation.database_url, PACKAGE_DIR, "federation")
     store = PeerStore(engine, settings.network)
     credential = InternalCredential(settings.data_dir)
-    channel = open_channel(
+    channel = own.channel(
         settings.directory.target, timeouts={"WatchChanges": None}, credential=credential
     )
     directory = directory_pb2_grpc.DirectoryServiceStub(channel)
     metrics = FederationMetrics()
+    own.on_stop(metrics.stop)
     outbox = Outbox(engine)
     mailboxes = Mailboxes(settings, credential)
+    own.on_stop(mailboxes.close)
     couriers = Couriers(settings.network, identity, outbox, mailboxes, metrics)
     details_log = DetailsLog(engine)
-    events_channel = open_channel(
+    events_channel = own.channel(
         settings.events.target, timeouts={"WatchChanges": None}, credential=credential
     )
     # Replicas held per peer and feed, kept in memory for the metrics (replicas.py).
@@ -472,26 +445,13 @@ async def start(
             identity, lambda: [c.pem for p in manager.peers.values() for c in p.pinned()]
         ),
     )
-    announcer = KeyAnnouncer(settings.network, identity, store, lambda: manager.peers)
-    manager.start()
-    couriers.start()
-    announcer.start()
-    replicas.start()
-    return FederationRuntime(
-        server,
-        peer_server,
-        manager,
-        couriers,
-        announcer,
-        metrics,
-        mailboxes,
-        engine,
-        channel,
-        events_channel,
-        replicas,
-    )
+    # Started last, stopped first after the servers (before the channels they use).
+    own.started(manager)
+    own.started(couriers)
+    own.started(replicas)
+    own.started(KeyAnnouncer(settings.network, identity, store, lambda: manager.peers))
+    return FederationRuntime(server, own, peer_server, manager, couriers)
 
 
 async def serve(settings: NodeSettings) -> None:
-    runtime = await start(settings)
-    await run_until_signalled(runtime.stop)
+    await lifecycle.serve(start, settings)

@@ -97,7 +97,8 @@ async def start_stack(settings: NodeSettings) -> tuple[Stack, directory.Director
         directory_pb2_grpc.DirectoryServiceStub(dchannel),
         runtime,
     )
-    runtime.channels += [channel, dchannel]  # closed with the runtime
+    for opened in (channel, dchannel):  # closed with the runtime
+        runtime.resources.on_stop(opened.close)
     return stack, dir_runtime
 
 
