@@ -129,7 +129,7 @@ async def test_gateway_mine_for_two_people_of_the_same_name(
         resp = await client.get(path, params={"mine": "true"}, headers=headers)
         assert resp.status == 200, await resp.text()
         body = await resp.json()
-        assert set(body) == {"items"}
+        assert set(body) == {"items", "next_cursor"}  # a list, as every list (API.md)
         return [(r["id"], r["state"], r["waitlist_position"]) for r in body["items"]]
 
     assert await mine(ana_h) == [(made["ana"]["id"], "confirmed", None)]
