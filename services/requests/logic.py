@@ -556,6 +556,59 @@ class RequestsLogic:
     ) -> xpb.InboundReply:
         """`row` and `held` are the request and its events as read before (None and []
         if this node does not hold it); `store.receive` re-checks them under the lock."""
+        body, first_seq, last_seq = self._check_envelope(origin, msg, body, held)
+        prev = held[first_seq - 2].event if first_seq > 1 else None
+        checked = await chain.check_chain(body.request_id, body.events, self.ring, first_seq, prev)
+        _require_verified(checked)
+        now = utcnow()
+        create: dict[str, Any] | None = None
+        if row is None:
+            create = self._incoming_request(origin, body.request_id, checked, last_seq, now)
+            requesting, status = origin, "draft"
+        else:
+            other = row.requesting_network if row.direction == "incoming" else row.requested_network
+            if other != origin:
+                raise _Refused(f"request {body.request_id} is not between {origin} and this node")
+            requesting, status = row.requesting_network, row.status
+        _require_same_history(body, checked, held, first_seq, last_seq)
+        tail = checked[max(len(held) - first_seq + 1, 0) :]
+        new, changes = self._new_events(tail, origin, requesting, status, create)
+        changes["updated_at"] = now
+        if row is not None and row.peer_held_seq < last_seq:
+            changes["peer_held_seq"] = last_seq  # it sent them: it holds them
+        head = body.events[-1].event if last_seq >= len(held) else held[-1].event
+        receipt = pb.EventReceipt(
+            request_id=body.request_id,
+            held_seq=max(len(held), last_seq),
+            applied=len(new),
+            head_hash=chain.event_hash(head),
+        ).SerializeToString()
+        inbox = InboxRow(
+            origin=origin,
+            message_id=msg.message_id,
+            accepted=True,
+            reason="",
+            reply=receipt,
+            received_at=now,
+        )
+        if not new and create is None:
+            changes = {}
+        done = await self.store.receive(
+            origin, msg.message_id, create, body.request_id, len(held), new, changes, inbox
+        )
+        if not done:
+            # A concurrent delivery of the same or a later message got there first.
+            raise Unavailable("the request changed while this message was applied; retry")
+        return xpb.InboundReply(accepted=True, reply=receipt)
+
+    def _check_envelope(
+        self,
+        origin: str,
+        msg: xpb.InboundMessage,
+        body: pb.EventMessage | None,
+        held: list[EventRow],
+    ) -> tuple[pb.EventMessage, int, int]:
+        """The message's kind, origin and size; which events it carries (first, last)."""
         if msg.kind != KIND:
             raise _Refused(f"this node's requests service takes {KIND}, not {msg.kind[:60]}")
         if not origin or origin == self.network:
@@ -574,91 +627,79 @@ class RequestsLogic:
             raise _Refused(f"a request holds at most {MAX_EVENTS} events")
         if body.head_hash and body.head_hash != chain.event_hash(body.events[-1].event):
             raise _Refused("the chain head hash does not match the last event")
-        prev = held[first_seq - 2].event if first_seq > 1 else None
-        checked = await chain.check_chain(body.request_id, body.events, self.ring, first_seq, prev)
-        for c in checked:
-            if c.retryable:
-                raise Unavailable(f"cannot verify yet: {c.problem}")
-            if not c.verified:
-                seq = c.event.seq if c.event is not None else "?"
-                raise _Refused(f"event {seq} refused: {c.problem}")
+        return body, first_seq, last_seq
+
+    def _incoming_request(
+        self,
+        origin: str,
+        request_id: str,
+        checked: list[chain.Checked],
+        last_seq: int,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """The row of a request this node learns of: from the summary in its first event
+        (a node without the request holds nothing of it, so the message starts there)."""
+        first = checked[0].event
+        assert first is not None
         summary = pb.RequestSummary()
-        if row is None:
-            # first_seq is 1 here: a node without the request holds nothing of it.
-            first = checked[0].event
-            assert first is not None
-            try:
-                summary.ParseFromString(first.payload)
-            except Exception:
-                raise _Refused("the submitted event carries no request summary") from None
-            if first.status != "submitted" or summary.id != body.request_id:
-                raise _Refused("a chain starts with the submitted event of the same request")
-            if first.author != origin:
-                raise _Refused("the submitted event must be authored by the requesting node")
-        create: dict[str, Any] | None = None
-        status = "draft"
-        now = utcnow()
-        if row is None:
-            if summary.requested_network != self.network or summary.requesting_network != origin:
-                raise _Refused(f"request {body.request_id} is not between {origin} and this node")
-            route = summary.route
-            create = {
-                "id": summary.id,
-                "origin": origin,
-                "direction": "incoming",
-                "requesting_network": origin,
-                "requested_network": self.network,
-                "requesting_jurisdiction": summary.requesting_jurisdiction[:2],
-                "requested_jurisdiction": summary.requested_jurisdiction[:2],
-                "status": "draft",
-                "version": 0,
-                "owner": "",
-                "confidential": summary.confidential,
-                "title": summary.title[:300],
-                "reference": summary.reference[:100],
-                "summary": summary.summary,
-                "offences": list(summary.offences),
-                "measures": list(summary.measures),
-                "urgency": summary.urgency[:8],
-                "language": summary.language[:2],
-                "deadline": summary.deadline[:10],
-                "acknowledgement_days": route.acknowledgement_days,
-                "route": route.SerializeToString(),
-                "peer_held_seq": last_seq,
-                "created_at": from_timestamp(summary.created_at)
-                if summary.HasField("created_at")
-                else now,
-                "updated_at": now,
-                "last_seq": 0,
-            }
-            other = origin
-        else:
-            other = row.requesting_network if row.direction == "incoming" else row.requested_network
-            if other != origin:
-                raise _Refused(f"request {body.request_id} is not between {origin} and this node")
-            status = row.status
-        for offset, stored in enumerate(held[first_seq - 1 : last_seq]):
-            if body.events[offset].event != stored.event:
-                seq = first_seq + offset
-                theirs = checked[offset].event
-                assert theirs is not None
-                raise _Refused(
-                    f"{DIVERGED} at event {seq}",
-                    conflict=(
-                        f"both sides wrote event {seq}: {stored.author} {stored.status}, "
-                        f"{theirs.author} {theirs.status}; each refuses the other's, so the "
-                        "two nodes' histories differ from there on and must be reconciled "
-                        "by people on both sides"
-                    ),
-                )
-        requesting = row.requesting_network if row is not None else summary.requesting_network
-        changes: dict[str, Any] = {"updated_at": now}
+        try:
+            summary.ParseFromString(first.payload)
+        except Exception:
+            raise _Refused("the submitted event carries no request summary") from None
+        if first.status != "submitted" or summary.id != request_id:
+            raise _Refused("a chain starts with the submitted event of the same request")
+        if first.author != origin:
+            raise _Refused("the submitted event must be authored by the requesting node")
+        if summary.requested_network != self.network or summary.requesting_network != origin:
+            raise _Refused(f"request {request_id} is not between {origin} and this node")
+        route = summary.route
+        return {
+            "id": summary.id,
+            "origin": origin,
+            "direction": "incoming",
+            "requesting_network": origin,
+            "requested_network": self.network,
+            "requesting_jurisdiction": summary.requesting_jurisdiction[:2],
+            "requested_jurisdiction": summary.requested_jurisdiction[:2],
+            "status": "draft",
+            "version": 0,
+            "owner": "",
+            "confidential": summary.confidential,
+            "title": summary.title[:300],
+            "reference": summary.reference[:100],
+            "summary": summary.summary,
+            "offences": list(summary.offences),
+            "measures": list(summary.measures),
+            "urgency": summary.urgency[:8],
+            "language": summary.language[:2],
+            "deadline": summary.deadline[:10],
+            "acknowledgement_days": route.acknowledgement_days,
+            "route": route.SerializeToString(),
+            "peer_held_seq": last_seq,
+            "created_at": from_timestamp(summary.created_at)
+            if summary.HasField("created_at")
+            else now,
+            "updated_at": now,
+            "last_seq": 0,
+        }
+
+    def _new_events(
+        self,
+        tail: list[chain.Checked],
+        origin: str,
+        requesting: str,
+        status: str,
+        create: dict[str, Any] | None,
+    ) -> tuple[list[NewEvent], dict[str, Any]]:
+        """The events this node does not hold yet, each by the right side and a transition
+        the table allows, and the request's changes they make."""
+        changes: dict[str, Any] = {}
         new: list[NewEvent] = []
-        for c in checked[max(len(held) - first_seq + 1, 0) :]:
+        for c in tail:
             event = c.event
             assert event is not None
             # Events come from their author; this node's own come back only when it lost
-            # them (they carry its own signature, checked above).
+            # them (they carry its own signature, checked before).
             if event.author not in (origin, self.network):
                 raise _Refused(f"event {event.seq} is authored by {event.author}, not {origin}")
             side = "requesting" if event.author == requesting else "requested"
@@ -676,34 +717,7 @@ class RequestsLogic:
                 changes["acknowledgement_due"] = at + timedelta(days=days) if days else None
             new.append(_new_event(c.signed))
         changes["status"] = status
-        held_seq = max(len(held), last_seq)
-        head = body.events[-1].event if last_seq >= len(held) else held[-1].event
-        if row is not None and row.peer_held_seq < last_seq:
-            changes["peer_held_seq"] = last_seq  # it sent them: it holds them
-        reply = pb.EventReceipt(
-            request_id=body.request_id,
-            held_seq=held_seq,
-            applied=len(new),
-            head_hash=chain.event_hash(head),
-        )
-        data = reply.SerializeToString()
-        inbox = InboxRow(
-            origin=origin,
-            message_id=msg.message_id,
-            accepted=True,
-            reason="",
-            reply=data,
-            received_at=now,
-        )
-        if not new and create is None:
-            changes = {}
-        done = await self.store.receive(
-            origin, msg.message_id, create, body.request_id, len(held), new, changes, inbox
-        )
-        if not done:
-            # A concurrent delivery of the same or a later message got there first.
-            raise Unavailable("the request changed while this message was applied; retry")
-        return xpb.InboundReply(accepted=True, reply=data)
+        return new, changes
 
     async def handed(self, row: OutboxRow, delivery: xpb.Delivery) -> None:
         """Federation took a message; a repeat of one it had finished comes back settled."""
@@ -759,6 +773,39 @@ class RequestsLogic:
             receipt_verified=d.receipt_verified,
             settled_at=from_timestamp(d.settled_at) if d.HasField("settled_at") else utcnow(),
         )
+
+
+def _require_verified(checked: list[chain.Checked]) -> None:
+    for c in checked:
+        if c.retryable:
+            raise Unavailable(f"cannot verify yet: {c.problem}")
+        if not c.verified:
+            seq = c.event.seq if c.event is not None else "?"
+            raise _Refused(f"event {seq} refused: {c.problem}")
+
+
+def _require_same_history(
+    body: pb.EventMessage,
+    checked: list[chain.Checked],
+    held: list[EventRow],
+    first_seq: int,
+    last_seq: int,
+) -> None:
+    """The events this node already holds must be the very ones the message carries."""
+    for offset, stored in enumerate(held[first_seq - 1 : last_seq]):
+        if body.events[offset].event != stored.event:
+            seq = first_seq + offset
+            theirs = checked[offset].event
+            assert theirs is not None
+            raise _Refused(
+                f"{DIVERGED} at event {seq}",
+                conflict=(
+                    f"both sides wrote event {seq}: {stored.author} {stored.status}, "
+                    f"{theirs.author} {theirs.status}; each refuses the other's, so the "
+                    "two nodes' histories differ from there on and must be reconciled "
+                    "by people on both sides"
+                ),
+            )
 
 
 class _Refused(Exception):
