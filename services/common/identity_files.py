@@ -343,15 +343,14 @@ def rotate(
     now = utcnow()
     # What the node uses now is what peers trust: that signs the announcement.
     before = identity.active()
-    overlap_until = now + overlap
-    active_from = now + activate_after
-    key = generate_signing_key()
     key_pem, cert_pem = generate_tls_identity(settings.network, _hosts(before.tls_cert_pem))
+    newest = Credentials(generate_signing_key(), key_pem, cert_pem)
+    overlap_until, active_from = now + overlap, now + activate_after
     signed = announce(
         settings.network,
         before.signing_key,
         before.tls_cert_pem,
-        key,
+        newest.signing_key,
         cert_pem,
         valid_until=now + timedelta(days=KEY_VALIDITY_DAYS),
         active_from=active_from,
@@ -359,53 +358,59 @@ def rotate(
         issued_at=now,
         valid_from=now - CLOCK_SKEW,
     )
-    # The identity in use now stays beside the new one until the overlap ends (an older
-    # previous one is no longer needed: its public key stays in the keyring).
-    key_file, tls_key_file, cert_file = (keys_dir / n for n in PREVIOUS)
-    tmp = keys_dir / "previous.key.new"
-    tmp.unlink(missing_ok=True)
-    save_signing_key(before.signing_key, tmp)
-    tmp.replace(key_file)
-    _replace_file(tls_key_file, before.tls_key_pem)
-    _replace_file(cert_file, before.tls_cert_pem, private=False)
+    # The keyring is written last: readers take the files only once it describes them.
+    _write_credentials(keys_dir, PREVIOUS, before)
+    _write_credentials(keys_dir, NEWEST, newest)
+    write_keyring(
+        keys_dir,
+        Keyring(
+            newest,
+            now - CLOCK_SKEW,
+            now + timedelta(days=KEY_VALIDITY_DAYS),
+            active_from,
+            before,
+            overlap_until,
+            _retire(ring, before, overlap_until),
+            (*ring.announcements, signed.SerializeToString()),
+        ),
+    )
+    return Rotation(
+        before.signing_key.key_id,
+        newest.signing_key.key_id,
+        certificate_fingerprint(cert_pem),
+        active_from,
+        overlap_until,
+    )
+
+
+def _retire(ring: Keyring, before: Credentials, overlap_until: datetime) -> tuple[OldKey, ...]:
+    """The old verify keys after a rotation: the key in use now until the overlap ends;
+    a key retired before keeps its window, but not past the new overlap."""
     retiring = OldKey(
         before.signing_key.key_id,
         before.signing_key.public_b64,
         overlap_until,
         ring.valid_from if before is ring.newest else None,
     )
-    # A key retired before (still listed) keeps its window, but not past the new overlap.
     old = tuple(
         replace(k, expired_at=min(k.expired_at, overlap_until))
         for k in ring.old_keys
         if k.key_id != retiring.key_id
     )
-    _replace_file(keys_dir / "tls.key", key_pem)
-    _replace_file(keys_dir / "tls.crt", cert_pem, private=False)
-    tmp = keys_dir / "signing.key.new"
+    return (*old, retiring)
+
+
+def _write_credentials(keys_dir: Path, names: tuple[str, str, str], own: Credentials) -> None:
+    """Writes a signing key, TLS key and certificate, each replaced atomically. The
+    previous identity stays beside the newest until the overlap ends (an older one is no
+    longer needed: its public key stays in the keyring)."""
+    key_file, tls_key_file, cert_file = (keys_dir / n for n in names)
+    tmp = key_file.with_name(key_file.name + ".new")
     tmp.unlink(missing_ok=True)
-    save_signing_key(key, tmp)
-    tmp.replace(keys_dir / "signing.key")
-    write_keyring(
-        keys_dir,
-        Keyring(
-            Credentials(key, key_pem, cert_pem),
-            now - CLOCK_SKEW,
-            now + timedelta(days=KEY_VALIDITY_DAYS),
-            active_from,
-            before,
-            overlap_until,
-            (*old, retiring),
-            (*ring.announcements, signed.SerializeToString()),
-        ),
-    )
-    return Rotation(
-        before.signing_key.key_id,
-        key.key_id,
-        certificate_fingerprint(cert_pem),
-        active_from,
-        overlap_until,
-    )
+    save_signing_key(own.signing_key, tmp)
+    tmp.replace(key_file)
+    _replace_file(tls_key_file, own.tls_key_pem)
+    _replace_file(cert_file, own.tls_cert_pem, private=False)
 
 
 def _replace_file(path: Path, data: bytes, private: bool = True) -> None:
