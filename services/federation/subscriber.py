@@ -60,6 +60,11 @@ class RecordRefused(Exception):
     """A record from the peer failed verification: the stream is dropped."""
 
 
+class PeerSilent(Exception):
+    """Nothing, not even a heartbeat, came for IDLE_TIMEOUT: the stream is dead. That is
+    how a network partition looks, so it is a failure to reach the peer, not a refusal."""
+
+
 @dataclass(frozen=True, slots=True)
 class Incoming:
     """A verified record and its cursor, judged: `held` says why it is not applied (then
@@ -173,6 +178,8 @@ class Subscriber:
                 error = f"{exc.code().name}: {exc.details()}"
                 refused = exc.code() in REFUSING
                 unreachable = exc.code() == grpc.StatusCode.UNAVAILABLE and not self.streamed
+            except PeerSilent as exc:
+                error, refused = str(exc), False
             except (RecordRefused, DomainError) as exc:
                 error, refused = f"refused a record: {exc}", True
             except Exception as exc:  # keep the loop alive whatever the peer sends
@@ -248,7 +255,9 @@ class Subscriber:
                         return
                     except TimeoutError:
                         stream.cancel()
-                        raise RecordRefused("no heartbeat from the peer") from None
+                        raise PeerSilent(
+                            f"no heartbeat from the peer for {IDLE_TIMEOUT:.0f} s"
+                        ) from None
                     self.streamed = True
                     if link.state != "connected":
                         link.state = "connected"

@@ -10,6 +10,7 @@ from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.federation.v1 import federation_pb2 as fpb
 
 from services.common.identity_files import load_identity
+from services.federation import peer_server, subscriber
 from services.federation.peer_client import SUBSCRIBE, PeerClient
 from services.federation.signatures import open_record
 from tests.federation.conftest import NodeFactory, eventually, peer
@@ -176,6 +177,27 @@ async def test_a_peer_down_for_a_while_catches_up(make_node: NodeFactory) -> Non
     await eventually(
         lambda: _state(ejn, "SEAJUST", "connected"), "EJN to report SEAJUST connected", within=10
     )
+
+
+async def test_a_peer_gone_silent_is_backing_off_not_refused(
+    make_node: NodeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream that stays open but carries nothing (a partition: the packets go nowhere)
+    is a failure to reach the peer; `refused` is for bad records and credentials."""
+    sea = await make_node("SEAJUST")
+    ejn = await make_node("EJN")
+    await peer(sea, ejn)
+    await eventually(lambda: _state(ejn, "SEAJUST", "connected"), "EJN connected to SEAJUST")
+    # SEAJUST sends its first heartbeat and then nothing; EJN gives up after half a second.
+    monkeypatch.setattr(peer_server, "HEARTBEAT_SECONDS", 3600.0)
+    monkeypatch.setattr(subscriber, "IDLE_TIMEOUT", 0.5)
+
+    async def silent() -> fpb.PeerStatus | None:
+        status = await ejn.peer_status("SEAJUST")
+        return status if status is not None and "no heartbeat" in status.last_error else None
+
+    status = await eventually(silent, "EJN to notice that SEAJUST went silent")
+    assert status.state == "backing_off", status
 
 
 async def _state(node, network: str, state: str) -> bool:  # type: ignore[no-untyped-def]
