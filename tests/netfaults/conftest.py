@@ -7,6 +7,7 @@ They need root and `ip netns` (iproute2). Elsewhere they skip and say why; with 
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,16 +31,26 @@ def require_namespaces() -> None:
     pytest.skip(reason)
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     require_namespaces()
     root: Path = tmp_path_factory.mktemp("netfaults")
     made = Cluster(root, NETWORKS, SEED, THROTTLE)
+    # A timeout's SIGTERM interrupts the test like Ctrl-C, so this teardown still runs
+    # (namespaces of a run killed outright are deleted by the next run).
+    previous = signal.signal(signal.SIGTERM, _interrupted)
     try:
-        made.start()
-    except BaseException:
-        made.stop()
-        raise
-    yield made
-    problems = made.stop()
-    assert not problems, "\n".join(problems)
+        try:
+            made.start()
+        except BaseException:
+            made.stop()
+            raise
+        yield made
+        problems = made.stop()
+        assert not problems, "\n".join(problems)
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -122,7 +122,10 @@ class DelayingRelay:
 
     async def _listen(self, host: str, target: tuple[str, int]) -> int:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await self._relay(reader, writer, target)
+            # Ends normally when cancelled at shutdown: on Python 3.11 asyncio's own
+            # callback for a cancelled connection handler raises and logs an error.
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay(reader, writer, target)
 
         server = await asyncio.start_server(handle, host, 0)
         self._servers.append(server)
