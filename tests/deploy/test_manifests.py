@@ -26,6 +26,7 @@ import yaml
 from services.cli.main import build_parser
 from services.common.settings import (
     GRPC_SERVICES,
+    NOT_SETTINGS,
     SERVICES,
     SettingsError,
     load_settings,
@@ -50,7 +51,7 @@ DEFAULTED = {
 # Secrets the operator creates (README): never in git, so absent from a render.
 OPERATOR_SECRETS = {
     "justnet-postgres": {"password": "example"},
-    "justnet-node-keys": {},
+    "justnet-node-keys": {"internal.token": "example-internal-token-0123456789abcdef"},
     "justnet-database": {
         f"JUSTNET_{svc.upper()}_DATABASE_URL": f"postgresql+asyncpg://justnet@db.example/{svc}"
         for svc in SERVICES
@@ -239,6 +240,13 @@ def container_env(overlay: str, container: dict[str, Any]) -> dict[str, str]:
     for var in container.get("env", []):
         if "value" in var:
             env[var["name"]] = var["value"]
+        elif "secretKeyRef" in var["valueFrom"]:
+            ref = var["valueFrom"]["secretKeyRef"]
+            value = {**OPERATOR_SECRETS, **secrets}.get(ref["name"], {}).get(ref["key"])
+            if value is not None:
+                env[var["name"]] = value
+            else:
+                assert ref.get("optional"), f"Secret {ref['name']} has no key {ref['key']}"
     return env
 
 
@@ -251,7 +259,7 @@ def test_every_setting_the_code_reads_is_configured(overlay: str) -> None:
     for workload, container in justnet_containers(overlay):
         env = container_env(overlay, container)
         where = f"{workload['metadata']['name']}"
-        configured = {k for k in env if k.startswith("JUSTNET_")}
+        configured = {k for k in env if k.startswith("JUSTNET_")} - set(NOT_SETTINGS)
         assert configured - known == set(), f"{where}: unknown settings"
         missing = known - configured - set(DEFAULTED)
         assert not missing, f"{where}: settings not configured: {sorted(missing)}"
