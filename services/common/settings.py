@@ -38,6 +38,10 @@ PEER_PORT_OFFSET = 5
 SUPPORTED_DB_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg", "postgresql+psycopg")
 NETWORK_CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
 CONFIG_ENV = "JUSTNET_CONFIG"
+# Variables named like settings that are not settings: the configuration file's path, and
+# the node's internal credential (services/common/internal.py reads it; Kubernetes sets it
+# from the keys Secret). Any other JUSTNET_* variable must be a setting.
+NOT_SETTINGS = (CONFIG_ENV, "JUSTNET_INTERNAL_TOKEN")
 # The keys each table accepts (anything else is an error); `setting_names` derives the
 # environment variables from them, and the deployment checks compare those with deploy/k8s.
 TOP_KEYS = ("network", "name", "jurisdictions", "data_dir")
@@ -200,7 +204,7 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     merged: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
     sections = (*SERVICES, "telemetry")
     for key, value in env.items():
-        if not key.startswith("JUSTNET_") or key == CONFIG_ENV:
+        if not key.startswith("JUSTNET_") or key in NOT_SETTINGS:
             continue
         rest = key[len("JUSTNET_") :].lower()
         for section in sections:

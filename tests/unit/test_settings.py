@@ -54,6 +54,16 @@ def test_environment_overrides(tmp_path: Path) -> None:
     assert s.directory.target == "directory:50051"
 
 
+def test_the_internal_credential_variable_is_not_a_setting(tmp_path: Path) -> None:
+    """Kubernetes gives every process JUSTNET_INTERNAL_TOKEN (deploy/k8s); it is read by
+    services/common/internal.py, and must not stop the settings from loading."""
+    env = {"JUSTNET_INTERNAL_TOKEN": "x" * 43, "JUSTNET_CONFIG": str(tmp_path / "justnet.toml")}
+    assert load_settings(write(tmp_path), env).network == "SEAJUST"
+    with pytest.raises(SettingsError) as info:
+        load_settings(write(tmp_path), {"JUSTNET_INTERNAL_TOKENS": "x"})
+    assert info.value.setting == "JUSTNET_INTERNAL_TOKENS"
+
+
 @pytest.mark.parametrize(
     ("env", "toml_extra", "named"),
     [
