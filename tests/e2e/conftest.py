@@ -325,6 +325,40 @@ def _stop(node: RunningNode) -> list[str]:
     return problems
 
 
+def launch(root: Path, config: Path, base_port: int) -> tuple[RunningNode, threading.Thread]:
+    """`justnet up --config CONFIG`, its log in ROOT/node.log, once its gateway answers;
+    the thread reads its stdout (join it after stopping the node)."""
+    log = root / "node.log"
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [justnet_executable(), "up", "--config", str(config)],
+            cwd=root,
+            env=clean_env(),
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+        )
+    running = RunningNode(
+        url=f"http://127.0.0.1:{base_port}",
+        base_port=base_port,
+        config=config,
+        data_dir=config.parent,
+        log=log,
+        process=process,
+    )
+    ready = threading.Event()
+    reader = threading.Thread(
+        target=_read_stdout, args=(process, running.stdout_lines, ready), daemon=True
+    )
+    reader.start()
+    try:
+        _wait_until_up(running, ready)
+    except BaseException:
+        _stop(running)
+        raise
+    return running, reader
+
+
 @pytest.fixture(scope="session")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
     """One SEAJUST node with sample data, started with `justnet up`, for the whole session."""
@@ -346,33 +380,10 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
     config = data_dir / "justnet.toml"
     assert config.exists(), created.stderr
 
-    log = root / "node.log"
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [justnet_executable(), "up", "--config", str(config)],
-            cwd=root,
-            env=clean_env(),
-            stdout=subprocess.PIPE,
-            stderr=log_file,
-            text=True,
-        )
-    running = RunningNode(
-        url=f"http://127.0.0.1:{base_port}",
-        base_port=base_port,
-        config=config,
-        data_dir=data_dir,
-        log=log,
-        process=process,
-    )
-    ready = threading.Event()
-    reader = threading.Thread(
-        target=_read_stdout, args=(process, running.stdout_lines, ready), daemon=True
-    )
-    reader.start()
+    running, reader = launch(root, config, base_port)
     try:
-        _wait_until_up(running, ready)
         assert any(running.url in line for line in running.stdout_lines), running.stdout_lines
-        running.serve_pids = child_pids(process.pid)
+        running.serve_pids = child_pids(running.process.pid)
         # The teardown check for leftovers must be able to see the processes at all.
         assert len(running.serve_pids) == 5, running.serve_pids
         assert sorted(pid for pid, _ in serve_processes(config)) == sorted(running.serve_pids)
@@ -388,7 +399,9 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
     yield running
     problems = _stop(running)
     reader.join(timeout=5)
-    assert not problems, "\n".join(problems) + "\n" + log.read_text(errors="replace")[-3000:]
+    assert not problems, (
+        "\n".join(problems) + "\n" + running.log.read_text(errors="replace")[-3000:]
+    )
 
 
 @pytest.fixture(scope="session")

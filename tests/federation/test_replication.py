@@ -13,7 +13,7 @@ from services.common.identity_files import load_identity
 from services.federation import peer_server, subscriber
 from services.federation.peer_client import SUBSCRIBE, PeerClient
 from services.federation.signatures import open_record
-from tests.federation.conftest import NodeFactory, eventually, peer
+from tests.federation.conftest import FedNode, NodeFactory, eventually, peer
 
 pytestmark = pytest.mark.slow
 
@@ -228,12 +228,17 @@ async def _has(node, origins: set[str]) -> bool:  # type: ignore[no-untyped-def]
     return found == origins
 
 
-async def test_removing_a_peer_drops_its_records(make_node: NodeFactory) -> None:
+async def _ejn_holding_a_record_of_seajust(make_node: NodeFactory) -> FedNode:
     sea = await make_node("SEAJUST")
     ejn = await make_node("EJN")
     await peer(sea, ejn)
     await sea.create_authority("Soon gone")
     await eventually(lambda: _count(ejn, 1), "record")
+    return ejn
+
+
+async def test_removing_a_peer_drops_its_records(make_node: NodeFactory) -> None:
+    ejn = await _ejn_holding_a_record_of_seajust(make_node)
     await ejn.fed().RemovePeer(fpb.RemovePeerRequest(network="SEAJUST"), metadata=ejn.admin)
     await eventually(lambda: _count(ejn, 0, admin=True), "records of the removed peer dropped")
 
@@ -243,11 +248,7 @@ async def test_a_removal_while_the_directory_is_down_is_carried_out_once_it_is_b
 ) -> None:
     from services.directory import service as directory
 
-    sea = await make_node("SEAJUST")
-    ejn = await make_node("EJN")
-    await peer(sea, ejn)
-    await sea.create_authority("Soon gone")
-    await eventually(lambda: _count(ejn, 1), "record")
+    ejn = await _ejn_holding_a_record_of_seajust(make_node)
     port = ejn.directory_rt.port
     await ejn.directory_rt.stop(0)
     await ejn.fed().RemovePeer(fpb.RemovePeerRequest(network="SEAJUST"), metadata=ejn.admin)
@@ -269,11 +270,7 @@ async def test_a_removal_while_federation_is_stopped_is_carried_out_at_its_start
     from services.common.db import create_engine
     from services.federation.peers import PeerStore
 
-    sea = await make_node("SEAJUST")
-    ejn = await make_node("EJN")
-    await peer(sea, ejn)
-    await sea.create_authority("Soon gone")
-    await eventually(lambda: _count(ejn, 1), "record")
+    ejn = await _ejn_holding_a_record_of_seajust(make_node)
     await ejn.stop_federation()
     # What `justnet peer remove SEAJUST` does while the service is stopped.
     engine = create_engine(ejn.settings.federation.database_url, instrument=False)

@@ -31,7 +31,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,12 +42,9 @@ import tomli_w
 
 from tests.e2e.conftest import (
     RunningNode,
-    _read_stdout,
     _stop,
-    _wait_until_up,
-    clean_env,
     free_port_block,
-    justnet_executable,
+    launch,
     run_justnet,
 )
 from tests.image.docker_node import (
@@ -240,31 +236,8 @@ def seajust(network: Network, tmp_path_factory: pytest.TempPathFactory) -> Itera
     settings = tomllib.loads(config.read_text())
     settings["federation"]["peer_host"] = network.gateway
     config.write_text(tomli_w.dumps(settings))
-    log = root / "node.log"
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [justnet_executable(), "up", "--config", str(config)],
-            cwd=root,
-            env=clean_env(),
-            stdout=subprocess.PIPE,
-            stderr=log_file,
-            text=True,
-        )
-    node = RunningNode(
-        url=f"http://127.0.0.1:{base_port}",
-        base_port=base_port,
-        config=config,
-        data_dir=data_dir,
-        log=log,
-        process=process,
-    )
-    ready = threading.Event()
-    reader = threading.Thread(
-        target=_read_stdout, args=(process, node.stdout_lines, ready), daemon=True
-    )
-    reader.start()
+    node, reader = launch(root, config, base_port)
     try:
-        _wait_until_up(node, ready)
         for role in ("admin", "editor", "member"):
             out = node.justnet("token", "create", "--role", role, "--name", role)
             assert out.returncode == 0, out.stderr
