@@ -5,15 +5,16 @@ root namespace, each its own /24 in a 10.X.0.0/16 block that no interface or rou
 this machine uses (the block itself answers "unreachable" from the root namespace, so
 nothing meant for a node leaves the machine while its link is down):
 
-- `wan` (10.X.(i+1).2, host side .1): the only way to other nodes. There is no route
-  between the namespaces and the root namespace does not forward, so peer traffic goes
-  through the relay, which listens on the host side; the link can be set down (a
-  partition) and rate limited with `tc qdisc tbf`;
+- `wan` (10.X.(i+1).2, host side .1): the only way to other nodes. A namespace has routes
+  to its own two /24s only, none to another node, so peer traffic goes through the relay,
+  which listens on the host side; the link can be set down (a partition) and rate limited
+  with `tc qdisc tbf`;
 - `mgmt` (10.X.(i+101).2, host side .1): the test's own HTTP calls to the node's gateway,
   never faulted (a node's own users still reach it while its wide-area link is down).
 
-Everything made here goes when the namespace is deleted (the veth pairs, their addresses
-and qdiscs with it). Namespaces of earlier runs whose process is gone are deleted first.
+The veth pairs, their addresses and qdiscs go when the namespaces are deleted; `destroy`
+deletes those and the block's route. Namespaces (and routes) of earlier runs whose process
+is gone are deleted before a new topology is made.
 """
 
 from __future__ import annotations
