@@ -11,6 +11,10 @@ import random
 
 START_SECONDS = 0.5
 CAP_SECONDS = 30.0
+# A peer or service that could not be reached at all is tried again at least this often: a
+# refused connection costs nothing, and the work waiting for it (a federation starting
+# together, a partition healing) then resumes within seconds.
+UNREACHABLE_CAP_SECONDS = 4.0
 
 
 def backoff_seconds(failures: int, *, cap: float = CAP_SECONDS) -> float:

@@ -24,7 +24,7 @@ from justnet.federation.v1 import federation_pb2 as pb
 from opentelemetry import propagate, trace
 
 from services.common import semconv
-from services.common.backoff import backoff_seconds
+from services.common.backoff import UNREACHABLE_CAP_SECONDS, backoff_seconds
 from services.common.errors import DomainError
 from services.common.identity import Caller
 from services.common.identity_files import NodeIdentity
@@ -39,6 +39,7 @@ from services.federation.peers import Peer
 from services.federation.signatures import open_receipt, sign_message
 
 log = logging.getLogger(__name__)
+UNAVAILABLE = grpc.StatusCode.UNAVAILABLE
 tracer = trace.get_tracer(__name__)
 DELIVER_TIMEOUT = 20.0
 IDLE_POLL = 5.0  # re-read the queue at least this often (Send also wakes the courier)
@@ -112,6 +113,10 @@ class Courier:
             except Exception as exc:
                 error = _describe(exc)
                 delay = backoff_seconds(row.attempts + 1)
+                if isinstance(exc, grpc.aio.AioRpcError) and exc.code() == UNAVAILABLE:
+                    # The peer is not reachable (down, partitioned): look again soon, so
+                    # the queue moves within seconds of the peer coming back.
+                    delay = min(delay, UNREACHABLE_CAP_SECONDS)
                 span.set_status(trace.StatusCode.ERROR, error)
                 error_type = (
                     exc.code().name if isinstance(exc, grpc.aio.AioRpcError) else type(exc).__name__

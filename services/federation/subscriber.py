@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 import grpc
 from justnet.federation.v1 import federation_pb2 as pb
 
-from services.common.backoff import CAP_SECONDS, backoff_seconds
+from services.common.backoff import CAP_SECONDS, UNREACHABLE_CAP_SECONDS, backoff_seconds
 from services.common.errors import DomainError, detail_from_trailers
 from services.common.identity_files import NodeIdentity
 from services.common.timeutil import utcnow
@@ -46,10 +46,6 @@ BATCH = 500
 # Verified records held while the directory applies a batch (plus one incoming batch).
 MAX_PENDING = 2 * BATCH
 UNREACHABLE_AFTER = 3  # failures in a row before "backing_off" becomes "unreachable"
-# A peer that could not be reached at all (no stream began) is tried again at least this
-# often: a refused connection costs nothing, and a peer that starts after this node (as
-# in a federation starting together) is then connected within seconds.
-UNREACHABLE_CAP = 4.0
 OWN_SERVICE_WAIT = 30.0  # seconds a subscription waits at start for this node's service
 IDLE_TIMEOUT = 20.0  # no heartbeat for this long: the stream is dead
 REFUSING = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
@@ -196,7 +192,7 @@ class Subscriber:
             link.last_error = error[:500]
             delay = backoff_seconds(link.failures)
             if unreachable:
-                delay = min(delay, UNREACHABLE_CAP)
+                delay = min(delay, UNREACHABLE_CAP_SECONDS)
             log.log(
                 logging.WARNING if self.durable_state else logging.INFO,
                 "peer %s (%s feed): %s; retrying in %.1f s",
