@@ -26,6 +26,7 @@ from opentelemetry import trace
 from gateway import keys
 from gateway.problems import Handler
 from services.common.identity import Caller
+from services.common.loops import background, cancel
 
 log = logging.getLogger(__name__)
 QUEUE_BOUND = 10_000
@@ -112,11 +113,9 @@ class AuditLog:
 
 async def audit_ctx(app: web.Application) -> AsyncIterator[None]:
     audit = app[keys.AUDIT]
-    task = asyncio.create_task(audit.run(app), name="gateway-audit-writer")
+    task = background(audit.run(app), "gateway-audit-writer")
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel(task)
     with contextlib.suppress(Exception):
         await audit.flush(app)
 

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.models import AuthEpochRow
 from services.common.db import WRITE, session_factory
+from services.common.loops import background, cancel
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.25
@@ -71,13 +72,10 @@ class AuthCache:
 
     async def start(self) -> None:
         await self.refresh()
-        self._task = asyncio.create_task(self._poll(), name="gateway-auth-epoch")
+        self._task = background(self._poll(), "gateway-auth-epoch")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
 
     async def refresh(self) -> None:
         async with self.sessions() as session:

@@ -12,8 +12,6 @@ and a write made through this gateway is never followed by an answer that misses
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
 import logging
 
 import grpc
@@ -21,6 +19,7 @@ from justnet.directory.v1 import directory_pb2 as pb
 from justnet.directory.v1 import directory_pb2_grpc
 
 from services.common.backoff import backoff_seconds
+from services.common.loops import background, cancel
 
 log = logging.getLogger(__name__)
 RETRY_CAP = 10.0
@@ -51,15 +50,10 @@ class LookupTokenWatch:
 
     def start(self) -> None:
         # A fresh context: the stream must not join the trace of whatever started it.
-        self._task = asyncio.create_task(
-            self._follow(), name="lookup-token-watch", context=contextvars.Context()
-        )
+        self._task = background(self._follow(), "lookup-token-watch")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
 
     async def _follow(self) -> None:
         failures = 0

@@ -20,7 +20,6 @@ refused for good.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -38,6 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.common.backoff import backoff_seconds
 from services.common.db import WRITE, session_factory
+from services.common.loops import background, cancel
 from services.common.timeutil import as_utc, utcnow
 from services.common.waiting import wait_event
 
@@ -127,14 +127,10 @@ class Handoff(Generic[Row]):
 
     def start(self) -> None:
         # A fresh context: each Send joins the trace stored in its row, not the starter's.
-        self._task = asyncio.create_task(
-            self.run(), name=f"handoff-{self.row_type.__tablename__}", context=_empty_context()
-        )
+        self._task = background(self.run(), f"handoff-{self.row_type.__tablename__}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel(self._task)
 
     async def run(self) -> None:
         while True:
@@ -227,7 +223,3 @@ class Handoff(Generic[Row]):
             await session.execute(
                 update(table).where(table.message_id == row.message_id).values(**values)
             )
-
-
-def _empty_context() -> contextvars.Context:
-    return contextvars.Context()

@@ -12,7 +12,6 @@ latest schema.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common import migrations
 from services.common.clients import open_channel
 from services.common.db import create_engine
+from services.common.loops import background, cancel
 from services.common.server import GRACE_SECONDS, RunningServer, run_until_signalled
 from services.common.settings import NodeSettings
 
@@ -64,14 +64,8 @@ class Resources:
 
     def task(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         """A background task, cancelled at stop."""
-        task = asyncio.create_task(work, name=name)
-
-        async def cancel() -> None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-        self._stack.push_async_callback(cancel)
+        task = background(work, name)
+        self._stack.push_async_callback(cancel, task)
         return task
 
     def on_stop(self, callback: Callable[[], Awaitable[None]]) -> None:

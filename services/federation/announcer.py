@@ -19,6 +19,7 @@ from justnet.federation.v1 import federation_pb2 as pb
 
 from services.common.backoff import backoff_seconds
 from services.common.identity_files import NodeIdentity
+from services.common.loops import background, cancel, repeat
 from services.federation.peer_client import ANNOUNCE_KEYS, PeerClient
 from services.federation.peers import Peer, PeerStore
 
@@ -44,20 +45,11 @@ class KeyAnnouncer:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="federation-announce-keys")
+        work = repeat(self.announce_due, POLL_SECONDS, "key announcement round")
+        self._task = background(work, "federation-announce-keys")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.announce_due()
-            except Exception:
-                log.exception("key announcement round failed")
-            await asyncio.sleep(POLL_SECONDS)
+        await cancel(self._task)
 
     def due(self) -> list[Peer]:
         if not self.identity.announcements:

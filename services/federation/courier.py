@@ -11,8 +11,6 @@ it takes them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
 import logging
 import time
 from collections.abc import Callable
@@ -28,6 +26,7 @@ from services.common.backoff import UNREACHABLE_CAP_SECONDS, backoff_seconds
 from services.common.errors import DomainError
 from services.common.identity import Caller
 from services.common.identity_files import NodeIdentity
+from services.common.loops import background, cancel
 from services.common.timeutil import as_utc, utcnow
 from services.common.waiting import wait_event
 from services.federation.mailboxes import Mailboxes
@@ -211,7 +210,7 @@ class Couriers:
         self.admin = Caller.node_service("federation", network).metadata()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._notify_loop(), name="federation-settled")
+        self._task = background(self._notify_loop(), "federation-settled")
 
     def wake(self, destination: str) -> None:
         """A message for `destination` was queued."""
@@ -238,9 +237,7 @@ class Couriers:
                     self._settled.set,
                     self.metrics,
                 )
-                courier.task = asyncio.create_task(
-                    courier.run(), name=f"courier-{network}", context=contextvars.Context()
-                )
+                courier.task = background(courier.run(), f"courier-{network}")
                 self.couriers[network] = courier
         now = time.monotonic()
         if self.metrics.depth_stale or now - self._depth_at >= DEPTH_SECONDS:
@@ -264,19 +261,11 @@ class Couriers:
                 self._settled.set()
 
     async def _stop(self, network: str) -> None:
-        courier = self.couriers.pop(network)
-        if courier.task is not None:
-            courier.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await courier.task
+        await cancel(self.couriers.pop(network).task)
 
     async def stop(self) -> None:
-        for network in list(self.couriers):
-            await self._stop(network)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        couriers, self.couriers = list(self.couriers.values()), {}
+        await cancel(*(c.task for c in couriers), self._task)
 
     async def _notify_loop(self) -> None:
         while True:

@@ -13,8 +13,6 @@ events); the directory's is the peer's reported state.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +20,7 @@ from datetime import timedelta
 
 from services.common.backoff import backoff_seconds
 from services.common.identity_files import NodeIdentity
+from services.common.loops import background, cancel, repeat
 from services.common.timeutil import as_utc, utcnow
 from services.federation.feeds import Feed
 from services.federation.peer_client import link_identity
@@ -62,23 +61,10 @@ class PeerManager:
         return {net: link for (net, feed), link in self.feed_links.items() if feed == primary}
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="federation-peers")
+        self._task = background(repeat(self.sync, SYNC_SECONDS, "peer sync"), "federation-peers")
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._task, *(lk.task for lk in self.feed_links.values())) if t]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.sync()
-            except Exception:
-                log.exception("peer sync failed")
-            await asyncio.sleep(SYNC_SECONDS)
+        await cancel(self._task, *(link.task for link in self.feed_links.values()))
 
     async def sync(self) -> None:
         current = await self.store.peers()
@@ -108,11 +94,7 @@ class PeerManager:
                 )
                 # A fresh context: the subscription must not join the trace (or the
                 # caller identity) of the AddPeer call that happened to start it.
-                link.task = asyncio.create_task(
-                    subscriber.run(),
-                    name=f"subscribe-{network}-{feed.name}",
-                    context=contextvars.Context(),
-                )
+                link.task = background(subscriber.run(), f"subscribe-{network}-{feed.name}")
                 self.feed_links[key] = link
                 if index == 0:
                     log.info("subscribing to %s at %s", network, peer.endpoint)
@@ -120,11 +102,7 @@ class PeerManager:
             await self.on_peers(current)
 
     async def _stop(self, key: tuple[str, str]) -> None:
-        link = self.feed_links.pop(key)
-        if link.task is not None:
-            link.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await link.task
+        await cancel(self.feed_links.pop(key).task)
 
     async def _stop_links(self, network: str) -> None:
         for key in [k for k in self.feed_links if k[0] == network]:
