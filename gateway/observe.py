@@ -1,6 +1,6 @@
 """The whole node's spans and metrics, gathered by the gateway from every process.
 
-Each service keeps its own recent spans and metrics (services/common/node_telemetry.py)
+Each service keeps its own recent spans and metrics (services/common/telemetry_service.py)
 and serves them on its internal port; the gateway asks all of them when an administrator
 reads /api/v1/admin/traces or Prometheus scrapes /metrics, so nothing needs a tracing
 backend. Processes that share the gateway's process (tests) are counted once.
@@ -23,7 +23,7 @@ from prometheus_client.samples import Sample
 from gateway.clients import ServiceClients
 from services.common import semconv, telemetry
 from services.common.identity import Caller
-from services.common.node_telemetry import local_spans
+from services.common.telemetry_service import local_spans
 
 GATHER_TIMEOUT = 2.0
 

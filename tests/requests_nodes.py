@@ -26,7 +26,7 @@ from gateway.auth import TokenStore
 from services.cli.nodes import write_node
 from services.common.db import create_engine
 from services.common.identity import Caller
-from services.common.identity_files import load_identity
+from services.common.keyring import load_identity
 from services.common.settings import NodeSettings, load_settings
 from services.directory import sample
 from services.directory import service as directory

@@ -52,8 +52,8 @@ from justnet.federation.v1 import federation_pb2_grpc  # noqa: E402
 from benchmarks.lookup import dataset  # noqa: E402
 from services.common.clients import open_channel  # noqa: E402
 from services.common.identity import Caller  # noqa: E402
-from services.common.identity_files import load_identity  # noqa: E402
 from services.common.internal import InternalCredential  # noqa: E402
+from services.common.keyring import load_identity  # noqa: E402
 from services.common.settings import NodeSettings, load_settings  # noqa: E402
 
 NETWORKS = ["SEAJUST", "EJN", "WACAP", "CASC", "GLJCN"]

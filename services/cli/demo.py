@@ -76,7 +76,7 @@ async def prepare(network: str, data_dir: Path, base_port: int) -> NodeSettings:
 
 
 async def peer_all(all_settings: list[NodeSettings]) -> None:
-    from services.common.identity_files import load_identity
+    from services.common.keyring import load_identity
     from services.federation import service as federation
     from services.federation.peers import PeerStore
 

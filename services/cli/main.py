@@ -298,7 +298,7 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
 async def cmd_node_info(args: argparse.Namespace) -> int:
     from google.protobuf import json_format
 
-    from services.common.identity_files import load_identity
+    from services.common.keyring import load_identity
     from services.federation.service import descriptor
 
     settings = _settings(args)
@@ -501,7 +501,7 @@ def parse_duration(option: str, text: str) -> timedelta:
 
 
 async def cmd_keys(args: argparse.Namespace) -> int:
-    from services.common.identity_files import rotate
+    from services.common.keyring import rotate
 
     activate_after = parse_duration("--activate-after", args.activate_after)
     overlap = parse_duration("--overlap", args.overlap)

@@ -15,8 +15,8 @@ from typing import Any
 import aiohttp
 import tomli_w
 
-from services.common.identity_files import first_keyring
 from services.common.internal import ensure_token
+from services.common.keyring import first_keyring
 from services.common.settings import (
     BASE_PORT_OFFSETS,
     DEFAULT_PEER_PORT,

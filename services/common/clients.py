@@ -19,8 +19,8 @@ from opentelemetry.instrumentation.grpc import aio_client_interceptors, filters
 
 from services.common import telemetry
 from services.common.internal import SERVICE_KEY, InternalCredential
-from services.common.node_telemetry import ClientMetricsInterceptor
 from services.common.server import MAX_MESSAGE_BYTES
+from services.common.telemetry_service import ClientMetricsInterceptor
 
 DEFAULT_TIMEOUT = 5.0
 _RETRY_CONFIG = json.dumps(

@@ -27,8 +27,8 @@ from services.common import telemetry
 from services.common.errors import MAX_MESSAGE_CHARS, DomainError, error_metadata
 from services.common.identity import ANONYMOUS, caller_from_metadata, reset_caller, set_caller
 from services.common.internal import InternalCredential
-from services.common.node_telemetry import SERVICE_NAME as TELEMETRY_SERVICE
-from services.common.node_telemetry import (
+from services.common.telemetry_service import SERVICE_NAME as TELEMETRY_SERVICE
+from services.common.telemetry_service import (
     NodeTelemetryServicer,
     ServerCallInterceptor,
     service_of,
@@ -154,12 +154,12 @@ async def create_server(
     port: int = 0,
     credentials: grpc.ServerCredentials | None = None,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
-    node_telemetry: bool | None = None,
+    telemetry_service: bool | None = None,
     credential: InternalCredential | None = None,
 ) -> RunningServer:
     """Builds, binds and starts a server; returns it with the bound port.
 
-    `node_telemetry` (default: on for internal ports, i.e. without credentials) serves
+    `telemetry_service` (default: on for internal ports, i.e. without credentials) serves
     this process's spans and metrics to the gateway; a port for peers never does.
     `credential` is the node's internal credential: on an internal port, only calls that
     carry it are taken to come from the named caller (a port for peers never trusts caller
@@ -187,7 +187,7 @@ async def create_server(
     )
     register(server)
     names = list(service_names)
-    if node_telemetry if node_telemetry is not None else credentials is None:
+    if telemetry_service if telemetry_service is not None else credentials is None:
         telemetry_pb2_grpc.add_NodeTelemetryServicer_to_server(
             NodeTelemetryServicer(service), server
         )

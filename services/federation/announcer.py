@@ -1,7 +1,7 @@
 """Pushes this node's key announcements to its peers after `justnet keys rotate`.
 
 Each peer that has not acknowledged the node's newest key gets the whole announcement
-chain (AnnounceKeys), over the identity it still trusts (identity_files.for_peer), until
+chain (AnnounceKeys), over the identity it still trusts (keyring.for_peer), until
 it answers with the newest key id; then it is marked as acknowledged and this node uses
 its new identity toward it. A peer that is down is retried with backoff; nothing else
 waits for it. Peers that pull (GetKeys, when they see an unknown key) get the same chain.
@@ -18,7 +18,7 @@ import grpc
 from justnet.federation.v1 import federation_pb2 as pb
 
 from services.common.backoff import backoff_seconds
-from services.common.identity_files import NodeIdentity
+from services.common.keyring import NodeIdentity
 from services.common.loops import background, cancel, repeat
 from services.federation.peer_client import ANNOUNCE_KEYS, PeerClient
 from services.federation.peers import Peer, PeerStore

@@ -25,7 +25,7 @@ from services.common import semconv
 from services.common.backoff import UNREACHABLE_CAP_SECONDS, backoff_seconds
 from services.common.errors import DomainError
 from services.common.identity import Caller
-from services.common.identity_files import NodeIdentity
+from services.common.keyring import NodeIdentity
 from services.common.loops import background, cancel
 from services.common.timeutil import as_utc, utcnow
 from services.common.waiting import wait_event

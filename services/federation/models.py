@@ -48,7 +48,7 @@ class PeerRow(Base):
     # After the peer rotated its certificate: [{pem, fingerprint, until}] still accepted.
     previous_certificates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # This node's newest signing key that the peer acknowledged (AnnounceKeys): until it
-    # does, a rotation's previous identity is used toward it (services/common/identity_files.py).
+    # does, a rotation's previous identity is used toward it (services/common/keyring.py).
     announced_key_id: Mapped[str] = mapped_column(String(64), default="")
     policy: Mapped[str] = mapped_column(String(32), default="default")
     # Feeds to offer again from the start, after the policy changed.

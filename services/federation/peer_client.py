@@ -6,7 +6,7 @@ from __future__ import annotations
 import grpc
 
 from services.common.clients import open_channel
-from services.common.identity_files import NodeIdentity
+from services.common.keyring import NodeIdentity
 from services.federation import tls
 from services.federation.peers import Peer
 from services.federation.signatures import AUTH_KEY, sign_call

@@ -18,10 +18,10 @@ from justnet.federation.v1 import federation_pb2 as pb
 
 from services.common.errors import DomainError
 from services.common.identity import Caller
-from services.common.identity_files import NodeIdentity
+from services.common.keyring import NodeIdentity
 from services.common.signing import certificate_fingerprint
 from services.common.timeutil import utcnow
-from services.federation.details import DetailsLog, answer
+from services.federation.contact_details import DetailsLog, answer
 from services.federation.feeds import Feed
 from services.federation.nonces import NonceStore
 from services.federation.peer_client import (

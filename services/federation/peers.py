@@ -70,7 +70,7 @@ class Peer:
     rescan_feeds: tuple[str, ...] = ()
     # Certificates it rotated away from, accepted until their overlap ends.
     previous_certificates: tuple[PinnedCertificate, ...] = ()
-    # This node's newest key that the peer acknowledged (see identity_files.for_peer).
+    # This node's newest key that the peer acknowledged (see keyring.for_peer).
     announced_key_id: str = ""
 
     @classmethod
@@ -305,7 +305,7 @@ class PeerStore:
     async def remove(self, network: str) -> None:
         """Stops trusting the peer; in the same transaction its quarantined records go and
         a purge of its replicas is stored, which the running federation (or the next to
-        start) carries out and retries until done (manager.py)."""
+        start) carries out and retries until done (subscriptions.py)."""
         code = network.upper()
         now = utcnow()
         async with self.sessions.begin() as session:

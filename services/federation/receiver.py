@@ -17,7 +17,7 @@ from justnet.federation.v1 import federation_pb2 as pb
 
 from services.common.errors import AlreadyExists, InvalidInput, Unavailable
 from services.common.identity import Caller
-from services.common.identity_files import NodeIdentity
+from services.common.keyring import NodeIdentity
 from services.common.timeutil import to_timestamp, utcnow
 from services.federation.mailboxes import Mailboxes
 from services.federation.outbox import KIND, MESSAGE_ID, Inbox, sha256_hex

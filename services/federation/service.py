@@ -25,23 +25,22 @@ from services.common.errors import (
     Unavailable,
 )
 from services.common.identity import Caller, current_caller
-from services.common.identity_files import (
+from services.common.internal import InternalCredential
+from services.common.keyring import (
     NodeIdentity,
     certificate_not_after,
     load_identity,
     verify_keys,
 )
-from services.common.internal import InternalCredential
 from services.common.server import RunningServer, create_server
 from services.common.settings import NodeSettings
 from services.common.timeutil import as_utc, to_timestamp
 from services.federation import tls
 from services.federation.announcer import KeyAnnouncer
+from services.federation.contact_details import DetailsLog
 from services.federation.courier import Couriers
-from services.federation.details import DetailsLog
 from services.federation.feeds import Feed, directory_feed, service_feed
 from services.federation.mailboxes import Mailboxes
-from services.federation.manager import PeerManager
 from services.federation.metrics import FederationMetrics, PeerGauges
 from services.federation.nonces import NonceStore
 from services.federation.outbox import Inbox, Outbox, check_send, delivery_message
@@ -52,6 +51,7 @@ from services.federation.policy import EVENT_KINDS, POLICIES
 from services.federation.quarantine import QuarantineStore
 from services.federation.receiver import Receiver
 from services.federation.replicas import ReplicaCounts
+from services.federation.subscriptions import PeerManager
 
 log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).parent

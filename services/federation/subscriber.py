@@ -27,7 +27,7 @@ from justnet.federation.v1 import federation_pb2 as pb
 
 from services.common.backoff import CAP_SECONDS, UNREACHABLE_CAP_SECONDS, backoff_seconds
 from services.common.errors import DomainError, detail_from_trailers
-from services.common.identity_files import NodeIdentity
+from services.common.keyring import NodeIdentity
 from services.common.timeutil import utcnow
 from services.federation.feeds import Feed, Replica
 from services.federation.peer_client import GET_KEYS, SUBSCRIBE, PeerClient

@@ -1,7 +1,7 @@
 """Mutual TLS for the peer port: each side trusts exactly the certificates it pinned.
 
 During a rotation's overlap a peer has two pinned certificates (its new one and the one
-before), and this node may present either of its own (services/common/identity_files.py).
+before), and this node may present either of its own (services/common/keyring.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import grpc
 
-from services.common.identity_files import Credentials, NodeIdentity
+from services.common.keyring import Credentials, NodeIdentity
 from services.common.signing import tls_server_name
 from services.federation.peers import Peer
 

@@ -18,7 +18,7 @@ from justnet.federation.v1 import federation_pb2 as fpb
 from justnet.requests.v1 import requests_pb2 as pb
 
 from services.common.codes import REQUEST_TRANSITIONS, REQUESTING_STATUSES
-from services.common.identity_files import NodeIdentity, verify_keys
+from services.common.keyring import NodeIdentity, verify_keys
 from services.common.signing import SigningKey, verify
 from services.common.timeutil import from_timestamp, to_timestamp
 

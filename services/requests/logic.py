@@ -23,12 +23,12 @@ from services.common.errors import (
 )
 from services.common.handoff import handoff_values
 from services.common.identity import Caller
-from services.common.identity_files import NodeIdentity
 from services.common.ids import new_id
+from services.common.keyring import NodeIdentity
 from services.common.timeutil import as_utc, from_timestamp, to_timestamp, utcnow
 from services.common.validation import Validator
 from services.requests import chain
-from services.requests.models import EventRow, InboxRow, OutboxRow, RequestRow
+from services.requests.models import ChainEventRow, MessageRow, ReceivedRow, RequestRow
 from services.requests.planner import Planner, check_query
 from services.requests.store import NewEvent, RequestsStore, can_see
 
@@ -58,7 +58,7 @@ def messages(
     events: Sequence[tuple[int, pb.SignedEvent]],
     now: datetime,
     message_id: str,
-) -> list[OutboxRow]:
+) -> list[MessageRow]:
     """Consecutive events (seq, signed) as outbox messages of about MESSAGE_BYTES each, in
     order. The last is `message_id`; earlier chunks are `message_id.1`, `.2`, ... and are
     queued a microsecond apart, so they are handed over (and delivered) first."""
@@ -90,7 +90,7 @@ def messages(
             now + timedelta(microseconds=index),
         )
         out.append(
-            OutboxRow(
+            MessageRow(
                 **values,
                 request_id=request_id,
                 seq=chunk[-1][0],
@@ -377,7 +377,7 @@ class RequestsLogic:
     async def _append(
         self,
         row: RequestRow,
-        held: Sequence[EventRow],
+        held: Sequence[ChainEventRow],
         signed: Sequence[pb.SignedEvent],
         changes: dict[str, Any],
         now: datetime,
@@ -387,7 +387,7 @@ class RequestsLogic:
         change if another one got there first)."""
         new = [_new_event(s) for s in signed]
         other = row.requested_network if row.direction == "outgoing" else row.requesting_network
-        outbox: list[OutboxRow] = []
+        outbox: list[MessageRow] = []
         if other != self.network:
             # What the other side lacks, as far as this node knows: the events after what
             # it last confirmed holding, including those still on their way to it.
@@ -457,7 +457,7 @@ class RequestsLogic:
         return route
 
     async def to_message(
-        self, row: RequestRow, first: dict[str, OutboxRow] | None = None
+        self, row: RequestRow, first: dict[str, MessageRow] | None = None
     ) -> pb.Request:
         """`first`: the first events' outbox rows by message id, when read for a page."""
         msg = pb.Request(
@@ -534,7 +534,7 @@ class RequestsLogic:
             return await self._receive(origin, msg, body, row, held)
         except _Refused as exc:
             await self.store.record_refusal(
-                InboxRow(
+                ReceivedRow(
                     origin=origin,
                     message_id=msg.message_id,
                     accepted=False,
@@ -552,7 +552,7 @@ class RequestsLogic:
         msg: xpb.InboundMessage,
         body: pb.EventMessage | None,
         row: RequestRow | None,
-        held: list[EventRow],
+        held: list[ChainEventRow],
     ) -> xpb.InboundReply:
         """`row` and `held` are the request and its events as read before (None and []
         if this node does not hold it); `store.receive` re-checks them under the lock."""
@@ -583,7 +583,7 @@ class RequestsLogic:
             applied=len(new),
             head_hash=chain.event_hash(head),
         ).SerializeToString()
-        inbox = InboxRow(
+        inbox = ReceivedRow(
             origin=origin,
             message_id=msg.message_id,
             accepted=True,
@@ -606,7 +606,7 @@ class RequestsLogic:
         origin: str,
         msg: xpb.InboundMessage,
         body: pb.EventMessage | None,
-        held: list[EventRow],
+        held: list[ChainEventRow],
     ) -> tuple[pb.EventMessage, int, int]:
         """The message's kind, origin and size; which events it carries (first, last)."""
         if msg.kind != KIND:
@@ -719,12 +719,12 @@ class RequestsLogic:
         changes["status"] = status
         return new, changes
 
-    async def handed(self, row: OutboxRow, delivery: xpb.Delivery) -> None:
+    async def handed(self, row: MessageRow, delivery: xpb.Delivery) -> None:
         """Federation took a message; a repeat of one it had finished comes back settled."""
         if delivery.state in ("delivered", "refused", "failed"):
             await self._settle(delivery)
 
-    async def refused_by_federation(self, row: OutboxRow, reason: str) -> None:
+    async def refused_by_federation(self, row: MessageRow, reason: str) -> None:
         """Federation will never take the message (e.g. an unknown destination)."""
         await self.store.update_message(
             row.message_id, state="failed", last_error=reason[:500], settled_at=utcnow()
@@ -787,7 +787,7 @@ def _require_verified(checked: list[chain.Checked]) -> None:
 def _require_same_history(
     body: pb.EventMessage,
     checked: list[chain.Checked],
-    held: list[EventRow],
+    held: list[ChainEventRow],
     first_seq: int,
     last_seq: int,
 ) -> None:
@@ -851,11 +851,11 @@ def _new_event(signed: pb.SignedEvent) -> NewEvent:
     )
 
 
-def _signed(row: EventRow) -> pb.SignedEvent:
+def _signed(row: ChainEventRow) -> pb.SignedEvent:
     return pb.SignedEvent(event=row.event, key_id=row.key_id, signature=row.signature)
 
 
-def _delivery(m: OutboxRow) -> pb.DeliveryState:
+def _delivery(m: MessageRow) -> pb.DeliveryState:
     out = pb.DeliveryState(
         state=m.state,
         message_id=m.message_id,

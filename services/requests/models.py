@@ -70,7 +70,7 @@ class RequestRow(Base):
     )
 
 
-class EventRow(Base):
+class ChainEventRow(Base):
     """One signed event of a request's chain, stored as the exact bytes that were signed."""
 
     __tablename__ = "requests_events"
@@ -85,7 +85,7 @@ class EventRow(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class OutboxRow(HandoffColumns, Base):
+class MessageRow(HandoffColumns, Base):
     """A message for the other side's node, written with the events it carries: handed to
     federation by the hand-off loop (services/common/handoff.py), then settled with
     federation's outcome and receipt."""
@@ -105,7 +105,7 @@ class OutboxRow(HandoffColumns, Base):
     __table_args__ = (Index("ix_requests_outbox_pending", "handed_over", "next_attempt_at"),)
 
 
-class InboxRow(Base):
+class ReceivedRow(Base):
     """Each message received from a peer, with the reply given: a repeat gets the same."""
 
     __tablename__ = "requests_inbox"

@@ -15,13 +15,13 @@ from justnet.requests.v1 import requests_pb2, requests_pb2_grpc
 from services.common import lifecycle
 from services.common.handoff import Handoff
 from services.common.identity import Caller
-from services.common.identity_files import load_identity
 from services.common.internal import InternalCredential
+from services.common.keyring import load_identity
 from services.common.server import create_server
 from services.common.settings import NodeSettings
 from services.requests.chain import KeyRing
 from services.requests.logic import RequestsLogic
-from services.requests.models import OutboxRow
+from services.requests.models import MessageRow
 from services.requests.planner import Planner
 from services.requests.servicer import MailboxServicer, RequestsServicer
 from services.requests.store import RequestsStore
@@ -38,7 +38,7 @@ async def migrate(settings: NodeSettings) -> str | None:
 @dataclass
 class RequestsRuntime(lifecycle.Runtime):
     logic: RequestsLogic
-    handoff: Handoff[OutboxRow]
+    handoff: Handoff[MessageRow]
 
 
 async def start(settings: NodeSettings, *, port: int | None = None) -> RequestsRuntime:
@@ -70,7 +70,7 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> RequestsR
     # Messages for the other side, written with the events they carry.
     handoff = Handoff(
         engine,
-        OutboxRow,
+        MessageRow,
         federation,
         service_md,
         on_handed=logic.handed,

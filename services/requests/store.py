@@ -19,7 +19,7 @@ from services.common.db import WRITE, session_factory
 from services.common.errors import Conflict, InvalidInput, VersionMismatch
 from services.common.identity import Caller
 from services.common.ids import is_id
-from services.requests.models import EventRow, InboxRow, OutboxRow, RequestRow
+from services.requests.models import ChainEventRow, MessageRow, ReceivedRow, RequestRow
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -132,8 +132,12 @@ class RequestsStore:
         rows = rows[:limit]
         return Page(rows, rows[-1].id if more and rows else "")
 
-    async def events(self, request_id: str) -> list[EventRow]:
-        stmt = select(EventRow).where(EventRow.request_id == request_id).order_by(EventRow.seq)
+    async def events(self, request_id: str) -> list[ChainEventRow]:
+        stmt = (
+            select(ChainEventRow)
+            .where(ChainEventRow.request_id == request_id)
+            .order_by(ChainEventRow.seq)
+        )
         async with self.sessions() as session:
             return list((await session.scalars(stmt)).all())
 
@@ -143,7 +147,7 @@ class RequestsStore:
         expected_seq: int,
         events: Sequence[NewEvent],
         changes: dict[str, Any],
-        outbox: Sequence[OutboxRow],
+        outbox: Sequence[MessageRow],
         expected_version: int = 0,
     ) -> RequestRow:
         """Adds events after `expected_seq`, with the messages that carry them to the other
@@ -159,7 +163,7 @@ class RequestsStore:
             if expected_version and row.version != expected_version:
                 raise VersionMismatch(expected_version, row.version)
             for e in events:
-                session.add(EventRow(request_id=request_id, **e.__dict__))
+                session.add(ChainEventRow(request_id=request_id, **e.__dict__))
             for key, value in changes.items():
                 setattr(row, key, value)
             row.version += 1
@@ -200,13 +204,13 @@ class RequestsStore:
         expected_seq: int,
         events: Sequence[NewEvent],
         changes: dict[str, Any],
-        inbox: InboxRow,
+        inbox: ReceivedRow,
     ) -> bool:
         """Applies a peer's message in one transaction; False if it was already handled
         (a concurrent duplicate), so the caller answers from the inbox."""
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
-            if await session.get(InboxRow, (origin, message_id)) is not None:
+            if await session.get(ReceivedRow, (origin, message_id)) is not None:
                 return False
             if create is not None:
                 if await session.get(RequestRow, request_id) is not None:
@@ -217,7 +221,7 @@ class RequestsStore:
             if row.last_seq != expected_seq:
                 return False
             for e in events:
-                session.add(EventRow(request_id=request_id, **e.__dict__))
+                session.add(ChainEventRow(request_id=request_id, **e.__dict__))
             for key, value in changes.items():
                 setattr(row, key, value)
             if events:
@@ -228,34 +232,38 @@ class RequestsStore:
 
     async def incoming(
         self, origin: str, message_id: str, request_id: str
-    ) -> tuple[InboxRow | None, RequestRow | None, list[EventRow]]:
+    ) -> tuple[ReceivedRow | None, RequestRow | None, list[ChainEventRow]]:
         """What a peer's message is checked against, read in one session (one pool
         checkout instead of three on the delivery path): the reply already given to this
         message id, the request and its events. `receive` re-checks under the lock."""
         async with self.sessions() as session:
-            held: InboxRow | None = await session.get(InboxRow, (origin, message_id))
+            held: ReceivedRow | None = await session.get(ReceivedRow, (origin, message_id))
             if held is not None or not is_id(request_id):
                 return held, None, []
             row: RequestRow | None = await session.get(RequestRow, request_id)
             if row is None:
                 return None, None, []
-            stmt = select(EventRow).where(EventRow.request_id == request_id).order_by(EventRow.seq)
+            stmt = (
+                select(ChainEventRow)
+                .where(ChainEventRow.request_id == request_id)
+                .order_by(ChainEventRow.seq)
+            )
             return None, row, list((await session.scalars(stmt)).all())
 
     async def record_refusal(
-        self, inbox: InboxRow, conflict: tuple[str, str] | None = None
+        self, inbox: ReceivedRow, conflict: tuple[str, str] | None = None
     ) -> None:
         """Keeps the refusal (a repeat gets the same answer); `conflict` is (request id,
         text) to show on the request, in the same transaction."""
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
-            if await session.get(InboxRow, (inbox.origin, inbox.message_id)) is None:
+            if await session.get(ReceivedRow, (inbox.origin, inbox.message_id)) is None:
                 session.add(inbox)
                 if conflict is not None:
                     await self._set_conflict(session, *conflict)
 
     async def add_messages(
-        self, request_id: str, messages: Sequence[OutboxRow], peer_held_seq: int
+        self, request_id: str, messages: Sequence[MessageRow], peer_held_seq: int
     ) -> int:
         """Queues messages (those not queued before, by id) and records how much of the
         chain the other side said it holds; returns how many were new."""
@@ -263,7 +271,7 @@ class RequestsStore:
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
             for message in messages:
-                if await session.get(OutboxRow, message.message_id) is None:
+                if await session.get(MessageRow, message.message_id) is None:
                     session.add(message)
                     added += 1
             await session.execute(
@@ -303,21 +311,23 @@ class RequestsStore:
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
             await session.execute(
-                update(OutboxRow).where(OutboxRow.message_id == message_id).values(**values)
+                update(MessageRow).where(MessageRow.message_id == message_id).values(**values)
             )
 
-    async def message(self, message_id: str) -> OutboxRow | None:
+    async def message(self, message_id: str) -> MessageRow | None:
         async with self.sessions() as session:
-            row: OutboxRow | None = await session.get(OutboxRow, message_id)
+            row: MessageRow | None = await session.get(MessageRow, message_id)
             return row
 
-    async def messages(self, message_ids: Sequence[str]) -> dict[str, OutboxRow]:
+    async def messages(self, message_ids: Sequence[str]) -> dict[str, MessageRow]:
         """Outbox rows by message id, in one query (those that exist)."""
-        stmt = select(OutboxRow).where(OutboxRow.message_id.in_(message_ids))
+        stmt = select(MessageRow).where(MessageRow.message_id.in_(message_ids))
         async with self.sessions() as session:
             return {m.message_id: m for m in (await session.scalars(stmt)).all()}
 
-    async def messages_of(self, request_id: str) -> list[OutboxRow]:
-        stmt = select(OutboxRow).where(OutboxRow.request_id == request_id).order_by(OutboxRow.seq)
+    async def messages_of(self, request_id: str) -> list[MessageRow]:
+        stmt = (
+            select(MessageRow).where(MessageRow.request_id == request_id).order_by(MessageRow.seq)
+        )
         async with self.sessions() as session:
             return list((await session.scalars(stmt)).all())

@@ -479,7 +479,7 @@ def test_federation_ingress_routes_the_certificate_name_to_the_peer_port() -> No
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_the_services_that_sign_mount_the_whole_keys_secret(overlay: str) -> None:
-    """Federation and requests load the node's identity (services/common/identity_files.py):
+    """Federation and requests load the node's identity (services/common/keyring.py):
     both mount the keys Secret at the data dir's keys folder, as a whole volume (a subPath
     mount would never see a rotated Secret)."""
     signing = {"federation", "requests"}

@@ -23,7 +23,7 @@ from justnet.federation.v1 import federation_pb2_grpc
 
 from services.cli.nodes import write_node
 from services.common.identity import Caller
-from services.common.identity_files import load_identity
+from services.common.keyring import load_identity
 from services.common.server import RunningServer, create_server
 from services.common.settings import NodeSettings, load_settings
 from services.directory import service as directory

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from services.common.errors import detail_from_trailers
-from services.common.identity_files import load_identity
+from services.common.keyring import load_identity
 from services.common.signing import verify
 from services.common.timeutil import utcnow
 from services.federation.peer_client import DELIVER, PeerClient

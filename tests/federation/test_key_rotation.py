@@ -11,7 +11,7 @@ import grpc
 import pytest
 from justnet.federation.v1 import federation_pb2 as fpb
 
-from services.common.identity_files import load_identity, rotate
+from services.common.keyring import load_identity, rotate
 from services.common.signing import certificate_fingerprint, tls_server_name
 from services.common.timeutil import from_timestamp, utcnow
 from services.federation.peer_client import GET_KEYS, PeerClient

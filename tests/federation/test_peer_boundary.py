@@ -19,8 +19,8 @@ from justnet.federation.v1 import federation_pb2 as fpb
 from services.cli.nodes import write_node
 from services.common import identity as caller_keys
 from services.common.identity import Caller
-from services.common.identity_files import load_identity
 from services.common.internal import SERVICE_KEY, token_path
+from services.common.keyring import load_identity
 from services.common.server import create_server
 from services.common.settings import load_settings
 from services.common.signing import generate_signing_key

@@ -9,7 +9,7 @@ from justnet.federation.v1 import federation_pb2 as fpb
 from services.cli.nodes import write_node
 from services.common.clients import open_channel
 from services.common.errors import PermissionDenied, Unauthenticated
-from services.common.identity_files import load_identity
+from services.common.keyring import load_identity
 from services.common.settings import load_settings
 from services.common.signing import generate_signing_key
 from services.common.timeutil import utcnow

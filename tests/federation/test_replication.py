@@ -9,7 +9,7 @@ import pytest
 from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.federation.v1 import federation_pb2 as fpb
 
-from services.common.identity_files import load_identity
+from services.common.keyring import load_identity
 from services.federation import peer_server, subscriber
 from services.federation.peer_client import SUBSCRIBE, PeerClient
 from services.federation.signatures import open_record

@@ -14,7 +14,7 @@ from justnet.common.v1 import exchange_pb2 as xpb
 from justnet.federation.v1 import federation_pb2 as fpb
 
 from services.common.identity import Caller
-from services.common.identity_files import load_identity
+from services.common.keyring import load_identity
 from services.common.timeutil import utcnow
 from services.federation.peer_client import DELIVER, PeerClient
 from services.federation.signatures import sign_message

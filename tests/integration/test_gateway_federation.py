@@ -8,7 +8,7 @@ from pathlib import Path
 from google.protobuf import json_format
 
 from services.cli.nodes import write_node
-from services.common.identity_files import load_identity
+from services.common.keyring import load_identity
 from services.common.settings import load_settings
 from services.federation.service import descriptor
 from tests.conftest import Node

@@ -24,8 +24,8 @@ from justnet.federation.v1 import federation_pb2_grpc
 
 from services.cli.nodes import write_node
 from services.common.identity import Caller
-from services.common.identity_files import load_identity
 from services.common.internal import SERVICE_KEY
+from services.common.keyring import load_identity
 from services.common.settings import load_settings
 from services.federation import service as federation
 from tests.integration.test_events import event_msg

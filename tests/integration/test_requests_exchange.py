@@ -12,7 +12,7 @@ from justnet.common.v1 import exchange_pb2 as xpb
 from justnet.requests.v1 import requests_pb2 as pb
 
 from services.common.identity import Caller
-from services.common.identity_files import load_identity
+from services.common.keyring import load_identity
 from services.common.timeutil import utcnow
 from services.requests import chain
 from tests.openapi_schemas import body_errors
@@ -443,7 +443,7 @@ async def test_history_verifies_across_a_key_rotation_on_both_sides(make: NodeFa
     both sides, without a step on either peer (issue 12, point 3)."""
     from datetime import timedelta
 
-    from services.common.identity_files import rotate
+    from services.common.keyring import rotate
 
     sea = await make("SEAJUST")
     wacap = await make("WACAP")
@@ -509,7 +509,7 @@ async def test_a_long_chain_travels_in_bounded_messages_and_recovers_a_lost_copy
     from sqlalchemy import delete, select
 
     from services.common.db import create_engine
-    from services.requests.models import EventRow, OutboxRow, RequestRow
+    from services.requests.models import ChainEventRow, MessageRow, RequestRow
 
     sea = await make("SEAJUST")
     wacap = await make("WACAP")
@@ -541,7 +541,7 @@ async def test_a_long_chain_travels_in_bounded_messages_and_recovers_a_lost_copy
     engine = create_engine(wacap.settings.requests.database_url, instrument=False)
     try:
         async with engine.begin() as conn:
-            await conn.execute(delete(EventRow).where(EventRow.request_id == rid))
+            await conn.execute(delete(ChainEventRow).where(ChainEventRow.request_id == rid))
             await conn.execute(delete(RequestRow).where(RequestRow.id == rid))
     finally:
         await engine.dispose()
@@ -558,8 +558,8 @@ async def test_a_long_chain_travels_in_bounded_messages_and_recovers_a_lost_copy
         async with engine.connect() as conn:
             sent = (
                 await conn.execute(
-                    select(OutboxRow.message_id, OutboxRow.state, OutboxRow.payload).where(
-                        OutboxRow.request_id == rid
+                    select(MessageRow.message_id, MessageRow.state, MessageRow.payload).where(
+                        MessageRow.request_id == rid
                     )
                 )
             ).all()

@@ -10,8 +10,8 @@ import pytest
 from justnet.federation.v1 import federation_pb2 as fpb
 
 from services.cli.nodes import write_node
-from services.common.identity_files import NodeIdentity, load_identity, read_keyring, rotate
 from services.common.key_announcements import CONTEXT
+from services.common.keyring import NodeIdentity, load_identity, read_keyring, rotate
 from services.common.settings import NodeSettings, load_settings
 from services.common.signing import generate_signing_key
 from services.common.timeutil import utcnow
@@ -81,7 +81,7 @@ def test_the_old_identity_is_used_until_active_from_and_toward_peers_that_did_no
 def test_a_running_process_sees_a_rotation_without_a_restart(
     node: NodeSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import services.common.identity_files as files
+    import services.common.keyring as files
 
     monkeypatch.setattr(files, "RELOAD_SECONDS", 0.0)
     identity = load_identity(node)

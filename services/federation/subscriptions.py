@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from services.common.backoff import backoff_seconds
-from services.common.identity_files import NodeIdentity
+from services.common.keyring import NodeIdentity
 from services.common.loops import background, cancel, repeat
 from services.common.timeutil import as_utc, utcnow
 from services.federation.feeds import Feed
