@@ -43,10 +43,10 @@ from gateway.console.web import (
     require_person,
     see_other,
 )
+from gateway.resources import Resource
 from gateway.routes.directory import (
     AUTHORITY_RECORDS,
     CONTACT_POINT_RECORDS,
-    RecordCalls,
     authorities_page,
     contact_points_page,
     jurisdictions_data,
@@ -227,7 +227,7 @@ class Kind:
     fields: tuple[str, ...]  # the API body's fields, named as the import and export name them
     list_template: str
     form_template: str
-    records: RecordCalls[Any]  # the API's create, read, update and delete
+    records: Resource[Any]  # the API's create, read, update and delete
     page: Callable[[web.Application, Caller, Mapping[str, str]], Awaitable[Any]]  # the API's list
     form_choices: Callable[[web.Request, Caller, dict[str, Any]], Awaitable[dict[str, Any]]]
     from_query: tuple[str, ...] = ()  # fields a new record's form takes from the query

@@ -3,12 +3,11 @@ contact points and lookup."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from aiohttp import web
-from google.protobuf.message import Message
 from justnet.directory.v1 import directory_pb2 as pb
 from justnet.federation.v1 import federation_pb2 as fpb
 
@@ -16,7 +15,8 @@ from gateway import bodies, keys, render
 from gateway.api import Api, if_match, json_response, page_request, raw_json_response, read_json
 from gateway.paging import CURSOR, LIMIT, PAGE, only, page_of, page_schema, parse_page
 from gateway.render import HeldAnswer
-from gateway.schema import Obj, Param, parse_body, parse_query
+from gateway.resources import Resource, crud_routes
+from gateway.schema import Param, parse_body, parse_query
 from services.common import codes
 from services.common.identity import Caller
 
@@ -263,107 +263,42 @@ def _directory(app: web.Application) -> Any:
     return app[keys.CLIENTS].directory
 
 
-R = TypeVar("R", pb.Authority, pb.ContactPoint)
-
-
-@dataclass(frozen=True)
-class RecordCalls(Generic[R]):
-    """The directory service's calls for one kind of record (authorities, contact points):
-    the same steps with the kind's messages, method names, body schema and path."""
-
-    path: str  # the API's collection, e.g. /api/v1/authorities
-    rpc: str  # the methods' noun: CreateAuthority, GetAuthority, UpdateAuthority, ...
-    field: str  # the create and update requests' field that holds the record
-    body: Obj  # the API's JSON body (types checked here, meaning by the service)
-    message: type[R]
-    create_request: Callable[..., Message]
-    update_request: Callable[..., Message]
-    render: Callable[[R], dict[str, Any]]
-
-    async def _call(self, app: web.Application, verb: str, msg: Message, caller: Caller) -> Any:
-        return await getattr(_directory(app), verb + self.rpc)(msg, metadata=caller.metadata())
-
-    async def create(self, app: web.Application, caller: Caller, body: Any) -> R:
-        """`POST {path}`."""
-        record = self.message(**parse_body(self.body, body))
-        reply: R = await self._call(
-            app, "Create", self.create_request(**{self.field: record}), caller
-        )
-        return reply
-
-    async def read(self, app: web.Application, caller: Caller, record_id: str) -> dict[str, Any]:
-        """One record as `GET {path}/{id}` gives it to `caller`."""
-        return self.render(await self._call(app, "Get", pb.GetRecordRequest(id=record_id), caller))
-
-    async def update(
-        self, app: web.Application, caller: Caller, record_id: str, body: Any, expected_version: int
-    ) -> R:
-        """`PUT {path}/{id}` (expected_version: If-Match, 0 for none)."""
-        record = self.message(**parse_body(self.body, body))
-        record.meta.id = record_id
-        msg = self.update_request(**{self.field: record, "expected_version": expected_version})
-        reply: R = await self._call(app, "Update", msg, caller)
-        return reply
-
-    async def delete(
-        self, app: web.Application, caller: Caller, record_id: str, expected_version: int
-    ) -> None:
-        """`DELETE {path}/{id}`."""
-        msg = pb.DeleteRecordRequest(id=record_id, expected_version=expected_version)
-        await self._call(app, "Delete", msg, caller)
-
-
-AUTHORITY_RECORDS = RecordCalls(
-    "/api/v1/authorities",
-    "Authority",
-    "authority",
-    bodies.AUTHORITY,
-    pb.Authority,
-    pb.CreateAuthorityRequest,
-    pb.UpdateAuthorityRequest,
-    render.authority,
+AUTHORITY_RECORDS: Resource[pb.Authority] = Resource(
+    path="/api/v1/authorities",
+    schema="Authority",
+    noun="an authority",
+    body=bodies.AUTHORITY,
+    service=_directory,
+    rpc="Authority",
+    to_message=lambda values: pb.Authority(**values),
+    create_request=lambda record: pb.CreateAuthorityRequest(authority=record),
+    get_request=lambda record_id: pb.GetRecordRequest(id=record_id),
+    update_request=lambda record, version: pb.UpdateAuthorityRequest(
+        authority=record, expected_version=version
+    ),
+    delete_request=lambda record_id, version: pb.DeleteRecordRequest(
+        id=record_id, expected_version=version
+    ),
+    render=render.authority,
 )
-CONTACT_POINT_RECORDS = RecordCalls(
-    "/api/v1/contact-points",
-    "ContactPoint",
-    "contact_point",
-    bodies.CONTACT_POINT,
-    pb.ContactPoint,
-    pb.CreateContactPointRequest,
-    pb.UpdateContactPointRequest,
-    render.contact_point,
+CONTACT_POINT_RECORDS: Resource[pb.ContactPoint] = Resource(
+    path="/api/v1/contact-points",
+    schema="ContactPoint",
+    noun="a contact point",
+    body=bodies.CONTACT_POINT,
+    service=_directory,
+    rpc="ContactPoint",
+    to_message=lambda values: pb.ContactPoint(**values),
+    create_request=lambda record: pb.CreateContactPointRequest(contact_point=record),
+    get_request=lambda record_id: pb.GetRecordRequest(id=record_id),
+    update_request=lambda record, version: pb.UpdateContactPointRequest(
+        contact_point=record, expected_version=version
+    ),
+    delete_request=lambda record_id, version: pb.DeleteRecordRequest(
+        id=record_id, expected_version=version
+    ),
+    render=render.contact_point,
 )
-
-
-# The handlers of both kinds (each route keeps its own declaration for the OpenAPI document).
-
-
-async def _create_response(request: web.Request, records: RecordCalls[Any]) -> web.Response:
-    caller = request[keys.CALLER]
-    reply = await records.create(request.app, caller, await read_json(request))
-    response = json_response(records.render(reply), status=201, version=reply.meta.version)
-    response.headers["Location"] = f"{records.path}/{reply.meta.id}"
-    return response
-
-
-async def _read_response(request: web.Request, records: RecordCalls[Any]) -> web.Response:
-    record = await records.read(request.app, request[keys.CALLER], request.match_info["id"])
-    return json_response(record, version=record["version"])
-
-
-async def _update_response(request: web.Request, records: RecordCalls[Any]) -> web.Response:
-    caller = request[keys.CALLER]
-    body = await read_json(request)
-    reply = await records.update(
-        request.app, caller, request.match_info["id"], body, if_match(request)
-    )
-    return json_response(records.render(reply), version=reply.meta.version)
-
-
-async def _delete_response(request: web.Request, records: RecordCalls[Any]) -> web.Response:
-    caller = request[keys.CALLER]
-    await records.delete(request.app, caller, request.match_info["id"], if_match(request))
-    return web.Response(status=204)
 
 
 async def routing_profile_record(
@@ -434,60 +369,7 @@ async def authorities_page(
     return reply
 
 
-@api.route(
-    "POST",
-    "/api/v1/authorities",
-    summary="Add an authority",
-    tag=TAG,
-    role="editor",
-    body=bodies.AUTHORITY,
-    response=_ref("Authority"),
-    success=201,
-    etag=True,
-)
-async def create_authority(request: web.Request) -> web.Response:
-    return await _create_response(request, AUTHORITY_RECORDS)
-
-
-@api.route(
-    "GET",
-    "/api/v1/authorities/{id}",
-    summary="One authority",
-    tag=TAG,
-    response=_ref("Authority"),
-    errors=(404,),
-    etag=True,
-)
-async def get_authority(request: web.Request) -> web.Response:
-    return await _read_response(request, AUTHORITY_RECORDS)
-
-
-@api.route(
-    "PUT",
-    "/api/v1/authorities/{id}",
-    summary="Replace an authority",
-    tag=TAG,
-    role="editor",
-    body=bodies.AUTHORITY,
-    response=_ref("Authority"),
-    errors=(404, 412),
-    etag=True,
-)
-async def update_authority(request: web.Request) -> web.Response:
-    return await _update_response(request, AUTHORITY_RECORDS)
-
-
-@api.route(
-    "DELETE",
-    "/api/v1/authorities/{id}",
-    summary="Remove an authority",
-    tag=TAG,
-    role="editor",
-    success=204,
-    errors=(404, 412),
-)
-async def delete_authority(request: web.Request) -> web.Response:
-    return await _delete_response(request, AUTHORITY_RECORDS)
+crud_routes(api, AUTHORITY_RECORDS, tag=TAG, name="authority")
 
 
 # ------------------------------------------------------------------ contact points
@@ -527,32 +409,7 @@ async def contact_points_page(
     return reply
 
 
-@api.route(
-    "POST",
-    "/api/v1/contact-points",
-    summary="Add a contact point",
-    tag=TAG,
-    role="editor",
-    body=bodies.CONTACT_POINT,
-    response=_ref("ContactPoint"),
-    success=201,
-    etag=True,
-)
-async def create_contact_point(request: web.Request) -> web.Response:
-    return await _create_response(request, CONTACT_POINT_RECORDS)
-
-
-@api.route(
-    "GET",
-    "/api/v1/contact-points/{id}",
-    summary="One contact point",
-    tag=TAG,
-    response=_ref("ContactPoint"),
-    errors=(404,),
-    etag=True,
-)
-async def get_contact_point(request: web.Request) -> web.Response:
-    return await _read_response(request, CONTACT_POINT_RECORDS)
+crud_routes(api, CONTACT_POINT_RECORDS, tag=TAG, name="contact_point")
 
 
 CONTACT_DETAILS = {
@@ -612,34 +469,6 @@ async def contact_details_data(
         "phone": reply.phone,
         "fetched_at": render.ts(reply.fetched_at),
     }
-
-
-@api.route(
-    "PUT",
-    "/api/v1/contact-points/{id}",
-    summary="Replace a contact point",
-    tag=TAG,
-    role="editor",
-    body=bodies.CONTACT_POINT,
-    response=_ref("ContactPoint"),
-    errors=(404, 412),
-    etag=True,
-)
-async def update_contact_point(request: web.Request) -> web.Response:
-    return await _update_response(request, CONTACT_POINT_RECORDS)
-
-
-@api.route(
-    "DELETE",
-    "/api/v1/contact-points/{id}",
-    summary="Remove a contact point",
-    tag=TAG,
-    role="editor",
-    success=204,
-    errors=(404, 412),
-)
-async def delete_contact_point(request: web.Request) -> web.Response:
-    return await _delete_response(request, CONTACT_POINT_RECORDS)
 
 
 # ------------------------------------------------------------------ lookup

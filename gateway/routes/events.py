@@ -10,8 +10,9 @@ from google.protobuf.message import Message
 from justnet.events.v1 import events_pb2 as pb
 
 from gateway import bodies, keys, render
-from gateway.api import Api, if_match, json_response, page_request, read_json
+from gateway.api import Api, json_response, page_request, read_json
 from gateway.paging import CURSOR, LIMIT, PAGE, only, page_of, page_schema, parse_page
+from gateway.resources import Resource, crud_routes
 from gateway.schema import Param, parse_body, parse_query
 from services.common.identity import Caller
 
@@ -38,14 +39,6 @@ MINE = Param(
 ICS = "text/calendar"
 REGISTRATION = {"$ref": "#/components/schemas/Registration"}
 EVENT = {"$ref": "#/components/schemas/Event"}
-
-
-def _md(request: web.Request) -> tuple[tuple[str, str], ...]:
-    return request[keys.CALLER].metadata()
-
-
-def _stub(request: web.Request) -> Any:
-    return request.app[keys.CLIENTS].events
 
 
 def _events(app: web.Application) -> Any:
@@ -98,8 +91,7 @@ async def events_data(
 
 async def event_data(app: web.Application, caller: Caller, event_id: str) -> dict[str, Any]:
     """`GET /api/v1/events/{id}` (its `version` is the ETag)."""
-    reply = await _events(app).GetEvent(pb.GetEventRequest(id=event_id), metadata=caller.metadata())
-    return render.event(reply)
+    return await EVENT_RECORDS.read(app, caller, event_id)
 
 
 async def _registration(call: Any, msg: Message, caller: Caller) -> dict[str, Any]:
@@ -235,78 +227,32 @@ async def list_events(request: web.Request) -> web.Response:
     return json_response(await events_data(request.app, request[keys.CALLER], request.query))
 
 
-@api.route(
-    "POST",
-    "/api/v1/events",
-    summary="Add an event",
-    tag=TAG,
-    role="editor",
+EVENT_RECORDS: Resource[pb.Event] = Resource(
+    path="/api/v1/events",
+    schema="Event",
+    noun="an event",
     body=bodies.EVENT,
-    response=EVENT,
-    success=201,
-    etag=True,
+    service=_events,
+    rpc="Event",
+    to_message=lambda values: _event_message(values),
+    create_request=lambda record: pb.CreateEventRequest(event=record),
+    get_request=lambda record_id: pb.GetEventRequest(id=record_id),
+    update_request=lambda record, version: pb.UpdateEventRequest(
+        event=record, expected_version=version
+    ),
+    delete_request=lambda record_id, version: pb.DeleteEventRequest(
+        id=record_id, expected_version=version
+    ),
+    render=render.event,
 )
-async def create_event(request: web.Request) -> web.Response:
-    values = parse_body(bodies.EVENT, await read_json(request))
-    reply = await _stub(request).CreateEvent(
-        pb.CreateEventRequest(event=_event_message(values)), metadata=_md(request)
-    )
-    response = json_response(render.event(reply), status=201, version=reply.meta.version)
-    response.headers["Location"] = f"/api/v1/events/{reply.meta.id}"
-    return response
-
-
-@api.route(
-    "GET",
-    "/api/v1/events/{id}",
-    summary="One event",
+crud_routes(
+    api,
+    EVENT_RECORDS,
     tag=TAG,
-    response=EVENT,
-    errors=(404,),
-    etag=True,
+    name="event",
+    update_summary="Replace an event (more places move the waitlist up)",
+    delete_summary="Remove an event and its registrations",
 )
-async def get_event(request: web.Request) -> web.Response:
-    event = await event_data(request.app, request[keys.CALLER], request.match_info["id"])
-    return json_response(event, version=event["version"])
-
-
-@api.route(
-    "PUT",
-    "/api/v1/events/{id}",
-    summary="Replace an event (more places move the waitlist up)",
-    tag=TAG,
-    role="editor",
-    body=bodies.EVENT,
-    response=EVENT,
-    errors=(404, 412),
-    etag=True,
-)
-async def update_event(request: web.Request) -> web.Response:
-    values = parse_body(bodies.EVENT, await read_json(request))
-    event = _event_message(values)
-    event.meta.id = request.match_info["id"]
-    reply = await _stub(request).UpdateEvent(
-        pb.UpdateEventRequest(event=event, expected_version=if_match(request)),
-        metadata=_md(request),
-    )
-    return json_response(render.event(reply), version=reply.meta.version)
-
-
-@api.route(
-    "DELETE",
-    "/api/v1/events/{id}",
-    summary="Remove an event and its registrations",
-    tag=TAG,
-    role="editor",
-    success=204,
-    errors=(404, 412),
-)
-async def delete_event(request: web.Request) -> web.Response:
-    await _stub(request).DeleteEvent(
-        pb.DeleteEventRequest(id=request.match_info["id"], expected_version=if_match(request)),
-        metadata=_md(request),
-    )
-    return web.Response(status=204)
 
 
 @api.route(

@@ -127,14 +127,6 @@ def _request(msg: pb.Request) -> dict[str, Any]:
     return out
 
 
-def _md(request: web.Request) -> tuple[tuple[str, str], ...]:
-    return request[keys.CALLER].metadata()
-
-
-def _stub(request: web.Request) -> Any:
-    return request.app[keys.CLIENTS].requests
-
-
 @api.route(
     "POST",
     "/api/v1/routes",
