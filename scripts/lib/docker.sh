@@ -90,7 +90,8 @@ docker_engine_acquire() {
 docker_engine_keep() {
   if [ -n "$_dockerd_started" ] && [ "$(cat "$DOCKERD_MARK" 2>/dev/null)" = "$_dockerd_started" ]; then
     rm -f "$DOCKERD_MARK"
-    echo "dockerd keeps running (pid $_dockerd_started); stop it with: kill $_dockerd_started" >&2
+    echo "dockerd keeps running (pid $_dockerd_started); stop it with: kill $_dockerd_started" \
+      "(then umount /run/docker/netns/default)" >&2
   fi
 }
 
