@@ -17,7 +17,7 @@
 4. Propagation: every pair of nodes is peered (a full mesh); once each node holds the
    others' records, --changes single-record updates are made one at a time on the nodes
    in turn (an authority each owns, renamed), and each change's arrival in the other
-   nodes' directories is taken from their change feeds (WatchChanges, which the
+   nodes' directories is taken from their change feeds (ReplicaFeed.WatchChanges, which the
    directory wakes as soon as a replica batch commits). Reports p50/p99 of the delay
    from just before the update call to its commit on each other node.
 Every wait is bounded; teardown sends SIGTERM and then kills. Loopback only.
@@ -44,6 +44,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from justnet.common.v1 import exchange_pb2 as xpb  # noqa: E402
+from justnet.common.v1 import exchange_pb2_grpc  # noqa: E402
 from justnet.directory.v1 import directory_pb2 as dpb  # noqa: E402
 from justnet.directory.v1 import directory_pb2_grpc  # noqa: E402
 from justnet.federation.v1 import federation_pb2 as fpb  # noqa: E402
@@ -195,6 +197,8 @@ class Node:
         f = open_channel(f"{HOST}:{self.settings.federation.port}", credential=own)
         self.channels = [d, f]
         self.dir = directory_pb2_grpc.DirectoryServiceStub(d)
+        # the directory's change log and replicas (justnet.common.v1.ReplicaFeed)
+        self.feed = exchange_pb2_grpc.ReplicaFeedStub(d)
         self.fed = federation_pb2_grpc.FederationServiceStub(f)
 
     def descriptor(self) -> fpb.NodeDescriptor:
@@ -263,9 +267,9 @@ async def add_peer(a: Node, b: Node) -> None:
     )
 
 
-async def cursor_of(node: Node, origin: str) -> dpb.ReplicationCursor:
-    reply: dpb.ReplicationCursor = await node.dir.GetReplicationCursor(
-        dpb.GetReplicationCursorRequest(origin=origin), metadata=node.admin, timeout=10.0
+async def cursor_of(node: Node, origin: str) -> xpb.FeedCursor:
+    reply: xpb.FeedCursor = await node.feed.GetReplicationCursor(
+        xpb.FeedCursorRequest(origin=origin), metadata=node.admin, timeout=10.0
     )
     return reply
 
@@ -328,8 +332,8 @@ class Arrivals:
         self.node_seq = 0
 
     async def _run(self) -> None:
-        stream = self.node.dir.WatchChanges(
-            dpb.WatchChangesRequest(since_seq=self.node_seq, follow=True, local_only=False),
+        stream = self.node.feed.WatchChanges(
+            xpb.FeedWatchRequest(since_seq=self.node_seq, follow=True, local_only=False),
             metadata=self.node.admin,
             timeout=None,
         )
@@ -349,8 +353,8 @@ class Arrivals:
 async def max_seq(node: Node) -> int:
     """The node's last change seq, read from its feed without following."""
     seq = 0
-    stream = node.dir.WatchChanges(
-        dpb.WatchChangesRequest(since_seq=0, follow=False), metadata=node.admin, timeout=120.0
+    stream = node.feed.WatchChanges(
+        xpb.FeedWatchRequest(since_seq=0, follow=False), metadata=node.admin, timeout=120.0
     )
     async for change in stream:
         seq = change.seq

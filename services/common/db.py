@@ -1,4 +1,5 @@
-"""Async SQLAlchemy engines (SQLite by default, PostgreSQL in production) and models base."""
+"""Async SQLAlchemy engines (SQLite by default, PostgreSQL in production), the models' metadata
+and the storage form of code lists."""
 
 from __future__ import annotations
 
@@ -23,6 +24,16 @@ NAMING_CONVENTION = {
 
 def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# Code lists (competences, languages) are stored as ",a,b," strings: portable across
+# SQLite and PostgreSQL, filterable with one LIKE, and decoded in one place.
+def encode_codes(values: list[str] | tuple[str, ...]) -> str:
+    return "," + ",".join(values) + "," if values else ""
+
+
+def decode_codes(value: str | None) -> list[str]:
+    return [v for v in (value or "").split(",") if v]
 
 
 def is_sqlite(url: str) -> bool:

@@ -4,41 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from justnet.common.v1 import common_pb2
 from justnet.directory.v1 import directory_pb2 as pb
 
-from services.common.timeutil import to_timestamp
-from services.directory.models import (
-    AuthorityRow,
-    ContactPointRow,
-    RecordColumns,
-    RoutingProfileRow,
-    decode_codes,
-)
-
-
-def meta(row: RecordColumns, local_network: str) -> common_pb2.RecordMeta:
-    m = common_pb2.RecordMeta(
-        id=row.id,
-        origin=row.origin,
-        version=row.version,
-        created_at=to_timestamp(row.created_at),
-        updated_at=to_timestamp(row.updated_at),
-        last_verified_at=to_timestamp(row.last_verified_at),
-        visibility=row.visibility,
-    )
-    if row.origin != local_network:
-        m.provenance.origin = row.origin
-        m.provenance.verified = bool(row.verified)
-        synced = to_timestamp(row.synced_at)
-        if synced is not None:
-            m.provenance.synced_at.CopyFrom(synced)
-    return m
+from services.common.db import decode_codes
+from services.common.replication import record_meta
+from services.directory.models import AuthorityRow, ContactPointRow, RoutingProfileRow
 
 
 def authority(row: AuthorityRow, local_network: str) -> pb.Authority:
     return pb.Authority(
-        meta=meta(row, local_network),
+        meta=record_meta(row, local_network),
         jurisdiction=row.jurisdiction,
         name=row.name,
         kind=row.kind,
@@ -55,7 +30,7 @@ def authority(row: AuthorityRow, local_network: str) -> pb.Authority:
 
 def contact_point(row: ContactPointRow, local_network: str) -> pb.ContactPoint:
     return pb.ContactPoint(
-        meta=meta(row, local_network),
+        meta=record_meta(row, local_network),
         authority_id=row.authority_id,
         jurisdiction=row.jurisdiction,
         name=row.name,
@@ -74,7 +49,7 @@ def contact_point(row: ContactPointRow, local_network: str) -> pb.ContactPoint:
 
 def routing_profile(row: RoutingProfileRow, local_network: str) -> pb.RoutingProfile:
     return pb.RoutingProfile(
-        meta=meta(row, local_network),
+        meta=record_meta(row, local_network),
         jurisdiction=row.jurisdiction,
         central_authority_id=row.central_authority_id,
         accepted_languages=decode_codes(row.accepted_languages),

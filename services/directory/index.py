@@ -20,11 +20,12 @@ from datetime import UTC, datetime, time, timedelta
 from justnet.directory.v1 import directory_pb2 as pb
 
 from services.common.identity import Caller
+from services.common.replication import Committed
 from services.common.visibility import can_see
 from services.common.waiting import wait_event
 from services.directory import convert
 from services.directory.models import ChangeRow
-from services.directory.store import Committed, DirectoryStore
+from services.directory.store import DirectoryStore
 
 log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(days=365)

@@ -8,6 +8,7 @@ from typing import Any
 from justnet.directory.v1 import directory_pb2 as pb
 
 from services.common import codes
+from services.common.db import decode_codes, encode_codes
 from services.common.errors import (
     FieldError,
     InvalidInput,
@@ -18,13 +19,14 @@ from services.common.errors import (
 )
 from services.common.identity import Caller
 from services.common.ids import is_id, new_id
-from services.common.timeutil import as_utc, from_timestamp, utcnow
+from services.common.paging import MAX_LIMIT
+from services.common.replication import Committed
+from services.common.timeutil import as_utc, utcnow
 from services.common.validation import Validator, country_code
 from services.common.visibility import can_see
 from services.directory import convert, reference, validate
 from services.directory.index import LookupIndex, Query
-from services.directory.models import decode_codes, encode_codes
-from services.directory.store import MAX_LIMIT, Committed, DirectoryStore, ListFilter, Replica
+from services.directory.store import DirectoryStore, ListFilter
 
 INSTRUMENT_TYPES = ("multilateral", "regional", "bilateral")
 # Where a routing profile stands among those for one state, best first.
@@ -47,10 +49,6 @@ class DirectoryLogic:
             raise Unauthenticated("an editor token is required")
         if not (caller.at_least("editor") and caller.network == self.network):
             raise PermissionDenied(f"only editors of {self.network} can change its directory")
-
-    def require_admin(self, caller: Caller) -> None:
-        if not (caller.at_least("admin") and caller.network == self.network):
-            raise PermissionDenied("only this node's administrators and services may do this")
 
     def _check_member(self, jurisdiction: str, v: Validator, field: str = "jurisdiction") -> None:
         if (
@@ -360,126 +358,15 @@ class DirectoryLogic:
         await self.index.catch_up()
         return pb.ImportDirectoryResponse(created=created, updated=updated)
 
-    # ------------------------------------------------------------ replication
+    # ------------------------------------------------------------ replicas
 
-    def _replica(self, req: pb.ApplyReplicaRequest, v: Validator) -> Replica | None:
-        """Checks one replica envelope and payload; None when it has errors (in v)."""
-        origin = req.origin.strip().upper()
-        if not origin:
-            v.fail("origin", "is required")
-        elif origin == self.network:
-            v.fail("origin", f"{origin} is this node; a replica comes from a peer")
-        kind = v.choice("kind", req.kind, codes.KINDS, strict=True)
-        if not is_id(req.record_id):
-            v.fail("record_id", f"{req.record_id[:60]!r} is not a UUID")
-        if req.version < 1:
-            v.fail("version", "must be at least 1")
-        if v.errors:
-            return None
-        values: dict[str, Any] | None = None
-        stamps: dict[str, Any] = {}
-        if not req.deleted:
-            msg: Any = {
-                "authority": pb.Authority,
-                "contact_point": pb.ContactPoint,
-                "routing_profile": pb.RoutingProfile,
-            }[kind]()
-            try:
-                msg.ParseFromString(req.payload)
-            except Exception:
-                v.fail("payload", f"not a serialized {kind}")
-                return None
-            if msg.meta.id != req.record_id or msg.meta.origin.upper() != origin:
-                v.fail("payload", "meta.id and meta.origin must match the envelope")
-                return None
-            values = getattr(validate, kind)(msg, v)
-            if kind == "contact_point":
-                # Written by the origin's RecordAttendance, not by its editors' bodies.
-                values["met_at"] = [n[:300] for n in msg.met_at][-100:]
-            now = utcnow()
-            for name in ("created_at", "updated_at", "last_verified_at"):
-                ts = getattr(msg.meta, name)
-                stamps[name] = from_timestamp(ts) if msg.meta.HasField(name) else now
-        if v.errors:
-            return None
-        return Replica(kind, req.record_id, origin, req.version, values, req.verified, stamps)
-
-    async def apply_replica(
-        self, req: pb.ApplyReplicaRequest, caller: Caller
-    ) -> pb.ApplyReplicaResponse:
-        self.require_admin(caller)
-        v = Validator(from_peer=True)
-        replica = self._replica(req, v)
-        v.raise_if_errors()
-        assert replica is not None
-        synced_at = from_timestamp(req.synced_at) if req.HasField("synced_at") else utcnow()
-        applied, held = await self.store.apply_replica(
-            replica.kind,
-            replica.record_id,
-            replica.origin,
-            replica.version,
-            replica.values,
-            replica.verified,
-            synced_at,
-            replica.timestamps,
-        )
-        if applied:
-            await self.index.catch_up()
-        return pb.ApplyReplicaResponse(applied=applied, held_version=held)
-
-    async def apply_replica_batch(
-        self, req: pb.ApplyReplicaBatchRequest, caller: Caller
-    ) -> pb.ApplyReplicaBatchResponse:
-        """All records of the batch and the new cursor in one transaction, or nothing."""
-        self.require_admin(caller)
-        origin = req.origin.strip().upper()
-        replicas: list[Replica] = []
-        errors: list[FieldError] = []
-        for i, record in enumerate(req.records):
-            v = Validator(f"records[{i}].", from_peer=True)
-            replica = self._replica(record, v)
-            if replica is not None and replica.origin != origin:
-                v.fail("origin", f"must be {origin}, the batch's origin")
-            errors.extend(v.errors)
-            if replica is not None:
-                replicas.append(replica)
-        if not origin or origin == self.network:
-            errors.append(FieldError("origin", "must name a peer network"))
-        if req.cursor < 0:
-            errors.append(FieldError("cursor", "must not be negative"))
-        if errors:
-            raise InvalidInput(errors)
-        last_change = max(
-            (from_timestamp(r.synced_at) for r in req.records if r.HasField("synced_at")),
-            default=None,
-        )
-        committed: list[Committed] = []
-        applied, ignored, cursor = await self.store.apply_replica_batch(
-            origin, replicas, req.cursor, utcnow(), last_change, committed
-        )
+    async def replicas_changed(self, committed: list[Committed]) -> None:
+        """Replicas were applied or dropped (the kit's ReplicaFeedServicer): the lookup
+        index follows, from the change rows the batch wrote when it has them."""
         if committed:
             await self.index.committed(committed)
-        elif applied:
+        else:
             await self.index.catch_up()
-        return pb.ApplyReplicaBatchResponse(applied=applied, ignored=ignored, cursor=cursor)
-
-    async def replication_cursor(self, origin: str, caller: Caller) -> pb.ReplicationCursor:
-        self.require_admin(caller)
-        origin = origin.strip().upper()
-        row, records = await self.store.replication_cursor(origin)
-        out = pb.ReplicationCursor(origin=origin, records=records)
-        if row is not None:
-            out.cursor = row.cursor
-            out.updated_at.FromDatetime(as_utc(row.updated_at))
-            if row.last_change_at is not None:
-                out.last_change_at.FromDatetime(as_utc(row.last_change_at))
-        return out
-
-    async def drop_replicas(self, origin: str, caller: Caller) -> int:
-        self.require_admin(caller)
-        removed = await self.store.drop_replicas(origin.strip().upper())
-        await self.index.catch_up()
-        return removed
 
     # ------------------------------------------------------------ reference data
 

@@ -1,7 +1,8 @@
-"""Directory tables. Local and replicated records live side by side, tagged by origin.
+"""Directory tables. Local and replicated records live side by side, tagged by origin
+(the record, change-log and cursor columns are the replica-feed kit's:
+services/common/replication/columns.py).
 
-Code lists (competences, languages) are stored as ",a,b," strings: portable across
-SQLite and PostgreSQL, filterable with one LIKE, and decoded in one place.
+Code lists (competences, languages) are stored as ",a,b," strings (services/common/db.py).
 """
 
 from __future__ import annotations
@@ -9,53 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    DateTime,
-    Index,
-    Integer,
-    LargeBinary,
-    String,
-    Text,
-    UniqueConstraint,
-    text,
-)
+from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import new_metadata
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants BIGINT.
-SeqType = BigInteger().with_variant(Integer, "sqlite")
+from services.common.replication.columns import ChangeColumns, CursorColumns, RecordColumns
 
 
 class Base(AsyncAttrs, DeclarativeBase):
     metadata = new_metadata()
-
-
-def encode_codes(values: list[str] | tuple[str, ...]) -> str:
-    return "," + ",".join(values) + "," if values else ""
-
-
-def decode_codes(value: str | None) -> list[str]:
-    return [v for v in (value or "").split(",") if v]
-
-
-class RecordColumns:
-    """Columns every directory record has."""
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    origin: Mapped[str] = mapped_column(String(16), index=True)
-    visibility: Mapped[str] = mapped_column(String(16))
-    version: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # Replicas only: when the record last arrived and whether its signature verified.
-    synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    verified: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AuthorityRow(RecordColumns, Base):
@@ -118,33 +82,16 @@ class RoutingProfileRow(RecordColumns, Base):
     __table_args__ = (UniqueConstraint("origin", "jurisdiction"),)
 
 
-class ChangeRow(Base):
-    """The transactional outbox: one row per committed change, in commit order."""
+class ChangeRow(ChangeColumns, Base):
+    """The directory's change log (the outbox its lookup index and federation follow)."""
 
     __tablename__ = "directory_changes"
 
-    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    record_id: Mapped[str] = mapped_column(String(36))
-    origin: Mapped[str] = mapped_column(String(16))
-    version: Mapped[int] = mapped_column(BigInteger)
-    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
-    visibility: Mapped[str] = mapped_column(String(16))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    payload: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
 
-    __table_args__ = (Index("ix_directory_changes_origin_seq", "origin", "seq"),)
-
-
-class ReplicationCursorRow(Base):
-    """How far this node has applied each peer's change log (written with the records)."""
+class ReplicationCursorRow(CursorColumns, Base):
+    """How far this node has applied each peer's directory feed."""
 
     __tablename__ = "directory_replication_cursors"
-
-    origin: Mapped[str] = mapped_column(String(16), primary_key=True)
-    cursor: Mapped[int] = mapped_column(BigInteger)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_change_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class InstrumentRow(Base):

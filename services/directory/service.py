@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc
 from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
 from opentelemetry.metrics import CallbackOptions, Observation
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common import lifecycle, migrations, semconv, telemetry
 from services.common.db import create_engine
 from services.common.internal import InternalCredential
+from services.common.replication import Changes, ReplicaFeedServicer
 from services.common.server import create_server
 from services.common.settings import NodeSettings
 from services.common.validation import warm_up
@@ -24,6 +26,7 @@ from services.directory.store import DirectoryStore
 
 PACKAGE_DIR = Path(__file__).parent
 SERVICE_NAME = directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name
+FEED_NAME = exchange_pb2.DESCRIPTOR.services_by_name["ReplicaFeed"].full_name
 
 
 async def migrate(settings: NodeSettings) -> str | None:
@@ -74,14 +77,18 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> Directory
     logic = DirectoryLogic(store, index, settings.jurisdictions)
     _record_metrics(index)
     own.on_stop(lambda: _forget_index(index))
-    servicer = DirectoryServicer(logic)
+    changes = Changes()
+    servicer = DirectoryServicer(logic, changes)
+    # The change log and replicas, for the node's federation service (the kit's servicer).
+    feed = ReplicaFeedServicer(store, changes, on_applied=logic.replicas_changed)
 
     def register(server: grpc.aio.Server) -> None:
         directory_pb2_grpc.add_DirectoryServiceServicer_to_server(servicer, server)
+        exchange_pb2_grpc.add_ReplicaFeedServicer_to_server(feed, server)
 
     server = await create_server(
         register,
-        [SERVICE_NAME],
+        [SERVICE_NAME, FEED_NAME],
         host=settings.directory.host,
         port=settings.directory.port if port is None else port,
         credential=InternalCredential(settings.data_dir),

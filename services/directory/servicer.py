@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
@@ -10,25 +9,23 @@ from justnet.directory.v1 import directory_pb2 as pb
 from justnet.directory.v1 import directory_pb2_grpc
 
 from services.common.identity import current_caller
-from services.common.timeutil import to_timestamp
-from services.common.waiting import wait_event
+from services.common.replication import Changes
 from services.directory.logic import DirectoryLogic
 from services.directory.store import ListFilter
 
 Ctx: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type hints
-FEED_BATCH = 500
-BATCH_BYTES = 1024 * 1024
 
 
 class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
-    def __init__(self, logic: DirectoryLogic, feed_poll_seconds: float = 0.2) -> None:
+    """The directory's own API. Its change log and replicas are served on the same server
+    by the kit's ReplicaFeedServicer (service.py); `changes` wakes its streams."""
+
+    def __init__(self, logic: DirectoryLogic, changes: Changes) -> None:
         self.logic = logic
-        self.feed_poll_seconds = feed_poll_seconds
-        self._changed = asyncio.Event()
+        self.changes = changes
 
     def notify_changed(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
+        self.changes.notify()
 
     # reference data
     async def ListNetworks(
@@ -193,87 +190,3 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         if result.created or result.updated:
             self.notify_changed()
         return result
-
-    # change feed and replicas
-    async def WatchChanges(
-        self, request: pb.WatchChangesRequest, context: Ctx
-    ) -> AsyncIterator[pb.Change]:
-        async for changes in self._change_batches(request):
-            for change in changes:
-                yield change
-
-    async def WatchChangeBatches(
-        self, request: pb.WatchChangesRequest, context: Ctx
-    ) -> AsyncIterator[pb.ChangeBatch]:
-        async for changes in self._change_batches(request):
-            # Split by size: a message stays far below gRPC's 4 MiB default limit.
-            start, size = 0, 0
-            for i, change in enumerate(changes):
-                if size and size + len(change.payload) > BATCH_BYTES:
-                    yield pb.ChangeBatch(changes=changes[start:i])
-                    start, size = i, 0
-                size += len(change.payload) + 100
-            yield pb.ChangeBatch(changes=changes[start:])
-
-    async def _change_batches(
-        self, request: pb.WatchChangesRequest
-    ) -> AsyncIterator[list[pb.Change]]:
-        self.logic.require_admin(current_caller())
-        seq = max(request.since_seq, 0)
-        origin = self.logic.network if request.local_only else ""
-        store = self.logic.store
-        while True:
-            changed = self._changed
-            batch = await store.changes_since(seq, FEED_BATCH, origin)
-            if batch:
-                seq = batch[-1].seq
-                yield [
-                    pb.Change(
-                        seq=row.seq,
-                        kind=row.kind,
-                        record_id=row.record_id,
-                        origin=row.origin,
-                        version=row.version,
-                        deleted=row.deleted,
-                        visibility=row.visibility,
-                        at=to_timestamp(row.at),
-                        payload=row.payload,
-                    )
-                    for row in batch
-                ]
-            if len(batch) == FEED_BATCH:
-                continue
-            if not request.follow:
-                return
-            # Woken at once by a write in this process; the timeout covers writes made
-            # by other replicas of the service.
-            await wait_event(changed, self.feed_poll_seconds)
-
-    async def ApplyReplica(
-        self, request: pb.ApplyReplicaRequest, context: Ctx
-    ) -> pb.ApplyReplicaResponse:
-        result = await self.logic.apply_replica(request, current_caller())
-        if result.applied:
-            self.notify_changed()
-        return result
-
-    async def ApplyReplicaBatch(
-        self, request: pb.ApplyReplicaBatchRequest, context: Ctx
-    ) -> pb.ApplyReplicaBatchResponse:
-        result = await self.logic.apply_replica_batch(request, current_caller())
-        if result.applied:
-            self.notify_changed()
-        return result
-
-    async def GetReplicationCursor(
-        self, request: pb.GetReplicationCursorRequest, context: Ctx
-    ) -> pb.ReplicationCursor:
-        return await self.logic.replication_cursor(request.origin, current_caller())
-
-    async def DropReplicas(
-        self, request: pb.DropReplicasRequest, context: Ctx
-    ) -> pb.DropReplicasResponse:
-        removed = await self.logic.drop_replicas(request.origin, current_caller())
-        if removed:
-            self.notify_changed()
-        return pb.DropReplicasResponse(removed=removed)

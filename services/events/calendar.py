@@ -12,9 +12,10 @@ from datetime import UTC
 
 import icalendar
 
+from services.common.db import decode_codes
 from services.common.timeutil import as_utc
 from services.common.validation import country_name
-from services.events.models import EventRow, decode_codes
+from services.events.models import EventRow
 from services.events.validate import zone
 
 PRODID = "-//JustNet//events//EN"

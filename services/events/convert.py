@@ -4,31 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from justnet.common.v1 import common_pb2
 from justnet.events.v1 import events_pb2 as pb
 
+from services.common.db import decode_codes
+from services.common.replication import record_meta
 from services.common.timeutil import as_utc, to_timestamp
-from services.events.models import EventRow, RegistrationRow, decode_codes
+from services.events.models import EventRow, RegistrationRow
 from services.events.validate import local_text, utc_text
-
-
-def meta(row: EventRow, local_network: str) -> common_pb2.RecordMeta:
-    m = common_pb2.RecordMeta(
-        id=row.id,
-        origin=row.origin,
-        version=row.version,
-        created_at=to_timestamp(row.created_at),
-        updated_at=to_timestamp(row.updated_at),
-        last_verified_at=to_timestamp(row.last_verified_at),
-        visibility=row.visibility,
-    )
-    if row.origin != local_network:
-        m.provenance.origin = row.origin
-        m.provenance.verified = bool(row.verified)
-        synced = to_timestamp(row.synced_at)
-        if synced is not None:
-            m.provenance.synced_at.CopyFrom(synced)
-    return m
 
 
 def _local(value: str, tz: str) -> str:
@@ -41,7 +23,7 @@ def _local(value: str, tz: str) -> str:
 def event(row: EventRow, local_network: str, confirmed: int = 0, waitlisted: int = 0) -> pb.Event:
     starts, ends = as_utc(row.starts_at), as_utc(row.ends_at)
     msg = pb.Event(
-        meta=meta(row, local_network),
+        meta=record_meta(row, local_network),
         title=row.title,
         kind=row.kind,
         starts_at=local_text(starts, row.timezone),

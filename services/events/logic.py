@@ -1,12 +1,12 @@
-"""Events rules: who may change and see what, registrations, attendance, replicas,
-and messages with peer nodes."""
+"""Events rules: who may change and see what, registrations, attendance, and messages
+with peer nodes (replicas are the replica-feed kit's: services/events/kinds.py)."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import grpc
 from justnet.common.v1 import exchange_pb2
@@ -15,7 +15,6 @@ from justnet.events.v1 import events_pb2 as pb
 
 from services.common.errors import (
     Conflict,
-    FieldError,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -25,6 +24,7 @@ from services.common.errors import (
 )
 from services.common.identity import Caller
 from services.common.ids import is_id, new_id
+from services.common.paging import MAX_LIMIT
 from services.common.timeutil import as_utc, from_timestamp, utcnow
 from services.common.validation import Validator
 from services.common.visibility import can_see
@@ -36,14 +36,7 @@ from services.events.messages import (
     UPDATE_STATES,
 )
 from services.events.models import EventRow, HandoffRow, RegistrationRow
-from services.events.store import (
-    MAX_LIMIT,
-    EventFilter,
-    EventsStore,
-    Placed,
-    Replica,
-    person_key,
-)
+from services.events.store import EventFilter, EventsStore, Placed, person_key
 
 log = logging.getLogger(__name__)
 # Who may see an event from another network at all, and so register from there.
@@ -141,7 +134,7 @@ class EventsLogic:
         v = Validator()
         values = validate.event(msg, v)
         v.raise_if_errors()
-        return await self._message(await self.store.create(new_id(), values))
+        return await self._message(await self.store.create("event", new_id(), values))
 
     async def update(self, msg: pb.Event, expected: int, caller: Caller) -> pb.Event:
         self.require_editor(caller)
@@ -151,14 +144,14 @@ class EventsLogic:
         v = Validator()
         values = validate.event(msg, v)
         v.raise_if_errors()
-        return await self._message(await self.store.update(msg.meta.id, values, expected))
+        return await self._message(await self.store.update_event(msg.meta.id, values, expected))
 
     async def delete(self, event_id: str, expected: int, caller: Caller) -> tuple[str, int]:
         self.require_editor(caller)
         current = await self._visible(event_id, caller)
         if current.origin != self.network:
             raise ReadOnlyReplica(current.origin)
-        return await self.store.delete(event_id, expected)
+        return await self.store.delete_event(event_id, expected)
 
     async def calendar(self, req: pb.GetCalendarRequest, caller: Caller) -> pb.Calendar:
         if req.event_id:
@@ -492,86 +485,3 @@ class EventsLogic:
             await self.store.settle(
                 registration_id, "failed", 0, delivery.last_error or "not delivered"
             )
-
-    # ------------------------------------------------------------ replicas
-
-    def _replica(self, rec: exchange_pb2.FeedReplica, v: Validator, origin: str) -> Replica | None:
-        rec_origin = rec.origin.strip().upper()
-        if rec_origin != origin:
-            v.fail("origin", f"must be {origin}, the batch's origin")
-        if rec.kind != "event":
-            v.fail("kind", f"{rec.kind[:40]!r} is not event")
-        if not is_id(rec.record_id):
-            v.fail("record_id", f"{rec.record_id[:60]!r} is not a UUID")
-        if rec.version < 1:
-            v.fail("version", "must be at least 1")
-        if v.errors:
-            return None
-        values: dict[str, Any] | None = None
-        stamps: dict[str, datetime] = {}
-        if not rec.deleted:
-            msg = pb.Event()
-            try:
-                msg.ParseFromString(rec.payload)
-            except Exception:
-                v.fail("payload", "not a serialized events.v1.Event")
-                return None
-            if msg.meta.id != rec.record_id or msg.meta.origin.upper() != origin:
-                v.fail("payload", "meta.id and meta.origin must match the envelope")
-                return None
-            # The origin's times are instants; no local-time reading of a replica.
-            msg.starts_at = msg.starts_at_utc or msg.starts_at
-            msg.ends_at = msg.ends_at_utc or msg.ends_at
-            values = validate.event(msg, v)
-            now = utcnow()
-            for name in ("created_at", "updated_at", "last_verified_at"):
-                ts = getattr(msg.meta, name)
-                stamps[name] = from_timestamp(ts) if msg.meta.HasField(name) else now
-        if v.errors:
-            return None
-        return Replica(rec.record_id, origin, rec.version, values, rec.verified, stamps)
-
-    async def apply_replica_batch(
-        self, req: exchange_pb2.FeedApplyBatchRequest, caller: Caller
-    ) -> exchange_pb2.FeedApplyBatchResponse:
-        """All events of the batch and the new cursor in one transaction, or nothing."""
-        self.require_admin(caller)
-        origin = req.origin.strip().upper()
-        errors: list[FieldError] = []
-        if not origin or origin == self.network:
-            errors.append(FieldError("origin", "must name a peer network"))
-        if req.cursor < 0:
-            errors.append(FieldError("cursor", "must not be negative"))
-        replicas: list[Replica] = []
-        for i, record in enumerate(req.records):
-            v = Validator(f"records[{i}].", from_peer=True)
-            replica = self._replica(record, v, origin)
-            errors.extend(v.errors)
-            if replica is not None:
-                replicas.append(replica)
-        if errors:
-            raise InvalidInput(errors)
-        last_change = max(
-            (from_timestamp(r.synced_at) for r in req.records if r.HasField("synced_at")),
-            default=None,
-        )
-        applied, ignored, cursor = await self.store.apply_replica_batch(
-            origin, replicas, req.cursor, utcnow(), last_change
-        )
-        return exchange_pb2.FeedApplyBatchResponse(applied=applied, ignored=ignored, cursor=cursor)
-
-    async def replication_cursor(self, origin: str, caller: Caller) -> exchange_pb2.FeedCursor:
-        self.require_admin(caller)
-        origin = origin.strip().upper()
-        row, records = await self.store.replication_cursor(origin)
-        out = exchange_pb2.FeedCursor(origin=origin, records=records)
-        if row is not None:
-            out.cursor = row.cursor
-            out.updated_at.FromDatetime(as_utc(row.updated_at))
-            if row.last_change_at is not None:
-                out.last_change_at.FromDatetime(as_utc(row.last_change_at))
-        return out
-
-    async def drop_replicas(self, origin: str, caller: Caller) -> int:
-        self.require_admin(caller)
-        return await self.store.drop_replicas(origin.strip().upper())

@@ -1,4 +1,6 @@
-"""Events tables. Local and replicated events live side by side, tagged by origin.
+"""Events tables. Local and replicated events live side by side, tagged by origin (the
+record, change-log and cursor columns are the replica-feed kit's:
+services/common/replication/columns.py).
 
 Times are stored in UTC; each event keeps its IANA zone so calendars and responses
 show local time. Registrations belong to the node where they were made: the owner's
@@ -10,52 +12,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    DateTime,
-    Index,
-    Integer,
-    LargeBinary,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import new_metadata
 from services.common.handoff import HandoffColumns
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants BIGINT.
-SeqType = BigInteger().with_variant(Integer, "sqlite")
+from services.common.replication.columns import ChangeColumns, CursorColumns, RecordColumns
 
 
 class Base(AsyncAttrs, DeclarativeBase):
     metadata = new_metadata()
 
 
-def encode_codes(values: list[str] | tuple[str, ...]) -> str:
-    return "," + ",".join(values) + "," if values else ""
-
-
-def decode_codes(value: str | None) -> list[str]:
-    return [v for v in (value or "").split(",") if v]
-
-
-class EventRow(Base):
+class EventRow(RecordColumns, Base):
     __tablename__ = "events_events"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    origin: Mapped[str] = mapped_column(String(16), index=True)
-    visibility: Mapped[str] = mapped_column(String(16))
-    version: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    verified: Mapped[bool] = mapped_column(Boolean, default=False)
 
     title: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(32))
@@ -111,33 +82,16 @@ class RegistrationRow(Base):
     )
 
 
-class ChangeRow(Base):
-    """The transactional outbox of events: one row per committed change, in order."""
+class ChangeRow(ChangeColumns, Base):
+    """The events change log (the outbox federation follows)."""
 
     __tablename__ = "events_changes"
 
-    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    record_id: Mapped[str] = mapped_column(String(36))
-    origin: Mapped[str] = mapped_column(String(16))
-    version: Mapped[int] = mapped_column(BigInteger)
-    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
-    visibility: Mapped[str] = mapped_column(String(16))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    payload: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
 
-    __table_args__ = (Index("ix_events_changes_origin_seq", "origin", "seq"),)
-
-
-class ReplicationCursorRow(Base):
-    """How far this node has applied each peer's events feed (written with the records)."""
+class ReplicationCursorRow(CursorColumns, Base):
+    """How far this node has applied each peer's events feed."""
 
     __tablename__ = "events_replication_cursors"
-
-    origin: Mapped[str] = mapped_column(String(16), primary_key=True)
-    cursor: Mapped[int] = mapped_column(BigInteger)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_change_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class HandoffRow(HandoffColumns, Base):

@@ -52,6 +52,6 @@ async def load(store: EventsStore, network: str) -> int:
     added = 0
     for record_id, values in build(network):
         if await store.get(record_id) is None:
-            await store.create(record_id, values)
+            await store.create("event", record_id, values)
             added += 1
     return added

@@ -18,11 +18,12 @@ from services.common.db import create_engine
 from services.common.handoff import Handoff
 from services.common.identity import Caller
 from services.common.internal import InternalCredential
+from services.common.replication import Changes, ReplicaFeedServicer
 from services.common.server import create_server
 from services.common.settings import NodeSettings
 from services.events.logic import EventsLogic, Peers
 from services.events.models import HandoffRow
-from services.events.servicer import Changes, EventsFeed, EventsMailbox, EventsServicer
+from services.events.servicer import EventsMailbox, EventsServicer
 from services.events.store import EventsStore
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,8 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> EventsRun
     credential = InternalCredential(settings.data_dir)
     directory_channel = own.channel(settings.directory.target, credential=credential)
     federation_channel = own.channel(settings.federation.target, credential=credential)
-    logic = EventsLogic(
-        EventsStore(engine, settings.network), Peers(directory=GrpcDirectory(directory_channel))
-    )
+    store = EventsStore(engine, settings.network)
+    logic = EventsLogic(store, Peers(directory=GrpcDirectory(directory_channel)))
     changes = Changes()
     service = Caller.node_service("events", settings.network)
 
@@ -88,7 +88,9 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> EventsRun
             EventsServicer(logic, changes, handoff.wake), server
         )
         exchange_pb2_grpc.add_MailboxServicer_to_server(EventsMailbox(logic, handoff.wake), server)
-        exchange_pb2_grpc.add_ReplicaFeedServicer_to_server(EventsFeed(logic, changes), server)
+        exchange_pb2_grpc.add_ReplicaFeedServicer_to_server(
+            ReplicaFeedServicer(store, changes), server
+        )
 
     own.started(handoff)
     server = await create_server(

@@ -1,8 +1,9 @@
 """EventsStore: every SQL statement of the events service.
 
 Event writes append to `events_changes` (the outbox federation follows) in the same
-transaction, under one writer lock so sequence numbers commit in order (SQLite has one
-writer anyway; PostgreSQL takes a transaction-scoped advisory lock, as the directory).
+transaction, under one writer lock so sequence numbers commit in order; that, the plain
+writes of an event and everything about replicas are the replica-feed kit's
+(services/common/replication/store.py).
 
 Registrations decide places under the event's own lock: SQLite's BEGIN IMMEDIATE, and
 on PostgreSQL `SELECT ... FOR UPDATE` on the event row, so concurrent registrations
@@ -19,41 +20,22 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.common import changelog, visibility
-from services.common.db import WRITE, session_factory
-from services.common.errors import (
-    Conflict,
-    InvalidInput,
-    NotFound,
-    ReadOnlyReplica,
-    VersionMismatch,
-)
+from services.common import visibility
+from services.common.db import WRITE
+from services.common.errors import Conflict, InvalidInput, NotFound, ReadOnlyReplica
 from services.common.identity import Caller
-from services.common.paging import decode_cursor, encode_cursor
+from services.common.paging import Page, decode_cursor, page_of, page_size
+from services.common.replication import ReplicaStore
 from services.common.timeutil import as_utc, utcnow
-from services.events import convert, messages
-from services.events.models import (
-    ChangeRow,
-    EventRow,
-    RegistrationRow,
-    ReplicationCursorRow,
-    encode_codes,
-)
+from services.events import messages
+from services.events.kinds import KINDS
+from services.events.models import ChangeRow, EventRow, RegistrationRow, ReplicationCursorRow
 from services.events.validate import ACTIVE_STATES
 
 _WRITE_LOCK_KEY = 0x4A4E4556  # "JNEV": the events change log's advisory lock
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
-CODE_LIST_COLUMNS = ("languages", "interpretation")
 # A member's registration for a peer's event only moves forward: answers and updates
 # may arrive out of order (a receipt's "waitlisted" after the owner's "confirmed").
 _RANK = {"pending": 0, "waitlisted": 1, "confirmed": 2, "refused": 3, "failed": 3, "cancelled": 4}
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: list[EventRow]
-    next_cursor: str
 
 
 @dataclass(frozen=True)
@@ -62,16 +44,6 @@ class EventFilter:
     kind: str = ""
     start: datetime | None = None  # events ending at or after
     end: datetime | None = None  # events starting before
-
-
-@dataclass(frozen=True)
-class Replica:
-    record_id: str
-    origin: str
-    version: int
-    values: dict[str, Any] | None  # None: deleted
-    verified: bool
-    timestamps: dict[str, datetime]
 
 
 @dataclass(frozen=True)
@@ -96,20 +68,13 @@ def person_key(
     return f"{network}/{subject}/{name.casefold()}"[:600]
 
 
-def _storage_values(values: dict[str, Any]) -> dict[str, Any]:
-    out = dict(values)
-    for column in CODE_LIST_COLUMNS:
-        if column in out and isinstance(out[column], list):
-            out[column] = encode_codes(out[column])
-    return out
+class EventsStore(ReplicaStore):
+    code_lists = ("languages", "interpretation")
 
-
-class EventsStore:
     def __init__(self, engine: AsyncEngine, local_network: str) -> None:
-        self.engine = engine
-        self.sessions = session_factory(engine)
-        self.local_network = local_network
-        self._postgres = engine.dialect.name == "postgresql"
+        super().__init__(
+            engine, local_network, KINDS, ChangeRow, ReplicationCursorRow, _WRITE_LOCK_KEY
+        )
 
     # ------------------------------------------------------------ event reads
 
@@ -142,8 +107,10 @@ class EventsStore:
                 out[event_id] = (confirmed, waitlisted)
         return out
 
-    async def list_events(self, caller: Caller, flt: EventFilter, limit: int, cursor: str) -> Page:
-        limit = min(max(limit or DEFAULT_LIMIT, 1), MAX_LIMIT)
+    async def list_events(
+        self, caller: Caller, flt: EventFilter, limit: int, cursor: str
+    ) -> Page[EventRow]:
+        size = page_size(limit)
         conditions: list[ColumnElement[bool]] = [
             visibility.sql_filter(caller, EventRow.origin, EventRow.visibility, self.local_network)
         ]
@@ -171,121 +138,37 @@ class EventsStore:
             select(EventRow)
             .where(*conditions)
             .order_by(EventRow.starts_at, EventRow.id)
-            .limit(limit + 1)
+            .limit(size + 1)
         )
         async with self.sessions() as session:
             rows = list((await session.scalars(stmt)).all())
-        next_cursor = ""
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            next_cursor = encode_cursor(as_utc(last.starts_at).isoformat(), last.id)
-        return Page(rows, next_cursor)
-
-    async def max_seq(self) -> int:
-        return await changelog.max_seq(self.sessions, ChangeRow)
-
-    async def changes_since(self, seq: int, limit: int = 500, origin: str = "") -> list[ChangeRow]:
-        return await changelog.changes_since(self.sessions, ChangeRow, seq, limit, origin)
+        return page_of(rows, size, lambda r: as_utc(r.starts_at).isoformat(), lambda r: r.id)
 
     # ------------------------------------------------------------ event writes
 
-    async def _begin_write(self, session: AsyncSession) -> None:
-        await changelog.begin_write(session, self._postgres, _WRITE_LOCK_KEY)
+    async def update_event(self, record_id: str, values: dict[str, Any], expected: int) -> EventRow:
+        # More places: the waitlist moves up at once, in the same transaction.
+        row: EventRow = await self.update("event", record_id, values, expected, then=self._promote)
+        return row
 
-    def _append_change(
-        self, session: AsyncSession, row: EventRow, deleted: bool, at: datetime
-    ) -> None:
-        payload = b"" if deleted else convert.event(row, self.local_network).SerializeToString()
-        session.add(
-            ChangeRow(
-                kind="event",
-                record_id=row.id,
-                origin=row.origin,
-                version=row.version,
-                deleted=deleted,
-                visibility=row.visibility,
-                at=at,
-                payload=payload,
+    async def delete_event(self, record_id: str, expected: int) -> tuple[str, int]:
+        return await self.delete("event", record_id, expected, then=self._registrations_off)
+
+    async def _registrations_off(self, session: AsyncSession, row: EventRow, now: datetime) -> None:
+        """An event of this node is deleted: peers' members with a place or a waitlist
+        slot learn it is off (the messages are written here, with the deletion); every
+        registration goes."""
+        told = await session.scalars(
+            select(RegistrationRow).where(
+                RegistrationRow.event_id == row.id,
+                RegistrationRow.network != self.local_network,
+                RegistrationRow.message_id.is_not(None),
+                RegistrationRow.state.in_(ACTIVE_STATES),
             )
         )
-
-    def _check_writable(self, row: EventRow | None, record_id: str, expected: int) -> EventRow:
-        if row is None:
-            raise NotFound(f"no event {record_id}")
-        if row.origin != self.local_network:
-            raise ReadOnlyReplica(row.origin)
-        if expected and expected != row.version:
-            raise VersionMismatch(expected, row.version)
-        return row
-
-    async def create(self, record_id: str, values: dict[str, Any]) -> EventRow:
-        now = utcnow()
-        row = EventRow(
-            id=record_id,
-            origin=self.local_network,
-            version=1,
-            created_at=now,
-            updated_at=now,
-            last_verified_at=now,
-            verified=True,
-            **_storage_values(values),
-        )
-        async with self.sessions.begin() as session:
-            await self._begin_write(session)
-            session.add(row)
-            await session.flush()
-            self._append_change(session, row, False, now)
-        return row
-
-    async def update(self, record_id: str, values: dict[str, Any], expected: int) -> EventRow:
-        now = utcnow()
-        async with self.sessions.begin() as session:
-            await self._begin_write(session)
-            row = self._check_writable(
-                await session.get(EventRow, record_id, with_for_update=self._postgres),
-                record_id,
-                expected,
-            )
-            for key, value in _storage_values(values).items():
-                setattr(row, key, value)
-            row.version += 1
-            row.updated_at = now
-            row.last_verified_at = now
-            await session.flush()
-            self._append_change(session, row, False, now)
-            # More places: the waitlist moves up at once.
-            await self._promote(session, row, now)
-        return row
-
-    async def delete(self, record_id: str, expected: int) -> tuple[str, int]:
-        now = utcnow()
-        async with self.sessions.begin() as session:
-            await self._begin_write(session)
-            row = self._check_writable(
-                await session.get(EventRow, record_id, with_for_update=self._postgres),
-                record_id,
-                expected,
-            )
-            row.version += 1
-            self._append_change(session, row, True, now)
-            # Peers' members with a place or a waitlist slot learn the event is off (the
-            # messages are written here, with the deletion); every registration goes.
-            told = await session.scalars(
-                select(RegistrationRow).where(
-                    RegistrationRow.event_id == record_id,
-                    RegistrationRow.network != self.local_network,
-                    RegistrationRow.message_id.is_not(None),
-                    RegistrationRow.state.in_(ACTIVE_STATES),
-                )
-            )
-            for reg in told.all():
-                await session.merge(messages.update(reg, "cancelled", now))
-            await session.execute(
-                delete(RegistrationRow).where(RegistrationRow.event_id == record_id)
-            )
-            await session.delete(row)
-        return record_id, row.version
+        for reg in told.all():
+            await session.merge(messages.update(reg, "cancelled", now))
+        await session.execute(delete(RegistrationRow).where(RegistrationRow.event_id == row.id))
 
     # ------------------------------------------------------------ registrations
 
@@ -554,99 +437,3 @@ class EventsStore:
             row.attended_at = now if attended else None
             row.updated_at = now
         return row
-
-    # ------------------------------------------------------------ replicas
-
-    async def apply_replica_batch(
-        self,
-        origin: str,
-        replicas: list[Replica],
-        cursor: int,
-        synced_at: datetime,
-        last_change_at: datetime | None,
-    ) -> tuple[int, int, int]:
-        """Applies replicas and moves the origin's cursor in one transaction."""
-        applied = ignored = 0
-        async with self.sessions.begin() as session:
-            await self._begin_write(session)
-            ids = [r.record_id for r in replicas]
-            held: dict[str, EventRow] = {}
-            for start in range(0, len(ids), 500):
-                stmt = select(EventRow).where(EventRow.id.in_(ids[start : start + 500]))
-                if self._postgres:
-                    stmt = stmt.with_for_update()
-                held.update({row.id: row for row in (await session.scalars(stmt)).all()})
-            for r in replicas:
-                row = held.get(r.record_id)
-                if row is not None and row.origin != r.origin:
-                    raise InvalidInput.one(
-                        "origin", f"event {r.record_id} belongs to {row.origin}, not {r.origin}"
-                    )
-                # A tombstone at the held version still removes it (no longer shared).
-                held_newer = row is not None and (
-                    row.version > r.version or (row.version == r.version and r.values is not None)
-                )
-                if held_newer or (row is None and r.values is None):
-                    ignored += 1
-                    continue
-                applied += 1
-                if r.values is None:
-                    assert row is not None
-                    row.version = r.version
-                    self._append_change(session, row, True, synced_at)
-                    await session.delete(row)
-                    held.pop(r.record_id, None)
-                    await session.flush()  # the same id may come back later in this batch
-                    continue
-                if row is None:
-                    row = EventRow(id=r.record_id, origin=r.origin)
-                    session.add(row)
-                    held[r.record_id] = row
-                for key, value in _storage_values(r.values).items():
-                    setattr(row, key, value)
-                row.version = r.version
-                row.created_at = r.timestamps["created_at"]
-                row.updated_at = r.timestamps["updated_at"]
-                row.last_verified_at = r.timestamps["last_verified_at"]
-                row.synced_at = synced_at
-                row.verified = r.verified
-                self._append_change(session, row, False, synced_at)
-            cur = await session.get(ReplicationCursorRow, origin, with_for_update=self._postgres)
-            if cur is None:
-                cur = ReplicationCursorRow(origin=origin, cursor=cursor, updated_at=synced_at)
-                session.add(cur)
-            cur.cursor = max(cur.cursor, cursor)
-            cur.updated_at = synced_at
-            if last_change_at is not None:
-                cur.last_change_at = last_change_at
-            stored = cur.cursor
-        return applied, ignored, stored
-
-    async def replication_cursor(self, origin: str) -> tuple[ReplicationCursorRow | None, int]:
-        async with self.sessions() as session:
-            row = await session.get(ReplicationCursorRow, origin)
-            count = int(
-                await session.scalar(
-                    select(func.count()).select_from(EventRow).where(EventRow.origin == origin)
-                )
-                or 0
-            )
-        return row, count
-
-    async def drop_replicas(self, origin: str) -> int:
-        if origin == self.local_network:
-            raise InvalidInput.one("origin", "this node's own events are not replicas")
-        now = utcnow()
-        removed = 0
-        async with self.sessions.begin() as session:
-            await self._begin_write(session)
-            rows = (await session.scalars(select(EventRow).where(EventRow.origin == origin))).all()
-            for row in rows:
-                row.version += 1
-                self._append_change(session, row, True, now)
-                await session.delete(row)
-                removed += 1
-            await session.execute(
-                delete(ReplicationCursorRow).where(ReplicationCursorRow.origin == origin)
-            )
-        return removed

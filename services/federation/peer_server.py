@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
+from justnet.common.v1 import exchange_pb2 as xpb
 from justnet.directory.v1 import directory_pb2_grpc
 from justnet.federation.v1 import federation_pb2 as pb
 
@@ -44,7 +45,7 @@ MAX_ANNOUNCE_BYTES = 256 * 1024
 # A pushed message carries its payload (bounded at Send) plus the signed envelope.
 MAX_MESSAGE_BYTES = 300 * 1024
 HEARTBEAT_SECONDS = 5.0
-QUEUE_BOUND = 100  # lists of changes (a directory feed hands over up to 500 at once)
+QUEUE_BOUND = 100  # lists of changes (a feed hands over up to 500 at once)
 MAX_BATCH = 500  # records per signed batch, whatever the subscriber asks
 # Payload bytes per batch before it is closed: messages stay far below gRPC's 4 MiB.
 BATCH_BYTES = 1024 * 1024
@@ -209,7 +210,7 @@ class PeerServer:
         records per signed batch (0: one signed record per message)."""
         max_batch = min(max(max_batch, 0), MAX_BATCH)
         # Lists of consecutive changes, as the feed hands them over.
-        queue: asyncio.Queue[list[Any] | None] = asyncio.Queue(QUEUE_BOUND)
+        queue: asyncio.Queue[list[xpb.FeedChange] | None] = asyncio.Queue(QUEUE_BOUND)
         stream = feed.watch_batches(since)
 
         async def pump() -> None:
@@ -221,7 +222,7 @@ class PeerServer:
 
         reader = asyncio.create_task(pump())
         cursor = since
-        held: list[Any] = []  # changes taken from the queue, not sent yet
+        held: list[xpb.FeedChange] = []  # changes taken from the queue, not sent yet
         ended = False
         # At once: the subscriber knows the stream is up before any record is due.
         yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
@@ -288,8 +289,8 @@ class PeerServer:
         return feed in current.replay_feeds and not replaying
 
     def _batch(
-        self, changes: list[Any], limit: int, peer: Peer, policy: Policy
-    ) -> tuple[pb.BatchEnvelope, list[Any]]:
+        self, changes: list[xpb.FeedChange], limit: int, peer: Peer, policy: Policy
+    ) -> tuple[pb.BatchEnvelope, list[xpb.FeedChange]]:
         """A batch of the first changes (at most `limit`, about BATCH_BYTES); the rest."""
         batch = pb.BatchEnvelope(origin=self.network, destination=peer.network)
         records = batch.records
@@ -308,8 +309,7 @@ class PeerServer:
         return batch, changes[taken:]
 
     @staticmethod
-    def _fill(envelope: pb.RecordEnvelope, change: Any, policy: Policy) -> None:
-        # `change` is a directory Change or a common FeedChange: the same fields.
+    def _fill(envelope: pb.RecordEnvelope, change: xpb.FeedChange, policy: Policy) -> None:
         shared = not change.deleted and policy.shares(change.kind, change.visibility)
         envelope.kind = change.kind
         envelope.record_id = change.record_id
@@ -320,7 +320,7 @@ class PeerServer:
         envelope.cursor = change.seq
         envelope.changed_at.CopyFrom(change.at)
 
-    def _record(self, change: Any, peer: Peer, policy: Policy) -> pb.SignedRecord:
+    def _record(self, change: xpb.FeedChange, peer: Peer, policy: Policy) -> pb.SignedRecord:
         """One record signed on its own (subscribers that did not ask for batches)."""
         envelope = pb.RecordEnvelope(origin=self.network, destination=peer.network)
         self._fill(envelope, change, policy)

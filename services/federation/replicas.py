@@ -17,12 +17,12 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from typing import Any
 
 import grpc
+from justnet.common.v1 import exchange_pb2 as xpb
 
 from services.common.waiting import wait_event
-from services.federation.feeds import ChangeStream, Feed, Replica
+from services.federation.feeds import ChangeStream, Feed
 
 log = logging.getLogger(__name__)
 REFRESH_GAP = 0.5
@@ -108,9 +108,6 @@ class TrackedFeed:
     async def ready(self, seconds: float) -> bool:
         return await self.feed.ready(seconds)
 
-    def watch(self, since: int) -> Any:
-        return self.feed.watch(since)
-
     def watch_batches(self, since: int) -> ChangeStream:
         return self.feed.watch_batches(since)
 
@@ -120,7 +117,7 @@ class TrackedFeed:
         self.counts.seen(origin, self.name, answer, changes)
         return answer
 
-    async def apply(self, origin: str, records: list[Replica], cursor: int) -> int:
+    async def apply(self, origin: str, records: list[xpb.FeedReplica], cursor: int) -> int:
         try:
             return await self.feed.apply(origin, records, cursor)
         finally:

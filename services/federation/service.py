@@ -39,7 +39,7 @@ from services.federation import tls
 from services.federation.announcer import KeyAnnouncer
 from services.federation.contact_details import DetailsLog
 from services.federation.courier import Couriers
-from services.federation.feeds import Feed, directory_feed, service_feed
+from services.federation.feeds import Feed, FeedClient
 from services.federation.mailboxes import Mailboxes
 from services.federation.metrics import FederationMetrics, PeerGauges
 from services.federation.nonces import NonceStore
@@ -47,7 +47,7 @@ from services.federation.outbox import Inbox, Outbox, check_send, delivery_messa
 from services.federation.peer_client import FETCH_DETAILS, PEER_SERVICE, PeerClient
 from services.federation.peer_server import PeerServer
 from services.federation.peers import Peer, PeerStore, accepted_of
-from services.federation.policy import EVENT_KINDS, POLICIES
+from services.federation.policy import DIRECTORY_KINDS, EVENT_KINDS, POLICIES
 from services.federation.quarantine import QuarantineStore
 from services.federation.receiver import Receiver
 from services.federation.replicas import ReplicaCounts
@@ -56,6 +56,8 @@ from services.federation.subscriptions import PeerManager
 log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).parent
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FederationService"].full_name
+# The change streams of the feeds stay open (ReplicaFeed.WatchChanges, WatchChangeBatches).
+FEED_TIMEOUTS: dict[str, float | None] = {"WatchChanges": None, "WatchChangeBatches": None}
 
 
 def node_keys(settings: NodeSettings, identity: NodeIdentity) -> pb.NodeKeys:
@@ -368,9 +370,7 @@ async def start(
     engine = await own.engine(settings.federation.database_url, PACKAGE_DIR, "federation")
     store = PeerStore(engine, settings.network)
     credential = InternalCredential(settings.data_dir)
-    channel = own.channel(
-        settings.directory.target, timeouts={"WatchChanges": None}, credential=credential
-    )
+    channel = own.channel(settings.directory.target, timeouts=FEED_TIMEOUTS, credential=credential)
     directory = directory_pb2_grpc.DirectoryServiceStub(channel)
     metrics = FederationMetrics()
     own.on_stop(metrics.stop)
@@ -380,13 +380,13 @@ async def start(
     couriers = Couriers(settings.network, identity, outbox, mailboxes, metrics)
     details_log = DetailsLog(engine)
     events_channel = own.channel(
-        settings.events.target, timeouts={"WatchChanges": None}, credential=credential
+        settings.events.target, timeouts=FEED_TIMEOUTS, credential=credential
     )
     # Replicas held per peer and feed, kept in memory for the metrics (replicas.py).
     replicas = ReplicaCounts()
     feeds: list[Feed] = [
-        replicas.track(directory_feed(settings.network, channel)),
-        replicas.track(service_feed("events", EVENT_KINDS, settings.network, events_channel)),
+        replicas.track(FeedClient("directory", DIRECTORY_KINDS, settings.network, channel)),
+        replicas.track(FeedClient("events", EVENT_KINDS, settings.network, events_channel)),
     ]
     quarantine = QuarantineStore(engine)
     await quarantine.load_counts()

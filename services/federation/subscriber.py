@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import grpc
+from justnet.common.v1 import exchange_pb2 as xpb
 from justnet.federation.v1 import federation_pb2 as pb
 
 from services.common.backoff import CAP_SECONDS, UNREACHABLE_CAP_SECONDS, backoff_seconds
 from services.common.errors import DomainError, detail_from_trailers
 from services.common.keyring import NodeIdentity
 from services.common.timeutil import utcnow
-from services.federation.feeds import Feed, Replica
+from services.federation.feeds import Feed
 from services.federation.peer_client import GET_KEYS, SUBSCRIBE, PeerClient
 from services.federation.peers import Peer, PeerStore
 from services.federation.quarantine import (
@@ -66,7 +67,7 @@ class Incoming:
     """A verified record and its cursor, judged: `held` says why it is not applied (then
     `replica` is its tombstone, or None when the service gets nothing of it)."""
 
-    replica: Replica | None
+    replica: xpb.FeedReplica | None
     cursor: int
     kind: str
     record_id: str
@@ -310,12 +311,14 @@ class Subscriber:
             self.peer.accepted,
             utcnow(),
         )
-        replica: Replica | None = Replica(
+        replica: xpb.FeedReplica | None = xpb.FeedReplica(
+            origin=self.peer.network,
             kind=e.kind,
             record_id=e.record_id,
             version=e.version,
             deleted=e.deleted or held is not None,
             payload=e.payload if held is None else b"",
+            verified=True,  # its signature was verified above
             synced_at=e.changed_at,
         )
         if held is not None and not held.tombstone:

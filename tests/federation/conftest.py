@@ -115,6 +115,11 @@ class FedNode:
     def dir(self) -> directory_pb2_grpc.DirectoryServiceStub:
         return directory_pb2_grpc.DirectoryServiceStub(self.channel)
 
+    @property
+    def dir_feed(self) -> exchange_pb2_grpc.ReplicaFeedStub:
+        """The directory's change log and replicas (justnet.common.v1.ReplicaFeed)."""
+        return exchange_pb2_grpc.ReplicaFeedStub(self.channel)
+
     fed_channel: Any = None
     mailbox: RecordingMailbox | None = None
     mailbox_rt: RunningServer | None = None

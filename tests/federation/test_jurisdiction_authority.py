@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 import pytest
+from justnet.common.v1 import exchange_pb2 as xpb
 from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.federation.v1 import federation_pb2 as fpb
 from sqlalchemy import text
@@ -214,8 +215,8 @@ async def test_future_last_verified_at_and_refused_records_do_not_stop_the_feed(
     assert items[refused.meta.id].reason == "refused"
     assert items[refused.meta.id].jurisdiction == "NG"
     assert "name" in items[refused.meta.id].detail
-    cursor = await sea.dir.GetReplicationCursor(
-        dpb.GetReplicationCursorRequest(origin="WACAP"), metadata=sea.admin
+    cursor = await sea.dir_feed.GetReplicationCursor(
+        xpb.FeedCursorRequest(origin="WACAP"), metadata=sea.admin
     )
     assert cursor.cursor == await head(wacap) and cursor.records == 2
     await eventually(lambda: _connected(sea), "the feed still connected")

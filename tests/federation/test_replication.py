@@ -6,6 +6,7 @@ import asyncio
 
 import grpc
 import pytest
+from justnet.common.v1 import exchange_pb2 as xpb
 from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.federation.v1 import federation_pb2 as fpb
 
@@ -128,15 +129,15 @@ async def test_restart_mid_stream_loses_and_duplicates_nothing(make_node: NodeFa
     # again: it resumes from the cursor its directory stored with the last applied batch.
     await ejn.stop_federation()
     partial = (
-        await ejn.dir.GetReplicationCursor(
-            dpb.GetReplicationCursorRequest(origin="SEAJUST"), metadata=ejn.admin
+        await ejn.dir_feed.GetReplicationCursor(
+            xpb.FeedCursorRequest(origin="SEAJUST"), metadata=ejn.admin
         )
     ).records
     await ejn.start_federation()
 
     async def complete() -> int:
-        cursor = await ejn.dir.GetReplicationCursor(
-            dpb.GetReplicationCursorRequest(origin="SEAJUST"), metadata=ejn.admin
+        cursor = await ejn.dir_feed.GetReplicationCursor(
+            xpb.FeedCursorRequest(origin="SEAJUST"), metadata=ejn.admin
         )
         return cursor.records if cursor.records >= 4000 else 0
 

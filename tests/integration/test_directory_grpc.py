@@ -9,6 +9,8 @@ from typing import Any
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from justnet.common.v1 import exchange_pb2 as xpb
+from justnet.common.v1 import exchange_pb2_grpc
 from justnet.directory.v1 import directory_pb2 as pb
 from justnet.directory.v1 import directory_pb2_grpc
 
@@ -25,12 +27,23 @@ MEMBER = Caller("member", "SEAJUST", "test").metadata()
 
 
 @pytest.fixture
-async def stub(
+async def channel(
     directory_runtime: DirectoryRuntime, settings: NodeSettings
-) -> AsyncIterator[directory_pb2_grpc.DirectoryServiceStub]:
+) -> AsyncIterator[grpc.aio.Channel]:
     channel = internal_channel(f"127.0.0.1:{directory_runtime.port}", settings.data_dir)
-    yield directory_pb2_grpc.DirectoryServiceStub(channel)
+    yield channel
     await channel.close()
+
+
+@pytest.fixture
+def stub(channel: grpc.aio.Channel) -> directory_pb2_grpc.DirectoryServiceStub:
+    return directory_pb2_grpc.DirectoryServiceStub(channel)
+
+
+@pytest.fixture
+def feed(channel: grpc.aio.Channel) -> exchange_pb2_grpc.ReplicaFeedStub:
+    """The directory's change log and replicas (justnet.common.v1.ReplicaFeed)."""
+    return exchange_pb2_grpc.ReplicaFeedStub(channel)
 
 
 def authority(**kw: object) -> pb.Authority:
@@ -72,7 +85,7 @@ async def test_validation_error_details_name_fields(
 
 
 async def test_service_enforces_roles_itself(
-    stub: directory_pb2_grpc.DirectoryServiceStub,
+    stub: directory_pb2_grpc.DirectoryServiceStub, feed: exchange_pb2_grpc.ReplicaFeedStub
 ) -> None:
     request = pb.CreateAuthorityRequest(authority=authority())
     with pytest.raises(grpc.aio.AioRpcError) as info:
@@ -86,20 +99,20 @@ async def test_service_enforces_roles_itself(
         await stub.CreateAuthority(request, metadata=Caller("editor", "EJN", "x").metadata())
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        stream = stub.WatchChanges(pb.WatchChangesRequest(), metadata=EDITOR)
+        stream = feed.WatchChanges(xpb.FeedWatchRequest(), metadata=EDITOR)
         async for _ in stream:
             pass
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 async def test_change_feed_replays_then_tails(
-    stub: directory_pb2_grpc.DirectoryServiceStub,
+    stub: directory_pb2_grpc.DirectoryServiceStub, feed: exchange_pb2_grpc.ReplicaFeedStub
 ) -> None:
     first = await stub.CreateAuthority(
         pb.CreateAuthorityRequest(authority=authority()), metadata=EDITOR
     )
-    stream = stub.WatchChanges(pb.WatchChangesRequest(since_seq=0, follow=True), metadata=ADMIN)
-    received: list[pb.Change] = []
+    stream = feed.WatchChanges(xpb.FeedWatchRequest(since_seq=0, follow=True), metadata=ADMIN)
+    received: list[xpb.FeedChange] = []
 
     async def collect() -> None:
         async for change in stream:
@@ -125,7 +138,7 @@ async def test_change_feed_replays_then_tails(
 
 
 async def test_replicas_apply_once_and_are_read_only(
-    stub: directory_pb2_grpc.DirectoryServiceStub,
+    stub: directory_pb2_grpc.DirectoryServiceStub, feed: exchange_pb2_grpc.ReplicaFeedStub
 ) -> None:
     record_id = new_id()
     replica = authority(
@@ -138,8 +151,8 @@ async def test_replicas_apply_once_and_are_read_only(
     replica.meta.origin = "EJN"
     replica.meta.version = 3
 
-    def apply(version: int, msg: pb.Authority | None = None) -> pb.ApplyReplicaRequest:
-        return pb.ApplyReplicaRequest(
+    def apply(version: int, msg: pb.Authority | None = None) -> xpb.FeedApplyBatchRequest:
+        record = xpb.FeedReplica(
             origin="EJN",
             kind="authority",
             record_id=record_id,
@@ -147,14 +160,17 @@ async def test_replicas_apply_once_and_are_read_only(
             payload=(msg or replica).SerializeToString(),
             verified=True,
         )
+        return xpb.FeedApplyBatchRequest(origin="EJN", cursor=version, records=[record])
 
-    assert (await stub.ApplyReplica(apply(3), metadata=ADMIN)).applied
-    again = await stub.ApplyReplica(apply(3), metadata=ADMIN)
-    assert not again.applied and again.held_version == 3
-    assert not (await stub.ApplyReplica(apply(2), metadata=ADMIN)).applied
+    assert (await feed.ApplyReplicaBatch(apply(3), metadata=ADMIN)).applied == 1
+    again = await feed.ApplyReplicaBatch(apply(3), metadata=ADMIN)
+    assert (again.applied, again.ignored) == (0, 1)
+    older = await feed.ApplyReplicaBatch(apply(2), metadata=ADMIN)
+    assert (older.applied, older.ignored) == (0, 1)
 
     got = await stub.GetAuthority(pb.GetRecordRequest(id=record_id), metadata=MEMBER)
     assert got.meta.origin == "EJN"
+    assert got.meta.version == 3  # the version held
     assert got.meta.provenance.verified
     # anonymous callers do not see federation records, replicated or not
     with pytest.raises(grpc.aio.AioRpcError) as info:
@@ -173,7 +189,7 @@ async def test_replicas_apply_once_and_are_read_only(
     detail = detail_from_trailers(info.value.trailing_metadata())
     assert detail is not None and detail.owner == "EJN"
 
-    hijack = pb.ApplyReplicaRequest(
+    hijack = xpb.FeedReplica(
         origin="WACAP",
         kind="authority",
         record_id=record_id,
@@ -182,13 +198,18 @@ async def test_replicas_apply_once_and_are_read_only(
         verified=True,
     )
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stub.ApplyReplica(hijack, metadata=ADMIN)
+        await feed.ApplyReplicaBatch(
+            xpb.FeedApplyBatchRequest(origin="WACAP", records=[hijack]), metadata=ADMIN
+        )
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
-    tombstone = pb.ApplyReplicaRequest(
+    tombstone = xpb.FeedReplica(
         origin="EJN", kind="authority", record_id=record_id, version=4, deleted=True
     )
-    assert (await stub.ApplyReplica(tombstone, metadata=ADMIN)).applied
+    removed = await feed.ApplyReplicaBatch(
+        xpb.FeedApplyBatchRequest(origin="EJN", cursor=4, records=[tombstone]), metadata=ADMIN
+    )
+    assert removed.applied == 1
     lookup = await stub.Lookup(pb.LookupRequest(jurisdiction="FR"), metadata=MEMBER)
     assert list(lookup.items) == []
 
@@ -257,7 +278,7 @@ async def test_concurrent_updates_one_wins(stub: directory_pb2_grpc.DirectorySer
 
 
 async def test_replica_batch_applies_in_order_with_its_cursor(
-    stub: directory_pb2_grpc.DirectoryServiceStub,
+    stub: directory_pb2_grpc.DirectoryServiceStub, feed: exchange_pb2_grpc.ReplicaFeedStub
 ) -> None:
     """One batch: the same outcome as applying its records one by one, all or nothing."""
     kept, gone, back = new_id(), new_id(), new_id()
@@ -265,7 +286,7 @@ async def test_replica_batch_applies_in_order_with_its_cursor(
     def rec(record_id: str, version: int, name: str = "", deleted: bool = False) -> Any:
         msg = authority(jurisdiction="FR", name=name or f"Office v{version}", visibility="public")
         msg.meta.id, msg.meta.origin, msg.meta.version = record_id, "EJN", version
-        return pb.ApplyReplicaRequest(
+        return xpb.FeedReplica(
             origin="EJN",
             kind="authority",
             record_id=record_id,
@@ -275,17 +296,15 @@ async def test_replica_batch_applies_in_order_with_its_cursor(
             verified=True,
         )
 
-    first = pb.ApplyReplicaBatchRequest(
+    first = xpb.FeedApplyBatchRequest(
         origin="EJN", cursor=10, records=[rec(kept, 1), rec(gone, 1), rec(back, 1)]
     )
-    assert (await stub.ApplyReplicaBatch(first, metadata=ADMIN)).applied == 3
+    assert (await feed.ApplyReplicaBatch(first, metadata=ADMIN)).applied == 3
     since = (
-        await stub.GetReplicationCursor(
-            pb.GetReplicationCursorRequest(origin="EJN"), metadata=ADMIN
-        )
+        await feed.GetReplicationCursor(xpb.FeedCursorRequest(origin="EJN"), metadata=ADMIN)
     ).cursor
     assert since == 10
-    second = pb.ApplyReplicaBatchRequest(
+    second = xpb.FeedApplyBatchRequest(
         origin="EJN",
         cursor=20,
         records=[
@@ -297,7 +316,7 @@ async def test_replica_batch_applies_in_order_with_its_cursor(
             rec(new_id(), 1, deleted=True),  # a tombstone for a record never held
         ],
     )
-    result = await stub.ApplyReplicaBatch(second, metadata=ADMIN)
+    result = await feed.ApplyReplicaBatch(second, metadata=ADMIN)
     assert (result.applied, result.ignored, result.cursor) == (4, 2, 20)
 
     listed = await stub.ListAuthorities(pb.ListAuthoritiesRequest(network="EJN"), metadata=MEMBER)
@@ -311,25 +330,23 @@ async def test_replica_batch_applies_in_order_with_its_cursor(
     assert gone not in {i.authority.meta.id for i in lookup.items}
 
     # The change log holds each applied step, in order, for the index and the feed.
-    feed = stub.WatchChanges(pb.WatchChangesRequest(since_seq=0), metadata=ADMIN)
-    steps = [(c.record_id, c.version, c.deleted) async for c in feed if c.origin == "EJN"][-4:]
+    log = feed.WatchChanges(xpb.FeedWatchRequest(since_seq=0), metadata=ADMIN)
+    steps = [(c.record_id, c.version, c.deleted) async for c in log if c.origin == "EJN"][-4:]
     assert steps == [(kept, 3, False), (gone, 2, True), (back, 2, True), (back, 3, False)]
     # The batched feed carries the same changes, in the same order.
-    batches = stub.WatchChangeBatches(pb.WatchChangesRequest(since_seq=0), metadata=ADMIN)
+    batches = feed.WatchChangeBatches(xpb.FeedWatchRequest(since_seq=0), metadata=ADMIN)
     batched = [(c.record_id, c.version, c.deleted) async for b in batches for c in b.changes]
     assert [s for s in batched if s[0] in (kept, gone, back)][-4:] == steps
 
     # A record of another origin in the batch: refused, and nothing of it is applied.
-    hijack = pb.ApplyReplicaBatchRequest(
+    hijack = xpb.FeedApplyBatchRequest(
         origin="EJN", cursor=30, records=[rec(new_id(), 1), rec(kept, 9)]
     )
     hijack.records[1].origin = "WACAP"
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stub.ApplyReplicaBatch(hijack, metadata=ADMIN)
+        await feed.ApplyReplicaBatch(hijack, metadata=ADMIN)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    cursor = await stub.GetReplicationCursor(
-        pb.GetReplicationCursorRequest(origin="EJN"), metadata=ADMIN
-    )
+    cursor = await feed.GetReplicationCursor(xpb.FeedCursorRequest(origin="EJN"), metadata=ADMIN)
     assert (cursor.cursor, cursor.records) == (20, 2)
     # Another peer's batch naming a record EJN owns: refused as a whole, cursor untouched.
     other = rec(kept, 9)
@@ -337,13 +354,15 @@ async def test_replica_batch_applies_in_order_with_its_cursor(
     payload = pb.Authority.FromString(other.payload)
     payload.meta.origin = "WACAP"
     other.payload = payload.SerializeToString()
-    taken = pb.ApplyReplicaBatchRequest(origin="WACAP", cursor=5, records=[other])
+    taken = xpb.FeedApplyBatchRequest(origin="WACAP", cursor=5, records=[other])
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stub.ApplyReplicaBatch(taken, metadata=ADMIN)
+        await feed.ApplyReplicaBatch(taken, metadata=ADMIN)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    wacap = await stub.GetReplicationCursor(
-        pb.GetReplicationCursorRequest(origin="WACAP"), metadata=ADMIN
-    )
+    # The refusal names the record, so federation quarantines it and applies the rest.
+    detail = detail_from_trailers(info.value.trailing_metadata())
+    assert detail is not None
+    assert [v.field for v in detail.violations] == ["records[0].origin"]
+    wacap = await feed.GetReplicationCursor(xpb.FeedCursorRequest(origin="WACAP"), metadata=ADMIN)
     assert (wacap.cursor, wacap.records) == (0, 0)
     got = await stub.GetAuthority(pb.GetRecordRequest(id=kept), metadata=MEMBER)
     assert (got.meta.origin, got.meta.version) == ("EJN", 3)

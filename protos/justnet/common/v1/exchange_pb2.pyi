@@ -137,6 +137,12 @@ class FeedChange(_message.Message):
     payload: bytes
     def __init__(self, seq: _Optional[int] = ..., kind: _Optional[str] = ..., record_id: _Optional[str] = ..., origin: _Optional[str] = ..., version: _Optional[int] = ..., deleted: _Optional[bool] = ..., visibility: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payload: _Optional[bytes] = ...) -> None: ...
 
+class FeedChangeBatch(_message.Message):
+    __slots__ = ("changes",)
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[FeedChange]
+    def __init__(self, changes: _Optional[_Iterable[_Union[FeedChange, _Mapping]]] = ...) -> None: ...
+
 class FeedReplica(_message.Message):
     __slots__ = ("origin", "kind", "record_id", "version", "deleted", "payload", "verified", "synced_at")
     ORIGIN_FIELD_NUMBER: _ClassVar[int]

@@ -154,8 +154,9 @@ class Mailbox:
 
 
 class ReplicaFeedStub:
-    """Record feeds replicated to peers like the directory's (the events service implements
-    it). Same semantics as the directory's WatchChanges / ApplyReplicaBatch.
+    """A record feed replicated to peers, implemented by every replicated service (the
+    directory, events) with the kit in services/common/replication. Only the node's own
+    federation service (an admin of this node) calls it.
     """
 
     def __init__(self, channel):
@@ -168,6 +169,11 @@ class ReplicaFeedStub:
                 '/justnet.common.v1.ReplicaFeed/WatchChanges',
                 request_serializer=justnet_dot_common_dot_v1_dot_exchange__pb2.FeedWatchRequest.SerializeToString,
                 response_deserializer=justnet_dot_common_dot_v1_dot_exchange__pb2.FeedChange.FromString,
+                _registered_method=True)
+        self.WatchChangeBatches = channel.unary_stream(
+                '/justnet.common.v1.ReplicaFeed/WatchChangeBatches',
+                request_serializer=justnet_dot_common_dot_v1_dot_exchange__pb2.FeedWatchRequest.SerializeToString,
+                response_deserializer=justnet_dot_common_dot_v1_dot_exchange__pb2.FeedChangeBatch.FromString,
                 _registered_method=True)
         self.ApplyReplicaBatch = channel.unary_unary(
                 '/justnet.common.v1.ReplicaFeed/ApplyReplicaBatch',
@@ -187,19 +193,30 @@ class ReplicaFeedStub:
 
 
 class ReplicaFeedServicer:
-    """Record feeds replicated to peers like the directory's (the events service implements
-    it). Same semantics as the directory's WatchChanges / ApplyReplicaBatch.
+    """A record feed replicated to peers, implemented by every replicated service (the
+    directory, events) with the kit in services/common/replication. Only the node's own
+    federation service (an admin of this node) calls it.
     """
 
     def WatchChanges(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The change log (transactional outbox): replays from since_seq, then tails.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchChangeBatches(self, request, context):
+        """The same changes, several per stream message (up to 500, about 1 MiB of payload):
+        fewer messages for a replay.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ApplyReplicaBatch(self, request, context):
-        """Applies replicas from one origin and stores the cursor in the same transaction;
-        idempotent by (origin, kind, record_id, version).
+        """Applies replicas from one origin and stores the cursor in the same transaction, so a
+        restart resumes exactly after what was applied; idempotent by (origin, kind,
+        record_id, version). A faulty record is named records[i].field and nothing is applied.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -212,7 +229,8 @@ class ReplicaFeedServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DropReplicas(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Removes every replica of an origin (the peer was removed) and its cursor.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -224,6 +242,11 @@ def add_ReplicaFeedServicer_to_server(servicer, server):
                     servicer.WatchChanges,
                     request_deserializer=justnet_dot_common_dot_v1_dot_exchange__pb2.FeedWatchRequest.FromString,
                     response_serializer=justnet_dot_common_dot_v1_dot_exchange__pb2.FeedChange.SerializeToString,
+            ),
+            'WatchChangeBatches': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchChangeBatches,
+                    request_deserializer=justnet_dot_common_dot_v1_dot_exchange__pb2.FeedWatchRequest.FromString,
+                    response_serializer=justnet_dot_common_dot_v1_dot_exchange__pb2.FeedChangeBatch.SerializeToString,
             ),
             'ApplyReplicaBatch': grpc.unary_unary_rpc_method_handler(
                     servicer.ApplyReplicaBatch,
@@ -249,8 +272,9 @@ def add_ReplicaFeedServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ReplicaFeed:
-    """Record feeds replicated to peers like the directory's (the events service implements
-    it). Same semantics as the directory's WatchChanges / ApplyReplicaBatch.
+    """A record feed replicated to peers, implemented by every replicated service (the
+    directory, events) with the kit in services/common/replication. Only the node's own
+    federation service (an admin of this node) calls it.
     """
 
     @staticmethod
@@ -270,6 +294,33 @@ class ReplicaFeed:
             '/justnet.common.v1.ReplicaFeed/WatchChanges',
             justnet_dot_common_dot_v1_dot_exchange__pb2.FeedWatchRequest.SerializeToString,
             justnet_dot_common_dot_v1_dot_exchange__pb2.FeedChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchChangeBatches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/justnet.common.v1.ReplicaFeed/WatchChangeBatches',
+            justnet_dot_common_dot_v1_dot_exchange__pb2.FeedWatchRequest.SerializeToString,
+            justnet_dot_common_dot_v1_dot_exchange__pb2.FeedChangeBatch.FromString,
             options,
             channel_credentials,
             insecure,

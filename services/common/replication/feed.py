@@ -1,0 +1,228 @@
+"""ReplicaFeedServicer: `justnet.common.v1.ReplicaFeed` for any ReplicaStore.
+
+What the node's federation service calls on each replicated service (only it: the caller
+must be this node's admin or one of its services):
+
+- `WatchChanges` / `WatchChangeBatches`: the change log after `since_seq`, replayed, then
+  tailed when `follow` (woken at once by a write in this process through `Changes`, and
+  on a short poll for writes of other processes); one change per message, or up to 500
+  (about 1 MiB of payload) per message;
+- `ApplyReplicaBatch`: checks every record's envelope (origin, kind, id, version) and
+  payload (the kind's message, whose meta must match the envelope, checked by the kind's
+  `parse`), names every fault `records[i].field`, then applies the batch with the cursor
+  in one transaction (ReplicaStore.apply_replica_batch);
+- `GetReplicationCursor`, `DropReplicas`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeAlias
+
+from justnet.common.v1 import exchange_pb2 as pb
+from justnet.common.v1 import exchange_pb2_grpc
+
+from services.common.errors import FieldError, InvalidInput, PermissionDenied
+from services.common.identity import current_caller
+from services.common.ids import is_id
+from services.common.replication.store import Committed, Replica, ReplicaStore
+from services.common.timeutil import as_utc, from_timestamp, to_timestamp, utcnow
+from services.common.validation import Validator
+from services.common.waiting import wait_event
+
+Ctx: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type hints
+FEED_BATCH = 500  # change rows read (and sent in one WatchChangeBatches message) at most
+BATCH_BYTES = 1024 * 1024  # payload bytes per WatchChangeBatches message, about
+# Called after replicas were applied or dropped, with the change rows the batch wrote
+# (empty when the store did not collect them): e.g. to update an index of the records.
+Applied = Callable[[list[Committed]], Awaitable[None]]
+
+
+class Changes:
+    """Wakes change-feed streams at once after a write in this process."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    @property
+    def current(self) -> asyncio.Event:
+        return self._event
+
+
+def change_message(row: Any) -> pb.FeedChange:
+    return pb.FeedChange(
+        seq=row.seq,
+        kind=row.kind,
+        record_id=row.record_id,
+        origin=row.origin,
+        version=row.version,
+        deleted=row.deleted,
+        visibility=row.visibility,
+        at=to_timestamp(row.at),
+        payload=row.payload,
+    )
+
+
+class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
+    def __init__(
+        self,
+        store: ReplicaStore,
+        changes: Changes,
+        *,
+        on_applied: Applied | None = None,
+        poll_seconds: float = 0.2,
+    ) -> None:
+        self.store = store
+        self.network = store.local_network
+        self.changes = changes
+        self.on_applied = on_applied
+        self.poll_seconds = poll_seconds
+
+    def _require_node(self) -> None:
+        caller = current_caller()
+        if not (caller.at_least("admin") and caller.network == self.network):
+            raise PermissionDenied("only this node's administrators and services may do this")
+
+    # ------------------------------------------------------------ the change log
+
+    async def WatchChanges(
+        self, request: pb.FeedWatchRequest, context: Ctx
+    ) -> AsyncIterator[pb.FeedChange]:
+        async for changes in self._replay_then_tail(request):
+            for change in changes:
+                yield change
+
+    async def WatchChangeBatches(
+        self, request: pb.FeedWatchRequest, context: Ctx
+    ) -> AsyncIterator[pb.FeedChangeBatch]:
+        async for changes in self._replay_then_tail(request):
+            # Split by size: a message stays far below gRPC's 4 MiB default limit.
+            start, size = 0, 0
+            for i, change in enumerate(changes):
+                if size and size + len(change.payload) > BATCH_BYTES:
+                    yield pb.FeedChangeBatch(changes=changes[start:i])
+                    start, size = i, 0
+                size += len(change.payload) + 100
+            yield pb.FeedChangeBatch(changes=changes[start:])
+
+    async def _replay_then_tail(
+        self, request: pb.FeedWatchRequest
+    ) -> AsyncIterator[list[pb.FeedChange]]:
+        """Lists of consecutive changes after since_seq; then, with `follow`, new ones."""
+        self._require_node()
+        seq = max(request.since_seq, 0)
+        origin = self.network if request.local_only else ""
+        while True:
+            changed = self.changes.current
+            rows = await self.store.changes_since(seq, FEED_BATCH, origin)
+            if rows:
+                seq = rows[-1].seq
+                yield [change_message(row) for row in rows]
+            if len(rows) == FEED_BATCH:
+                continue
+            if not request.follow:
+                return
+            # Woken at once by a write in this process; the timeout covers writes made
+            # by other replicas of the service.
+            await wait_event(changed, self.poll_seconds)
+
+    # ------------------------------------------------------------ replicas
+
+    async def ApplyReplicaBatch(
+        self, request: pb.FeedApplyBatchRequest, context: Ctx
+    ) -> pb.FeedApplyBatchResponse:
+        """All records of the batch and the new cursor in one transaction, or nothing."""
+        self._require_node()
+        origin = request.origin.strip().upper()
+        errors: list[FieldError] = []
+        if not origin or origin == self.network:
+            errors.append(FieldError("origin", "must name a peer network"))
+        if request.cursor < 0:
+            errors.append(FieldError("cursor", "must not be negative"))
+        replicas: list[Replica] = []
+        for i, record in enumerate(request.records):
+            v = Validator(f"records[{i}].", from_peer=True)
+            replica = self.replica(record, origin, v)
+            errors.extend(v.errors)
+            if replica is not None:
+                replicas.append(replica)
+        if errors:
+            raise InvalidInput(errors)
+        last_change = max(
+            (from_timestamp(r.synced_at) for r in request.records if r.HasField("synced_at")),
+            default=None,
+        )
+        committed: list[Committed] = []
+        applied, ignored, cursor = await self.store.apply_replica_batch(
+            origin, replicas, request.cursor, utcnow(), last_change, committed
+        )
+        if applied:
+            await self._applied(committed)
+        return pb.FeedApplyBatchResponse(applied=applied, ignored=ignored, cursor=cursor)
+
+    def replica(self, record: pb.FeedReplica, origin: str, v: Validator) -> Replica | None:
+        """One record of a batch from `origin`, checked; None when it has errors (in v)."""
+        if record.origin.strip().upper() != origin:
+            v.fail("origin", f"must be {origin}, the batch's origin")
+        kind_name = v.choice("kind", record.kind, tuple(self.store.kinds), strict=True)
+        if not is_id(record.record_id):
+            v.fail("record_id", f"{record.record_id[:60]!r} is not a UUID")
+        if record.version < 1:
+            v.fail("version", "must be at least 1")
+        if v.errors:
+            return None
+        values: dict[str, Any] | None = None
+        stamps: dict[str, datetime] = {}
+        if not record.deleted:
+            kind = self.store.kinds[kind_name]
+            msg: Any = kind.message()
+            try:
+                msg.ParseFromString(record.payload)
+            except Exception:
+                v.fail("payload", f"not a serialized {kind_name}")
+                return None
+            meta = msg.meta  # every replicated record's message has one
+            if meta.id != record.record_id or meta.origin.upper() != origin:
+                v.fail("payload", "meta.id and meta.origin must match the envelope")
+                return None
+            values = kind.parse(msg, v)
+            now = utcnow()
+            for name in ("created_at", "updated_at", "last_verified_at"):
+                stamps[name] = from_timestamp(getattr(meta, name)) if meta.HasField(name) else now
+        if v.errors:
+            return None
+        return Replica(
+            kind_name, record.record_id, origin, record.version, values, record.verified, stamps
+        )
+
+    async def GetReplicationCursor(
+        self, request: pb.FeedCursorRequest, context: Ctx
+    ) -> pb.FeedCursor:
+        self._require_node()
+        origin = request.origin.strip().upper()
+        row, records = await self.store.replication_cursor(origin)
+        out = pb.FeedCursor(origin=origin, records=records)
+        if row is not None:
+            out.cursor = row.cursor
+            out.updated_at.FromDatetime(as_utc(row.updated_at))
+            if row.last_change_at is not None:
+                out.last_change_at.FromDatetime(as_utc(row.last_change_at))
+        return out
+
+    async def DropReplicas(self, request: pb.FeedDropRequest, context: Ctx) -> pb.FeedDropResponse:
+        self._require_node()
+        removed = await self.store.drop_replicas(request.origin.strip().upper())
+        if removed:
+            await self._applied([])
+        return pb.FeedDropResponse(removed=removed)
+
+    async def _applied(self, committed: list[Committed]) -> None:
+        if self.on_applied is not None:
+            await self.on_applied(committed)
+        self.changes.notify()
