@@ -126,7 +126,8 @@ def cpu_seconds(pid: int) -> float:
 def clean_env() -> dict[str, str]:
     # No exporter: the processes run with their default (SDK, no export) telemetry.
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    env["PYTHONPATH"] = str(ROOT)
+    # This tree's services and generated code, wherever the venv's editable install points.
+    env["PYTHONPATH"] = os.pathsep.join((str(ROOT), str(ROOT / "protos")))
     return env
 
 

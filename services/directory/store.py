@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common import visibility
 from services.common.db import WRITE
 from services.common.errors import VersionMismatch
 from services.common.identity import Caller
@@ -75,10 +74,7 @@ class DirectoryStore(ReplicaStore):
         self, kind: str, caller: Caller, flt: ListFilter, limit: int, cursor: str
     ) -> Page[Any]:
         model = MODELS[kind]
-        size = page_size(limit)
-        conditions: list[ColumnElement[bool]] = [
-            visibility.sql_filter(caller, model.origin, model.visibility, self.local_network)
-        ]
+        conditions = [self.visible_to(caller, model)]
         if flt.jurisdiction:
             conditions.append(model.jurisdiction == flt.jurisdiction)
         if flt.network:
@@ -98,6 +94,7 @@ class DirectoryStore(ReplicaStore):
             conditions.append(
                 or_(model.name > after_name, and_(model.name == after_name, model.id > after_id))
             )
+        size = page_size(limit)
         stmt = select(model).where(*conditions).order_by(model.name, model.id).limit(size + 1)
         async with self.sessions() as session:
             rows = list((await session.scalars(stmt)).all())

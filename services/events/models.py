@@ -26,6 +26,8 @@ class Base(AsyncAttrs, DeclarativeBase):
 
 
 class EventRow(RecordColumns, Base):
+    """A meeting (plenary, training, ...) of this network, or a peer's replica of one."""
+
     __tablename__ = "events_events"
 
     title: Mapped[str] = mapped_column(String(300))

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.common import visibility
 from services.common.db import WRITE
 from services.common.errors import Conflict, InvalidInput, NotFound, ReadOnlyReplica
 from services.common.identity import Caller
@@ -110,10 +109,7 @@ class EventsStore(ReplicaStore):
     async def list_events(
         self, caller: Caller, flt: EventFilter, limit: int, cursor: str
     ) -> Page[EventRow]:
-        size = page_size(limit)
-        conditions: list[ColumnElement[bool]] = [
-            visibility.sql_filter(caller, EventRow.origin, EventRow.visibility, self.local_network)
-        ]
+        conditions = [self.visible_to(caller, EventRow)]
         if flt.network:
             conditions.append(EventRow.origin == flt.network)
         if flt.kind:
@@ -134,6 +130,7 @@ class EventsStore(ReplicaStore):
                     and_(EventRow.starts_at == after_at, EventRow.id > after_id),
                 )
             )
+        size = page_size(limit)
         stmt = (
             select(EventRow)
             .where(*conditions)

@@ -12,13 +12,13 @@ everything below is the same for every replicated service.
   never later finds a row below N committed.
 - **Local records** (`create`, `update`, `delete`, and `new_row`, `edit_row`,
   `check_writable` for writes of the service's own shape): only the origin changes a
-  record; each write bumps its version.
+  record; each write bumps its version. `visible_to` is the visibility rule as a filter.
 - **Replicas** (`apply_replica_batch`): a peer's records and the peer's cursor in one
   transaction, so a restart resumes exactly after what was applied. One rule decides
   each replica (`applies`): a record another origin holds is refused, naming the record
-  (`records[i].origin`); what is held at a newer version wins; a tombstone at the held
-  version still removes it (the origin stopped sharing it without changing it); a
-  tombstone for a record not held changes nothing. Every applied step gets its change
+  (`records[i].origin`); a record held at the same or a newer version wins; a tombstone
+  at the held version still removes it (the origin stopped sharing it without changing
+  it); a tombstone for a record not held changes nothing. Every applied step gets its change
   row, in order. `replication_cursor` and `drop_replicas` (the peer was removed) complete
   the set.
 """
@@ -32,11 +32,13 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 from google.protobuf.message import Message
-from sqlalchemy import delete, func, insert, inspect, select, text, update
+from sqlalchemy import ColumnElement, delete, func, insert, inspect, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from services.common import visibility
 from services.common.db import WRITE, encode_codes, session_factory
 from services.common.errors import InvalidInput, NotFound, ReadOnlyReplica, VersionMismatch
+from services.common.identity import Caller
 from services.common.timeutil import utcnow
 from services.common.validation import Validator
 
@@ -215,6 +217,10 @@ class ReplicaStore:
         row.version += 1
         row.updated_at = now
         row.last_verified_at = now  # an edit by the owner confirms the record
+
+    def visible_to(self, caller: Caller, model: type[Any]) -> ColumnElement[bool]:
+        """The records of `model` (local and replicated) this caller may see."""
+        return visibility.sql_filter(caller, model.origin, model.visibility, self.local_network)
 
     def check_writable(self, kind: str, row: Any, record_id: str, expected: int) -> Any:
         """The row, if this node owns it and it is at the expected version (0: any)."""
