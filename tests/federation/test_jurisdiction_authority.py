@@ -243,6 +243,46 @@ async def test_future_last_verified_at_and_refused_records_do_not_stop_the_feed(
     await eventually(fixed_applied, "the fixed record applied and out of quarantine")
 
 
+async def test_a_record_another_peer_holds_is_quarantined_and_the_feed_goes_on(
+    make_node: NodeFactory,
+) -> None:
+    """A peer's record with the id of a record another peer owns is refused by the
+    directory naming that record (records[i].origin): it is quarantined and the rest of
+    the batch applied, like any record the directory refuses."""
+    sea = await make_node("SEAJUST")
+    ejn = await make_node("EJN")
+    wacap = await make_node("WACAP")
+    owned = await authority(ejn, "FR", "Bureau de l'entraide pénale internationale")
+    for a, b in ((sea, ejn), (ejn, sea)):
+        await add_peer(a, b)
+
+    async def ejn_held() -> bool:
+        return owned.meta.id in {a.meta.id for a in await sea.replicas_from("EJN", sea.admin)}
+
+    await eventually(ejn_held, "EJN's record held")
+    # WACAP's directory takes the same id for a record of its own (an import names ids).
+    claim = dpb.Authority(
+        jurisdiction="NG", name="Claims EJN's id", kind="central_authority", visibility="federation"
+    )
+    claim.meta.id = owned.meta.id
+    imported = await wacap.dir.ImportDirectory(
+        dpb.ImportDirectoryRequest(rows=[dpb.ImportRow(row=1, authority=claim)]),
+        metadata=wacap.editor,
+    )
+    assert imported.created == 1, imported.errors
+    valid = await authority(wacap, "NG", "Valid after the claim")
+    for a, b in ((sea, wacap), (wacap, sea)):
+        await add_peer(a, b)
+
+    await eventually(lambda: _holds(sea, {valid.meta.id}), "the record after the claim")
+    [item] = await eventually(lambda: quarantine(sea, peer="WACAP"), "the claim in quarantine")
+    assert (item.record_id, item.reason) == (owned.meta.id, "refused")
+    assert "origin" in item.detail and "EJN" in item.detail
+    got = await sea.dir.GetAuthority(dpb.GetRecordRequest(id=owned.meta.id), metadata=sea.admin)
+    assert (got.meta.origin, got.name) == ("EJN", owned.name)
+    await eventually(lambda: _connected(sea), "the feed still connected")
+
+
 async def _holds(node: FedNode, ids: set[str]) -> bool:
     return await held_ids(node, "WACAP") == ids
 
