@@ -21,7 +21,7 @@ from aiohttp import web
 from google.protobuf.message import Message
 
 from gateway import keys
-from gateway.api import Api, if_match, json_response, read_json
+from gateway.api import Api, Handler, if_match, json_response, read_json
 from gateway.schema import Obj, parse_body
 from services.common.identity import Caller
 
@@ -88,8 +88,31 @@ def crud_routes(
 ) -> None:
     """Declares `resource`'s four routes on `api`; `name` names their operations
     (create_{name}, get_{name}, update_{name}, delete_{name})."""
+    create, read, update, delete = _handlers(resource, name)
     ref = {"$ref": f"#/components/schemas/{resource.schema}"}
     item = f"{resource.path}/{{id}}"
+    noun = resource.noun
+    body = resource.body
+    api.route(
+        "POST", resource.path, summary=f"Add {noun}", tag=tag, role=role, body=body,
+        response=ref, success=201, etag=True,
+    )(create)  # fmt: skip
+    api.route(
+        "GET", item, summary=f"One {noun.split(' ', 1)[1]}", tag=tag, role=read_role,
+        response=ref, errors=(404,), etag=True,
+    )(read)  # fmt: skip
+    api.route(
+        "PUT", item, summary=update_summary or f"Replace {noun}", tag=tag, role=role,
+        body=body, response=ref, errors=(404, 412), etag=True,
+    )(update)  # fmt: skip
+    api.route(
+        "DELETE", item, summary=delete_summary or f"Remove {noun}", tag=tag, role=role,
+        success=204, errors=(404, 412),
+    )(delete)  # fmt: skip
+
+
+def _handlers(resource: Resource[Any], name: str) -> tuple[Handler, Handler, Handler, Handler]:
+    """The four handlers, named for their operation ids."""
 
     async def create(request: web.Request) -> web.Response:
         reply = await resource.create(request.app, request[keys.CALLER], await read_json(request))
@@ -114,45 +137,10 @@ def crud_routes(
         )
         return web.Response(status=204)
 
-    handlers = {"create": create, "get": read, "update": update, "delete": delete}
-    for verb, handler in handlers.items():
+    handlers = (create, read, update, delete)
+    for verb, handler in zip(("create", "get", "update", "delete"), handlers, strict=True):
         handler.__name__ = handler.__qualname__ = f"{verb}_{name}"  # the operation ids
-    noun = resource.noun
-    api.route(
-        "POST",
-        resource.path,
-        summary=f"Add {noun}",
-        tag=tag,
-        role=role,
-        body=resource.body,
-        response=ref,
-        success=201,
-        etag=True,
-    )(create)
-    api.route(
-        "GET", item, summary=f"One {noun.split(' ', 1)[1]}", tag=tag, role=read_role,
-        response=ref, errors=(404,), etag=True,
-    )(read)  # fmt: skip
-    api.route(
-        "PUT",
-        item,
-        summary=update_summary or f"Replace {noun}",
-        tag=tag,
-        role=role,
-        body=resource.body,
-        response=ref,
-        errors=(404, 412),
-        etag=True,
-    )(update)
-    api.route(
-        "DELETE",
-        item,
-        summary=delete_summary or f"Remove {noun}",
-        tag=tag,
-        role=role,
-        success=204,
-        errors=(404, 412),
-    )(delete)
+    return handlers
 
 
 def _version(record: Message) -> int:

@@ -391,20 +391,8 @@ async def start(
     quarantine = QuarantineStore(engine)
     await quarantine.load_counts()
     manager = PeerManager(settings.network, identity, store, feeds, quarantine, couriers.sync)
-    metrics.expiries = lambda: key_expiries(settings.network, identity, manager.peers)
     await manager.sync()
-    primary = feeds[0].name
-
-    def lag(network: str) -> float | None:
-        link = manager.links.get(network)
-        return link.lag_seconds() if link is not None else None
-
-    metrics.peer_gauges = PeerGauges(
-        peers=lambda: list(manager.peers),
-        lag=lag,
-        records=lambda network: replicas.records(network, primary),
-        quarantined=lambda: quarantine.counts,
-    )
+    _serve_gauges(metrics, settings.network, identity, manager, replicas, quarantine)
     servicer = FederationServicer(
         settings, identity, store, manager, outbox, couriers, details_log, quarantine
     )
@@ -431,26 +419,62 @@ async def start(
         store.replayed,
         store.apply_announcements,
         NonceStore(engine),
-    ).handler()
-
-    def register_peer(server: grpc.aio.Server) -> None:
-        server.add_generic_rpc_handlers((peer_handler,))
-
-    peer_server = await create_server(
-        register_peer,
-        [PEER_SERVICE],
-        host=settings.federation.peer_host,
-        port=settings.federation.peer_port if peer_port is None else peer_port,
-        credentials=tls.server_credentials(
-            identity, lambda: [c.pem for p in manager.peers.values() for c in p.pinned()]
-        ),
     )
+    peer_server = await _peer_port(settings, identity, manager, peer_handler, peer_port)
     # Started last, stopped first after the servers (before the channels they use).
     own.started(manager)
     own.started(couriers)
     own.started(replicas)
     own.started(KeyAnnouncer(settings.network, identity, store, lambda: manager.peers))
     return FederationRuntime(server, own, peer_server, manager, couriers)
+
+
+def _serve_gauges(
+    metrics: FederationMetrics,
+    network: str,
+    identity: NodeIdentity,
+    manager: PeerManager,
+    replicas: ReplicaCounts,
+    quarantine: QuarantineStore,
+) -> None:
+    """The federation's gauges read what the running parts hold (never a database)."""
+    metrics.expiries = lambda: key_expiries(network, identity, manager.peers)
+    primary = manager.feeds[0].name
+
+    def lag(peer: str) -> float | None:
+        link = manager.links.get(peer)
+        return link.lag_seconds() if link is not None else None
+
+    metrics.peer_gauges = PeerGauges(
+        peers=lambda: list(manager.peers),
+        lag=lag,
+        records=lambda peer: replicas.records(peer, primary),
+        quarantined=lambda: quarantine.counts,
+    )
+
+
+async def _peer_port(
+    settings: NodeSettings,
+    identity: NodeIdentity,
+    manager: PeerManager,
+    handler: PeerServer,
+    port: int | None,
+) -> RunningServer:
+    """The peer port: mutual TLS with the peers' pinned certificates, re-read per handshake."""
+    generic = handler.handler()
+
+    def register(server: grpc.aio.Server) -> None:
+        server.add_generic_rpc_handlers((generic,))
+
+    return await create_server(
+        register,
+        [PEER_SERVICE],
+        host=settings.federation.peer_host,
+        port=settings.federation.peer_port if port is None else port,
+        credentials=tls.server_credentials(
+            identity, lambda: [c.pem for p in manager.peers.values() for c in p.pinned()]
+        ),
+    )
 
 
 async def serve(settings: NodeSettings) -> None:
