@@ -16,7 +16,7 @@ from gateway.api import Api, if_match, json_response, page_request, raw_json_res
 from gateway.paging import CURSOR, LIMIT, PAGE, only, page_of, page_schema, parse_page
 from gateway.render import HeldAnswer
 from gateway.resources import Resource, crud_routes
-from gateway.schema import Param, parse_body, parse_query
+from gateway.schema import Obj, Param, parse_body, parse_query
 from services.common import codes
 from services.common.identity import Caller
 
@@ -263,42 +263,41 @@ def _directory(app: web.Application) -> Any:
     return app[keys.CLIENTS].directory
 
 
-AUTHORITY_RECORDS: Resource[pb.Authority] = Resource(
-    path="/api/v1/authorities",
-    schema="Authority",
-    noun="an authority",
-    body=bodies.AUTHORITY,
-    service=_directory,
-    rpc="Authority",
-    to_message=lambda values: pb.Authority(**values),
-    create_request=lambda record: pb.CreateAuthorityRequest(authority=record),
-    get_request=lambda record_id: pb.GetRecordRequest(id=record_id),
-    update_request=lambda record, version: pb.UpdateAuthorityRequest(
-        authority=record, expected_version=version
-    ),
-    delete_request=lambda record_id, version: pb.DeleteRecordRequest(
-        id=record_id, expected_version=version
-    ),
-    render=render.authority,
-)
-CONTACT_POINT_RECORDS: Resource[pb.ContactPoint] = Resource(
-    path="/api/v1/contact-points",
-    schema="ContactPoint",
-    noun="a contact point",
-    body=bodies.CONTACT_POINT,
-    service=_directory,
-    rpc="ContactPoint",
-    to_message=lambda values: pb.ContactPoint(**values),
-    create_request=lambda record: pb.CreateContactPointRequest(contact_point=record),
-    get_request=lambda record_id: pb.GetRecordRequest(id=record_id),
-    update_request=lambda record, version: pb.UpdateContactPointRequest(
-        contact_point=record, expected_version=version
-    ),
-    delete_request=lambda record_id, version: pb.DeleteRecordRequest(
-        id=record_id, expected_version=version
-    ),
-    render=render.contact_point,
-)
+def _directory_records(
+    path: str, message: Any, field: str, noun: str, body: Obj, show: Any
+) -> Resource[Any]:
+    """A directory record type: its messages are named after it (CreateAuthorityRequest,
+    UpdateAuthorityRequest with `field`), reads and deletes take the shared record ids."""
+    rpc = message.DESCRIPTOR.name
+    create, update = getattr(pb, f"Create{rpc}Request"), getattr(pb, f"Update{rpc}Request")
+    return Resource(
+        path=path,
+        schema=rpc,
+        noun=noun,
+        body=body,
+        service=_directory,
+        rpc=rpc,
+        to_message=lambda values: message(**values),
+        create_request=lambda record: create(**{field: record}),
+        get_request=lambda record_id: pb.GetRecordRequest(id=record_id),
+        update_request=lambda record, version: update(
+            **{field: record, "expected_version": version}
+        ),
+        delete_request=lambda record_id, version: pb.DeleteRecordRequest(
+            id=record_id, expected_version=version
+        ),
+        render=show,
+    )
+
+
+AUTHORITY_RECORDS: Resource[pb.Authority] = _directory_records(
+    "/api/v1/authorities", pb.Authority, "authority", "an authority", bodies.AUTHORITY,
+    render.authority,
+)  # fmt: skip
+CONTACT_POINT_RECORDS: Resource[pb.ContactPoint] = _directory_records(
+    "/api/v1/contact-points", pb.ContactPoint, "contact_point", "a contact point",
+    bodies.CONTACT_POINT, render.contact_point,
+)  # fmt: skip
 
 
 async def routing_profile_record(
