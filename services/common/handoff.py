@@ -37,7 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.common.backoff import backoff_seconds
 from services.common.db import WRITE, session_factory
-from services.common.loops import background, cancel
+from services.common.loops import background, cancel, stop_if_cancelled
 from services.common.timeutil import as_utc, utcnow
 from services.common.waiting import wait_event
 
@@ -136,11 +136,11 @@ class Handoff(Generic[Row]):
         while True:
             try:
                 await self.once()
-            except asyncio.CancelledError:
-                raise
+                await self._wait()
             except Exception:  # the database is busy or gone: try again shortly
+                stop_if_cancelled()
                 log.exception("%s: hand-off failed", self.row_type.__tablename__)
-            await self._wait()
+                await asyncio.sleep(IDLE_SECONDS)
 
     async def _wait(self) -> None:
         timeout = IDLE_SECONDS

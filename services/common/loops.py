@@ -3,7 +3,10 @@
 `background(work, name)` starts a task in a fresh context, so it never joins the trace (or
 the caller identity) of whatever started it; `cancel(*tasks)` stops tasks and waits for
 them, swallowing only their cancellation; `repeat(step, seconds, what)` runs a step forever,
-logging an error and going on.
+logging an error and going on. A loop that catches errors calls `stop_if_cancelled()`
+in its handler: a database driver cancelled mid-query may raise its own error instead of
+CancelledError, and the loop must then end, not log it and go round again (which left
+`cancel` waiting and the stop hanging).
 """
 
 from __future__ import annotations
@@ -32,11 +35,19 @@ async def cancel(*tasks: asyncio.Task[Any] | None) -> None:
             await task
 
 
+def stop_if_cancelled() -> None:
+    """Raises CancelledError when the current task has been asked to stop."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 async def repeat(step: Callable[[], Awaitable[Any]], seconds: float, what: str) -> NoReturn:
     """`step()` every `seconds`, for ever; an error is logged and the next round runs."""
     while True:
         try:
             await step()
         except Exception:
+            stop_if_cancelled()
             log.exception("%s failed", what)
         await asyncio.sleep(seconds)

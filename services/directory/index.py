@@ -20,6 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from justnet.directory.v1 import directory_pb2 as pb
 
 from services.common.identity import Caller
+from services.common.loops import stop_if_cancelled
 from services.common.replication import Committed
 from services.common.visibility import can_see
 from services.common.waiting import wait_event
@@ -183,6 +184,7 @@ class LookupIndex:
             try:
                 await self.catch_up()
             except Exception:  # keep serving from the last good state; retry next tick
+                stop_if_cancelled()
                 log.exception("lookup index catch-up failed")
 
     def _apply(self, change: ChangeRow) -> None:

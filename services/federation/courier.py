@@ -26,7 +26,7 @@ from services.common.backoff import UNREACHABLE_CAP_SECONDS, backoff_seconds
 from services.common.errors import DomainError
 from services.common.identity import Caller
 from services.common.keyring import NodeIdentity
-from services.common.loops import background, cancel
+from services.common.loops import background, cancel, stop_if_cancelled
 from services.common.timeutil import as_utc, utcnow
 from services.common.waiting import wait_event
 from services.federation.mailboxes import Mailboxes
@@ -273,6 +273,7 @@ class Couriers:
             try:
                 await self.notify_settled()
             except Exception:
+                stop_if_cancelled()
                 log.exception("could not hand delivery outcomes to the services")
             await wait_event(self._settled, NOTIFY_POLL)
 

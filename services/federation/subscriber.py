@@ -29,6 +29,7 @@ from justnet.federation.v1 import federation_pb2 as pb
 from services.common.backoff import CAP_SECONDS, UNREACHABLE_CAP_SECONDS, backoff_seconds
 from services.common.errors import DomainError, detail_from_trailers
 from services.common.keyring import NodeIdentity
+from services.common.loops import stop_if_cancelled
 from services.common.timeutil import utcnow
 from services.federation.feeds import Feed
 from services.federation.peer_client import GET_KEYS, SUBSCRIBE, PeerClient
@@ -180,6 +181,7 @@ class Subscriber:
             except (RecordRefused, DomainError) as exc:
                 error, refused = f"refused a record: {exc}", True
             except Exception as exc:  # keep the loop alive whatever the peer sends
+                stop_if_cancelled()
                 log.exception("subscription to %s failed", self.peer.network)
                 error, refused = f"{type(exc).__name__}: {exc}", False
             link.failures += 1
