@@ -69,6 +69,11 @@ class RecordRefused(Exception):
     """A record from the peer failed verification: the stream is dropped."""
 
 
+class OwnServiceSlow(Exception):
+    """This node's own service did not take the peer's records in time: the session ends
+    and is retried with backoff; the peer did nothing wrong, so it is not refused."""
+
+
 class PeerSilent(Exception):
     """Nothing, not even a heartbeat, came for IDLE_TIMEOUT: the stream is dead. That is
     how a network partition looks, so it is a failure to reach the peer, not a refusal."""
@@ -187,7 +192,7 @@ class Subscriber:
                 error = f"{exc.code().name}: {exc.details()}"
                 refused = exc.code() in REFUSING
                 unreachable = exc.code() == grpc.StatusCode.UNAVAILABLE and not self.streamed
-            except PeerSilent as exc:
+            except (PeerSilent, OwnServiceSlow) as exc:
                 error, refused = str(exc), False
             except (RecordRefused, DomainError) as exc:
                 error, refused = f"refused a record: {exc}", True
@@ -469,7 +474,10 @@ class Applier:
             )
             waiter.cancel()
             if not done:
-                raise RecordRefused("the directory did not apply records in time")
+                raise OwnServiceSlow(
+                    f"this node's {self.subscriber.feed.name} service did not apply "
+                    f"records within {IDLE_TIMEOUT:.0f} s"
+                )
         self.pending.extend(replicas)
         self.caught_up_at_cursor = None
         self.wake.set()
