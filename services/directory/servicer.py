@@ -147,6 +147,11 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         self.notify_changed()
         return pb.DeleteRecordResponse(id=rid, version=version)
 
+    async def GetDirectoryStatistics(
+        self, request: pb.DirectoryStatisticsRequest, context: Ctx
+    ) -> pb.DirectoryStatistics:
+        return await self.logic.statistics(current_caller())
+
     async def RecordAttendance(
         self, request: pb.RecordAttendanceRequest, context: Ctx
     ) -> pb.ContactPoint:
