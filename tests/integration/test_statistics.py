@@ -1,0 +1,199 @@
+"""Statistics against hand-counted fixtures: requests between two real nodes (each side
+computes its own), the directory and events services; roles, bad input, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from services.common.db import create_engine
+from services.requests.models import ChainEventRow, RequestRow
+from tests.integration.test_requests_exchange import draft, set_status, status_on
+from tests.openapi_schemas import body_errors
+from tests.requests_nodes import NodeFactory, ReqNode, eventually, requests_world
+
+DAY = timedelta(days=1)
+
+
+def at(day: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T09:00:00").replace(tzinfo=UTC)
+
+
+# Each request: requesting and requested state, submission date, then the statuses the
+# requested side sets, each with its day after submission. Hand-counted below.
+FIXTURE: list[tuple[str, str, str, list[tuple[str, float]]]] = [
+    ("TH", "NG", "2026-01-10", [("acknowledged", 2), ("in_execution", 3), ("executed", 10)]),
+    ("TH", "NG", "2026-01-20", [("acknowledged", 4), ("executed", 20)]),
+    ("TH", "NG", "2026-02-05", [("refused", 1)]),
+    ("VN", "SN", "2026-02-10", [("acknowledged", 6)]),
+    ("VN", "NG", "2026-03-01", []),  # never answered: overdue for acknowledgement
+]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def make(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[NodeFactory]:
+    async with requests_world(tmp_path, postgres=request.param == "postgres") as factory:
+        yield factory
+
+
+async def redate(node: ReqNode, rid: str, submitted: datetime, days: list[float]) -> None:
+    """Moves a request's submission and events to known dates (the rows the statistics
+    read; the signed bytes keep their real time)."""
+    engine = create_engine(node.settings.requests.database_url, instrument=False)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(RequestRow)
+                .where(RequestRow.id == rid)
+                .values(submitted_at=submitted, acknowledgement_due=submitted + 14 * DAY)
+            )
+            for seq, offset in enumerate([0.0, *days], start=1):
+                await conn.execute(
+                    update(ChainEventRow)
+                    .where(ChainEventRow.request_id == rid, ChainEventRow.seq == seq)
+                    .values(at=submitted + offset * DAY)
+                )
+    finally:
+        await engine.dispose()
+
+
+async def build_fixture(sea: ReqNode, wacap: ReqNode) -> None:
+    for requesting, requested, day, steps in FIXTURE:
+        rid = (
+            await draft(sea, requesting_jurisdiction=requesting, requested_jurisdiction=requested)
+        )["id"]
+        assert (await sea.call("POST", f"/api/v1/requests/{rid}/submit"))[0] == 200
+        await eventually(lambda r=rid: status_on(wacap, r, "submitted"), "delivered")  # type: ignore[misc]
+        for status, _ in steps:
+            code, body = await set_status(wacap, rid, status)
+            assert code == 200, body
+            await eventually(lambda r=rid, s=status: status_on(sea, r, s), f"{status} back")  # type: ignore[misc]
+        days = [offset for _, offset in steps]
+        for node in (sea, wacap):
+            await redate(node, rid, at(day), days)
+    # A draft is never counted.
+    await draft(sea, requesting_jurisdiction="TH", requested_jurisdiction="SN")
+
+
+def groups(body: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(g["direction"], g["key"]): g for g in body["groups"]}
+
+
+def figures(g: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        g["requests"],
+        g["acknowledged"],
+        g["executed"],
+        g["refused"],
+        g["overdue"],
+        g["overdue_share"],
+        g["refused_share"],
+        g["median_days_to_acknowledge"],
+        g["p90_days_to_acknowledge"],
+        g["median_days_to_execute"],
+        g["p90_days_to_execute"],
+    )
+
+
+async def stats(node: ReqNode, query: str = "", role: str = "editor") -> tuple[int, Any]:
+    result: tuple[int, Any] = await node.call(
+        "GET", f"/api/v1/statistics/requests{query}", role=role
+    )
+    return result
+
+
+async def test_request_statistics_match_hand_counts_on_both_sides(make: NodeFactory) -> None:
+    sea = await make("SEAJUST")
+    wacap = await make("WACAP")
+    await build_fixture(sea, wacap)
+    doc = await (await sea.client.get("/api/v1/openapi.json")).json()
+
+    # SEAJUST sent them all. By its own member state (the requesting one):
+    # TH: 3 requests; acknowledged after 2, 4 and 1 days (a refusal answers too), sorted
+    # [1, 2, 4]: median = rank ceil(1.5) = 2 -> 2 days, p90 = rank ceil(2.7) = 3 -> 4 days;
+    # executed after [10, 20]: median rank 1 -> 10, p90 rank ceil(1.8) = 2 -> 20;
+    # 1 refused of 3; none overdue.
+    # VN: 2 requests; one acknowledged after 6 days; one unanswered past its due date.
+    code, body = await stats(sea)
+    assert code == 200, body
+    assert body_errors(doc, "GET", "/api/v1/statistics/requests", 200, body) == []
+    assert body["group_by"] == "jurisdiction"
+    assert {k: figures(g) for k, g in groups(body).items()} == {
+        ("outgoing", "TH"): (3, 3, 2, 1, 0, 0.0, 0.3333, 2.0, 4.0, 10.0, 20.0),
+        ("outgoing", "VN"): (2, 1, 0, 0, 1, 0.5, 0.0, 6.0, 6.0, None, None),
+    }
+    # WACAP received them: its member state is the requested one.
+    code, body = await stats(wacap)
+    assert code == 200, body
+    assert {k: figures(g) for k, g in groups(body).items()} == {
+        ("incoming", "NG"): (4, 3, 2, 1, 1, 0.25, 0.25, 2.0, 4.0, 10.0, 20.0),
+        ("incoming", "SN"): (1, 1, 0, 0, 0, 0.0, 0.0, 6.0, 6.0, None, None),
+    }
+    # The other side's state; by month of submission; a period and a status grouping.
+    code, body = await stats(sea, "?group_by=counterpart")
+    assert {k: g["requests"] for k, g in groups(body).items()} == {
+        ("outgoing", "NG"): 4,
+        ("outgoing", "SN"): 1,
+    }
+    code, body = await stats(sea, "?group_by=month")
+    assert {k: g["requests"] for k, g in groups(body).items()} == {
+        ("outgoing", "2026-01"): 2,
+        ("outgoing", "2026-02"): 2,
+        ("outgoing", "2026-03"): 1,
+    }
+    code, body = await stats(sea, "?group_by=status&from=2026-02-01&to=2026-02-28")
+    assert (body["from_date"], body["to_date"]) == ("2026-02-01", "2026-02-28")
+    assert {k: figures(g)[:5] for k, g in groups(body).items()} == {
+        ("outgoing", "acknowledged"): (1, 1, 0, 0, 0),
+        ("outgoing", "refused"): (1, 1, 0, 1, 0),
+    }
+    # `to` is inclusive: a request submitted on 2026-01-20 at 09:00 is in a period ending then.
+    code, body = await stats(sea, "?to=2026-01-20")
+    assert [g["requests"] for g in body["groups"]] == [2]
+    code, body = await stats(sea, "?direction=incoming")
+    assert code == 200 and body["groups"] == []
+
+    # CSV by content negotiation, the group's column named by the grouping.
+    resp = await sea.client.get(
+        "/api/v1/statistics/requests?group_by=counterpart",
+        headers=sea.auth("editor") | {"Accept": "text/csv"},
+    )
+    assert resp.status == 200 and resp.content_type == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(await resp.text())))
+    assert [(r["direction"], r["counterpart"], r["requests"]) for r in rows] == [
+        ("outgoing", "NG", "4"),
+        ("outgoing", "SN", "1"),
+    ]
+    assert rows[0]["median_days_to_acknowledge"] == "2.0"
+    assert rows[1]["median_days_to_execute"] == ""  # none executed
+
+
+async def test_statistics_are_for_editors_and_bad_input_names_the_field(
+    make: NodeFactory,
+) -> None:
+    sea = await make("SEAJUST", sample_data=False)
+    for path in ("requests", "directory", "events"):
+        assert (await sea.call("GET", f"/api/v1/statistics/{path}", role="member"))[0] == 403
+        assert (await sea.client.get(f"/api/v1/statistics/{path}")).status == 401
+        code, _ = await sea.call("GET", f"/api/v1/statistics/{path}", role="editor")
+        assert code == 200
+    for query, field in (
+        ("?from=2026-13-01", "from"),
+        ("?to=yesterday", "to"),
+        ("?from=2026-03-01&to=2026-02-01", "to"),
+        ("?group_by=state", "group_by"),
+        ("?direction=sideways", "direction"),
+        ("?colour=red", "colour"),
+    ):
+        code, body = await stats(sea, query)
+        assert code == 400, (query, body)
+        assert [e["field"] for e in body["errors"]] == [field], (query, body)
+    code, body = await sea.call("GET", "/api/v1/statistics/events?from=2026-02-30", role="editor")
+    assert code == 400 and [e["field"] for e in body["errors"]] == ["from"]
