@@ -10,11 +10,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
+from justnet.common.v1 import exchange_pb2 as xpb
+from justnet.directory.v1 import directory_pb2 as dpb
+from justnet.events.v1 import events_pb2 as epb
 from sqlalchemy import update
 
 from services.common.db import create_engine
+from services.directory.models import AuthorityRow, ContactPointRow
 from services.requests.models import ChainEventRow, RequestRow
+from tests.integration.test_events import (
+    ADMIN,
+    EDITOR,
+    Stack,
+    create_event,
+    member,
+    node_settings,
+    start_stack,
+)
 from tests.integration.test_requests_exchange import draft, set_status, status_on
 from tests.openapi_schemas import body_errors
 from tests.requests_nodes import NodeFactory, ReqNode, eventually, requests_world
@@ -197,3 +211,170 @@ async def test_statistics_are_for_editors_and_bad_input_names_the_field(
         assert [e["field"] for e in body["errors"]] == [field], (query, body)
     code, body = await sea.call("GET", "/api/v1/statistics/events?from=2026-02-30", role="editor")
     assert code == 400 and [e["field"] for e in body["errors"]] == ["from"]
+
+
+# ------------------------------------------------------------------ directory and events
+
+
+@pytest.fixture
+async def stack(tmp_path: Path, database_url: str) -> AsyncIterator[Stack]:
+    s, dir_runtime = await start_stack(node_settings(tmp_path, "SEAJUST", database_url))
+    yield s
+    await s.runtime.stop(0)
+    await dir_runtime.stop(0)
+
+
+async def contact(s: Stack, authority: str, name: str, **kw: Any) -> str:
+    created = await s.directory.CreateContactPoint(
+        dpb.CreateContactPointRequest(
+            contact_point=dpb.ContactPoint(
+                authority_id=authority, jurisdiction="TH", name=name, **kw
+            )
+        ),
+        metadata=EDITOR,
+    )
+    return str(created.meta.id)
+
+
+async def authority(s: Stack, jurisdiction: str) -> str:
+    created = await s.directory.CreateAuthority(
+        dpb.CreateAuthorityRequest(
+            authority=dpb.Authority(
+                jurisdiction=jurisdiction, name=f"Authority {jurisdiction}", kind="prosecution"
+            )
+        ),
+        metadata=EDITOR,
+    )
+    return str(created.meta.id)
+
+
+async def test_directory_statistics_match_hand_counts(stack: Stack) -> None:
+    th, vn = await authority(stack, "TH"), await authority(stack, "VN")
+    ended = await contact(stack, th, "Term ended, no successor", term_end="2020-01-01")
+    successor = await contact(stack, th, "The successor")
+    await contact(stack, th, "Term ended, succeeded", term_end="2020-01-01", successor_id=successor)
+    await contact(stack, th, "Term ends later", term_end="2999-01-01")
+    # Two records last confirmed more than 12 months ago.
+    engine = create_engine(stack.settings.directory.database_url, instrument=False)
+    try:
+        async with engine.begin() as conn:
+            old = datetime.now(UTC) - timedelta(days=400)
+            for model, rid in ((AuthorityRow, vn), (ContactPointRow, ended)):
+                await conn.execute(
+                    update(model).where(model.id == rid).values(last_verified_at=old)
+                )
+    finally:
+        await engine.dispose()
+    reply = await stack.directory.GetDirectoryStatistics(
+        dpb.DirectoryStatisticsRequest(), metadata=EDITOR
+    )
+    got = [
+        (
+            g.jurisdiction,
+            g.authorities,
+            g.contact_points,
+            g.routing_profiles,
+            g.records,
+            g.confirmed_within_12_months,
+            round(g.confirmed_share, 4),
+            g.term_ended_without_successor,
+        )
+        for g in reply.groups
+    ]
+    # TH: 1 authority + 4 contact points, 4 of 5 confirmed; one term ended unsucceeded.
+    # VN: 1 authority, not confirmed for 400 days.
+    assert got == [("TH", 1, 4, 0, 5, 4, 0.8, 1), ("VN", 1, 0, 0, 1, 0, 0.0, 0)]
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stack.directory.GetDirectoryStatistics(
+            dpb.DirectoryStatisticsRequest(), metadata=member(1)
+        )
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def register(s: Stack, event: str, who: int) -> epb.Registration:
+    reply: epb.Registration = await s.events.Register(
+        epb.RegisterRequest(event_id=event, name=f"Delegate {who}"), metadata=member(who)
+    )
+    return reply
+
+
+async def test_event_statistics_match_hand_counts(stack: Stack) -> None:
+    plenary = (await create_event(stack, capacity=2)).meta.id  # 2027-10-27
+    training = (
+        await create_event(
+            stack,
+            title="Training",
+            kind="training",
+            starts_at="2027-03-10T09:00:00",
+            ends_at="2027-03-10T17:00:00",
+        )
+    ).meta.id
+    later = (
+        await create_event(
+            stack,
+            title="Training 2028",
+            kind="training",
+            starts_at="2028-03-10T09:00:00",
+            ends_at="2028-03-10T17:00:00",
+        )
+    ).meta.id
+    # The plenary: two places for three SEAJUST delegates and one from EJN.
+    first = await register(stack, plenary, 1)
+    await register(stack, plenary, 2)
+    assert (await register(stack, plenary, 3)).state == "waitlisted"
+    peer = await stack.mailbox.Receive(
+        xpb.InboundMessage(
+            origin="EJN",
+            message_id="ejn-1",
+            kind="events.registration",
+            payload=epb.RegistrationMessage(
+                event_id=plenary, subject="x", name="EJN delegate"
+            ).SerializeToString(),
+        ),
+        metadata=ADMIN,
+    )
+    assert peer.accepted
+    await stack.events.MarkAttendance(
+        epb.MarkAttendanceRequest(event_id=plenary, id=first.id, attended=True), metadata=EDITOR
+    )
+    # The training: one cancels, one attends. The 2028 training is outside the period.
+    cancelled = await register(stack, training, 1)
+    await stack.events.CancelRegistration(
+        epb.GetRegistrationRequest(event_id=training, id=cancelled.id), metadata=member(1)
+    )
+    attended = await register(stack, training, 2)
+    await stack.events.MarkAttendance(
+        epb.MarkAttendanceRequest(event_id=training, id=attended.id, attended=True),
+        metadata=EDITOR,
+    )
+    await register(stack, later, 1)
+
+    reply = await stack.events.GetEventStatistics(
+        epb.EventStatisticsRequest(from_date="2027-01-01", to_date="2027-12-31"), metadata=EDITOR
+    )
+    got = [
+        (
+            g.network,
+            g.kind,
+            g.registrations,
+            g.confirmed,
+            g.waitlisted,
+            g.cancelled,
+            g.attended,
+            round(g.attendance_share, 4),
+        )
+        for g in reply.groups
+    ]
+    assert got == [
+        ("EJN", "plenary", 1, 0, 1, 0, 0, 0.0),
+        ("SEAJUST", "plenary", 3, 2, 1, 0, 1, 0.5),
+        ("SEAJUST", "training", 2, 1, 0, 1, 1, 1.0),
+    ]
+    assert [(k.kind, k.events) for k in reply.events] == [("plenary", 1), ("training", 1)]
+    everything = await stack.events.GetEventStatistics(
+        epb.EventStatisticsRequest(), metadata=EDITOR
+    )
+    assert [(k.kind, k.events) for k in everything.events] == [("plenary", 1), ("training", 2)]
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stack.events.GetEventStatistics(epb.EventStatisticsRequest(), metadata=member(1))
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
