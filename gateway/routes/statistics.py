@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -114,18 +114,18 @@ def _fields(message: type[Message]) -> list[str]:
     return [f.name for f in message.DESCRIPTOR.fields]
 
 
+def csv_response(text: str, name: str) -> web.Response:
+    response = web.Response(text=text, content_type=CSV, charset="utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
 def _answer(
-    request: web.Request,
-    data: dict[str, Any],
-    columns: Sequence[str],
-    rows: list[dict[str, Any]],
-    name: str,
+    request: web.Request, data: dict[str, Any], as_csv: Callable[[dict[str, Any]], str], name: str
 ) -> web.Response:
     if not wants_csv(request):
         return json_response(data)
-    response = web.Response(text=csv_text(columns, rows), content_type=CSV, charset="utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    return response
+    return csv_response(as_csv(data), name)
 
 
 # ------------------------------------------------------------------ requests
@@ -149,14 +149,22 @@ async def request_statistics_data(
     return data
 
 
-def request_table(data: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
-    """The CSV columns and rows: the group's column named by what it groups by."""
+def request_csv(data: dict[str, Any]) -> str:
+    """One row per group, its column named by what it groups by."""
     figures = [f for f in _fields(rpb.RequestStatisticsGroup) if f not in ("direction", "key")]
     rows = [
         {"direction": g["direction"], data["group_by"]: g["key"]} | {f: g[f] for f in figures}
         for g in data["groups"]
     ]
-    return ["direction", data["group_by"], *figures], rows
+    return csv_text(["direction", data["group_by"], *figures], rows)
+
+
+def directory_csv(data: dict[str, Any]) -> str:
+    return csv_text(_fields(dpb.DirectoryStatisticsGroup), data["groups"])
+
+
+def event_csv(data: dict[str, Any]) -> str:
+    return csv_text(_fields(epb.EventStatisticsGroup), data["groups"])
 
 
 @api.route(
@@ -172,8 +180,7 @@ def request_table(data: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]
 )
 async def request_statistics(request: web.Request) -> web.Response:
     data = await request_statistics_data(request.app, request[keys.CALLER], request.query)
-    columns, rows = request_table(data)
-    return _answer(request, data, columns, rows, "request-statistics")
+    return _answer(request, data, request_csv, "request-statistics")
 
 
 # ------------------------------------------------------------------ directory
@@ -198,8 +205,7 @@ async def directory_statistics_data(app: web.Application, caller: Caller) -> dic
 )
 async def directory_statistics(request: web.Request) -> web.Response:
     data = await directory_statistics_data(request.app, request[keys.CALLER])
-    columns = _fields(dpb.DirectoryStatisticsGroup)
-    return _answer(request, data, columns, data["groups"], "directory-statistics")
+    return _answer(request, data, directory_csv, "directory-statistics")
 
 
 # ------------------------------------------------------------------ events
@@ -227,5 +233,4 @@ async def event_statistics_data(
 )
 async def event_statistics(request: web.Request) -> web.Response:
     data = await event_statistics_data(request.app, request[keys.CALLER], request.query)
-    columns = _fields(epb.EventStatisticsGroup)
-    return _answer(request, data, columns, data["groups"], "event-statistics")
+    return _answer(request, data, event_csv, "event-statistics")
