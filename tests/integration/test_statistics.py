@@ -15,9 +15,12 @@ import pytest
 from justnet.common.v1 import exchange_pb2 as xpb
 from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.events.v1 import events_pb2 as epb
+from justnet.requests.v1 import requests_pb2 as rpb
+from justnet.requests.v1 import requests_pb2_grpc
 from sqlalchemy import update
 
 from services.common.db import create_engine
+from services.common.identity import Caller
 from services.directory.models import AuthorityRow, ContactPointRow
 from services.requests.models import ChainEventRow, RequestRow
 from tests.integration.test_events import (
@@ -211,6 +214,15 @@ async def test_statistics_are_for_editors_and_bad_input_names_the_field(
         assert [e["field"] for e in body["errors"]] == [field], (query, body)
     code, body = await sea.call("GET", "/api/v1/statistics/events?from=2026-02-30", role="editor")
     assert code == 400 and [e["field"] for e in body["errors"]] == ["from"]
+    # The requests service checks the role itself too, whoever calls it.
+    async with sea.internal(sea.requests_rt.port) as channel:
+        stub = requests_pb2_grpc.RequestsServiceStub(channel)
+        member = Caller("member", "SEAJUST", "test-member").metadata()
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.GetRequestStatistics(rpb.RequestStatisticsRequest(), metadata=member)
+        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        editor = Caller("editor", "SEAJUST", "test-editor").metadata()
+        await stub.GetRequestStatistics(rpb.RequestStatisticsRequest(), metadata=editor)
 
 
 # ------------------------------------------------------------------ directory and events
