@@ -1,4 +1,5 @@
-"""RequestsStore: every SQL statement of the requests service.
+"""RequestsStore: every SQL statement of the requests service (but the statistics'
+read-only aggregates: statistics.py).
 
 A status change writes the request, its new events and the outbox message for the
 other side in one transaction, so an event is never stored without being queued for
