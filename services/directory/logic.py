@@ -27,6 +27,7 @@ from services.common.validation import Validator, country_code
 from services.common.visibility import can_see
 from services.directory import convert, reference, validate
 from services.directory.index import LookupIndex, Query
+from services.directory.statistics import DirectoryStatistics
 from services.directory.store import DirectoryStore, ListFilter
 
 INSTRUMENT_TYPES = ("multilateral", "regional", "bilateral")
@@ -53,6 +54,7 @@ class DirectoryLogic:
         self.index = index
         self.network = store.local_network
         self.jurisdictions = tuple(jurisdictions)
+        self.statistics_queries = DirectoryStatistics(store.engine, self.network)
 
     # ------------------------------------------------------------ permissions
 
@@ -61,6 +63,13 @@ class DirectoryLogic:
             raise Unauthenticated("an editor token is required")
         if not (caller.at_least("editor") and caller.network == self.network):
             raise PermissionDenied(f"only editors of {self.network} can change its directory")
+
+    async def statistics(self, caller: Caller) -> pb.DirectoryStatistics:
+        if not caller.authenticated:
+            raise Unauthenticated("an editor token is required")
+        if not (caller.at_least("editor") and caller.network == self.network):
+            raise PermissionDenied(f"statistics are for editors of {self.network}")
+        return await self.statistics_queries.compute(utcnow())
 
     def _check_member(self, jurisdiction: str, v: Validator, field: str = "jurisdiction") -> None:
         if (

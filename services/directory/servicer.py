@@ -158,6 +158,11 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     ) -> pb.DeleteRecordResponse:
         return await self._delete("contact_point", request)
 
+    async def GetDirectoryStatistics(
+        self, request: pb.DirectoryStatisticsRequest, context: Ctx
+    ) -> pb.DirectoryStatistics:
+        return await self.logic.statistics(current_caller())
+
     @_writes
     async def RecordAttendance(
         self, request: pb.RecordAttendanceRequest, context: Ctx
