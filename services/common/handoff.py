@@ -6,8 +6,9 @@ a timeout can neither lose the message nor leave a change without it (nor a mess
 without its change). A `Handoff` loop hands due rows to FederationService.Send, oldest
 first, and retries with backoff while federation is down; Send is idempotent by message
 id, so a repeat after a lost answer is one message. Federation then keeps its own durable
-queue per peer (one message in flight, signed receipts) and reports the outcome to the
-service's Mailbox.Settled.
+queue per peer (signed receipts; messages with the same ordering key, which the service's
+`ordering_key(row)` gives, e.g. the request id, are delivered in order, different keys side
+by side) and reports the outcome to the service's Mailbox.Settled.
 
 Each row keeps the W3C trace context of the call that wrote it, and its Send runs in that
 context, so the delivery, and the peer's handling of it, join the trace of the change.
@@ -93,6 +94,10 @@ async def _nothing(*_: Any) -> None:
     return None
 
 
+def _one_order(_: Any) -> str:
+    return ""  # every message to a peer in the order handed over
+
+
 class Handoff(Generic[Row]):
     """The loop that hands one service's outbox rows to federation.
 
@@ -100,6 +105,8 @@ class Handoff(Generic[Row]):
     be settled when the row was a repeat); `on_refused(row, reason)` when federation will
     never take it (INVALID_ARGUMENT: e.g. the destination is no longer a peer). Whether a
     failure is retried is decided by its status code, never by its message.
+    `ordering_key(row)`: messages with the same key reach the peer in the order handed
+    over; by default all of a service's messages to a peer share one key.
     """
 
     def __init__(
@@ -111,6 +118,7 @@ class Handoff(Generic[Row]):
         *,
         on_handed: Handed = _nothing,
         on_refused: Refused = _nothing,
+        ordering_key: Callable[[Any], str] = _one_order,
     ) -> None:
         self.sessions = session_factory(engine)
         self.row_type: Any = row_type
@@ -118,6 +126,7 @@ class Handoff(Generic[Row]):
         self.metadata = metadata
         self.on_handed = on_handed
         self.on_refused = on_refused
+        self.ordering_key = ordering_key
         self.changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -168,6 +177,7 @@ class Handoff(Generic[Row]):
                     message_id=row.message_id,
                     kind=row.kind,
                     payload=row.payload,
+                    ordering_key=self.ordering_key(row),
                 ),
                 metadata=self.metadata,
                 timeout=SEND_TIMEOUT,

@@ -1,11 +1,16 @@
-"""Delivers the outbox to peers: one courier per peer, one message in flight.
+"""Delivers the outbox to peers: one courier per peer, a window of messages in flight.
 
-Each courier takes its peer's oldest pending message, signs it, pushes it with
-`PeerService.Deliver` and verifies the receipt the peer signs in return. A failure
-(peer down, slow, or answering garbage) backs the courier off with jitter, durably:
-the next attempt time is stored with the message. A dead peer only holds up its own
-queue. Outcomes are handed to the sending service's `Mailbox.Settled`, retried until
-it takes them.
+Each courier keeps up to WINDOW deliveries to its peer in flight, each the oldest pending
+message of its ordering key (the sender's choice, e.g. the request id), so one key's
+messages go one at a time, in order, while different keys go side by side. Each message is
+signed, pushed with `PeerService.Deliver`, and the receipt the peer signs in return is
+verified. Outcomes of the deliveries that finished meanwhile are written in one
+transaction; only then is a key free for its next message, so a restart never finds a key
+ahead of what was recorded. A failure backs that message (and so its key) off with jitter,
+durably (the next attempt time is stored with the message): a message the peer keeps
+failing holds up only its own key. A peer that cannot be reached (UNAVAILABLE, timeout)
+also pauses the whole courier, growing while it stays unreachable. Outcomes are handed to
+the sending service's `Mailbox.Settled`, retried until it takes them.
 """
 
 from __future__ import annotations
@@ -32,18 +37,24 @@ from services.common.waiting import wait_event
 from services.federation.mailboxes import Mailboxes
 from services.federation.metrics import FederationMetrics
 from services.federation.models import OutboxRow
-from services.federation.outbox import Outbox, delivery_message
+from services.federation.outbox import Attempt, Outbox, delivery_message
 from services.federation.peer_client import DELIVER, PeerClient, link_identity
 from services.federation.peers import Peer
 from services.federation.signatures import open_receipt, sign_message
 
 log = logging.getLogger(__name__)
 UNAVAILABLE = grpc.StatusCode.UNAVAILABLE
+# The peer itself is not answering: pause the courier, not only the message.
+UNREACHABLE = (UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 tracer = trace.get_tracer(__name__)
 DELIVER_TIMEOUT = 20.0
 IDLE_POLL = 5.0  # re-read the queue at least this often (Send also wakes the courier)
+# Deliveries in flight per peer (benchmarks/README.md: 16 reached the target; more only
+# queued at the peer's services).
+WINDOW = 16
 DELIVERY_DEADLINE = timedelta(days=7)
 NOTIFY_POLL = 2.0
+NOTIFY_PARALLEL = 16  # Settled calls at once, one per ordering key
 SWEEP_SECONDS = 60.0
 DEPTH_SECONDS = 10.0
 
@@ -67,33 +78,65 @@ class Courier:
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.link = link_identity(identity, peer)
+        # ordering key -> its delivery in flight (or finished, its outcome not yet written)
+        self.flying: dict[str, asyncio.Task[None]] = {}
+        self.finished: list[tuple[OutboxRow, Attempt]] = []
+        self.max_in_flight = 0  # the most deliveries seen in flight at once
+        self.unreachable = 0  # failures to reach the peer since its last answer
+        self.paused_until = 0.0  # time.monotonic() before which nothing is sent
 
     async def run(self) -> None:
         client = PeerClient(self.network, self.identity, self.peer)
         async with client.channel() as channel:
-            # After a delivery, the next head comes back with the settle transaction
-            # (one database round trip less per message on a busy queue).
-            head: OutboxRow | None = None
-            while True:
-                self.wake.clear()
-                row = head or await self.outbox.head(self.peer.network)
-                head = None
-                if row is None:
-                    await self._sleep(IDLE_POLL)
-                    continue
-                wait = (as_utc(row.next_attempt_at) - utcnow()).total_seconds()
-                if wait > 0:
-                    await self._sleep(min(wait, IDLE_POLL))
-                    continue
-                head = await self._attempt(client, channel, row)
+            try:
+                while True:
+                    self.wake.clear()
+                    try:
+                        await self._write_finished()
+                        wait = await self._dispatch(client, channel)
+                    except Exception:  # the database is busy or gone: try again shortly
+                        stop_if_cancelled()
+                        log.exception("courier for %s could not read or write", self.peer.network)
+                        wait = 1.0
+                    await wait_event(self.wake, wait)
+            finally:
+                await cancel(*self.flying.values())
 
-    async def _sleep(self, seconds: float) -> None:
-        await wait_event(self.wake, seconds)
+    async def _dispatch(self, client: PeerClient, channel: grpc.aio.Channel) -> float:
+        """Starts deliveries up to the window; returns how long to wait at most."""
+        pause = self.paused_until - time.monotonic()
+        if pause > 0:
+            return pause
+        free = WINDOW - len(self.flying)
+        if free <= 0:
+            return IDLE_POLL  # a finished delivery wakes the courier
+        rows, later = await self.outbox.ready(self.peer.network, set(self.flying), free)
+        for row in rows:
+            self.flying[row.ordering_key] = asyncio.create_task(
+                self._attempt(client, channel, row), name=f"deliver-{row.seq}"
+            )
+        self.max_in_flight = max(self.max_in_flight, len(self.flying))
+        if later is None:
+            return IDLE_POLL
+        return min(max((as_utc(later) - utcnow()).total_seconds(), 0.0), IDLE_POLL)
 
-    async def _attempt(
-        self, client: PeerClient, channel: grpc.aio.Channel, row: OutboxRow
-    ) -> OutboxRow | None:
-        """Delivers one message; returns the peer's next pending one if it settled."""
+    async def _write_finished(self) -> None:
+        """Records the outcomes of the deliveries that finished, in one transaction, and
+        frees their keys. If the write fails they stay finished, written next time."""
+        if not self.finished:
+            return
+        done = list(self.finished)
+        await self.outbox.record([attempt for _, attempt in done])
+        del self.finished[: len(done)]
+        for row, attempt in done:
+            self.flying.pop(row.ordering_key, None)
+            if attempt.state != "pending":
+                self.metrics.delivered(self.peer.network, row.kind, attempt.state)
+                log.info("message %s to %s: %s", row.message_id, self.peer.network, attempt.state)
+        self.notify()
+
+    async def _attempt(self, client: PeerClient, channel: grpc.aio.Channel, row: OutboxRow) -> None:
+        """Delivers one message; its outcome joins `finished` for the next write."""
         parent = propagate.extract({"traceparent": row.traceparent} if row.traceparent else {})
         with tracer.start_as_current_span(
             "federation.deliver",
@@ -110,40 +153,41 @@ class Courier:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                error = _describe(exc)
-                delay = backoff_seconds(row.attempts + 1)
-                if isinstance(exc, grpc.aio.AioRpcError) and exc.code() == UNAVAILABLE:
-                    # The peer is not reachable (down, partitioned): look again soon, so
-                    # the queue moves within seconds of the peer coming back.
-                    delay = min(delay, UNREACHABLE_CAP_SECONDS)
-                span.set_status(trace.StatusCode.ERROR, error)
-                error_type = (
-                    exc.code().name if isinstance(exc, grpc.aio.AioRpcError) else type(exc).__name__
-                )
-                self.metrics.delivery_failed(self.peer.network, row.kind, error_type)
-                log.warning(
-                    "delivery %s to %s failed (%s); retrying in %.1f s",
-                    row.message_id,
-                    self.peer.network,
-                    error,
-                    delay,
-                )
-                await self.outbox.retry_later(row.seq, error, delay)
-                return None
-            body = xpb.ReceiptBody.FromString(receipt.body)
-            state = "delivered" if body.accepted else "refused"
-            span.set_attribute(semconv.MESSAGE_STATE, state)
-            head = await self.outbox.settle(
-                row.seq,
-                self.peer.network,
-                state,
-                receipt.SerializeToString(),
-                "" if body.accepted else body.reason,
-            )
-            self.metrics.delivered(self.peer.network, row.kind, state)
-            log.info("message %s to %s: %s", row.message_id, self.peer.network, state)
-            self.notify()
-            return head
+                span.set_status(trace.StatusCode.ERROR, _describe(exc))
+                attempt = self._failed(row, exc)
+            else:
+                body = xpb.ReceiptBody.FromString(receipt.body)
+                state = "delivered" if body.accepted else "refused"
+                span.set_attribute(semconv.MESSAGE_STATE, state)
+                self.unreachable = 0
+                reason = "" if body.accepted else body.reason
+                attempt = Attempt(row.seq, state, receipt.SerializeToString(), reason)
+        self.finished.append((row, attempt))
+        self.wake.set()
+
+    def _failed(self, row: OutboxRow, exc: Exception) -> Attempt:
+        """The retry of a failed delivery: the message backs off, and the whole courier
+        pauses when the peer could not be reached."""
+        error = _describe(exc)
+        delay = backoff_seconds(row.attempts + 1)
+        code = exc.code() if isinstance(exc, grpc.aio.AioRpcError) else None
+        if code in UNREACHABLE:
+            # Down or partitioned: look again soon, so the queue moves within seconds of
+            # the peer coming back.
+            delay = min(delay, UNREACHABLE_CAP_SECONDS)
+            self.unreachable += 1
+            pause = min(backoff_seconds(self.unreachable), UNREACHABLE_CAP_SECONDS)
+            self.paused_until = max(self.paused_until, time.monotonic() + pause)
+        error_type = code.name if code is not None else type(exc).__name__
+        self.metrics.delivery_failed(self.peer.network, row.kind, error_type)
+        log.warning(
+            "delivery %s to %s failed (%s); retrying in %.1f s",
+            row.message_id,
+            self.peer.network,
+            error,
+            delay,
+        )
+        return Attempt(row.seq, "pending", None, error, delay)
 
     async def _deliver(
         self, client: PeerClient, channel: grpc.aio.Channel, row: OutboxRow
@@ -278,21 +322,43 @@ class Couriers:
             await wait_event(self._settled, NOTIFY_POLL)
 
     async def notify_settled(self) -> None:
+        """Hands settled outcomes to the sending services: one ordering key's in order,
+        different keys side by side; the ones taken are marked in one transaction."""
+        by_key: dict[tuple[str, str], list[OutboxRow]] = {}
         for row in await self.outbox.unnotified():
-            mailbox = self.mailboxes.for_kind(row.kind)
-            if mailbox is not None:
-                try:
-                    await mailbox.Settled(
-                        xpb.DeliveryOutcome(delivery=delivery_message(row)),
-                        metadata=self.admin,
-                        timeout=10.0,
-                    )
-                except grpc.aio.AioRpcError as exc:
-                    log.info(
-                        "%s did not take outcome of %s yet: %s",
-                        row.kind,
-                        row.message_id,
-                        exc.code().name,
-                    )
-                    continue
-            await self.outbox.mark_notified(row.seq)
+            by_key.setdefault((row.destination, row.ordering_key), []).append(row)
+        taken: list[int] = []
+        limit = asyncio.Semaphore(NOTIFY_PARALLEL)
+
+        async def hand(rows: list[OutboxRow]) -> None:
+            async with limit:
+                for row in rows:
+                    if not await self._hand_outcome(row):
+                        return  # the key's later outcomes wait for this one
+                    taken.append(row.seq)
+
+        try:
+            await asyncio.gather(*(hand(rows) for rows in by_key.values()))
+        finally:
+            if taken:
+                await self.outbox.mark_notified(taken)
+
+    async def _hand_outcome(self, row: OutboxRow) -> bool:
+        mailbox = self.mailboxes.for_kind(row.kind)
+        if mailbox is None:
+            return True
+        try:
+            await mailbox.Settled(
+                xpb.DeliveryOutcome(delivery=delivery_message(row)),
+                metadata=self.admin,
+                timeout=10.0,
+            )
+        except grpc.aio.AioRpcError as exc:
+            log.info(
+                "%s did not take outcome of %s yet: %s",
+                row.kind,
+                row.message_id,
+                exc.code().name,
+            )
+            return False
+        return True

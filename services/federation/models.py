@@ -108,7 +108,8 @@ class ContactRequestLogRow(Base):
 class OutboxRow(Base):
     """A message waiting for (or done with) delivery to one peer: the durable outbox.
 
-    `seq` orders each peer's queue (one message in flight per peer, oldest first);
+    `seq` orders each peer's queue; messages with the same `ordering_key` are delivered
+    one at a time in `seq` order, different keys side by side (courier.py);
     `notified` turns true once the sending service has taken the outcome.
     """
 
@@ -118,6 +119,7 @@ class OutboxRow(Base):
     message_id: Mapped[str] = mapped_column(String(100), unique=True)
     destination: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(64))
+    ordering_key: Mapped[str] = mapped_column(String(120), default="", server_default="")
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     payload_sha256: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), default="pending")

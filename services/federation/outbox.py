@@ -1,7 +1,10 @@
 """The durable outbox of messages to peers, and the inbox of messages from them.
 
-A message is stored before `Send` returns, so a crash or a dead peer loses nothing;
-each peer's queue is delivered oldest first, one message at a time. The inbox keeps
+A message is stored before `Send` returns, so a crash or a dead peer loses nothing.
+Each peer's queue is delivered oldest first per ordering key: only the oldest pending
+message of a key may be in flight (`ready`), so one key's messages never overtake each
+other while different keys go side by side. Outcomes of several deliveries are written in
+one transaction (`record`). The inbox keeps
 the receipt this node signed for each message it handled, so a redelivery is answered
 with the same receipt and changes nothing.
 """
@@ -10,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from justnet.common.v1 import exchange_pb2 as xpb
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.db import WRITE, session_factory
 from services.common.errors import AlreadyExists, NotFound
@@ -27,6 +31,7 @@ from services.federation.models import InboxRow, OutboxRow
 MAX_PAYLOAD = 256 * 1024
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 KIND = re.compile(r"^[a-z][a-z0-9_]{0,30}\.[a-z][a-z0-9_.]{0,30}$")
+MAX_ORDERING_KEY = 120
 FINAL = ("delivered", "refused", "failed")
 
 
@@ -34,9 +39,13 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def check_send(destination: str, message_id: str, kind: str, payload: bytes) -> str:
+def check_send(
+    destination: str, message_id: str, kind: str, payload: bytes, ordering_key: str = ""
+) -> str:
     """Validates a Send request; returns the destination network code."""
     v = Validator()
+    if len(ordering_key) > MAX_ORDERING_KEY:
+        v.fail("ordering_key", f"must be at most {MAX_ORDERING_KEY} characters")
     network = destination.strip().upper()
     if not network:
         v.fail("destination", "is required")
@@ -77,12 +86,30 @@ class QueueDepth:
     pending: int
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of one delivery attempt: settled (`delivered`, `refused`, with the
+    verified receipt) or `pending` again after `delay` seconds."""
+
+    seq: int
+    state: str
+    receipt: bytes | None = None
+    error: str = ""
+    delay: float = 0.0
+
+
 class Outbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self.sessions = session_factory(engine)
 
     async def enqueue(
-        self, destination: str, message_id: str, kind: str, payload: bytes, traceparent: str
+        self,
+        destination: str,
+        message_id: str,
+        kind: str,
+        payload: bytes,
+        traceparent: str,
+        ordering_key: str = "",
     ) -> tuple[OutboxRow, bool]:
         """Stores the message; returns (row, created). The same id with the same bytes
         is the same message (the sender retried Send); with other bytes it is refused."""
@@ -108,6 +135,7 @@ class Outbox:
                     message_id=message_id,
                     destination=destination,
                     kind=kind,
+                    ordering_key=ordering_key,
                     payload=payload,
                     payload_sha256=digest,
                     state="pending",
@@ -122,7 +150,9 @@ class Outbox:
             return row, True
         except IntegrityError:
             # Two Sends of one id raced; the loser reads the winner's row.
-            return await self.enqueue(destination, message_id, kind, payload, traceparent)
+            return await self.enqueue(
+                destination, message_id, kind, payload, traceparent, ordering_key
+            )
 
     async def get(self, message_id: str) -> OutboxRow:
         async with self.sessions() as session:
@@ -133,53 +163,56 @@ class Outbox:
             raise NotFound(f"no message {message_id[:100]}")
         return row
 
-    async def head(self, destination: str) -> OutboxRow | None:
-        """The oldest undelivered message for a peer (the only one in flight)."""
-        async with self.sessions() as session:
-            return await self._head(session, destination)
-
-    @staticmethod
-    async def _head(session: AsyncSession, destination: str) -> OutboxRow | None:
-        head: OutboxRow | None = await session.scalar(
-            select(OutboxRow)
+    async def ready(
+        self, destination: str, busy: Collection[str], limit: int
+    ) -> tuple[list[OutboxRow], datetime | None]:
+        """Up to `limit` messages for a peer that may go now, oldest first: each the oldest
+        pending message of its ordering key, due, and of a key not in `busy` (in flight).
+        Also returns when the next of the other keys' oldest messages falls due (None:
+        none waits), so the courier sleeps until then."""
+        heads = (
+            select(func.min(OutboxRow.seq))
             .where(OutboxRow.destination == destination, OutboxRow.state == "pending")
-            .order_by(OutboxRow.seq)
-            .limit(1)
+            .group_by(OutboxRow.ordering_key)
         )
-        return head
-
-    async def settle(
-        self, seq: int, destination: str, state: str, receipt: bytes | None, error: str = ""
-    ) -> OutboxRow | None:
-        """Records the outcome; returns the peer's next pending message, read in the
-        same transaction (the courier's next head, without another round trip)."""
-        async with self.sessions.begin() as session:
-            await session.connection(execution_options=WRITE)
-            await session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.seq == seq, OutboxRow.state == "pending")
-                .values(
-                    state=state,
-                    receipt=receipt,
-                    settled_at=utcnow(),
-                    attempts=OutboxRow.attempts + 1,
-                    last_error=error[:1000],
+        free = [OutboxRow.seq.in_(heads)]
+        if busy:
+            free.append(OutboxRow.ordering_key.not_in(list(busy)))
+        now = utcnow()
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(OutboxRow)
+                .where(*free, OutboxRow.next_attempt_at <= now)
+                .order_by(OutboxRow.seq)
+                .limit(limit)
+            )
+            due = list(rows.all())
+            later: datetime | None = await session.scalar(
+                select(func.min(OutboxRow.next_attempt_at)).where(
+                    *free, OutboxRow.next_attempt_at > now
                 )
             )
-            return await self._head(session, destination)
+        return due, later
 
-    async def retry_later(self, seq: int, error: str, delay: float) -> None:
+    async def record(self, attempts: Sequence[Attempt]) -> None:
+        """Writes the outcomes of several delivery attempts in one transaction."""
+        now = utcnow()
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
-            await session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.seq == seq, OutboxRow.state == "pending")
-                .values(
-                    attempts=OutboxRow.attempts + 1,
-                    last_error=error[:1000],
-                    next_attempt_at=utcnow() + timedelta(seconds=delay),
+            for a in attempts:
+                values: dict[str, object] = {
+                    "attempts": OutboxRow.attempts + 1,
+                    "last_error": a.error[:1000],
+                }
+                if a.state == "pending":
+                    values["next_attempt_at"] = now + timedelta(seconds=a.delay)
+                else:
+                    values.update(state=a.state, receipt=a.receipt, settled_at=now)
+                await session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.seq == a.seq, OutboxRow.state == "pending")
+                    .values(**values)
                 )
-            )
 
     async def fail_undeliverable(self, destinations: set[str], reason: str) -> int:
         """Gives up on pending messages to networks that are no longer peers."""
@@ -217,11 +250,11 @@ class Outbox:
             )
             return list(rows.all())
 
-    async def mark_notified(self, seq: int) -> None:
+    async def mark_notified(self, seqs: Collection[int]) -> None:
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
             await session.execute(
-                update(OutboxRow).where(OutboxRow.seq == seq).values(notified=True)
+                update(OutboxRow).where(OutboxRow.seq.in_(list(seqs))).values(notified=True)
             )
 
     async def depths(self) -> list[QueueDepth]:

@@ -266,7 +266,11 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
     ) -> xpb.Delivery:
         self._require_own_service_or_member()
         destination = check_send(
-            request.destination, request.message_id, request.kind, request.payload
+            request.destination,
+            request.message_id,
+            request.kind,
+            request.payload,
+            request.ordering_key,
         )
         if destination not in self.manager.peers:
             raise InvalidInput.one("destination", f"{destination[:40]} is not a peer of this node")
@@ -278,6 +282,7 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
             request.kind,
             request.payload,
             carrier.get("traceparent", ""),
+            request.ordering_key,
         )
         if created:
             self.couriers.wake(destination)

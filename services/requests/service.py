@@ -75,6 +75,8 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> RequestsR
         service_md,
         on_handed=logic.handed,
         on_refused=logic.refused_by_federation,
+        # One request's events stay in order; different requests may overtake each other.
+        ordering_key=lambda row: row.request_id,
     )
     logic.wake_outbox = handoff.wake
     own.started(handoff)

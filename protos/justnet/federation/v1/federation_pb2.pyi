@@ -307,16 +307,18 @@ class SignedRecord(_message.Message):
     def __init__(self, envelope: _Optional[bytes] = ..., key_id: _Optional[str] = ..., signature: _Optional[bytes] = ..., heartbeat: _Optional[bool] = ..., cursor: _Optional[int] = ..., batch: _Optional[bytes] = ...) -> None: ...
 
 class SendRequest(_message.Message):
-    __slots__ = ("destination", "message_id", "kind", "payload")
+    __slots__ = ("destination", "message_id", "kind", "payload", "ordering_key")
     DESTINATION_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    ORDERING_KEY_FIELD_NUMBER: _ClassVar[int]
     destination: str
     message_id: str
     kind: str
     payload: bytes
-    def __init__(self, destination: _Optional[str] = ..., message_id: _Optional[str] = ..., kind: _Optional[str] = ..., payload: _Optional[bytes] = ...) -> None: ...
+    ordering_key: str
+    def __init__(self, destination: _Optional[str] = ..., message_id: _Optional[str] = ..., kind: _Optional[str] = ..., payload: _Optional[bytes] = ..., ordering_key: _Optional[str] = ...) -> None: ...
 
 class GetDeliveryRequest(_message.Message):
     __slots__ = ("message_id",)
