@@ -16,8 +16,11 @@ real nodes (every service its own process, federation over mutual TLS).
    5 ms, so the benchmark itself puts no load on the services).
 4. Delivery throughput: --requests drafts submitted --concurrency at a time; delivered
    requests per second from the first Submit to the last verified receipt, and the same
-   submit -> delivered latency per request (here mostly queueing: one message in flight
-   per peer).
+   submit -> delivered latency per request. `stages` splits that latency by the
+   timestamps the databases keep (p50 per message): Submit -> handed to federation
+   (requests outbox `created_at` -> federation outbox `created_at`), -> received by the
+   peer (WACAP's inbox `received_at`), -> receipt recorded (`settled_at`), -> the sender's
+   requests database shows it delivered (the rest of the measured latency).
 5. RSS and peak RSS of every process. With --profile, py-spy samples the requests and
    federation processes of both nodes during step 4 (results/requests-profile-*.txt).
 """
@@ -120,6 +123,18 @@ def node_processes(demo_pid: int, data_dir: Path) -> dict[str, int]:
     return found
 
 
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """'NETWORK/service' -> user + system CPU seconds the process has used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for name, pid in pids.items():
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            out[name] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def memory_mib(pid: int) -> dict[str, float]:
     out: dict[str, float] = {}
     with contextlib.suppress(OSError):
@@ -201,6 +216,42 @@ class DeliveredWatch:
             for mid in self.delivered(set(started) - set(done)):
                 done[mid] = now - started[mid]
         return done
+
+
+def _times(db: Path, query: str) -> dict[str, float]:
+    """message id -> a timestamp column as seconds (UTC, as the services store it)."""
+    from datetime import UTC, datetime
+
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        out = {}
+        for mid, at in con.execute(query).fetchall():
+            if at:
+                out[mid] = datetime.fromisoformat(at).replace(tzinfo=UTC).timestamp()
+        return out
+    finally:
+        con.close()
+
+
+def stages(data_dir: Path, latencies: dict[str, float]) -> dict[str, float]:
+    """p50 per stage (ms) of the burst's messages, from the databases' timestamps."""
+    sea, wac = data_dir / "SEAJUST", data_dir / "WACAP"
+    submitted = _times(sea / "requests.db", "SELECT message_id, created_at FROM requests_outbox")
+    fed = sea / "federation.db"
+    handed = _times(fed, "SELECT message_id, created_at FROM federation_outbox")
+    settled = _times(fed, "SELECT message_id, settled_at FROM federation_outbox")
+    received = _times(
+        wac / "federation.db", "SELECT message_id, received_at FROM federation_inbox"
+    )
+    parts: dict[str, list[float]] = collections.defaultdict(list)
+    for mid, total in latencies.items():
+        if not all(mid in d for d in (submitted, handed, received, settled)):
+            continue
+        parts["submit_to_handed"].append(handed[mid] - submitted[mid])
+        parts["handed_to_received"].append(received[mid] - handed[mid])
+        parts["received_to_settled"].append(settled[mid] - received[mid])
+        parts["settled_to_shown"].append(total - (settled[mid] - submitted[mid]))
+    return {k: round(statistics.median(v) * 1000, 1) for k, v in parts.items()}
 
 
 async def wait_routable(session: aiohttp.ClientSession, url: str, token: str) -> None:
@@ -366,10 +417,19 @@ async def measure(
             started[f"{rid}:1"] = time.perf_counter()
             await stub.Submit(pb.SubmitRequest(id=rid), metadata=member)
 
+    assert demo.proc is not None
+    pids = node_processes(demo.proc.pid, data_dir)
+    cpu_before = cpu_seconds(pids)
     begin = time.perf_counter()
     submits = asyncio.ensure_future(asyncio.gather(*(submit(r) for r in ids)))
     latencies = await watch.wait_all(started, len(ids), 600)
     elapsed = time.perf_counter() - begin
+    cpu_after = cpu_seconds(pids)
+    cpu_ms = {
+        name: round((cpu_after[name] - cpu_before[name]) * 1000 / len(ids), 2)
+        for name in sorted(cpu_after)
+        if name in cpu_before and name.split("/")[1] in ("requests", "federation")
+    }
     await submits
     await channel.close()
     result: dict[str, Any] = {
@@ -382,6 +442,10 @@ async def measure(
             "all_receipts_seconds": round(elapsed, 2),
             "delivered_per_second": round(len(ids) / elapsed, 1),
             "submit_to_delivered": percentiles(list(latencies.values())),
+            "stages_p50_ms": stages(data_dir, latencies),
+            # CPU milliseconds per delivered request, by process (the rest barely moves)
+            "cpu_ms_per_request": cpu_ms,
+            "cpu_ms_per_request_total": round(sum(cpu_ms.values()), 1),
         },
     }
     if profiler is not None:

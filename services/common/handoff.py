@@ -4,7 +4,8 @@ A service that must tell a peer node something writes the message into its own o
 table in the same transaction as the change it reports, so a crash, a federation outage or
 a timeout can neither lose the message nor leave a change without it (nor a message
 without its change). A `Handoff` loop hands due rows to FederationService.Send, oldest
-first, and retries with backoff while federation is down; Send is idempotent by message
+first (all that are due in one SendBatch, one at a time if federation does not take the
+batch), and retries with backoff while federation is down; Send is idempotent by message
 id, so a repeat after a lost answer is one message. Federation then keeps its own durable
 queue per peer (signed receipts; messages with the same ordering key, which the service's
 `ordering_key(row)` gives, e.g. the request id, are delivered in order, different keys side
@@ -161,24 +162,56 @@ class Handoff(Generic[Row]):
 
     async def once(self) -> int:
         """Hands every due row over, oldest first; returns how many federation took."""
+        rows = await self._due(utcnow())
+        if len(rows) > 1 and await self._send_batch(rows):
+            return len(rows)
+        # One at a time: a single row, or a batch federation did not take (the one it
+        # refuses is found and the others still go; a federation that is down fails each).
         handed = 0
-        for row in await self._due(utcnow()):
+        for row in rows:
             if await self._send(row):
                 handed += 1
         return handed
+
+    async def _send_batch(self, rows: list[Row]) -> bool:
+        """All due rows in one SendBatch, marked handed over in one transaction."""
+        try:
+            reply = await self.federation.SendBatch(
+                fpb.SendBatchRequest(messages=[self._request(row) for row in rows]),
+                metadata=self.metadata,
+                timeout=SEND_TIMEOUT,
+            )
+        except grpc.aio.AioRpcError as exc:
+            log.info("%s: batch not taken (%s)", self.row_type.__tablename__, exc.code().name)
+            return False
+        table = self.row_type
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            await session.execute(
+                update(table)
+                .where(table.message_id.in_([row.message_id for row in rows]))
+                .values(handed_over=True, attempts=table.attempts + 1, last_error="")
+            )
+        for row, delivery in zip(rows, reply.deliveries, strict=True):
+            await self.on_handed(row, delivery)
+        return True
+
+    def _request(self, row: Row) -> fpb.SendRequest:
+        return fpb.SendRequest(
+            destination=row.destination,
+            message_id=row.message_id,
+            kind=row.kind,
+            payload=row.payload,
+            ordering_key=self.ordering_key(row),
+            traceparent=row.traceparent,
+        )
 
     async def _send(self, row: Row) -> bool:
         parent = propagate.extract({"traceparent": row.traceparent} if row.traceparent else {})
         token = otel_context.attach(parent)
         try:
             delivery = await self.federation.Send(
-                fpb.SendRequest(
-                    destination=row.destination,
-                    message_id=row.message_id,
-                    kind=row.kind,
-                    payload=row.payload,
-                    ordering_key=self.ordering_key(row),
-                ),
+                self._request(row),
                 metadata=self.metadata,
                 timeout=SEND_TIMEOUT,
             )

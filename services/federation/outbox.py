@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from justnet.common.v1 import exchange_pb2 as xpb
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common.db import WRITE, session_factory
 from services.common.errors import AlreadyExists, NotFound
@@ -40,10 +40,16 @@ def sha256_hex(data: bytes) -> str:
 
 
 def check_send(
-    destination: str, message_id: str, kind: str, payload: bytes, ordering_key: str = ""
+    destination: str,
+    message_id: str,
+    kind: str,
+    payload: bytes,
+    ordering_key: str = "",
+    prefix: str = "",
 ) -> str:
-    """Validates a Send request; returns the destination network code."""
-    v = Validator()
+    """Validates a Send request; returns the destination network code. `prefix` names
+    the message in a batch (`messages[3].`)."""
+    v = Validator(prefix)
     if len(ordering_key) > MAX_ORDERING_KEY:
         v.fail("ordering_key", f"must be at most {MAX_ORDERING_KEY} characters")
     network = destination.strip().upper()
@@ -87,6 +93,18 @@ class QueueDepth:
 
 
 @dataclass(frozen=True)
+class Queued:
+    """A message to store in the outbox (Send)."""
+
+    destination: str
+    message_id: str
+    kind: str
+    payload: bytes
+    traceparent: str
+    ordering_key: str = ""
+
+
+@dataclass(frozen=True)
 class Attempt:
     """The outcome of one delivery attempt: settled (`delivered`, `refused`, with the
     verified receipt) or `pending` again after `delay` seconds."""
@@ -113,46 +131,55 @@ class Outbox:
     ) -> tuple[OutboxRow, bool]:
         """Stores the message; returns (row, created). The same id with the same bytes
         is the same message (the sender retried Send); with other bytes it is refused."""
-        digest = sha256_hex(payload)
+        queued = Queued(destination, message_id, kind, payload, traceparent, ordering_key)
+        [stored] = await self.enqueue_many([queued])
+        return stored
+
+    async def enqueue_many(self, messages: Sequence[Queued]) -> list[tuple[OutboxRow, bool]]:
+        """`enqueue` for several messages in one transaction, queued in the order given;
+        all or nothing (a reused id with other bytes refuses them all)."""
         now = utcnow()
         try:
             async with self.sessions.begin() as session:
                 await session.connection(execution_options=WRITE)
-                existing = await session.scalar(
-                    select(OutboxRow).where(OutboxRow.message_id == message_id)
-                )
-                if existing is not None:
-                    if (existing.payload_sha256, existing.destination, existing.kind) != (
-                        digest,
-                        destination,
-                        kind,
-                    ):
-                        raise AlreadyExists(
-                            f"message_id {message_id} was already sent with other content"
-                        )
-                    return existing, False
-                row = OutboxRow(
-                    message_id=message_id,
-                    destination=destination,
-                    kind=kind,
-                    ordering_key=ordering_key,
-                    payload=payload,
-                    payload_sha256=digest,
-                    state="pending",
-                    attempts=0,
-                    last_error="",
-                    created_at=now,
-                    next_attempt_at=now,
-                    notified=False,
-                    traceparent=traceparent[:128],
-                )
-                session.add(row)
-            return row, True
+                return [await self._enqueue(session, m, now) for m in messages]
         except IntegrityError:
             # Two Sends of one id raced; the loser reads the winner's row.
-            return await self.enqueue(
-                destination, message_id, kind, payload, traceparent, ordering_key
-            )
+            return await self.enqueue_many(messages)
+
+    @staticmethod
+    async def _enqueue(session: AsyncSession, m: Queued, now: datetime) -> tuple[OutboxRow, bool]:
+        digest = sha256_hex(m.payload)
+        existing = await session.scalar(
+            select(OutboxRow).where(OutboxRow.message_id == m.message_id)
+        )
+        if existing is not None:
+            if (existing.payload_sha256, existing.destination, existing.kind) != (
+                digest,
+                m.destination,
+                m.kind,
+            ):
+                raise AlreadyExists(
+                    f"message_id {m.message_id} was already sent with other content"
+                )
+            return existing, False
+        row = OutboxRow(
+            message_id=m.message_id,
+            destination=m.destination,
+            kind=m.kind,
+            ordering_key=m.ordering_key,
+            payload=m.payload,
+            payload_sha256=digest,
+            state="pending",
+            attempts=0,
+            last_error="",
+            created_at=now,
+            next_attempt_at=now,
+            notified=False,
+            traceparent=m.traceparent[:128],
+        )
+        session.add(row)
+        return row, True
 
     async def get(self, message_id: str) -> OutboxRow:
         async with self.sessions() as session:

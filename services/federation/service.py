@@ -43,7 +43,7 @@ from services.federation.feeds import Feed, FeedClient
 from services.federation.mailboxes import Mailboxes
 from services.federation.metrics import FederationMetrics, PeerGauges
 from services.federation.nonces import NonceStore
-from services.federation.outbox import Inbox, Outbox, check_send, delivery_message
+from services.federation.outbox import Inbox, Outbox, Queued, check_send, delivery_message
 from services.federation.peer_client import FETCH_DETAILS, PEER_SERVICE, PeerClient
 from services.federation.peer_server import PeerServer
 from services.federation.peers import Peer, PeerStore, accepted_of
@@ -55,6 +55,7 @@ from services.federation.subscriptions import PeerManager
 
 log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).parent
+MAX_SEND_BATCH = 100
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FederationService"].full_name
 # The change streams of the feeds stay open (ReplicaFeed.WatchChanges, WatchChangeBatches).
 FEED_TIMEOUTS: dict[str, float | None] = {"WatchChanges": None, "WatchChangeBatches": None}
@@ -265,28 +266,49 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
         self, request: pb.SendRequest, context: grpc.aio.ServicerContext
     ) -> xpb.Delivery:
         self._require_own_service_or_member()
+        [delivery] = await self._send([self._queued(request, "")])
+        return delivery
+
+    async def SendBatch(
+        self, request: pb.SendBatchRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SendBatchResponse:
+        self._require_own_service_or_member()
+        if len(request.messages) > MAX_SEND_BATCH:
+            raise InvalidInput.one("messages", f"at most {MAX_SEND_BATCH} in one call")
+        queued = [self._queued(m, f"messages[{i}].") for i, m in enumerate(request.messages)]
+        return pb.SendBatchResponse(deliveries=await self._send(queued))
+
+    def _queued(self, request: pb.SendRequest, prefix: str) -> Queued:
         destination = check_send(
             request.destination,
             request.message_id,
             request.kind,
             request.payload,
             request.ordering_key,
+            prefix,
         )
         if destination not in self.manager.peers:
-            raise InvalidInput.one("destination", f"{destination[:40]} is not a peer of this node")
+            raise InvalidInput.one(
+                f"{prefix}destination", f"{destination[:40]} is not a peer of this node"
+            )
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
-        row, created = await self.outbox.enqueue(
+        traceparent = request.traceparent or carrier.get("traceparent", "")
+        return Queued(
             destination,
             request.message_id,
             request.kind,
             request.payload,
-            carrier.get("traceparent", ""),
+            traceparent,
             request.ordering_key,
         )
-        if created:
-            self.couriers.wake(destination)
-        return delivery_message(row)
+
+    async def _send(self, queued: list[Queued]) -> list[xpb.Delivery]:
+        stored = await self.outbox.enqueue_many(queued)
+        for row, created in stored:
+            if created:
+                self.couriers.wake(row.destination)
+        return [delivery_message(row) for row, _ in stored]
 
     async def GetDelivery(
         self, request: pb.GetDeliveryRequest, context: grpc.aio.ServicerContext

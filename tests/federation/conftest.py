@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -60,18 +61,36 @@ async def eventually(check: Callable[[], Awaitable[Any]], what: str, within: flo
 
 class RecordingMailbox(exchange_pb2_grpc.MailboxServicer):
     """Stands in for the requests service at the Mailbox contract: records what federation
-    hands it, answers as told, and can be made unavailable."""
+    hands it, answers as told, and can be made unavailable. Like the real service it is
+    idempotent by message id: `applied` lists each message's first hand-over (its effect),
+    `received` every call. `delay` makes each Receive take a random 0..delay seconds (so
+    messages in flight together finish out of order); `failing` message ids get an error."""
 
     def __init__(self) -> None:
         self.received: list[xpb.InboundMessage] = []
+        self.applied: list[xpb.InboundMessage] = []
         self.settled: list[xpb.Delivery] = []
         self.accept = True
         self.available = True
+        self.delay = 0.0
+        self.failing: set[str] = set()
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most Receive calls seen at once
 
     async def Receive(self, request: xpb.InboundMessage, context: Any) -> xpb.InboundReply:
         if not self.available:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "down for maintenance")
+        if request.message_id in self.failing:
+            await context.abort(grpc.StatusCode.INTERNAL, "cannot apply this one")
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(random.uniform(0, self.delay))
+        finally:
+            self.in_flight -= 1
         self.received.append(request)
+        if all(m.message_id != request.message_id for m in self.applied):
+            self.applied.append(request)
         if not self.accept:
             return xpb.InboundReply(accepted=False, reason="the chain does not verify")
         return xpb.InboundReply(accepted=True, reply=b"ack:" + request.payload[:16])

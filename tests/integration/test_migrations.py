@@ -28,7 +28,7 @@ async def test_every_service_upgrades_an_empty_database(
         federation=replace(settings.federation, database_url=database_url),
     )
     assert await directory.migrate(settings) == "0004"
-    assert await federation.migrate(settings) == "0006"
+    assert await federation.migrate(settings) == "0007"
     assert await events.migrate(settings) == "0003"
     assert await migrate_gateway(settings) == "0002"
     assert await requests.migrate(settings) == "0004"

@@ -307,18 +307,32 @@ class SignedRecord(_message.Message):
     def __init__(self, envelope: _Optional[bytes] = ..., key_id: _Optional[str] = ..., signature: _Optional[bytes] = ..., heartbeat: _Optional[bool] = ..., cursor: _Optional[int] = ..., batch: _Optional[bytes] = ...) -> None: ...
 
 class SendRequest(_message.Message):
-    __slots__ = ("destination", "message_id", "kind", "payload", "ordering_key")
+    __slots__ = ("destination", "message_id", "kind", "payload", "ordering_key", "traceparent")
     DESTINATION_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     ORDERING_KEY_FIELD_NUMBER: _ClassVar[int]
+    TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     destination: str
     message_id: str
     kind: str
     payload: bytes
     ordering_key: str
-    def __init__(self, destination: _Optional[str] = ..., message_id: _Optional[str] = ..., kind: _Optional[str] = ..., payload: _Optional[bytes] = ..., ordering_key: _Optional[str] = ...) -> None: ...
+    traceparent: str
+    def __init__(self, destination: _Optional[str] = ..., message_id: _Optional[str] = ..., kind: _Optional[str] = ..., payload: _Optional[bytes] = ..., ordering_key: _Optional[str] = ..., traceparent: _Optional[str] = ...) -> None: ...
+
+class SendBatchRequest(_message.Message):
+    __slots__ = ("messages",)
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    messages: _containers.RepeatedCompositeFieldContainer[SendRequest]
+    def __init__(self, messages: _Optional[_Iterable[_Union[SendRequest, _Mapping]]] = ...) -> None: ...
+
+class SendBatchResponse(_message.Message):
+    __slots__ = ("deliveries",)
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    deliveries: _containers.RepeatedCompositeFieldContainer[_exchange_pb2.Delivery]
+    def __init__(self, deliveries: _Optional[_Iterable[_Union[_exchange_pb2.Delivery, _Mapping]]] = ...) -> None: ...
 
 class GetDeliveryRequest(_message.Message):
     __slots__ = ("message_id",)

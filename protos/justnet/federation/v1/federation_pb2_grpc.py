@@ -60,6 +60,11 @@ class FederationServiceStub:
                 request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.SendRequest.SerializeToString,
                 response_deserializer=justnet_dot_common_dot_v1_dot_exchange__pb2.Delivery.FromString,
                 _registered_method=True)
+        self.SendBatch = channel.unary_unary(
+                '/justnet.federation.v1.FederationService/SendBatch',
+                request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.SendBatchRequest.SerializeToString,
+                response_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.SendBatchResponse.FromString,
+                _registered_method=True)
         self.GetDelivery = channel.unary_unary(
                 '/justnet.federation.v1.FederationService/GetDelivery',
                 request_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.GetDeliveryRequest.SerializeToString,
@@ -118,6 +123,15 @@ class FederationServiceServicer:
         """Queues a message for one peer node in the durable outbox and returns at once;
         idempotent by message_id (the same id with other bytes is refused). The sending
         service learns the outcome through its Mailbox.Settled, or by GetDelivery.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendBatch(self, request, context):
+        """Several Sends in one call and one transaction, in the order given (what a service's
+        hand-off loop has queued). All or nothing: one invalid message refuses the call
+        (INVALID_ARGUMENT naming `messages[i].field`), and the caller sends one by one.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -187,6 +201,11 @@ def add_FederationServiceServicer_to_server(servicer, server):
                     servicer.Send,
                     request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.SendRequest.FromString,
                     response_serializer=justnet_dot_common_dot_v1_dot_exchange__pb2.Delivery.SerializeToString,
+            ),
+            'SendBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendBatch,
+                    request_deserializer=justnet_dot_federation_dot_v1_dot_federation__pb2.SendBatchRequest.FromString,
+                    response_serializer=justnet_dot_federation_dot_v1_dot_federation__pb2.SendBatchResponse.SerializeToString,
             ),
             'GetDelivery': grpc.unary_unary_rpc_method_handler(
                     servicer.GetDelivery,
@@ -349,6 +368,33 @@ class FederationService:
             '/justnet.federation.v1.FederationService/Send',
             justnet_dot_federation_dot_v1_dot_federation__pb2.SendRequest.SerializeToString,
             justnet_dot_common_dot_v1_dot_exchange__pb2.Delivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.federation.v1.FederationService/SendBatch',
+            justnet_dot_federation_dot_v1_dot_federation__pb2.SendBatchRequest.SerializeToString,
+            justnet_dot_federation_dot_v1_dot_federation__pb2.SendBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,
