@@ -23,6 +23,9 @@ real nodes (every service its own process, federation over mutual TLS).
    requests database shows it delivered (the rest of the measured latency).
 5. RSS and peak RSS of every process. With --profile, py-spy samples the requests and
    federation processes of both nodes during step 4 (results/requests-profile-*.txt).
+   With --cprofile (no py-spy needed), cProfile runs in the main thread of those four
+   processes during step 4 only (cprofile/sitecustomize.py, switched by signals); the top
+   functions by cumulative and own time go into the result.
 """
 
 from __future__ import annotations
@@ -154,8 +157,13 @@ class Demo:
         self.log_path = ROOT / "benchmarks/results/requests-demo.log"  # kept for reading
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> dict[str, Any]:
+    def start(self, cprofile_dir: Path | None = None) -> dict[str, Any]:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+        if cprofile_dir is not None:
+            hook = str(Path(__file__).parent / "cprofile")
+            env["PYTHONPATH"] = os.pathsep.join([hook, env.get("PYTHONPATH", "")])
+            env["BENCH_CPROFILE_DIR"] = str(cprofile_dir)
         out = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             [
@@ -165,7 +173,7 @@ class Demo:
             stdout=subprocess.PIPE,
             stderr=out,
             cwd=ROOT,
-            env={k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+            env=env,
             start_new_session=True,
         )
         out.close()
@@ -240,9 +248,7 @@ def stages(data_dir: Path, latencies: dict[str, float]) -> dict[str, float]:
     fed = sea / "federation.db"
     handed = _times(fed, "SELECT message_id, created_at FROM federation_outbox")
     settled = _times(fed, "SELECT message_id, settled_at FROM federation_outbox")
-    received = _times(
-        wac / "federation.db", "SELECT message_id, received_at FROM federation_inbox"
-    )
+    received = _times(wac / "federation.db", "SELECT message_id, received_at FROM federation_inbox")
     parts: dict[str, list[float]] = collections.defaultdict(list)
     for mid, total in latencies.items():
         if not all(mid in d for d in (submitted, handed, received, settled)):
@@ -319,6 +325,45 @@ class Profiler:
         return out
 
 
+class CProfiler:
+    """cProfile in the requests and federation processes, between start() and finish()."""
+
+    def __init__(self, pids: dict[str, int], out_dir: Path) -> None:
+        self.pids = {n: p for n, p in pids.items() if n.endswith(("/requests", "/federation"))}
+        self.out_dir = out_dir
+
+    def start(self) -> None:
+        for pid in self.pids.values():
+            os.kill(pid, signal.SIGUSR1)
+
+    async def finish(self, top: int = 14) -> dict[str, Any]:
+        import pstats
+
+        for pid in self.pids.values():
+            os.kill(pid, signal.SIGUSR2)
+        await asyncio.sleep(2.0)
+        out: dict[str, Any] = {}
+        for name, pid in sorted(self.pids.items()):
+            path = self.out_dir / f"{pid}.prof"
+            if not path.exists():
+                out[name] = {"error": "no profile written"}
+                continue
+            stats = pstats.Stats(str(path))
+            rows = stats.stats  # type: ignore[attr-defined]
+            total = max((ct for _, _, _, ct, _ in rows.values()), default=1.0)
+
+            def label(fn: tuple[str, int, str]) -> str:
+                return f"{Path(fn[0]).name}:{fn[1]}({fn[2]})"
+
+            by_cum = sorted(rows.items(), key=lambda kv: -kv[1][3])[:top]
+            by_own = sorted(rows.items(), key=lambda kv: -kv[1][2])[:top]
+            out[name] = {
+                "cumulative": [f"{v[3] / total:6.1%}  {label(k)}" for k, v in by_cum],
+                "own": [f"{v[2] / total:6.1%}  {label(k)}" for k, v in by_own],
+            }
+        return out
+
+
 def summarise(path: Path, top: int = 12) -> dict[str, Any]:
     self_counts: collections.Counter[str] = collections.Counter()
     incl: collections.Counter[str] = collections.Counter()
@@ -345,7 +390,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         demo = Demo(data_dir)
         try:
             log(f"starting justnet demo ({', '.join(NETWORKS)}) on ports {demo.base}+")
-            nodes = demo.start()
+            nodes = demo.start(data_dir if args.cprofile else None)
             assert demo.proc is not None
             sea = nodes["SEAJUST"]
             settings = load_settings(data_dir / "SEAJUST" / "justnet.toml")
@@ -409,6 +454,11 @@ async def measure(
         profiler = Profiler(node_processes(demo.proc.pid, data_dir), ROOT / "benchmarks/results")
         profiler.start(args.profile_seconds)
         await asyncio.sleep(1.0)  # py-spy attaches
+    cprofiler = None
+    if args.cprofile:
+        assert demo.proc is not None
+        cprofiler = CProfiler(node_processes(demo.proc.pid, data_dir), data_dir)
+        cprofiler.start()
     sem = asyncio.Semaphore(args.concurrency)
     started: dict[str, float] = {}
 
@@ -450,6 +500,8 @@ async def measure(
     }
     if profiler is not None:
         result["profile"] = profiler.finish()
+    if cprofiler is not None:
+        result["cprofile"] = await cprofiler.finish()
     return result
 
 
@@ -461,6 +513,7 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-seconds", type=int, default=8)
+    parser.add_argument("--cprofile", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/requests.json")
     args = parser.parse_args()
     # SIGTERM (as from a timeout) unwinds like Ctrl-C, so the demo nodes are stopped.
