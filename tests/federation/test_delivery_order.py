@@ -183,3 +183,35 @@ async def test_an_ordering_key_too_long_is_refused_naming_the_field(
         )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "ordering_key" in (err.value.details() or "")
+
+
+async def test_send_batch_queues_in_order_and_all_or_nothing(make_node: NodeFactory) -> None:
+    a, b = await two_nodes(make_node)
+    assert b.mailbox is not None
+
+    def message(seq: int, kind: str = "requests.event") -> fpb.SendRequest:
+        return fpb.SendRequest(
+            destination="WACAP",
+            message_id=f"batch:{seq}",
+            kind=kind,
+            payload=b"p",
+            ordering_key="batch",
+        )
+
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await a.fed().SendBatch(
+            fpb.SendBatchRequest(messages=[message(1), message(2, kind="Bad Kind")]),
+            metadata=a.admin,
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "messages[1].kind" in (err.value.details() or "")
+    with pytest.raises(grpc.aio.AioRpcError) as missing:
+        await delivery(a, "batch:1")  # nothing of the refused batch was stored
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+    reply = await a.fed().SendBatch(
+        fpb.SendBatchRequest(messages=[message(seq) for seq in (1, 2, 3)]), metadata=a.admin
+    )
+    assert [d.message_id for d in reply.deliveries] == ["batch:1", "batch:2", "batch:3"]
+    await eventually(lambda: all_settled(a, {"batch:1", "batch:2", "batch:3"}), "the batch")
+    assert per_key(b.mailbox.applied)["batch"] == [1, 2, 3]
