@@ -48,6 +48,7 @@ MAX_BACKOFF_SECONDS = 60.0
 IDLE_SECONDS = 1.0
 SEND_TIMEOUT = 5.0
 BATCH = 50
+BATCH_HELD = 1000  # rows waiting for a retry whose keys hold back the rest (bounded read)
 
 
 class HandoffColumns:
@@ -167,10 +168,18 @@ class Handoff(Generic[Row]):
             return len(rows)
         # One at a time: a single row, or a batch federation did not take (the one it
         # refuses is found and the others still go; a federation that is down fails each).
+        # A row left for later holds back the later rows of its ordering key, so
+        # federation queues each key's messages in the order they were written.
         handed = 0
+        held: set[tuple[str, str]] = set()
         for row in rows:
-            if await self._send(row):
-                handed += 1
+            key = (row.destination, self.ordering_key(row))
+            if key in held:
+                continue
+            taken = await self._send(row)
+            if taken is None:
+                held.add(key)
+            handed += taken is True
         return handed
 
     async def _send_batch(self, rows: list[Row]) -> bool:
@@ -206,7 +215,8 @@ class Handoff(Generic[Row]):
             traceparent=row.traceparent,
         )
 
-    async def _send(self, row: Row) -> bool:
+    async def _send(self, row: Row) -> bool | None:
+        """True: federation took the row; False: it never will; None: try again later."""
         parent = propagate.extract({"traceparent": row.traceparent} if row.traceparent else {})
         token = otel_context.attach(parent)
         try:
@@ -229,7 +239,7 @@ class Handoff(Generic[Row]):
                 last_error=f"federation: {exc.code().name} {detail}"[:500],
                 next_attempt_at=utcnow() + timedelta(seconds=backoff),
             )
-            return False
+            return None
         finally:
             otel_context.detach(token)
         await self._update(row, handed_over=True, attempts=row.attempts + 1, last_error="")
@@ -237,15 +247,22 @@ class Handoff(Generic[Row]):
         return True
 
     async def _due(self, now: datetime) -> list[Row]:
+        """Due rows, oldest first, but none behind a row of its ordering key that waits
+        for a retry (so each key's messages reach federation in the order written)."""
         table = self.row_type
-        stmt = (
-            select(table)
-            .where(table.handed_over.is_(False), table.next_attempt_at <= now)
-            .order_by(table.created_at, table.message_id)
-            .limit(BATCH)
-        )
+        waiting = table.handed_over.is_(False)
         async with self.sessions() as session:
-            return list((await session.scalars(stmt)).all())
+            due = await session.scalars(
+                select(table)
+                .where(waiting, table.next_attempt_at <= now)
+                .order_by(table.created_at, table.message_id)
+                .limit(BATCH)
+            )
+            retrying = await session.scalars(
+                select(table).where(waiting, table.next_attempt_at > now).limit(BATCH_HELD)
+            )
+            held = {(r.destination, self.ordering_key(r)) for r in retrying.all()}
+            return [r for r in due.all() if (r.destination, self.ordering_key(r)) not in held]
 
     async def _next_due(self) -> datetime | None:
         table = self.row_type
