@@ -1,0 +1,52 @@
+"""Sealing confidential requests' documents at rest: AES-256-GCM with a per-node key.
+
+The key is a file in the node's keys folder, created (mode 0600) the first time a
+confidential document is stored; it is never logged. A sealed blob is a 12-byte nonce
+followed by the ciphertext, bound to the document's hash (associated data), so a blob
+moved under another hash does not open.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+CONTEXT = b"justnet-document-v1\n"
+NONCE_BYTES = 12
+KEY_BYTES = 32
+
+
+class Sealer:
+    def __init__(self, key_path: Path) -> None:
+        self.key_path = key_path
+        self._aead: AESGCM | None = None
+
+    def _cipher(self) -> AESGCM:
+        if self._aead is None:
+            self._aead = AESGCM(self._load_or_create())
+        return self._aead
+
+    def _load_or_create(self) -> bytes:
+        if not self.key_path.exists():
+            self.key_path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process made it first: use theirs
+            else:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(AESGCM.generate_key(bit_length=KEY_BYTES * 8))
+        key = self.key_path.read_bytes()
+        if len(key) != KEY_BYTES:
+            raise ValueError(f"{self.key_path.name} must hold {KEY_BYTES} bytes")
+        return key
+
+    def seal(self, sha256: str, data: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._cipher().encrypt(nonce, data, CONTEXT + sha256.encode())
+
+    def open(self, sha256: str, sealed: bytes) -> bytes:
+        nonce, body = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:]
+        return self._cipher().decrypt(nonce, body, CONTEXT + sha256.encode())
