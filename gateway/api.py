@@ -44,6 +44,7 @@ class Operation:
     errors: Sequence[int]
     etag: bool
     content_type: str
+    form: dict[str, Any] | None = None  # a multipart/form-data body's schema
 
     @property
     def operation_id(self) -> str:
@@ -69,12 +70,16 @@ class Api:
         errors: Sequence[int] = (),
         etag: bool = False,
         content_type: str = "application/json",
+        form: dict[str, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
+        """`form`: the schema of a multipart/form-data body (an upload), instead of `body`."""
+
         def register(handler: Handler) -> Handler:
-            implied = {400, 503, 504} if body is not None or query else {503, 504}
+            takes_body = body is not None or form is not None
+            implied = {400, 503, 504} if takes_body or query else {503, 504}
             if role != "anonymous":
                 implied |= {401, 403}
-            if body is not None:
+            if takes_body:
                 implied |= {413}
             if method in ("PUT", "DELETE"):
                 implied |= {400, 412}  # a malformed or stale If-Match
@@ -93,6 +98,7 @@ class Api:
                     errors=sorted(implied | set(errors)),
                     etag=etag,
                     content_type=content_type,
+                    form=form,
                 )
             )
             return handler

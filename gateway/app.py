@@ -18,13 +18,21 @@ from gateway.console.web import ACCOUNTS, console_middleware
 from gateway.lookup_watch import LookupTokenWatch
 from gateway.problems import Handler, problem_middleware
 from gateway.render import JsonFragments, LookupAnswers
-from gateway.routes import admin, directory, events, federation_admin, node, requests
+from gateway.routes import admin, directory, documents, events, federation_admin, node, requests
 from services.common import migrations, telemetry
 from services.common.db import create_engine
 from services.common.settings import NodeSettings
 
 PACKAGE_DIR = Path(__file__).parent
-ROUTE_TABLES = (node.api, directory.api, requests.api, events.api, admin.api, federation_admin.api)
+ROUTE_TABLES = (
+    node.api,
+    directory.api,
+    requests.api,
+    documents.api,
+    events.api,
+    admin.api,
+    federation_admin.api,
+)
 
 
 @web.middleware
