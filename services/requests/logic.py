@@ -795,6 +795,8 @@ class RequestsLogic:
 
     async def refused_by_federation(self, row: MessageRow, reason: str) -> None:
         """Federation will never take the message (e.g. an unknown destination)."""
+        if row.kind == DOCUMENT_KIND:
+            await self.documents.refused_by_federation(row, reason)
         await self.store.update_message(
             row.message_id, state="failed", last_error=reason[:500], settled_at=utcnow()
         )

@@ -80,7 +80,11 @@ async def test_each_bad_field_is_named_and_nothing_is_stored(make: NodeFactory) 
     rid = (await create_draft(sea))["id"]
     cases = [
         ({"data": pdf(LIMIT + 1)}, 413, "file"),
-        ({"data": EXE, "filename": "letter.bin", "content_type": "application/octet-stream"}, 400, "file"),
+        (
+            {"data": EXE, "filename": "letter.bin", "content_type": "application/octet-stream"},
+            400,
+            "file",
+        ),
         ({"data": EXE, "filename": "letter.pdf"}, 400, "file"),
         ({"data": PNG, "filename": "letter.pdf"}, 400, "file"),  # content and name disagree
         ({"data": PNG, "filename": "scan", "content_type": "application/pdf"}, 400, "file"),

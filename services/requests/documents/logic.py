@@ -202,7 +202,7 @@ class Documents:
             data=data[offset : offset + CHUNK_BYTES],
         )
         values = handoff_values(
-            f"{doc.id}@{offset}#{number}",
+            chunk_message_id(doc.id, offset, number),
             destination,
             KIND,
             body.SerializeToString(deterministic=True),
@@ -230,6 +230,15 @@ class Documents:
                 self._sending.popitem(last=False)
         self._sending.move_to_end(doc.id)
         return data
+
+    async def refused_by_federation(self, message: MessageRow, reason: str) -> None:
+        chunk = pb.DocumentChunk()
+        with contextlib.suppress(Exception):
+            chunk.ParseFromString(message.payload)
+        if is_id(chunk.document_id):
+            await self.store.update(
+                chunk.document_id, transfer_state="failed", transfer_reason=reason[:500]
+            )
 
     async def settled(self, message: MessageRow, d: xpb.Delivery) -> None:
         """Federation's outcome of one chunk: the next chunk from what the other side
@@ -364,6 +373,12 @@ class Documents:
             doc.id, state="verified", verified=True, received=len(whole), problem=""
         )
         return _answer(doc, len(whole), True)
+
+
+def chunk_message_id(document_id: str, offset: int, number: int) -> str:
+    """`<document id>:at<offset>.<n>`: the n-th chunk message queued for the document
+    (federation's ids are letters, digits and `.`, `_`, `:`, `-`)."""
+    return f"{document_id}:at{offset}.{number}"
 
 
 def _chunk_problem(chunk: pb.DocumentChunk, doc: DocumentRow) -> str:
