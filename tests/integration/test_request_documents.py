@@ -10,7 +10,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import FormData
 
+from gateway.accounts import AccountStore
+from services.common.db import create_engine
 from tests.documents_kit import (
     EXE,
     PNG,
@@ -22,6 +25,7 @@ from tests.documents_kit import (
     stored_files,
     upload,
 )
+from tests.integration.test_console_accounts import PASSWORD, csrf_of, sign_in
 from tests.requests_nodes import NodeFactory, eventually, requests_world
 
 LIMIT = 64 * 1024
@@ -214,3 +218,56 @@ async def test_deleting_a_draft(make: NodeFactory) -> None:
     assert (await sea.call("POST", f"/api/v1/requests/{submitted}/submit"))[0] == 200
     code, body = await sea.call("DELETE", f"/api/v1/requests/{submitted}")
     assert code == 409, body
+
+
+async def test_the_console_lists_documents_and_attaches_one_with_its_csrf_token(
+    make: NodeFactory,
+) -> None:
+    sea = await make("SEAJUST")  # the default limit: 25 MiB
+    await make("WACAP")
+    rid = (await create_draft(sea))["id"]
+    store = AccountStore(create_engine(sea.settings.gateway.database_url, instrument=False))
+    editor = await store.add("editor@example.org", "An editor", "editor", password=PASSWORD)
+    assert (await sign_in(sea.client, editor.email)).status == 303
+    page = f"/console/requests/{rid}"
+    html = await (await sea.client.get(page)).text()
+    assert "Attach a document" in html and "No documents yet." in html
+    token = csrf_of(html)
+    letter = pdf(2 * 1024 * 1024, b"console")  # above the 1 MiB of other bodies
+
+    def upload_form(csrf: str | None, **fields: str) -> FormData:
+        out = FormData(default_to_multipart=True)
+        if csrf is not None:
+            out.add_field("csrf_token", csrf)
+        values = {"title": "Signed letter", "kind": "letter_of_request", "language": "en"}
+        for name, value in {**values, **fields}.items():
+            out.add_field(name, value)
+        out.add_field("file", letter, filename="letter.pdf", content_type="application/pdf")
+        return out
+
+    resp = await sea.client.post(f"{page}/documents", data=upload_form(None), allow_redirects=False)
+    assert resp.status == 403  # no CSRF token: refused, nothing stored
+    resp = await sea.client.post(
+        f"{page}/documents", data=upload_form(token, kind="memo"), allow_redirects=False
+    )
+    assert resp.status == 400
+    assert 'id="kind-error"' in await resp.text()
+    assert await documents(sea, rid) == []
+
+    resp = await sea.client.post(
+        f"{page}/documents", data=upload_form(token), allow_redirects=False
+    )
+    assert resp.status == 303, await resp.text()
+    assert resp.headers["Location"].startswith(f"{page}?done=attached")
+    html = await (await sea.client.get(page)).text()
+    (doc,) = await documents(sea, rid)
+    assert doc["sha256"] == sha(letter)
+    for shown in ("Signed letter", "Letter of request", sha(letter), "Verified", "2,097,152"):
+        assert shown in html, shown
+    resp = await sea.client.get(f"{page}/documents/{doc['id']}")
+    assert resp.status == 200
+    assert await resp.read() == letter
+
+    resp = await sea.client.get(page, headers={"Accept-Language": "fr"})
+    html = await resp.text()
+    assert "Joindre un document" in html and "Demande d\u2019entraide (lettre)" in html
