@@ -89,3 +89,30 @@ async def download(node: ReqNode, rid: str, doc_id: str, role: str = "member") -
 def stored_files(node: ReqNode) -> list[Path]:
     root = node.settings.data_dir / "documents"
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def on_postgres(node: ReqNode) -> bool:
+    return node.settings.requests.database_url.startswith("postgresql")
+
+
+async def raw_blobs(node: ReqNode) -> dict[str, bytes]:
+    """The stored bytes by blob name, read beside the service (files or database rows)."""
+    if on_postgres(node):
+        rows = await node.requests_sql("SELECT name, data FROM requests_blobs ORDER BY name, part")
+        out: dict[str, bytes] = {}
+        for name, data in rows:
+            out[name] = out.get(name, b"") + bytes(data)
+        return out
+    return {p.name: p.read_bytes() for p in stored_files(node)}
+
+
+async def overwrite_blob(node: ReqNode, name: str, data: bytes) -> None:
+    """Replaces a stored document's bytes behind the service's back."""
+    if on_postgres(node):
+        await node.requests_sql("DELETE FROM requests_blobs WHERE name = :n", n=name)
+        await node.requests_sql(
+            "INSERT INTO requests_blobs (name, part, data) VALUES (:n, 0, :d)", n=name, d=data
+        )
+    else:
+        (path,) = [p for p in stored_files(node) if p.name == name]
+        path.write_bytes(data)

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from justnet.requests.v1 import requests_pb2 as pb
 
 from gateway import keys
@@ -30,6 +31,9 @@ FIELD_BYTES = 2000  # a text field of the form
 UPLOAD_TIMEOUT = 120.0
 FIELDS = ("title", "kind", "language")
 MAX_PARTS = 10
+# What aiohttp's multipart reader raises on a malformed body (a bad boundary, header or
+# encoding): the caller's mistake, a 400.
+MALFORMED = (ValueError, AssertionError, KeyError, LookupError, HttpProcessingError)
 
 _INT = {"type": "integer"}
 DOCUMENT = message_schema(
@@ -108,7 +112,7 @@ async def read_upload(request: web.Request) -> Upload:
         )
     try:
         reader = await request.multipart()
-    except (ValueError, AssertionError, KeyError):
+    except MALFORMED:
         raise InvalidInput.one("body", "not a valid multipart/form-data body") from None
     fields: dict[str, str] = {}
     limit = max_bytes(request.app)
@@ -116,7 +120,7 @@ async def read_upload(request: web.Request) -> Upload:
     for _ in range(MAX_PARTS):
         try:
             part = await reader.next()
-        except (ValueError, AssertionError, KeyError):
+        except MALFORMED:
             raise InvalidInput.one("body", "not a valid multipart/form-data body") from None
         if part is None:
             return upload
@@ -155,7 +159,10 @@ async def _bounded(part: BodyPartReader, limit: int) -> tuple[bytes, bool]:
     chunks: list[bytes] = []
     size = 0
     while True:
-        chunk = await part.read_chunk(64 * 1024)
+        try:
+            chunk = await part.read_chunk(64 * 1024)
+        except MALFORMED:
+            raise InvalidInput.one(part.name or "body", "a malformed part") from None
         if not chunk:
             return b"".join(chunks), False
         size += len(chunk)

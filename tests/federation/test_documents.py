@@ -15,15 +15,24 @@ from typing import Any
 import pytest
 
 from services.requests.documents.logic import CHUNK_BYTES
-from tests.documents_kit import create_draft, documents, download, pdf, sha, stored_files, upload
+from tests.documents_kit import (
+    create_draft,
+    documents,
+    download,
+    overwrite_blob,
+    pdf,
+    raw_blobs,
+    sha,
+    upload,
+)
 from tests.requests_nodes import NodeFactory, ReqNode, eventually, requests_world
 
 WAIT = 60.0
 
 
-@pytest.fixture
-async def make(tmp_path: Path) -> AsyncIterator[NodeFactory]:
-    async with requests_world(tmp_path) as factory:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def make(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[NodeFactory]:
+    async with requests_world(tmp_path, postgres=request.param == "postgres") as factory:
         yield factory
 
 
@@ -150,8 +159,7 @@ async def test_bytes_that_do_not_match_the_signed_hash_are_refused(make: NodeFac
     assert code == 201, doc
     # The stored bytes change after the upload (a disk fault, or someone with access to
     # it): the event still names the genuine hash, the bytes sent are others.
-    (blob,) = stored_files(sea)
-    blob.write_bytes(pdf(400_000, b"altered"))
+    await overwrite_blob(sea, sha(letter), pdf(400_000, b"altered"))
     assert (await sea.call("POST", f"/api/v1/requests/{rid}/submit"))[0] == 200
     (got,) = await settled_documents(wacap, rid)
     assert got["state"] == "refused" and got["verified"] is False, got
@@ -185,9 +193,9 @@ async def test_a_confidential_requests_documents_arrive_sealed(make: NodeFactory
     (got,) = await settled_documents(wacap, rid)
     assert got["verified"] and got["encrypted"], got
     for node in (sea, wacap):
-        (blob,) = stored_files(node)
-        assert blob.name.endswith(".sealed")
-        assert b"0042-7781" not in blob.read_bytes()
+        blobs = await raw_blobs(node)
+        assert list(blobs) == [f"{sha(text)}.sealed"]
+        assert b"0042-7781" not in blobs[f"{sha(text)}.sealed"]
     assert (await download(wacap, rid, got["id"], "editor")) == (200, text)
     # A member of the requested side does not see a confidential request, nor its documents.
     code, _ = await wacap.call("GET", f"/api/v1/requests/{rid}/documents", "member")
