@@ -20,7 +20,7 @@ from gateway import keys
 from gateway.api import Api, if_match, json_response
 from gateway.openapi import message_schema
 from gateway.routes.requests import _dict
-from services.common.errors import FieldError, InvalidInput
+from services.common.errors import InvalidInput
 from services.common.identity import Caller
 
 api = Api()
@@ -174,17 +174,13 @@ async def _bounded(part: BodyPartReader, limit: int) -> tuple[bytes, bool]:
 async def add_document_data(
     app: web.Application, caller: Caller, request_id: str, upload: Upload
 ) -> dict[str, Any]:
-    """Sends a checked-for-shape upload to the requests service, which checks the rest."""
-    missing = [f for f in FIELDS if f not in upload.fields]
-    if upload.filename == "" and not upload.data:
-        missing.insert(0, "file")
-    if missing:
-        raise InvalidInput([FieldError(f, "required") for f in missing])
+    """Sends an upload to the requests service, which checks every field (a missing one is
+    empty) and names each bad one at once."""
     info = pb.DocumentInfo(
         request_id=request_id,
-        title=upload.fields["title"],
-        kind=upload.fields["kind"],
-        language=upload.fields["language"],
+        title=upload.fields.get("title", ""),
+        kind=upload.fields.get("kind", ""),
+        language=upload.fields.get("language", ""),
         filename=upload.filename,
         declared_type=upload.declared_type,
     )
