@@ -161,6 +161,7 @@ class Outbox:
                 .values(
                     state=state,
                     receipt=receipt,
+                    payload=b"",  # settled: its bytes are the sender's and the receiver's now
                     settled_at=utcnow(),
                     attempts=OutboxRow.attempts + 1,
                     last_error=error[:1000],
@@ -189,7 +190,7 @@ class Outbox:
             if destinations:
                 query = query.where(OutboxRow.destination.not_in(destinations))
             result = await session.execute(
-                query.values(state="failed", settled_at=utcnow(), last_error=reason)
+                query.values(state="failed", payload=b"", settled_at=utcnow(), last_error=reason)
             )
         return int(result.rowcount or 0)
 
@@ -201,6 +202,7 @@ class Outbox:
                 .where(OutboxRow.state == "pending", OutboxRow.created_at < older_than)
                 .values(
                     state="failed",
+                    payload=b"",
                     settled_at=utcnow(),
                     last_error="not delivered before the delivery deadline",
                 )

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
+from services.common.db import create_engine
 from services.requests.documents.logic import CHUNK_BYTES
 from tests.documents_kit import (
     create_draft,
@@ -63,6 +65,21 @@ async def settled_documents(node: ReqNode, rid: str, role: str = "editor") -> li
 
     result: list[dict[str, Any]] = await eventually(done, f"documents of {rid} settled", WAIT)
     return result
+
+
+async def readable_payloads(node: ReqNode) -> dict[str, bytes]:
+    """What the node's outboxes (requests, federation) hold as message payloads."""
+    out = {}
+    rows = await node.requests_sql("SELECT payload FROM requests_outbox")
+    out["requests outbox"] = b"".join(bytes(r[0]) for r in rows)
+    engine = create_engine(node.settings.federation.database_url, instrument=False)
+    try:
+        async with engine.connect() as conn:
+            rows = list(await conn.execute(text("SELECT payload FROM federation_outbox")))
+    finally:
+        await engine.dispose()
+    out["federation outbox"] = b"".join(bytes(r[0]) for r in rows)
+    return out
 
 
 def chunks_of(size: int) -> int:
@@ -197,6 +214,11 @@ async def test_a_confidential_requests_documents_arrive_sealed(make: NodeFactory
         assert list(blobs) == [f"{sha(text)}.sealed"]
         assert b"0042-7781" not in blobs[f"{sha(text)}.sealed"]
     assert (await download(wacap, rid, got["id"], "editor")) == (200, text)
+    # Nor do the chunks stay readable on the way: the outboxes keep no settled payload,
+    # and the receiver sealed the parts it held before the whole arrived.
+    for node in (sea, wacap):
+        for kind, seen in (await readable_payloads(node)).items():
+            assert b"0042-7781" not in seen, f"{node.network} {kind}"
     # A member of the requested side does not see a confidential request, nor its documents.
     code, _ = await wacap.call("GET", f"/api/v1/requests/{rid}/documents", "member")
     assert code == 404

@@ -235,6 +235,7 @@ class Documents:
         chunk = pb.DocumentChunk()
         with contextlib.suppress(Exception):
             chunk.ParseFromString(message.payload)
+        await self.requests.store.update_message(message.message_id, payload=b"")
         if is_id(chunk.document_id):
             await self.store.update(
                 chunk.document_id, transfer_state="failed", transfer_reason=reason[:500]
@@ -251,6 +252,7 @@ class Documents:
             return
         await self.requests.store.update_message(
             message.message_id,
+            payload=b"",  # the chunk's bytes are stored once, with the document
             handed_over=True,
             state="delivered" if d.state == "delivered" else "failed",
             reason=d.receipt_body.reason[:500] if d.state == "refused" else "",
@@ -350,13 +352,17 @@ class Documents:
             return _answer(doc, doc.received, doc.state == "verified", doc.problem)
         if chunk.offset != doc.received:
             return _answer(doc, doc.received, False)  # send from what is held
-        part = await self.store.store_part(doc.id, chunk.offset, chunk.data, doc.size)
-        whole = part.whole
-        if whole is None and part.held >= doc.size:
-            whole = await self.store.parts(doc.id)  # a check interrupted before
-        if whole is None:
+        # A confidential request's chunks are sealed at rest while they wait, too.
+        data = self.sealer.seal(doc.id, chunk.data) if doc.encrypted else chunk.data
+        part = await self.store.store_part(doc.id, chunk.offset, len(chunk.data), data, doc.size)
+        parts = part.parts
+        if parts is None and part.held >= doc.size:
+            parts = await self.store.parts(doc.id)  # a check interrupted before
+        if parts is None:
             return _answer(doc, part.held, False)
-        return await self._check_whole(doc, request, whole)
+        if doc.encrypted:
+            parts = [self.sealer.open(doc.id, p) for p in parts]
+        return await self._check_whole(doc, request, b"".join(parts))
 
     async def _check_whole(
         self, doc: DocumentRow, request: RequestRow, whole: bytes

@@ -43,10 +43,12 @@ class Sealer:
             raise ValueError(f"{self.key_path.name} must hold {KEY_BYTES} bytes")
         return key
 
-    def seal(self, sha256: str, data: bytes) -> bytes:
+    def seal(self, label: str, data: bytes) -> bytes:
+        """`label`: what the bytes are (a document's sha256, or a received part's document
+        id), bound to them, so sealed bytes do not open under another label."""
         nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._cipher().encrypt(nonce, data, CONTEXT + sha256.encode())
+        return nonce + self._cipher().encrypt(nonce, data, CONTEXT + label.encode())
 
-    def open(self, sha256: str, sealed: bytes) -> bytes:
+    def open(self, label: str, sealed: bytes) -> bytes:
         nonce, body = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:]
-        return self._cipher().decrypt(nonce, body, CONTEXT + sha256.encode())
+        return self._cipher().decrypt(nonce, body, CONTEXT + label.encode())

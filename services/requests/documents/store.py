@@ -21,10 +21,10 @@ MAX_DOCUMENTS = 50  # per request
 @dataclass(frozen=True)
 class Part:
     """What storing one received chunk did: the bytes now held, and (once all are held)
-    the whole document, read back in order for its hash check."""
+    all its parts, read back in order for the hash check."""
 
     held: int
-    whole: bytes | None
+    parts: list[bytes] | None  # all the stored parts, in order, once all are held
 
 
 class DocumentsStore:
@@ -125,15 +125,18 @@ class DocumentsStore:
                 update(DocumentRow).where(DocumentRow.id == document_id).values(**values)
             )
 
-    async def store_part(self, document_id: str, offset: int, data: bytes, size: int) -> Part:
-        """Keeps a chunk that starts where the held bytes end (a concurrent duplicate finds
-        them moved on and stores nothing)."""
+    async def store_part(
+        self, document_id: str, offset: int, length: int, data: bytes, size: int
+    ) -> Part:
+        """Keeps a chunk of `length` bytes (stored as `data`: sealed for a confidential
+        request) that starts where the held bytes end (a concurrent duplicate finds them
+        moved on and stores nothing)."""
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
             moved = await session.execute(
                 update(DocumentRow)
                 .where(DocumentRow.id == document_id, DocumentRow.received == offset)
-                .values(received=offset + len(data))
+                .values(received=offset + length)
             )
             if moved.rowcount != 1:
                 held = await session.scalar(
@@ -141,7 +144,7 @@ class DocumentsStore:
                 )
                 return Part(int(held or 0), None)
             session.add(DocumentPartRow(document_id=document_id, offset=offset, data=data))
-            held = offset + len(data)
+            held = offset + length
             if held < size:
                 return Part(held, None)
             await session.flush()
@@ -150,9 +153,9 @@ class DocumentsStore:
                 .where(DocumentPartRow.document_id == document_id)
                 .order_by(DocumentPartRow.offset)
             )
-            return Part(held, b"".join(parts.all()))
+            return Part(held, list(parts.all()))
 
-    async def parts(self, document_id: str) -> bytes:
+    async def parts(self, document_id: str) -> list[bytes]:
         """The received parts, in order (to check a whole whose check was interrupted)."""
         stmt = (
             select(DocumentPartRow.data)
@@ -160,7 +163,7 @@ class DocumentsStore:
             .order_by(DocumentPartRow.offset)
         )
         async with self.sessions() as session:
-            return b"".join((await session.scalars(stmt)).all())
+            return list((await session.scalars(stmt)).all())
 
     async def settle_received(self, document_id: str, **values: Any) -> None:
         """The whole document was checked: its row says how, its parts go."""
