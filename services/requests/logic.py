@@ -300,24 +300,7 @@ class RequestsLogic:
                 "plan the route again once a peer covers it"
             )
         now = utcnow()
-        summary = pb.RequestSummary(
-            id=row.id,
-            requesting_network=row.requesting_network,
-            requested_network=row.requested_network,
-            requesting_jurisdiction=row.requesting_jurisdiction,
-            requested_jurisdiction=row.requested_jurisdiction,
-            measures=row.measures,
-            urgency=row.urgency,
-            language=row.language,
-            title=row.title,
-            reference=row.reference,
-            offences=row.offences,
-            summary=row.summary,
-            deadline=row.deadline,
-            confidential=row.confidential,
-            route=self._route(row),
-            created_at=to_timestamp(row.created_at),
-        )
+        summary = self._summary(row)
         docs = await self.documents.for_submission(row.id)
         signed = chain.new_event(
             self.identity.signing_key,
@@ -350,6 +333,27 @@ class RequestsLogic:
             row, (), [signed], changes, now, row.version, also=chunks, documents=updates
         )
         return await self.to_message(updated)
+
+    def _summary(self, row: RequestRow) -> pb.RequestSummary:
+        """What the `submitted` event tells the destination of the request."""
+        return pb.RequestSummary(
+            id=row.id,
+            requesting_network=row.requesting_network,
+            requested_network=row.requested_network,
+            requesting_jurisdiction=row.requesting_jurisdiction,
+            requested_jurisdiction=row.requested_jurisdiction,
+            measures=row.measures,
+            urgency=row.urgency,
+            language=row.language,
+            title=row.title,
+            reference=row.reference,
+            offences=row.offences,
+            summary=row.summary,
+            deadline=row.deadline,
+            confidential=row.confidential,
+            route=self._route(row),
+            created_at=to_timestamp(row.created_at),
+        )
 
     def may_act_for_requester(self, row: RequestRow, caller: Caller) -> None:
         if not (caller.at_least("editor") or caller.owns(row.owner)):
@@ -613,28 +617,12 @@ class RequestsLogic:
         _require_same_history(body, checked, held, first_seq, last_seq)
         tail = checked[max(len(held) - first_seq + 1, 0) :]
         new, changes = self._new_events(tail, origin, requesting, status, create)
-        confidential = (
-            create["confidential"] if create is not None else bool(row and row.confidential)
-        )
-        documents = await self._named_documents(tail, body.request_id, confidential)
+        secret = create["confidential"] if create is not None else bool(row and row.confidential)
+        documents = await self._named_documents(tail, body.request_id, secret)
         changes["updated_at"] = now
         if row is not None and row.peer_held_seq < last_seq:
             changes["peer_held_seq"] = last_seq  # it sent them: it holds them
-        head = body.events[-1].event if last_seq >= len(held) else held[-1].event
-        receipt = pb.EventReceipt(
-            request_id=body.request_id,
-            held_seq=max(len(held), last_seq),
-            applied=len(new),
-            head_hash=chain.event_hash(head),
-        ).SerializeToString()
-        inbox = ReceivedRow(
-            origin=origin,
-            message_id=msg.message_id,
-            accepted=True,
-            reason="",
-            reply=receipt,
-            received_at=now,
-        )
+        inbox = _accepted(origin, msg.message_id, body, held, last_seq, len(new), now)
         if not new and create is None:
             changes = {}
         done = await self.store.receive(
@@ -651,7 +639,7 @@ class RequestsLogic:
         if not done:
             # A concurrent delivery of the same or a later message got there first.
             raise Unavailable("the request changed while this message was applied; retry")
-        return xpb.InboundReply(accepted=True, reply=receipt)
+        return xpb.InboundReply(accepted=True, reply=inbox.reply)
 
     async def _named_documents(
         self, tail: list[chain.Checked], request_id: str, confidential: bool
@@ -847,6 +835,33 @@ class RequestsLogic:
             receipt_verified=d.receipt_verified,
             settled_at=from_timestamp(d.settled_at) if d.HasField("settled_at") else utcnow(),
         )
+
+
+def _accepted(
+    origin: str,
+    message_id: str,
+    body: pb.EventMessage,
+    held: list[ChainEventRow],
+    last_seq: int,
+    applied: int,
+    now: datetime,
+) -> ReceivedRow:
+    """The inbox row of an accepted message, with its reply: what this node now holds."""
+    head = body.events[-1].event if last_seq >= len(held) else held[-1].event
+    receipt = pb.EventReceipt(
+        request_id=body.request_id,
+        held_seq=max(len(held), last_seq),
+        applied=applied,
+        head_hash=chain.event_hash(head),
+    ).SerializeToString()
+    return ReceivedRow(
+        origin=origin,
+        message_id=message_id,
+        accepted=True,
+        reason="",
+        reply=receipt,
+        received_at=now,
+    )
 
 
 def _require_verified(checked: list[chain.Checked]) -> None:
