@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.exceptions import InvalidTag
 
+from services.common.errors import Unavailable
 from services.requests.documents import content
 from services.requests.documents.sealing import Sealer
 
@@ -83,3 +84,10 @@ def test_sealed_bytes_open_only_with_their_key_and_label(tmp_path: Path) -> None
         sealer.open("b" * 64, sealed)  # moved under another hash
     with pytest.raises(InvalidTag):
         Sealer(tmp_path / "other.key").open("a" * 64, sealed)
+
+
+def test_a_key_that_cannot_be_made_is_a_clear_unavailable(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("a file where the keys folder should be")  # unwritable, even for root
+    with pytest.raises(Unavailable, match=r"documents\.key is missing and cannot be made"):
+        Sealer(keys / "documents.key").seal("a" * 64, b"x")

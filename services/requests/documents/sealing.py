@@ -13,6 +13,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from services.common.errors import Unavailable
+
 CONTEXT = b"justnet-document-v1\n"
 NONCE_BYTES = 12
 KEY_BYTES = 32
@@ -29,6 +31,15 @@ class Sealer:
         return self._aead
 
     def _load_or_create(self) -> bytes:
+        try:
+            return self._read_or_make()
+        except OSError as exc:  # a read-only keys folder without the key (a Kubernetes Secret)
+            raise Unavailable(
+                f"the node's {self.key_path.name} is missing and cannot be made "
+                f"({type(exc).__name__}); an administrator must provide it"
+            ) from None
+
+    def _read_or_make(self) -> bytes:
         if not self.key_path.exists():
             self.key_path.parent.mkdir(parents=True, exist_ok=True)
             try:
