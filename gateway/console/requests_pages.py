@@ -213,6 +213,7 @@ async def list_page(request: web.Request) -> web.Response:
         "next_url": next_url,
         "first_url": first_url,
         "errors": errors,
+        "deleted": request.query.get("done") == "deleted",
     }
     return render(request, "requests_list.html", context, status=400 if errors else 200)
 
@@ -480,3 +481,22 @@ async def document(request: web.Request) -> web.StreamResponse:
     return await documents_api.download(
         request, who, request.match_info["id"], request.match_info["doc_id"]
     )
+
+
+@routes.post(BASE + "/{id}/delete")
+async def delete(request: web.Request) -> web.Response:
+    """`DELETE /api/v1/requests/{id}` with the version the page showed as If-Match."""
+    who = require_person(request)
+    rid = request.match_info["id"]
+    data = await form(request)
+    try:
+        await documents_api.delete_request_data(
+            request.app, who, rid, _version(data.get("version"))
+        )
+    except Exception as exc:
+        refused = _refusal_status(exc)
+        if refused is None:
+            raise
+        problem = {"title": refusal_titles()[refused], "detail": problem_text(exc)}
+        return await _request_page(request, who, rid, status=refused, problem=problem)
+    return see_other(f"{BASE}?done=deleted")

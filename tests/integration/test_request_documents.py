@@ -5,6 +5,7 @@ stored), storage on files or PostgreSQL, sealing at rest, and the audit of reads
 
 from __future__ import annotations
 
+import re
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -271,3 +272,18 @@ async def test_the_console_lists_documents_and_attaches_one_with_its_csrf_token(
     resp = await sea.client.get(page, headers={"Accept-Language": "fr"})
     html = await resp.text()
     assert "Joindre un document" in html and "Demande d\u2019entraide (lettre)" in html
+
+    # Deleting the draft: the version the page showed as If-Match, with the CSRF token.
+    html = await (await sea.client.get(page)).text()
+    version = re.search(r'name="version" value="(\d+)"', html)
+    assert version is not None and "Delete draft" in html
+    gone = {"csrf_token": token, "version": str(int(version.group(1)) - 1)}
+    resp = await sea.client.post(f"{page}/delete", data=gone, allow_redirects=False)
+    assert resp.status == 412  # a stale page
+    resp = await sea.client.post(
+        f"{page}/delete", data={**gone, "version": version.group(1)}, allow_redirects=False
+    )
+    assert resp.status == 303
+    assert resp.headers["Location"] == "/console/requests?done=deleted"
+    assert (await sea.client.get(page)).status == 404
+    assert await blob_count(sea) == 0
