@@ -46,6 +46,7 @@ class Operation:
     content_type: str
     # Other media types the handler gives by content negotiation (Accept), with schemas.
     alternatives: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    form: dict[str, Any] | None = None  # a multipart/form-data body's schema
 
     @property
     def operation_id(self) -> str:
@@ -72,12 +73,16 @@ class Api:
         etag: bool = False,
         content_type: str = "application/json",
         alternatives: Mapping[str, dict[str, Any]] | None = None,
+        form: dict[str, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
+        """`form`: the schema of a multipart/form-data body (an upload), instead of `body`."""
+
         def register(handler: Handler) -> Handler:
-            implied = {400, 503, 504} if body is not None or query else {503, 504}
+            takes_body = body is not None or form is not None
+            implied = {400, 503, 504} if takes_body or query else {503, 504}
             if role != "anonymous":
                 implied |= {401, 403}
-            if body is not None:
+            if takes_body:
                 implied |= {413}
             if method in ("PUT", "DELETE"):
                 implied |= {400, 412}  # a malformed or stale If-Match
@@ -97,6 +102,7 @@ class Api:
                     etag=etag,
                     content_type=content_type,
                     alternatives=dict(alternatives or {}),
+                    form=form,
                 )
             )
             return handler

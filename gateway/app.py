@@ -21,6 +21,7 @@ from gateway.render import JsonFragments, LookupAnswers
 from gateway.routes import (
     admin,
     directory,
+    documents,
     events,
     federation_admin,
     node,
@@ -36,6 +37,7 @@ ROUTE_TABLES = (
     node.api,
     directory.api,
     requests.api,
+    documents.api,
     events.api,
     statistics.api,
     admin.api,

@@ -1,7 +1,7 @@
 """The audit log: who changed or looked up what, recorded in one middleware.
 
 Writes (POST, PUT, PATCH, DELETE) and every read that discloses personal data (lookups,
-contact points and their on-demand details, requests and their history, event
+contact points and their on-demand details, requests, their history and documents, event
 registrations, the directory export; in the API and the console) by authenticated callers
 are recorded with the caller's token name and role, the record concerned, the route, the
 status and the trace id; never a token or a body. The record concerned is the path and
@@ -44,6 +44,8 @@ LOOKUPS = frozenset(
         "/api/v1/requests/overdue",
         "/api/v1/requests/{id}",
         "/api/v1/requests/{id}/history",
+        "/api/v1/requests/{id}/documents",
+        "/api/v1/requests/{id}/documents/{doc_id}",
         "/api/v1/events/{id}/registrations",
         "/api/v1/events/{id}/registrations/{registration_id}",
         "/console/lookup",
@@ -52,6 +54,7 @@ LOOKUPS = frozenset(
         "/console/requests",
         "/console/requests/{id}",
         "/console/requests/{id}/edit",
+        "/console/requests/{id}/documents/{doc_id}",
         "/console/events/{id}",  # an editor sees the registrations, a member their own
         "/console/directory/contact-points",
         "/console/directory/contact-points/{id}",

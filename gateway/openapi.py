@@ -374,6 +374,11 @@ def _operation(op: Operation) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": op.body.openapi()}},
         }
+    if op.form is not None:
+        out["requestBody"] = {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": op.form}},
+        }
     success: dict[str, Any] = {"description": "OK"}
     if op.success != 204:
         success["content"] = {op.content_type: {"schema": op.response}}

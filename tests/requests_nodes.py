@@ -120,6 +120,16 @@ class ReqNode:
                 await asyncio.wait_for(self.federation_rt.stop(0), 10)
             self.federation_rt = None
 
+    async def restart_requests(self, stopped: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Stops this node's requests service, runs `stopped` while it is down, and starts
+        it again on the same port (its peers' messages wait meanwhile)."""
+        port = self.requests_rt.port
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.requests_rt.stop(0), 10)
+        if stopped is not None:
+            await stopped()
+        self.requests_rt = await requests.start(self.settings, port=port)
+
     async def peers(self) -> list[fpb.PeerStatus]:
         async with self.internal(self.fed_port) as channel:
             reply = await federation_pb2_grpc.FederationServiceStub(channel).ListPeers(
@@ -184,9 +194,15 @@ async def requests_world(tmp_path: Path, postgres: bool = False) -> AsyncIterato
         sample_data: bool = True,
         share: str = "default",
         events_database_url: str | None = None,
+        max_document_bytes: int | None = None,
     ) -> ReqNode:
         config = write_node(tmp_path / network, network, network, MEMBERS[network], None)
         settings = load_settings(config)
+        if max_document_bytes is not None:
+            settings = replace(
+                settings,
+                requests=replace(settings.requests, max_document_bytes=max_document_bytes),
+            )
         if postgres:
             req_db = await databases.enter_async_context(fresh_database())
             fed_db = await databases.enter_async_context(fresh_database())

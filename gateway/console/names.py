@@ -193,3 +193,12 @@ def quarantine_reason_names() -> dict[str, str]:
         "refused": _("Refused by this node's checks"),
         "unreadable": _("Could not be read"),
     }
+
+
+def document_kind_names() -> dict[str, str]:
+    return {
+        "letter_of_request": _("Letter of request"),
+        "court_order": _("Court order"),
+        "translation": _("Translation"),
+        "annex": _("Annex"),
+    }

@@ -6,10 +6,11 @@ Every page calls the same functions as the HTTP API (`gateway.routes.requests`):
 is `GET /api/v1/requests`, a new draft `POST /api/v1/requests`, an edit
 `PUT /api/v1/requests/{id}` with the version read as If-Match, a submission
 `POST .../submit`, a status change `POST .../status` (with If-Match), the history
-`GET .../history`. Form input goes through the same body and query schemas, so errors
-name the API's fields. Which actions a page offers follows the service's own rules (the
-lifecycle, codes.REQUEST_TRANSITIONS, and who acts for which side); the service still
-decides, and a refusal (403, 409, 412) is shown on the page.
+`GET .../history`, the documents `GET .../documents`, an upload `POST .../documents` and a
+download `GET .../documents/{doc_id}`. Form input goes through the same body and query
+schemas, so errors name the API's fields. Which actions a page offers follows the service's
+own rules (the lifecycle, codes.REQUEST_TRANSITIONS, and who acts for which side); the
+service still decides, and a refusal (403, 409, 412) is shown on the page.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from gateway.console.names import (
     action_names,
     delivery_tags,
     direction_names,
+    document_kind_names,
     measure_names,
     status_tags,
     urgency_names,
@@ -45,6 +47,7 @@ from gateway.console.web import (
 )
 from gateway.problems import GRPC_TO_HTTP
 from gateway.routes import directory as directory_api
+from gateway.routes import documents as documents_api
 from gateway.routes import requests as requests_api
 from services.common import codes
 from services.common.errors import DomainError, FieldError
@@ -67,7 +70,8 @@ TEXT_FIELDS = (
 CHANGES = frozenset(codes.REQUEST_STATUS_CHANGES)
 # The service's refusals shown on the page rather than as an error page.
 REFUSALS = (403, 409, 412)
-DONE = ("created", "saved", "submitted", "status")
+DONE = ("created", "saved", "submitted", "status", "attached")
+UPLOAD_FIELDS = ("title", "kind", "language")
 
 
 # ------------------------------------------------------------------------------ words
@@ -79,6 +83,7 @@ def done_messages() -> dict[str, str]:
         "saved": _("Your changes to the draft are saved."),
         "submitted": _("The request is submitted and on its way to the requested side."),
         "status": _("The status is changed; the other side is told."),
+        "attached": _("The document is attached to the draft."),
     }
 
 
@@ -208,6 +213,7 @@ async def list_page(request: web.Request) -> web.Response:
         "next_url": next_url,
         "first_url": first_url,
         "errors": errors,
+        "deleted": request.query.get("done") == "deleted",
     }
     return render(request, "requests_list.html", context, status=400 if errors else 200)
 
@@ -360,12 +366,14 @@ async def _request_page(
     errors: list[FieldError] | None = None,
     notes: Mapping[str, str] | None = None,
     posted: str = "",
+    upload: Mapping[str, str] | None = None,
 ) -> web.Response:
     """`notes`: the note typed per action, shown again; `posted`: the action whose form
     had bad input (its note field takes the API's id `note`, so the error summary links
     to it)."""
     req = await requests_api.get_request_data(request.app, who, rid)
     history = await requests_api.history_data(request.app, who, rid)
+    docs = await documents_api.list_documents_data(request.app, who, rid)
     done = request.query.get("done", "")
     context = {
         **_words(),
@@ -374,6 +382,9 @@ async def _request_page(
         "changes": allowed_changes(req, who),
         "action_names": action_names(),
         "may_edit": may_edit(req, who),
+        "documents": docs["items"],
+        "kind_names": document_kind_names(),
+        "upload": upload or {},
         "done": done_messages().get(done, "") if done in DONE else "",
         "problem": problem,
         "errors": errors or [],
@@ -430,3 +441,62 @@ async def change_status(request: web.Request) -> web.Response:
             request, who, rid, status=400, errors=errors, notes=notes, posted=new
         )
     return see_other(f"{BASE}/{rid}?done=status")
+
+
+# ------------------------------------------------------------------------------ documents
+
+
+@routes.post(BASE + "/{id}/documents")
+async def attach(request: web.Request) -> web.Response:
+    """The upload form (multipart, with its CSRF token): what the API's upload does."""
+    who = require_person(request)
+    rid = request.match_info["id"]
+    data = await form(request)
+    posted = {name: str(data.get(name, "")) for name in UPLOAD_FIELDS}
+    upload = documents_api.Upload(posted, "", "", b"", False)
+    file = data.get("file")
+    if isinstance(file, web.FileField):
+        upload.filename = file.filename
+        upload.declared_type = file.content_type
+        upload.data = file.file.read(documents_api.max_bytes(request.app) + 1)
+    try:
+        await documents_api.add_document_data(request.app, who, rid, upload)
+    except Exception as exc:
+        errors = field_errors(exc)
+        refused = _refusal_status(exc)
+        if errors is None and refused is None:
+            raise
+        if refused is not None:
+            problem = {"title": refusal_titles()[refused], "detail": problem_text(exc)}
+            return await _request_page(
+                request, who, rid, status=refused, problem=problem, upload=posted
+            )
+        return await _request_page(request, who, rid, status=400, errors=errors, upload=posted)
+    return see_other(f"{BASE}/{rid}?done=attached#documents")
+
+
+@routes.get(BASE + "/{id}/documents/{doc_id}")
+async def document(request: web.Request) -> web.StreamResponse:
+    who = require_person(request)
+    return await documents_api.download(
+        request, who, request.match_info["id"], request.match_info["doc_id"]
+    )
+
+
+@routes.post(BASE + "/{id}/delete")
+async def delete(request: web.Request) -> web.Response:
+    """`DELETE /api/v1/requests/{id}` with the version the page showed as If-Match."""
+    who = require_person(request)
+    rid = request.match_info["id"]
+    data = await form(request)
+    try:
+        await documents_api.delete_request_data(
+            request.app, who, rid, _version(data.get("version"))
+        )
+    except Exception as exc:
+        refused = _refusal_status(exc)
+        if refused is None:
+            raise
+        problem = {"title": refusal_titles()[refused], "detail": problem_text(exc)}
+        return await _request_page(request, who, rid, status=refused, problem=problem)
+    return see_other(f"{BASE}?done=deleted")

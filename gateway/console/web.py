@@ -8,6 +8,7 @@ so a page shows what the API answers; this module only adds the browser's concer
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ CSRF_COOKIE = "jn_csrf"  # before sign-in: a double-submit value
 CSRF_FIELD = "csrf_token"
 PREFIX = "/console"
 STATIC = f"{PREFIX}/static/"
+UPLOAD = re.compile(rf"^{PREFIX}/requests/[^/]+/documents$")
+UPLOAD_FORM_SLACK = 64 * 1024  # the form's other fields and multipart framing
 SESSION: web.RequestKey[ConsoleSession | None] = web.RequestKey("console_session")
 CSRF: web.RequestKey[str] = web.RequestKey("console_csrf")
 ACCOUNTS: web.AppKey[AccountStore] = web.AppKey("accounts")
@@ -281,6 +284,11 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     new_csrf = ""
     if request[SESSION] is None and not request[CSRF]:
         new_csrf = request[CSRF] = secrets.token_urlsafe(32)
+    if request.method == "POST" and UPLOAD.match(request.path):
+        # A document form may be as large as the node's document limit, not the 1 MiB of
+        # other bodies (gateway.max_body_bytes); aiohttp reads it into a temporary file.
+        limit = request.app[keys.SETTINGS].requests.max_document_bytes
+        request._client_max_size = limit + UPLOAD_FORM_SLACK
     response: web.StreamResponse
     try:
         if request.method not in ("GET", "HEAD") and not await _csrf_ok(request):

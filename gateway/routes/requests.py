@@ -83,6 +83,14 @@ HISTORY_ENTRY = message_schema(
         "prev_hash": {**_NS, "description": "hex sha256 of the previous event"},
         "problem": {**_NS, "description": "why it did not verify"},
         "delivery": nullable(DELIVERY),
+        "documents": {
+            "type": "array",
+            "description": "the documents this signed event adds",
+            "items": message_schema(
+                pb.DocumentRef,
+                {"sha256": {**_S, "description": "hex sha256"}, "size": {"type": "integer"}},
+            ),
+        },
     },
     required=("hash", "prev_hash", "problem", "delivery"),
 )
@@ -239,6 +247,9 @@ async def history_data(app: web.Application, caller: Caller, request_id: str) ->
         item["problem"] = e.problem or None
         if not e.HasField("delivery"):
             item["delivery"] = None
+        for ref, out in zip(e.documents, item["documents"], strict=True):
+            out["sha256"] = ref.sha256.hex()
+            out["size"] = ref.size
         events.append(item)
     return {"request_id": reply.request_id, "verified": reply.verified, "events": events}
 

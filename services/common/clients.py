@@ -110,6 +110,16 @@ class StreamCredentialInterceptor(_WithCredential, grpc.aio.UnaryStreamClientInt
         return await continuation(self._with_credential(details), request)
 
 
+class UploadCredentialInterceptor(_WithCredential, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[misc]
+    async def intercept_stream_unary(
+        self,
+        continuation: Callable[..., Any],
+        details: grpc.aio.ClientCallDetails,
+        request_iterator: Any,
+    ) -> Any:
+        return await continuation(self._with_credential(details), request_iterator)
+
+
 def open_channel(
     target: str,
     *,
@@ -135,6 +145,7 @@ def open_channel(
         interceptors += [
             UnaryCredentialInterceptor(credential),
             StreamCredentialInterceptor(credential),
+            UploadCredentialInterceptor(credential),
         ]
     # Signed peer calls must not be retried by gRPC: a resent call repeats its nonce and
     # is refused as a replay. Their callers back off and re-sign instead.

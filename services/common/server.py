@@ -112,6 +112,28 @@ class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mi
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
+        if handler.stream_unary is not None:
+            inner_upload = handler.stream_unary
+
+            async def upload(
+                requests: AsyncIterator[Any], context: grpc.aio.ServicerContext
+            ) -> Any:
+                set_caller(caller)  # its own task, as for unary_stream
+                try:
+                    return await inner_upload(requests, context)
+                except DomainError as exc:
+                    await _abort(context, exc)
+                except (grpc.aio.AbortError, asyncio.CancelledError):
+                    raise
+                except Exception:
+                    log.exception("unhandled error in %s", method)
+                    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+            return grpc.stream_unary_rpc_method_handler(
+                upload,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
         return handler
 
 

@@ -47,6 +47,7 @@ NOT_SETTINGS = (CONFIG_ENV, "JUSTNET_INTERNAL_TOKEN")
 TOP_KEYS = ("network", "name", "jurisdictions", "data_dir")
 SERVICE_KEYS = ("host", "port", "database_url", "address")
 EXTRA_KEYS = {
+    "requests": ("max_document_bytes",),
     "federation": ("peer_host", "peer_port", "peer_endpoint"),
     "gateway": ("max_body_bytes", "public_url", "scrape_token"),
 }
@@ -75,6 +76,16 @@ class ServiceSettings:
     @property
     def target(self) -> str:
         return self.address
+
+
+DEFAULT_MAX_DOCUMENT_BYTES = 25 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RequestsSettings(ServiceSettings):
+    # The largest document a request may carry (requests.max_document_bytes); the
+    # gateway's upload route reads it too, to answer 413 before reading more.
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
 
 
 @dataclass(frozen=True)
@@ -127,7 +138,7 @@ class NodeSettings:
     jurisdictions: tuple[str, ...]
     data_dir: Path
     directory: ServiceSettings
-    requests: ServiceSettings
+    requests: RequestsSettings
     events: ServiceSettings
     federation: FederationSettings
     gateway: GatewaySettings
@@ -140,6 +151,11 @@ class NodeSettings:
             raise KeyError(name)
         value: ServiceSettings = getattr(self, name)
         return value
+
+    @property
+    def documents_key_path(self) -> Path:
+        """The AES-GCM key that seals confidential requests' documents at rest."""
+        return self.data_dir / "keys" / "documents.key"
 
     @property
     def signing_key_path(self) -> Path:
@@ -332,7 +348,13 @@ def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> Nod
         return {"name": svc, "host": host, "port": port, "database_url": url, "address": address}
 
     directory = ServiceSettings(**service("directory"))
-    requests = ServiceSettings(**service("requests"))
+    req = section("requests")
+    requests = RequestsSettings(
+        **service("requests"),
+        max_document_bytes=req.integer(
+            "max_document_bytes", DEFAULT_MAX_DOCUMENT_BYTES, low=1024, high=1 << 30
+        ),
+    )
     events = ServiceSettings(**service("events"))
     fed = section("federation")
     fed_values = service("federation")

@@ -234,7 +234,9 @@ class Outbox:
                 if a.state == "pending":
                     values["next_attempt_at"] = now + timedelta(seconds=a.delay)
                 else:
-                    values.update(state=a.state, receipt=a.receipt, settled_at=now)
+                    # Settled: its bytes are the sender's and the receiver's now (a
+                    # confidential document's chunk must not stay here in clear).
+                    values.update(state=a.state, receipt=a.receipt, settled_at=now, payload=b"")
                 await session.execute(
                     update(OutboxRow)
                     .where(OutboxRow.seq == a.seq, OutboxRow.state == "pending")
@@ -249,7 +251,7 @@ class Outbox:
             if destinations:
                 query = query.where(OutboxRow.destination.not_in(destinations))
             result = await session.execute(
-                query.values(state="failed", settled_at=utcnow(), last_error=reason)
+                query.values(state="failed", payload=b"", settled_at=utcnow(), last_error=reason)
             )
         return int(result.rowcount or 0)
 
@@ -261,6 +263,7 @@ class Outbox:
                 .where(OutboxRow.state == "pending", OutboxRow.created_at < older_than)
                 .values(
                     state="failed",
+                    payload=b"",
                     settled_at=utcnow(),
                     last_error="not delivered before the delivery deadline",
                 )

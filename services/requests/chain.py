@@ -56,6 +56,7 @@ def new_event(
     note: str,
     at: datetime,
     payload: bytes = b"",
+    documents: Sequence[pb.DocumentRef] = (),
 ) -> pb.SignedEvent:
     event = pb.RequestEvent(
         request_id=request_id,
@@ -66,6 +67,7 @@ def new_event(
         note=note,
         at=to_timestamp(at),
         payload=payload,
+        documents=documents,
     )
     return sign_event(key, event)
 

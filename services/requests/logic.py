@@ -28,7 +28,18 @@ from services.common.keyring import NodeIdentity
 from services.common.timeutil import as_utc, from_timestamp, to_timestamp, utcnow
 from services.common.validation import Validator
 from services.requests import chain
-from services.requests.models import ChainEventRow, MessageRow, ReceivedRow, RequestRow
+from services.requests.documents.blobs import BlobStore
+from services.requests.documents.logic import KIND as DOCUMENT_KIND
+from services.requests.documents.logic import Documents, check_refs, ref_of
+from services.requests.documents.sealing import Sealer
+from services.requests.documents.store import DocumentsStore
+from services.requests.models import (
+    ChainEventRow,
+    DocumentRow,
+    MessageRow,
+    ReceivedRow,
+    RequestRow,
+)
 from services.requests.planner import Planner, check_query
 from services.requests.statistics import RequestStatistics
 from services.requests.store import NewEvent, RequestsStore, can_see
@@ -112,6 +123,10 @@ class RequestsLogic:
         planner: Planner,
         identity: NodeIdentity,
         ring: chain.KeyRing,
+        *,
+        blobs: BlobStore,
+        sealer: Sealer,
+        max_document_bytes: int,
     ) -> None:
         self.store = store
         self.planner = planner
@@ -119,6 +134,9 @@ class RequestsLogic:
         self.ring = ring
         self.network = store.local_network
         self.statistics_queries = RequestStatistics(store.engine)
+        self.documents = Documents(
+            self, DocumentsStore(store.engine), blobs, sealer, max_document_bytes
+        )
         # Wakes the hand-off loop once a message is written (set by service.start).
         self.wake_outbox: Callable[[], None] = lambda: None
 
@@ -134,7 +152,7 @@ class RequestsLogic:
         if not (caller.at_least("admin") and caller.network == self.network):
             raise PermissionDenied("only this node's federation service may do this")
 
-    async def _visible(self, request_id: str, caller: Caller) -> RequestRow:
+    async def visible_request(self, request_id: str, caller: Caller) -> RequestRow:
         self._member(caller)
         row = await self.store.get(request_id)
         # Not visible and absent look the same, so ids of others' requests do not leak.
@@ -221,10 +239,10 @@ class RequestsLogic:
 
     async def update_draft(self, req: pb.UpdateDraftRequest, caller: Caller) -> pb.Request:
         """Replaces every field of a draft (as PUT does) and routes it again."""
-        row = await self._visible(req.id, caller)
+        row = await self.visible_request(req.id, caller)
         if row.direction != "outgoing":
             raise PermissionDenied("only the requesting side edits a request")
-        self._may_act_for_requester(row, caller)
+        self.may_act_for_requester(row, caller)
         if row.status != "draft":
             raise Conflict(f"request {row.id} is {row.status}; only a draft can be edited")
         if req.expected_version and row.version != req.expected_version:
@@ -235,7 +253,7 @@ class RequestsLogic:
         return await self.to_message(updated)
 
     async def get(self, request_id: str, caller: Caller) -> pb.Request:
-        return await self.to_message(await self._visible(request_id, caller))
+        return await self.to_message(await self.visible_request(request_id, caller))
 
     async def list_requests(
         self, caller: Caller, status: str, direction: str, limit: int, cursor: str
@@ -280,10 +298,10 @@ class RequestsLogic:
         return [await self.to_message(r, first) for r in rows]
 
     async def submit(self, request_id: str, caller: Caller) -> pb.Request:
-        row = await self._visible(request_id, caller)
+        row = await self.visible_request(request_id, caller)
         if row.direction != "outgoing":
             raise PermissionDenied("only the requesting side submits a request")
-        self._may_act_for_requester(row, caller)
+        self.may_act_for_requester(row, caller)
         if row.status != "draft":
             raise Conflict(f"request {request_id} is {row.status}; only a draft can be submitted")
         if not row.requested_network:
@@ -292,7 +310,43 @@ class RequestsLogic:
                 "plan the route again once a peer covers it"
             )
         now = utcnow()
-        summary = pb.RequestSummary(
+        summary = self._summary(row)
+        docs = await self.documents.for_submission(row.id)
+        signed = chain.new_event(
+            self.identity.signing_key,
+            request_id=row.id,
+            seq=1,
+            prev=None,
+            author=self.network,
+            status="submitted",
+            note="",
+            at=now,
+            payload=summary.SerializeToString(deterministic=True),
+            documents=[ref_of(d) for d in docs],
+        )
+        due = now + timedelta(days=row.acknowledgement_days) if row.acknowledgement_days else None
+        changes = {
+            "status": "submitted",
+            "updated_at": now,
+            "submitted_at": now,
+            "acknowledgement_due": due,
+        }
+        # The documents go after the event that names them, one chunk at a time each.
+        remote = row.requested_network != self.network
+        chunks = (
+            await self.documents.first_chunks(docs, row.requested_network, now) if remote else []
+        )
+        transfer = {"transfer_state": "sending", "transfer_chunks": 1} if remote else {}
+        updates = [(d.id, {"event_seq": 1, **transfer}) for d in docs]
+        # A draft has no events yet; its version guards against a document added meanwhile.
+        updated = await self._append(
+            row, (), [signed], changes, now, row.version, also=chunks, documents=updates
+        )
+        return await self.to_message(updated)
+
+    def _summary(self, row: RequestRow) -> pb.RequestSummary:
+        """What the `submitted` event tells the destination of the request."""
+        return pb.RequestSummary(
             id=row.id,
             requesting_network=row.requesting_network,
             requested_network=row.requested_network,
@@ -310,44 +364,27 @@ class RequestsLogic:
             route=self._route(row),
             created_at=to_timestamp(row.created_at),
         )
-        signed = chain.new_event(
-            self.identity.signing_key,
-            request_id=row.id,
-            seq=1,
-            prev=None,
-            author=self.network,
-            status="submitted",
-            note="",
-            at=now,
-            payload=summary.SerializeToString(deterministic=True),
-        )
-        due = now + timedelta(days=row.acknowledgement_days) if row.acknowledgement_days else None
-        changes = {
-            "status": "submitted",
-            "updated_at": now,
-            "submitted_at": now,
-            "acknowledgement_due": due,
-        }
-        # A draft has no events yet.
-        updated = await self._append(row, (), [signed], changes, now)
-        return await self.to_message(updated)
 
-    def _may_act_for_requester(self, row: RequestRow, caller: Caller) -> None:
+    def may_act_for_requester(self, row: RequestRow, caller: Caller) -> None:
         if not (caller.at_least("editor") or caller.owns(row.owner)):
             raise PermissionDenied("only the member who created the request or an editor may")
+
+    @staticmethod
+    def not_a_draft(row: RequestRow) -> Conflict:
+        return Conflict(f"request {row.id} is {row.status}; only a draft can be changed")
 
     async def change_status(self, req: pb.ChangeStatusRequest, caller: Caller) -> pb.Request:
         v = Validator()
         status = v.choice("status", req.status, REQUEST_STATUS_CHANGES)
         note = v.text("note", req.note, max_len=2000)
         v.raise_if_errors()
-        row = await self._visible(req.id, caller)
+        row = await self.visible_request(req.id, caller)
         side = chain.side_of(status)
         local = row.requesting_network == row.requested_network
         if local:
             # Both sides on this node: the requested side is its editors (central authority).
             if side == "requesting":
-                self._may_act_for_requester(row, caller)
+                self.may_act_for_requester(row, caller)
             elif not caller.at_least("editor"):
                 raise PermissionDenied("on this node, the requested side's editors set that")
         else:
@@ -357,7 +394,7 @@ class RequestsLogic:
                     f"{status} is set by the {side} side's node; this node is the {ours} side"
                 )
             if ours == "requesting":
-                self._may_act_for_requester(row, caller)
+                self.may_act_for_requester(row, caller)
             elif not caller.at_least("editor"):
                 # A member may see a non-confidential incoming request, not answer it.
                 raise PermissionDenied("the requested side's statuses are set by its editors")
@@ -392,9 +429,12 @@ class RequestsLogic:
         changes: dict[str, Any],
         now: datetime,
         expected_version: int = 0,
+        also: Sequence[MessageRow] = (),
+        documents: Sequence[tuple[str, dict[str, Any]]] = (),
     ) -> RequestRow:
         """`held` is the request's events as read by the caller (store.append refuses the
-        change if another one got there first)."""
+        change if another one got there first). `also`: more messages (document chunks),
+        `documents`: changes to documents, in the same transaction."""
         new = [_new_event(s) for s in signed]
         other = row.requested_network if row.direction == "outgoing" else row.requesting_network
         outbox: list[MessageRow] = []
@@ -404,8 +444,9 @@ class RequestsLogic:
             lacking = [(e.seq, _signed(e)) for e in held if e.seq > row.peer_held_seq]
             lacking += [(e.seq, s) for e, s in zip(new, signed, strict=True)]
             outbox = messages(row.id, other, lacking, now, _message_id(row.id, new[-1].seq))
+        outbox += also
         updated = await self.store.append(
-            row.id, row.last_seq, new, changes, outbox, expected_version
+            row.id, row.last_seq, new, changes, outbox, expected_version, documents
         )
         if outbox:
             self.wake_outbox()
@@ -434,7 +475,7 @@ class RequestsLogic:
     # ------------------------------------------------------------ history
 
     async def history(self, request_id: str, caller: Caller) -> pb.History:
-        row = await self._visible(request_id, caller)
+        row = await self.visible_request(request_id, caller)
         events = await self.store.events(row.id)
         checked = await chain.check_chain(row.id, [_signed(e) for e in events], self.ring)
         messages = {m.seq: m for m in await self.store.messages_of(row.id)}
@@ -451,6 +492,7 @@ class RequestsLogic:
                 prev_hash=c.event.prev_hash if c.event is not None else b"",
                 verified=c.verified,
                 problem=c.problem,
+                documents=c.event.documents if c.event is not None else [],
             )
             entry.at.FromDatetime(as_utc(stored.at))
             message = messages.get(stored.seq)
@@ -533,6 +575,8 @@ class RequestsLogic:
         """A peer's events for one request: verified, then applied once."""
         self.require_service(caller)
         origin = msg.origin.strip().upper()
+        if msg.kind == DOCUMENT_KIND:
+            return await self.documents.receive(origin, msg)
         body = _event_message(msg.payload)  # None: refused below, unless answered before
         request_id = body.request_id if body is not None else ""
         held_reply, row, held = await self.store.incoming(origin, msg.message_id, request_id)
@@ -583,33 +627,46 @@ class RequestsLogic:
         _require_same_history(body, checked, held, first_seq, last_seq)
         tail = checked[max(len(held) - first_seq + 1, 0) :]
         new, changes = self._new_events(tail, origin, requesting, status, create)
+        secret = create["confidential"] if create is not None else bool(row and row.confidential)
+        documents = await self._named_documents(tail, body.request_id, secret)
         changes["updated_at"] = now
         if row is not None and row.peer_held_seq < last_seq:
             changes["peer_held_seq"] = last_seq  # it sent them: it holds them
-        head = body.events[-1].event if last_seq >= len(held) else held[-1].event
-        receipt = pb.EventReceipt(
-            request_id=body.request_id,
-            held_seq=max(len(held), last_seq),
-            applied=len(new),
-            head_hash=chain.event_hash(head),
-        ).SerializeToString()
-        inbox = ReceivedRow(
-            origin=origin,
-            message_id=msg.message_id,
-            accepted=True,
-            reason="",
-            reply=receipt,
-            received_at=now,
-        )
+        inbox = _accepted(origin, msg.message_id, body, held, last_seq, len(new), now)
         if not new and create is None:
             changes = {}
         done = await self.store.receive(
-            origin, msg.message_id, create, body.request_id, len(held), new, changes, inbox
+            origin,
+            msg.message_id,
+            create,
+            body.request_id,
+            len(held),
+            new,
+            changes,
+            inbox,
+            documents,
         )
         if not done:
             # A concurrent delivery of the same or a later message got there first.
             raise Unavailable("the request changed while this message was applied; retry")
-        return xpb.InboundReply(accepted=True, reply=receipt)
+        return xpb.InboundReply(accepted=True, reply=inbox.reply)
+
+    async def _named_documents(
+        self, tail: list[chain.Checked], request_id: str, confidential: bool
+    ) -> list[DocumentRow]:
+        """Rows for the documents the new events name, to receive their bytes."""
+        out: list[DocumentRow] = []
+        for c in tail:
+            assert c.event is not None
+            if not c.event.documents:
+                continue
+            problem = check_refs(c.event.documents)
+            if problem:
+                raise _Refused(f"event {c.event.seq}: {problem}")
+            out += self.documents.incoming(c.event.documents, request_id, confidential, c.event.seq)
+        if out and await self.documents.store.existing([d.id for d in out]):
+            raise _Refused("a document id the events name is already used on this node")
+        return out
 
     def _check_envelope(
         self,
@@ -736,6 +793,8 @@ class RequestsLogic:
 
     async def refused_by_federation(self, row: MessageRow, reason: str) -> None:
         """Federation will never take the message (e.g. an unknown destination)."""
+        if row.kind == DOCUMENT_KIND:
+            await self.documents.refused_by_federation(row, reason)
         await self.store.update_message(
             row.message_id, state="failed", last_error=reason[:500], settled_at=utcnow()
         )
@@ -751,6 +810,9 @@ class RequestsLogic:
         message = await self.store.message(d.message_id)
         if message is None:
             return  # not ours (or from a wiped database): nothing to record
+        if message.kind == DOCUMENT_KIND:
+            await self.documents.settled(message, d)
+            return
         reason = d.receipt_body.reason if d.state == "refused" else ""
         if d.state == "delivered" and d.receipt_verified:
             receipt = pb.EventReceipt()
@@ -783,6 +845,33 @@ class RequestsLogic:
             receipt_verified=d.receipt_verified,
             settled_at=from_timestamp(d.settled_at) if d.HasField("settled_at") else utcnow(),
         )
+
+
+def _accepted(
+    origin: str,
+    message_id: str,
+    body: pb.EventMessage,
+    held: list[ChainEventRow],
+    last_seq: int,
+    applied: int,
+    now: datetime,
+) -> ReceivedRow:
+    """The inbox row of an accepted message, with its reply: what this node now holds."""
+    head = body.events[-1].event if last_seq >= len(held) else held[-1].event
+    receipt = pb.EventReceipt(
+        request_id=body.request_id,
+        held_seq=max(len(held), last_seq),
+        applied=applied,
+        head_hash=chain.event_hash(head),
+    ).SerializeToString()
+    return ReceivedRow(
+        origin=origin,
+        message_id=message_id,
+        accepted=True,
+        reason="",
+        reply=receipt,
+        received_at=now,
+    )
 
 
 def _require_verified(checked: list[chain.Checked]) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Index,
@@ -116,3 +117,56 @@ class ReceivedRow(Base):
     reason: Mapped[str] = mapped_column(String(500), default="")
     reply: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DocumentRow(Base):
+    """A document of a request: its metadata here, its bytes in the blob store under its
+    sha256 (sealed when the request is confidential). On the uploading node `transfer_*`
+    follow its way to the other side; on the receiving node `received` counts the bytes
+    held so far, and `verified` is set only once they match the signed event's hash."""
+
+    __tablename__ = "requests_documents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(36), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(2))
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))  # hex
+    encrypted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # stored (uploaded here), receiving, verified (received and checked), refused
+    state: Mapped[str] = mapped_column(String(16))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
+    problem: Mapped[str] = mapped_column(String(500), default="")
+    uploaded_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # none, sending, delivered, refused, failed
+    transfer_state: Mapped[str] = mapped_column(String(16), default="none")
+    transfer_held: Mapped[int] = mapped_column(BigInteger, default=0)
+    transfer_chunks: Mapped[int] = mapped_column(Integer, default=0)
+    transfer_reason: Mapped[str] = mapped_column(String(500), default="")
+
+
+class DocumentPartRow(Base):
+    """A chunk of a document being received, kept until the whole verifies."""
+
+    __tablename__ = "requests_document_parts"
+
+    document_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    offset: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class BlobRow(Base):
+    """Document bytes in the database (the PostgreSQL backend), in parts of about 1 MiB."""
+
+    __tablename__ = "requests_blobs"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -20,6 +20,8 @@ from services.common.keyring import load_identity
 from services.common.server import create_server
 from services.common.settings import NodeSettings
 from services.requests.chain import KeyRing
+from services.requests.documents.blobs import blob_store
+from services.requests.documents.sealing import Sealer
 from services.requests.logic import RequestsLogic
 from services.requests.models import MessageRow
 from services.requests.planner import Planner
@@ -61,7 +63,15 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> RequestsR
 
     ring = KeyRing(settings.network, identity, fetch_keys)
     planner = Planner(settings.network, settings.jurisdictions, directory, federation)
-    logic = RequestsLogic(store, planner, identity, ring)
+    logic = RequestsLogic(
+        store,
+        planner,
+        identity,
+        ring,
+        blobs=blob_store(settings.requests.database_url, engine, settings.data_dir),
+        sealer=Sealer(settings.documents_key_path),
+        max_document_bytes=settings.requests.max_document_bytes,
+    )
 
     def register(server: grpc.aio.Server) -> None:
         requests_pb2_grpc.add_RequestsServiceServicer_to_server(RequestsServicer(logic), server)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
 from justnet.common.v1 import exchange_pb2 as xpb
@@ -9,6 +10,7 @@ from justnet.common.v1 import exchange_pb2_grpc
 from justnet.requests.v1 import requests_pb2 as pb
 from justnet.requests.v1 import requests_pb2_grpc
 
+from services.common.errors import InvalidInput
 from services.common.identity import current_caller
 from services.requests.logic import RequestsLogic
 
@@ -64,6 +66,53 @@ class RequestsServicer(requests_pb2_grpc.RequestsServiceServicer):
         self, request: pb.RequestStatisticsRequest, context: Ctx
     ) -> pb.RequestStatistics:
         return await self.logic.statistics(request, current_caller())
+
+    async def DeleteDraft(
+        self, request: pb.DeleteDraftRequest, context: Ctx
+    ) -> pb.DeleteDraftReply:
+        await self.logic.documents.delete_draft(
+            request.id, request.expected_version, current_caller()
+        )
+        return pb.DeleteDraftReply()
+
+    async def AddDocument(
+        self, request_iterator: AsyncIterator[pb.DocumentUpload], context: Ctx
+    ) -> pb.Document:
+        """The first message names the document, the others carry its bytes; reading
+        stops past the node's limit (the rest is never held in memory)."""
+        info: pb.DocumentInfo | None = None
+        parts: list[bytes] = []
+        size = 0
+        limit = self.logic.documents.max_bytes
+        async for upload in request_iterator:
+            if info is None:
+                if upload.WhichOneof("part") != "info":
+                    raise InvalidInput.one("info", "the first message names the document")
+                info = upload.info
+                continue
+            size += len(upload.data)
+            if size > limit:
+                break
+            parts.append(upload.data)
+        if info is None:
+            raise InvalidInput.one("info", "the first message names the document")
+        return await self.logic.documents.add(info, b"".join(parts), size > limit, current_caller())
+
+    async def ListDocuments(
+        self, request: pb.ListDocumentsRequest, context: Ctx
+    ) -> pb.ListDocumentsResponse:
+        items = await self.logic.documents.list_of(request.request_id, current_caller())
+        return pb.ListDocumentsResponse(items=items)
+
+    async def ReadDocument(
+        self, request: pb.ReadDocumentRequest, context: Ctx
+    ) -> AsyncIterator[pb.DocumentContent]:
+        document, chunks = await self.logic.documents.read(
+            request.request_id, request.document_id, current_caller()
+        )
+        yield pb.DocumentContent(document=document)
+        async for data in chunks:
+            yield pb.DocumentContent(data=data)
 
 
 class MailboxServicer(exchange_pb2_grpc.MailboxServicer):

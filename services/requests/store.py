@@ -20,7 +20,13 @@ from services.common.db import WRITE, session_factory
 from services.common.errors import Conflict, InvalidInput, VersionMismatch
 from services.common.identity import Caller
 from services.common.ids import is_id
-from services.requests.models import ChainEventRow, MessageRow, ReceivedRow, RequestRow
+from services.requests.models import (
+    ChainEventRow,
+    DocumentRow,
+    MessageRow,
+    ReceivedRow,
+    RequestRow,
+)
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -151,6 +157,7 @@ class RequestsStore:
         changes: dict[str, Any],
         outbox: Sequence[MessageRow],
         expected_version: int = 0,
+        documents: Sequence[tuple[str, dict[str, Any]]] = (),
     ) -> RequestRow:
         """Adds events after `expected_seq`, with the messages that carry them to the other
         side; refused if another change got there first."""
@@ -172,6 +179,10 @@ class RequestsStore:
             if events:
                 row.last_seq = events[-1].seq
             session.add_all(outbox)
+            for document_id, values in documents:
+                await session.execute(
+                    update(DocumentRow).where(DocumentRow.id == document_id).values(**values)
+                )
         return row
 
     async def update_draft(
@@ -207,6 +218,7 @@ class RequestsStore:
         events: Sequence[NewEvent],
         changes: dict[str, Any],
         inbox: ReceivedRow,
+        documents: Sequence[DocumentRow] = (),
     ) -> bool:
         """Applies a peer's message in one transaction; False if it was already handled
         (a concurrent duplicate), so the caller answers from the inbox."""
@@ -229,6 +241,7 @@ class RequestsStore:
             if events:
                 row.version += 1
                 row.last_seq = events[-1].seq
+            session.add_all(documents)
             session.add(inbox)
         return True
 

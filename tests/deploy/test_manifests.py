@@ -45,6 +45,7 @@ WORKLOADS = ("Deployment", "StatefulSet", "Job")
 DEFAULTED = {
     "JUSTNET_GATEWAY_ADDRESS": "nothing dials the gateway by its settings",
     "JUSTNET_GATEWAY_MAX_BODY_BYTES": "the default (1 MiB) suits every network",
+    "JUSTNET_REQUESTS_MAX_DOCUMENT_BYTES": "the default (25 MiB) suits every network",
     "JUSTNET_GATEWAY_SCRAPE_TOKEN": "the gateway reads it from the optional justnet-scrape "
     "Secret; unset, only admin tokens scrape",
 }

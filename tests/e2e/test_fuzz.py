@@ -413,6 +413,8 @@ class Targets:
 
 
 PEER_NETWORK = "EJN"
+DOCUMENT_FIELDS = {"title": "Fuzz letter", "kind": "letter_of_request", "language": "en"}
+DOCUMENT_BYTES = b"%PDF-1.7\n%fuzz\n" + bytes(range(256)) * 8
 
 
 def _peer_descriptor(node: RunningNode) -> dict[str, Any]:
@@ -457,6 +459,19 @@ def _targets(node: RunningNode, tokens: dict[str, str]) -> Targets:
     def contact_point() -> str:
         return created("/api/v1/contact-points", "editor", _contact_body(authority()))
 
+    def with_document() -> dict[str, str]:
+        """A draft with one document: the path parameters of its document routes."""
+        request_id = created("/api/v1/requests", "member", DRAFT_BODY)
+        resp = requests.post(
+            f"{node.url}/api/v1/requests/{request_id}/documents",
+            data=DOCUMENT_FIELDS,
+            files={"file": ("letter.pdf", DOCUMENT_BYTES, "application/pdf")},
+            headers={"Authorization": f"Bearer {tokens['member']}"},
+            timeout=REQUEST_TIMEOUT,
+        )
+        assert resp.status_code == 201, resp.text
+        return {"id": request_id, "doc_id": resp.json()["id"]}
+
     def submitted() -> str:
         request_id = created("/api/v1/requests", "member", DRAFT_BODY)
         post(f"/api/v1/requests/{request_id}/submit", "member", {})
@@ -470,6 +485,7 @@ def _targets(node: RunningNode, tokens: dict[str, str]) -> Targets:
     authority_id, contact_id, contacts_authority_id = authority(), contact_point(), authority()
     event_id = created("/api/v1/events", "editor", EVENT_BODY)
     draft_id = created("/api/v1/requests", "member", DRAFT_BODY)
+    document = with_document()
     registrations = {"id": registered_event, "registration_id": registration}
     paths = {
         "/api/v1/networks/{code}": {"code": "SEAJUST"},
@@ -486,6 +502,8 @@ def _targets(node: RunningNode, tokens: dict[str, str]) -> Targets:
         "/api/v1/events/{id}/registrations/{registration_id}/attendance": registrations,
         "/api/v1/requests/{id}": {"id": draft_id},
         "/api/v1/requests/{id}/history": {"id": submitted()},
+        "/api/v1/requests/{id}/documents": {"id": document["id"]},
+        "/api/v1/requests/{id}/documents/{doc_id}": document,
         "/api/v1/requests/{id}/submit": {"id": created("/api/v1/requests", "member", DRAFT_BODY)},
         "/api/v1/requests/{id}/status": {"id": submitted()},
         "/api/v1/admin/traces/{trace_id}": {"trace_id": traced},
@@ -509,6 +527,17 @@ def _targets(node: RunningNode, tokens: dict[str, str]) -> Targets:
         "PUT /api/v1/events/{id}": [at("/api/v1/events/{id}", EVENT_BODY)],
         "POST /api/v1/requests": [{"body": DRAFT_BODY, "media_type": "application/json"}],
         "PUT /api/v1/requests/{id}": [at("/api/v1/requests/{id}", DRAFT_BODY)],
+        # Its own draft: deleted by the first role allowed to, a 404 to the next.
+        "DELETE /api/v1/requests/{id}": [
+            {"path_parameters": {"id": created("/api/v1/requests", "member", DRAFT_BODY)}}
+        ],
+        "POST /api/v1/requests/{id}/documents": [
+            {
+                "path_parameters": {"id": document["id"]},
+                "body": {**DOCUMENT_FIELDS, "file": DOCUMENT_BYTES},
+                "media_type": "multipart/form-data",
+            }
+        ],
         "POST /api/v1/requests/{id}/status": [
             at("/api/v1/requests/{id}/status", {"status": "withdrawn", "note": "fuzz"})
         ],

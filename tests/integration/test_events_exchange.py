@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from justnet.common.v1 import exchange_pb2 as xpb
 from justnet.federation.v1 import federation_pb2 as fpb
+from sqlalchemy import text
 
+from services.common.db import create_engine
 from services.common.identity import Caller
 from services.common.keyring import load_identity
 from services.common.timeutil import utcnow
@@ -206,7 +208,7 @@ async def test_registration_for_a_peers_event_is_answered_by_its_owner(
 
     # The same message again, through EJN's peer endpoint and straight to its events
     # service (as after a crash between hand-over and receipt): the same answer, nothing new.
-    payload, receipt = outbox_row(sea, first["id"])
+    payload, receipt = await outbox_row(sea, first["id"])
     assert sea.federation_rt is not None
     ejn_peer = sea.federation_rt.manager.peers["EJN"]
     envelope = fpb.MessageEnvelope(
@@ -299,14 +301,27 @@ async def test_registration_waits_while_the_owner_is_down(pair: tuple[ReqNode, R
     await eventually(forgotten, "EJN forgetting the registration")
 
 
-def outbox_row(node: ReqNode, message_id: str) -> tuple[bytes, bytes]:
-    """(payload, signed receipt) of a message this node sent, from its federation outbox."""
-    with sqlite3.connect(node.settings.data_dir / "federation.db") as conn:
-        row = conn.execute(
-            "SELECT payload, receipt FROM federation_outbox WHERE message_id = ?", (message_id,)
+async def outbox_row(node: ReqNode, message_id: str) -> tuple[bytes, bytes]:
+    """(payload, signed receipt) of a message this node sent: the payload from the events
+    service's hand-off table (federation keeps only a settled message's hash), the receipt
+    from federation's outbox."""
+    engine = create_engine(node.settings.events.database_url, instrument=False)
+    try:
+        async with engine.connect() as conn:
+            sent = (
+                await conn.execute(
+                    text("SELECT payload FROM events_handoff WHERE message_id = :id"),
+                    {"id": message_id},
+                )
+            ).first()
+    finally:
+        await engine.dispose()
+    with sqlite3.connect(node.settings.data_dir / "federation.db") as db:
+        row = db.execute(
+            "SELECT receipt FROM federation_outbox WHERE message_id = ?", (message_id,)
         ).fetchone()
-    assert row is not None and row[1], f"no settled message {message_id}"
-    return bytes(row[0]), bytes(row[1])
+    assert sent is not None and row is not None and row[0], f"no settled message {message_id}"
+    return bytes(sent[0]), bytes(row[0])
 
 
 async def test_registration_while_the_members_federation_is_down_is_kept_and_delivered(

@@ -31,7 +31,7 @@ async def test_every_service_upgrades_an_empty_database(
     assert await federation.migrate(settings) == "0007"
     assert await events.migrate(settings) == "0003"
     assert await migrate_gateway(settings) == "0002"
-    assert await requests.migrate(settings) == "0004"
+    assert await requests.migrate(settings) == "0005"
     # Running again is a no-op.
     assert await directory.migrate(settings) == "0004"
     assert await events.migrate(settings) == "0003"
@@ -48,6 +48,9 @@ async def test_every_service_upgrades_an_empty_database(
             "directory_instruments",
             "requests_requests",
             "requests_events",
+            "requests_documents",
+            "requests_document_parts",
+            "requests_blobs",
             "requests_outbox",
             "requests_inbox",
             "alembic_version_requests",

@@ -345,8 +345,124 @@ class ListOverdueRequest(_message.Message):
     page: _common_pb2.PageRequest
     def __init__(self, page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ...) -> None: ...
 
+class DeleteDraftRequest(_message.Message):
+    __slots__ = ("id", "expected_version")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    expected_version: int
+    def __init__(self, id: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class DeleteDraftReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DocumentInfo(_message.Message):
+    __slots__ = ("request_id", "title", "kind", "language", "filename", "declared_type")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    DECLARED_TYPE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    title: str
+    kind: str
+    language: str
+    filename: str
+    declared_type: str
+    def __init__(self, request_id: _Optional[str] = ..., title: _Optional[str] = ..., kind: _Optional[str] = ..., language: _Optional[str] = ..., filename: _Optional[str] = ..., declared_type: _Optional[str] = ...) -> None: ...
+
+class DocumentUpload(_message.Message):
+    __slots__ = ("info", "data")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    info: DocumentInfo
+    data: bytes
+    def __init__(self, info: _Optional[_Union[DocumentInfo, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class DocumentTransfer(_message.Message):
+    __slots__ = ("state", "held", "chunks", "reason")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    held: int
+    chunks: int
+    reason: str
+    def __init__(self, state: _Optional[str] = ..., held: _Optional[int] = ..., chunks: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Document(_message.Message):
+    __slots__ = ("id", "request_id", "title", "kind", "language", "filename", "content_type", "size", "sha256", "verified", "state", "received", "problem", "encrypted", "uploaded_by", "created_at", "event_seq", "transfer")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    ENCRYPTED_FIELD_NUMBER: _ClassVar[int]
+    UPLOADED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EVENT_SEQ_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    request_id: str
+    title: str
+    kind: str
+    language: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    verified: bool
+    state: str
+    received: int
+    problem: str
+    encrypted: bool
+    uploaded_by: str
+    created_at: _timestamp_pb2.Timestamp
+    event_seq: int
+    transfer: DocumentTransfer
+    def __init__(self, id: _Optional[str] = ..., request_id: _Optional[str] = ..., title: _Optional[str] = ..., kind: _Optional[str] = ..., language: _Optional[str] = ..., filename: _Optional[str] = ..., content_type: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., verified: _Optional[bool] = ..., state: _Optional[str] = ..., received: _Optional[int] = ..., problem: _Optional[str] = ..., encrypted: _Optional[bool] = ..., uploaded_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_seq: _Optional[int] = ..., transfer: _Optional[_Union[DocumentTransfer, _Mapping]] = ...) -> None: ...
+
+class ListDocumentsRequest(_message.Message):
+    __slots__ = ("request_id",)
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    def __init__(self, request_id: _Optional[str] = ...) -> None: ...
+
+class ListDocumentsResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[Document]
+    def __init__(self, items: _Optional[_Iterable[_Union[Document, _Mapping]]] = ...) -> None: ...
+
+class ReadDocumentRequest(_message.Message):
+    __slots__ = ("request_id", "document_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    document_id: str
+    def __init__(self, request_id: _Optional[str] = ..., document_id: _Optional[str] = ...) -> None: ...
+
+class DocumentContent(_message.Message):
+    __slots__ = ("document", "data")
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    document: Document
+    data: bytes
+    def __init__(self, document: _Optional[_Union[Document, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
 class HistoryEntry(_message.Message):
-    __slots__ = ("seq", "status", "author", "note", "at", "key_id", "signature", "hash", "prev_hash", "verified", "problem", "delivery")
+    __slots__ = ("seq", "status", "author", "note", "at", "key_id", "signature", "hash", "prev_hash", "verified", "problem", "delivery", "documents")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
@@ -359,6 +475,7 @@ class HistoryEntry(_message.Message):
     VERIFIED_FIELD_NUMBER: _ClassVar[int]
     PROBLEM_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     seq: int
     status: str
     author: str
@@ -371,7 +488,8 @@ class HistoryEntry(_message.Message):
     verified: bool
     problem: str
     delivery: DeliveryState
-    def __init__(self, seq: _Optional[int] = ..., status: _Optional[str] = ..., author: _Optional[str] = ..., note: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., signature: _Optional[bytes] = ..., hash: _Optional[bytes] = ..., prev_hash: _Optional[bytes] = ..., verified: _Optional[bool] = ..., problem: _Optional[str] = ..., delivery: _Optional[_Union[DeliveryState, _Mapping]] = ...) -> None: ...
+    documents: _containers.RepeatedCompositeFieldContainer[DocumentRef]
+    def __init__(self, seq: _Optional[int] = ..., status: _Optional[str] = ..., author: _Optional[str] = ..., note: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., signature: _Optional[bytes] = ..., hash: _Optional[bytes] = ..., prev_hash: _Optional[bytes] = ..., verified: _Optional[bool] = ..., problem: _Optional[str] = ..., delivery: _Optional[_Union[DeliveryState, _Mapping]] = ..., documents: _Optional[_Iterable[_Union[DocumentRef, _Mapping]]] = ...) -> None: ...
 
 class History(_message.Message):
     __slots__ = ("request_id", "events", "verified")
@@ -384,7 +502,7 @@ class History(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., events: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ..., verified: _Optional[bool] = ...) -> None: ...
 
 class RequestEvent(_message.Message):
-    __slots__ = ("request_id", "seq", "prev_hash", "author", "status", "note", "at", "payload")
+    __slots__ = ("request_id", "seq", "prev_hash", "author", "status", "note", "at", "payload", "documents")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     PREV_HASH_FIELD_NUMBER: _ClassVar[int]
@@ -393,6 +511,7 @@ class RequestEvent(_message.Message):
     NOTE_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     seq: int
     prev_hash: bytes
@@ -401,7 +520,28 @@ class RequestEvent(_message.Message):
     note: str
     at: _timestamp_pb2.Timestamp
     payload: bytes
-    def __init__(self, request_id: _Optional[str] = ..., seq: _Optional[int] = ..., prev_hash: _Optional[bytes] = ..., author: _Optional[str] = ..., status: _Optional[str] = ..., note: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payload: _Optional[bytes] = ...) -> None: ...
+    documents: _containers.RepeatedCompositeFieldContainer[DocumentRef]
+    def __init__(self, request_id: _Optional[str] = ..., seq: _Optional[int] = ..., prev_hash: _Optional[bytes] = ..., author: _Optional[str] = ..., status: _Optional[str] = ..., note: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payload: _Optional[bytes] = ..., documents: _Optional[_Iterable[_Union[DocumentRef, _Mapping]]] = ...) -> None: ...
+
+class DocumentRef(_message.Message):
+    __slots__ = ("id", "title", "kind", "language", "size", "sha256", "filename", "content_type")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    title: str
+    kind: str
+    language: str
+    size: int
+    sha256: bytes
+    filename: str
+    content_type: str
+    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., kind: _Optional[str] = ..., language: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[bytes] = ..., filename: _Optional[str] = ..., content_type: _Optional[str] = ...) -> None: ...
 
 class SignedEvent(_message.Message):
     __slots__ = ("event", "key_id", "signature")
@@ -528,3 +668,33 @@ class RequestStatistics(_message.Message):
     groups: _containers.RepeatedCompositeFieldContainer[RequestStatisticsGroup]
     computed_at: _timestamp_pb2.Timestamp
     def __init__(self, group_by: _Optional[str] = ..., from_date: _Optional[str] = ..., to_date: _Optional[str] = ..., groups: _Optional[_Iterable[_Union[RequestStatisticsGroup, _Mapping]]] = ..., computed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class DocumentChunk(_message.Message):
+    __slots__ = ("request_id", "document_id", "sha256", "size", "offset", "data")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    document_id: str
+    sha256: bytes
+    size: int
+    offset: int
+    data: bytes
+    def __init__(self, request_id: _Optional[str] = ..., document_id: _Optional[str] = ..., sha256: _Optional[bytes] = ..., size: _Optional[int] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class DocumentReceipt(_message.Message):
+    __slots__ = ("request_id", "document_id", "sha256", "held", "verified")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    document_id: str
+    sha256: bytes
+    held: int
+    verified: bool
+    def __init__(self, request_id: _Optional[str] = ..., document_id: _Optional[str] = ..., sha256: _Optional[bytes] = ..., held: _Optional[int] = ..., verified: _Optional[bool] = ...) -> None: ...

@@ -84,6 +84,26 @@ class RequestsServiceStub:
                 request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.RequestStatisticsRequest.SerializeToString,
                 response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.RequestStatistics.FromString,
                 _registered_method=True)
+        self.DeleteDraft = channel.unary_unary(
+                '/justnet.requests.v1.RequestsService/DeleteDraft',
+                request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.DeleteDraftRequest.SerializeToString,
+                response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.DeleteDraftReply.FromString,
+                _registered_method=True)
+        self.AddDocument = channel.stream_unary(
+                '/justnet.requests.v1.RequestsService/AddDocument',
+                request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.DocumentUpload.SerializeToString,
+                response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.Document.FromString,
+                _registered_method=True)
+        self.ListDocuments = channel.unary_unary(
+                '/justnet.requests.v1.RequestsService/ListDocuments',
+                request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ListDocumentsRequest.SerializeToString,
+                response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ListDocumentsResponse.FromString,
+                _registered_method=True)
+        self.ReadDocument = channel.unary_stream(
+                '/justnet.requests.v1.RequestsService/ReadDocument',
+                request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ReadDocumentRequest.SerializeToString,
+                response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.DocumentContent.FromString,
+                _registered_method=True)
 
 
 class RequestsServiceServicer:
@@ -158,6 +178,34 @@ class RequestsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteDraft(self, request, context):
+        """Deletes a draft and its documents (its creator or an editor; only while a draft).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddDocument(self, request_iterator, context):
+        """A document for a draft: the first message carries `info`, the next ones the bytes
+        (documents exceed a gRPC message). Checked by content, size and fields; stored by hash.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDocuments(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadDocument(self, request, context):
+        """The document's bytes: the first message carries `document`, the next ones the bytes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RequestsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -210,6 +258,26 @@ def add_RequestsServiceServicer_to_server(servicer, server):
                     servicer.GetRequestStatistics,
                     request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.RequestStatisticsRequest.FromString,
                     response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.RequestStatistics.SerializeToString,
+            ),
+            'DeleteDraft': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteDraft,
+                    request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.DeleteDraftRequest.FromString,
+                    response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.DeleteDraftReply.SerializeToString,
+            ),
+            'AddDocument': grpc.stream_unary_rpc_method_handler(
+                    servicer.AddDocument,
+                    request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.DocumentUpload.FromString,
+                    response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.Document.SerializeToString,
+            ),
+            'ListDocuments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDocuments,
+                    request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ListDocumentsRequest.FromString,
+                    response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ListDocumentsResponse.SerializeToString,
+            ),
+            'ReadDocument': grpc.unary_stream_rpc_method_handler(
+                    servicer.ReadDocument,
+                    request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ReadDocumentRequest.FromString,
+                    response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.DocumentContent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -482,6 +550,114 @@ class RequestsService:
             '/justnet.requests.v1.RequestsService/GetRequestStatistics',
             justnet_dot_requests_dot_v1_dot_requests__pb2.RequestStatisticsRequest.SerializeToString,
             justnet_dot_requests_dot_v1_dot_requests__pb2.RequestStatistics.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteDraft(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.requests.v1.RequestsService/DeleteDraft',
+            justnet_dot_requests_dot_v1_dot_requests__pb2.DeleteDraftRequest.SerializeToString,
+            justnet_dot_requests_dot_v1_dot_requests__pb2.DeleteDraftReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddDocument(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/justnet.requests.v1.RequestsService/AddDocument',
+            justnet_dot_requests_dot_v1_dot_requests__pb2.DocumentUpload.SerializeToString,
+            justnet_dot_requests_dot_v1_dot_requests__pb2.Document.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDocuments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.requests.v1.RequestsService/ListDocuments',
+            justnet_dot_requests_dot_v1_dot_requests__pb2.ListDocumentsRequest.SerializeToString,
+            justnet_dot_requests_dot_v1_dot_requests__pb2.ListDocumentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/justnet.requests.v1.RequestsService/ReadDocument',
+            justnet_dot_requests_dot_v1_dot_requests__pb2.ReadDocumentRequest.SerializeToString,
+            justnet_dot_requests_dot_v1_dot_requests__pb2.DocumentContent.FromString,
             options,
             channel_credentials,
             insecure,
