@@ -20,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import new_metadata
 from services.common.handoff import HandoffColumns
+from services.common.notices import NoticeColumns
 
 
 class Base(AsyncAttrs, DeclarativeBase):
@@ -116,3 +117,10 @@ class ReceivedRow(Base):
     reason: Mapped[str] = mapped_column(String(500), default="")
     reply: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class NoticeRow(NoticeColumns, Base):
+    """Each event a request's chain gained here (this node's or the peer's), in commit
+    order: what the gateway's notifier follows (services/common/notices.py)."""
+
+    __tablename__ = "requests_notices"
