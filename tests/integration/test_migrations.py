@@ -30,7 +30,7 @@ async def test_every_service_upgrades_an_empty_database(
     assert await directory.migrate(settings) == "0004"
     assert await federation.migrate(settings) == "0006"
     assert await events.migrate(settings) == "0004"
-    assert await migrate_gateway(settings) == "0002"
+    assert await migrate_gateway(settings) == "0003"
     assert await requests.migrate(settings) == "0005"
     # Running again is a no-op.
     assert await directory.migrate(settings) == "0004"
