@@ -342,5 +342,3 @@ def _news(request: pb.Request, status: str) -> texts.RequestNews:
         ),
         confidential=request.confidential,
     )
-
-
