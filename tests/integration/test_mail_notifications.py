@@ -5,6 +5,7 @@ so reminders and digests are tested without sleeping."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 
+from gateway.accounts import AccountStore
 from gateway.app import create_app
 from services.common.db import create_engine
 from services.common.timeutil import utcnow
@@ -27,6 +29,7 @@ from tests.integration.mail import (
     subject,
     with_mail,
 )
+from tests.postgres import fresh_database
 from tests.requests_nodes import NodeFactory, ReqNode, eventually, requests_world
 
 DAY = utcnow().date()
@@ -55,8 +58,22 @@ SECRET = {
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def make(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[NodeFactory]:
-    async with requests_world(tmp_path, postgres=request.param == "postgres") as factory:
-        yield factory
+    """Nodes whose databases are all on PostgreSQL in the second run: the outbox and the
+    cursors (gateway) and both notice feeds (requests, events)."""
+    postgres = request.param == "postgres"
+    # The databases are dropped after the nodes stop (the stack exits last).
+    async with (
+        contextlib.AsyncExitStack() as databases,
+        requests_world(tmp_path, postgres=postgres) as factory,
+    ):
+
+        async def node(network: str, **options: Any) -> ReqNode:
+            if postgres:
+                for key in ("gateway_database_url", "events_database_url"):
+                    options[key] = await databases.enter_async_context(fresh_database())
+            return await factory(network, **options)
+
+        yield node
 
 
 @pytest.fixture
@@ -77,6 +94,18 @@ async def submit(node: ReqNode, auth: dict[str, str], draft: dict[str, Any]) -> 
 async def status_is(node: ReqNode, rid: str, status: str) -> bool:
     code, got = await node.call("GET", f"/api/v1/requests/{rid}", role="editor")
     return code == 200 and got["status"] == status
+
+
+async def queued_for(node: ReqNode, address: str) -> int:
+    engine = create_engine(node.settings.gateway.database_url, instrument=False)
+    async with engine.connect() as conn:
+        query = (
+            "SELECT count(*) FROM gateway_mail_outbox m JOIN gateway_users u"
+            " ON u.id = m.user_id WHERE u.email = :email"
+        )
+        count = (await conn.execute(text(query), {"email": address})).scalar_one()
+    await engine.dispose()
+    return int(count)
 
 
 def subjects(smtp: SmtpServer, address: str) -> list[str]:
@@ -116,7 +145,8 @@ async def test_requests_are_mailed_to_each_side_in_its_language(
     for detail in (SECRET["title"], SECRET["reference"], SECRET["summary"], "VN", "TH"):
         assert detail not in hidden and detail not in subject(claire[0])
     assert smtp.to("sall@justice.sn") == []  # another state's editor
-    assert smtp.to("off@wacap.example") == []  # opted out
+    assert smtp.to("off@wacap.example") == []  # opted out: not even queued
+    assert await queued_for(wacap, "off@wacap.example") == 0
     assert smtp.to("dora@wacap.example") == []  # her digest comes later
 
     # Every status change reaches the requester, in theirs.
@@ -255,6 +285,25 @@ async def test_the_gateway_runs_the_notifier_when_mail_is_enabled(
         assert f"/console/requests/{rid}" in body(mails[0])
     finally:
         await client.close()
+
+
+async def test_a_person_who_opts_out_gets_nothing_already_queued(
+    make: NodeFactory, smtp: SmtpServer
+) -> None:
+    sea = await make("SEAJUST")
+    _, ana = await add_person(sea, "ana@ago.go.th", "member")
+    vo, _ = await add_person(sea, "vo@seajust.example", "editor", jurisdiction="VN")
+    await submit(sea, ana, {**DRAFT, "requested_jurisdiction": "VN"})
+    async with notifier_of(sea, smtp) as notifier:
+        assert await notifier.follow(T) == 1  # queued while she still wanted mail
+        engine = create_engine(sea.settings.gateway.database_url, instrument=False)
+        await AccountStore(engine).set_mail_preferences(vo.id, "off", "en")
+        assert await notifier.send_due(T) == 0
+        async with engine.connect() as conn:
+            states = (await conn.execute(text("SELECT state FROM gateway_mail_outbox"))).all()
+        await engine.dispose()
+    assert [s for (s,) in states] == ["dropped"]
+    assert smtp.inbox == []
 
 
 async def test_mail_choices_on_the_account_page_need_the_csrf_token(make: NodeFactory) -> None:
