@@ -56,6 +56,7 @@ REMIND_EVERY = timedelta(minutes=15)
 PAGE = 100
 MAX_PAGES = 10  # per feed and round: a long backlog is worked through over several rounds
 SEND_BATCH = 50
+SEND_LEASE = timedelta(minutes=5)  # a mail being sent is due again after this if not settled
 RETRY_CAP = 600.0  # seconds between attempts at most while the SMTP server fails
 TIMEOUT = 10.0
 
@@ -281,6 +282,8 @@ class Notifier:
                 await self.outbox.settle(mail.id, state="dropped")
                 dropped += 1
                 continue
+            if not await self.outbox.claim(mail, now + SEND_LEASE):
+                continue  # another gateway took it
             try:
                 await self.sender.send(person.email, mail.subject, mail.body, mail.dedup_key)
             except MailFailed as failed:

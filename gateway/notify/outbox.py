@@ -62,6 +62,24 @@ class MailOutbox:
         async with self.sessions() as session:
             return [(m, u) for m, u in (await session.execute(stmt)).all()]
 
+    async def claim(self, mail: MailRow, until: datetime) -> bool:
+        """Takes a due mail for sending until `until` (compare-and-set on its next attempt
+        time): another gateway running the notifier skips it, and if this one stops before
+        settling it, the mail is due again then."""
+        stmt = (
+            update(MailRow)
+            .where(
+                MailRow.id == mail.id,
+                MailRow.state == "pending",
+                MailRow.next_attempt_at == mail.next_attempt_at,
+            )
+            .values(next_attempt_at=until)
+        )
+        async with self.sessions.begin() as session:
+            await session.connection(execution_options=WRITE)
+            result = await session.execute(stmt)
+        return bool(result.rowcount)
+
     async def settle(self, mail_id: str, **values: object) -> None:
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)

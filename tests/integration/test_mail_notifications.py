@@ -5,6 +5,7 @@ so reminders and digests are tested without sleeping."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -304,6 +305,23 @@ async def test_a_person_who_opts_out_gets_nothing_already_queued(
         await engine.dispose()
     assert [s for (s,) in states] == ["dropped"]
     assert smtp.inbox == []
+
+
+async def test_two_gateways_sending_at_once_send_each_mail_once(
+    make: NodeFactory, smtp: SmtpServer
+) -> None:
+    sea = await make("SEAJUST")
+    _, ana = await add_person(sea, "ana@ago.go.th", "member")
+    editors = [f"vn{i}@seajust.example" for i in range(4)]
+    for address in editors:
+        await add_person(sea, address, "editor", jurisdiction="VN")
+    await submit(sea, ana, {**DRAFT, "requested_jurisdiction": "VN"})
+    async with notifier_of(sea, smtp) as one, notifier_of(sea, smtp) as other:
+        written = await asyncio.gather(one.follow(T), other.follow(T), return_exceptions=True)
+        assert 4 in written  # the other wrote nothing, or lost the race on the dedup key
+        sent = await asyncio.gather(one.send_due(T), other.send_due(T))
+    assert sum(sent) == 4
+    assert sorted(r for rcpt, _ in smtp.inbox for r in rcpt) == editors
 
 
 async def test_mail_choices_on_the_account_page_need_the_csrf_token(make: NodeFactory) -> None:
