@@ -266,6 +266,64 @@ async def test_waitlist_promotion_is_mailed_once_after_the_smtp_server_returns(
     assert smtp.to("first@seajust.example") == []
 
 
+async def test_a_member_moved_up_at_a_peers_event_is_mailed_by_their_own_node(
+    make: NodeFactory, smtp: SmtpServer
+) -> None:
+    ejn = await make("EJN", sample_data=False)
+    sea = await make("SEAJUST", sample_data=False)
+    _, first = await add_person(sea, "somchai@seajust.example", "member")
+    _, second = await add_person(sea, "lan@seajust.example", "member", language="fr")
+    code, event = await ejn.call(
+        "POST",
+        "/api/v1/events",
+        role="editor",
+        json={
+            "title": "EJN Plenary",
+            "kind": "plenary",
+            "starts_at": "2099-06-10T09:00:00",
+            "ends_at": "2099-06-11T17:00:00",
+            "timezone": "Europe/Berlin",
+            "venue": {"city": "Berlin", "country": "DE"},
+            "languages": ["en"],
+            "capacity": 1,
+            "visibility": "federation",
+        },
+    )
+    assert code == 201, event
+    path = f"/api/v1/events/{event['id']}/registrations"
+
+    async def replicated() -> bool:
+        return (await sea.client.get(f"/api/v1/events/{event['id']}", headers=first)).status == 200
+
+    async def register(auth: dict[str, str], name: str, state: str) -> dict[str, Any]:
+        resp = await sea.client.post(path, json={"name": name}, headers=auth)
+        assert resp.status == 201, await resp.text()
+        reg: dict[str, Any] = await resp.json()
+        await eventually(lambda: in_state(auth, reg, state), f"{name} {state}")
+        return reg
+
+    async def in_state(auth: dict[str, str], reg: dict[str, Any], state: str) -> bool:
+        resp = await sea.client.get(f"{path}/{reg['id']}", headers=auth)
+        return bool((await resp.json())["state"] == state)
+
+    await eventually(replicated, "the event at SEAJUST")
+    placed = await register(first, "Somchai", "confirmed")
+    waiting = await register(second, "Lan", "waitlisted")
+    resp = await sea.client.delete(f"{path}/{placed['id']}", headers=first)
+    assert resp.status == 200
+    await eventually(lambda: in_state(second, waiting, "confirmed"), "the promotion")
+
+    async with notifier_of(ejn, smtp) as notifier:  # the organiser mails none of SEAJUST's
+        assert await notifier.follow(T) == 0
+    async with notifier_of(sea, smtp) as notifier:
+        assert await notifier.follow(T) == 1
+        assert await notifier.send_due(T) == 1
+    (mail,) = smtp.inbox[0:1]
+    assert mail[0] == ["lan@seajust.example"]
+    assert subject(mail[1]) == "Vous avez une place à EJN Plenary"
+    assert len(smtp.inbox) == 1
+
+
 async def test_the_gateway_runs_the_notifier_when_mail_is_enabled(
     make: NodeFactory, smtp: SmtpServer
 ) -> None:
