@@ -2,12 +2,13 @@
 
 One round (`run_once(now)`, every few seconds in the gateway when `[mail] enabled`):
 
-1. **follow**: each service's notices after the stored cursor (`NoticeFeed.ListNotices`),
-   turned into mails for the people concerned, written with the new cursor in one
-   transaction (outbox.py): a request arrived here (its `submitted` event on an incoming
-   request, or on a request between two states of this node) -> the requested state's
-   editors; any later event of an outgoing request -> the person who owns it; a person of
-   this network moved up from a waitlist -> that person.
+1. **follow**: each service's notices after the stored cursor (`NoticeFeed.ListNotices`;
+   those over MAX_NOTICE_AGE old are skipped), turned into mails for the people
+   concerned, written with the new cursor in one transaction (outbox.py): a request
+   arrived here (its `submitted` event on an incoming request, or on a request between
+   two states of this node) -> the requested state's editors; any later event of an
+   outgoing request -> the person who owns it; a person of this network moved up from a
+   waitlist -> that person.
 2. **remind** (at most every REMIND_EVERY): open requests due within
    `mail.reminder_days` or overdue (`RequestReminders.ListDue`) -> the owner (requesting
    side) and the requested state's editors (requested side), one mail a day at most per
@@ -46,7 +47,7 @@ from gateway.notify.outbox import MailOutbox, new_mail
 from gateway.notify.smtp import MailFailed, SmtpSender
 from services.common.backoff import backoff_seconds
 from services.common.identity import Caller
-from services.common.loops import background, cancel, repeat
+from services.common.loops import background, cancel, stop_if_cancelled
 from services.common.settings import NodeSettings
 from services.common.timeutil import from_timestamp, to_timestamp, utcnow
 
@@ -56,6 +57,9 @@ REMIND_EVERY = timedelta(minutes=15)
 PAGE = 100
 MAX_PAGES = 10  # per feed and round: a long backlog is worked through over several rounds
 SEND_BATCH = 50
+# Notices older than this are not mailed: a node that enables mail does not send its
+# history, and after a long outage reminders still cover what is due.
+MAX_NOTICE_AGE = timedelta(days=2)
 SEND_LEASE = timedelta(minutes=5)  # a mail being sent is due again after this if not settled
 RETRY_CAP = 600.0  # seconds between attempts at most while the SMTP server fails
 TIMEOUT = 10.0
@@ -101,13 +105,28 @@ class Notifier:
         self._task: asyncio.Task[Any] | None = None
 
     def start(self) -> None:
-        self._task = background(repeat(self._round, ROUND_SECONDS, "notifier"), "notifier")
+        self._task = background(self._rounds(), "notifier")
 
     async def stop(self) -> None:
         await cancel(self._task)
 
-    async def _round(self) -> None:
-        await self.run_once(self.clock())
+    async def _rounds(self) -> None:
+        """A round every ROUND_SECONDS; while a service does not answer (the node is
+        starting, a service restarts), rounds back off instead of logging every time."""
+        failures = 0
+        while True:
+            try:
+                await self.run_once(self.clock())
+                failures = 0
+            except grpc.aio.AioRpcError as exc:
+                failures += 1
+                log.warning("notifier: a service did not answer (%s)", exc.code().name)
+            except Exception:
+                stop_if_cancelled()
+                failures += 1
+                log.exception("notifier: the round failed")
+            wait = backoff_seconds(failures, cap=RETRY_CAP) if failures else ROUND_SECONDS
+            await asyncio.sleep(max(wait, ROUND_SECONDS))
 
     async def run_once(self, now: datetime) -> None:
         await self.follow(now)
@@ -149,6 +168,8 @@ class Notifier:
         return written
 
     async def _mails_for(self, notice: npb.Notice, now: datetime) -> list[MailRow]:
+        if now - from_timestamp(notice.at) > MAX_NOTICE_AGE:
+            return []  # from before mail was enabled, or a long outage: old news
         if notice.kind == "waitlist_promoted":
             person = await self.outbox.person(notice.subject)
             if person is None:

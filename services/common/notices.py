@@ -68,7 +68,9 @@ class NoticeFeedServicer(notices_pb2_grpc.NoticeFeedServicer):
         self.model = model
         self.network = network
 
-    async def ListNotices(self, request: pb.ListNoticesRequest, context: Ctx) -> Any:
+    async def ListNotices(
+        self, request: pb.ListNoticesRequest, context: Ctx
+    ) -> pb.ListNoticesResponse:
         caller = current_caller()
         if not (caller.at_least("admin") and caller.network == self.network):
             raise PermissionDenied("only this node's services may read its notices")

@@ -365,6 +365,19 @@ async def test_a_person_who_opts_out_gets_nothing_already_queued(
     assert smtp.inbox == []
 
 
+async def test_notices_from_before_mail_was_enabled_are_not_mailed(
+    make: NodeFactory, smtp: SmtpServer
+) -> None:
+    sea = await make("SEAJUST")
+    _, ana = await add_person(sea, "ana@ago.go.th", "member")
+    await add_person(sea, "vo@seajust.example", "editor", jurisdiction="VN")
+    await submit(sea, ana, {**DRAFT, "requested_jurisdiction": "VN"})
+    async with notifier_of(sea, smtp) as notifier:
+        assert await notifier.follow(utcnow() + timedelta(days=3)) == 0  # old news by then
+        assert await notifier.follow(T) == 0  # and passed: the cursor moved on
+    assert smtp.inbox == []
+
+
 async def test_two_gateways_sending_at_once_send_each_mail_once(
     make: NodeFactory, smtp: SmtpServer
 ) -> None:
