@@ -44,6 +44,8 @@ class Operation:
     errors: Sequence[int]
     etag: bool
     content_type: str
+    # Other media types the handler gives by content negotiation (Accept), with schemas.
+    alternatives: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def operation_id(self) -> str:
@@ -69,6 +71,7 @@ class Api:
         errors: Sequence[int] = (),
         etag: bool = False,
         content_type: str = "application/json",
+        alternatives: Mapping[str, dict[str, Any]] | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             implied = {400, 503, 504} if body is not None or query else {503, 504}
@@ -93,6 +96,7 @@ class Api:
                     errors=sorted(implied | set(errors)),
                     etag=etag,
                     content_type=content_type,
+                    alternatives=dict(alternatives or {}),
                 )
             )
             return handler

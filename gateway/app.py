@@ -19,13 +19,29 @@ from gateway.lookup_watch import LookupTokenWatch
 from gateway.notify import notifier_ctx
 from gateway.problems import Handler, problem_middleware
 from gateway.render import JsonFragments, LookupAnswers
-from gateway.routes import admin, directory, events, federation_admin, node, requests
+from gateway.routes import (
+    admin,
+    directory,
+    events,
+    federation_admin,
+    node,
+    requests,
+    statistics,
+)
 from services.common import migrations, telemetry
 from services.common.db import create_engine
 from services.common.settings import NodeSettings
 
 PACKAGE_DIR = Path(__file__).parent
-ROUTE_TABLES = (node.api, directory.api, requests.api, events.api, admin.api, federation_admin.api)
+ROUTE_TABLES = (
+    node.api,
+    directory.api,
+    requests.api,
+    events.api,
+    statistics.api,
+    admin.api,
+    federation_admin.api,
+)
 
 
 @web.middleware

@@ -377,6 +377,8 @@ def _operation(op: Operation) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "OK"}
     if op.success != 204:
         success["content"] = {op.content_type: {"schema": op.response}}
+        for media, schema in op.alternatives.items():
+            success["content"][media] = {"schema": schema}
     if op.etag and op.success != 204:
         success["headers"] = {"ETag": {"schema": _S, "description": "the record's version"}}
     out["responses"][str(op.success)] = success

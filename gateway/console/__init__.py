@@ -24,6 +24,7 @@ from gateway.console import (
     names,
     requests_pages,
     routes_pages,
+    statistics_pages,
 )
 from gateway.console.web import ACCOUNTS, PREFIX, STATIC, see_other
 
@@ -35,6 +36,7 @@ PAGE_MODULES = (
     requests_pages,
     events_pages,
     directory_pages,
+    statistics_pages,
     admin_pages,
 )
 
@@ -57,6 +59,7 @@ def environment(app: web.Application) -> jinja2.Environment:
     env.filters["date"] = i18n.format_date
     env.filters["ago"] = i18n.format_ago
     env.filters["number"] = i18n.format_number
+    env.filters["percent"] = i18n.format_percent
     env.globals["static"] = _static_url
     # Codes shown in words wherever a template has one at hand.
     env.globals["role_name"] = lambda code: names.role_names().get(code, code)

@@ -243,7 +243,6 @@ def _shift(first: date, months: int) -> date:
 
 
 async def _month_page(request: web.Request) -> web.Response:
-    who = caller(request)
     filters = _filters(request)
     errors: list[FieldError] = []
     raw = request.query.get("month", "")[:10]
@@ -252,46 +251,18 @@ async def _month_page(request: web.Request) -> web.Response:
         errors.append(FieldError("month", _("Enter a month as YYYY-MM, for example 2027-03")))
         first = utcnow().date().replace(day=1)
     following = _shift(first, 1)
-    query = {k: v for k, v in filters.items() if v and k in ("network", "kind")}
-    query.update({"from": first.isoformat(), "to": following.isoformat(), "limit": "500"})
-    events: list[dict[str, Any]] = []
-    try:
-        for _page in range(MONTH_PAGES):
-            data = await events_data(request.app, who, query)
-            events += data["items"]
-            if not data["next_cursor"]:
-                break
-            query["cursor"] = data["next_cursor"]
-    except (DomainError, grpc.aio.AioRpcError) as exc:
-        found = field_errors(exc)
-        if found is None:
-            raise
-        errors += found
-    # A day shows the events under way on it, by the event's own calendar.
-    by_day: dict[date, list[dict[str, Any]]] = {}
-    for event in events:
-        start = _local_date(event["starts_at"]) or first
-        end = _local_date(event["ends_at"]) or start
-        day = max(start, first)
-        while day <= end and day < following:
-            by_day.setdefault(day, []).append(event)
-            day += timedelta(days=1)
-    weeks: list[list[Day]] = []
-    for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month):
-        weeks.append(
-            [Day(d, by_day.get(d, [])) if d.month == first.month else Day(None) for d in week]
-        )
+    keep = {k: v for k, v in filters.items() if v and k in ("network", "kind")}
+    events = await _month_events(request, keep, first, following, errors)
     lang = i18n.language()
     short = get_day_names("abbreviated", locale=lang)
     wide = get_day_names("wide", locale=lang)
-    keep = {k: v for k, v in filters.items() if v and k in ("network", "kind")}
     context = {
         "view": "month",
         "filters": filters,
         "month": first,
         "month_title": babel_format_date(first, "LLLL y", locale=lang),
         "month_value": first.strftime("%Y-%m"),
-        "weeks": weeks,
+        "weeks": _weeks(first, following, events),
         "weekdays": [(short[i], wide[i]) for i in range(7)],
         "count": len(events),
         "errors": errors,
@@ -306,6 +277,48 @@ async def _month_page(request: web.Request) -> web.Response:
         "subscribe_url": _subscribe_url(request, keep),
     }
     return render(request, "events_month.html", context, status=400 if errors else 200)
+
+
+async def _month_events(
+    request: web.Request,
+    keep: dict[str, str],
+    first: date,
+    following: date,
+    errors: list[FieldError],
+) -> list[dict[str, Any]]:
+    """The month's events (up to MONTH_PAGES pages); bad filters become field errors."""
+    query = {**keep, "from": first.isoformat(), "to": following.isoformat(), "limit": "500"}
+    events: list[dict[str, Any]] = []
+    try:
+        for _page in range(MONTH_PAGES):
+            data = await events_data(request.app, caller(request), query)
+            events += data["items"]
+            if not data["next_cursor"]:
+                break
+            query["cursor"] = data["next_cursor"]
+    except (DomainError, grpc.aio.AioRpcError) as exc:
+        found = field_errors(exc)
+        if found is None:
+            raise
+        errors += found
+    return events
+
+
+def _weeks(first: date, following: date, events: list[dict[str, Any]]) -> list[list[Day]]:
+    """The month's weeks; a day shows the events under way on it, by the event's own
+    calendar."""
+    by_day: dict[date, list[dict[str, Any]]] = {}
+    for event in events:
+        start = _local_date(event["starts_at"]) or first
+        end = _local_date(event["ends_at"]) or start
+        day = max(start, first)
+        while day <= end and day < following:
+            by_day.setdefault(day, []).append(event)
+            day += timedelta(days=1)
+    return [
+        [Day(d, by_day.get(d, [])) if d.month == first.month else Day(None) for d in week]
+        for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+    ]
 
 
 # ------------------------------------------------------------------ one event

@@ -19,6 +19,7 @@ from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_timedelta
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+from babel.numbers import format_percent as babel_format_percent
 
 from services.common.timeutil import as_utc, utcnow
 
@@ -117,6 +118,13 @@ def format_number(value: float | int | None) -> str:
     if value is None:
         return ""
     return format_decimal(value, locale=_current.get())
+
+
+def format_percent(value: float | None) -> str:
+    """A share (0..1) as a percentage: "33 %" / "33 %" with the language's spacing."""
+    if value is None:
+        return ""
+    return babel_format_percent(value, locale=_current.get())
 
 
 def _parse(value: datetime | str | None) -> datetime | None:

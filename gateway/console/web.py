@@ -77,6 +77,7 @@ def nav_items() -> list[NavItem]:
         NavItem(f"{PREFIX}/requests", _("Requests"), "member"),
         NavItem(f"{PREFIX}/events", _("Events"), "anonymous"),
         NavItem(f"{PREFIX}/directory", _("Directory"), "editor"),
+        NavItem(f"{PREFIX}/statistics", _("Statistics"), "editor"),
         NavItem(f"{PREFIX}/admin/peers", _("Administration"), "admin"),
     ]
 

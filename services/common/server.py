@@ -186,8 +186,20 @@ async def create_server(
         ],
     )
     register(server)
-    names = list(service_names)
-    if telemetry_service if telemetry_service is not None else credentials is None:
+    with_telemetry = telemetry_service if telemetry_service is not None else credentials is None
+    health = _standard_services(server, service, list(service_names), with_telemetry)
+    bound = _bind(server, host, port, credentials)
+    await server.start()
+    for name in (*service_names, ""):
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return RunningServer(server, bound, health, tuple(service_names))
+
+
+def _standard_services(
+    server: grpc.aio.Server, service: str, names: list[str], with_telemetry: bool
+) -> HealthServicer:
+    """Health, reflection and (on internal ports) this process's telemetry."""
+    if with_telemetry:
         telemetry_pb2_grpc.add_NodeTelemetryServicer_to_server(
             NodeTelemetryServicer(service), server
         )
@@ -202,17 +214,22 @@ async def create_server(
         ),
         server,
     )
+    return health
+
+
+def _bind(
+    server: grpc.aio.Server, host: str, port: int, credentials: grpc.ServerCredentials | None
+) -> int:
+    """Binds the port (0: a free one); returns the port bound."""
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    bound: int
     if credentials is None:
         bound = server.add_insecure_port(address)
     else:
         bound = server.add_secure_port(address, credentials)
     if bound == 0:
         raise OSError(f"could not bind {address}")
-    await server.start()
-    for name in (*service_names, ""):
-        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, bound, health, tuple(service_names))
+    return bound
 
 
 async def run_until_signalled(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from justnet.directory.v1 import directory_pb2 as pb
@@ -26,11 +27,23 @@ from services.common.validation import Validator, country_code
 from services.common.visibility import can_see
 from services.directory import convert, reference, validate
 from services.directory.index import LookupIndex, Query
+from services.directory.statistics import DirectoryStatistics
 from services.directory.store import DirectoryStore, ListFilter
 
 INSTRUMENT_TYPES = ("multilateral", "regional", "bilateral")
 # Where a routing profile stands among those for one state, best first.
 STANDINGS = ("own_network", "reference_network", "other_network")
+
+
+@dataclass
+class _ImportCheck:
+    """What checking an import file knows and learns as it goes, row by row."""
+
+    held: dict[str, dict[str, tuple[str, str]]]  # kind -> id -> (origin, jurisdiction)
+    pending: dict[str, str]  # authority id -> jurisdiction, for contact points' references
+    contacts: set[str]  # contact point ids a successor may name
+    seen: dict[str, int] = field(default_factory=dict)  # record id -> its first row
+    existing: int = 0  # rows that update a record this node holds
 
 
 class DirectoryLogic:
@@ -41,6 +54,7 @@ class DirectoryLogic:
         self.index = index
         self.network = store.local_network
         self.jurisdictions = tuple(jurisdictions)
+        self.statistics_queries = DirectoryStatistics(store.engine, self.network)
 
     # ------------------------------------------------------------ permissions
 
@@ -49,6 +63,13 @@ class DirectoryLogic:
             raise Unauthenticated("an editor token is required")
         if not (caller.at_least("editor") and caller.network == self.network):
             raise PermissionDenied(f"only editors of {self.network} can change its directory")
+
+    async def statistics(self, caller: Caller) -> pb.DirectoryStatistics:
+        if not caller.authenticated:
+            raise Unauthenticated("an editor token is required")
+        if not (caller.at_least("editor") and caller.network == self.network):
+            raise PermissionDenied(f"statistics are for editors of {self.network}")
+        return await self.statistics_queries.compute(utcnow())
 
     def _check_member(self, jurisdiction: str, v: Validator, field: str = "jurisdiction") -> None:
         if (
@@ -295,9 +316,32 @@ class DirectoryLogic:
     ) -> pb.ImportDirectoryResponse:
         """Checks every row; writes all of them in one transaction only if none is bad."""
         self.require_editor(caller)
+        check = await self._import_check(req)
         errors: list[pb.RowError] = []
         planned: list[tuple[str, str, dict[str, Any]]] = []
-        # Every lookup the checks need, fetched up front in a few queries.
+        for row in req.rows:
+            kind = row.WhichOneof("record")
+            if kind is None:
+                errors.append(pb.RowError(row=row.row, field="kind", message="row has no record"))
+                continue
+            v = Validator()
+            record_id, values = await self._import_row(row, kind, check, v)
+            errors.extend(
+                pb.RowError(row=row.row, field=e.field, message=e.message) for e in v.errors
+            )
+            planned.append((kind, record_id, values))
+        if errors:
+            return pb.ImportDirectoryResponse(errors=errors)
+        if req.dry_run:
+            return pb.ImportDirectoryResponse(
+                created=len(planned) - check.existing, updated=check.existing
+            )
+        created, updated = await self.store.import_rows(planned)
+        await self.index.catch_up()
+        return pb.ImportDirectoryResponse(created=created, updated=updated)
+
+    async def _import_check(self, req: pb.ImportDirectoryRequest) -> _ImportCheck:
+        """Every lookup the checks of a file need, fetched up front in a few queries."""
         ids: dict[str, list[str]] = {"authority": [], "contact_point": []}
         for row in req.rows:
             kind = row.WhichOneof("record")
@@ -309,54 +353,41 @@ class DirectoryLogic:
                     ids["authority"] += [i for i in (msg.authority_id,) if is_id(i)]
                     ids["contact_point"] += [i for i in (msg.successor_id,) if is_id(i)]
         held = {kind: await self.store.origins_of(kind, sorted(set(v))) for kind, v in ids.items()}
-        # authority id -> jurisdiction, for the references of contact points
-        pending: dict[str, str] = {rid: j for rid, (_, j) in held["authority"].items()}
         # a successor may be another contact point of the same file
         contacts: set[str] = set(held["contact_point"]) | {
             r.contact_point.meta.id.strip()
             for r in req.rows
             if r.WhichOneof("record") == "contact_point" and r.contact_point.meta.id.strip()
         }
-        seen_ids: dict[str, int] = {}
-        existing_count = 0
-        for row in req.rows:
-            kind = row.WhichOneof("record")
-            v = Validator()
-            if kind is None:
-                errors.append(pb.RowError(row=row.row, field="kind", message="row has no record"))
-                continue
-            msg = getattr(row, kind)
-            record_id = msg.meta.id.strip() or new_id()
-            if not is_id(record_id):
-                v.fail("id", f"{record_id!r} is not a UUID")
-            elif record_id in seen_ids:
-                v.fail("id", f"duplicate of row {seen_ids[record_id]}")
-            else:
-                existing = held[kind].get(record_id)
-                if existing is not None and existing[0] != self.network:
-                    v.fail("id", f"record {record_id} is a replica owned by {existing[0]}")
-                existing_count += existing is not None
-            seen_ids[record_id] = row.row
-            if kind == "authority":
-                values = validate.authority(msg, v)
-                self._check_member(values["jurisdiction"], v)
-                if not v.errors:
-                    pending[record_id] = values["jurisdiction"]
-            else:
-                values = await self._contact_point_values(msg, record_id, pending, v, contacts)
-            errors.extend(
-                pb.RowError(row=row.row, field=e.field, message=e.message) for e in v.errors
+        pending = {rid: j for rid, (_, j) in held["authority"].items()}
+        return _ImportCheck(held, pending, contacts)
+
+    async def _import_row(
+        self, row: pb.ImportRow, kind: str, check: _ImportCheck, v: Validator
+    ) -> tuple[str, dict[str, Any]]:
+        """One row's record id and values, its errors in `v`."""
+        msg = getattr(row, kind)
+        record_id = msg.meta.id.strip() or new_id()
+        if not is_id(record_id):
+            v.fail("id", f"{record_id!r} is not a UUID")
+        elif record_id in check.seen:
+            v.fail("id", f"duplicate of row {check.seen[record_id]}")
+        else:
+            existing = check.held[kind].get(record_id)
+            if existing is not None and existing[0] != self.network:
+                v.fail("id", f"record {record_id} is a replica owned by {existing[0]}")
+            check.existing += existing is not None
+        check.seen[record_id] = row.row
+        if kind == "authority":
+            values = validate.authority(msg, v)
+            self._check_member(values["jurisdiction"], v)
+            if not v.errors:
+                check.pending[record_id] = values["jurisdiction"]
+        else:
+            values = await self._contact_point_values(
+                msg, record_id, check.pending, v, check.contacts
             )
-            planned.append((kind, record_id, values))
-        if errors:
-            return pb.ImportDirectoryResponse(errors=errors)
-        if req.dry_run:
-            return pb.ImportDirectoryResponse(
-                created=len(planned) - existing_count, updated=existing_count
-            )
-        created, updated = await self.store.import_rows(planned)
-        await self.index.catch_up()
-        return pb.ImportDirectoryResponse(created=created, updated=updated)
+        return record_id, values
 
     # ------------------------------------------------------------ replicas
 

@@ -53,117 +53,128 @@ def build_rows(
     data = institutions()
     rows: list[pb.ImportRow] = []
     profiles: list[pb.RoutingProfile] = []
-    n = 0
     for iso in jurisdictions:
         entry = data.get(iso)
         if entry is None:
             continue
-        official = list(reference.official_languages(iso))
-        domain = f"{iso.lower()}.justnet.example"
-        ca = entry["central_authority"]
-        ca_id = _id(network, iso, "authority", ca["name"])
-        authorities = [
+        sample = _Jurisdiction(network, iso, entry)
+        rows += [pb.ImportRow(authority=sample.authority(aid, a)) for aid, a in sample.authorities]
+        rows += [pb.ImportRow(contact_point=cp) for cp in sample.contact_points()]
+        profile = sample.routing_profile()
+        if profile is not None:
+            profiles.append(profile)
+    for n, row in enumerate(rows, start=1):
+        row.row = n
+    return rows, profiles
+
+
+class _Jurisdiction:
+    """One state's sample records, from its entry in institutions.json."""
+
+    def __init__(self, network: str, iso: str, entry: dict[str, Any]) -> None:
+        self.network, self.iso, self.entry = network, iso, entry
+        self.official = list(reference.official_languages(iso))
+        self.domain = f"{iso.lower()}.justnet.example"
+        self.ca = entry["central_authority"]
+        self.ca_id = _id(network, iso, "authority", self.ca["name"])
+        self.authorities = [(self.ca_id, self._central_authority()), *self._others()]
+
+    def _central_authority(self) -> dict[str, Any]:
+        ca = self.ca
+        return {
+            "name": ca["name"],
+            "kind": ca.get("kind", "central_authority"),
+            "competences": ["mla", "extradition", "transfer_sentenced_persons"],
+            "website": ca.get("website", ""),
+            "accepted_languages": ca.get("accepted_languages", self.official),
+            "available_24_7": False,
+            "address_city": ca.get("address_city", ""),
+            "visibility": "public",
+        }
+
+    def _others(self) -> list[tuple[str, dict[str, Any]]]:
+        return [
             (
-                ca_id,
+                _id(self.network, self.iso, "authority", other["name"]),
                 {
-                    "name": ca["name"],
-                    "kind": ca.get("kind", "central_authority"),
-                    "competences": ["mla", "extradition", "transfer_sentenced_persons"],
-                    "website": ca.get("website", ""),
-                    "accepted_languages": ca.get("accepted_languages", official),
-                    "available_24_7": False,
-                    "address_city": ca.get("address_city", ""),
-                    "visibility": "public",
+                    **other,
+                    "accepted_languages": other.get("accepted_languages", self.official),
+                    "visibility": "federation",
                 },
             )
+            for other in self.entry.get("authorities", [])
         ]
-        for other in entry.get("authorities", []):
-            authorities.append(
-                (
-                    _id(network, iso, "authority", other["name"]),
-                    {
-                        **other,
-                        "accepted_languages": other.get("accepted_languages", official),
-                        "visibility": "federation",
-                    },
-                )
-            )
-        for aid, a in authorities:
-            n += 1
-            rows.append(
-                pb.ImportRow(
-                    row=n,
-                    authority=pb.Authority(
-                        meta={"id": aid},
-                        jurisdiction=iso,
-                        name=a["name"],
-                        kind=a["kind"],
-                        competences=a.get("competences", []),
-                        accepted_languages=a["accepted_languages"],
-                        email=f"{_slug(a['kind'])}@{domain}",
-                        phone=_phone(iso),
-                        address=a.get("address_city", ""),
-                        website=a.get("website", ""),
-                        available_24_7=bool(a.get("available_24_7", False)),
-                        visibility=a["visibility"],
-                    ),
-                )
-            )
-        names = entry.get("contact_point_names", [])
-        titles = entry.get("contact_point_titles", [])
-        # Visibilities vary so a new user sees the rules at work: the first contact
-        # point is shared with peer networks, the others stay in the network, and
-        # the last is private to the node's editors.
+
+    def authority(self, aid: str, a: dict[str, Any]) -> pb.Authority:
+        return pb.Authority(
+            meta={"id": aid},
+            jurisdiction=self.iso,
+            name=a["name"],
+            kind=a["kind"],
+            competences=a.get("competences", []),
+            accepted_languages=a["accepted_languages"],
+            email=f"{_slug(a['kind'])}@{self.domain}",
+            phone=_phone(self.iso),
+            address=a.get("address_city", ""),
+            website=a.get("website", ""),
+            available_24_7=bool(a.get("available_24_7", False)),
+            visibility=a["visibility"],
+        )
+
+    def contact_points(self) -> list[pb.ContactPoint]:
+        names = self.entry.get("contact_point_names", [])
+        titles = self.entry.get("contact_point_titles", [])
+        points = []
         for i, name in enumerate(names):
-            aid, a = authorities[i % len(authorities)]
-            visibility = (
-                "federation"
-                if i == 0
-                else ("private" if i == len(names) - 1 and i > 1 else "network")
-            )
-            n += 1
-            competences = list(a.get("competences", ["mla"]))
-            rows.append(
-                pb.ImportRow(
-                    row=n,
-                    contact_point=pb.ContactPoint(
-                        meta={"id": _id(network, iso, "contact_point", name)},
-                        authority_id=aid,
-                        jurisdiction=iso,
-                        name=name,
-                        title=titles[i] if i < len(titles) else "",
-                        languages=list(dict.fromkeys([*official[:2], "en"])),
-                        competences=competences,
-                        email=f"{_slug(name)}@{domain}",
-                        phone=_phone(iso),
-                        available_24_7=bool(a.get("available_24_7", False)),
-                        visibility=visibility,
-                    ),
+            aid, a = self.authorities[i % len(self.authorities)]
+            points.append(
+                pb.ContactPoint(
+                    meta={"id": _id(self.network, self.iso, "contact_point", name)},
+                    authority_id=aid,
+                    jurisdiction=self.iso,
+                    name=name,
+                    title=titles[i] if i < len(titles) else "",
+                    languages=list(dict.fromkeys([*self.official[:2], "en"])),
+                    competences=list(a.get("competences", ["mla"])),
+                    email=f"{_slug(name)}@{self.domain}",
+                    phone=_phone(self.iso),
+                    available_24_7=bool(a.get("available_24_7", False)),
+                    visibility=_visibility(i, len(names)),
                 )
             )
-        routing = entry.get("routing")
-        if routing:
-            profiles.append(
-                pb.RoutingProfile(
-                    jurisdiction=iso,
-                    central_authority_id=ca_id,
-                    accepted_languages=ca.get("accepted_languages", official),
-                    channels=[
-                        pb.Channel(
-                            kind=c["kind"],
-                            formal=bool(c.get("formal", False)),
-                            address=c.get("address") or _channel_address(c["kind"], domain),
-                        )
-                        for c in routing.get("channels", [])
-                    ],
-                    legal_bases=routing.get("legal_bases", []),
-                    measures=[pb.MeasureProfile(**m) for m in routing.get("measures", [])],
-                    acknowledgement_days=int(routing.get("acknowledgement_days", 0)),
-                    urgent_procedure=routing.get("urgent_procedure", ""),
-                    visibility="public",
+        return points
+
+    def routing_profile(self) -> pb.RoutingProfile | None:
+        routing = self.entry.get("routing")
+        if not routing:
+            return None
+        return pb.RoutingProfile(
+            jurisdiction=self.iso,
+            central_authority_id=self.ca_id,
+            accepted_languages=self.ca.get("accepted_languages", self.official),
+            channels=[
+                pb.Channel(
+                    kind=c["kind"],
+                    formal=bool(c.get("formal", False)),
+                    address=c.get("address") or _channel_address(c["kind"], self.domain),
                 )
-            )
-    return rows, profiles
+                for c in routing.get("channels", [])
+            ],
+            legal_bases=routing.get("legal_bases", []),
+            measures=[pb.MeasureProfile(**m) for m in routing.get("measures", [])],
+            acknowledgement_days=int(routing.get("acknowledgement_days", 0)),
+            urgent_procedure=routing.get("urgent_procedure", ""),
+            visibility="public",
+        )
+
+
+def _visibility(i: int, count: int) -> str:
+    """Visibilities vary so a new user sees the rules at work: the first contact point is
+    shared with peer networks, the others stay in the network, and the last is private to
+    the node's editors."""
+    if i == 0:
+        return "federation"
+    return "private" if i == count - 1 and i > 1 else "network"
 
 
 def _channel_address(kind: str, domain: str) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any, TypeAlias
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeAlias, TypeVar, cast
 
 from justnet.directory.v1 import directory_pb2 as pb
 from justnet.directory.v1 import directory_pb2_grpc
@@ -16,6 +17,21 @@ from services.directory.store import ListFilter
 Ctx: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type hints
 
 
+Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
+
+
+def _writes(method: Method) -> Method:
+    """The method changes records: the change streams wake once it has returned."""
+
+    @functools.wraps(method)
+    async def wrapper(self: DirectoryServicer, request: Any, context: Ctx) -> Any:
+        result = await method(self, request, context)
+        self.notify_changed()
+        return result
+
+    return cast(Method, wrapper)
+
+
 class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     """The directory's own API. Its change log and replicas are served on the same server
     by the kit's ReplicaFeedServicer (service.py); `changes` wakes its streams."""
@@ -26,6 +42,12 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
 
     def notify_changed(self) -> None:
         self.changes.notify()
+
+    async def _delete(self, kind: str, request: pb.DeleteRecordRequest) -> pb.DeleteRecordResponse:
+        rid, version = await self.logic.delete(
+            kind, request.id, request.expected_version, current_caller()
+        )
+        return pb.DeleteRecordResponse(id=rid, version=version)
 
     # reference data
     async def ListNetworks(
@@ -62,44 +84,38 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             request.jurisdiction, current_caller(), request.origin
         )
 
+    @_writes
     async def PutRoutingProfile(
         self, request: pb.PutRoutingProfileRequest, context: Ctx
     ) -> pb.RoutingProfile:
-        result = await self.logic.put_routing_profile(
+        return await self.logic.put_routing_profile(
             request.profile, request.expected_version, current_caller()
         )
-        self.notify_changed()
-        return result
 
     # authorities
+    @_writes
     async def CreateAuthority(
         self, request: pb.CreateAuthorityRequest, context: Ctx
     ) -> pb.Authority:
-        result = await self.logic.create_authority(request.authority, current_caller())
-        self.notify_changed()
-        return result
+        return await self.logic.create_authority(request.authority, current_caller())
 
     async def GetAuthority(self, request: pb.GetRecordRequest, context: Ctx) -> pb.Authority:
         result: pb.Authority = await self.logic.get("authority", request.id, current_caller())
         return result
 
+    @_writes
     async def UpdateAuthority(
         self, request: pb.UpdateAuthorityRequest, context: Ctx
     ) -> pb.Authority:
-        result = await self.logic.update_authority(
+        return await self.logic.update_authority(
             request.authority, request.expected_version, current_caller()
         )
-        self.notify_changed()
-        return result
 
+    @_writes
     async def DeleteAuthority(
         self, request: pb.DeleteRecordRequest, context: Ctx
     ) -> pb.DeleteRecordResponse:
-        rid, version = await self.logic.delete(
-            "authority", request.id, request.expected_version, current_caller()
-        )
-        self.notify_changed()
-        return pb.DeleteRecordResponse(id=rid, version=version)
+        return await self._delete("authority", request)
 
     async def ListAuthorities(
         self, request: pb.ListAuthoritiesRequest, context: Ctx
@@ -116,12 +132,11 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         return pb.ListAuthoritiesResponse(items=items, next_cursor=cursor)
 
     # contact points
+    @_writes
     async def CreateContactPoint(
         self, request: pb.CreateContactPointRequest, context: Ctx
     ) -> pb.ContactPoint:
-        result = await self.logic.create_contact_point(request.contact_point, current_caller())
-        self.notify_changed()
-        return result
+        return await self.logic.create_contact_point(request.contact_point, current_caller())
 
     async def GetContactPoint(self, request: pb.GetRecordRequest, context: Ctx) -> pb.ContactPoint:
         result: pb.ContactPoint = await self.logic.get(
@@ -129,30 +144,30 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         )
         return result
 
+    @_writes
     async def UpdateContactPoint(
         self, request: pb.UpdateContactPointRequest, context: Ctx
     ) -> pb.ContactPoint:
-        result = await self.logic.update_contact_point(
+        return await self.logic.update_contact_point(
             request.contact_point, request.expected_version, current_caller()
         )
-        self.notify_changed()
-        return result
 
+    @_writes
     async def DeleteContactPoint(
         self, request: pb.DeleteRecordRequest, context: Ctx
     ) -> pb.DeleteRecordResponse:
-        rid, version = await self.logic.delete(
-            "contact_point", request.id, request.expected_version, current_caller()
-        )
-        self.notify_changed()
-        return pb.DeleteRecordResponse(id=rid, version=version)
+        return await self._delete("contact_point", request)
 
+    async def GetDirectoryStatistics(
+        self, request: pb.DirectoryStatisticsRequest, context: Ctx
+    ) -> pb.DirectoryStatistics:
+        return await self.logic.statistics(current_caller())
+
+    @_writes
     async def RecordAttendance(
         self, request: pb.RecordAttendanceRequest, context: Ctx
     ) -> pb.ContactPoint:
-        result = await self.logic.record_attendance(request, current_caller())
-        self.notify_changed()
-        return result
+        return await self.logic.record_attendance(request, current_caller())
 
     async def ListContactPoints(
         self, request: pb.ListContactPointsRequest, context: Ctx

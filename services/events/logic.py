@@ -13,6 +13,7 @@ from justnet.common.v1 import exchange_pb2
 from justnet.directory.v1 import directory_pb2
 from justnet.events.v1 import events_pb2 as pb
 
+from services.common import statistics as st
 from services.common.errors import (
     Conflict,
     InvalidInput,
@@ -36,6 +37,7 @@ from services.events.messages import (
     UPDATE_STATES,
 )
 from services.events.models import EventRow, HandoffRow, RegistrationRow
+from services.events.statistics import EventStatistics
 from services.events.store import EventFilter, EventsStore, Placed, person_key
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ class EventsLogic:
         self.store = store
         self.peers = peers
         self.network = store.local_network
+        self.statistics_queries = EventStatistics(store.engine, self.network)
 
     # ------------------------------------------------------------ permissions
 
@@ -82,6 +85,18 @@ class EventsLogic:
             raise Unauthenticated("an editor token is required")
         if not (caller.at_least("editor") and caller.network == self.network):
             raise PermissionDenied(f"only editors of {self.network} can change its events")
+
+    async def statistics(
+        self, req: pb.EventStatisticsRequest, caller: Caller
+    ) -> pb.EventStatistics:
+        if not caller.authenticated:
+            raise Unauthenticated("an editor token is required")
+        if not (caller.at_least("editor") and caller.network == self.network):
+            raise PermissionDenied(f"statistics are for editors of {self.network}")
+        v = Validator()
+        period = st.period(req.from_date, req.to_date, v)
+        v.raise_if_errors()
+        return await self.statistics_queries.compute(period)
 
     def require_member(self, caller: Caller, doing: str = "to register") -> None:
         if not caller.authenticated:

@@ -91,6 +91,11 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
     async def GetCalendar(self, request: pb.GetCalendarRequest, context: Ctx) -> pb.Calendar:
         return await self.logic.calendar(request, current_caller())
 
+    async def GetEventStatistics(
+        self, request: pb.EventStatisticsRequest, context: Ctx
+    ) -> pb.EventStatistics:
+        return await self.logic.statistics(request, current_caller())
+
 
 class EventsMailbox(exchange_pb2_grpc.MailboxServicer):
     def __init__(self, logic: EventsLogic, updates: Callable[[], None] = _nothing) -> None:

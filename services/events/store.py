@@ -273,38 +273,13 @@ class EventsStore(ReplicaStore):
             if event.origin != self.local_network:
                 raise ReadOnlyReplica(event.origin)
             if message_id is not None:
-                earlier = await session.scalar(
-                    select(RegistrationRow).where(
-                        RegistrationRow.network == network,
-                        RegistrationRow.message_id == message_id,
-                    )
-                )
+                earlier = await self._earlier(session, network, message_id)
                 if earlier is not None:
                     return Placed(earlier, await self._position(session, earlier))
-            deadline = event.registration_deadline or event.ends_at
-            if now > as_utc(deadline):
-                field = "registration_deadline" if event.registration_deadline else "ends_at"
-                raise InvalidInput.one(
-                    field, f"registration closed at {as_utc(deadline).isoformat()}"
-                )
-            duplicate = await session.scalar(
-                select(RegistrationRow.id).where(
-                    RegistrationRow.event_id == event_id,
-                    RegistrationRow.person_key == key,
-                    RegistrationRow.state.in_(ACTIVE_STATES),
-                )
-            )
-            if duplicate is not None:
-                raise Conflict("already registered for this event")
+            _refuse_if_closed(event, now)
+            await self._refuse_if_registered(session, event_id, key)
             confirmed = await self._count(session, event_id, "confirmed")
-            queue_no = int(
-                await session.scalar(
-                    select(func.max(RegistrationRow.queue_no)).where(
-                        RegistrationRow.event_id == event_id
-                    )
-                )
-                or 0
-            )
+            queue_no = await self._last_queue_no(session, event_id)
             full = bool(event.capacity) and confirmed >= event.capacity
             row = RegistrationRow(
                 id=registration_id,
@@ -327,21 +302,44 @@ class EventsStore(ReplicaStore):
             await session.flush()
             return Placed(row, await self._position(session, row))
 
+    @staticmethod
+    async def _earlier(
+        session: AsyncSession, network: str, message_id: str
+    ) -> RegistrationRow | None:
+        """The registration a repeated message already made (messages are idempotent)."""
+        earlier: RegistrationRow | None = await session.scalar(
+            select(RegistrationRow).where(
+                RegistrationRow.network == network, RegistrationRow.message_id == message_id
+            )
+        )
+        return earlier
+
+    @staticmethod
+    async def _refuse_if_registered(session: AsyncSession, event_id: str, key: str) -> None:
+        duplicate = await session.scalar(
+            select(RegistrationRow.id).where(
+                RegistrationRow.event_id == event_id,
+                RegistrationRow.person_key == key,
+                RegistrationRow.state.in_(ACTIVE_STATES),
+            )
+        )
+        if duplicate is not None:
+            raise Conflict("already registered for this event")
+
+    @staticmethod
+    async def _last_queue_no(session: AsyncSession, event_id: str) -> int:
+        last = await session.scalar(
+            select(func.max(RegistrationRow.queue_no)).where(RegistrationRow.event_id == event_id)
+        )
+        return int(last or 0)
+
     async def add_pending(self, row: RegistrationRow) -> RegistrationRow:
         """A member's registration for a peer's event, before the owner answers, with its
         message to the owner in the same transaction: no registration is kept here that
         the owner is not told of, and none reaches the owner that is not kept here."""
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
-            duplicate = await session.scalar(
-                select(RegistrationRow.id).where(
-                    RegistrationRow.event_id == row.event_id,
-                    RegistrationRow.person_key == row.person_key,
-                    RegistrationRow.state.in_(ACTIVE_STATES),
-                )
-            )
-            if duplicate is not None:
-                raise Conflict("already registered for this event")
+            await self._refuse_if_registered(session, row.event_id, row.person_key)
             session.add(row)
             session.add(messages.registration(row, row.created_at))
         return row
@@ -468,3 +466,11 @@ class EventsStore(ReplicaStore):
             row.attended_at = now if attended else None
             row.updated_at = now
         return row
+
+
+def _refuse_if_closed(event: EventRow, now: datetime) -> None:
+    """Registration closes at the event's deadline, or when it ends."""
+    deadline = event.registration_deadline or event.ends_at
+    if now > as_utc(deadline):
+        field = "registration_deadline" if event.registration_deadline else "ends_at"
+        raise InvalidInput.one(field, f"registration closed at {as_utc(deadline).isoformat()}")

@@ -100,39 +100,9 @@ def event(msg: pb.Event, v: Validator) -> dict[str, Any]:
         v.fail("capacity", "must not be negative (0 means no limit)")
     elif msg.capacity > MAX_CAPACITY:
         v.fail("capacity", f"must be at most {MAX_CAPACITY}")
-    city = v.text("venue.city", msg.venue.city, max_len=200)
-    country = v.country("venue.country", msg.venue.country, required=bool(city))
-    if country and not city:
-        v.fail("venue.city", "is required with venue.country")
-    online_url = v.url("online_url", msg.online_url)
-    if not city and not country and not online_url:
-        v.fail("venue", "give a venue (city and country) or an online_url")
-    agenda = []
-    if len(msg.agenda) > 200:
-        v.fail("agenda", "must have at most 200 items")
-    for i, item in enumerate(msg.agenda[:200]):
-        at = instant(v, f"agenda[{i}].starts_at", item.starts_at, tz, required=False)
-        agenda.append(
-            {
-                "title": v.text(f"agenda[{i}].title", item.title, required=True, max_len=300),
-                "starts_at": utc_text(at) if at else "",
-                "description": v.text(f"agenda[{i}].description", item.description, max_len=2000),
-            }
-        )
-    documents = []
-    if len(msg.documents) > 100:
-        v.fail("documents", "must have at most 100 items")
-    for i, doc in enumerate(msg.documents[:100]):
-        url = v.url(f"documents[{i}].url", doc.url)
-        if not url:
-            v.fail(f"documents[{i}].url", "is required (documents are links)")
-        documents.append(
-            {
-                "title": v.text(f"documents[{i}].title", doc.title, required=True, max_len=300),
-                "url": url,
-                "language": v.language(f"documents[{i}].language", doc.language),
-            }
-        )
+    city, country, online_url = _venue(msg, v)
+    agenda = _agenda(msg, v, tz)
+    documents = _documents(msg, v)
     return {
         "title": v.text("title", msg.title, required=True, max_len=TITLE_MAX),
         "kind": v.choice("kind", msg.kind, KINDS),
@@ -151,6 +121,53 @@ def event(msg: pb.Event, v: Validator) -> dict[str, Any]:
         "registration_deadline": deadline,
         "visibility": v.visibility("visibility", msg.visibility),
     }
+
+
+def _venue(msg: pb.Event, v: Validator) -> tuple[str, str, str]:
+    """City, country and online URL: a place, a link, or both."""
+    city = v.text("venue.city", msg.venue.city, max_len=200)
+    country = v.country("venue.country", msg.venue.country, required=bool(city))
+    if country and not city:
+        v.fail("venue.city", "is required with venue.country")
+    online_url = v.url("online_url", msg.online_url)
+    if not city and not country and not online_url:
+        v.fail("venue", "give a venue (city and country) or an online_url")
+    return city, country, online_url
+
+
+def _agenda(msg: pb.Event, v: Validator, tz: ZoneInfo | None) -> list[dict[str, str]]:
+    if len(msg.agenda) > 200:
+        v.fail("agenda", "must have at most 200 items")
+    agenda = []
+    for i, item in enumerate(msg.agenda[:200]):
+        at = instant(v, f"agenda[{i}].starts_at", item.starts_at, tz, required=False)
+        agenda.append(
+            {
+                "title": v.text(f"agenda[{i}].title", item.title, required=True, max_len=300),
+                "starts_at": utc_text(at) if at else "",
+                "description": v.text(f"agenda[{i}].description", item.description, max_len=2000),
+            }
+        )
+    return agenda
+
+
+def _documents(msg: pb.Event, v: Validator) -> list[dict[str, str]]:
+    """Documents of an event are links (title, URL, language)."""
+    if len(msg.documents) > 100:
+        v.fail("documents", "must have at most 100 items")
+    documents = []
+    for i, doc in enumerate(msg.documents[:100]):
+        url = v.url(f"documents[{i}].url", doc.url)
+        if not url:
+            v.fail(f"documents[{i}].url", "is required (documents are links)")
+        documents.append(
+            {
+                "title": v.text(f"documents[{i}].title", doc.title, required=True, max_len=300),
+                "url": url,
+                "language": v.language(f"documents[{i}].language", doc.language),
+            }
+        )
+    return documents
 
 
 def registrant(v: Validator, name: str, email: str, contact_point_id: str) -> tuple[str, str, str]:

@@ -209,21 +209,8 @@ class PeerServer:
         """The records after `since`, then live ones, with heartbeats; up to max_batch
         records per signed batch (0: one signed record per message)."""
         max_batch = min(max(max_batch, 0), MAX_BATCH)
-        # Lists of consecutive changes, as the feed hands them over.
-        queue: asyncio.Queue[list[xpb.FeedChange] | None] = asyncio.Queue(QUEUE_BOUND)
-        stream = feed.watch_batches(since)
-
-        async def pump() -> None:
-            try:
-                async for changes in stream:
-                    await queue.put(changes)
-            finally:
-                await queue.put(None)
-
-        reader = asyncio.create_task(pump())
+        backlog = _Backlog(feed.watch_batches(since))
         cursor = since
-        held: list[xpb.FeedChange] = []  # changes taken from the queue, not sent yet
-        ended = False
         # At once: the subscriber knows the stream is up before any record is due.
         yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
         # A replay this stream makes (or made) is the one the peer row asks for.
@@ -236,49 +223,32 @@ class PeerServer:
                     await context.abort(
                         grpc.StatusCode.UNAVAILABLE, "sharing policy changed; resubscribe"
                     )
-                if not held:
-                    if ended:
+                if not backlog.held:
+                    if backlog.ended:
                         await context.abort(grpc.StatusCode.UNAVAILABLE, "change feed ended")
                         return
-                    try:
-                        # Not asyncio.wait_for: on 3.11 it can swallow the cancellation that
-                        # ends this stream (see services/common/waiting.py).
-                        async with asyncio.timeout(HEARTBEAT_SECONDS):
-                            changes = await queue.get()
-                    except TimeoutError:
+                    if not await backlog.wait(HEARTBEAT_SECONDS):
                         yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
                         if replay:
                             # Idle for a heartbeat: the whole backlog went out.
                             await self.replayed(peer.network, feed.name, peer.policy)
                             replay = False
-                        continue
-                    if changes is None:
-                        ended = True
-                        continue
-                    held = changes
+                    continue
                 if not max_batch:
-                    change = held.pop(0)
+                    change = backlog.held.pop(0)
                     cursor = change.seq
                     yield self._record(change, peer, policy).SerializeToString()
                 else:
                     # Whatever is already here, up to the cap: one signature, one message.
-                    while len(held) < max_batch and not queue.empty():
-                        more = queue.get_nowait()
-                        if more is None:
-                            ended = True
-                            break
-                        held.extend(more)
-                    batch, held = self._batch(held, max_batch, peer, policy)
+                    backlog.take_ready(max_batch)
+                    batch, backlog.held = self._batch(backlog.held, max_batch, peer, policy)
                     cursor = batch.last_cursor
                     yield sign_batch(self.identity.signing_key, batch).SerializeToString()
-                if not held and queue.empty():
+                if backlog.drained():
                     # End of a burst: tells the subscriber to apply what it holds now.
                     yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
         finally:
-            stream.cancel()
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
-                await reader
+            await backlog.close()
 
     def _policy_changed(self, peer: Peer, feed: str, replaying: bool) -> bool:
         """The peer was removed, or its policy changed since this stream began: the
@@ -326,3 +296,55 @@ class PeerServer:
         self._fill(envelope, change, policy)
         envelope.issued_at.FromDatetime(utcnow())
         return sign_record(self.identity.signing_key, envelope)
+
+
+class _Backlog:
+    """What a feed handed over for one peer stream and was not sent yet: a bounded queue
+    a pump task fills (lists of consecutive changes), and the changes taken from it."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.queue: asyncio.Queue[list[xpb.FeedChange] | None] = asyncio.Queue(QUEUE_BOUND)
+        self.held: list[xpb.FeedChange] = []
+        self.ended = False
+        self.reader = asyncio.create_task(self._pump())
+
+    async def _pump(self) -> None:
+        try:
+            async for changes in self.stream:
+                await self.queue.put(changes)
+        finally:
+            await self.queue.put(None)
+
+    async def wait(self, seconds: float) -> bool:
+        """Takes the next changes (or the end of the feed); False after `seconds` idle."""
+        try:
+            # Not asyncio.wait_for: on 3.11 it can swallow the cancellation that ends the
+            # stream (see services/common/waiting.py).
+            async with asyncio.timeout(seconds):
+                changes = await self.queue.get()
+        except TimeoutError:
+            return False
+        if changes is None:
+            self.ended = True
+        else:
+            self.held = changes
+        return True
+
+    def take_ready(self, cap: int) -> None:
+        """Adds what is already queued to what is held, up to about `cap` changes."""
+        while len(self.held) < cap and not self.queue.empty():
+            more = self.queue.get_nowait()
+            if more is None:
+                self.ended = True
+                return
+            self.held.extend(more)
+
+    def drained(self) -> bool:
+        return not self.held and self.queue.empty()
+
+    async def close(self) -> None:
+        self.stream.cancel()
+        self.reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
+            await self.reader

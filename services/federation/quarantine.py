@@ -34,7 +34,7 @@ from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.events.v1 import events_pb2 as epb
 from justnet.federation.v1 import federation_pb2 as pb
 from sqlalchemy import and_, delete, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common.db import WRITE, session_factory
 from services.common.errors import InvalidInput
@@ -197,48 +197,21 @@ class QuarantineStore:
         now = utcnow()
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
-            for start in range(0, len(gone), 200):
-                chunk = gone[start : start + 200]
-                await session.execute(
-                    delete(QuarantineRow).where(
-                        QuarantineRow.peer == peer,
-                        or_(
-                            *(
-                                and_(QuarantineRow.kind == k, QuarantineRow.record_id == r)
-                                for k, r in chunk
-                            )
-                        ),
-                    )
-                )
-            keys = list(latest)
-            existing: dict[tuple[str, str], QuarantineRow] = {}
-            for start in range(0, len(keys), 200):
-                chunk = keys[start : start + 200]
-                rows = await session.scalars(
-                    select(QuarantineRow).where(
-                        QuarantineRow.peer == peer,
-                        QuarantineRow.record_id.in_([r for _, r in chunk]),
-                    )
-                )
-                existing.update({(row.kind, row.record_id): row for row in rows.all()})
+            await _delete(session, peer, gone)
+            existing = await _existing(session, peer, list(latest))
             for key, h in latest.items():
                 row = existing.get(key)
                 if row is None:
                     row = QuarantineRow(peer=peer, kind=h.kind, record_id=h.record_id)
                     session.add(row)
-                elif row.version == h.version:
-                    # The same version again (a resumed or re-read feed): the first
-                    # arrival stays the time it was received.
-                    row.jurisdiction, row.reason = h.jurisdiction, h.reason
-                    row.detail = h.detail[:1000]
-                    row.feed = feed
-                    continue
+                if row.version != h.version:
+                    # A new record or version; the same version again (a resumed or
+                    # re-read feed) keeps the time it first arrived.
+                    row.version = h.version
+                    row.received_at = now
                 row.feed = feed
-                row.version = h.version
-                row.jurisdiction = h.jurisdiction
-                row.reason = h.reason
+                row.jurisdiction, row.reason = h.jurisdiction, h.reason
                 row.detail = h.detail[:1000]
-                row.received_at = now
         for h in latest.values():
             log.warning(
                 "quarantined %s %s v%d from %s: %s", h.kind, h.record_id, h.version, peer, h.detail
@@ -291,3 +264,35 @@ def _message(row: QuarantineRow) -> pb.QuarantinedRecord:
         detail=row.detail,
         received_at=to_timestamp(row.received_at),
     )
+
+
+CHUNK = 200  # keys per statement (SQLite's bound-parameter limit)
+
+
+async def _delete(session: AsyncSession, peer: str, keys: list[tuple[str, str]]) -> None:
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        await session.execute(
+            delete(QuarantineRow).where(
+                QuarantineRow.peer == peer,
+                or_(
+                    *(and_(QuarantineRow.kind == k, QuarantineRow.record_id == r) for k, r in chunk)
+                ),
+            )
+        )
+
+
+async def _existing(
+    session: AsyncSession, peer: str, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], QuarantineRow]:
+    existing: dict[tuple[str, str], QuarantineRow] = {}
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        rows = await session.scalars(
+            select(QuarantineRow).where(
+                QuarantineRow.peer == peer,
+                QuarantineRow.record_id.in_([r for _, r in chunk]),
+            )
+        )
+        existing.update({(row.kind, row.record_id): row for row in rows.all()})
+    return existing

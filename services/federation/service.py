@@ -371,7 +371,6 @@ async def start(
     store = PeerStore(engine, settings.network)
     credential = InternalCredential(settings.data_dir)
     channel = own.channel(settings.directory.target, timeouts=FEED_TIMEOUTS, credential=credential)
-    directory = directory_pb2_grpc.DirectoryServiceStub(channel)
     metrics = FederationMetrics()
     own.on_stop(metrics.stop)
     outbox = Outbox(engine)
@@ -379,15 +378,9 @@ async def start(
     own.on_stop(mailboxes.close)
     couriers = Couriers(settings.network, identity, outbox, mailboxes, metrics)
     details_log = DetailsLog(engine)
-    events_channel = own.channel(
-        settings.events.target, timeouts=FEED_TIMEOUTS, credential=credential
-    )
     # Replicas held per peer and feed, kept in memory for the metrics (replicas.py).
     replicas = ReplicaCounts()
-    feeds: list[Feed] = [
-        replicas.track(FeedClient("directory", DIRECTORY_KINDS, settings.network, channel)),
-        replicas.track(FeedClient("events", EVENT_KINDS, settings.network, events_channel)),
-    ]
+    feeds = _feeds(settings, own, credential, channel, replicas)
     quarantine = QuarantineStore(engine)
     await quarantine.load_counts()
     manager = PeerManager(settings.network, identity, store, feeds, quarantine, couriers.sync)
@@ -411,7 +404,7 @@ async def start(
         settings.network,
         identity,
         lambda: manager.peers,
-        directory,
+        directory_pb2_grpc.DirectoryServiceStub(channel),
         {feed.name: feed for feed in feeds},
         lambda: node_keys(settings, identity),
         Receiver(settings.network, identity, Inbox(engine), mailboxes),
@@ -427,6 +420,25 @@ async def start(
     own.started(replicas)
     own.started(KeyAnnouncer(settings.network, identity, store, lambda: manager.peers))
     return FederationRuntime(server, own, peer_server, manager, couriers)
+
+
+def _feeds(
+    settings: NodeSettings,
+    own: lifecycle.Resources,
+    credential: InternalCredential,
+    directory_channel: grpc.aio.Channel,
+    replicas: ReplicaCounts,
+) -> list[Feed]:
+    """The replica feeds this node's services serve, each counted for the metrics."""
+    events_channel = own.channel(
+        settings.events.target, timeouts=FEED_TIMEOUTS, credential=credential
+    )
+    return [
+        replicas.track(
+            FeedClient("directory", DIRECTORY_KINDS, settings.network, directory_channel)
+        ),
+        replicas.track(FeedClient("events", EVENT_KINDS, settings.network, events_channel)),
+    ]
 
 
 def _serve_gauges(

@@ -21,6 +21,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import grpc
 from justnet.common.v1 import exchange_pb2 as xpb
@@ -44,6 +45,7 @@ from services.federation.quarantine import (
 from services.federation.signatures import KeyProblem, open_batch, open_record
 
 log = logging.getLogger(__name__)
+
 BATCH = 500
 # Verified records held while the directory applies a batch (plus one incoming batch).
 MAX_PENDING = 2 * BATCH
@@ -54,8 +56,22 @@ REFUSING = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
 RECORD_FIELD = re.compile(r"^records\[(\d+)\]\.?(.*)$")
 
 
+@dataclass
+class _Message:
+    """One message of a peer's feed: a heartbeat (with its cursor) or signed records."""
+
+    heartbeat: bool
+    cursor: int
+    envelopes: list[pb.RecordEnvelope]
+
+
 class RecordRefused(Exception):
     """A record from the peer failed verification: the stream is dropped."""
+
+
+class OwnServiceSlow(Exception):
+    """This node's own service did not take the peer's records in time: the session ends
+    and is retried with backoff; the peer did nothing wrong, so it is not refused."""
 
 
 class PeerSilent(Exception):
@@ -176,7 +192,7 @@ class Subscriber:
                 error = f"{exc.code().name}: {exc.details()}"
                 refused = exc.code() in REFUSING
                 unreachable = exc.code() == grpc.StatusCode.UNAVAILABLE and not self.streamed
-            except PeerSilent as exc:
+            except (PeerSilent, OwnServiceSlow) as exc:
                 error, refused = str(exc), False
             except (RecordRefused, DomainError) as exc:
                 error, refused = f"refused a record: {exc}", True
@@ -184,35 +200,40 @@ class Subscriber:
                 stop_if_cancelled()
                 log.exception("subscription to %s failed", self.peer.network)
                 error, refused = f"{type(exc).__name__}: {exc}", False
-            link.failures += 1
-            link.caught_up = False
-            if refused:
-                link.state = "refused"
-            elif link.failures >= UNREACHABLE_AFTER:
-                link.state = "unreachable"
-            else:
-                link.state = "backing_off"
-            link.last_error = error[:500]
-            delay = backoff_seconds(link.failures)
-            if unreachable:
-                delay = min(delay, UNREACHABLE_CAP_SECONDS)
-            log.log(
-                logging.WARNING if self.durable_state else logging.INFO,
-                "peer %s (%s feed): %s; retrying in %.1f s",
+            await asyncio.sleep(await self._failed(error, refused, unreachable))
+
+    async def _failed(self, error: str, refused: bool, unreachable: bool) -> float:
+        """Records a failed session (state, error, durable backoff); returns the delay."""
+        link = self.link
+        link.failures += 1
+        link.caught_up = False
+        if refused:
+            link.state = "refused"
+        elif link.failures >= UNREACHABLE_AFTER:
+            link.state = "unreachable"
+        else:
+            link.state = "backing_off"
+        link.last_error = error[:500]
+        delay = backoff_seconds(link.failures)
+        if unreachable:
+            delay = min(delay, UNREACHABLE_CAP_SECONDS)
+        log.log(
+            logging.WARNING if self.durable_state else logging.INFO,
+            "peer %s (%s feed): %s; retrying in %.1f s",
+            self.peer.network,
+            self.feed.name,
+            link.last_error,
+            delay,
+        )
+        if self.durable_state:
+            await self.store.record_state(
                 self.peer.network,
-                self.feed.name,
-                link.last_error,
-                delay,
+                link.state,
+                failures=link.failures,
+                retry_at=utcnow() + timedelta(seconds=delay),
+                error=link.last_error,
             )
-            if self.durable_state:
-                await self.store.record_state(
-                    self.peer.network,
-                    link.state,
-                    failures=link.failures,
-                    retry_at=utcnow() + timedelta(seconds=delay),
-                    error=link.last_error,
-                )
-            await asyncio.sleep(delay)
+        return delay
 
     async def refresh_keys(self) -> None:
         """Fetches the peer's key announcements over its pinned TLS channel (it signs with
@@ -258,47 +279,54 @@ class Subscriber:
                             f"no heartbeat from the peer for {IDLE_TIMEOUT:.0f} s"
                         ) from None
                     self.streamed = True
-                    if link.state != "connected":
-                        link.state = "connected"
-                        link.failures = 0
-                        link.last_error = ""
-                        if self.durable_state:
-                            await self.store.record_state(
-                                self.peer.network,
-                                "connected",
-                                failures=0,
-                                retry_at=None,
-                                success=True,
-                            )
-                    record = pb.SignedRecord()
-                    try:
-                        record.ParseFromString(raw)
-                    except Exception:
-                        stream.cancel()
-                        raise RecordRefused("garbled message") from None
+                    await self._connected()
+                    record = await self._open(raw, stream)
                     if record.heartbeat:
                         applier.heartbeat(record.cursor)
                         continue
-                    try:
-                        if record.batch:
-                            envelopes = open_batch(record, self.peer, self.network)
-                        else:
-                            envelopes = [open_record(record, self.peer, self.network)]
-                    except DomainError as exc:
-                        stream.cancel()
-                        if isinstance(exc, KeyProblem):  # rotated keys: fetch them
-                            await self._try_refresh_keys()
-                        raise RecordRefused(exc.message) from None
-                    for envelope in envelopes:
-                        if envelope.kind not in self.feed.kinds:
-                            stream.cancel()
-                            raise RecordRefused(
-                                f"a {envelope.kind[:40]} record in the {self.feed.name} feed"
-                            )
                     link.caught_up = False
-                    await applier.add([self._judge(e) for e in envelopes])
+                    await applier.add([self._judge(e) for e in record.envelopes])
             finally:
                 await applier.close()
+
+    async def _connected(self) -> None:
+        link = self.link
+        if link.state == "connected":
+            return
+        link.state = "connected"
+        link.failures = 0
+        link.last_error = ""
+        if self.durable_state:
+            await self.store.record_state(
+                self.peer.network, "connected", failures=0, retry_at=None, success=True
+            )
+
+    async def _open(self, raw: bytes, stream: Any) -> _Message:
+        """A message from the peer, its signature checked and every record of this feed;
+        anything else ends the stream as refused."""
+        record = pb.SignedRecord()
+        try:
+            record.ParseFromString(raw)
+        except Exception:
+            stream.cancel()
+            raise RecordRefused("garbled message") from None
+        if record.heartbeat:
+            return _Message(True, record.cursor, [])
+        try:
+            if record.batch:
+                envelopes = open_batch(record, self.peer, self.network)
+            else:
+                envelopes = [open_record(record, self.peer, self.network)]
+        except DomainError as exc:
+            stream.cancel()
+            if isinstance(exc, KeyProblem):  # rotated keys: fetch them
+                await self._try_refresh_keys()
+            raise RecordRefused(exc.message) from None
+        for envelope in envelopes:
+            if envelope.kind not in self.feed.kinds:
+                stream.cancel()
+                raise RecordRefused(f"a {envelope.kind[:40]} record in the {self.feed.name} feed")
+        return _Message(False, record.cursor, envelopes)
 
     def _judge(self, e: pb.RecordEnvelope) -> Incoming:
         """The record as the service gets it: itself, or its tombstone (or nothing) when
@@ -446,7 +474,10 @@ class Applier:
             )
             waiter.cancel()
             if not done:
-                raise RecordRefused("the directory did not apply records in time")
+                raise OwnServiceSlow(
+                    f"this node's {self.subscriber.feed.name} service did not apply "
+                    f"records within {IDLE_TIMEOUT:.0f} s"
+                )
         self.pending.extend(replicas)
         self.caught_up_at_cursor = None
         self.wake.set()

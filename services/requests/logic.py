@@ -30,6 +30,7 @@ from services.common.validation import Validator
 from services.requests import chain
 from services.requests.models import ChainEventRow, MessageRow, ReceivedRow, RequestRow
 from services.requests.planner import Planner, check_query
+from services.requests.statistics import RequestStatistics
 from services.requests.store import NewEvent, RequestsStore, can_see
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ class RequestsLogic:
         self.identity = identity
         self.ring = ring
         self.network = store.local_network
+        self.statistics_queries = RequestStatistics(store.engine)
         # Wakes the hand-off loop once a message is written (set by service.start).
         self.wake_outbox: Callable[[], None] = lambda: None
 
@@ -261,6 +263,14 @@ class RequestsLogic:
             caller, limit, cursor, overdue_at=utcnow(), closed=("draft", *chain.TERMINAL)
         )
         return await self._page(page.rows), page.next_cursor
+
+    async def statistics(
+        self, req: pb.RequestStatisticsRequest, caller: Caller
+    ) -> pb.RequestStatistics:
+        self._member(caller)
+        if not caller.at_least("editor"):
+            raise PermissionDenied("statistics are for this node's editors")
+        return await self.statistics_queries.compute(req, utcnow())
 
     async def _page(self, rows: Sequence[RequestRow]) -> list[pb.Request]:
         """Messages for a page of requests, with the first events' deliveries read in one

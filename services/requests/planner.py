@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import grpc
+from justnet.common.v1 import common_pb2
 from justnet.directory.v1 import directory_pb2 as dpb
 from justnet.directory.v1 import directory_pb2_grpc
 from justnet.federation.v1 import federation_pb2 as fpb
@@ -141,28 +142,7 @@ class Planner:
             urgency=q.urgency,
             language=q.language,
         )
-        jurisdiction, instruments, lookup, peers, members = await asyncio.gather(
-            self._call(
-                "the directory",
-                self.directory.GetJurisdiction(
-                    dpb.GetJurisdictionRequest(code=q.requested), metadata=md
-                ),
-            ),
-            self.instruments(),
-            self._call(
-                "the directory",
-                self.directory.Lookup(
-                    dpb.LookupRequest(
-                        jurisdiction=q.requested, urgent=q.urgency == "urgent", limit=200
-                    ),
-                    metadata=md,
-                ),
-            ),
-            self.peers(),
-            self.reference_members(),
-        )
-        assert jurisdiction is None or isinstance(jurisdiction, dpb.Jurisdiction)
-        assert lookup is None or isinstance(lookup, dpb.LookupResponse)
+        jurisdiction, instruments, lookup, peers, members = await self._gather(q, md)
         warn = route.warnings.add
         if self.jurisdictions and q.requesting not in self.jurisdictions:
             warn(
@@ -187,17 +167,44 @@ class Planner:
         else:
             await self._profile(q, route, profile, md)
         self._legal_bases(q, route, instruments, profile)
-        if q.language and route.accepted_languages:
-            route.translation_required = q.language not in route.accepted_languages
-            if route.translation_required:
-                warn(
-                    code="translation_required",
-                    message=f"{q.requested} does not accept requests in {q.language}; "
-                    f"translate into one of {', '.join(route.accepted_languages)}",
-                )
+        _translation(q, route)
         speakers = {self.network} | {c for c, states in members.items() if q.requested in states}
         self._contacts(q, route, lookup, speakers)
         return route
+
+    async def _gather(
+        self, q: RouteQuery, md: tuple[tuple[str, str], ...]
+    ) -> tuple[
+        dpb.Jurisdiction | None,
+        list[dpb.Instrument],
+        dpb.LookupResponse | None,
+        list[fpb.PeerStatus] | None,
+        dict[str, set[str]],
+    ]:
+        """Everything a plan reads, asked for at once."""
+        jurisdiction, instruments, lookup, peers, members = await asyncio.gather(
+            self._call(
+                "the directory",
+                self.directory.GetJurisdiction(
+                    dpb.GetJurisdictionRequest(code=q.requested), metadata=md
+                ),
+            ),
+            self.instruments(),
+            self._call(
+                "the directory",
+                self.directory.Lookup(
+                    dpb.LookupRequest(
+                        jurisdiction=q.requested, urgent=q.urgency == "urgent", limit=200
+                    ),
+                    metadata=md,
+                ),
+            ),
+            self.peers(),
+            self.reference_members(),
+        )
+        assert jurisdiction is None or isinstance(jurisdiction, dpb.Jurisdiction)
+        assert lookup is None or isinstance(lookup, dpb.LookupResponse)
+        return jurisdiction, instruments, lookup, peers, members
 
     def _destination(
         self,
@@ -247,10 +254,28 @@ class Planner:
         profile: dpb.RoutingProfile,
         md: tuple[tuple[str, str], ...],
     ) -> None:
-        warn = route.warnings.add
+        """What the requested state's routing profile tells the route, with its warnings."""
+        self._profile_standing(q, route, profile)
         route.profile_origin = profile.meta.origin
+        route.profile_last_verified_at.CopyFrom(profile.meta.last_verified_at)
+        route.accepted_languages.extend(profile.accepted_languages)
+        route.acknowledgement_days = profile.acknowledgement_days
+        route.urgent_procedure = profile.urgent_procedure
+        for ch in profile.channels:
+            route.channels.add(kind=ch.kind, address=ch.address, formal=ch.formal)
+        _warn_if_stale(
+            route,
+            profile.meta,
+            f"the routing profile of {q.requested} was last verified by {profile.meta.origin} on",
+        )
+        if profile.central_authority_id:
+            await self._central_authority(q, route, profile.central_authority_id, md)
+        _measures(q, route, profile)
+
+    @staticmethod
+    def _profile_standing(q: RouteQuery, route: pb.Route, profile: dpb.RoutingProfile) -> None:
         if profile.standing == "other_network":
-            warn(
+            route.warnings.add(
                 code="profile_not_from_member_network",
                 message=f"the routing profile of {q.requested} comes from "
                 f"{profile.meta.origin}, which the reference data does not list it in; "
@@ -258,81 +283,38 @@ class Planner:
             )
         if profile.alternatives:
             origins = ", ".join(a.meta.origin for a in profile.alternatives)
-            warn(
+            route.warnings.add(
                 code="alternative_profiles",
                 message=f"{origins} also publish a routing profile for {q.requested}; "
                 f"this route follows {profile.meta.origin}'s",
             )
-        route.profile_last_verified_at.CopyFrom(profile.meta.last_verified_at)
-        route.accepted_languages.extend(profile.accepted_languages)
-        route.acknowledgement_days = profile.acknowledgement_days
-        route.urgent_procedure = profile.urgent_procedure
-        for ch in profile.channels:
-            route.channels.add(kind=ch.kind, address=ch.address, formal=ch.formal)
-        now = utcnow()
-        if profile.meta.HasField("last_verified_at"):
-            verified = from_timestamp(profile.meta.last_verified_at)
-            if now - verified > STALE_AFTER:
-                warn(
-                    code="stale_data",
-                    message=f"the routing profile of {q.requested} was last verified by "
-                    f"{profile.meta.origin} on {verified.date().isoformat()}, over 12 months ago",
-                )
-        if profile.central_authority_id:
-            authority = await self._call(
-                "the directory",
-                self.directory.GetAuthority(
-                    dpb.GetRecordRequest(id=profile.central_authority_id), metadata=md
-                ),
+
+    async def _central_authority(
+        self, q: RouteQuery, route: pb.Route, authority_id: str, md: tuple[tuple[str, str], ...]
+    ) -> None:
+        authority = await self._call(
+            "the directory",
+            self.directory.GetAuthority(dpb.GetRecordRequest(id=authority_id), metadata=md),
+        )
+        if not isinstance(authority, dpb.Authority):
+            route.central_authority.id = authority_id
+            return
+        route.central_authority.CopyFrom(
+            pb.AuthorityRef(
+                id=authority.meta.id,
+                name=authority.name,
+                jurisdiction=authority.jurisdiction,
+                origin=authority.meta.origin,
+                email=authority.email,
+                phone=authority.phone,
+                website=authority.website,
+                accepted_languages=authority.accepted_languages,
+                available_24_7=authority.available_24_7,
             )
-            if isinstance(authority, dpb.Authority):
-                route.central_authority.CopyFrom(
-                    pb.AuthorityRef(
-                        id=authority.meta.id,
-                        name=authority.name,
-                        jurisdiction=authority.jurisdiction,
-                        origin=authority.meta.origin,
-                        email=authority.email,
-                        phone=authority.phone,
-                        website=authority.website,
-                        accepted_languages=authority.accepted_languages,
-                        available_24_7=authority.available_24_7,
-                    )
-                )
-                last = authority.meta.last_verified_at
-                if authority.meta.HasField("last_verified_at") and (
-                    now - from_timestamp(last) > STALE_AFTER
-                ):
-                    warn(
-                        code="stale_data",
-                        message=f"the central authority of {q.requested} was last verified "
-                        f"on {from_timestamp(last).date().isoformat()}, over 12 months ago",
-                    )
-            else:
-                route.central_authority.id = profile.central_authority_id
-        by_code = {m.code: m for m in profile.measures}
-        for code in q.measures:
-            m = by_code.get(code)
-            if m is None:
-                route.measures.add(code=code, applicability="unknown")
-                warn(
-                    code="measure_unknown",
-                    message=f"the routing profile of {q.requested} says nothing about {code}",
-                )
-                continue
-            advice = route.measures.add(code=code, applicability=m.applicability, notes=m.notes)
-            if m.applicability == "no":
-                alternatives = [
-                    alt
-                    for alt in ALTERNATIVES.get(code, ())
-                    if alt in by_code and by_code[alt].applicability in ("yes", "partial")
-                ]
-                advice.alternatives.extend(alternatives)
-                instead = f"; consider {', '.join(alternatives)}" if alternatives else ""
-                warn(
-                    code="measure_unavailable",
-                    message=f"{code} is not available in {q.requested}{instead}",
-                )
+        )
+        _warn_if_stale(
+            route, authority.meta, f"the central authority of {q.requested} was last verified on"
+        )
 
     def _legal_bases(
         self,
@@ -440,4 +422,54 @@ class Planner:
                 code="no_24_7_contact",
                 message=f"the request is urgent but no contact point in {q.requested} known "
                 "to this node is available 24/7; use the urgent procedure or INTERPOL",
+            )
+
+
+def _warn_if_stale(route: pb.Route, meta: common_pb2.RecordMeta, what: str) -> None:
+    """A `stale_data` warning when the record was last verified over 12 months ago."""
+    if not meta.HasField("last_verified_at"):
+        return
+    verified = from_timestamp(meta.last_verified_at)
+    if utcnow() - verified > STALE_AFTER:
+        route.warnings.add(
+            code="stale_data",
+            message=f"{what} {verified.date().isoformat()}, over 12 months ago",
+        )
+
+
+def _measures(q: RouteQuery, route: pb.Route, profile: dpb.RoutingProfile) -> None:
+    """Per requested measure, what the profile says, with alternatives for one it excludes."""
+    by_code = {m.code: m for m in profile.measures}
+    for code in q.measures:
+        m = by_code.get(code)
+        if m is None:
+            route.measures.add(code=code, applicability="unknown")
+            route.warnings.add(
+                code="measure_unknown",
+                message=f"the routing profile of {q.requested} says nothing about {code}",
+            )
+            continue
+        advice = route.measures.add(code=code, applicability=m.applicability, notes=m.notes)
+        if m.applicability == "no":
+            alternatives = [
+                alt
+                for alt in ALTERNATIVES.get(code, ())
+                if alt in by_code and by_code[alt].applicability in ("yes", "partial")
+            ]
+            advice.alternatives.extend(alternatives)
+            instead = f"; consider {', '.join(alternatives)}" if alternatives else ""
+            route.warnings.add(
+                code="measure_unavailable",
+                message=f"{code} is not available in {q.requested}{instead}",
+            )
+
+
+def _translation(q: RouteQuery, route: pb.Route) -> None:
+    if q.language and route.accepted_languages:
+        route.translation_required = q.language not in route.accepted_languages
+        if route.translation_required:
+            route.warnings.add(
+                code="translation_required",
+                message=f"{q.requested} does not accept requests in {q.language}; "
+                f"translate into one of {', '.join(route.accepted_languages)}",
             )

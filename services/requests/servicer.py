@@ -60,6 +60,11 @@ class RequestsServicer(requests_pb2_grpc.RequestsServiceServicer):
         )
         return pb.ListRequestsResponse(items=items, next_cursor=cursor)
 
+    async def GetRequestStatistics(
+        self, request: pb.RequestStatisticsRequest, context: Ctx
+    ) -> pb.RequestStatistics:
+        return await self.logic.statistics(request, current_caller())
+
 
 class MailboxServicer(exchange_pb2_grpc.MailboxServicer):
     """Called by this node's federation service only (admin identity of this node)."""

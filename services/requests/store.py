@@ -1,4 +1,5 @@
-"""RequestsStore: every SQL statement of the requests service.
+"""RequestsStore: every SQL statement of the requests service (but the statistics'
+read-only aggregates: statistics.py).
 
 A status change writes the request, its new events and the outbox message for the
 other side in one transaction, so an event is never stored without being queued for
@@ -60,6 +61,19 @@ def can_see(caller: Caller, row: RequestRow, local_network: str) -> bool:
     if row.direction == "outgoing":
         return caller.owns(row.owner)
     return not row.confidential
+
+
+def overdue(now: datetime, closed: Sequence[str]) -> ColumnElement[bool]:
+    """Overdue at `now`: submitted and past the acknowledgement date, or past the
+    deadline and not in one of the `closed` statuses (draft and the final ones)."""
+    return or_(
+        and_(RequestRow.status == "submitted", RequestRow.acknowledgement_due < now),
+        and_(
+            RequestRow.deadline != "",
+            RequestRow.deadline < now.date().isoformat(),
+            RequestRow.status.not_in(closed),
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -131,19 +145,7 @@ class RequestsStore:
                 raise InvalidInput.one("cursor", "not a cursor returned by this API")
             conditions.append(RequestRow.id < cursor)
         if overdue_at is not None:
-            conditions.append(
-                or_(
-                    and_(
-                        RequestRow.status == "submitted",
-                        RequestRow.acknowledgement_due < overdue_at,
-                    ),
-                    and_(
-                        RequestRow.deadline != "",
-                        RequestRow.deadline < overdue_at.date().isoformat(),
-                        RequestRow.status.not_in(closed),
-                    ),
-                )
-            )
+            conditions.append(overdue(overdue_at, closed))
         stmt = select(RequestRow).where(*conditions).order_by(RequestRow.id.desc())
         async with self.sessions() as session:
             rows = list((await session.scalars(stmt.limit(limit + 1))).all())

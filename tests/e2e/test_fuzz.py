@@ -95,6 +95,9 @@ REQUIRED_ROUTES: dict[str, set[str]] = {
     "/api/v1/contact-points": {"get", "post"},
     "/api/v1/contact-points/{id}": {"get", "put", "delete"},
     "/api/v1/lookup": {"get"},
+    "/api/v1/statistics/requests": {"get"},
+    "/api/v1/statistics/directory": {"get"},
+    "/api/v1/statistics/events": {"get"},
 }
 # The filters API.md lists for each list route.
 REQUIRED_QUERY: dict[str, set[str]] = {
@@ -110,6 +113,8 @@ REQUIRED_QUERY: dict[str, set[str]] = {
         "cursor",
     },
     "/api/v1/lookup": {"jurisdiction", "competence", "language", "q"},
+    "/api/v1/statistics/requests": {"from", "to", "group_by"},
+    "/api/v1/statistics/events": {"from", "to"},
 }
 
 

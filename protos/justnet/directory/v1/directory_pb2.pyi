@@ -459,3 +459,35 @@ class LookupToken(_message.Message):
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     token: str
     def __init__(self, token: _Optional[str] = ...) -> None: ...
+
+class DirectoryStatisticsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DirectoryStatisticsGroup(_message.Message):
+    __slots__ = ("jurisdiction", "authorities", "contact_points", "routing_profiles", "records", "confirmed_within_12_months", "confirmed_share", "term_ended_without_successor")
+    JURISDICTION_FIELD_NUMBER: _ClassVar[int]
+    AUTHORITIES_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_POINTS_FIELD_NUMBER: _ClassVar[int]
+    ROUTING_PROFILES_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMED_WITHIN_12_MONTHS_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMED_SHARE_FIELD_NUMBER: _ClassVar[int]
+    TERM_ENDED_WITHOUT_SUCCESSOR_FIELD_NUMBER: _ClassVar[int]
+    jurisdiction: str
+    authorities: int
+    contact_points: int
+    routing_profiles: int
+    records: int
+    confirmed_within_12_months: int
+    confirmed_share: float
+    term_ended_without_successor: int
+    def __init__(self, jurisdiction: _Optional[str] = ..., authorities: _Optional[int] = ..., contact_points: _Optional[int] = ..., routing_profiles: _Optional[int] = ..., records: _Optional[int] = ..., confirmed_within_12_months: _Optional[int] = ..., confirmed_share: _Optional[float] = ..., term_ended_without_successor: _Optional[int] = ...) -> None: ...
+
+class DirectoryStatistics(_message.Message):
+    __slots__ = ("groups", "computed_at")
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    COMPUTED_AT_FIELD_NUMBER: _ClassVar[int]
+    groups: _containers.RepeatedCompositeFieldContainer[DirectoryStatisticsGroup]
+    computed_at: _timestamp_pb2.Timestamp
+    def __init__(self, groups: _Optional[_Iterable[_Union[DirectoryStatisticsGroup, _Mapping]]] = ..., computed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -144,6 +144,11 @@ class DirectoryServiceStub:
                 request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ImportDirectoryRequest.SerializeToString,
                 response_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ImportDirectoryResponse.FromString,
                 _registered_method=True)
+        self.GetDirectoryStatistics = channel.unary_unary(
+                '/justnet.directory.v1.DirectoryService/GetDirectoryStatistics',
+                request_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.DirectoryStatisticsRequest.SerializeToString,
+                response_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.DirectoryStatistics.FromString,
+                _registered_method=True)
 
 
 class DirectoryServiceServicer:
@@ -290,6 +295,13 @@ class DirectoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetDirectoryStatistics(self, request, context):
+        """Statistics (editors): how current this network's own records are, per state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DirectoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -402,6 +414,11 @@ def add_DirectoryServiceServicer_to_server(servicer, server):
                     servicer.ImportDirectory,
                     request_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ImportDirectoryRequest.FromString,
                     response_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.ImportDirectoryResponse.SerializeToString,
+            ),
+            'GetDirectoryStatistics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDirectoryStatistics,
+                    request_deserializer=justnet_dot_directory_dot_v1_dot_directory__pb2.DirectoryStatisticsRequest.FromString,
+                    response_serializer=justnet_dot_directory_dot_v1_dot_directory__pb2.DirectoryStatistics.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -998,6 +1015,33 @@ class DirectoryService:
             '/justnet.directory.v1.DirectoryService/ImportDirectory',
             justnet_dot_directory_dot_v1_dot_directory__pb2.ImportDirectoryRequest.SerializeToString,
             justnet_dot_directory_dot_v1_dot_directory__pb2.ImportDirectoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDirectoryStatistics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.directory.v1.DirectoryService/GetDirectoryStatistics',
+            justnet_dot_directory_dot_v1_dot_directory__pb2.DirectoryStatisticsRequest.SerializeToString,
+            justnet_dot_directory_dot_v1_dot_directory__pb2.DirectoryStatistics.FromString,
             options,
             channel_credentials,
             insecure,

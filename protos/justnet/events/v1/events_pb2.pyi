@@ -295,3 +295,51 @@ class RegistrationUpdate(_message.Message):
     state: str
     waitlist_position: int
     def __init__(self, event_id: _Optional[str] = ..., registration_id: _Optional[str] = ..., state: _Optional[str] = ..., waitlist_position: _Optional[int] = ...) -> None: ...
+
+class EventStatisticsRequest(_message.Message):
+    __slots__ = ("from_date", "to_date")
+    FROM_DATE_FIELD_NUMBER: _ClassVar[int]
+    TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    from_date: str
+    to_date: str
+    def __init__(self, from_date: _Optional[str] = ..., to_date: _Optional[str] = ...) -> None: ...
+
+class EventStatisticsGroup(_message.Message):
+    __slots__ = ("network", "kind", "registrations", "confirmed", "waitlisted", "cancelled", "attended", "attendance_share")
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REGISTRATIONS_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMED_FIELD_NUMBER: _ClassVar[int]
+    WAITLISTED_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    ATTENDED_FIELD_NUMBER: _ClassVar[int]
+    ATTENDANCE_SHARE_FIELD_NUMBER: _ClassVar[int]
+    network: str
+    kind: str
+    registrations: int
+    confirmed: int
+    waitlisted: int
+    cancelled: int
+    attended: int
+    attendance_share: float
+    def __init__(self, network: _Optional[str] = ..., kind: _Optional[str] = ..., registrations: _Optional[int] = ..., confirmed: _Optional[int] = ..., waitlisted: _Optional[int] = ..., cancelled: _Optional[int] = ..., attended: _Optional[int] = ..., attendance_share: _Optional[float] = ...) -> None: ...
+
+class EventKindCount(_message.Message):
+    __slots__ = ("kind", "events")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    events: int
+    def __init__(self, kind: _Optional[str] = ..., events: _Optional[int] = ...) -> None: ...
+
+class EventStatistics(_message.Message):
+    __slots__ = ("from_date", "to_date", "groups", "events")
+    FROM_DATE_FIELD_NUMBER: _ClassVar[int]
+    TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    from_date: str
+    to_date: str
+    groups: _containers.RepeatedCompositeFieldContainer[EventStatisticsGroup]
+    events: _containers.RepeatedCompositeFieldContainer[EventKindCount]
+    def __init__(self, from_date: _Optional[str] = ..., to_date: _Optional[str] = ..., groups: _Optional[_Iterable[_Union[EventStatisticsGroup, _Mapping]]] = ..., events: _Optional[_Iterable[_Union[EventKindCount, _Mapping]]] = ...) -> None: ...

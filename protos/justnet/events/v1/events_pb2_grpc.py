@@ -89,6 +89,11 @@ class EventsServiceStub:
                 request_serializer=justnet_dot_events_dot_v1_dot_events__pb2.GetCalendarRequest.SerializeToString,
                 response_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.Calendar.FromString,
                 _registered_method=True)
+        self.GetEventStatistics = channel.unary_unary(
+                '/justnet.events.v1.EventsService/GetEventStatistics',
+                request_serializer=justnet_dot_events_dot_v1_dot_events__pb2.EventStatisticsRequest.SerializeToString,
+                response_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.EventStatistics.FromString,
+                _registered_method=True)
 
 
 class EventsServiceServicer:
@@ -167,6 +172,13 @@ class EventsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetEventStatistics(self, request, context):
+        """Statistics (editors): registrations and attendance at this network's own events.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EventsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -224,6 +236,11 @@ def add_EventsServiceServicer_to_server(servicer, server):
                     servicer.GetCalendar,
                     request_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.GetCalendarRequest.FromString,
                     response_serializer=justnet_dot_events_dot_v1_dot_events__pb2.Calendar.SerializeToString,
+            ),
+            'GetEventStatistics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEventStatistics,
+                    request_deserializer=justnet_dot_events_dot_v1_dot_events__pb2.EventStatisticsRequest.FromString,
+                    response_serializer=justnet_dot_events_dot_v1_dot_events__pb2.EventStatistics.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -523,6 +540,33 @@ class EventsService:
             '/justnet.events.v1.EventsService/GetCalendar',
             justnet_dot_events_dot_v1_dot_events__pb2.GetCalendarRequest.SerializeToString,
             justnet_dot_events_dot_v1_dot_events__pb2.Calendar.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEventStatistics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.events.v1.EventsService/GetEventStatistics',
+            justnet_dot_events_dot_v1_dot_events__pb2.EventStatisticsRequest.SerializeToString,
+            justnet_dot_events_dot_v1_dot_events__pb2.EventStatistics.FromString,
             options,
             channel_credentials,
             insecure,

@@ -472,3 +472,59 @@ class EventReceipt(_message.Message):
     applied: int
     head_hash: bytes
     def __init__(self, request_id: _Optional[str] = ..., held_seq: _Optional[int] = ..., applied: _Optional[int] = ..., head_hash: _Optional[bytes] = ...) -> None: ...
+
+class RequestStatisticsRequest(_message.Message):
+    __slots__ = ("from_date", "to_date", "group_by", "direction")
+    FROM_DATE_FIELD_NUMBER: _ClassVar[int]
+    TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    from_date: str
+    to_date: str
+    group_by: str
+    direction: str
+    def __init__(self, from_date: _Optional[str] = ..., to_date: _Optional[str] = ..., group_by: _Optional[str] = ..., direction: _Optional[str] = ...) -> None: ...
+
+class RequestStatisticsGroup(_message.Message):
+    __slots__ = ("direction", "key", "requests", "acknowledged", "executed", "refused", "overdue", "overdue_share", "refused_share", "median_days_to_acknowledge", "p90_days_to_acknowledge", "median_days_to_execute", "p90_days_to_execute")
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    EXECUTED_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_SHARE_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_SHARE_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_DAYS_TO_ACKNOWLEDGE_FIELD_NUMBER: _ClassVar[int]
+    P90_DAYS_TO_ACKNOWLEDGE_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_DAYS_TO_EXECUTE_FIELD_NUMBER: _ClassVar[int]
+    P90_DAYS_TO_EXECUTE_FIELD_NUMBER: _ClassVar[int]
+    direction: str
+    key: str
+    requests: int
+    acknowledged: int
+    executed: int
+    refused: int
+    overdue: int
+    overdue_share: float
+    refused_share: float
+    median_days_to_acknowledge: float
+    p90_days_to_acknowledge: float
+    median_days_to_execute: float
+    p90_days_to_execute: float
+    def __init__(self, direction: _Optional[str] = ..., key: _Optional[str] = ..., requests: _Optional[int] = ..., acknowledged: _Optional[int] = ..., executed: _Optional[int] = ..., refused: _Optional[int] = ..., overdue: _Optional[int] = ..., overdue_share: _Optional[float] = ..., refused_share: _Optional[float] = ..., median_days_to_acknowledge: _Optional[float] = ..., p90_days_to_acknowledge: _Optional[float] = ..., median_days_to_execute: _Optional[float] = ..., p90_days_to_execute: _Optional[float] = ...) -> None: ...
+
+class RequestStatistics(_message.Message):
+    __slots__ = ("group_by", "from_date", "to_date", "groups", "computed_at")
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    FROM_DATE_FIELD_NUMBER: _ClassVar[int]
+    TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    COMPUTED_AT_FIELD_NUMBER: _ClassVar[int]
+    group_by: str
+    from_date: str
+    to_date: str
+    groups: _containers.RepeatedCompositeFieldContainer[RequestStatisticsGroup]
+    computed_at: _timestamp_pb2.Timestamp
+    def __init__(self, group_by: _Optional[str] = ..., from_date: _Optional[str] = ..., to_date: _Optional[str] = ..., groups: _Optional[_Iterable[_Union[RequestStatisticsGroup, _Mapping]]] = ..., computed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -79,6 +79,11 @@ class RequestsServiceStub:
                 request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ListOverdueRequest.SerializeToString,
                 response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ListRequestsResponse.FromString,
                 _registered_method=True)
+        self.GetRequestStatistics = channel.unary_unary(
+                '/justnet.requests.v1.RequestsService/GetRequestStatistics',
+                request_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.RequestStatisticsRequest.SerializeToString,
+                response_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.RequestStatistics.FromString,
+                _registered_method=True)
 
 
 class RequestsServiceServicer:
@@ -146,6 +151,13 @@ class RequestsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRequestStatistics(self, request, context):
+        """Statistics (editors): counts and timings per group, computed by SQL aggregation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RequestsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -193,6 +205,11 @@ def add_RequestsServiceServicer_to_server(servicer, server):
                     servicer.ListOverdue,
                     request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ListOverdueRequest.FromString,
                     response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.ListRequestsResponse.SerializeToString,
+            ),
+            'GetRequestStatistics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRequestStatistics,
+                    request_deserializer=justnet_dot_requests_dot_v1_dot_requests__pb2.RequestStatisticsRequest.FromString,
+                    response_serializer=justnet_dot_requests_dot_v1_dot_requests__pb2.RequestStatistics.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -438,6 +455,33 @@ class RequestsService:
             '/justnet.requests.v1.RequestsService/ListOverdue',
             justnet_dot_requests_dot_v1_dot_requests__pb2.ListOverdueRequest.SerializeToString,
             justnet_dot_requests_dot_v1_dot_requests__pb2.ListRequestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRequestStatistics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/justnet.requests.v1.RequestsService/GetRequestStatistics',
+            justnet_dot_requests_dot_v1_dot_requests__pb2.RequestStatisticsRequest.SerializeToString,
+            justnet_dot_requests_dot_v1_dot_requests__pb2.RequestStatistics.FromString,
             options,
             channel_credentials,
             insecure,
