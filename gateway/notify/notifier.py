@@ -119,6 +119,7 @@ class Notifier:
                 await self.run_once(self.clock())
                 failures = 0
             except grpc.aio.AioRpcError as exc:
+                stop_if_cancelled()  # a call cancelled by stop() ends as CANCELLED, not here
                 failures += 1
                 log.warning("notifier: a service did not answer (%s)", exc.code().name)
             except Exception:
