@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.auth_cache import AuthCache, access_change
+from gateway.console.i18n import LANGUAGES
 from gateway.models import (
     PasswordLinkRow,
     RecoveryCodeRow,
@@ -37,6 +38,8 @@ from services.common.timeutil import as_utc, utcnow
 from services.common.validation import Validator
 
 PASSWORD_LINK_TTL = timedelta(hours=24)
+NOTIFICATIONS = ("each", "digest", "off")  # mail: one per notice, a daily digest, none
+MAIL_LANGUAGES = tuple(LANGUAGES)
 SESSION_TTL = timedelta(hours=12)
 SECOND_FACTOR_TTL = timedelta(minutes=10)  # a half-signed-in session must finish soon
 MIN_PASSWORD = 12
@@ -69,6 +72,7 @@ class Person:
     language: str
     created_at: datetime
     disabled_at: datetime | None
+    notifications: str = "each"  # mail: each, digest, off
 
     @property
     def principal(self) -> str:
@@ -96,6 +100,7 @@ class Person:
             language=row.language,
             created_at=row.created_at,
             disabled_at=row.disabled_at,
+            notifications=row.notifications or "each",
         )
 
 
@@ -208,6 +213,14 @@ class AccountStore:
 
     async def set_language(self, user_id: str, language: str) -> None:
         await self._update(user_id, language=language[:8])
+
+    async def set_mail_preferences(self, user_id: str, notifications: str, language: str) -> None:
+        """How the person gets mail (each, digest, off) and in which language."""
+        v = Validator()
+        notifications = v.choice("notifications", notifications, NOTIFICATIONS)
+        language = v.choice("mail_language", language, MAIL_LANGUAGES)
+        v.raise_if_errors()
+        await self._update(user_id, notifications=notifications, language=language)
 
     async def disable(self, user_id: str) -> Person:
         """Ends every session and token of the person at once."""

@@ -16,6 +16,7 @@ from gateway.auth_cache import AuthCache
 from gateway.clients import ServiceClients
 from gateway.console.web import ACCOUNTS, console_middleware
 from gateway.lookup_watch import LookupTokenWatch
+from gateway.notify import notifier_ctx
 from gateway.problems import Handler, problem_middleware
 from gateway.render import JsonFragments, LookupAnswers
 from gateway.routes import (
@@ -110,6 +111,7 @@ def create_app(settings: NodeSettings, *, clients: ServiceClients | None = None)
     app.cleanup_ctx.append(services_ctx)
     app.cleanup_ctx.append(tokens_ctx)
     app.cleanup_ctx.append(audit_ctx)
+    app.cleanup_ctx.append(notifier_ctx)  # mail, when enabled
     operations = [op for table in ROUTE_TABLES for op in table.operations]
     for table in ROUTE_TABLES:
         table.install(app)

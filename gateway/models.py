@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -32,6 +32,8 @@ class UserRow(Base):
     language: Mapped[str] = mapped_column(String(8), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Mail notifications: "each" (one mail per notice), "digest" (one a day), "off".
+    notifications: Mapped[str] = mapped_column(String(8), default="each", server_default="each")
 
 
 class TokenRow(Base):
@@ -128,3 +130,41 @@ class AuditRow(Base):
     trace_id: Mapped[str] = mapped_column(String(32), default="")
 
     __table_args__ = (Index("ix_gateway_audit_at", "at"),)
+
+
+class MailRow(Base):
+    """A mail to one person (gateway/notify/): written once per `dedup_key` (what it is
+    about and for whom, plus the day for reminders and digests), then sent with backoff.
+    Holds the person's id, never their address, which is read when sending."""
+
+    __tablename__ = "gateway_mail_outbox"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(300), unique=True)
+    user_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    # pending (to send), held (for the person's daily digest), digested (went in one),
+    # sent, failed (the server refused it for good), dropped (the person opted out or
+    # was disabled before it went)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str] = mapped_column(String(300), default="")  # a code, no addresses
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        Index("ix_gateway_mail_outbox_due", "state", "next_attempt_at"),
+        Index("ix_gateway_mail_outbox_user_state", "user_id", "state"),
+    )
+
+
+class NoticeCursorRow(Base):
+    """How far the notifier has handled one service's notices (NoticeFeed)."""
+
+    __tablename__ = "gateway_notice_cursors"
+
+    feed: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -195,6 +195,7 @@ async def requests_world(tmp_path: Path, postgres: bool = False) -> AsyncIterato
         share: str = "default",
         events_database_url: str | None = None,
         max_document_bytes: int | None = None,
+        gateway_database_url: str | None = None,
     ) -> ReqNode:
         config = write_node(tmp_path / network, network, network, MEMBERS[network], None)
         settings = load_settings(config)
@@ -214,6 +215,10 @@ async def requests_world(tmp_path: Path, postgres: bool = False) -> AsyncIterato
         if events_database_url:
             settings = replace(
                 settings, events=replace(settings.events, database_url=events_database_url)
+            )
+        if gateway_database_url:
+            settings = replace(
+                settings, gateway=replace(settings.gateway, database_url=gateway_database_url)
             )
         for migrate in (
             directory.migrate,

@@ -265,11 +265,44 @@ def _own_session(request: web.Request) -> ConsoleSession:
     return session
 
 
+def _mail_choices() -> dict[str, object]:
+    return {
+        "notification_choices": [
+            ("each", _("A mail for each notification")),
+            ("digest", _("One digest a day")),
+            ("off", _("No mail")),
+        ],
+        "language_choices": list(i18n.LANGUAGES.items()),
+    }
+
+
 @routes.get(f"{PREFIX}/account")
 async def account_page(request: web.Request) -> web.Response:
     session = _own_session(request)
-    left = await request.app[ACCOUNTS].recovery_codes_left(session.person.id)
-    return render(request, "account.html", {"person": session.person, "codes_left": left})
+    person = await request.app[ACCOUNTS].require(session.person.id)  # current choices
+    left = await request.app[ACCOUNTS].recovery_codes_left(person.id)
+    context = {"person": person, "codes_left": left, "saved": "saved" in request.query}
+    return render(request, "account.html", {**context, **_mail_choices()})
+
+
+@routes.post(f"{PREFIX}/account/notifications")
+async def account_notifications(request: web.Request) -> web.Response:
+    """The person's mail: each notification, a daily digest or none, and its language."""
+    session = _own_session(request)
+    data = await form(request)
+    accounts = request.app[ACCOUNTS]
+    try:
+        await accounts.set_mail_preferences(
+            session.person.id,
+            str(data.get("notifications", ""))[:16],
+            str(data.get("mail_language", ""))[:8],
+        )
+    except InvalidInput as exc:
+        person = await accounts.require(session.person.id)
+        left = await accounts.recovery_codes_left(person.id)
+        context = {"person": person, "codes_left": left, "errors": exc.errors, "saved": False}
+        return render(request, "account.html", {**context, **_mail_choices()}, status=400)
+    return see_other(f"{PREFIX}/account?saved")
 
 
 @routes.get(f"{PREFIX}/account/second-factor")

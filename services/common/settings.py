@@ -52,6 +52,21 @@ EXTRA_KEYS = {
     "gateway": ("max_body_bytes", "public_url", "scrape_token"),
 }
 TELEMETRY_KEYS = ("keep_spans", "log_level")
+# Mail to people (the gateway's notifier); off unless enabled.
+MAIL_KEYS = (
+    "enabled",
+    "host",
+    "port",
+    "security",
+    "username",
+    "password",
+    "password_file",
+    "from_address",
+    "reminder_days",
+    "digest_hour",
+    "timeout_seconds",
+)
+MAIL_SECURITY = ("starttls", "tls", "none")
 
 
 class SettingsError(Exception):
@@ -132,6 +147,23 @@ class TelemetrySettings:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    """SMTP for notifications (README, "Mail"). The password comes from `password_file` or
+    `JUSTNET_MAIL_PASSWORD` and is kept out of repr, so it never reaches a log line."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 587
+    security: str = "starttls"  # starttls | tls (implicit, port 465) | none
+    username: str = ""
+    password: str = field(default="", repr=False)
+    from_address: str = ""
+    reminder_days: int = 3  # reminders this many days before a due date
+    digest_hour: int = 7  # daily digests go from this hour (UTC)
+    timeout_seconds: int = 30
+
+
+@dataclass(frozen=True)
 class NodeSettings:
     network: str
     name: str
@@ -143,6 +175,7 @@ class NodeSettings:
     federation: FederationSettings
     gateway: GatewaySettings
     telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
+    mail: MailSettings = field(default_factory=MailSettings)
     peers: tuple[PeerSettings, ...] = ()
     config_path: Path | None = None
 
@@ -213,12 +246,13 @@ def setting_names() -> tuple[str, ...]:
             f"JUSTNET_{svc}_{key}".upper() for key in (*SERVICE_KEYS, *EXTRA_KEYS.get(svc, ()))
         ]
     names += [f"JUSTNET_TELEMETRY_{key.upper()}" for key in TELEMETRY_KEYS]
+    names += [f"JUSTNET_MAIL_{key.upper()}" for key in MAIL_KEYS]
     return tuple(names)
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     merged: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
-    sections = (*SERVICES, "telemetry")
+    sections = (*SERVICES, "telemetry", "mail")
     for key, value in env.items():
         if not key.startswith("JUSTNET_") or key in NOT_SETTINGS:
             continue
@@ -289,6 +323,17 @@ class _Reader:
             raise SettingsError(self._name(key), f"must be between {low} and {high}, not {value}")
         return value
 
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.table.get(key, default)
+        if isinstance(value, _EnvValue):
+            words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+            if value.text.strip().lower() not in words:
+                raise SettingsError(self._name(key), f"must be true or false, not {value.text!r}")
+            return words[value.text.strip().lower()]
+        if not isinstance(value, bool):
+            raise SettingsError(self._name(key), f"must be true or false, not {value!r}")
+        return value
+
     def strings(self, key: str, default: list[str]) -> list[str]:
         value = self.table.get(key, default)
         if isinstance(value, _EnvValue):
@@ -316,7 +361,7 @@ def check_database_url(setting: str, url: str) -> str:
 
 
 def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> NodeSettings:
-    top = _Reader(raw, "", {*TOP_KEYS, "peers", *SERVICES, "telemetry"})
+    top = _Reader(raw, "", {*TOP_KEYS, "peers", *SERVICES, "telemetry", "mail"})
     network = top.text("network").upper()
     if not NETWORK_CODE.match(network):
         raise SettingsError(
@@ -398,6 +443,7 @@ def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> Nod
         keep_spans=tel.integer("keep_spans", 2000, low=0, high=1_000_000), log_level=log_level
     )
     peers = tuple(_peer(i, p) for i, p in enumerate(raw.get("peers", [])))
+    mail = _mail(raw.get("mail", {}), base_dir)
     return NodeSettings(
         network=network,
         name=name,
@@ -409,9 +455,44 @@ def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> Nod
         federation=federation,
         gateway=gateway,
         telemetry=telemetry,
+        mail=mail,
         peers=peers,
         config_path=config_path,
     )
+
+
+def _mail(table: Any, base_dir: Path) -> MailSettings:
+    if not isinstance(table, dict):
+        raise SettingsError("mail", "must be a table")
+    r = _Reader(table, "mail", set(MAIL_KEYS))
+    security = r.text("security", "starttls").lower()
+    if security not in MAIL_SECURITY:
+        raise SettingsError(r._name("security"), f"one of {', '.join(MAIL_SECURITY)}")
+    password = r.text("password", "")
+    password_file = r.text("password_file", "")
+    if password_file:
+        path = Path(password_file)
+        path = path if path.is_absolute() else base_dir / path
+        try:
+            password = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            message = f"cannot read it: {exc.strerror}"
+            raise SettingsError(r._name("password_file"), message) from None
+    mail = MailSettings(
+        enabled=r.boolean("enabled", False),
+        host=_check_host(r._name("host"), r.text("host", "127.0.0.1")),
+        port=r.integer("port", 465 if security == "tls" else 587),
+        security=security,
+        username=r.text("username", ""),
+        password=password,
+        from_address=r.text("from_address", "").strip(),
+        reminder_days=r.integer("reminder_days", 3, low=0, high=60),
+        digest_hour=r.integer("digest_hour", 7, low=0, high=23),
+        timeout_seconds=r.integer("timeout_seconds", 30, low=1, high=600),
+    )
+    if mail.enabled and "@" not in mail.from_address:
+        raise SettingsError(r._name("from_address"), "an e-mail address is needed to send mail")
+    return mail
 
 
 def _peer(index: int, table: Any) -> PeerSettings:

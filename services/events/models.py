@@ -18,6 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import new_metadata
 from services.common.handoff import HandoffColumns
+from services.common.notices import NoticeColumns
 from services.common.replication.columns import ChangeColumns, CursorColumns, RecordColumns
 
 
@@ -101,3 +102,11 @@ class HandoffRow(HandoffColumns, Base):
     change it reports, until federation takes it (services/events/messages.py)."""
 
     __tablename__ = "events_handoff"
+
+
+class NoticeRow(NoticeColumns, Base):
+    """A registrant of this network moved up from a waitlist (here, or told by the
+    organising node), in commit order: what the gateway's notifier follows
+    (services/common/notices.py)."""
+
+    __tablename__ = "events_notices"

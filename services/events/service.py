@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc
+from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc, notices_pb2, notices_pb2_grpc
 from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
 from justnet.events.v1 import events_pb2, events_pb2_grpc
 from justnet.federation.v1 import federation_pb2_grpc
@@ -18,11 +18,12 @@ from services.common.db import create_engine
 from services.common.handoff import Handoff
 from services.common.identity import Caller
 from services.common.internal import InternalCredential
+from services.common.notices import NoticeFeedServicer
 from services.common.replication import Changes, ReplicaFeedServicer
 from services.common.server import create_server
 from services.common.settings import NodeSettings
 from services.events.logic import EventsLogic, Peers
-from services.events.models import HandoffRow
+from services.events.models import HandoffRow, NoticeRow
 from services.events.servicer import EventsMailbox, EventsServicer
 from services.events.store import EventsStore
 
@@ -31,6 +32,7 @@ PACKAGE_DIR = Path(__file__).parent
 SERVICE_NAME = events_pb2.DESCRIPTOR.services_by_name["EventsService"].full_name
 MAILBOX_NAME = exchange_pb2.DESCRIPTOR.services_by_name["Mailbox"].full_name
 FEED_NAME = exchange_pb2.DESCRIPTOR.services_by_name["ReplicaFeed"].full_name
+NOTICES_NAME = notices_pb2.DESCRIPTOR.services_by_name["NoticeFeed"].full_name
 
 
 class GrpcDirectory:
@@ -91,11 +93,15 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> EventsRun
         exchange_pb2_grpc.add_ReplicaFeedServicer_to_server(
             ReplicaFeedServicer(store, changes), server
         )
+        # Waitlist promotions, for the gateway's notifier.
+        notices_pb2_grpc.add_NoticeFeedServicer_to_server(
+            NoticeFeedServicer(engine, NoticeRow, settings.network), server
+        )
 
     own.started(handoff)
     server = await create_server(
         register,
-        [SERVICE_NAME, MAILBOX_NAME, FEED_NAME],
+        [SERVICE_NAME, MAILBOX_NAME, FEED_NAME, NOTICES_NAME],
         host=settings.events.host,
         port=settings.events.port if port is None else port,
         credential=credential,

@@ -23,15 +23,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from services.common.db import WRITE
 from services.common.errors import Conflict, InvalidInput, NotFound, ReadOnlyReplica
 from services.common.identity import Caller
+from services.common.notices import append_notices
 from services.common.paging import Page, decode_cursor, page_of, page_size
 from services.common.replication import ReplicaStore
 from services.common.timeutil import as_utc, utcnow
 from services.events import messages
 from services.events.kinds import KINDS
-from services.events.models import ChangeRow, EventRow, RegistrationRow, ReplicationCursorRow
+from services.events.models import (
+    ChangeRow,
+    EventRow,
+    NoticeRow,
+    RegistrationRow,
+    ReplicationCursorRow,
+)
 from services.events.validate import ACTIVE_STATES
 
 _WRITE_LOCK_KEY = 0x4A4E4556  # "JNEV": the events change log's advisory lock
+NOTICES_LOCK = 0x4A4E454E  # "JNEN": the events notices' advisory lock (PostgreSQL)
 # A member's registration for a peer's event only moves forward: answers and updates
 # may arrive out of order (a receipt's "waitlisted" after the owner's "confirmed").
 _RANK = {"pending": 0, "waitlisted": 1, "confirmed": 2, "refused": 3, "failed": 3, "cancelled": 4}
@@ -65,6 +73,26 @@ def person_key(
             return contact_point_id
         return f"{network}/contact/{contact_point_id}"[:600]
     return f"{network}/{subject}/{name.casefold()}"[:600]
+
+
+async def _promoted(
+    session: AsyncSession, rows: Sequence[RegistrationRow], now: datetime, title: str = ""
+) -> None:
+    """Registrants moved up from a waitlist, for the notifier, in the same transaction
+    (`title`: the event's, when it is this node's own)."""
+    notices = [
+        NoticeRow(
+            kind="waitlist_promoted",
+            record_id=r.id,
+            subject=r.subject,
+            about_id=r.event_id,
+            title=title or r.event_title,
+            at=now,
+        )
+        for r in rows
+        if r.subject
+    ]
+    await append_notices(session, notices, NOTICES_LOCK)
 
 
 class EventsStore(ReplicaStore):
@@ -214,11 +242,15 @@ class EventsStore(ReplicaStore):
         )
         if free is not None:
             stmt = stmt.limit(free)
-        for reg in (await session.scalars(stmt)).all():
+        promoted = list((await session.scalars(stmt)).all())
+        for reg in promoted:
             reg.state = "confirmed"
             reg.updated_at = now
             if reg.network != self.local_network and reg.message_id:
                 await session.merge(messages.update(reg, "confirmed", now))  # tell them
+        # This network's own people are told by mail (a peer's, by their own node).
+        local = [r for r in promoted if r.network == self.local_network]
+        await _promoted(session, local, now, event.title)
 
     async def register(
         self,
@@ -326,6 +358,8 @@ class EventsStore(ReplicaStore):
                 # An older answer arriving late (the receipt's "waitlisted" after the
                 # owner's "confirmed" update), or cancelled here meanwhile.
                 return row
+            if row.state == "waitlisted" and state == "confirmed":
+                await _promoted(session, [row], now)
             row.state = state
             row.queue_no = position
             row.reason = reason[:500]

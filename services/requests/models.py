@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import new_metadata
 from services.common.handoff import HandoffColumns
+from services.common.notices import NoticeColumns
 
 
 class Base(AsyncAttrs, DeclarativeBase):
@@ -170,3 +171,10 @@ class BlobRow(Base):
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     part: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class NoticeRow(NoticeColumns, Base):
+    """Each event a request's chain gained here (this node's or the peer's), in commit
+    order: what the gateway's notifier follows (services/common/notices.py)."""
+
+    __tablename__ = "requests_notices"

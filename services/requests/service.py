@@ -6,31 +6,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc
+from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc, notices_pb2, notices_pb2_grpc
 from justnet.directory.v1 import directory_pb2_grpc
 from justnet.federation.v1 import federation_pb2 as fpb
 from justnet.federation.v1 import federation_pb2_grpc
-from justnet.requests.v1 import requests_pb2, requests_pb2_grpc
+from justnet.requests.v1 import reminders_pb2, reminders_pb2_grpc, requests_pb2, requests_pb2_grpc
 
 from services.common import lifecycle
 from services.common.handoff import Handoff
 from services.common.identity import Caller
 from services.common.internal import InternalCredential
 from services.common.keyring import load_identity
+from services.common.notices import NoticeFeedServicer
 from services.common.server import create_server
 from services.common.settings import NodeSettings
 from services.requests.chain import KeyRing
 from services.requests.documents.blobs import blob_store
 from services.requests.documents.sealing import Sealer
 from services.requests.logic import RequestsLogic
-from services.requests.models import MessageRow
+from services.requests.models import MessageRow, NoticeRow
 from services.requests.planner import Planner
+from services.requests.reminders import RemindersServicer
 from services.requests.servicer import MailboxServicer, RequestsServicer
 from services.requests.store import RequestsStore
 
 PACKAGE_DIR = Path(__file__).parent
 SERVICE_NAME = requests_pb2.DESCRIPTOR.services_by_name["RequestsService"].full_name
 MAILBOX_NAME = exchange_pb2.DESCRIPTOR.services_by_name["Mailbox"].full_name
+NOTICES_NAME = notices_pb2.DESCRIPTOR.services_by_name["NoticeFeed"].full_name
+REMINDERS_NAME = reminders_pb2.DESCRIPTOR.services_by_name["RequestReminders"].full_name
 
 
 async def migrate(settings: NodeSettings) -> str | None:
@@ -76,6 +80,10 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> RequestsR
     def register(server: grpc.aio.Server) -> None:
         requests_pb2_grpc.add_RequestsServiceServicer_to_server(RequestsServicer(logic), server)
         exchange_pb2_grpc.add_MailboxServicer_to_server(MailboxServicer(logic), server)
+        # For the gateway's notifier: what happened (notices) and what is due (reminders).
+        notices = NoticeFeedServicer(engine, NoticeRow, settings.network)
+        notices_pb2_grpc.add_NoticeFeedServicer_to_server(notices, server)
+        reminders_pb2_grpc.add_RequestRemindersServicer_to_server(RemindersServicer(logic), server)
 
     # Messages for the other side, written with the events they carry.
     handoff = Handoff(
@@ -92,7 +100,7 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> RequestsR
     own.started(handoff)
     server = await create_server(
         register,
-        [SERVICE_NAME, MAILBOX_NAME],
+        [SERVICE_NAME, MAILBOX_NAME, NOTICES_NAME, REMINDERS_NAME],
         host=settings.requests.host,
         port=settings.requests.port if port is None else port,
         credential=credential,

@@ -20,16 +20,19 @@ from services.common.db import WRITE, session_factory
 from services.common.errors import Conflict, InvalidInput, VersionMismatch
 from services.common.identity import Caller
 from services.common.ids import is_id
+from services.common.notices import append_notices
 from services.requests.models import (
     ChainEventRow,
     DocumentRow,
     MessageRow,
+    NoticeRow,
     ReceivedRow,
     RequestRow,
 )
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+NOTICES_LOCK = 0x4A4E5251  # "JNRQ": the requests notices' advisory lock (PostgreSQL)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,17 @@ class NewEvent:
     event: bytes
     key_id: str
     signature: bytes
+
+
+async def _notices(session: AsyncSession, request_id: str, events: Sequence[NewEvent]) -> None:
+    """Each new event, for the notifier to follow, in the transaction that stores it."""
+    rows = [
+        NoticeRow(
+            kind="request_event", record_id=request_id, event_seq=e.seq, status=e.status, at=e.at
+        )
+        for e in events
+    ]
+    await append_notices(session, rows, NOTICES_LOCK)
 
 
 class RequestsStore:
@@ -183,6 +197,7 @@ class RequestsStore:
                 await session.execute(
                     update(DocumentRow).where(DocumentRow.id == document_id).values(**values)
                 )
+            await _notices(session, request_id, events)
         return row
 
     async def update_draft(
@@ -243,6 +258,7 @@ class RequestsStore:
                 row.last_seq = events[-1].seq
             session.add_all(documents)
             session.add(inbox)
+            await _notices(session, request_id, events)
         return True
 
     async def incoming(

@@ -237,6 +237,13 @@ def test_people_invite_role_disable_tokens_and_audit(
         person_page.wait_for_url("**/console/lookup**")
         person_page.goto(f"{sea.url}/console/account")
         expect(person_page.locator("main")).to_contain_text(email)
+        # Their mail: one digest a day, in French.
+        person_page.get_by_label("Mail notifications").select_option("digest")
+        person_page.get_by_label("Language of the mails").select_option("fr")
+        person_page.get_by_role("button", name="Save mail settings").click()
+        expect(person_page.get_by_role("status")).to_contain_text("Your mail settings are saved")
+        expect(person_page.get_by_label("Mail notifications")).to_have_value("digest")
+        check_page(person_page, "account-mail")
 
         # The admin opens their page and makes them an editor.
         page.get_by_role("link", name=name).click()

@@ -26,6 +26,7 @@ import yaml
 from services.cli.main import build_parser
 from services.common.settings import (
     GRPC_SERVICES,
+    MAIL_KEYS,
     NOT_SETTINGS,
     SERVICES,
     SettingsError,
@@ -48,6 +49,10 @@ DEFAULTED = {
     "JUSTNET_REQUESTS_MAX_DOCUMENT_BYTES": "the default (25 MiB) suits every network",
     "JUSTNET_GATEWAY_SCRAPE_TOKEN": "the gateway reads it from the optional justnet-scrape "
     "Secret; unset, only admin tokens scrape",
+    **{
+        f"JUSTNET_MAIL_{key.upper()}": "mail is off until the operator configures SMTP (README)"
+        for key in MAIL_KEYS
+    },
 }
 # Secrets the operator creates (README): never in git, so absent from a render.
 OPERATOR_SECRETS = {

@@ -29,12 +29,12 @@ async def test_every_service_upgrades_an_empty_database(
     )
     assert await directory.migrate(settings) == "0004"
     assert await federation.migrate(settings) == "0007"
-    assert await events.migrate(settings) == "0003"
-    assert await migrate_gateway(settings) == "0002"
-    assert await requests.migrate(settings) == "0005"
+    assert await events.migrate(settings) == "0004"
+    assert await migrate_gateway(settings) == "0003"
+    assert await requests.migrate(settings) == "0006"
     # Running again is a no-op.
     assert await directory.migrate(settings) == "0004"
-    assert await events.migrate(settings) == "0003"
+    assert await events.migrate(settings) == "0004"
     engine = create_engine(database_url, instrument=False)
     try:
         async with engine.connect() as conn:
