@@ -47,6 +47,7 @@ DEFAULTED = {
     "JUSTNET_GATEWAY_MAX_BODY_BYTES": "the default (1 MiB) suits every network",
     "JUSTNET_GATEWAY_SCRAPE_TOKEN": "the gateway reads it from the optional justnet-scrape "
     "Secret; unset, only admin tokens scrape",
+    "JUSTNET_TELEMETRY_SAMPLE_RATIO": "the manifests set OTEL_TRACES_SAMPLER, which overrides it",
 }
 # Secrets the operator creates (README): never in git, so absent from a render.
 OPERATOR_SECRETS = {
