@@ -113,7 +113,9 @@ async def node_metrics(clients: ServiceClients) -> bytes:
 
     replies = await asyncio.gather(*(one(c) for c in clients.channels.values()))
     merged = _Families()
-    merged.add("gateway", REGISTRY.collect())
+    # The gateway's process: `node` when it hosts all five services (their metrics are one
+    # registry; rpc_service tells the services apart there).
+    merged.add(telemetry.current().service_name, REGISTRY.collect())
     for reply in replies:
         if reply is not None and reply.instance != telemetry.INSTANCE:
             merged.add(reply.service, text_string_to_metric_families(reply.text))

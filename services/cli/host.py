@@ -85,6 +85,8 @@ async def stop_all(started: list[tuple[str, Stoppable]]) -> None:
             log.exception(
                 "the %s service did not stop cleanly", service, extra={"service": service}
             )
+        else:
+            log.info("stopped the %s service", service, extra={"service": service})
 
 
 async def serve_all(settings: NodeSettings) -> None:

@@ -68,6 +68,9 @@ class KeepErrorsSampler(Sampler):
         return f"KeepErrorsSampler{{{self.ratio}}}"
 
 
-def from_environment() -> bool:
-    """Whether OTEL_TRACES_SAMPLER chooses the sampler (the SDK then reads it itself)."""
-    return bool(os.environ.get(ENV_SAMPLER, "").strip())
+def choose(ratio: float) -> KeepErrorsSampler | None:
+    """The node's sampler, or None when OTEL_TRACES_SAMPLER chooses one (the SDK's
+    TracerProvider then reads it and OTEL_TRACES_SAMPLER_ARG itself)."""
+    if os.environ.get(ENV_SAMPLER, "").strip():
+        return None
+    return KeepErrorsSampler(ratio)

@@ -305,7 +305,7 @@ def setup(
             semconv.NETWORK: network,
         }
     )
-    sampler = None if sampling.from_environment() else KeepErrorsSampler(sample_ratio)
+    sampler = sampling.choose(sample_ratio)
     tracer_provider, buffer = tracer_provider_for(resource, sampler, keep_spans, service_name)
     if span_exporter is not None:
         # Tests read spans synchronously; production batches.
