@@ -1,5 +1,6 @@
-"""All five services of a node in one process and one event loop (`justnet serve all`,
-which `justnet up --processes one` runs).
+"""All five services of a node in one process and one event loop: `justnet up
+--processes one` (in its own process: `run_here`) and `justnet serve all` (`serve_all`, what
+`justnet demo --processes one` starts for each node).
 
 Each service is started by its own `start(settings)`, exactly as its own process would
 start it: its own gRPC server on its own port with the same settings, so callers and
@@ -12,6 +13,7 @@ the spans it records, in calls and in its background loops, name it (telemetry.p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -93,3 +95,38 @@ async def serve_all(settings: NodeSettings) -> None:
     """Runs the whole node until SIGTERM or SIGINT."""
     started = await start_all(settings)
     await run_until_signalled(lambda: stop_all(started))
+
+
+async def _start_until_healthy(settings: NodeSettings) -> list[tuple[str, Stoppable]]:
+    from services.cli.nodes import wait_healthy
+
+    started = await start_all(settings)
+    try:
+        await wait_healthy(settings.gateway.url, [])
+    except BaseException:
+        await stop_all(started)
+        raise
+    return started
+
+
+async def run_here(settings: NodeSettings, announce: Callable[[], None] | None) -> int:
+    """`justnet up --processes one`: the node in this very process (no supervisor process
+    beside it), healthy as `justnet up` waits for it, until SIGTERM or SIGINT."""
+    from services.cli.nodes import ready_unless_stopped, stop_on_signal
+    from services.cli.serve import ALL, prepare
+
+    prepare(ALL, settings)
+    with stop_on_signal() as stopping:
+        starting = asyncio.ensure_future(_start_until_healthy(settings))
+        if not await ready_unless_stopped(starting, stopping):
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting  # stopped while starting: what had started is stopped
+            return 0
+        started = starting.result()
+        try:
+            if announce is not None:
+                announce()
+            await stopping.wait()
+            return 0
+        finally:
+            await stop_all(started)

@@ -201,10 +201,16 @@ def announce_node(settings: NodeSettings) -> None:
 async def run_node(
     settings: NodeSettings, processes: str = DEFAULT_PROCESSES, announce: bool = True
 ) -> int:
-    """Starts the node's processes, waits until healthy, then until a signal or a crash."""
+    """Starts the node's services (in this process with `one`, in five others with `each`),
+    waits until healthy, then until a signal (or, with `each`, a process's crash)."""
+    from services.cli import host
     from services.cli import migrate as migrate_mod
 
     await migrate_mod.migrate_all(settings)
+    if processes == "one":
+        return await host.run_here(
+            settings, (lambda: announce_node(settings)) if announce else None
+        )
     children: list[Child] = []
     with stop_on_signal() as stopping:
         try:

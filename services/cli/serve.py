@@ -12,7 +12,9 @@ from services.common.settings import SERVICES, NodeSettings, SettingsError
 ALL = "all"
 
 
-async def serve(service: str, settings: NodeSettings) -> None:
+def prepare(service: str, settings: NodeSettings) -> None:
+    """What every process of a node does first: check the internal credential, then set
+    up its telemetry (`service` is `all` for a process hosting the five)."""
     # Without the node's internal credential the services would trust none of the node's
     # calls (services/common/internal.py): a process that has none does not start.
     if not InternalCredential(settings.data_dir).value():
@@ -33,6 +35,10 @@ async def serve(service: str, settings: NodeSettings) -> None:
         keep_spans=settings.telemetry.keep_spans * hosted,
         sample_ratio=settings.telemetry.sample_ratio,
     )
+
+
+async def serve(service: str, settings: NodeSettings) -> None:
+    prepare(service, settings)
     if service == ALL:
         from services.cli.host import serve_all
 

@@ -67,6 +67,10 @@ def service_scope(service: str) -> Iterator[None]:
         _service_scope.reset(token)
 
 
+def service_in_scope() -> str | None:
+    return _service_scope.get()
+
+
 def set_service_scope(service: str) -> None:
     """`service_scope` without the reset, for a task that ends with the call it serves."""
     _service_scope.set(service)
