@@ -44,9 +44,10 @@ from services.common.version import VERSION
 NAMESPACE = "justnet"
 DEFAULT_KEEP_SPANS = 2000
 # Unsampled traces whose spans a process holds until it knows whether they failed, and
-# spans held per trace: bounds, so a flood of traces cannot grow memory.
-MAX_PENDING_TRACES = 2000
-MAX_PENDING_SPANS = 256
+# spans held per trace: bounds, so a flood of traces cannot grow memory (a trace's part in
+# one service is a handful of spans; the oldest held trace goes first).
+MAX_PENDING_TRACES = 512
+MAX_PENDING_SPANS = 64
 # Identifies this process to the gateway: processes sharing one (tests run every server
 # in one process) are counted once when the gateway gathers spans and metrics.
 INSTANCE = uuid.uuid4().hex
