@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Status, StatusCode
@@ -108,3 +109,22 @@ def test_otel_traces_sampler_replaces_the_nodes_sampler(monkeypatch: pytest.Monk
     with provider.get_tracer("test").start_as_current_span("kept"):
         pass
     assert [k.span.name for k in buffer.spans()] == ["kept"]
+
+
+def test_held_unsampled_spans_are_bounded() -> None:
+    provider, buffer = _provider(KeepErrorsSampler(0.0))
+    tracer = provider.get_tracer("test")
+    roots = []
+    # Traces whose local root has not ended yet: their ended spans wait, within bounds.
+    for _ in range(telemetry.MAX_PENDING_TRACES + 20):
+        root = tracer.start_span("long call")
+        roots.append(root)
+        context = trace.set_span_in_context(root)
+        for _ in range(telemetry.MAX_PENDING_SPANS + 5):
+            tracer.start_span("step", context=context).end()
+    held = buffer._pending  # what the store holds while it cannot yet decide
+    assert len(held) == telemetry.MAX_PENDING_TRACES
+    assert all(len(spans) == telemetry.MAX_PENDING_SPANS for spans in held.values())
+    for root in roots:
+        root.end()
+    assert buffer._pending == {} and buffer.spans() == []
