@@ -162,6 +162,13 @@ def measure_variant(
     }
 
 
+def cpu_ms_per_request(point: dict[str, Any]) -> float:
+    """The node's CPU per answered request: steadier than req/s on a shared machine, where
+    other work takes cores away from the node but not CPU time from each request."""
+    node = sum(v or 0.0 for n, v in point["process_cpu_percent"].items() if n != "wrk")
+    return float(10 * node / max(1.0, point["requests_per_s"]))
+
+
 def summary(runs: list[dict[str, Any]], names: list[str]) -> str:
     def cell(values: list[float], digits: int = 0) -> str:
         med = statistics.median(values)
@@ -169,23 +176,26 @@ def summary(runs: list[dict[str, Any]], names: list[str]) -> str:
 
     lines = [
         "| variant | start to healthy s | idle RSS MiB, all processes | `justnet up` process "
-        "| lookup req/s | p99 ms | cache-cold req/s | p99 ms | RSS after load MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| lookup req/s | p99 ms | CPU ms/req | cache-cold req/s | p99 ms | CPU ms/req "
+        "| RSS after load MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in names:
         mine = [r for r in runs if r["variant"] == name]
         if not mine:
             continue
         pts = {t: [r["points"][t] for r in mine] for t in mine[0]["points"]}
+        loads = " ".join(
+            f"| {cell([p['requests_per_s'] for p in pts[t]])} "
+            f"| {cell([p['p99_ms'] for p in pts[t]], 1)} "
+            f"| {cell([cpu_ms_per_request(p) for p in pts[t]], 2)}"
+            for t in ("lookup", "lookup_cold")
+        )
         lines.append(
             f"| {name} | {cell([r['start_to_healthy_s'] for r in mine], 2)} "
             f"| {cell([r['rss_idle_total_mib'] for r in mine])} "
             f"| {cell([r['rss_idle_mib']['up'] for r in mine])} "
-            f"| {cell([p['requests_per_s'] for p in pts['lookup']])} "
-            f"| {cell([p['p99_ms'] for p in pts['lookup']], 1)} "
-            f"| {cell([p['requests_per_s'] for p in pts['lookup_cold']])} "
-            f"| {cell([p['p99_ms'] for p in pts['lookup_cold']], 1)} "
-            f"| {cell([r['rss_after_load_total_mib'] for r in mine])} |"
+            f"{loads} | {cell([r['rss_after_load_total_mib'] for r in mine])} |"
         )
     return "\n".join(lines)
 
@@ -200,6 +210,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quiet-percent", type=float, default=25.0)
     parser.add_argument("--quiet-wait", type=float, default=20.0)
     parser.add_argument("--retries", type=int, default=1)
+    parser.add_argument(
+        "--table-from", type=Path, default=None, help="only print the tables of a results JSON"
+    )
     args = parser.parse_args()
     unknown = set(args.variants.split(",")) - set(VARIANTS)
     if unknown:
@@ -225,6 +238,10 @@ def prepare(work: Path, cli: list[str], env: dict[str, str], contact_points: int
 
 def main() -> int:
     args = parse_args()
+    if args.table_from is not None:
+        report = json.loads(args.table_from.read_text(encoding="utf-8"))
+        print(summary(report["runs"], list(report["variants"])))
+        return 0
     if shutil.which("wrk") is None:
         print("run.py: wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
         return 2
