@@ -200,6 +200,77 @@ def summary(runs: list[dict[str, Any]], names: list[str]) -> str:
     return "\n".join(lines)
 
 
+def measure_demo(
+    cli: list[str], env: dict[str, str], work: Path, base: int, processes: str
+) -> dict[str, Any]:
+    """`justnet demo --processes P` of the five networks: seconds until its ready line (every
+    node healthy), then the RSS of its whole process tree after idling. The nodes are made
+    by a first run, not timed; later runs reuse them, as a user's second `justnet demo`."""
+    data_dir = work / "demo"
+    started = time.monotonic()
+    demo = subprocess.Popen(
+        [*cli, "demo", "--json", "--processes", processes, "--base-port", str(base),
+         "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE, stderr=(work / "demo.log").open("ab"), env=env,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert demo.stdout is not None
+        if not demo.stdout.readline():
+            tail = (work / "demo.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"justnet demo --processes {processes} ended early:\n{tail}")
+        ready_s = time.monotonic() - started
+        time.sleep(IDLE_SECONDS)
+        pids = [demo.pid, *lookup_all_children(demo.pid)]
+        rss = sum(lookup.memory_kb(p).get("VmRSS", 0) for p in pids) / 1024
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(90)
+    lookup.log(
+        f"   demo {processes}: ready {ready_s:.1f} s, RSS {rss:.0f} MiB, {len(pids)} processes"
+    )
+    return {"processes": processes, "ready_s": round(ready_s, 2), "rss_mib": round(rss, 1),
+            "process_count": len(pids)}  # fmt: skip
+
+
+def lookup_all_children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        fields = lookup.proc_stat(entry.name) if entry.name.isdigit() else None
+        if fields is not None and int(fields[1]) == parent:
+            found.append(int(entry.name))
+    return found
+
+
+def demo_summary(demos: list[dict[str, Any]]) -> str:
+    lines = [
+        "| `justnet demo` (5 networks) | ready s | RSS MiB, all processes | processes |",
+        "|---|---:|---:|---:|",
+    ]
+    for processes in ("each", "one"):
+        mine = [d for d in demos if d["processes"] == processes]
+        if mine:
+            ready = ", ".join(f"{d['ready_s']:.1f}" for d in mine)
+            rss = ", ".join(f"{d['rss_mib']:.0f}" for d in mine)
+            lines.append(f"| {processes} | {ready} | {rss} | {mine[0]['process_count']} |")
+    return "\n".join(lines)
+
+
+def prepare_loads(
+    work: Path, cli: list[str], env: dict[str, str], contact_points: int
+) -> tuple[Path, dict[str, tuple[str, list[str]]]]:
+    """The node's configuration and the two lookup loads (URL, wrk arguments)."""
+    config = prepare(work, cli, env, contact_points)
+    gateway = f"http://{lookup.HOST}:{lookup_port(config)}"
+    cold_file = work / "cold-paths.txt"
+    cold_file.write_text("\n".join(lookup.cold_paths()) + "\n", encoding="utf-8")
+    loads = {
+        "lookup": (gateway, list(lookup.LOOKUP_PATHS)),
+        "lookup_cold": (gateway, ["stride=2", f"@{cold_file}"]),
+    }
+    return config, loads
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -210,6 +281,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quiet-percent", type=float, default=25.0)
     parser.add_argument("--quiet-wait", type=float, default=20.0)
     parser.add_argument("--retries", type=int, default=1)
+    parser.add_argument(
+        "--demo-rounds", type=int, default=0, help="also time `justnet demo` both ways"
+    )
     parser.add_argument(
         "--table-from", type=Path, default=None, help="only print the tables of a results JSON"
     )
@@ -241,6 +315,7 @@ def main() -> int:
     if args.table_from is not None:
         report = json.loads(args.table_from.read_text(encoding="utf-8"))
         print(summary(report["runs"], list(report["variants"])))
+        print(demo_summary(report.get("demos", [])))
         return 0
     if shutil.which("wrk") is None:
         print("run.py: wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
@@ -255,14 +330,17 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     runs: list[dict[str, Any]] = []
     try:
-        config = prepare(work, cli, env, args.contact_points)
-        gateway = f"http://{lookup.HOST}:{lookup_port(config)}"
-        cold_file = work / "cold-paths.txt"
-        cold_file.write_text("\n".join(lookup.cold_paths()) + "\n", encoding="utf-8")
-        loads = {
-            "lookup": (gateway, list(lookup.LOOKUP_PATHS)),
-            "lookup_cold": (gateway, ["stride=2", f"@{cold_file}"]),
-        }
+        demos = []
+        if args.demo_rounds > 0:
+            base = lookup.free_port_block(46)
+            measure_demo(cli, env, work, base, "one")  # makes the five nodes
+            demos = [
+                measure_demo(cli, env, work, base, processes)
+                for round_no in range(args.demo_rounds)
+                for processes in (("each", "one") if round_no % 2 == 0 else ("one", "each"))
+            ]
+        if args.rounds > 0:
+            config, loads = prepare_loads(work, cli, env, args.contact_points)
         for round_no in range(args.rounds):
             order = names if round_no % 2 == 0 else list(reversed(names))
             for name in order:
@@ -276,10 +354,12 @@ def main() -> int:
                          "idle_s": IDLE_SECONDS, "rounds": args.rounds},
             "variants": {n: {"processes": VARIANTS[n][0], "env": VARIANTS[n][1]} for n in names},
             "runs": runs,
+            "demos": demos,
         }  # fmt: skip
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(summary(runs, names))
+        print(demo_summary(demos))
         lookup.log(f"results: {args.out}")
         return 0
     except Exception as exc:
