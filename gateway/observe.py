@@ -23,6 +23,7 @@ from prometheus_client.samples import Sample
 from gateway.clients import ServiceClients
 from services.common import semconv, telemetry
 from services.common.identity import Caller
+from services.common.telemetry import current as own_telemetry
 from services.common.telemetry_service import local_spans
 
 GATHER_TIMEOUT = 2.0
@@ -113,7 +114,9 @@ async def node_metrics(clients: ServiceClients) -> bytes:
 
     replies = await asyncio.gather(*(one(c) for c in clients.channels.values()))
     merged = _Families()
-    merged.add("gateway", REGISTRY.collect())
+    # The gateway's process: `node` when it hosts all five services (their metrics are one
+    # registry; rpc_service tells the services apart there).
+    merged.add(own_telemetry().service_name, REGISTRY.collect())
     for reply in replies:
         if reply is not None and reply.instance != telemetry.INSTANCE:
             merged.add(reply.service, text_string_to_metric_families(reply.text))

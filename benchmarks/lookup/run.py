@@ -850,7 +850,12 @@ def main() -> int:
             [*cli, "import", str(data_file), "--config", str(config)], env, "justnet import"
         )
         log(f"imported in {import_seconds:.1f} s; starting the node")
-        up = procs.start("up", [*cli, "up", "--config", str(config)], env)
+        # A process per service: the layout every earlier run measured (node_cost/ compares);
+        # a checkout older than `--processes` (--code) has only that layout.
+        layout = ["--processes", "each"]
+        if "--processes" not in (CODE["dir"] / "services/cli/main.py").read_text():
+            layout = []
+        up = procs.start("up", [*cli, "up", *layout, "--config", str(config)], env)
         gateway_url = f"http://{HOST}:{ports['gateway']}"
         wait_until(
             lambda: http_get(f"{gateway_url}/api/v1/health", 2.0)[0] == 200,

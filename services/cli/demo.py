@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from services.cli import migrate, nodes
+from services.cli.layout import DEFAULT_PROCESSES
 from services.common import migrations
 from services.common.db import create_engine
 from services.common.settings import NodeSettings, SettingsError, load_settings
@@ -128,89 +127,85 @@ async def credentials_for(settings: NodeSettings) -> DemoNode:
         await engine.dispose()
 
 
-async def run_demo(networks: list[str], base_port: int, data_dir: Path, as_json: bool) -> int:
-    loop = asyncio.get_running_loop()
-    stopping = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
+async def prepare_all(networks: list[str], base_port: int, data_dir: Path) -> list[DemoNode]:
+    """Each node made (or reused) with fresh credentials, and every node peered with every
+    other."""
+    demo: list[DemoNode] = []
+    for i, network in enumerate(networks):
+        settings = await prepare(network, data_dir, base_port + 10 * i)
+        demo.append(await credentials_for(settings))
+    await peer_all([d.settings for d in demo])
+    return demo
+
+
+def ready_json(demo: list[DemoNode]) -> str:
+    nodes_json = [
+        {
+            "network": d.settings.network,
+            "gateway_url": d.settings.gateway.url,
+            "console_url": d.console_url,
+            "admin_token": d.tokens["admin"],
+            "editor_token": d.tokens["editor"],
+            "member_token": d.tokens["member"],
+            "accounts": d.accounts,
+        }
+        for d in demo
+    ]
+    return json.dumps({"nodes": nodes_json})
+
+
+def announce(demo: list[DemoNode]) -> None:
+    print(f"JustNet demo: {len(demo)} networks, all peered over mutual TLS", flush=True)
+    for d in demo:
+        print(f"\n{d.settings.network:<8} {d.settings.gateway.url}", flush=True)
+        print(f"  console  {d.console_url}", flush=True)
+        for role in ROLES:
+            account = d.accounts[role]
+            print(
+                f"  {role:<7} token {d.tokens[role]}  "
+                f"sign in {account['email']} / {account['password']}",
+                flush=True,
+            )
+    first = demo[0].settings.gateway.url
+    print(
+        f"\ntry: curl '{first}/api/v1/lookup?jurisdiction=FR&competence=mla' "
+        f"-H 'Authorization: Bearer {demo[0].tokens['member']}'",
+        flush=True,
+    )
+    print("Press Ctrl-C to stop.", flush=True)
+
+
+async def run_demo(
+    networks: list[str],
+    base_port: int,
+    data_dir: Path,
+    as_json: bool,
+    processes: str = DEFAULT_PROCESSES,
+) -> int:
     children: list[nodes.Child] = []
-    try:
-        demo: list[DemoNode] = []
-        for i, network in enumerate(networks):
-            settings = await prepare(network, data_dir, base_port + 10 * i)
-            demo.append(await credentials_for(settings))
-        await peer_all([d.settings for d in demo])
-        if not as_json:
-            print(f"starting {len(demo)} nodes ({5 * len(demo)} processes) ...", file=sys.stderr)
-        for d in demo:
-            children += await nodes.spawn_node(d.settings)
-        ready: asyncio.Future[Any] = asyncio.gather(
-            *(
-                nodes.wait_healthy(d.settings.gateway.url, children, DEMO_READY_TIMEOUT)
-                for d in demo
-            )
-        )
-        stop_wait: asyncio.Future[Any] = asyncio.ensure_future(stopping.wait())
-        waiting: list[asyncio.Future[Any]] = [ready, stop_wait]
-        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        if stop_wait in done:
-            ready.cancel()
-            return 0
-        ready.result()
-        if as_json:
-            print(
-                json.dumps(
-                    {
-                        "nodes": [
-                            {
-                                "network": d.settings.network,
-                                "gateway_url": d.settings.gateway.url,
-                                "console_url": d.console_url,
-                                "admin_token": d.tokens["admin"],
-                                "editor_token": d.tokens["editor"],
-                                "member_token": d.tokens["member"],
-                                "accounts": d.accounts,
-                            }
-                            for d in demo
-                        ]
-                    }
-                ),
-                flush=True,
-            )
-        else:
-            print(f"JustNet demo: {len(demo)} networks, all peered over mutual TLS", flush=True)
+    with nodes.stop_on_signal() as stopping:
+        try:
+            demo = await prepare_all(networks, base_port, data_dir)
+            per_node = 5 if processes == "each" else 1
+            if not as_json:
+                print(
+                    f"starting {len(demo)} nodes ({per_node * len(demo)} processes) ...",
+                    file=sys.stderr,
+                )
             for d in demo:
-                print(f"\n{d.settings.network:<8} {d.settings.gateway.url}", flush=True)
-                print(f"  console  {d.console_url}", flush=True)
-                for role in ROLES:
-                    account = d.accounts[role]
-                    print(
-                        f"  {role:<7} token {d.tokens[role]}  "
-                        f"sign in {account['email']} / {account['password']}",
-                        flush=True,
-                    )
-            first = demo[0].settings.gateway.url
-            print(
-                f"\ntry: curl '{first}/api/v1/lookup?jurisdiction=FR&competence=mla' "
-                f"-H 'Authorization: Bearer {demo[0].tokens['member']}'",
-                flush=True,
+                children += await nodes.spawn_node(d.settings, processes)
+            ready = asyncio.gather(
+                *(
+                    nodes.wait_healthy(d.settings.gateway.url, children, DEMO_READY_TIMEOUT)
+                    for d in demo
+                )
             )
-            print("Press Ctrl-C to stop.", flush=True)
-        exits: list[asyncio.Future[Any]] = [
-            asyncio.ensure_future(c.process.wait()) for c in children
-        ]
-        done, _ = await asyncio.wait([*exits, stop_wait], return_when=asyncio.FIRST_COMPLETED)
-        for task in (*exits, stop_wait):
-            task.cancel()
-        if stop_wait in done:
-            return 0
-        crashed = [c.service for c in children if c.process.returncode is not None]
-        print(
-            f"justnet: {', '.join(crashed)} stopped unexpectedly; stopping the demo",
-            file=sys.stderr,
-        )
-        return 1
-    finally:
-        await nodes.stop_children(children)
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+            if not await nodes.ready_unless_stopped(ready, stopping):
+                return 0
+            if as_json:
+                print(ready_json(demo), flush=True)
+            else:
+                announce(demo)
+            return await nodes.run_until_exit(children, stopping, "demo")
+        finally:
+            await nodes.stop_children(children)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from services.cli import layout as nodes_layout
 from services.common.errors import InvalidInput
 from services.common.settings import (
     NETWORK_CODE,
@@ -43,10 +44,31 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _processes_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--processes",
+        choices=nodes_layout.PROCESSES,
+        default=nodes_layout.DEFAULT_PROCESSES,
+        help="one: each node's five services in one process; each: a process per service "
+        f"(default: {nodes_layout.DEFAULT_PROCESSES})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="justnet", description="Run a JustNet node.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_running(sub)
+    _add_node_info(sub)
+    _add_token(sub)
+    _add_user(sub)
+    _add_peer(sub)
+    _add_keys(sub)
+    _add_data(sub)
+    return parser
 
+
+def _add_running(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """init, up, serve, migrate, demo."""
     p = sub.add_parser("init", help="create a node: configuration, keys, databases")
     p.add_argument("--network", required=True, help="network code, e.g. SEAJUST")
     p.add_argument("--name", default="", help="the network's full name")
@@ -66,10 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-data", action="store_true", help="load the sample directory")
 
     p = sub.add_parser("up", help="migrate and start every process of the node")
+    _processes_arg(p)
     _config_arg(p)
 
     p = sub.add_parser("serve", help="run one process in the foreground")
-    p.add_argument("service", choices=SERVICES)
+    p.add_argument(
+        "service", choices=(*SERVICES, "all"), help="one service, or all five in this process"
+    )
     _config_arg(p)
 
     p = sub.add_parser("migrate", help="apply database migrations")
@@ -81,11 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base-port", type=int, default=8080, help="node i uses N+10*i")
     p.add_argument("--data-dir", type=Path, default=Path("justnet-demo"))
     p.add_argument("--json", action="store_true", help="one JSON line on stdout when ready")
+    _processes_arg(p)
 
+
+def _add_node_info(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """node-info."""
     p = sub.add_parser("node-info", help="print this node's descriptor for peers")
     p.add_argument("--json", action="store_true")
     _config_arg(p)
 
+
+def _add_token(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """token create, list, revoke."""
     p = sub.add_parser("token", help="API tokens")
     tsub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     tc = tsub.add_parser("create", help="print a new token once")
@@ -100,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("id")
     _config_arg(tr)
 
+
+def _add_user(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """user add, list, disable."""
     p = sub.add_parser("user", help="people who use the console and the API")
     usub = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
     ua = usub.add_parser("add", help="add a person (prints a one-time link to set a password)")
@@ -118,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     ud.add_argument("email")
     _config_arg(ud)
 
+
+def _add_peer(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """peer add, list, remove."""
     p = sub.add_parser("peer", help="peer nodes of other networks")
     psub = p.add_subparsers(dest="peer_command", required=True, metavar="ACTION")
     pa = psub.add_parser("add", help="trust a peer from its descriptor (justnet node-info --json)")
@@ -141,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("network")
     _config_arg(pr)
 
+
+def _add_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """keys rotate."""
     p = sub.add_parser("keys", help="the node's signing keys")
     ksub = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     kr = ksub.add_parser(
@@ -163,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_arg(kr)
 
+
+def _add_data(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """import, export."""
     p = sub.add_parser("import", help="import authorities and contact points (CSV or JSON)")
     p.add_argument("file", type=Path)
     p.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
@@ -171,7 +215,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export this node's own authorities and contact points")
     p.add_argument("--format", choices=("csv", "json"), default="json")
     _config_arg(p)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -276,7 +319,7 @@ async def _load_sample_events(settings: NodeSettings, network: str) -> int:
 async def cmd_up(args: argparse.Namespace) -> int:
     from services.cli import nodes
 
-    return await nodes.run_node(_settings(args))
+    return await nodes.run_node(_settings(args), args.processes)
 
 
 async def cmd_serve(args: argparse.Namespace) -> int:
@@ -486,7 +529,7 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     last = args.base_port + 10 * (len(networks) - 1) + 5
     if not args.base_port >= 1024 or last > 65535:
         raise UsageError(f"--base-port: the ports {args.base_port}..{last} must be in 1024..65535")
-    return await run_demo(networks, args.base_port, args.data_dir, args.json)
+    return await run_demo(networks, args.base_port, args.data_dir, args.json, args.processes)
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

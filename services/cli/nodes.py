@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import aiohttp
 import tomli_w
 
+from services.cli.layout import DEFAULT_PROCESSES
 from services.common.internal import ensure_token
 from services.common.keyring import first_keyring
 from services.common.settings import (
@@ -34,6 +36,9 @@ from services.common.signing import (
 
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
+# `one` stops the five services one after another (services/cli/host.py), each within its
+# own grace period, so its process is given longer.
+STOP_TIMEOUT_ONE = 30.0
 
 
 def write_node(
@@ -97,9 +102,12 @@ async def _spawn(service: str, settings: NodeSettings) -> Child:
     return Child(service, process)
 
 
-async def spawn_node(settings: NodeSettings) -> list[Child]:
-    """The node's five processes: services first, the gateway last."""
+async def spawn_node(settings: NodeSettings, processes: str = DEFAULT_PROCESSES) -> list[Child]:
+    """The node's processes: with `each`, five, services first and the gateway last; with
+    `one`, one that starts them in that order."""
     ensure_token(settings.data_dir)  # a node made before the internal credential existed
+    if processes == "one":
+        return [await _spawn("all", settings)]
     children = []
     for svc in ("directory", "requests", "events", "federation", "gateway"):
         children.append(await _spawn(svc, settings))
@@ -128,8 +136,9 @@ async def stop_children(children: list[Child]) -> None:
     for child in children:
         if child.process.returncode is None:
             child.process.send_signal(signal.SIGTERM)
+    within = STOP_TIMEOUT_ONE if any(c.service == "all" for c in children) else STOP_TIMEOUT
     try:
-        await asyncio.wait_for(asyncio.gather(*(c.process.wait() for c in children)), STOP_TIMEOUT)
+        await asyncio.wait_for(asyncio.gather(*(c.process.wait() for c in children)), within)
     except TimeoutError:
         for child in children:
             if child.process.returncode is None:
@@ -137,47 +146,81 @@ async def stop_children(children: list[Child]) -> None:
         await asyncio.gather(*(c.process.wait() for c in children))
 
 
-async def run_node(settings: NodeSettings, announce: bool = True) -> int:
-    """Starts the five processes, waits until healthy, then until a signal or a crash."""
-    from services.cli import migrate as migrate_mod
-
-    await migrate_mod.migrate_all(settings)
-    children: list[Child] = []
+@contextlib.contextmanager
+def stop_on_signal() -> Iterator[asyncio.Event]:
+    """An event set by SIGTERM or SIGINT while inside."""
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     try:
-        children += await spawn_node(settings)
-        ready = asyncio.create_task(wait_healthy(settings.gateway.url, children))
-        stop_wait = asyncio.create_task(stopping.wait())
-        done, _ = await asyncio.wait({ready, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
-        if stop_wait in done:
-            ready.cancel()
-            return 0
-        stop_wait.cancel()
-        ready.result()
-        if announce:
-            print(f"JustNet node {settings.network} is up: {settings.gateway.url}", flush=True)
-            print(f"  API:     {settings.gateway.url}/api/v1/openapi.json", flush=True)
-            print(f"  health:  {settings.gateway.url}/api/v1/health", flush=True)
-            print("  tokens:  justnet token create --role editor", flush=True)
-            print("Press Ctrl-C to stop.", flush=True)
-        waiters: list[asyncio.Task[Any]] = [asyncio.create_task(c.process.wait()) for c in children]
-        stop_wait = asyncio.create_task(stopping.wait())
-        waiters.append(stop_wait)
-        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for task in waiters:
-            task.cancel()
-        if stop_wait in done:
-            return 0
-        crashed = [c.service for c in children if c.process.returncode is not None]
-        print(
-            f"justnet: {', '.join(crashed)} stopped unexpectedly; stopping the node",
-            file=sys.stderr,
-        )
-        return 1
+        yield stopping
     finally:
-        await stop_children(children)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+
+
+async def ready_unless_stopped(ready: Awaitable[Any], stopping: asyncio.Event) -> bool:
+    """Waits for `ready` (its error raised) or a stop signal; True when ready first."""
+    ready_task = asyncio.ensure_future(ready)
+    stop_wait = asyncio.ensure_future(stopping.wait())
+    done, _ = await asyncio.wait({ready_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+    if stop_wait in done:
+        ready_task.cancel()
+        return False
+    stop_wait.cancel()
+    ready_task.result()
+    return True
+
+
+async def run_until_exit(children: list[Child], stopping: asyncio.Event, what: str) -> int:
+    """Waits for a stop signal (0) or for a process to exit on its own (1, named)."""
+    waiters: list[asyncio.Task[Any]] = [asyncio.create_task(c.process.wait()) for c in children]
+    stop_wait = asyncio.create_task(stopping.wait())
+    waiters.append(stop_wait)
+    done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for task in waiters:
+        task.cancel()
+    if stop_wait in done:
+        return 0
+    crashed = [c.service for c in children if c.process.returncode is not None]
+    print(
+        f"justnet: {', '.join(crashed)} stopped unexpectedly; stopping the {what}", file=sys.stderr
+    )
+    return 1
+
+
+def announce_node(settings: NodeSettings) -> None:
+    print(f"JustNet node {settings.network} is up: {settings.gateway.url}", flush=True)
+    print(f"  API:     {settings.gateway.url}/api/v1/openapi.json", flush=True)
+    print(f"  health:  {settings.gateway.url}/api/v1/health", flush=True)
+    print("  tokens:  justnet token create --role editor", flush=True)
+    print("Press Ctrl-C to stop.", flush=True)
+
+
+async def run_node(
+    settings: NodeSettings, processes: str = DEFAULT_PROCESSES, announce: bool = True
+) -> int:
+    """Starts the node's services (in this process with `one`, in five others with `each`),
+    waits until healthy, then until a signal (or, with `each`, a process's crash)."""
+    from services.cli import host
+    from services.cli import migrate as migrate_mod
+
+    await migrate_mod.migrate_all(settings)
+    if processes == "one":
+        return await host.run_here(
+            settings, (lambda: announce_node(settings)) if announce else None
+        )
+    children: list[Child] = []
+    with stop_on_signal() as stopping:
+        try:
+            children += await spawn_node(settings, processes)
+            if not await ready_unless_stopped(
+                wait_healthy(settings.gateway.url, children), stopping
+            ):
+                return 0
+            if announce:
+                announce_node(settings)
+            return await run_until_exit(children, stopping, "node")
+        finally:
+            await stop_children(children)

@@ -1,12 +1,12 @@
 """One way to run work in the background of a service process.
 
 `background(work, name)` starts a task in a fresh context, so it never joins the trace (or
-the caller identity) of whatever started it; `cancel(*tasks)` stops tasks and waits for
-them, swallowing only their cancellation; `repeat(step, seconds, what)` runs a step forever,
-logging an error and going on. A loop that catches errors calls `stop_if_cancelled()`
-in its handler: a database driver cancelled mid-query may raise its own error instead of
-CancelledError, and the loop must then end, not log it and go round again (which left
-`cancel` waiting and the stop hanging).
+the caller identity) of whatever started it (it keeps only the service it works for);
+`cancel(*tasks)` stops tasks and waits for them, swallowing only their cancellation;
+`repeat(step, seconds, what)` runs a step forever, logging an error and going on. A loop
+that catches errors calls `stop_if_cancelled()` in its handler: a database driver
+cancelled mid-query may raise its own error instead of CancelledError, and the loop must
+then end, not log it and go round again (which left `cancel` waiting and the stop hanging).
 """
 
 from __future__ import annotations
@@ -18,11 +18,19 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NoReturn
 
+from services.common import telemetry
+
 log = logging.getLogger(__name__)
 
 
 def background(work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
-    return asyncio.create_task(work, name=name, context=contextvars.Context())
+    context = contextvars.Context()
+    # Only which service it works for comes along (one process may host all five, and
+    # its spans must name the right one; services/common/telemetry.py).
+    service = telemetry.service_in_scope()
+    if service is not None:
+        context.run(telemetry.set_service_scope, service)
+    return asyncio.create_task(work, name=name, context=context)
 
 
 async def cancel(*tasks: asyncio.Task[Any] | None) -> None:

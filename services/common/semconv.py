@@ -18,8 +18,9 @@ NETWORK = "justnet.network"
 # ------------------------------------------------------------------ span and metric attributes
 
 SERVICE = "justnet.service"
-"""Which process of the node recorded it: gateway, directory, requests, events, federation
-(a metric label on the gateway's merged /metrics; in spans, service.name says it)."""
+"""Which service of the node recorded it: gateway, directory, requests, events, federation
+(a metric label on the gateway's merged /metrics, per process; on every span, since one
+process may host all five and share one resource `service.name`, justnet-node)."""
 
 PEER = "justnet.peer"
 """The network code of a peer node a call, a queue or a replication stream concerns."""

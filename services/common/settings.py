@@ -51,7 +51,8 @@ EXTRA_KEYS = {
     "federation": ("peer_host", "peer_port", "peer_endpoint"),
     "gateway": ("max_body_bytes", "public_url", "scrape_token"),
 }
-TELEMETRY_KEYS = ("keep_spans", "log_level")
+TELEMETRY_KEYS = ("keep_spans", "log_level", "sample_ratio")
+DEFAULT_SAMPLE_RATIO = 0.1
 # Mail to people (the gateway's notifier); off unless enabled.
 MAIL_KEYS = (
     "enabled",
@@ -144,6 +145,10 @@ class TelemetrySettings:
     # Spans kept in memory per process for /admin/traces when no collector is set.
     keep_spans: int = 2000
     log_level: str = "INFO"
+    # The share of traces recorded for export and for /admin/traces (head sampling at the
+    # trace's root); traces with an error are kept by the node whatever the ratio
+    # (services/common/sampling.py). OTEL_TRACES_SAMPLER, when set, overrides it.
+    sample_ratio: float = DEFAULT_SAMPLE_RATIO
 
 
 @dataclass(frozen=True)
@@ -334,6 +339,22 @@ class _Reader:
             raise SettingsError(self._name(key), f"must be true or false, not {value!r}")
         return value
 
+    def fraction(self, key: str, default: float) -> float:
+        """A number from 0 to 1."""
+        value = self.table.get(key, default)
+        if isinstance(value, _EnvValue):
+            try:
+                value = float(value.text)
+            except ValueError:
+                raise SettingsError(
+                    self._name(key), f"must be a number from 0 to 1, not {value.text!r}"
+                ) from None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SettingsError(self._name(key), f"must be a number from 0 to 1, not {value!r}")
+        if not 0.0 <= value <= 1.0:  # also refuses NaN
+            raise SettingsError(self._name(key), f"must be from 0 to 1, not {value}")
+        return float(value)
+
     def strings(self, key: str, default: list[str]) -> list[str]:
         value = self.table.get(key, default)
         if isinstance(value, _EnvValue):
@@ -440,7 +461,9 @@ def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> Nod
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(tel._name("log_level"), f"unknown log level {log_level!r}")
     telemetry = TelemetrySettings(
-        keep_spans=tel.integer("keep_spans", 2000, low=0, high=1_000_000), log_level=log_level
+        keep_spans=tel.integer("keep_spans", 2000, low=0, high=1_000_000),
+        log_level=log_level,
+        sample_ratio=tel.fraction("sample_ratio", DEFAULT_SAMPLE_RATIO),
     )
     peers = tuple(_peer(i, p) for i, p in enumerate(raw.get("peers", [])))
     mail = _mail(raw.get("mail", {}), base_dir)

@@ -2,7 +2,8 @@
 
 Configured by the standard `OTEL_*` variables: spans go over OTLP when
 `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-specific variable) is set, the sampler
-follows `OTEL_TRACES_SAMPLER`. Tests pass their own exporter.
+follows `OTEL_TRACES_SAMPLER` when it is set (else services/common/sampling.py with the
+node's `telemetry.sample_ratio`). Tests pass their own exporter.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 import threading
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,12 +34,20 @@ from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
 )
+from opentelemetry.sdk.trace.sampling import Sampler
+from opentelemetry.trace import StatusCode
 
-from services.common import semconv
+from services.common import sampling, semconv
+from services.common.sampling import KeepErrorsSampler
 from services.common.version import VERSION
 
 NAMESPACE = "justnet"
 DEFAULT_KEEP_SPANS = 2000
+# Unsampled traces whose spans a process holds until it knows whether they failed, and
+# spans held per trace: bounds, so a flood of traces cannot grow memory (a trace's part in
+# one service is a handful of spans; the oldest held trace goes first).
+MAX_PENDING_TRACES = 512
+MAX_PENDING_SPANS = 64
 # Identifies this process to the gateway: processes sharing one (tests run every server
 # in one process) are counted once when the gateway gathers spans and metrics.
 INSTANCE = uuid.uuid4().hex
@@ -57,6 +66,10 @@ def service_scope(service: str) -> Iterator[None]:
         yield
     finally:
         _service_scope.reset(token)
+
+
+def service_in_scope() -> str | None:
+    return _service_scope.get()
 
 
 def set_service_scope(service: str) -> None:
@@ -154,10 +167,16 @@ class KeptSpan:
 
 
 class SpanBuffer(SpanProcessor):
-    """Keeps the last `keep` finished spans of this process for the admin trace view.
+    """Names each span's service, and keeps this process's last `keep` finished spans for
+    the admin trace view.
 
-    Each span's service is the scope it started in, else its local parent's, else the
-    process's own service.
+    A span's service is the scope it started in, else its local parent's, else the
+    process's own service; it is set as the `justnet.service` attribute, so spans say it
+    even when one process hosts several services (`justnet up --processes one`).
+
+    Sampled spans are kept as they end. Spans that were recorded without being sampled
+    (services/common/sampling.py) wait, per trace, until the trace shows an error here
+    (then they and the trace's later spans are kept) or its local root ends (then they go).
     """
 
     def __init__(self, keep: int, default_service: str) -> None:
@@ -165,25 +184,60 @@ class SpanBuffer(SpanProcessor):
         self.default_service = default_service
         self._spans: deque[KeptSpan] = deque(maxlen=max(keep, 1))
         self._open: dict[int, str] = {}
+        self._pending: OrderedDict[int, list[KeptSpan]] = OrderedDict()
+        self._errored: OrderedDict[int, None] = OrderedDict()
         self._lock = threading.Lock()
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
-        if self.keep <= 0:
-            return
         service = _service_scope.get()
         if service is None and span.parent is not None and not span.parent.is_remote:
             service = self._open.get(span.parent.span_id)
+        if service is None and span.instrumentation_scope is not None:
+            # A tracer made for one service (instrument_engine: a root span of a query
+            # in a background loop whose task carries no scope).
+            named = (span.instrumentation_scope.attributes or {}).get(semconv.SERVICE)
+            service = named if isinstance(named, str) else None
+        service = service or self.default_service
+        span.set_attribute(semconv.SERVICE, service)
         with self._lock:
             if len(self._open) > 100_000:  # spans that never end must not grow this forever
                 self._open.clear()
-            self._open[span.context.span_id] = service or self.default_service
+            self._open[span.context.span_id] = service
 
     def on_end(self, span: ReadableSpan) -> None:
-        if self.keep <= 0 or span.context is None:
+        if span.context is None:
             return
         with self._lock:
             service = self._open.pop(span.context.span_id, self.default_service)
-            self._spans.append(KeptSpan(span, service))
+            if self.keep <= 0:
+                return
+            kept = KeptSpan(span, service)
+            if span.context.trace_flags.sampled:
+                self._spans.append(kept)
+            else:
+                self._tail_decision(kept)
+
+    def _tail_decision(self, kept: KeptSpan) -> None:
+        span = kept.span
+        assert span.context is not None
+        trace_id = span.context.trace_id
+        if trace_id in self._errored:
+            self._spans.append(kept)
+            return
+        pending = self._pending.get(trace_id)
+        if pending is None:
+            pending = self._pending[trace_id] = []
+            if len(self._pending) > MAX_PENDING_TRACES:
+                self._pending.popitem(last=False)
+        if len(pending) < MAX_PENDING_SPANS:
+            pending.append(kept)
+        if span.status.status_code is StatusCode.ERROR:
+            self._spans.extend(self._pending.pop(trace_id))
+            self._errored[trace_id] = None
+            if len(self._errored) > MAX_PENDING_TRACES:
+                self._errored.popitem(last=False)
+        elif span.parent is None or span.parent.is_remote:
+            del self._pending[trace_id]  # this process's part ended without an error
 
     def spans(self, trace_id: int | None = None) -> list[KeptSpan]:
         with self._lock:
@@ -208,6 +262,8 @@ class Telemetry:
     meter_provider: MeterProvider
     network: str = ""
     spans: SpanBuffer = field(default_factory=lambda: SpanBuffer(0, "unknown"))
+    # None when OTEL_TRACES_SAMPLER chose the SDK's sampler.
+    sampler: KeepErrorsSampler | None = None
 
     def tracer(self, name: str) -> trace.Tracer:
         return self.tracer_provider.get_tracer(name, VERSION)
@@ -231,10 +287,13 @@ def setup(
     metric_readers: Sequence[MetricReader] = (),
     log_level: str = "INFO",
     keep_spans: int = DEFAULT_KEEP_SPANS,
+    sample_ratio: float = 1.0,
 ) -> Telemetry:
     """Installs the global tracer and meter providers for this process (once).
 
-    The process keeps its last `keep_spans` finished spans for the gateway's
+    `sample_ratio` of new traces are sampled, and every trace with an error is kept too
+    (services/common/sampling.py), unless OTEL_TRACES_SAMPLER chooses the sampler. The
+    process keeps its last `keep_spans` finished spans for the gateway's
     /api/v1/admin/traces, whether or not they are also exported over OTLP.
     """
     global _current
@@ -251,11 +310,8 @@ def setup(
             semconv.NETWORK: network,
         }
     )
-    tracer_provider = TracerProvider(resource=resource)
-    # First: every processor after it, and so every exporter, sees scrubbed query strings.
-    tracer_provider.add_span_processor(QueryScrubber())
-    buffer = SpanBuffer(keep_spans, service_name)
-    tracer_provider.add_span_processor(buffer)
+    sampler = sampling.choose(sample_ratio)
+    tracer_provider, buffer = tracer_provider_for(resource, sampler, keep_spans, service_name)
     if span_exporter is not None:
         # Tests read spans synchronously; production batches.
         tracer_provider.add_span_processor(SimpleSpanProcessor(span_exporter))
@@ -275,8 +331,21 @@ def setup(
 
     AioHttpServerInstrumentor().instrument(tracer_provider=tracer_provider)
     _configure_logging(log_level)
-    _current = Telemetry(service_name, tracer_provider, meter_provider, network, buffer)
+    _current = Telemetry(service_name, tracer_provider, meter_provider, network, buffer, sampler)
     return _current
+
+
+def tracer_provider_for(
+    resource: Resource, sampler: Sampler | None, keep_spans: int, service_name: str
+) -> tuple[TracerProvider, SpanBuffer]:
+    """A tracer provider (its sampler from OTEL_TRACES_SAMPLER when `sampler` is None) with
+    the scrubber and the span store every process has."""
+    tracer_provider = TracerProvider(resource=resource, sampler=sampler)
+    # First: every processor after it, and so every exporter, sees scrubbed query strings.
+    tracer_provider.add_span_processor(QueryScrubber())
+    buffer = SpanBuffer(keep_spans, service_name)
+    tracer_provider.add_span_processor(buffer)
+    return tracer_provider, buffer
 
 
 def current() -> Telemetry:
@@ -342,7 +411,14 @@ def instrument_engine(engine: Any) -> None:
     from opentelemetry.instrumentation.sqlalchemy.version import __version__
 
     tel = current()
-    tracer = tel.tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy", __version__)
+    # The engine belongs to the service being started (its scope), even when its queries
+    # later run in a task that carries no scope.
+    service = _service_scope.get()
+    tracer = tel.tracer_provider.get_tracer(
+        "opentelemetry.instrumentation.sqlalchemy",
+        __version__,
+        attributes={semconv.SERVICE: service} if service else None,
+    )
     meter = tel.meter("opentelemetry.instrumentation.sqlalchemy")
     usage = meter.create_up_down_counter(
         "db.client.connections.usage", unit="connections", description="connections in use"

@@ -53,6 +53,7 @@ DEFAULTED = {
         f"JUSTNET_MAIL_{key.upper()}": "mail is off until the operator configures SMTP (README)"
         for key in MAIL_KEYS
     },
+    "JUSTNET_TELEMETRY_SAMPLE_RATIO": "the manifests set OTEL_TRACES_SAMPLER, which overrides it",
 }
 # Secrets the operator creates (README): never in git, so absent from a render.
 OPERATOR_SECRETS = {

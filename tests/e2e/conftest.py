@@ -48,6 +48,9 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The test runner's environment without JUSTNET_* overrides, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUSTNET_")}
     env["PYTHONUNBUFFERED"] = "1"
+    # Tests read the trace of any response by its X-Trace-Id: every trace is sampled
+    # (the default samples a share, services/common/sampling.py).
+    env["JUSTNET_TELEMETRY_SAMPLE_RATIO"] = "1"
     env.update(extra or {})
     return env
 
@@ -325,15 +328,21 @@ def _stop(node: RunningNode) -> list[str]:
     return problems
 
 
-def launch(root: Path, config: Path, base_port: int) -> tuple[RunningNode, threading.Thread]:
-    """`justnet up --config CONFIG`, its log in ROOT/node.log, once its gateway answers;
-    the thread reads its stdout (join it after stopping the node)."""
+def launch(
+    root: Path,
+    config: Path,
+    base_port: int,
+    processes: str = "each",
+    env: Mapping[str, str] | None = None,
+) -> tuple[RunningNode, threading.Thread]:
+    """`justnet up --processes PROCESSES --config CONFIG`, its log in ROOT/node.log, once
+    its gateway answers; the thread reads its stdout (join it after stopping the node)."""
     log = root / "node.log"
     with log.open("w") as log_file:
         process = subprocess.Popen(
-            [justnet_executable(), "up", "--config", str(config)],
+            [justnet_executable(), "up", "--processes", processes, "--config", str(config)],
             cwd=root,
-            env=clean_env(),
+            env=clean_env(env),
             stdout=subprocess.PIPE,
             stderr=log_file,
             text=True,
@@ -380,7 +389,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
     config = data_dir / "justnet.toml"
     assert config.exists(), created.stderr
 
-    running, reader = launch(root, config, base_port)
+    # A process per service, so these tests also see what crosses processes.
+    running, reader = launch(root, config, base_port, "each")
     try:
         assert any(running.url in line for line in running.stdout_lines), running.stdout_lines
         running.serve_pids = child_pids(running.process.pid)

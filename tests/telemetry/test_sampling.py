@@ -1,0 +1,130 @@
+"""Head sampling that keeps every error: a share of traces is sampled at the root, and
+the node's own span store (the admin trace view) also keeps every trace in which a span
+ended with an error; OTEL_TRACES_SAMPLER, when set, replaces the node's sampler."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Status, StatusCode
+
+from services.common import sampling, telemetry
+from services.common.sampling import KeepErrorsSampler
+from services.common.telemetry import SpanBuffer
+from tests.conftest import Node
+
+UNKNOWN_AUTHORITY = "/api/v1/authorities/0190a3b4-0000-7000-8000-000000000000"
+
+
+@pytest.fixture
+def ratio(request: pytest.FixtureRequest) -> Iterator[float]:
+    sampler = telemetry.current().sampler
+    assert sampler is not None  # the test process sets no OTEL_TRACES_SAMPLER
+    sampler.set_ratio(request.param)
+    yield request.param
+    sampler.set_ratio(1.0)
+
+
+async def _trace_ids(node: Node) -> set[str]:
+    resp = await node.client.get("/api/v1/admin/traces?limit=500", headers=node.auth("admin"))
+    assert resp.status == 200, await resp.text()
+    return {t["trace_id"] for t in (await resp.json())["items"]}
+
+
+async def _lookup_and_error(node: Node) -> tuple[str, str]:
+    ok = await node.client.get("/api/v1/lookup?jurisdiction=TH", headers=node.auth("member"))
+    assert ok.status == 200
+    failed = await node.client.get(UNKNOWN_AUTHORITY, headers=node.auth("member"))
+    assert failed.status == 404  # the directory answers NOT_FOUND: an error span
+    return ok.headers["X-Trace-Id"], failed.headers["X-Trace-Id"]
+
+
+@pytest.mark.parametrize("ratio", [0.0], indirect=True)
+async def test_with_ratio_0_only_traces_with_an_error_are_shown(node: Node, ratio: float) -> None:
+    ok, failed = await _lookup_and_error(node)
+    shown = await _trace_ids(node)
+    assert failed in shown and ok not in shown
+    resp = await node.client.get(f"/api/v1/admin/traces/{failed}", headers=node.auth("admin"))
+    spans = (await resp.json())["spans"]
+    assert any(s["status"] == "ERROR" for s in spans)
+    # the whole of the gateway's part is kept, its root included
+    assert any(s["parent_span_id"] is None and s["service"] == "gateway" for s in spans)
+    resp = await node.client.get(f"/api/v1/admin/traces/{ok}", headers=node.auth("admin"))
+    assert resp.status == 404
+
+
+@pytest.mark.parametrize("ratio", [1.0], indirect=True)
+async def test_with_ratio_1_every_trace_is_shown(node: Node, ratio: float) -> None:
+    ok, failed = await _lookup_and_error(node)
+    assert {ok, failed} <= await _trace_ids(node)
+
+
+def _provider(sampler: KeepErrorsSampler | None) -> tuple[TracerProvider, SpanBuffer]:
+    return telemetry.tracer_provider_for(Resource.create({}), sampler, 100, "directory")
+
+
+def test_an_unsampled_trace_is_kept_from_its_first_error_and_dropped_without_one() -> None:
+    provider, buffer = _provider(KeepErrorsSampler(0.0))
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span("fine"), tracer.start_as_current_span("fine child"):
+        pass
+    assert buffer.spans() == []
+    with tracer.start_as_current_span("root"):
+        with tracer.start_as_current_span("before"):
+            pass
+        with tracer.start_as_current_span("failed") as span:
+            span.set_status(Status(StatusCode.ERROR))
+        with tracer.start_as_current_span("after"):
+            pass
+    assert [k.span.name for k in buffer.spans()] == ["before", "failed", "after", "root"]
+    assert all(k.service == "directory" for k in buffer.spans())
+    assert all(not k.span.context.trace_flags.sampled for k in buffer.spans())
+
+
+def test_a_sampled_trace_is_kept_whole() -> None:
+    provider, buffer = _provider(KeepErrorsSampler(1.0))
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span("root"), tracer.start_as_current_span("child"):
+        pass
+    assert [k.span.name for k in buffer.spans()] == ["child", "root"]
+
+
+def test_otel_traces_sampler_replaces_the_nodes_sampler(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0")
+    assert sampling.choose(1.0) is None
+    provider, buffer = _provider(None)
+    assert provider.sampler.get_description().startswith("ParentBased")
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span("failed") as span:
+        span.set_status(Status(StatusCode.ERROR))
+        assert not span.is_recording()  # the SDK's sampler records nothing it drops
+    assert buffer.spans() == []
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_on")
+    provider, buffer = _provider(sampling.choose(0.0))
+    with provider.get_tracer("test").start_as_current_span("kept"):
+        pass
+    assert [k.span.name for k in buffer.spans()] == ["kept"]
+
+
+def test_held_unsampled_spans_are_bounded() -> None:
+    provider, buffer = _provider(KeepErrorsSampler(0.0))
+    tracer = provider.get_tracer("test")
+    roots = []
+    # Traces whose local root has not ended yet: their ended spans wait, within bounds.
+    for _ in range(telemetry.MAX_PENDING_TRACES + 20):
+        root = tracer.start_span("long call")
+        roots.append(root)
+        context = trace.set_span_in_context(root)
+        for _ in range(telemetry.MAX_PENDING_SPANS + 5):
+            tracer.start_span("step", context=context).end()
+    held = buffer._pending  # what the store holds while it cannot yet decide
+    assert len(held) == telemetry.MAX_PENDING_TRACES
+    assert all(len(spans) == telemetry.MAX_PENDING_SPANS for spans in held.values())
+    for root in roots:
+        root.end()
+    assert buffer._pending == {} and buffer.spans() == []
