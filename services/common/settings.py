@@ -388,7 +388,6 @@ def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> Nod
         raise SettingsError(
             top._name("network"), f"{network!r} is not a network code (A-Z, 0-9, 2-16 chars)"
         )
-    name = top.text("name", network)
     jurisdictions = tuple(j.upper() for j in top.strings("jurisdictions", []))
     for code in jurisdictions:
         if pycountry.countries.get(alpha_2=code) is None:
@@ -396,80 +395,23 @@ def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> Nod
     data_dir = Path(top.text("data_dir", str(base_dir)))
     if not data_dir.is_absolute():
         data_dir = (base_dir / data_dir).resolve()
-
-    def section(svc: str) -> _Reader:
-        table = raw.get(svc, {})
-        if not isinstance(table, dict):
-            raise SettingsError(svc, "must be a table")
-        return _Reader(table, svc, {*SERVICE_KEYS, *EXTRA_KEYS.get(svc, ())})
-
-    def service(svc: str) -> dict[str, Any]:
-        r = section(svc)
-        host = _check_host(r._name("host"), r.text("host", "127.0.0.1"))
-        port = r.integer("port", DEFAULT_PORTS[svc])
-        default_db = f"sqlite+aiosqlite:///{data_dir / (svc + '.db')}"
-        url = check_database_url(r._name("database_url"), r.text("database_url", default_db))
-        connect_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        address = r.text("address", f"{connect_host}:{port}")
-        return {"name": svc, "host": host, "port": port, "database_url": url, "address": address}
-
-    directory = ServiceSettings(**service("directory"))
-    req = section("requests")
-    requests = RequestsSettings(
-        **service("requests"),
-        max_document_bytes=req.integer(
-            "max_document_bytes", DEFAULT_MAX_DOCUMENT_BYTES, low=1024, high=1 << 30
-        ),
-    )
-    events = ServiceSettings(**service("events"))
-    fed = section("federation")
-    fed_values = service("federation")
-    peer_host = _check_host(fed._name("peer_host"), fed.text("peer_host", fed_values["host"]))
-    peer_port = fed.integer("peer_port", DEFAULT_PEER_PORT)
-    federation = FederationSettings(
-        **fed_values,
-        peer_host=peer_host,
-        peer_port=peer_port,
-        peer_endpoint=fed.text("peer_endpoint", f"{peer_host}:{peer_port}"),
-    )
-    gw = section("gateway")
-    gw_values = service("gateway")
-    gateway = GatewaySettings(
-        host=gw_values["host"],
-        port=gw_values["port"],
-        database_url=gw_values["database_url"],
-        max_body_bytes=gw.integer("max_body_bytes", 1_048_576, low=1024, high=1 << 30),
-        public_url=gw.text("public_url", ""),
-        scrape_token=_scrape_token(gw),
-    )
-    seen: dict[int, str] = {}
-    for setting, port in (
+    services = _Services(raw, data_dir)
+    directory = ServiceSettings(**services.common("directory"))
+    requests = services.requests()
+    events = ServiceSettings(**services.common("events"))
+    federation = services.federation()
+    gateway = services.gateway()
+    _check_ports(
         ("gateway.port", gateway.port),
         ("directory.port", directory.port),
         ("requests.port", requests.port),
         ("events.port", events.port),
         ("federation.port", federation.port),
-        ("federation.peer_port", peer_port),
-    ):
-        if port in seen:
-            raise SettingsError(setting, f"port {port} is also used by {seen[port]}")
-        seen[port] = setting
-
-    tel_table = raw.get("telemetry", {})
-    tel = _Reader(tel_table, "telemetry", set(TELEMETRY_KEYS))
-    log_level = tel.text("log_level", "INFO").upper()
-    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise SettingsError(tel._name("log_level"), f"unknown log level {log_level!r}")
-    telemetry = TelemetrySettings(
-        keep_spans=tel.integer("keep_spans", 2000, low=0, high=1_000_000),
-        log_level=log_level,
-        sample_ratio=tel.fraction("sample_ratio", DEFAULT_SAMPLE_RATIO),
+        ("federation.peer_port", federation.peer_port),
     )
-    peers = tuple(_peer(i, p) for i, p in enumerate(raw.get("peers", [])))
-    mail = _mail(raw.get("mail", {}), base_dir)
     return NodeSettings(
         network=network,
-        name=name,
+        name=top.text("name", network),
         jurisdictions=jurisdictions,
         data_dir=data_dir,
         directory=directory,
@@ -477,10 +419,86 @@ def _build(raw: dict[str, Any], base_dir: Path, config_path: Path | None) -> Nod
         events=events,
         federation=federation,
         gateway=gateway,
-        telemetry=telemetry,
-        mail=mail,
-        peers=peers,
+        telemetry=_telemetry(raw.get("telemetry", {})),
+        mail=_mail(raw.get("mail", {}), base_dir),
+        peers=tuple(_peer(i, p) for i, p in enumerate(raw.get("peers", []))),
         config_path=config_path,
+    )
+
+
+class _Services:
+    """Reads each service's table: the settings every service has, then its own."""
+
+    def __init__(self, raw: dict[str, Any], data_dir: Path) -> None:
+        self.raw, self.data_dir = raw, data_dir
+
+    def section(self, svc: str) -> _Reader:
+        table = self.raw.get(svc, {})
+        if not isinstance(table, dict):
+            raise SettingsError(svc, "must be a table")
+        return _Reader(table, svc, {*SERVICE_KEYS, *EXTRA_KEYS.get(svc, ())})
+
+    def common(self, svc: str) -> dict[str, Any]:
+        r = self.section(svc)
+        host = _check_host(r._name("host"), r.text("host", "127.0.0.1"))
+        port = r.integer("port", DEFAULT_PORTS[svc])
+        default_db = f"sqlite+aiosqlite:///{self.data_dir / (svc + '.db')}"
+        url = check_database_url(r._name("database_url"), r.text("database_url", default_db))
+        connect_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        address = r.text("address", f"{connect_host}:{port}")
+        return {"name": svc, "host": host, "port": port, "database_url": url, "address": address}
+
+    def requests(self) -> RequestsSettings:
+        r = self.section("requests")
+        return RequestsSettings(
+            **self.common("requests"),
+            max_document_bytes=r.integer(
+                "max_document_bytes", DEFAULT_MAX_DOCUMENT_BYTES, low=1024, high=1 << 30
+            ),
+        )
+
+    def federation(self) -> FederationSettings:
+        r = self.section("federation")
+        values = self.common("federation")
+        peer_host = _check_host(r._name("peer_host"), r.text("peer_host", values["host"]))
+        peer_port = r.integer("peer_port", DEFAULT_PEER_PORT)
+        return FederationSettings(
+            **values,
+            peer_host=peer_host,
+            peer_port=peer_port,
+            peer_endpoint=r.text("peer_endpoint", f"{peer_host}:{peer_port}"),
+        )
+
+    def gateway(self) -> GatewaySettings:
+        r = self.section("gateway")
+        values = self.common("gateway")
+        return GatewaySettings(
+            host=values["host"],
+            port=values["port"],
+            database_url=values["database_url"],
+            max_body_bytes=r.integer("max_body_bytes", 1_048_576, low=1024, high=1 << 30),
+            public_url=r.text("public_url", ""),
+            scrape_token=_scrape_token(r),
+        )
+
+
+def _check_ports(*ports: tuple[str, int]) -> None:
+    seen: dict[int, str] = {}
+    for setting, port in ports:
+        if port in seen:
+            raise SettingsError(setting, f"port {port} is also used by {seen[port]}")
+        seen[port] = setting
+
+
+def _telemetry(table: Any) -> TelemetrySettings:
+    tel = _Reader(table, "telemetry", set(TELEMETRY_KEYS))
+    log_level = tel.text("log_level", "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(tel._name("log_level"), f"unknown log level {log_level!r}")
+    return TelemetrySettings(
+        keep_spans=tel.integer("keep_spans", 2000, low=0, high=1_000_000),
+        log_level=log_level,
+        sample_ratio=tel.fraction("sample_ratio", DEFAULT_SAMPLE_RATIO),
     )
 
 
