@@ -10,6 +10,7 @@ SIGTERM or SIGINT, then reports NOT_SERVING and stops with a grace period.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -73,14 +74,8 @@ class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mi
             async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
                 token = set_caller(caller)
                 try:
-                    return await inner(request, context)
-                except DomainError as exc:
-                    await _abort(context, exc)
-                except (grpc.aio.AbortError, asyncio.CancelledError):
-                    raise
-                except Exception:
-                    log.exception("unhandled error in %s", method)
-                    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+                    async with _errors_mapped(context, method):
+                        return await inner(request, context)
                 finally:
                     reset_caller(token)
 
@@ -96,16 +91,9 @@ class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mi
                 # grpc.aio runs each call in its own task, so the caller set here stays
                 # in this call; no reset (a stream may be closed from another context).
                 set_caller(caller)
-                try:
+                async with _errors_mapped(context, method):
                     async for item in inner_stream(request, context):
                         yield item
-                except DomainError as exc:
-                    await _abort(context, exc)
-                except (grpc.aio.AbortError, asyncio.CancelledError):
-                    raise
-                except Exception:
-                    log.exception("unhandled error in %s", method)
-                    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
             return grpc.unary_stream_rpc_method_handler(
                 stream,
@@ -119,15 +107,8 @@ class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mi
                 requests: AsyncIterator[Any], context: grpc.aio.ServicerContext
             ) -> Any:
                 set_caller(caller)  # its own task, as for unary_stream
-                try:
+                async with _errors_mapped(context, method):
                     return await inner_upload(requests, context)
-                except DomainError as exc:
-                    await _abort(context, exc)
-                except (grpc.aio.AbortError, asyncio.CancelledError):
-                    raise
-                except Exception:
-                    log.exception("unhandled error in %s", method)
-                    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
             return grpc.stream_unary_rpc_method_handler(
                 upload,
@@ -135,6 +116,20 @@ class CallerAndErrorsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[mi
                 response_serializer=handler.response_serializer,
             )
         return handler
+
+
+@contextlib.asynccontextmanager
+async def _errors_mapped(context: grpc.aio.ServicerContext, method: str) -> AsyncIterator[None]:
+    """A domain error becomes its status; anything unexpected is logged and INTERNAL."""
+    try:
+        yield
+    except DomainError as exc:
+        await _abort(context, exc)
+    except (grpc.aio.AbortError, asyncio.CancelledError):
+        raise
+    except Exception:
+        log.exception("unhandled error in %s", method)
+        await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
 
 async def _abort(context: grpc.aio.ServicerContext, exc: DomainError) -> None:
