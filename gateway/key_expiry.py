@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.federation.v1 import federation_pb2
 
 from gateway import render
 from services.common.timeutil import from_timestamp, rfc3339, utcnow
@@ -41,7 +41,7 @@ KEYS = {
 }
 
 
-def own_keys(info: fpb.NodeDescriptor) -> dict[str, Any]:
+def own_keys(info: federation_pb2.NodeDescriptor) -> dict[str, Any]:
     return {
         "key_id": info.key_id,
         "key_valid_until": render.ts(info.key_valid_until),
@@ -51,8 +51,8 @@ def own_keys(info: fpb.NodeDescriptor) -> dict[str, Any]:
 
 
 def warnings(
-    info: fpb.NodeDescriptor | None,
-    peers: list[fpb.PeerStatus],
+    info: federation_pb2.NodeDescriptor | None,
+    peers: list[federation_pb2.PeerStatus],
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Every key and certificate that expires within 30 days (or has), soonest first."""

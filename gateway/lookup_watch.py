@@ -15,8 +15,7 @@ import asyncio
 import logging
 
 import grpc
-from justnet.directory.v1 import directory_pb2 as pb
-from justnet.directory.v1 import directory_pb2_grpc
+from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
 
 from services.common.backoff import backoff_seconds
 from services.common.loops import background, cancel
@@ -58,7 +57,9 @@ class LookupTokenWatch:
     async def _follow(self) -> None:
         failures = 0
         while True:
-            stream = self.stub.WatchLookupToken(pb.WatchLookupTokenRequest(), timeout=None)
+            stream = self.stub.WatchLookupToken(
+                directory_pb2.WatchLookupTokenRequest(), timeout=None
+            )
             try:
                 async for message in stream:
                     self.token = message.token

@@ -13,8 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import grpc
-from justnet.common.v1 import telemetry_pb2 as tpb
-from justnet.common.v1 import telemetry_pb2_grpc
+from justnet.common.v1 import telemetry_pb2, telemetry_pb2_grpc
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
@@ -31,18 +30,18 @@ GATHER_TIMEOUT = 2.0
 
 @dataclass
 class Gathered:
-    spans: list[tpb.SpanRecord]
+    spans: list[telemetry_pb2.SpanRecord]
     unavailable: list[str]  # services that did not answer
 
 
 async def gather_spans(
     clients: ServiceClients, caller: Caller, trace_id: str = "", limit: int = 0
 ) -> Gathered:
-    request = tpb.RecentSpansRequest(trace_id=trace_id, limit=limit)
+    request = telemetry_pb2.RecentSpansRequest(trace_id=trace_id, limit=limit)
 
-    async def one(name: str, channel: grpc.aio.Channel) -> tpb.RecentSpansResponse | None:
+    async def one(name: str, channel: grpc.aio.Channel) -> telemetry_pb2.RecentSpansResponse | None:
         try:
-            reply: tpb.RecentSpansResponse = await telemetry_pb2_grpc.NodeTelemetryStub(
+            reply: telemetry_pb2.RecentSpansResponse = await telemetry_pb2_grpc.NodeTelemetryStub(
                 channel
             ).RecentSpans(request, metadata=caller.metadata(), timeout=GATHER_TIMEOUT)
         except grpc.aio.AioRpcError:
@@ -103,11 +102,11 @@ async def node_metrics(clients: ServiceClients) -> bytes:
     # The gateway's own call, as the node service `service:gateway` (no invented person).
     own = clients.own.metadata()
 
-    async def one(channel: grpc.aio.Channel) -> tpb.MetricsResponse | None:
+    async def one(channel: grpc.aio.Channel) -> telemetry_pb2.MetricsResponse | None:
         try:
-            reply: tpb.MetricsResponse = await telemetry_pb2_grpc.NodeTelemetryStub(
+            reply: telemetry_pb2.MetricsResponse = await telemetry_pb2_grpc.NodeTelemetryStub(
                 channel
-            ).Metrics(tpb.MetricsRequest(), metadata=own, timeout=GATHER_TIMEOUT)
+            ).Metrics(telemetry_pb2.MetricsRequest(), metadata=own, timeout=GATHER_TIMEOUT)
         except grpc.aio.AioRpcError:
             return None
         return reply

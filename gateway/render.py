@@ -10,8 +10,8 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from justnet.common.v1 import common_pb2
-from justnet.directory.v1 import directory_pb2 as pb
-from justnet.events.v1 import events_pb2 as epb
+from justnet.directory.v1 import directory_pb2
+from justnet.events.v1 import events_pb2
 
 
 def ts(value: Timestamp) -> str | None:
@@ -39,7 +39,7 @@ def meta(m: common_pb2.RecordMeta) -> dict[str, Any]:
     return out
 
 
-def authority(a: pb.Authority) -> dict[str, Any]:
+def authority(a: directory_pb2.Authority) -> dict[str, Any]:
     return {
         **meta(a.meta),
         "jurisdiction": a.jurisdiction,
@@ -56,7 +56,7 @@ def authority(a: pb.Authority) -> dict[str, Any]:
     }
 
 
-def contact_point(c: pb.ContactPoint) -> dict[str, Any]:
+def contact_point(c: directory_pb2.ContactPoint) -> dict[str, Any]:
     return {
         **meta(c.meta),
         "authority_id": c.authority_id,
@@ -75,7 +75,7 @@ def contact_point(c: pb.ContactPoint) -> dict[str, Any]:
     }
 
 
-def routing_profile(p: pb.RoutingProfile) -> dict[str, Any]:
+def routing_profile(p: directory_pb2.RoutingProfile) -> dict[str, Any]:
     return {
         **meta(p.meta),
         "jurisdiction": p.jurisdiction,
@@ -96,7 +96,7 @@ def routing_profile(p: pb.RoutingProfile) -> dict[str, Any]:
     }
 
 
-def event(e: epb.Event) -> dict[str, Any]:
+def event(e: events_pb2.Event) -> dict[str, Any]:
     return {
         **meta(e.meta),
         "visibility": e.visibility,
@@ -129,7 +129,7 @@ def event(e: epb.Event) -> dict[str, Any]:
     }
 
 
-def registration(r: epb.Registration) -> dict[str, Any]:
+def registration(r: events_pb2.Registration) -> dict[str, Any]:
     return {
         "id": r.id,
         "event_id": r.event_id,
@@ -151,7 +151,7 @@ def registration(r: epb.Registration) -> dict[str, Any]:
     }
 
 
-def network(n: pb.Network) -> dict[str, Any]:
+def network(n: directory_pb2.Network) -> dict[str, Any]:
     return {
         "code": n.code,
         "name": n.name,
@@ -169,7 +169,7 @@ def network(n: pb.Network) -> dict[str, Any]:
     }
 
 
-def jurisdiction(j: pb.Jurisdiction) -> dict[str, Any]:
+def jurisdiction(j: directory_pb2.Jurisdiction) -> dict[str, Any]:
     out: dict[str, Any] = {
         "code": j.code,
         "name": j.name,
@@ -196,7 +196,9 @@ class JsonFragments:
         self._cache: dict[tuple[object, ...], bytes] = {}
         self._suffixes: dict[tuple[str, ...], bytes] = {}
 
-    def open_object(self, kind: str, msg: pb.Authority | pb.ContactPoint) -> bytes:
+    def open_object(
+        self, kind: str, msg: directory_pb2.Authority | directory_pb2.ContactPoint
+    ) -> bytes:
         m = msg.meta
         p = m.provenance
         key = (kind, m.id, m.version, p.verified, p.synced_at.seconds, p.synced_at.nanos)
@@ -209,10 +211,12 @@ class JsonFragments:
             self._cache[key] = fragment
         return fragment
 
-    def records(self, kind: str, msgs: Iterable[pb.Authority | pb.ContactPoint]) -> bytes:
+    def records(
+        self, kind: str, msgs: Iterable[directory_pb2.Authority | directory_pb2.ContactPoint]
+    ) -> bytes:
         return b"[" + b",".join(self.open_object(kind, m) + b"}" for m in msgs) + b"]"
 
-    def lookup_items(self, items: Iterable[pb.LookupItem]) -> bytes:
+    def lookup_items(self, items: Iterable[directory_pb2.LookupItem]) -> bytes:
         parts = []
         for item in items:
             record = item.authority if item.kind == "authority" else item.contact_point

@@ -16,8 +16,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from justnet.common.v1 import exchange_pb2_grpc
-from justnet.federation.v1 import federation_pb2 as fpb
-from justnet.federation.v1 import federation_pb2_grpc
+from justnet.federation.v1 import federation_pb2, federation_pb2_grpc
 from sqlalchemy import text
 
 from gateway.app import create_app
@@ -103,7 +102,7 @@ class ReqNode:
         body = None if resp.status == 204 else await resp.json()
         return resp.status, body
 
-    def descriptor(self) -> fpb.NodeDescriptor:
+    def descriptor(self) -> federation_pb2.NodeDescriptor:
         d = federation.descriptor(self.settings, load_identity(self.settings))
         d.peer_endpoint = f"127.0.0.1:{self.peer_port}"
         return d
@@ -130,17 +129,17 @@ class ReqNode:
             await stopped()
         self.requests_rt = await requests.start(self.settings, port=port)
 
-    async def peers(self) -> list[fpb.PeerStatus]:
+    async def peers(self) -> list[federation_pb2.PeerStatus]:
         async with self.internal(self.fed_port) as channel:
             reply = await federation_pb2_grpc.FederationServiceStub(channel).ListPeers(
-                fpb.ListPeersRequest(), metadata=self.admin
+                federation_pb2.ListPeersRequest(), metadata=self.admin
             )
         return list(reply.peers)
 
     async def add_peer(self, other: ReqNode, share: str = "default") -> None:
         async with self.internal(self.fed_port) as channel:
             await federation_pb2_grpc.FederationServiceStub(channel).AddPeer(
-                fpb.AddPeerRequest(descriptor=other.descriptor(), share=share),
+                federation_pb2.AddPeerRequest(descriptor=other.descriptor(), share=share),
                 metadata=self.admin,
             )
 

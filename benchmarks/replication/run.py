@@ -44,12 +44,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from justnet.common.v1 import exchange_pb2 as xpb  # noqa: E402
-from justnet.common.v1 import exchange_pb2_grpc  # noqa: E402
-from justnet.directory.v1 import directory_pb2 as dpb  # noqa: E402
-from justnet.directory.v1 import directory_pb2_grpc  # noqa: E402
-from justnet.federation.v1 import federation_pb2 as fpb  # noqa: E402
-from justnet.federation.v1 import federation_pb2_grpc  # noqa: E402
+from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc  # noqa: E402
+from justnet.directory.v1 import directory_pb2, directory_pb2_grpc  # noqa: E402
+from justnet.federation.v1 import federation_pb2, federation_pb2_grpc  # noqa: E402
 
 from benchmarks.lookup import dataset  # noqa: E402
 from services.common.clients import open_channel  # noqa: E402
@@ -202,7 +199,7 @@ class Node:
         self.feed = exchange_pb2_grpc.ReplicaFeedStub(d)
         self.fed = federation_pb2_grpc.FederationServiceStub(f)
 
-    def descriptor(self) -> fpb.NodeDescriptor:
+    def descriptor(self) -> federation_pb2.NodeDescriptor:
         from services.federation import service as federation
 
         assert self.settings is not None
@@ -248,7 +245,7 @@ async def load_directory(node: Node, contact_points: int) -> dict[str, int]:
     offline = await directory.open_offline(node.settings)
     try:
         result = await offline.logic.import_directory(
-            dpb.ImportDirectoryRequest(rows=parsed.rows),
+            directory_pb2.ImportDirectoryRequest(rows=parsed.rows),
             Caller("editor", node.network, "bench-import"),
         )
         if result.errors:
@@ -262,15 +259,15 @@ async def load_directory(node: Node, contact_points: int) -> dict[str, int]:
 async def add_peer(a: Node, b: Node) -> None:
     """`a` trusts `b`."""
     await a.fed.AddPeer(
-        fpb.AddPeerRequest(descriptor=b.descriptor(), share="default"),
+        federation_pb2.AddPeerRequest(descriptor=b.descriptor(), share="default"),
         metadata=a.admin,
         timeout=10.0,
     )
 
 
-async def cursor_of(node: Node, origin: str) -> xpb.FeedCursor:
-    reply: xpb.FeedCursor = await node.feed.GetReplicationCursor(
-        xpb.FeedCursorRequest(origin=origin), metadata=node.admin, timeout=10.0
+async def cursor_of(node: Node, origin: str) -> exchange_pb2.FeedCursor:
+    reply: exchange_pb2.FeedCursor = await node.feed.GetReplicationCursor(
+        exchange_pb2.FeedCursorRequest(origin=origin), metadata=node.admin, timeout=10.0
     )
     return reply
 
@@ -334,7 +331,7 @@ class Arrivals:
 
     async def _run(self) -> None:
         stream = self.node.feed.WatchChanges(
-            xpb.FeedWatchRequest(since_seq=self.node_seq, follow=True, local_only=False),
+            exchange_pb2.FeedWatchRequest(since_seq=self.node_seq, follow=True, local_only=False),
             metadata=self.node.admin,
             timeout=None,
         )
@@ -355,7 +352,7 @@ async def max_seq(node: Node) -> int:
     """The node's last change seq, read from its feed without following."""
     seq = 0
     stream = node.feed.WatchChanges(
-        xpb.FeedWatchRequest(since_seq=0, follow=False), metadata=node.admin, timeout=120.0
+        exchange_pb2.FeedWatchRequest(since_seq=0, follow=False), metadata=node.admin, timeout=120.0
     )
     async for change in stream:
         seq = change.seq
@@ -370,12 +367,12 @@ async def propagation(nodes: list[Node], changes: int) -> dict[str, Any]:
         w.node_seq = await max_seq(node)
         w.task = asyncio.create_task(w._run())
         watchers.append(w)
-    owned: dict[str, dpb.Authority] = {}
+    owned: dict[str, directory_pb2.Authority] = {}
     for node in nodes:
         jurisdiction = node.settings.jurisdictions[0] if node.settings else "TH"
         owned[node.network] = await node.dir.CreateAuthority(
-            dpb.CreateAuthorityRequest(
-                authority=dpb.Authority(
+            directory_pb2.CreateAuthorityRequest(
+                authority=directory_pb2.Authority(
                     jurisdiction=jurisdiction,
                     name=f"Propagation probe of {node.network}",
                     kind="central_authority",
@@ -398,7 +395,7 @@ async def propagation(nodes: list[Node], changes: int) -> dict[str, Any]:
                 if time.monotonic() > deadline:
                     # The create may have landed before the watcher started.
                     got = await w.node.dir.GetAuthority(
-                        dpb.GetRecordRequest(id=key[0]), metadata=w.node.admin, timeout=5
+                        directory_pb2.GetRecordRequest(id=key[0]), metadata=w.node.admin, timeout=5
                     )
                     if got.meta.version >= key[1]:
                         break
@@ -411,12 +408,14 @@ async def propagation(nodes: list[Node], changes: int) -> dict[str, Any]:
     for i in range(changes):
         node = nodes[i % len(nodes)]
         record = owned[node.network]
-        edit = dpb.Authority()
+        edit = directory_pb2.Authority()
         edit.CopyFrom(record)
         edit.name = f"Propagation probe of {node.network}, edit {i}"
         started = time.monotonic()
         record = await node.dir.UpdateAuthority(
-            dpb.UpdateAuthorityRequest(authority=edit, expected_version=record.meta.version),
+            directory_pb2.UpdateAuthorityRequest(
+                authority=edit, expected_version=record.meta.version
+            ),
             metadata=node.editor,
             timeout=10.0,
         )

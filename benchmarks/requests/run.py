@@ -52,8 +52,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
-from justnet.requests.v1 import requests_pb2 as pb  # noqa: E402
-from justnet.requests.v1 import requests_pb2_grpc  # noqa: E402
+from justnet.requests.v1 import requests_pb2, requests_pb2_grpc  # noqa: E402
 
 from services.common.clients import open_channel  # noqa: E402
 from services.common.identity import Caller  # noqa: E402
@@ -282,8 +281,8 @@ async def create_drafts(
     ids = []
     for i in range(n):
         draft = await stub.CreateRequest(
-            pb.CreateRequestRequest(
-                request=pb.RequestInput(
+            requests_pb2.CreateRequestRequest(
+                request=requests_pb2.RequestInput(
                     **{k: v for k, v in ROUTE.items() if k != "urgency"},  # type: ignore[arg-type]
                     title=f"Benchmark request {tag} {i}",
                     summary="x" * 500,
@@ -419,7 +418,7 @@ async def measure(
     )
     stub = requests_pb2_grpc.RequestsServiceStub(channel)
     member = Caller("member", "SEAJUST", "bench").metadata()
-    plan = pb.PlanRouteRequest(**ROUTE)  # type: ignore[arg-type]
+    plan = requests_pb2.PlanRouteRequest(**ROUTE)  # type: ignore[arg-type]
     grpc_times: list[float] = []
     for i in range(args.plans + 20):
         t = time.perf_counter()
@@ -443,7 +442,7 @@ async def measure(
     serial: list[float] = []
     for rid in await create_drafts(stub, member, args.serial, "serial"):
         started = {f"{rid}:1": time.perf_counter()}
-        await stub.Submit(pb.SubmitRequest(id=rid), metadata=member)
+        await stub.Submit(requests_pb2.SubmitRequest(id=rid), metadata=member)
         serial += (await watch.wait_all(started, 1, 60)).values()
 
     log(f"delivery, {args.requests} requests {args.concurrency} at a time")
@@ -465,7 +464,7 @@ async def measure(
     async def submit(rid: str) -> None:
         async with sem:
             started[f"{rid}:1"] = time.perf_counter()
-            await stub.Submit(pb.SubmitRequest(id=rid), metadata=member)
+            await stub.Submit(requests_pb2.SubmitRequest(id=rid), metadata=member)
 
     assert demo.proc is not None
     pids = node_processes(demo.proc.pid, data_dir)

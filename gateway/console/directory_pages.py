@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import grpc
 from aiohttp import web
-from justnet.directory.v1 import directory_pb2 as pb
+from justnet.directory.v1 import directory_pb2
 from multidict import MultiDictProxy
 
 from gateway import keys
@@ -697,7 +697,9 @@ async def import_directory(
     written if any row is bad (the directory service checks and writes in one step)."""
     parsed = _parse(content, fmt)
     reply = await app[keys.CLIENTS].directory.ImportDirectory(
-        pb.ImportDirectoryRequest(rows=parsed.rows, dry_run=dry_run or bool(parsed.errors)),
+        directory_pb2.ImportDirectoryRequest(
+            rows=parsed.rows, dry_run=dry_run or bool(parsed.errors)
+        ),
         metadata=caller.metadata(),
         timeout=60.0,
     )

@@ -24,7 +24,7 @@ from aiohttp import web
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_time as babel_format_time
 from babel.dates import get_day_names
-from justnet.directory.v1 import directory_pb2 as dpb
+from justnet.directory.v1 import directory_pb2
 
 from gateway import bodies, keys
 from gateway.console import i18n
@@ -141,7 +141,7 @@ async def _networks(request: web.Request) -> list[tuple[str, str]]:
     """Known networks for the filter (what GET /api/v1/networks lists)."""
     try:
         reply = await request.app[keys.CLIENTS].directory.ListNetworks(
-            dpb.ListNetworksRequest(), metadata=caller(request).metadata()
+            directory_pb2.ListNetworksRequest(), metadata=caller(request).metadata()
         )
     except grpc.aio.AioRpcError:
         return []

@@ -33,12 +33,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
-from justnet.common.v1 import common_pb2 as cpb
-from justnet.common.v1 import notices_pb2 as npb
-from justnet.common.v1 import notices_pb2_grpc
-from justnet.requests.v1 import reminders_pb2 as rpb
-from justnet.requests.v1 import reminders_pb2_grpc, requests_pb2_grpc
-from justnet.requests.v1 import requests_pb2 as pb
+from justnet.common.v1 import common_pb2, notices_pb2, notices_pb2_grpc
+from justnet.requests.v1 import reminders_pb2, reminders_pb2_grpc, requests_pb2, requests_pb2_grpc
 
 from gateway.console import mail_texts as texts
 from gateway.console.i18n import DEFAULT, LANGUAGES
@@ -149,7 +145,7 @@ class Notifier:
             for _page in range(MAX_PAGES):
                 since = await self.outbox.cursor(feed)
                 reply = await stub.ListNotices(
-                    npb.ListNoticesRequest(since_seq=since, limit=PAGE),
+                    notices_pb2.ListNoticesRequest(since_seq=since, limit=PAGE),
                     metadata=self.metadata,
                     timeout=TIMEOUT,
                 )
@@ -168,7 +164,7 @@ class Notifier:
                     break
         return written
 
-    async def _mails_for(self, notice: npb.Notice, now: datetime) -> list[MailRow]:
+    async def _mails_for(self, notice: notices_pb2.Notice, now: datetime) -> list[MailRow]:
         if now - from_timestamp(notice.at) > MAX_NOTICE_AGE:
             return []  # from before mail was enabled, or a long outage: old news
         if notice.kind == "waitlist_promoted":
@@ -188,10 +184,12 @@ class Notifier:
             return await self._request_mails(notice, now)
         return []
 
-    async def _request_mails(self, notice: npb.Notice, now: datetime) -> list[MailRow]:
+    async def _request_mails(self, notice: notices_pb2.Notice, now: datetime) -> list[MailRow]:
         try:
             request = await self.feeds.requests.GetRequest(
-                pb.GetRequestRequest(id=notice.record_id), metadata=self.metadata, timeout=TIMEOUT
+                requests_pb2.GetRequestRequest(id=notice.record_id),
+                metadata=self.metadata,
+                timeout=TIMEOUT,
             )
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
@@ -240,8 +238,9 @@ class Notifier:
         cursor, written = "", 0
         for _page in range(MAX_PAGES):
             reply = await self.feeds.reminders.ListDue(
-                rpb.ListDueRequest(
-                    before=to_timestamp(before), page=cpb.PageRequest(limit=PAGE, cursor=cursor)
+                reminders_pb2.ListDueRequest(
+                    before=to_timestamp(before),
+                    page=common_pb2.PageRequest(limit=PAGE, cursor=cursor),
                 ),
                 metadata=self.metadata,
                 timeout=TIMEOUT,
@@ -257,7 +256,7 @@ class Notifier:
             log.info("notifier: %d reminders", written)
         return written
 
-    async def _reminders_for(self, request: pb.Request, now: datetime) -> list[MailRow]:
+    async def _reminders_for(self, request: requests_pb2.Request, now: datetime) -> list[MailRow]:
         people: list[UserRow] = []
         if request.direction == "outgoing":
             owner = await self.outbox.person(request.owner)
@@ -334,14 +333,14 @@ def language_of(person: UserRow) -> str:
     return person.language if person.language in LANGUAGES else DEFAULT
 
 
-def _requested_side_here(request: pb.Request) -> bool:
+def _requested_side_here(request: requests_pb2.Request) -> bool:
     """This node answers the request: it arrived from a peer, or both states are ours."""
     return request.direction == "incoming" or (
         request.requesting_network == request.requested_network
     )
 
 
-def is_overdue(request: pb.Request, now: datetime) -> bool:
+def is_overdue(request: requests_pb2.Request, now: datetime) -> bool:
     """Acknowledgement due and passed while submitted, or the execution date passed."""
     ack = (
         request.status == "submitted"
@@ -351,7 +350,7 @@ def is_overdue(request: pb.Request, now: datetime) -> bool:
     return ack or bool(request.deadline and request.deadline < now.date().isoformat())
 
 
-def _news(request: pb.Request, status: str) -> texts.RequestNews:
+def _news(request: requests_pb2.Request, status: str) -> texts.RequestNews:
     return texts.RequestNews(
         request_id=request.id,
         title=request.title,

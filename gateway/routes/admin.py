@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from aiohttp import web
-from justnet.common.v1 import telemetry_pb2 as tpb
+from justnet.common.v1 import telemetry_pb2
 
 from gateway import keys, observe
 from gateway.api import Api, json_response
@@ -59,7 +59,7 @@ TRACES_PAGE = 20
 MAX_TRACES = 2000  # the recent traces paged through (each process keeps its recent spans)
 
 
-def _span(s: tpb.SpanRecord) -> dict[str, Any]:
+def _span(s: telemetry_pb2.SpanRecord) -> dict[str, Any]:
     return {
         "trace_id": s.trace_id,
         "span_id": s.span_id,
@@ -77,11 +77,11 @@ def _span(s: tpb.SpanRecord) -> dict[str, Any]:
     }
 
 
-def _end_ns(s: tpb.SpanRecord) -> int:
+def _end_ns(s: telemetry_pb2.SpanRecord) -> int:
     return s.start.ToNanoseconds() + s.duration_us * 1000
 
 
-def _trace(trace_id: str, spans: list[tpb.SpanRecord]) -> dict[str, Any]:
+def _trace(trace_id: str, spans: list[telemetry_pb2.SpanRecord]) -> dict[str, Any]:
     first = min(spans, key=lambda s: s.start.ToNanoseconds())
     ids = {s.span_id for s in spans}
     roots = [s for s in spans if not s.parent_span_id or s.parent_span_id not in ids]
@@ -118,7 +118,7 @@ async def list_traces(request: web.Request) -> web.Response:
 async def traces_data(app: web.Application, caller: Caller, limit: int) -> dict[str, Any]:
     """The recent traces of every process of the node (the API's and the console's answer)."""
     gathered = await observe.gather_spans(app[keys.CLIENTS], caller)
-    by_trace: dict[str, list[tpb.SpanRecord]] = defaultdict(list)
+    by_trace: dict[str, list[telemetry_pb2.SpanRecord]] = defaultdict(list)
     for span in gathered.spans:
         by_trace[span.trace_id].append(span)
     traces = [_trace(t, spans) for t, spans in by_trace.items()]

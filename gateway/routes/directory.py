@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from justnet.directory.v1 import directory_pb2 as pb
-from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.directory.v1 import directory_pb2
+from justnet.federation.v1 import federation_pb2
 
 from gateway import bodies, keys, render
 from gateway.api import Api, if_match, json_response, page_request, raw_json_response, read_json
@@ -93,7 +93,9 @@ def _stub(request: web.Request) -> Any:
 )
 async def list_networks(request: web.Request) -> web.Response:
     q = parse_query(PAGE, request.query)
-    reply = await _stub(request).ListNetworks(pb.ListNetworksRequest(), metadata=_md(request))
+    reply = await _stub(request).ListNetworks(
+        directory_pb2.ListNetworksRequest(), metadata=_md(request)
+    )
     return json_response(page_of([render.network(n) for n in reply.items], q))
 
 
@@ -107,7 +109,7 @@ async def list_networks(request: web.Request) -> web.Response:
 )
 async def get_network(request: web.Request) -> web.Response:
     reply = await _stub(request).GetNetwork(
-        pb.GetNetworkRequest(code=request.match_info["code"]), metadata=_md(request)
+        directory_pb2.GetNetworkRequest(code=request.match_info["code"]), metadata=_md(request)
     )
     return json_response(render.network(reply))
 
@@ -133,7 +135,8 @@ async def jurisdictions_data(
     """The member states of the known networks, as `GET /api/v1/jurisdictions` lists them."""
     q = parse_query((NETWORK,), query)
     reply = await app[keys.CLIENTS].directory.ListJurisdictions(
-        pb.ListJurisdictionsRequest(network=q["network"] or ""), metadata=caller.metadata()
+        directory_pb2.ListJurisdictionsRequest(network=q["network"] or ""),
+        metadata=caller.metadata(),
     )
     return [render.jurisdiction(j) for j in reply.items]
 
@@ -148,7 +151,7 @@ async def jurisdictions_data(
 )
 async def get_jurisdiction(request: web.Request) -> web.Response:
     reply = await _stub(request).GetJurisdiction(
-        pb.GetJurisdictionRequest(code=request.match_info["iso2"]), metadata=_md(request)
+        directory_pb2.GetJurisdictionRequest(code=request.match_info["iso2"]), metadata=_md(request)
     )
     return json_response(render.jurisdiction(reply))
 
@@ -168,7 +171,7 @@ INSTRUMENT = {
 PARTY = Param("party", description="only instruments this state is a party to", max_len=8)
 
 
-def _instrument(i: pb.Instrument) -> dict[str, Any]:
+def _instrument(i: directory_pb2.Instrument) -> dict[str, Any]:
     return {
         "code": i.code,
         "title": i.title,
@@ -191,7 +194,7 @@ def _instrument(i: pb.Instrument) -> dict[str, Any]:
 async def list_instruments(request: web.Request) -> web.Response:
     q = parse_query((PARTY,), request.query)
     reply = await _stub(request).ListInstruments(
-        pb.ListInstrumentsRequest(party=q["party"] or ""), metadata=_md(request)
+        directory_pb2.ListInstrumentsRequest(party=q["party"] or ""), metadata=_md(request)
     )
     return json_response({"items": [_instrument(i) for i in reply.items]})
 
@@ -208,8 +211,8 @@ async def list_instruments(request: web.Request) -> web.Response:
 async def put_instrument(request: web.Request) -> web.Response:
     values = parse_body(bodies.INSTRUMENT, await read_json(request))
     reply = await _stub(request).PutInstrument(
-        pb.PutInstrumentRequest(
-            instrument=pb.Instrument(code=request.match_info["code"], **values)
+        directory_pb2.PutInstrumentRequest(
+            instrument=directory_pb2.Instrument(code=request.match_info["code"], **values)
         ),
         metadata=_md(request),
     )
@@ -269,7 +272,10 @@ def _directory_records(
     """A directory record type: its messages are named after it (CreateAuthorityRequest,
     UpdateAuthorityRequest with `field`), reads and deletes take the shared record ids."""
     rpc = message.DESCRIPTOR.name
-    create, update = getattr(pb, f"Create{rpc}Request"), getattr(pb, f"Update{rpc}Request")
+    create, update = (
+        getattr(directory_pb2, f"Create{rpc}Request"),
+        getattr(directory_pb2, f"Update{rpc}Request"),
+    )
     return Resource(
         path=path,
         schema=rpc,
@@ -279,56 +285,56 @@ def _directory_records(
         rpc=rpc,
         to_message=lambda values: message(**values),
         create_request=lambda record: create(**{field: record}),
-        get_request=lambda record_id: pb.GetRecordRequest(id=record_id),
+        get_request=lambda record_id: directory_pb2.GetRecordRequest(id=record_id),
         update_request=lambda record, version: update(
             **{field: record, "expected_version": version}
         ),
-        delete_request=lambda record_id, version: pb.DeleteRecordRequest(
+        delete_request=lambda record_id, version: directory_pb2.DeleteRecordRequest(
             id=record_id, expected_version=version
         ),
         render=show,
     )
 
 
-AUTHORITY_RECORDS: Resource[pb.Authority] = _directory_records(
-    "/api/v1/authorities", pb.Authority, "authority", "an authority", bodies.AUTHORITY,
+AUTHORITY_RECORDS: Resource[directory_pb2.Authority] = _directory_records(
+    "/api/v1/authorities", directory_pb2.Authority, "authority", "an authority", bodies.AUTHORITY,
     render.authority,
 )  # fmt: skip
-CONTACT_POINT_RECORDS: Resource[pb.ContactPoint] = _directory_records(
-    "/api/v1/contact-points", pb.ContactPoint, "contact_point", "a contact point",
+CONTACT_POINT_RECORDS: Resource[directory_pb2.ContactPoint] = _directory_records(
+    "/api/v1/contact-points", directory_pb2.ContactPoint, "contact_point", "a contact point",
     bodies.CONTACT_POINT, render.contact_point,
 )  # fmt: skip
 
 
 async def routing_profile_record(
     app: web.Application, caller: Caller, iso2: str
-) -> pb.RoutingProfile:
+) -> directory_pb2.RoutingProfile:
     """`GET /api/v1/jurisdictions/{iso2}/routing-profile`."""
-    reply: pb.RoutingProfile = await _directory(app).GetRoutingProfile(
-        pb.GetRoutingProfileRequest(jurisdiction=iso2), metadata=caller.metadata()
+    reply: directory_pb2.RoutingProfile = await _directory(app).GetRoutingProfile(
+        directory_pb2.GetRoutingProfileRequest(jurisdiction=iso2), metadata=caller.metadata()
     )
     return reply
 
 
 async def put_routing_profile_record(
     app: web.Application, caller: Caller, iso2: str, body: Any, expected_version: int
-) -> pb.RoutingProfile:
+) -> directory_pb2.RoutingProfile:
     """`PUT /api/v1/jurisdictions/{iso2}/routing-profile` (expected_version 0: no check)."""
     values = parse_body(bodies.ROUTING_PROFILE, body)
     values["jurisdiction"] = iso2
-    profile = pb.RoutingProfile(
+    profile = directory_pb2.RoutingProfile(
         jurisdiction=values["jurisdiction"],
         central_authority_id=values["central_authority_id"],
         accepted_languages=values["accepted_languages"],
-        channels=[pb.Channel(**c) for c in values["channels"]],
+        channels=[directory_pb2.Channel(**c) for c in values["channels"]],
         legal_bases=values["legal_bases"],
-        measures=[pb.MeasureProfile(**m) for m in values["measures"]],
+        measures=[directory_pb2.MeasureProfile(**m) for m in values["measures"]],
         acknowledgement_days=values["acknowledgement_days"],
         urgent_procedure=values["urgent_procedure"],
         visibility=values["visibility"],
     )
-    reply: pb.RoutingProfile = await _directory(app).PutRoutingProfile(
-        pb.PutRoutingProfileRequest(profile=profile, expected_version=expected_version),
+    reply: directory_pb2.RoutingProfile = await _directory(app).PutRoutingProfile(
+        directory_pb2.PutRoutingProfileRequest(profile=profile, expected_version=expected_version),
         metadata=caller.metadata(),
     )
     return reply
@@ -352,11 +358,11 @@ async def list_authorities(request: web.Request) -> web.Response:
 
 async def authorities_page(
     app: web.Application, caller: Caller, query: Mapping[str, str]
-) -> pb.ListAuthoritiesResponse:
+) -> directory_pb2.ListAuthoritiesResponse:
     """`GET /api/v1/authorities`: one page (render each with `render.authority`)."""
     q = parse_query(AUTHORITY_PARAMS, query)
-    reply: pb.ListAuthoritiesResponse = await _directory(app).ListAuthorities(
-        pb.ListAuthoritiesRequest(
+    reply: directory_pb2.ListAuthoritiesResponse = await _directory(app).ListAuthorities(
+        directory_pb2.ListAuthoritiesRequest(
             page=page_request(q),
             jurisdiction=q["jurisdiction"] or "",
             competence=q["competence"] or "",
@@ -389,10 +395,10 @@ async def list_contact_points(request: web.Request) -> web.Response:
 
 async def contact_points_page(
     app: web.Application, caller: Caller, query: Mapping[str, str]
-) -> pb.ListContactPointsResponse:
+) -> directory_pb2.ListContactPointsResponse:
     """`GET /api/v1/contact-points`: one page (render each with `render.contact_point`)."""
     q = parse_query(CONTACT_PARAMS, query)
-    msg = pb.ListContactPointsRequest(
+    msg = directory_pb2.ListContactPointsRequest(
         page=page_request(q),
         jurisdiction=q["jurisdiction"] or "",
         competence=q["competence"] or "",
@@ -402,7 +408,7 @@ async def contact_points_page(
     )
     if q["available_24_7"] is not None:
         msg.available_24_7 = q["available_24_7"]
-    reply: pb.ListContactPointsResponse = await _directory(app).ListContactPoints(
+    reply: directory_pb2.ListContactPointsResponse = await _directory(app).ListContactPoints(
         msg, metadata=caller.metadata()
     )
     return reply
@@ -442,7 +448,7 @@ async def contact_details_data(
 ) -> dict[str, Any]:
     """A contact point's e-mail and phone (`caller` must be at least a member)."""
     contact = await app[keys.CLIENTS].directory.GetContactPoint(
-        pb.GetRecordRequest(id=record_id), metadata=caller.metadata()
+        directory_pb2.GetRecordRequest(id=record_id), metadata=caller.metadata()
     )
     own = app[keys.SETTINGS].network
     if contact.meta.origin == own or (contact.email and contact.phone):
@@ -455,7 +461,7 @@ async def contact_details_data(
         }
     # A replica whose owner kept the details off replication: ask the owner, who logs it.
     reply = await app[keys.CLIENTS].federation.FetchContactDetails(
-        fpb.FetchContactDetailsRequest(
+        federation_pb2.FetchContactDetailsRequest(
             origin=contact.meta.origin, contact_point_id=contact.meta.id
         ),
         metadata=caller.metadata(),
@@ -544,7 +550,7 @@ async def _revalidate(
     """Asks the directory; it answers `not_modified` when the held answer is current."""
     epoch = app[keys.LOOKUP_WATCH].epoch
     reply = await app[keys.CLIENTS].directory.Lookup(
-        pb.LookupRequest(
+        directory_pb2.LookupRequest(
             jurisdiction=q["jurisdiction"] or "",
             competence=q["competence"] or "",
             language=q["language"] or "",

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
-from justnet.requests.v1 import requests_pb2 as pb
+from justnet.requests.v1 import requests_pb2
 
 from gateway import keys
 from gateway.api import Api, if_match, json_response
@@ -37,7 +37,7 @@ MALFORMED = (ValueError, AssertionError, KeyError, LookupError, HttpProcessingEr
 
 _INT = {"type": "integer"}
 DOCUMENT = message_schema(
-    pb.Document,
+    requests_pb2.Document,
     {
         "size": {**_INT, "description": "bytes"},
         "received": {**_INT, "description": "receiving node: bytes held so far"},
@@ -49,7 +49,7 @@ DOCUMENT = message_schema(
         "state": {"type": "string", "enum": ["stored", "receiving", "verified", "refused"]},
         "kind": {"type": "string", "enum": list(KINDS)},
         "transfer": message_schema(
-            pb.DocumentTransfer,
+            requests_pb2.DocumentTransfer,
             {
                 "state": {
                     "type": "string",
@@ -92,7 +92,7 @@ class Upload:
     too_large: bool
 
 
-def document_dict(msg: pb.Document) -> dict[str, Any]:
+def document_dict(msg: requests_pb2.Document) -> dict[str, Any]:
     out = _dict(msg)
     for name in ("size", "received"):
         out[name] = int(getattr(msg, name))
@@ -176,7 +176,7 @@ async def add_document_data(
 ) -> dict[str, Any]:
     """Sends an upload to the requests service, which checks every field (a missing one is
     empty) and names each bad one at once."""
-    info = pb.DocumentInfo(
+    info = requests_pb2.DocumentInfo(
         request_id=request_id,
         title=upload.fields.get("title", ""),
         kind=upload.fields.get("kind", ""),
@@ -185,10 +185,10 @@ async def add_document_data(
         declared_type=upload.declared_type,
     )
 
-    async def messages() -> AsyncIterator[pb.DocumentUpload]:
-        yield pb.DocumentUpload(info=info)
+    async def messages() -> AsyncIterator[requests_pb2.DocumentUpload]:
+        yield requests_pb2.DocumentUpload(info=info)
         for start in range(0, len(upload.data), SEND_BYTES):
-            yield pb.DocumentUpload(data=upload.data[start : start + SEND_BYTES])
+            yield requests_pb2.DocumentUpload(data=upload.data[start : start + SEND_BYTES])
 
     reply = await app[keys.CLIENTS].requests.AddDocument(
         messages(), metadata=caller.metadata(), timeout=UPLOAD_TIMEOUT
@@ -200,7 +200,7 @@ async def list_documents_data(
     app: web.Application, caller: Caller, request_id: str
 ) -> dict[str, Any]:
     reply = await app[keys.CLIENTS].requests.ListDocuments(
-        pb.ListDocumentsRequest(request_id=request_id), metadata=caller.metadata()
+        requests_pb2.ListDocumentsRequest(request_id=request_id), metadata=caller.metadata()
     )
     return {"items": [document_dict(d) for d in reply.items]}
 
@@ -210,7 +210,7 @@ async def download(
 ) -> web.StreamResponse:
     """The document's bytes as an attachment (never rendered by the browser here)."""
     call = request.app[keys.CLIENTS].requests.ReadDocument(
-        pb.ReadDocumentRequest(request_id=request_id, document_id=document_id),
+        requests_pb2.ReadDocumentRequest(request_id=request_id, document_id=document_id),
         metadata=caller.metadata(),
     )
     first = await call.read()  # a refusal (404) raises here, before any header is sent
@@ -243,7 +243,7 @@ async def delete_request_data(
     app: web.Application, caller: Caller, request_id: str, expected_version: int
 ) -> None:
     await app[keys.CLIENTS].requests.DeleteDraft(
-        pb.DeleteDraftRequest(id=request_id, expected_version=expected_version),
+        requests_pb2.DeleteDraftRequest(id=request_id, expected_version=expected_version),
         metadata=caller.metadata(),
     )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 from google.protobuf.message import Message
-from justnet.events.v1 import events_pb2 as pb
+from justnet.events.v1 import events_pb2
 
 from gateway import bodies, keys, render
 from gateway.api import Api, json_response, page_request, read_json
@@ -54,10 +54,10 @@ async def event_calendar(
 ) -> bytes:
     """iCalendar text for one event, or for the events the filters select."""
     if event_id:
-        msg = pb.GetCalendarRequest(event_id=event_id)
+        msg = events_pb2.GetCalendarRequest(event_id=event_id)
     else:
         q = parse_query(FILTERS, query or {})
-        msg = pb.GetCalendarRequest(
+        msg = events_pb2.GetCalendarRequest(
             network=q["network"] or "",
             kind=q["kind"] or "",
             to=q["to"] or "",
@@ -74,7 +74,7 @@ async def events_data(
     """`GET /api/v1/events`: one page of the events the caller may see."""
     q = parse_query(LIST_PARAMS, query)
     reply = await _events(app).ListEvents(
-        pb.ListEventsRequest(
+        events_pb2.ListEventsRequest(
             page=page_request(q),
             network=q["network"] or "",
             kind=q["kind"] or "",
@@ -104,7 +104,7 @@ async def register_data(
 ) -> dict[str, Any]:
     """`POST /api/v1/events/{id}/registrations`: the body checked as the API checks it."""
     values = parse_body(bodies.REGISTRATION, body)
-    msg = pb.RegisterRequest(event_id=event_id, **values)
+    msg = events_pb2.RegisterRequest(event_id=event_id, **values)
     return await _registration(_events(app).Register, msg, caller)
 
 
@@ -115,7 +115,7 @@ async def registrations_data(
     network; with `mine=true`, the caller's own (the events service decides)."""
     q = parse_query((STATE, MINE), query)
     reply = await _events(app).ListRegistrations(
-        pb.ListRegistrationsRequest(
+        events_pb2.ListRegistrationsRequest(
             event_id=event_id, state=q["state"] or "", mine=bool(q["mine"])
         ),
         metadata=caller.metadata(),
@@ -127,7 +127,7 @@ async def registration_data(
     app: web.Application, caller: Caller, event_id: str, registration_id: str
 ) -> dict[str, Any]:
     """`GET /api/v1/events/{id}/registrations/{registration_id}`."""
-    msg = pb.GetRegistrationRequest(event_id=event_id, id=registration_id)
+    msg = events_pb2.GetRegistrationRequest(event_id=event_id, id=registration_id)
     return await _registration(_events(app).GetRegistration, msg, caller)
 
 
@@ -135,7 +135,7 @@ async def cancel_registration_data(
     app: web.Application, caller: Caller, event_id: str, registration_id: str
 ) -> dict[str, Any]:
     """`DELETE /api/v1/events/{id}/registrations/{registration_id}`."""
-    msg = pb.GetRegistrationRequest(event_id=event_id, id=registration_id)
+    msg = events_pb2.GetRegistrationRequest(event_id=event_id, id=registration_id)
     return await _registration(_events(app).CancelRegistration, msg, caller)
 
 
@@ -144,12 +144,12 @@ async def attendance_data(
 ) -> dict[str, Any]:
     """`POST /api/v1/events/{id}/registrations/{registration_id}/attendance`."""
     values = parse_body(bodies.ATTENDANCE, body)
-    msg = pb.MarkAttendanceRequest(event_id=event_id, id=registration_id, **values)
+    msg = events_pb2.MarkAttendanceRequest(event_id=event_id, id=registration_id, **values)
     return await _registration(_events(app).MarkAttendance, msg, caller)
 
 
-def _event_message(values: dict[str, Any]) -> pb.Event:
-    msg = pb.Event(
+def _event_message(values: dict[str, Any]) -> events_pb2.Event:
+    msg = events_pb2.Event(
         title=values["title"],
         kind=values["kind"],
         description=values["description"],
@@ -159,8 +159,8 @@ def _event_message(values: dict[str, Any]) -> pb.Event:
         online_url=values["online_url"],
         languages=values["languages"],
         interpretation=values["interpretation"],
-        agenda=[pb.AgendaItem(**a) for a in values["agenda"]],
-        documents=[pb.Document(**d) for d in values["documents"]],
+        agenda=[events_pb2.AgendaItem(**a) for a in values["agenda"]],
+        documents=[events_pb2.Document(**d) for d in values["documents"]],
         capacity=values["capacity"],
         registration_deadline=values["registration_deadline"],
         visibility=values["visibility"],
@@ -227,7 +227,7 @@ async def list_events(request: web.Request) -> web.Response:
     return json_response(await events_data(request.app, request[keys.CALLER], request.query))
 
 
-EVENT_RECORDS: Resource[pb.Event] = Resource(
+EVENT_RECORDS: Resource[events_pb2.Event] = Resource(
     path="/api/v1/events",
     schema="Event",
     noun="an event",
@@ -235,12 +235,12 @@ EVENT_RECORDS: Resource[pb.Event] = Resource(
     service=_events,
     rpc="Event",
     to_message=lambda values: _event_message(values),
-    create_request=lambda record: pb.CreateEventRequest(event=record),
-    get_request=lambda record_id: pb.GetEventRequest(id=record_id),
-    update_request=lambda record, version: pb.UpdateEventRequest(
+    create_request=lambda record: events_pb2.CreateEventRequest(event=record),
+    get_request=lambda record_id: events_pb2.GetEventRequest(id=record_id),
+    update_request=lambda record, version: events_pb2.UpdateEventRequest(
         event=record, expected_version=version
     ),
-    delete_request=lambda record_id, version: pb.DeleteEventRequest(
+    delete_request=lambda record_id, version: events_pb2.DeleteEventRequest(
         id=record_id, expected_version=version
     ),
     render=render.event,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.federation.v1 import federation_pb2
 
 from gateway import keys, render
 from gateway.api import Api, json_response
@@ -49,7 +49,7 @@ QUARANTINED = {
 }
 
 
-def _item(r: fpb.QuarantinedRecord) -> dict[str, Any]:
+def _item(r: federation_pb2.QuarantinedRecord) -> dict[str, Any]:
     return {
         "peer": r.peer,
         "feed": r.feed,
@@ -88,7 +88,7 @@ async def quarantine_data(app: web.Application, caller: Caller, query: Any) -> d
     """One page of the quarantine (the API's answer; a console page can share it)."""
     q = parse_query(QUARANTINE_PARAMS, query)
     reply = await app[keys.CLIENTS].federation.ListQuarantine(
-        fpb.ListQuarantineRequest(
+        federation_pb2.ListQuarantineRequest(
             limit=q["limit"] or 0, cursor=q["cursor"] or "", peer=q["peer"] or ""
         ),
         metadata=caller.metadata(),

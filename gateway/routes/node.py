@@ -7,7 +7,7 @@ from typing import Any
 
 import grpc
 from aiohttp import web
-from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.federation.v1 import federation_pb2
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from gateway import bodies, key_expiry, keys, observe, render
@@ -66,7 +66,7 @@ PEER = {
 }
 
 
-def _peer(p: fpb.PeerStatus) -> dict[str, Any]:
+def _peer(p: federation_pb2.PeerStatus) -> dict[str, Any]:
     return {
         "network": p.network,
         "endpoint": p.endpoint,
@@ -96,23 +96,25 @@ def _peer(p: fpb.PeerStatus) -> dict[str, Any]:
     }
 
 
-async def _peers(app: web.Application) -> list[fpb.PeerStatus] | None:
+async def _peers(app: web.Application) -> list[federation_pb2.PeerStatus] | None:
     clients = app[keys.CLIENTS]
     try:
         # The brief states are public on /api/v1/node: the gateway asks as itself.
         reply = await clients.federation.ListPeers(
-            fpb.ListPeersRequest(brief=True), metadata=clients.own.metadata(), timeout=2.0
+            federation_pb2.ListPeersRequest(brief=True),
+            metadata=clients.own.metadata(),
+            timeout=2.0,
         )
     except grpc.aio.AioRpcError:
         return None
     return list(reply.peers)
 
 
-async def _node_info(app: web.Application) -> fpb.NodeDescriptor | None:
+async def _node_info(app: web.Application) -> federation_pb2.NodeDescriptor | None:
     clients = app[keys.CLIENTS]
     try:
-        info: fpb.NodeDescriptor = await clients.federation.GetNodeInfo(
-            fpb.GetNodeInfoRequest(), metadata=clients.own.metadata(), timeout=2.0
+        info: federation_pb2.NodeDescriptor = await clients.federation.GetNodeInfo(
+            federation_pb2.GetNodeInfoRequest(), metadata=clients.own.metadata(), timeout=2.0
         )
     except grpc.aio.AioRpcError:
         return None
@@ -232,7 +234,7 @@ async def federation_peers(request: web.Request) -> web.Response:
 async def peers_data(app: web.Application, caller: Caller) -> dict[str, Any]:
     """Every peer's replication state (the API's and the console's answer)."""
     reply = await app[keys.CLIENTS].federation.ListPeers(
-        fpb.ListPeersRequest(), metadata=caller.metadata()
+        federation_pb2.ListPeersRequest(), metadata=caller.metadata()
     )
     return {"items": [_peer(p) for p in reply.peers]}
 
@@ -268,7 +270,7 @@ async def add_peer(request: web.Request) -> web.Response:
     times = {f: values.pop(f) for f in ("key_valid_until", "key_valid_from")}
     values.pop("certificate_valid_until")  # read from the certificate itself
     values.pop("announcements")  # a new peer trusts the descriptor it was given
-    descriptor = fpb.NodeDescriptor(**values)
+    descriptor = federation_pb2.NodeDescriptor(**values)
     for i, key in enumerate(old_keys):
         old = descriptor.old_keys.add(key_id=key["key_id"], public_key=key["public_key"])
         _timestamp(old.expired_at, key["expired_at"], f"old_keys[{i}].expired_at")
@@ -282,7 +284,7 @@ async def add_peer(request: web.Request) -> web.Response:
         if text:
             _timestamp(getattr(descriptor, field), text, field)
     reply = await request.app[keys.CLIENTS].federation.AddPeer(
-        fpb.AddPeerRequest(
+        federation_pb2.AddPeerRequest(
             descriptor=descriptor, share=share, replace=replace, accepted_jurisdictions=accepted
         ),
         metadata=caller.metadata(),
@@ -335,7 +337,7 @@ async def contact_requests(request: web.Request) -> web.Response:
     q = parse_query(PAGE, request.query)
     # The federation keeps the newest 500 at most in one answer; pages are cut from it.
     reply = await request.app[keys.CLIENTS].federation.ListContactDetailRequests(
-        fpb.ListContactDetailRequestsRequest(limit=500),
+        federation_pb2.ListContactDetailRequestsRequest(limit=500),
         metadata=caller.metadata(),
     )
     items = [
@@ -371,7 +373,8 @@ def _timestamp(target: Any, text: str, field: str) -> None:
 async def remove_peer(request: web.Request) -> web.Response:
     caller = request[keys.CALLER]
     await request.app[keys.CLIENTS].federation.RemovePeer(
-        fpb.RemovePeerRequest(network=request.match_info["code"]), metadata=caller.metadata()
+        federation_pb2.RemovePeerRequest(network=request.match_info["code"]),
+        metadata=caller.metadata(),
     )
     return web.Response(status=204)
 

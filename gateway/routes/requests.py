@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from justnet.requests.v1 import requests_pb2 as pb
+from justnet.requests.v1 import requests_pb2
 
 from gateway import bodies, keys
 from gateway.api import Api, if_match, json_response, page_request, read_json
@@ -34,18 +34,18 @@ _NTS: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
 # The answers are the services' messages as MessageToDict gives them (_dict), so their
 # schemas are made from the same messages, with what the handlers change after it.
 ROUTE = message_schema(
-    pb.Route,
+    requests_pb2.Route,
     {
         "destination_network": {
             **_NS,
             "description": "null when no node this one knows covers the requested state",
         },
-        "central_authority": nullable(message_schema(pb.AuthorityRef)),
+        "central_authority": nullable(message_schema(requests_pb2.AuthorityRef)),
     },
     required=("central_authority",),
 )
 DELIVERY = message_schema(
-    pb.DeliveryState,
+    requests_pb2.DeliveryState,
     {
         "state": {
             "type": "string",
@@ -56,7 +56,7 @@ DELIVERY = message_schema(
     },
 )
 REQUEST = message_schema(
-    pb.Request,
+    requests_pb2.Request,
     {
         "version": {"type": "integer", "description": "the ETag's number"},
         "direction": {"type": "string", "enum": ["incoming", "outgoing"]},
@@ -75,7 +75,7 @@ PAGE = {
     "required": ["items", "next_cursor"],
 }
 HISTORY_ENTRY = message_schema(
-    pb.HistoryEntry,
+    requests_pb2.HistoryEntry,
     {
         "author": {**_S, "description": "the network whose node signed the event"},
         "signature": {**_S, "description": "base64 Ed25519"},
@@ -87,14 +87,16 @@ HISTORY_ENTRY = message_schema(
             "type": "array",
             "description": "the documents this signed event adds",
             "items": message_schema(
-                pb.DocumentRef,
+                requests_pb2.DocumentRef,
                 {"sha256": {**_S, "description": "hex sha256"}, "size": {"type": "integer"}},
             ),
         },
     },
     required=("hash", "prev_hash", "problem", "delivery"),
 )
-HISTORY = message_schema(pb.History, {"events": {"type": "array", "items": HISTORY_ENTRY}})
+HISTORY = message_schema(
+    requests_pb2.History, {"events": {"type": "array", "items": HISTORY_ENTRY}}
+)
 
 
 def _dict(msg: Message) -> dict[str, Any]:
@@ -104,7 +106,7 @@ def _dict(msg: Message) -> dict[str, Any]:
     return out
 
 
-def _route(msg: pb.Route, converted: dict[str, Any] | None = None) -> dict[str, Any]:
+def _route(msg: requests_pb2.Route, converted: dict[str, Any] | None = None) -> dict[str, Any]:
     out = _dict(msg) if converted is None else converted
     out["destination_network"] = msg.destination_network or None
     if not msg.HasField("central_authority"):
@@ -119,7 +121,7 @@ _REQUESTS: dict[bytes, dict[str, Any]] = {}
 _REQUESTS_BOUND = 4096
 
 
-def _request(msg: pb.Request) -> dict[str, Any]:
+def _request(msg: requests_pb2.Request) -> dict[str, Any]:
     key = msg.SerializeToString(deterministic=True)
     found = _REQUESTS.get(key)
     if found is not None:
@@ -153,7 +155,7 @@ async def plan_route_data(app: web.Application, caller: Caller, body: Any) -> di
     `body` as POSTed (JSON types), checked with bodies.ROUTE_QUERY."""
     values = parse_body(bodies.ROUTE_QUERY, body)
     reply = await app[keys.CLIENTS].requests.PlanRoute(
-        pb.PlanRouteRequest(**values), metadata=caller.metadata()
+        requests_pb2.PlanRouteRequest(**values), metadata=caller.metadata()
     )
     return _route(reply)
 
@@ -178,7 +180,7 @@ def _page(reply: Any) -> dict[str, Any]:
 async def create_request_data(app: web.Application, caller: Caller, body: Any) -> dict[str, Any]:
     """`body`: as POSTed (JSON types), checked with bodies.REQUEST."""
     values = parse_body(bodies.REQUEST, body)
-    msg = pb.CreateRequestRequest(request=pb.RequestInput(**values))
+    msg = requests_pb2.CreateRequestRequest(request=requests_pb2.RequestInput(**values))
     return await _answer(_service(app).CreateRequest, msg, caller)
 
 
@@ -186,7 +188,7 @@ async def list_requests_data(
     app: web.Application, caller: Caller, query: Mapping[str, str]
 ) -> dict[str, Any]:
     q = parse_query(LIST_PARAMS, query)
-    msg = pb.ListRequestsRequest(
+    msg = requests_pb2.ListRequestsRequest(
         page=page_request(q), status=q["status"] or "", direction=q["direction"] or ""
     )
     return _page(await _service(app).ListRequests(msg, metadata=caller.metadata()))
@@ -196,12 +198,14 @@ async def list_overdue_data(
     app: web.Application, caller: Caller, query: Mapping[str, str]
 ) -> dict[str, Any]:
     q = parse_query(PAGE_PARAMS, query)
-    msg = pb.ListOverdueRequest(page=page_request(q))
+    msg = requests_pb2.ListOverdueRequest(page=page_request(q))
     return _page(await _service(app).ListOverdue(msg, metadata=caller.metadata()))
 
 
 async def get_request_data(app: web.Application, caller: Caller, request_id: str) -> dict[str, Any]:
-    return await _answer(_service(app).GetRequest, pb.GetRequestRequest(id=request_id), caller)
+    return await _answer(
+        _service(app).GetRequest, requests_pb2.GetRequestRequest(id=request_id), caller
+    )
 
 
 async def update_request_data(
@@ -209,8 +213,10 @@ async def update_request_data(
 ) -> dict[str, Any]:
     """`body`: every field of a draft, checked with bodies.REQUEST as for a new one."""
     values = parse_body(bodies.REQUEST, body)
-    msg = pb.UpdateDraftRequest(
-        id=request_id, request=pb.RequestInput(**values), expected_version=expected_version
+    msg = requests_pb2.UpdateDraftRequest(
+        id=request_id,
+        request=requests_pb2.RequestInput(**values),
+        expected_version=expected_version,
     )
     return await _answer(_service(app).UpdateDraft, msg, caller)
 
@@ -218,7 +224,7 @@ async def update_request_data(
 async def submit_request_data(
     app: web.Application, caller: Caller, request_id: str
 ) -> dict[str, Any]:
-    return await _answer(_service(app).Submit, pb.SubmitRequest(id=request_id), caller)
+    return await _answer(_service(app).Submit, requests_pb2.SubmitRequest(id=request_id), caller)
 
 
 async def change_status_data(
@@ -226,7 +232,7 @@ async def change_status_data(
 ) -> dict[str, Any]:
     """`body`: {"status", "note"}, checked with bodies.STATUS_CHANGE."""
     values = parse_body(bodies.STATUS_CHANGE, body)
-    msg = pb.ChangeStatusRequest(
+    msg = requests_pb2.ChangeStatusRequest(
         id=request_id,
         status=values["status"],
         note=values["note"],
@@ -237,7 +243,7 @@ async def change_status_data(
 
 async def history_data(app: web.Application, caller: Caller, request_id: str) -> dict[str, Any]:
     reply = await _service(app).GetHistory(
-        pb.GetHistoryRequest(id=request_id), metadata=caller.metadata()
+        requests_pb2.GetHistoryRequest(id=request_id), metadata=caller.metadata()
     )
     events = []
     for e in reply.events:

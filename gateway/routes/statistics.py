@@ -13,9 +13,9 @@ from typing import Any
 from aiohttp import web
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from justnet.directory.v1 import directory_pb2 as dpb
-from justnet.events.v1 import events_pb2 as epb
-from justnet.requests.v1 import requests_pb2 as rpb
+from justnet.directory.v1 import directory_pb2
+from justnet.events.v1 import events_pb2
+from justnet.requests.v1 import requests_pb2
 
 from gateway import keys
 from gateway.api import Api, json_response
@@ -52,7 +52,7 @@ TIMINGS = (
 )
 _NN: dict[str, Any] = {"type": ["number", "null"]}
 REQUEST_GROUP = message_schema(
-    rpb.RequestStatisticsGroup,
+    requests_pb2.RequestStatisticsGroup,
     {
         "direction": {"type": "string", "enum": list(DIRECTIONS)},
         **{
@@ -63,12 +63,12 @@ REQUEST_GROUP = message_schema(
     required=TIMINGS,
 )
 REQUEST_STATISTICS = message_schema(
-    rpb.RequestStatistics,
+    requests_pb2.RequestStatistics,
     {"groups": {"type": "array", "items": REQUEST_GROUP}},
     required=("computed_at",),
 )
-DIRECTORY_STATISTICS = message_schema(dpb.DirectoryStatistics, required=("computed_at",))
-EVENT_STATISTICS = message_schema(epb.EventStatistics)
+DIRECTORY_STATISTICS = message_schema(directory_pb2.DirectoryStatistics, required=("computed_at",))
+EVENT_STATISTICS = message_schema(events_pb2.EventStatistics)
 CSV_SCHEMA = {"type": "string", "description": "one header row, then one row per group"}
 
 
@@ -135,7 +135,7 @@ async def request_statistics_data(
     app: web.Application, caller: Caller, query: Mapping[str, str]
 ) -> dict[str, Any]:
     q = parse_query(REQUEST_PARAMS, query)
-    msg = rpb.RequestStatisticsRequest(
+    msg = requests_pb2.RequestStatisticsRequest(
         from_date=q["from"] or "",
         to_date=q["to"] or "",
         group_by=q["group_by"] or "",
@@ -151,7 +151,9 @@ async def request_statistics_data(
 
 def request_csv(data: dict[str, Any]) -> str:
     """One row per group, its column named by what it groups by."""
-    figures = [f for f in _fields(rpb.RequestStatisticsGroup) if f not in ("direction", "key")]
+    figures = [
+        f for f in _fields(requests_pb2.RequestStatisticsGroup) if f not in ("direction", "key")
+    ]
     rows = [
         {"direction": g["direction"], data["group_by"]: g["key"]} | {f: g[f] for f in figures}
         for g in data["groups"]
@@ -160,11 +162,11 @@ def request_csv(data: dict[str, Any]) -> str:
 
 
 def directory_csv(data: dict[str, Any]) -> str:
-    return csv_text(_fields(dpb.DirectoryStatisticsGroup), data["groups"])
+    return csv_text(_fields(directory_pb2.DirectoryStatisticsGroup), data["groups"])
 
 
 def event_csv(data: dict[str, Any]) -> str:
-    return csv_text(_fields(epb.EventStatisticsGroup), data["groups"])
+    return csv_text(_fields(events_pb2.EventStatisticsGroup), data["groups"])
 
 
 @api.route(
@@ -188,7 +190,7 @@ async def request_statistics(request: web.Request) -> web.Response:
 
 async def directory_statistics_data(app: web.Application, caller: Caller) -> dict[str, Any]:
     reply = await app[keys.CLIENTS].directory.GetDirectoryStatistics(
-        dpb.DirectoryStatisticsRequest(), metadata=caller.metadata()
+        directory_pb2.DirectoryStatisticsRequest(), metadata=caller.metadata()
     )
     return _dict(reply)
 
@@ -215,7 +217,7 @@ async def event_statistics_data(
     app: web.Application, caller: Caller, query: Mapping[str, str]
 ) -> dict[str, Any]:
     q = parse_query(PERIOD, query)
-    msg = epb.EventStatisticsRequest(from_date=q["from"] or "", to_date=q["to"] or "")
+    msg = events_pb2.EventStatisticsRequest(from_date=q["from"] or "", to_date=q["to"] or "")
     reply = await app[keys.CLIENTS].events.GetEventStatistics(msg, metadata=caller.metadata())
     return _dict(reply)
 

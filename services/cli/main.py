@@ -453,7 +453,7 @@ def _person_json(p: Person) -> dict[str, object]:
 
 async def cmd_peer(args: argparse.Namespace) -> int:
     from google.protobuf import json_format
-    from justnet.federation.v1 import federation_pb2 as fpb
+    from justnet.federation.v1 import federation_pb2
 
     from services.common import migrations
     from services.common.db import create_engine
@@ -469,7 +469,7 @@ async def cmd_peer(args: argparse.Namespace) -> int:
             try:
                 raw = json.loads(args.descriptor.read_text(encoding="utf-8"))
                 descriptor = json_format.ParseDict(
-                    raw, fpb.NodeDescriptor(), ignore_unknown_fields=True
+                    raw, federation_pb2.NodeDescriptor(), ignore_unknown_fields=True
                 )
             except (OSError, ValueError, json_format.ParseError) as exc:
                 raise UsageError(f"--descriptor: {exc}") from exc
@@ -561,7 +561,7 @@ async def cmd_keys(args: argparse.Namespace) -> int:
 
 
 async def cmd_import(args: argparse.Namespace) -> int:
-    from justnet.directory.v1 import directory_pb2 as pb
+    from justnet.directory.v1 import directory_pb2
 
     from services.common.identity import Caller
     from services.directory import files
@@ -577,7 +577,7 @@ async def cmd_import(args: argparse.Namespace) -> int:
     offline = await directory.open_offline(settings)
     try:
         result = await offline.logic.import_directory(
-            pb.ImportDirectoryRequest(rows=parsed.rows, dry_run=True),
+            directory_pb2.ImportDirectoryRequest(rows=parsed.rows, dry_run=True),
             Caller("editor", settings.network, "cli-import"),
         )
         errors: list[tuple[int, str, str]] = [(e.row, e.column, e.message) for e in parsed.errors]
@@ -596,7 +596,7 @@ async def cmd_import(args: argparse.Namespace) -> int:
             )
             return 0
         result = await offline.logic.import_directory(
-            pb.ImportDirectoryRequest(rows=parsed.rows),
+            directory_pb2.ImportDirectoryRequest(rows=parsed.rows),
             Caller("editor", settings.network, "cli-import"),
         )
         if result.errors:  # changed between the check and the write

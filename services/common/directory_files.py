@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from justnet.directory.v1 import directory_pb2 as pb
+from justnet.directory.v1 import directory_pb2
 
 AUTHORITY_FIELDS = (
     "jurisdiction",
@@ -81,7 +81,7 @@ class ParseError:
 
 @dataclass(frozen=True)
 class Parsed:
-    rows: list[pb.ImportRow]
+    rows: list[directory_pb2.ImportRow]
     errors: list[ParseError]
     labels: dict[int, str]  # row number -> where it is in the file
 
@@ -96,7 +96,9 @@ def _bool(value: Any) -> bool | None:
     return None
 
 
-def _row(number: int, record: dict[str, Any], errors: list[ParseError]) -> pb.ImportRow | None:
+def _row(
+    number: int, record: dict[str, Any], errors: list[ParseError]
+) -> directory_pb2.ImportRow | None:
     kind = str(record.get("record_type", "")).strip()
     if kind not in ("authority", "contact_point"):
         errors.append(ParseError(number, "record_type", "must be authority or contact_point"))
@@ -133,9 +135,13 @@ def _row(number: int, record: dict[str, Any], errors: list[ParseError]) -> pb.Im
     if not isinstance(record_id, str):
         errors.append(ParseError(number, "id", "must be text"))
         record_id = ""
-    msg: Any = pb.Authority(**values) if kind == "authority" else pb.ContactPoint(**values)
+    msg: Any = (
+        directory_pb2.Authority(**values)
+        if kind == "authority"
+        else directory_pb2.ContactPoint(**values)
+    )
     msg.meta.id = record_id.strip()
-    return pb.ImportRow(row=number, **{kind: msg})
+    return directory_pb2.ImportRow(row=number, **{kind: msg})
 
 
 def parse(path: Path) -> Parsed:
@@ -150,7 +156,7 @@ def parse(path: Path) -> Parsed:
 def parse_csv(text: str) -> Parsed:
     reader = csv.DictReader(io.StringIO(text))
     errors: list[ParseError] = []
-    rows: list[pb.ImportRow] = []
+    rows: list[directory_pb2.ImportRow] = []
     labels: dict[int, str] = {}
     header = reader.fieldnames or []
     if "record_type" not in header:
@@ -201,7 +207,7 @@ def parse_json(text: str) -> Parsed:
         ]
     else:
         errors.append(ParseError(0, "", "expected an object or a list"))
-    rows: list[pb.ImportRow] = []
+    rows: list[directory_pb2.ImportRow] = []
     labels: dict[int, str] = {}
     for number, (label, item) in enumerate(items[:MAX_ROWS], start=1):
         labels[number] = label
@@ -220,7 +226,9 @@ def _export_record(kind: str, msg: Any) -> dict[str, Any]:
     return out
 
 
-def export_json(authorities: Iterable[pb.Authority], contacts: Iterable[pb.ContactPoint]) -> str:
+def export_json(
+    authorities: Iterable[directory_pb2.Authority], contacts: Iterable[directory_pb2.ContactPoint]
+) -> str:
     data = {
         "authorities": [
             {k: v for k, v in _export_record("authority", a).items() if k != "record_type"}
@@ -234,7 +242,9 @@ def export_json(authorities: Iterable[pb.Authority], contacts: Iterable[pb.Conta
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def export_csv(authorities: Iterable[pb.Authority], contacts: Iterable[pb.ContactPoint]) -> str:
+def export_csv(
+    authorities: Iterable[directory_pb2.Authority], contacts: Iterable[directory_pb2.ContactPoint]
+) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()

@@ -28,9 +28,8 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import grpc
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.federation.v1 import federation_pb2 as fpb
-from justnet.federation.v1 import federation_pb2_grpc
+from justnet.common.v1 import exchange_pb2
+from justnet.federation.v1 import federation_pb2, federation_pb2_grpc
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from sqlalchemy import Boolean, DateTime, Integer, LargeBinary, String, select, update
@@ -88,7 +87,7 @@ def handoff_values(
 
 
 Row = TypeVar("Row", bound=HandoffColumns)
-Handed = Callable[[Any, xpb.Delivery], Awaitable[None]]
+Handed = Callable[[Any, exchange_pb2.Delivery], Awaitable[None]]
 Refused = Callable[[Any, str], Awaitable[None]]
 
 
@@ -186,7 +185,7 @@ class Handoff(Generic[Row]):
         """All due rows in one SendBatch, marked handed over in one transaction."""
         try:
             reply = await self.federation.SendBatch(
-                fpb.SendBatchRequest(messages=[self._request(row) for row in rows]),
+                federation_pb2.SendBatchRequest(messages=[self._request(row) for row in rows]),
                 metadata=self.metadata,
                 timeout=SEND_TIMEOUT,
             )
@@ -205,8 +204,8 @@ class Handoff(Generic[Row]):
             await self.on_handed(row, delivery)
         return True
 
-    def _request(self, row: Row) -> fpb.SendRequest:
-        return fpb.SendRequest(
+    def _request(self, row: Row) -> federation_pb2.SendRequest:
+        return federation_pb2.SendRequest(
             destination=row.destination,
             message_id=row.message_id,
             kind=row.kind,

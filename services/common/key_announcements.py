@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.federation.v1 import federation_pb2
 
 from services.common.signing import SigningKey, certificate_fingerprint
 
@@ -31,10 +31,10 @@ def announce(
     overlap_until: dt.datetime,
     issued_at: dt.datetime,
     valid_from: dt.datetime,
-) -> fpb.SignedKeyAnnouncement:
-    body = fpb.KeyAnnouncement(
+) -> federation_pb2.SignedKeyAnnouncement:
+    body = federation_pb2.KeyAnnouncement(
         network=network,
-        new_key=fpb.VerifyKey(key_id=new.key_id, public_key=new.public_b64),
+        new_key=federation_pb2.VerifyKey(key_id=new.key_id, public_key=new.public_b64),
         certificate_pem=certificate_pem.decode(),
         certificate_fingerprint=certificate_fingerprint(certificate_pem),
         previous_key_id=previous.key_id,
@@ -46,7 +46,7 @@ def announce(
     body.overlap_until.FromDatetime(overlap_until)
     body.issued_at.FromDatetime(issued_at)
     data = body.SerializeToString()
-    return fpb.SignedKeyAnnouncement(
+    return federation_pb2.SignedKeyAnnouncement(
         announcement=data,
         key_id=previous.key_id,
         signature=previous.sign(CONTEXT + data),

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.federation.v1 import federation_pb2
 
 from services.common.key_announcements import announce
 from services.common.settings import NodeSettings, SettingsError
@@ -436,16 +436,18 @@ def _hosts(cert_pem: bytes) -> list[str]:
     return out
 
 
-def verify_keys(identity: NodeIdentity) -> tuple[fpb.VerifyKey, list[fpb.VerifyKey]]:
+def verify_keys(
+    identity: NodeIdentity,
+) -> tuple[federation_pb2.VerifyKey, list[federation_pb2.VerifyKey]]:
     """The node's current verify key and its old ones, with their windows, as published."""
     key = identity.newest.signing_key
-    current = fpb.VerifyKey(key_id=key.key_id, public_key=key.public_b64)
+    current = federation_pb2.VerifyKey(key_id=key.key_id, public_key=key.public_b64)
     current.valid_until.FromDatetime(identity.valid_until)
     if identity.valid_from:
         current.valid_from.FromDatetime(identity.valid_from)
     old = []
     for k in identity.old_keys:
-        entry = fpb.VerifyKey(key_id=k.key_id, public_key=k.public_key)
+        entry = federation_pb2.VerifyKey(key_id=k.key_id, public_key=k.public_key)
         entry.expired_at.FromDatetime(k.expired_at)
         if k.valid_from:
             entry.valid_from.FromDatetime(k.valid_from)

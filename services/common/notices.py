@@ -20,8 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from justnet.common.v1 import notices_pb2 as pb
-from justnet.common.v1 import notices_pb2_grpc
+from justnet.common.v1 import notices_pb2, notices_pb2_grpc
 from sqlalchemy import DateTime, Integer, String, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -69,8 +68,8 @@ class NoticeFeedServicer(notices_pb2_grpc.NoticeFeedServicer):
         self.network = network
 
     async def ListNotices(
-        self, request: pb.ListNoticesRequest, context: Ctx
-    ) -> pb.ListNoticesResponse:
+        self, request: notices_pb2.ListNoticesRequest, context: Ctx
+    ) -> notices_pb2.ListNoticesResponse:
         caller = current_caller()
         if not (caller.at_least("admin") and caller.network == self.network):
             raise PermissionDenied("only this node's services may read its notices")
@@ -79,11 +78,11 @@ class NoticeFeedServicer(notices_pb2_grpc.NoticeFeedServicer):
         stmt = select(model).where(model.seq > request.since_seq).order_by(model.seq).limit(limit)
         async with self.sessions() as session:
             rows = (await session.scalars(stmt)).all()
-        return pb.ListNoticesResponse(notices=[_notice(r) for r in rows])
+        return notices_pb2.ListNoticesResponse(notices=[_notice(r) for r in rows])
 
 
-def _notice(row: Any) -> pb.Notice:
-    return pb.Notice(
+def _notice(row: Any) -> notices_pb2.Notice:
+    return notices_pb2.Notice(
         seq=row.seq,
         kind=row.kind,
         record_id=row.record_id,

@@ -16,15 +16,14 @@ from functools import cache
 from typing import Any
 
 import grpc
-from justnet.common.v1 import telemetry_pb2 as pb
-from justnet.common.v1 import telemetry_pb2_grpc
+from justnet.common.v1 import telemetry_pb2, telemetry_pb2_grpc
 from opentelemetry.sdk.trace import ReadableSpan
 from prometheus_client import REGISTRY, generate_latest
 
 from services.common import semconv, telemetry
 from services.common.identity import current_caller
 
-SERVICE_NAME = pb.DESCRIPTOR.services_by_name["NodeTelemetry"].full_name
+SERVICE_NAME = telemetry_pb2.DESCRIPTOR.services_by_name["NodeTelemetry"].full_name
 MAX_ATTRIBUTE_CHARS = 500
 
 
@@ -37,13 +36,13 @@ def service_of(full_service_names: Iterable[str]) -> str:
     return telemetry.current().service_name
 
 
-def span_record(span: ReadableSpan, service: str, network: str) -> pb.SpanRecord:
+def span_record(span: ReadableSpan, service: str, network: str) -> telemetry_pb2.SpanRecord:
     context = span.context
     assert context is not None
     parent = span.parent
     start = span.start_time or 0
     end = span.end_time or start
-    record = pb.SpanRecord(
+    record = telemetry_pb2.SpanRecord(
         trace_id=f"{context.trace_id:032x}",
         span_id=f"{context.span_id:016x}",
         parent_span_id=f"{parent.span_id:016x}" if parent is not None else "",
@@ -53,7 +52,7 @@ def span_record(span: ReadableSpan, service: str, network: str) -> pb.SpanRecord
         service=service,
         network=network,
         duration_us=(end - start) // 1000,
-        status=pb.SpanStatus(
+        status=telemetry_pb2.SpanStatus(
             code=span.status.status_code.name, message=span.status.description or ""
         ),
     )
@@ -64,7 +63,7 @@ def span_record(span: ReadableSpan, service: str, network: str) -> pb.SpanRecord
     return record
 
 
-def local_spans(trace_id: str = "", limit: int = 0) -> list[pb.SpanRecord]:
+def local_spans(trace_id: str = "", limit: int = 0) -> list[telemetry_pb2.SpanRecord]:
     """This process's kept spans (newest last), optionally of one trace."""
     tel = telemetry.current()
     wanted = int(trace_id, 16) if trace_id else None
@@ -83,23 +82,23 @@ class NodeTelemetryServicer(telemetry_pb2_grpc.NodeTelemetryServicer):
         self.service = service
 
     async def RecentSpans(
-        self, request: pb.RecentSpansRequest, context: grpc.aio.ServicerContext
-    ) -> pb.RecentSpansResponse:
+        self, request: telemetry_pb2.RecentSpansRequest, context: grpc.aio.ServicerContext
+    ) -> telemetry_pb2.RecentSpansResponse:
         await _require_admin(context)
         trace_id = request.trace_id.lower()
         if trace_id and (len(trace_id) != 32 or any(c not in "0123456789abcdef" for c in trace_id)):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "trace_id: 32 hex digits")
-        return pb.RecentSpansResponse(
+        return telemetry_pb2.RecentSpansResponse(
             instance=telemetry.INSTANCE,
             service=self.service,
             spans=local_spans(trace_id, max(request.limit, 0)),
         )
 
     async def Metrics(
-        self, request: pb.MetricsRequest, context: grpc.aio.ServicerContext
-    ) -> pb.MetricsResponse:
+        self, request: telemetry_pb2.MetricsRequest, context: grpc.aio.ServicerContext
+    ) -> telemetry_pb2.MetricsResponse:
         await _require_admin(context)
-        return pb.MetricsResponse(
+        return telemetry_pb2.MetricsResponse(
             instance=telemetry.INSTANCE, service=self.service, text=metrics_text()
         )
 

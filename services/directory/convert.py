@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from justnet.directory.v1 import directory_pb2 as pb
+from justnet.directory.v1 import directory_pb2
 
 from services.common.db import decode_codes
 from services.common.replication import record_meta
 from services.directory.models import AuthorityRow, ContactPointRow, RoutingProfileRow
 
 
-def authority(row: AuthorityRow, local_network: str) -> pb.Authority:
-    return pb.Authority(
+def authority(row: AuthorityRow, local_network: str) -> directory_pb2.Authority:
+    return directory_pb2.Authority(
         meta=record_meta(row, local_network),
         jurisdiction=row.jurisdiction,
         name=row.name,
@@ -28,8 +28,8 @@ def authority(row: AuthorityRow, local_network: str) -> pb.Authority:
     )
 
 
-def contact_point(row: ContactPointRow, local_network: str) -> pb.ContactPoint:
-    return pb.ContactPoint(
+def contact_point(row: ContactPointRow, local_network: str) -> directory_pb2.ContactPoint:
+    return directory_pb2.ContactPoint(
         meta=record_meta(row, local_network),
         authority_id=row.authority_id,
         jurisdiction=row.jurisdiction,
@@ -47,15 +47,15 @@ def contact_point(row: ContactPointRow, local_network: str) -> pb.ContactPoint:
     )
 
 
-def routing_profile(row: RoutingProfileRow, local_network: str) -> pb.RoutingProfile:
-    return pb.RoutingProfile(
+def routing_profile(row: RoutingProfileRow, local_network: str) -> directory_pb2.RoutingProfile:
+    return directory_pb2.RoutingProfile(
         meta=record_meta(row, local_network),
         jurisdiction=row.jurisdiction,
         central_authority_id=row.central_authority_id,
         accepted_languages=decode_codes(row.accepted_languages),
-        channels=[pb.Channel(**c) for c in row.channels],
+        channels=[directory_pb2.Channel(**c) for c in row.channels],
         legal_bases=decode_codes(row.legal_bases),
-        measures=[pb.MeasureProfile(**m) for m in row.measures],
+        measures=[directory_pb2.MeasureProfile(**m) for m in row.measures],
         acknowledgement_days=row.acknowledgement_days,
         urgent_procedure=row.urgent_procedure,
         visibility=row.visibility,

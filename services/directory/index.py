@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from justnet.directory.v1 import directory_pb2 as pb
+from justnet.directory.v1 import directory_pb2
 
 from services.common.identity import Caller
 from services.common.loops import stop_if_cancelled
@@ -49,20 +49,20 @@ class Entry:
     search_text: str
     verified_at: datetime
     # The ready-made LookupItem (without score); a response copies it as is.
-    item: pb.LookupItem
+    item: directory_pb2.LookupItem
 
 
-def _entry(kind: str, msg: pb.Authority | pb.ContactPoint) -> Entry:
-    if isinstance(msg, pb.Authority):
+def _entry(kind: str, msg: directory_pb2.Authority | directory_pb2.ContactPoint) -> Entry:
+    if isinstance(msg, directory_pb2.Authority):
         languages = frozenset(msg.accepted_languages)
         text = f"{msg.name} {msg.address}"
         central = msg.kind == "central_authority"
-        item = pb.LookupItem(kind=kind, authority=msg)
+        item = directory_pb2.LookupItem(kind=kind, authority=msg)
     else:
         languages = frozenset(msg.languages)
         text = f"{msg.name} {msg.title}"
         central = False
-        item = pb.LookupItem(kind=kind, contact_point=msg)
+        item = directory_pb2.LookupItem(kind=kind, contact_point=msg)
     return Entry(
         kind=kind,
         id=msg.meta.id,
@@ -113,7 +113,7 @@ class LookupIndex:
         self._per_origin: collections.Counter[str] = collections.Counter()
         # Results are a pure function of (query, visibility class, day, index state);
         # the cache is emptied whenever a change is applied, so it is never stale.
-        self._results: dict[tuple[object, ...], pb.LookupResponse] = {}
+        self._results: dict[tuple[object, ...], directory_pb2.LookupResponse] = {}
         self._lock = asyncio.Lock()
         # Answers depend only on the index and the day (freshness); the instance part
         # keeps tokens of two replicas of this service from ever being equal.
@@ -190,14 +190,22 @@ class LookupIndex:
     def _apply(self, change: ChangeRow) -> None:
         if change.kind not in ("authority", "contact_point"):
             return
-        msg: pb.Authority | pb.ContactPoint | None = None
+        msg: directory_pb2.Authority | directory_pb2.ContactPoint | None = None
         if not change.deleted:
-            msg = pb.Authority() if change.kind == "authority" else pb.ContactPoint()
+            msg = (
+                directory_pb2.Authority()
+                if change.kind == "authority"
+                else directory_pb2.ContactPoint()
+            )
             msg.ParseFromString(change.payload)
         self._apply_message(change.kind, change.record_id, change.version, msg)
 
     def _apply_message(
-        self, kind: str, record_id: str, version: int, msg: pb.Authority | pb.ContactPoint | None
+        self,
+        kind: str,
+        record_id: str,
+        version: int,
+        msg: directory_pb2.Authority | directory_pb2.ContactPoint | None,
     ) -> None:
         """Applies one change given as its record's message (None: a deletion)."""
         if kind not in ("authority", "contact_point"):
@@ -239,7 +247,7 @@ class LookupIndex:
             self._by_jurisdiction.get(old.jurisdiction, {}).pop(record_id, None)
             self._per_origin[old.origin] -= 1
 
-    def lookup(self, query: Query, caller: Caller) -> pb.LookupResponse:
+    def lookup(self, query: Query, caller: Caller) -> directory_pb2.LookupResponse:
         """The best `limit` matches, ranked.
 
         Jurisdiction, network, competence and text narrow the set; the score ranks
@@ -251,7 +259,7 @@ class LookupIndex:
         cached = self._results.get(key)
         if cached is not None:
             return cached
-        result = pb.LookupResponse(
+        result = directory_pb2.LookupResponse(
             networks_consulted=sorted({*self.origins(), local}), token=self.token()
         )
         for score, matched, entry in self._rank(query, caller):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from justnet.directory.v1 import directory_pb2 as pb
+from justnet.directory.v1 import directory_pb2
 
 from services.common import codes
 from services.common.db import decode_codes, encode_codes
@@ -64,7 +64,7 @@ class DirectoryLogic:
         if not (caller.at_least("editor") and caller.network == self.network):
             raise PermissionDenied(f"only editors of {self.network} can change its directory")
 
-    async def statistics(self, caller: Caller) -> pb.DirectoryStatistics:
+    async def statistics(self, caller: Caller) -> directory_pb2.DirectoryStatistics:
         if not caller.authenticated:
             raise Unauthenticated("an editor token is required")
         if not (caller.at_least("editor") and caller.network == self.network):
@@ -144,7 +144,7 @@ class DirectoryLogic:
 
     async def routing_profile(
         self, jurisdiction: str, caller: Caller, origin: str = ""
-    ) -> pb.RoutingProfile:
+    ) -> directory_pb2.RoutingProfile:
         code = country_code(jurisdiction.strip())
         if code is None:
             raise InvalidInput.one("jurisdiction", f"{jurisdiction!r} is not an ISO 3166-1 code")
@@ -180,7 +180,9 @@ class DirectoryLogic:
             return "own_network"
         return "reference_network" if origin in members else "other_network"
 
-    def lookup(self, req: pb.LookupRequest, caller: Caller) -> pb.LookupResponse:
+    def lookup(
+        self, req: directory_pb2.LookupRequest, caller: Caller
+    ) -> directory_pb2.LookupResponse:
         v = Validator()
         query = Query(
             jurisdiction=v.country("jurisdiction", req.jurisdiction, required=False),
@@ -198,13 +200,15 @@ class DirectoryLogic:
         v.raise_if_errors()
         if req.known_token and req.known_token == self.index.token():
             # Nothing changed since the caller's copy: answer without items.
-            return pb.LookupResponse(not_modified=True, token=req.known_token)
+            return directory_pb2.LookupResponse(not_modified=True, token=req.known_token)
         # The index caches answers; callers must not modify the message it returns.
         return self.index.lookup(query, caller)
 
     # ------------------------------------------------------------ writes
 
-    async def create_authority(self, msg: pb.Authority, caller: Caller) -> pb.Authority:
+    async def create_authority(
+        self, msg: directory_pb2.Authority, caller: Caller
+    ) -> directory_pb2.Authority:
         self.require_editor(caller)
         v = Validator()
         values = validate.authority(msg, v)
@@ -215,8 +219,8 @@ class DirectoryLogic:
         return convert.authority(row, self.network)
 
     async def update_authority(
-        self, msg: pb.Authority, expected: int, caller: Caller
-    ) -> pb.Authority:
+        self, msg: directory_pb2.Authority, expected: int, caller: Caller
+    ) -> directory_pb2.Authority:
         self.require_editor(caller)
         await self._owned("authority", msg.meta.id, caller)
         v = Validator()
@@ -227,7 +231,9 @@ class DirectoryLogic:
         await self.index.catch_up()
         return convert.authority(row, self.network)
 
-    async def create_contact_point(self, msg: pb.ContactPoint, caller: Caller) -> pb.ContactPoint:
+    async def create_contact_point(
+        self, msg: directory_pb2.ContactPoint, caller: Caller
+    ) -> directory_pb2.ContactPoint:
         self.require_editor(caller)
         values = await self._contact_point_values(msg)
         row = await self.store.create("contact_point", new_id(), values)
@@ -235,8 +241,8 @@ class DirectoryLogic:
         return convert.contact_point(row, self.network)
 
     async def update_contact_point(
-        self, msg: pb.ContactPoint, expected: int, caller: Caller
-    ) -> pb.ContactPoint:
+        self, msg: directory_pb2.ContactPoint, expected: int, caller: Caller
+    ) -> directory_pb2.ContactPoint:
         self.require_editor(caller)
         await self._owned("contact_point", msg.meta.id, caller)
         values = await self._contact_point_values(msg, msg.meta.id)
@@ -246,7 +252,7 @@ class DirectoryLogic:
 
     async def _contact_point_values(
         self,
-        msg: pb.ContactPoint,
+        msg: directory_pb2.ContactPoint,
         own_id: str = "",
         pending: dict[str, str] | None = None,
         v: Validator | None = None,
@@ -273,8 +279,8 @@ class DirectoryLogic:
         return values
 
     async def record_attendance(
-        self, req: pb.RecordAttendanceRequest, caller: Caller
-    ) -> pb.ContactPoint:
+        self, req: directory_pb2.RecordAttendanceRequest, caller: Caller
+    ) -> directory_pb2.ContactPoint:
         self.require_editor(caller)
         v = Validator()
         note = v.text("note", req.note, required=True, max_len=300)
@@ -296,8 +302,8 @@ class DirectoryLogic:
         return result
 
     async def put_routing_profile(
-        self, msg: pb.RoutingProfile, expected: int, caller: Caller
-    ) -> pb.RoutingProfile:
+        self, msg: directory_pb2.RoutingProfile, expected: int, caller: Caller
+    ) -> directory_pb2.RoutingProfile:
         self.require_editor(caller)
         v = Validator()
         values = validate.routing_profile(msg, v)
@@ -312,35 +318,38 @@ class DirectoryLogic:
         return convert.routing_profile(row, self.network)
 
     async def import_directory(
-        self, req: pb.ImportDirectoryRequest, caller: Caller
-    ) -> pb.ImportDirectoryResponse:
+        self, req: directory_pb2.ImportDirectoryRequest, caller: Caller
+    ) -> directory_pb2.ImportDirectoryResponse:
         """Checks every row; writes all of them in one transaction only if none is bad."""
         self.require_editor(caller)
         check = await self._import_check(req)
-        errors: list[pb.RowError] = []
+        errors: list[directory_pb2.RowError] = []
         planned: list[tuple[str, str, dict[str, Any]]] = []
         for row in req.rows:
             kind = row.WhichOneof("record")
             if kind is None:
-                errors.append(pb.RowError(row=row.row, field="kind", message="row has no record"))
+                errors.append(
+                    directory_pb2.RowError(row=row.row, field="kind", message="row has no record")
+                )
                 continue
             v = Validator()
             record_id, values = await self._import_row(row, kind, check, v)
             errors.extend(
-                pb.RowError(row=row.row, field=e.field, message=e.message) for e in v.errors
+                directory_pb2.RowError(row=row.row, field=e.field, message=e.message)
+                for e in v.errors
             )
             planned.append((kind, record_id, values))
         if errors:
-            return pb.ImportDirectoryResponse(errors=errors)
+            return directory_pb2.ImportDirectoryResponse(errors=errors)
         if req.dry_run:
-            return pb.ImportDirectoryResponse(
+            return directory_pb2.ImportDirectoryResponse(
                 created=len(planned) - check.existing, updated=check.existing
             )
         created, updated = await self.store.import_rows(planned)
         await self.index.catch_up()
-        return pb.ImportDirectoryResponse(created=created, updated=updated)
+        return directory_pb2.ImportDirectoryResponse(created=created, updated=updated)
 
-    async def _import_check(self, req: pb.ImportDirectoryRequest) -> _ImportCheck:
+    async def _import_check(self, req: directory_pb2.ImportDirectoryRequest) -> _ImportCheck:
         """Every lookup the checks of a file need, fetched up front in a few queries."""
         ids: dict[str, list[str]] = {"authority": [], "contact_point": []}
         for row in req.rows:
@@ -363,7 +372,7 @@ class DirectoryLogic:
         return _ImportCheck(held, pending, contacts)
 
     async def _import_row(
-        self, row: pb.ImportRow, kind: str, check: _ImportCheck, v: Validator
+        self, row: directory_pb2.ImportRow, kind: str, check: _ImportCheck, v: Validator
     ) -> tuple[str, dict[str, Any]]:
         """One row's record id and values, its errors in `v`."""
         msg = getattr(row, kind)
@@ -401,16 +410,16 @@ class DirectoryLogic:
 
     # ------------------------------------------------------------ reference data
 
-    async def instruments(self, party: str = "") -> list[pb.Instrument]:
+    async def instruments(self, party: str = "") -> list[directory_pb2.Instrument]:
         v = Validator()
         party = v.country("party", party, required=False)
         v.raise_if_errors()
         edited = {row.code: row for row in await self.store.instruments()}
-        out: list[pb.Instrument] = []
+        out: list[directory_pb2.Instrument] = []
         for code, info in reference.instruments().items():
             row = edited.pop(code, None)
             if row is None:
-                msg = pb.Instrument(
+                msg = directory_pb2.Instrument(
                     code=code, title=info.title, type=info.type, parties=sorted(info.parties)
                 )
             else:
@@ -424,8 +433,8 @@ class DirectoryLogic:
         return out
 
     @staticmethod
-    def _instrument_message(row: Any) -> pb.Instrument:
-        msg = pb.Instrument(
+    def _instrument_message(row: Any) -> directory_pb2.Instrument:
+        msg = directory_pb2.Instrument(
             code=row.code,
             title=row.title,
             type=row.type,
@@ -436,7 +445,9 @@ class DirectoryLogic:
         msg.updated_at.FromDatetime(as_utc(row.updated_at))
         return msg
 
-    async def put_instrument(self, msg: pb.Instrument, caller: Caller) -> pb.Instrument:
+    async def put_instrument(
+        self, msg: directory_pb2.Instrument, caller: Caller
+    ) -> directory_pb2.Instrument:
         """An editor corrects an instrument's parties (ratifications change)."""
         self.require_editor(caller)
         v = Validator()
@@ -466,8 +477,8 @@ class DirectoryLogic:
         )
         return self._instrument_message(row)
 
-    def network_message(self, info: reference.NetworkInfo) -> pb.Network:
-        return pb.Network(
+    def network_message(self, info: reference.NetworkInfo) -> directory_pb2.Network:
+        return directory_pb2.Network(
             code=info.code,
             name=info.name,
             region=info.region,
@@ -475,7 +486,9 @@ class DirectoryLogic:
             website=info.website,
             working_languages=list(info.working_languages),
             members=[
-                pb.NetworkMembership(jurisdiction=m.jurisdiction, since=m.since, until=m.until)
+                directory_pb2.NetworkMembership(
+                    jurisdiction=m.jurisdiction, since=m.since, until=m.until
+                )
                 for m in info.members
             ],
             partner_networks=list(info.partner_networks),
@@ -483,17 +496,17 @@ class DirectoryLogic:
             is_local=info.code == self.network,
         )
 
-    def networks(self) -> list[pb.Network]:
+    def networks(self) -> list[directory_pb2.Network]:
         return [self.network_message(n) for n in reference.networks().values()]
 
-    def get_network(self, code: str) -> pb.Network:
+    def get_network(self, code: str) -> directory_pb2.Network:
         info = reference.networks().get(code.strip().upper())
         if info is None:
             raise NotFound(f"no network {code}")
         return self.network_message(info)
 
-    def jurisdiction_message(self, info: reference.JurisdictionInfo) -> pb.Jurisdiction:
-        return pb.Jurisdiction(
+    def jurisdiction_message(self, info: reference.JurisdictionInfo) -> directory_pb2.Jurisdiction:
+        return directory_pb2.Jurisdiction(
             code=info.code,
             name=info.name,
             official_languages=list(info.official_languages),
@@ -501,7 +514,7 @@ class DirectoryLogic:
             networks=list(info.networks),
         )
 
-    def jurisdictions_list(self, network: str) -> list[pb.Jurisdiction]:
+    def jurisdictions_list(self, network: str) -> list[directory_pb2.Jurisdiction]:
         network = network.strip().upper()
         if network and network not in reference.networks():
             raise InvalidInput([FieldError("network", f"unknown network {network!r}")])
@@ -511,7 +524,7 @@ class DirectoryLogic:
             if not network or network in j.networks
         ]
 
-    async def get_jurisdiction(self, code: str, caller: Caller) -> pb.Jurisdiction:
+    async def get_jurisdiction(self, code: str, caller: Caller) -> directory_pb2.Jurisdiction:
         iso = country_code(code.strip())
         if iso is None:
             raise InvalidInput.one("iso2", f"{code!r} is not an ISO 3166-1 alpha-2 code")

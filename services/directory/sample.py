@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any
 
 import phonenumbers
-from justnet.directory.v1 import directory_pb2 as pb
+from justnet.directory.v1 import directory_pb2
 
 from services.common.identity import Caller
 from services.directory import reference
@@ -49,17 +49,20 @@ def institutions() -> dict[str, Any]:
 
 def build_rows(
     network: str, jurisdictions: list[str]
-) -> tuple[list[pb.ImportRow], list[pb.RoutingProfile]]:
+) -> tuple[list[directory_pb2.ImportRow], list[directory_pb2.RoutingProfile]]:
     data = institutions()
-    rows: list[pb.ImportRow] = []
-    profiles: list[pb.RoutingProfile] = []
+    rows: list[directory_pb2.ImportRow] = []
+    profiles: list[directory_pb2.RoutingProfile] = []
     for iso in jurisdictions:
         entry = data.get(iso)
         if entry is None:
             continue
         sample = _Jurisdiction(network, iso, entry)
-        rows += [pb.ImportRow(authority=sample.authority(aid, a)) for aid, a in sample.authorities]
-        rows += [pb.ImportRow(contact_point=cp) for cp in sample.contact_points()]
+        rows += [
+            directory_pb2.ImportRow(authority=sample.authority(aid, a))
+            for aid, a in sample.authorities
+        ]
+        rows += [directory_pb2.ImportRow(contact_point=cp) for cp in sample.contact_points()]
         profile = sample.routing_profile()
         if profile is not None:
             profiles.append(profile)
@@ -105,8 +108,8 @@ class _Jurisdiction:
             for other in self.entry.get("authorities", [])
         ]
 
-    def authority(self, aid: str, a: dict[str, Any]) -> pb.Authority:
-        return pb.Authority(
+    def authority(self, aid: str, a: dict[str, Any]) -> directory_pb2.Authority:
+        return directory_pb2.Authority(
             meta={"id": aid},
             jurisdiction=self.iso,
             name=a["name"],
@@ -121,14 +124,14 @@ class _Jurisdiction:
             visibility=a["visibility"],
         )
 
-    def contact_points(self) -> list[pb.ContactPoint]:
+    def contact_points(self) -> list[directory_pb2.ContactPoint]:
         names = self.entry.get("contact_point_names", [])
         titles = self.entry.get("contact_point_titles", [])
         points = []
         for i, name in enumerate(names):
             aid, a = self.authorities[i % len(self.authorities)]
             points.append(
-                pb.ContactPoint(
+                directory_pb2.ContactPoint(
                     meta={"id": _id(self.network, self.iso, "contact_point", name)},
                     authority_id=aid,
                     jurisdiction=self.iso,
@@ -144,16 +147,16 @@ class _Jurisdiction:
             )
         return points
 
-    def routing_profile(self) -> pb.RoutingProfile | None:
+    def routing_profile(self) -> directory_pb2.RoutingProfile | None:
         routing = self.entry.get("routing")
         if not routing:
             return None
-        return pb.RoutingProfile(
+        return directory_pb2.RoutingProfile(
             jurisdiction=self.iso,
             central_authority_id=self.ca_id,
             accepted_languages=self.ca.get("accepted_languages", self.official),
             channels=[
-                pb.Channel(
+                directory_pb2.Channel(
                     kind=c["kind"],
                     formal=bool(c.get("formal", False)),
                     address=c.get("address") or _channel_address(c["kind"], self.domain),
@@ -161,7 +164,7 @@ class _Jurisdiction:
                 for c in routing.get("channels", [])
             ],
             legal_bases=routing.get("legal_bases", []),
-            measures=[pb.MeasureProfile(**m) for m in routing.get("measures", [])],
+            measures=[directory_pb2.MeasureProfile(**m) for m in routing.get("measures", [])],
             acknowledgement_days=int(routing.get("acknowledgement_days", 0)),
             urgent_procedure=routing.get("urgent_procedure", ""),
             visibility="public",
@@ -189,7 +192,7 @@ async def load(logic: DirectoryLogic, network: str, jurisdictions: list[str]) ->
     """Loads the sample directory; returns (records, routing profiles) written."""
     editor = Caller("editor", network, "sample-data")
     rows, profiles = build_rows(network, jurisdictions)
-    result = await logic.import_directory(pb.ImportDirectoryRequest(rows=rows), editor)
+    result = await logic.import_directory(directory_pb2.ImportDirectoryRequest(rows=rows), editor)
     if result.errors:
         first = result.errors[0]
         raise ValueError(f"sample data row {first.row}: {first.field}: {first.message}")

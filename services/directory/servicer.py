@@ -6,8 +6,7 @@ import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeAlias, TypeVar, cast
 
-from justnet.directory.v1 import directory_pb2 as pb
-from justnet.directory.v1 import directory_pb2_grpc
+from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
 
 from services.common.identity import current_caller
 from services.common.replication import Changes
@@ -43,51 +42,61 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def notify_changed(self) -> None:
         self.changes.notify()
 
-    async def _delete(self, kind: str, request: pb.DeleteRecordRequest) -> pb.DeleteRecordResponse:
+    async def _delete(
+        self, kind: str, request: directory_pb2.DeleteRecordRequest
+    ) -> directory_pb2.DeleteRecordResponse:
         rid, version = await self.logic.delete(
             kind, request.id, request.expected_version, current_caller()
         )
-        return pb.DeleteRecordResponse(id=rid, version=version)
+        return directory_pb2.DeleteRecordResponse(id=rid, version=version)
 
     # reference data
     async def ListNetworks(
-        self, request: pb.ListNetworksRequest, context: Ctx
-    ) -> pb.ListNetworksResponse:
-        return pb.ListNetworksResponse(items=self.logic.networks())
+        self, request: directory_pb2.ListNetworksRequest, context: Ctx
+    ) -> directory_pb2.ListNetworksResponse:
+        return directory_pb2.ListNetworksResponse(items=self.logic.networks())
 
-    async def GetNetwork(self, request: pb.GetNetworkRequest, context: Ctx) -> pb.Network:
+    async def GetNetwork(
+        self, request: directory_pb2.GetNetworkRequest, context: Ctx
+    ) -> directory_pb2.Network:
         return self.logic.get_network(request.code)
 
     async def ListJurisdictions(
-        self, request: pb.ListJurisdictionsRequest, context: Ctx
-    ) -> pb.ListJurisdictionsResponse:
-        return pb.ListJurisdictionsResponse(items=self.logic.jurisdictions_list(request.network))
+        self, request: directory_pb2.ListJurisdictionsRequest, context: Ctx
+    ) -> directory_pb2.ListJurisdictionsResponse:
+        return directory_pb2.ListJurisdictionsResponse(
+            items=self.logic.jurisdictions_list(request.network)
+        )
 
     async def GetJurisdiction(
-        self, request: pb.GetJurisdictionRequest, context: Ctx
-    ) -> pb.Jurisdiction:
+        self, request: directory_pb2.GetJurisdictionRequest, context: Ctx
+    ) -> directory_pb2.Jurisdiction:
         return await self.logic.get_jurisdiction(request.code, current_caller())
 
     async def ListInstruments(
-        self, request: pb.ListInstrumentsRequest, context: Ctx
-    ) -> pb.ListInstrumentsResponse:
-        return pb.ListInstrumentsResponse(items=await self.logic.instruments(request.party))
+        self, request: directory_pb2.ListInstrumentsRequest, context: Ctx
+    ) -> directory_pb2.ListInstrumentsResponse:
+        return directory_pb2.ListInstrumentsResponse(
+            items=await self.logic.instruments(request.party)
+        )
 
-    async def PutInstrument(self, request: pb.PutInstrumentRequest, context: Ctx) -> pb.Instrument:
+    async def PutInstrument(
+        self, request: directory_pb2.PutInstrumentRequest, context: Ctx
+    ) -> directory_pb2.Instrument:
         return await self.logic.put_instrument(request.instrument, current_caller())
 
     # routing profiles
     async def GetRoutingProfile(
-        self, request: pb.GetRoutingProfileRequest, context: Ctx
-    ) -> pb.RoutingProfile:
+        self, request: directory_pb2.GetRoutingProfileRequest, context: Ctx
+    ) -> directory_pb2.RoutingProfile:
         return await self.logic.routing_profile(
             request.jurisdiction, current_caller(), request.origin
         )
 
     @_writes
     async def PutRoutingProfile(
-        self, request: pb.PutRoutingProfileRequest, context: Ctx
-    ) -> pb.RoutingProfile:
+        self, request: directory_pb2.PutRoutingProfileRequest, context: Ctx
+    ) -> directory_pb2.RoutingProfile:
         return await self.logic.put_routing_profile(
             request.profile, request.expected_version, current_caller()
         )
@@ -95,31 +104,35 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     # authorities
     @_writes
     async def CreateAuthority(
-        self, request: pb.CreateAuthorityRequest, context: Ctx
-    ) -> pb.Authority:
+        self, request: directory_pb2.CreateAuthorityRequest, context: Ctx
+    ) -> directory_pb2.Authority:
         return await self.logic.create_authority(request.authority, current_caller())
 
-    async def GetAuthority(self, request: pb.GetRecordRequest, context: Ctx) -> pb.Authority:
-        result: pb.Authority = await self.logic.get("authority", request.id, current_caller())
+    async def GetAuthority(
+        self, request: directory_pb2.GetRecordRequest, context: Ctx
+    ) -> directory_pb2.Authority:
+        result: directory_pb2.Authority = await self.logic.get(
+            "authority", request.id, current_caller()
+        )
         return result
 
     @_writes
     async def UpdateAuthority(
-        self, request: pb.UpdateAuthorityRequest, context: Ctx
-    ) -> pb.Authority:
+        self, request: directory_pb2.UpdateAuthorityRequest, context: Ctx
+    ) -> directory_pb2.Authority:
         return await self.logic.update_authority(
             request.authority, request.expected_version, current_caller()
         )
 
     @_writes
     async def DeleteAuthority(
-        self, request: pb.DeleteRecordRequest, context: Ctx
-    ) -> pb.DeleteRecordResponse:
+        self, request: directory_pb2.DeleteRecordRequest, context: Ctx
+    ) -> directory_pb2.DeleteRecordResponse:
         return await self._delete("authority", request)
 
     async def ListAuthorities(
-        self, request: pb.ListAuthoritiesRequest, context: Ctx
-    ) -> pb.ListAuthoritiesResponse:
+        self, request: directory_pb2.ListAuthoritiesRequest, context: Ctx
+    ) -> directory_pb2.ListAuthoritiesResponse:
         flt = ListFilter(
             jurisdiction=request.jurisdiction,
             competence=request.competence,
@@ -129,49 +142,51 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         items, cursor = await self.logic.list_records(
             "authority", current_caller(), flt, request.page.limit, request.page.cursor
         )
-        return pb.ListAuthoritiesResponse(items=items, next_cursor=cursor)
+        return directory_pb2.ListAuthoritiesResponse(items=items, next_cursor=cursor)
 
     # contact points
     @_writes
     async def CreateContactPoint(
-        self, request: pb.CreateContactPointRequest, context: Ctx
-    ) -> pb.ContactPoint:
+        self, request: directory_pb2.CreateContactPointRequest, context: Ctx
+    ) -> directory_pb2.ContactPoint:
         return await self.logic.create_contact_point(request.contact_point, current_caller())
 
-    async def GetContactPoint(self, request: pb.GetRecordRequest, context: Ctx) -> pb.ContactPoint:
-        result: pb.ContactPoint = await self.logic.get(
+    async def GetContactPoint(
+        self, request: directory_pb2.GetRecordRequest, context: Ctx
+    ) -> directory_pb2.ContactPoint:
+        result: directory_pb2.ContactPoint = await self.logic.get(
             "contact_point", request.id, current_caller()
         )
         return result
 
     @_writes
     async def UpdateContactPoint(
-        self, request: pb.UpdateContactPointRequest, context: Ctx
-    ) -> pb.ContactPoint:
+        self, request: directory_pb2.UpdateContactPointRequest, context: Ctx
+    ) -> directory_pb2.ContactPoint:
         return await self.logic.update_contact_point(
             request.contact_point, request.expected_version, current_caller()
         )
 
     @_writes
     async def DeleteContactPoint(
-        self, request: pb.DeleteRecordRequest, context: Ctx
-    ) -> pb.DeleteRecordResponse:
+        self, request: directory_pb2.DeleteRecordRequest, context: Ctx
+    ) -> directory_pb2.DeleteRecordResponse:
         return await self._delete("contact_point", request)
 
     async def GetDirectoryStatistics(
-        self, request: pb.DirectoryStatisticsRequest, context: Ctx
-    ) -> pb.DirectoryStatistics:
+        self, request: directory_pb2.DirectoryStatisticsRequest, context: Ctx
+    ) -> directory_pb2.DirectoryStatistics:
         return await self.logic.statistics(current_caller())
 
     @_writes
     async def RecordAttendance(
-        self, request: pb.RecordAttendanceRequest, context: Ctx
-    ) -> pb.ContactPoint:
+        self, request: directory_pb2.RecordAttendanceRequest, context: Ctx
+    ) -> directory_pb2.ContactPoint:
         return await self.logic.record_attendance(request, current_caller())
 
     async def ListContactPoints(
-        self, request: pb.ListContactPointsRequest, context: Ctx
-    ) -> pb.ListContactPointsResponse:
+        self, request: directory_pb2.ListContactPointsRequest, context: Ctx
+    ) -> directory_pb2.ListContactPointsResponse:
         flt = ListFilter(
             jurisdiction=request.jurisdiction,
             competence=request.competence,
@@ -183,24 +198,26 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         items, cursor = await self.logic.list_records(
             "contact_point", current_caller(), flt, request.page.limit, request.page.cursor
         )
-        return pb.ListContactPointsResponse(items=items, next_cursor=cursor)
+        return directory_pb2.ListContactPointsResponse(items=items, next_cursor=cursor)
 
     # lookup and import
-    async def Lookup(self, request: pb.LookupRequest, context: Ctx) -> pb.LookupResponse:
+    async def Lookup(
+        self, request: directory_pb2.LookupRequest, context: Ctx
+    ) -> directory_pb2.LookupResponse:
         return self.logic.lookup(request, current_caller())
 
     async def WatchLookupToken(
-        self, request: pb.WatchLookupTokenRequest, context: Ctx
-    ) -> AsyncIterator[pb.LookupToken]:
+        self, request: directory_pb2.WatchLookupTokenRequest, context: Ctx
+    ) -> AsyncIterator[directory_pb2.LookupToken]:
         # The token says nothing about records, so anyone may follow it.
         token = ""
         while True:
             token = await self.logic.index.next_token(token)
-            yield pb.LookupToken(token=token)
+            yield directory_pb2.LookupToken(token=token)
 
     async def ImportDirectory(
-        self, request: pb.ImportDirectoryRequest, context: Ctx
-    ) -> pb.ImportDirectoryResponse:
+        self, request: directory_pb2.ImportDirectoryRequest, context: Ctx
+    ) -> directory_pb2.ImportDirectoryResponse:
         result = await self.logic.import_directory(request, current_caller())
         if result.created or result.updated:
             self.notify_changed()

@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from justnet.directory.v1 import directory_pb2 as pb
+from justnet.directory.v1 import directory_pb2
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -29,9 +29,11 @@ class DirectoryStatistics:
         self.sessions = session_factory(engine)
         self.network = local_network
 
-    async def compute(self, now: datetime) -> pb.DirectoryStatistics:
+    async def compute(self, now: datetime) -> directory_pb2.DirectoryStatistics:
         since = now - CONFIRMED_WITHIN
-        groups: dict[str, pb.DirectoryStatisticsGroup] = defaultdict(pb.DirectoryStatisticsGroup)
+        groups: dict[str, directory_pb2.DirectoryStatisticsGroup] = defaultdict(
+            directory_pb2.DirectoryStatisticsGroup
+        )
         async with self.sessions() as session:
             for field, model in TABLES:
                 stmt = (
@@ -53,7 +55,7 @@ class DirectoryStatistics:
                     g.term_ended_without_successor += ended or 0
         for g in groups.values():
             g.confirmed_share = st.share(g.confirmed_within_12_months, g.records)
-        out = pb.DirectoryStatistics(groups=[groups[k] for k in sorted(groups)])
+        out = directory_pb2.DirectoryStatistics(groups=[groups[k] for k in sorted(groups)])
         out.computed_at.FromDatetime(now)
         return out
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from justnet.directory.v1 import directory_pb2 as pb
+from justnet.directory.v1 import directory_pb2
 
 from services.common import codes
 from services.common.validation import Validator, country_code
@@ -20,7 +20,7 @@ def _search_text(*parts: str) -> str:
     return " ".join(p for p in parts if p).casefold()
 
 
-def authority(msg: pb.Authority, v: Validator) -> dict[str, Any]:
+def authority(msg: directory_pb2.Authority, v: Validator) -> dict[str, Any]:
     jurisdiction = v.country("jurisdiction", msg.jurisdiction)
     name = v.text("name", msg.name, required=True, max_len=NAME_MAX)
     values = {
@@ -40,7 +40,7 @@ def authority(msg: pb.Authority, v: Validator) -> dict[str, Any]:
     return values
 
 
-def contact_point(msg: pb.ContactPoint, v: Validator) -> dict[str, Any]:
+def contact_point(msg: directory_pb2.ContactPoint, v: Validator) -> dict[str, Any]:
     jurisdiction = v.country("jurisdiction", msg.jurisdiction)
     name = v.text("name", msg.name, required=True, max_len=NAME_MAX)
     title = v.text("title", msg.title, max_len=NAME_MAX)
@@ -79,7 +79,7 @@ def legal_basis(field: str, value: str, v: Validator) -> str:
     return value
 
 
-def routing_profile(msg: pb.RoutingProfile, v: Validator) -> dict[str, Any]:
+def routing_profile(msg: directory_pb2.RoutingProfile, v: Validator) -> dict[str, Any]:
     channels = []
     for i, ch in enumerate(msg.channels):
         channels.append(

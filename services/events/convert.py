@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from justnet.events.v1 import events_pb2 as pb
+from justnet.events.v1 import events_pb2
 
 from services.common.db import decode_codes
 from services.common.replication import record_meta
@@ -20,9 +20,11 @@ def _local(value: str, tz: str) -> str:
     return local_text(datetime.fromisoformat(value), tz)
 
 
-def event(row: EventRow, local_network: str, confirmed: int = 0, waitlisted: int = 0) -> pb.Event:
+def event(
+    row: EventRow, local_network: str, confirmed: int = 0, waitlisted: int = 0
+) -> events_pb2.Event:
     starts, ends = as_utc(row.starts_at), as_utc(row.ends_at)
-    msg = pb.Event(
+    msg = events_pb2.Event(
         meta=record_meta(row, local_network),
         title=row.title,
         kind=row.kind,
@@ -35,14 +37,14 @@ def event(row: EventRow, local_network: str, confirmed: int = 0, waitlisted: int
         languages=decode_codes(row.languages),
         interpretation=decode_codes(row.interpretation),
         agenda=[
-            pb.AgendaItem(
+            events_pb2.AgendaItem(
                 title=a["title"],
                 starts_at=_local(a.get("starts_at", ""), row.timezone),
                 description=a.get("description", ""),
             )
             for a in row.agenda or []
         ],
-        documents=[pb.Document(**d) for d in row.documents or []],
+        documents=[events_pb2.Document(**d) for d in row.documents or []],
         capacity=row.capacity,
         starts_at_utc=utc_text(starts),
         ends_at_utc=utc_text(ends),
@@ -57,8 +59,8 @@ def event(row: EventRow, local_network: str, confirmed: int = 0, waitlisted: int
     return msg
 
 
-def registration(row: RegistrationRow, position: int = 0) -> pb.Registration:
-    msg = pb.Registration(
+def registration(row: RegistrationRow, position: int = 0) -> events_pb2.Registration:
+    msg = events_pb2.Registration(
         id=row.id,
         event_id=row.event_id,
         event_origin=row.event_origin,

@@ -11,7 +11,7 @@ from typing import Protocol
 import grpc
 from justnet.common.v1 import exchange_pb2
 from justnet.directory.v1 import directory_pb2
-from justnet.events.v1 import events_pb2 as pb
+from justnet.events.v1 import events_pb2
 
 from services.common import statistics as st
 from services.common.errors import (
@@ -87,8 +87,8 @@ class EventsLogic:
             raise PermissionDenied(f"only editors of {self.network} can change its events")
 
     async def statistics(
-        self, req: pb.EventStatisticsRequest, caller: Caller
-    ) -> pb.EventStatistics:
+        self, req: events_pb2.EventStatisticsRequest, caller: Caller
+    ) -> events_pb2.EventStatistics:
         if not caller.authenticated:
             raise Unauthenticated("an editor token is required")
         if not (caller.at_least("editor") and caller.network == self.network):
@@ -115,11 +115,11 @@ class EventsLogic:
             raise NotFound(f"no event {event_id}")
         return row
 
-    async def _message(self, row: EventRow) -> pb.Event:
+    async def _message(self, row: EventRow) -> events_pb2.Event:
         counts = await self.store.counts([row.id]) if row.origin == self.network else {}
         return convert.event(row, self.network, *counts.get(row.id, (0, 0)))
 
-    async def get(self, event_id: str, caller: Caller) -> pb.Event:
+    async def get(self, event_id: str, caller: Caller) -> events_pb2.Event:
         return await self._message(await self._visible(event_id, caller))
 
     def _filter(self, v: Validator, network: str, kind: str, start: str, end: str) -> EventFilter:
@@ -133,7 +133,9 @@ class EventsLogic:
             v.fail("to", "must be after from")
         return flt
 
-    async def list_events(self, req: pb.ListEventsRequest, caller: Caller) -> pb.ListEventsResponse:
+    async def list_events(
+        self, req: events_pb2.ListEventsRequest, caller: Caller
+    ) -> events_pb2.ListEventsResponse:
         v = Validator()
         flt = self._filter(v, req.network, req.kind, getattr(req, "from"), req.to)
         if req.page.limit < 0 or req.page.limit > MAX_LIMIT:
@@ -142,16 +144,18 @@ class EventsLogic:
         page = await self.store.list_events(caller, flt, req.page.limit, req.page.cursor)
         counts = await self.store.counts([r.id for r in page.rows if r.origin == self.network])
         items = [convert.event(r, self.network, *counts.get(r.id, (0, 0))) for r in page.rows]
-        return pb.ListEventsResponse(items=items, next_cursor=page.next_cursor)
+        return events_pb2.ListEventsResponse(items=items, next_cursor=page.next_cursor)
 
-    async def create(self, msg: pb.Event, caller: Caller) -> pb.Event:
+    async def create(self, msg: events_pb2.Event, caller: Caller) -> events_pb2.Event:
         self.require_editor(caller)
         v = Validator()
         values = validate.event(msg, v)
         v.raise_if_errors()
         return await self._message(await self.store.create("event", new_id(), values))
 
-    async def update(self, msg: pb.Event, expected: int, caller: Caller) -> pb.Event:
+    async def update(
+        self, msg: events_pb2.Event, expected: int, caller: Caller
+    ) -> events_pb2.Event:
         self.require_editor(caller)
         current = await self._visible(msg.meta.id, caller)
         if current.origin != self.network:
@@ -168,7 +172,9 @@ class EventsLogic:
             raise ReadOnlyReplica(current.origin)
         return await self.store.delete_event(event_id, expected)
 
-    async def calendar(self, req: pb.GetCalendarRequest, caller: Caller) -> pb.Calendar:
+    async def calendar(
+        self, req: events_pb2.GetCalendarRequest, caller: Caller
+    ) -> events_pb2.Calendar:
         if req.event_id:
             rows = [await self._visible(req.event_id, caller)]
         else:
@@ -182,11 +188,13 @@ class EventsLogic:
                 cursor = page.next_cursor
                 if not cursor or len(rows) >= 5000:
                     break
-        return pb.Calendar(content=calendar.render(rows, self.network), events=len(rows))
+        return events_pb2.Calendar(content=calendar.render(rows, self.network), events=len(rows))
 
     # ------------------------------------------------------------ registrations
 
-    async def register(self, req: pb.RegisterRequest, caller: Caller) -> pb.Registration:
+    async def register(
+        self, req: events_pb2.RegisterRequest, caller: Caller
+    ) -> events_pb2.Registration:
         self.require_member(caller)
         event = await self._visible(req.event_id, caller)
         v = Validator()
@@ -207,7 +215,7 @@ class EventsLogic:
 
     async def _register_remote(
         self, event: EventRow, caller: Caller, name: str, email: str, contact: str
-    ) -> pb.Registration:
+    ) -> events_pb2.Registration:
         """Kept here as pending; the owner's answer arrives through Mailbox.Settled."""
         if event.visibility not in SHARED_VISIBILITIES:
             raise PermissionDenied(f"{event.origin} does not take registrations from peers")
@@ -252,12 +260,14 @@ class EventsLogic:
         return row, position
 
     async def get_registration(
-        self, req: pb.GetRegistrationRequest, caller: Caller
-    ) -> pb.Registration:
+        self, req: events_pb2.GetRegistrationRequest, caller: Caller
+    ) -> events_pb2.Registration:
         row, position = await self._own_registration(req.event_id, req.id, caller)
         return convert.registration(row, position)
 
-    async def cancel(self, req: pb.GetRegistrationRequest, caller: Caller) -> pb.Registration:
+    async def cancel(
+        self, req: events_pb2.GetRegistrationRequest, caller: Caller
+    ) -> events_pb2.Registration:
         """Cancels at once. For a peer's event the owner is told by a message written with
         the cancellation (services/events/messages.py), so a federation outage delays it
         only."""
@@ -265,8 +275,8 @@ class EventsLogic:
         return convert.registration(await self.store.cancel(row.id))
 
     async def list_registrations(
-        self, req: pb.ListRegistrationsRequest, caller: Caller
-    ) -> pb.ListRegistrationsResponse:
+        self, req: events_pb2.ListRegistrationsRequest, caller: Caller
+    ) -> events_pb2.ListRegistrationsResponse:
         """Editors of the owning network list all; with `mine`, any member lists their own."""
         if req.mine:
             self.require_member(caller, "to list one's registrations")
@@ -288,13 +298,13 @@ class EventsLogic:
             # A peer's event: this node's editors see their own members' registrations.
             network = "" if event.origin == self.network else self.network
             rows = await self.store.list_registrations(event.id, state, network)
-        return pb.ListRegistrationsResponse(
+        return events_pb2.ListRegistrationsResponse(
             items=[convert.registration(r, position) for r, position in rows]
         )
 
     async def mark_attendance(
-        self, req: pb.MarkAttendanceRequest, caller: Caller
-    ) -> pb.Registration:
+        self, req: events_pb2.MarkAttendanceRequest, caller: Caller
+    ) -> events_pb2.Registration:
         self.require_editor(caller)
         event = await self._visible(req.event_id, caller)
         if event.origin != self.network:
@@ -362,7 +372,7 @@ class EventsLogic:
 
     def _reply(self, placed: Placed | tuple[RegistrationRow, int]) -> exchange_pb2.InboundReply:
         row, position = (placed.row, placed.position) if isinstance(placed, Placed) else placed
-        body = pb.RegistrationReply(
+        body = events_pb2.RegistrationReply(
             state=row.state, waitlist_position=position, registration_id=row.id
         )
         return exchange_pb2.InboundReply(accepted=True, reply=body.SerializeToString())
@@ -370,7 +380,7 @@ class EventsLogic:
     async def _receive_registration(
         self, origin: str, msg: exchange_pb2.InboundMessage
     ) -> exchange_pb2.InboundReply:
-        body = pb.RegistrationMessage()
+        body = events_pb2.RegistrationMessage()
         try:
             body.ParseFromString(msg.payload)
         except Exception:
@@ -415,7 +425,7 @@ class EventsLogic:
     async def _receive_cancellation(
         self, origin: str, msg: exchange_pb2.InboundMessage
     ) -> exchange_pb2.InboundReply:
-        body = pb.CancellationMessage()
+        body = events_pb2.CancellationMessage()
         try:
             body.ParseFromString(msg.payload)
         except Exception:
@@ -430,7 +440,7 @@ class EventsLogic:
         self, origin: str, msg: exchange_pb2.InboundMessage
     ) -> exchange_pb2.InboundReply:
         """The owner changed one of this node's members' registrations."""
-        body = pb.RegistrationUpdate()
+        body = events_pb2.RegistrationUpdate()
         try:
             body.ParseFromString(msg.payload)
         except Exception:
@@ -452,7 +462,7 @@ class EventsLogic:
             return self._refuse(f"no registration {body.registration_id[:36]} for {origin}")
         row = await self.store.settle(body.registration_id, body.state, 0, "")
         assert row is not None
-        reply = pb.RegistrationReply(state=row.state, registration_id=row.id)
+        reply = events_pb2.RegistrationReply(state=row.state, registration_id=row.id)
         return exchange_pb2.InboundReply(accepted=True, reply=reply.SerializeToString())
 
     async def refused_by_federation(self, row: HandoffRow, reason: str) -> None:
@@ -480,11 +490,11 @@ class EventsLogic:
                     registration_id, "failed", 0, "the owner's receipt did not verify"
                 )
                 return
-            reply = pb.RegistrationReply()
+            reply = events_pb2.RegistrationReply()
             try:
                 reply.ParseFromString(delivery.receipt_body.reply)
             except Exception:
-                reply = pb.RegistrationReply()
+                reply = events_pb2.RegistrationReply()
             if reply.state not in ("confirmed", "waitlisted", "cancelled"):
                 await self.store.settle(
                     registration_id, "failed", 0, f"unexpected answer {reply.state!r}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from justnet.events.v1 import events_pb2 as pb
+from justnet.events.v1 import events_pb2
 
 from services.common.handoff import handoff_values
 from services.events.models import HandoffRow, RegistrationRow
@@ -25,7 +25,7 @@ UPDATE_STATES = ("confirmed", "cancelled")
 
 def registration(row: RegistrationRow, now: datetime) -> HandoffRow:
     """A member's registration for a peer's event; its id is the message id."""
-    message = pb.RegistrationMessage(
+    message = events_pb2.RegistrationMessage(
         event_id=row.event_id,
         registration_id=row.id,
         subject=row.subject,
@@ -40,7 +40,7 @@ def registration(row: RegistrationRow, now: datetime) -> HandoffRow:
 
 def cancellation(row: RegistrationRow, now: datetime) -> HandoffRow:
     """A member cancelled a registration for a peer's event: its owner frees the place."""
-    body = pb.CancellationMessage(event_id=row.event_id, registration_id=row.id)
+    body = events_pb2.CancellationMessage(event_id=row.event_id, registration_id=row.id)
     return HandoffRow(
         **handoff_values(
             f"{row.id}:cancel", row.event_origin, CANCELLATION_KIND, body.SerializeToString(), now
@@ -50,7 +50,7 @@ def cancellation(row: RegistrationRow, now: datetime) -> HandoffRow:
 
 def update(row: RegistrationRow, state: str, now: datetime) -> HandoffRow:
     """A peer member's registration here reached `state`: their network is told."""
-    body = pb.RegistrationUpdate(
+    body = events_pb2.RegistrationUpdate(
         event_id=row.event_id, registration_id=row.message_id or "", state=state
     )
     return HandoffRow(

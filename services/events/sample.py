@@ -12,7 +12,7 @@ import uuid
 from importlib import resources
 from typing import Any
 
-from justnet.events.v1 import events_pb2 as pb
+from justnet.events.v1 import events_pb2
 
 from services.common.validation import Validator
 from services.events import validate
@@ -34,12 +34,12 @@ def build(network: str) -> list[tuple[str, dict[str, Any]]]:
         fields = {
             k: v for k, v in entry.items() if k not in ("key", "venue", "agenda", "documents")
         }
-        msg = pb.Event(**fields)
+        msg = events_pb2.Event(**fields)
         if "venue" in entry:
             msg.venue.city = entry["venue"]["city"]
             msg.venue.country = entry["venue"]["country"]
-        msg.agenda.extend(pb.AgendaItem(**a) for a in entry.get("agenda", []))
-        msg.documents.extend(pb.Document(**d) for d in entry.get("documents", []))
+        msg.agenda.extend(events_pb2.AgendaItem(**a) for a in entry.get("agenda", []))
+        msg.documents.extend(events_pb2.Document(**d) for d in entry.get("documents", []))
         v = Validator(f"{network}/{entry['key']}: ")
         values = validate.event(msg, v)
         v.raise_if_errors()

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeAlias
 
 from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc
-from justnet.events.v1 import events_pb2 as pb
-from justnet.events.v1 import events_pb2_grpc
+from justnet.events.v1 import events_pb2, events_pb2_grpc
 
 from services.common.identity import current_caller
 from services.common.replication import Changes
@@ -34,66 +33,74 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
         # Wakes the task that tells peer networks about their members' registrations.
         self.updates = updates
 
-    async def CreateEvent(self, request: pb.CreateEventRequest, context: Ctx) -> pb.Event:
+    async def CreateEvent(
+        self, request: events_pb2.CreateEventRequest, context: Ctx
+    ) -> events_pb2.Event:
         result = await self.logic.create(request.event, current_caller())
         self.changes.notify()
         return result
 
-    async def GetEvent(self, request: pb.GetEventRequest, context: Ctx) -> pb.Event:
+    async def GetEvent(self, request: events_pb2.GetEventRequest, context: Ctx) -> events_pb2.Event:
         return await self.logic.get(request.id, current_caller())
 
-    async def UpdateEvent(self, request: pb.UpdateEventRequest, context: Ctx) -> pb.Event:
+    async def UpdateEvent(
+        self, request: events_pb2.UpdateEventRequest, context: Ctx
+    ) -> events_pb2.Event:
         result = await self.logic.update(request.event, request.expected_version, current_caller())
         self.changes.notify()
         self.updates()  # more places may have moved peers' members up
         return result
 
     async def DeleteEvent(
-        self, request: pb.DeleteEventRequest, context: Ctx
-    ) -> pb.DeleteEventResponse:
+        self, request: events_pb2.DeleteEventRequest, context: Ctx
+    ) -> events_pb2.DeleteEventResponse:
         rid, version = await self.logic.delete(
             request.id, request.expected_version, current_caller()
         )
         self.changes.notify()
         self.updates()  # peers' registrants learn the event is off
-        return pb.DeleteEventResponse(id=rid, version=version)
+        return events_pb2.DeleteEventResponse(id=rid, version=version)
 
     async def ListEvents(
-        self, request: pb.ListEventsRequest, context: Ctx
-    ) -> pb.ListEventsResponse:
+        self, request: events_pb2.ListEventsRequest, context: Ctx
+    ) -> events_pb2.ListEventsResponse:
         return await self.logic.list_events(request, current_caller())
 
-    async def Register(self, request: pb.RegisterRequest, context: Ctx) -> pb.Registration:
+    async def Register(
+        self, request: events_pb2.RegisterRequest, context: Ctx
+    ) -> events_pb2.Registration:
         return await self.logic.register(request, current_caller())
 
     async def GetRegistration(
-        self, request: pb.GetRegistrationRequest, context: Ctx
-    ) -> pb.Registration:
+        self, request: events_pb2.GetRegistrationRequest, context: Ctx
+    ) -> events_pb2.Registration:
         return await self.logic.get_registration(request, current_caller())
 
     async def CancelRegistration(
-        self, request: pb.GetRegistrationRequest, context: Ctx
-    ) -> pb.Registration:
+        self, request: events_pb2.GetRegistrationRequest, context: Ctx
+    ) -> events_pb2.Registration:
         result = await self.logic.cancel(request, current_caller())
         self.updates()
         return result
 
     async def ListRegistrations(
-        self, request: pb.ListRegistrationsRequest, context: Ctx
-    ) -> pb.ListRegistrationsResponse:
+        self, request: events_pb2.ListRegistrationsRequest, context: Ctx
+    ) -> events_pb2.ListRegistrationsResponse:
         return await self.logic.list_registrations(request, current_caller())
 
     async def MarkAttendance(
-        self, request: pb.MarkAttendanceRequest, context: Ctx
-    ) -> pb.Registration:
+        self, request: events_pb2.MarkAttendanceRequest, context: Ctx
+    ) -> events_pb2.Registration:
         return await self.logic.mark_attendance(request, current_caller())
 
-    async def GetCalendar(self, request: pb.GetCalendarRequest, context: Ctx) -> pb.Calendar:
+    async def GetCalendar(
+        self, request: events_pb2.GetCalendarRequest, context: Ctx
+    ) -> events_pb2.Calendar:
         return await self.logic.calendar(request, current_caller())
 
     async def GetEventStatistics(
-        self, request: pb.EventStatisticsRequest, context: Ctx
-    ) -> pb.EventStatistics:
+        self, request: events_pb2.EventStatisticsRequest, context: Ctx
+    ) -> events_pb2.EventStatistics:
         return await self.logic.statistics(request, current_caller())
 
 

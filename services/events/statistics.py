@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from justnet.events.v1 import events_pb2 as pb
+from justnet.events.v1 import events_pb2
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,7 +36,7 @@ class EventStatistics:
             out.append(EventRow.starts_at < period.end)
         return out
 
-    async def compute(self, period: st.Period) -> pb.EventStatistics:
+    async def compute(self, period: st.Period) -> events_pb2.EventStatistics:
         state = RegistrationRow.state
         groups = (
             select(
@@ -58,7 +58,7 @@ class EventStatistics:
         async with self.sessions() as session:
             rows = (await session.execute(groups)).all()
             counts = (await session.execute(kinds)).all()
-        out = pb.EventStatistics(from_date=period.from_date, to_date=period.to_date)
+        out = events_pb2.EventStatistics(from_date=period.from_date, to_date=period.to_date)
         for network, kind, n, confirmed, waitlisted, cancelled, attended in sorted(rows):
             out.groups.add(
                 network=network,

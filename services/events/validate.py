@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from justnet.events.v1 import events_pb2 as pb
+from justnet.events.v1 import events_pb2
 
 from services.common.ids import is_id
 from services.common.validation import Validator
@@ -87,7 +87,7 @@ def utc_text(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def event(msg: pb.Event, v: Validator) -> dict[str, Any]:
+def event(msg: events_pb2.Event, v: Validator) -> dict[str, Any]:
     tz = timezone(v, "timezone", msg.timezone)
     starts = instant(v, "starts_at", msg.starts_at, tz)
     ends = instant(v, "ends_at", msg.ends_at, tz)
@@ -123,7 +123,7 @@ def event(msg: pb.Event, v: Validator) -> dict[str, Any]:
     }
 
 
-def _venue(msg: pb.Event, v: Validator) -> tuple[str, str, str]:
+def _venue(msg: events_pb2.Event, v: Validator) -> tuple[str, str, str]:
     """City, country and online URL: a place, a link, or both."""
     city = v.text("venue.city", msg.venue.city, max_len=200)
     country = v.country("venue.country", msg.venue.country, required=bool(city))
@@ -135,7 +135,7 @@ def _venue(msg: pb.Event, v: Validator) -> tuple[str, str, str]:
     return city, country, online_url
 
 
-def _agenda(msg: pb.Event, v: Validator, tz: ZoneInfo | None) -> list[dict[str, str]]:
+def _agenda(msg: events_pb2.Event, v: Validator, tz: ZoneInfo | None) -> list[dict[str, str]]:
     if len(msg.agenda) > 200:
         v.fail("agenda", "must have at most 200 items")
     agenda = []
@@ -151,7 +151,7 @@ def _agenda(msg: pb.Event, v: Validator, tz: ZoneInfo | None) -> list[dict[str, 
     return agenda
 
 
-def _documents(msg: pb.Event, v: Validator) -> list[dict[str, str]]:
+def _documents(msg: events_pb2.Event, v: Validator) -> list[dict[str, str]]:
     """Documents of an event are links (title, URL, language)."""
     if len(msg.documents) > 100:
         v.fail("documents", "must have at most 100 items")

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 import grpc
-from justnet.federation.v1 import federation_pb2 as pb
+from justnet.federation.v1 import federation_pb2
 
 from services.common.backoff import backoff_seconds
 from services.common.keyring import NodeIdentity
@@ -69,16 +69,17 @@ class KeyAnnouncer:
 
     async def _announce(self, peer: Peer) -> None:
         newest = self.identity.newest.signing_key.key_id
-        request = pb.AnnounceKeysRequest(
+        request = federation_pb2.AnnounceKeysRequest(
             announcements=[
-                pb.SignedKeyAnnouncement.FromString(a) for a in self.identity.announcements
+                federation_pb2.SignedKeyAnnouncement.FromString(a)
+                for a in self.identity.announcements
             ]
         ).SerializeToString()
         client = PeerClient(self.network, self.identity, peer)
         try:
             async with client.channel() as channel:
                 raw = await client.unary(channel, ANNOUNCE_KEYS, request, deadline=CALL_SECONDS)
-            answer = pb.AnnounceKeysResponse.FromString(raw)
+            answer = federation_pb2.AnnounceKeysResponse.FromString(raw)
         except (grpc.aio.AioRpcError, ValueError) as exc:
             failures = self._failures.get(peer.network, 0) + 1
             self._failures[peer.network] = failures

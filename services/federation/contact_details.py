@@ -12,9 +12,8 @@ import logging
 import uuid
 
 import grpc
-from justnet.directory.v1 import directory_pb2 as dpb
-from justnet.directory.v1 import directory_pb2_grpc
-from justnet.federation.v1 import federation_pb2 as pb
+from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
+from justnet.federation.v1 import federation_pb2
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,7 +32,9 @@ class DetailsLog:
     def __init__(self, engine: AsyncEngine) -> None:
         self.sessions = session_factory(engine)
 
-    async def record(self, peer: str, request: pb.PeerDetailsRequest, outcome: str) -> None:
+    async def record(
+        self, peer: str, request: federation_pb2.PeerDetailsRequest, outcome: str
+    ) -> None:
         async with self.sessions.begin() as session:
             await session.connection(execution_options=WRITE)
             session.add(
@@ -48,13 +49,13 @@ class DetailsLog:
                 )
             )
 
-    async def recent(self, limit: int) -> list[pb.ContactDetailRequest]:
+    async def recent(self, limit: int) -> list[federation_pb2.ContactDetailRequest]:
         async with self.sessions() as session:
             rows = await session.scalars(
                 select(ContactRequestLogRow).order_by(ContactRequestLogRow.at.desc()).limit(limit)
             )
             return [
-                pb.ContactDetailRequest(
+                federation_pb2.ContactDetailRequest(
                     at=to_timestamp(r.at),
                     network=r.network,
                     requester=r.requester,
@@ -66,7 +67,7 @@ class DetailsLog:
             ]
 
 
-def check_request(request: pb.PeerDetailsRequest) -> None:
+def check_request(request: federation_pb2.PeerDetailsRequest) -> None:
     if not request.requester.strip():
         raise InvalidInput.one("requester", "is required: the owner records who asked")
     if request.requester_role not in ROLES:
@@ -78,16 +79,16 @@ def check_request(request: pb.PeerDetailsRequest) -> None:
 async def answer(
     network: str,
     peer: Peer,
-    request: pb.PeerDetailsRequest,
+    request: federation_pb2.PeerDetailsRequest,
     directory: directory_pb2_grpc.DirectoryServiceStub,
     details_log: DetailsLog,
-) -> pb.ContactDetails:
+) -> federation_pb2.ContactDetails:
     """The owner's side: the details if the record is shared with `peer`; logged."""
     check_request(request)
     admin = Caller.node_service("federation", network).metadata()
     try:
         contact = await directory.GetContactPoint(
-            dpb.GetRecordRequest(id=request.contact_point_id), metadata=admin, timeout=5.0
+            directory_pb2.GetRecordRequest(id=request.contact_point_id), metadata=admin, timeout=5.0
         )
     except grpc.aio.AioRpcError as exc:
         if exc.code() != grpc.StatusCode.NOT_FOUND:
@@ -111,7 +112,7 @@ async def answer(
     if contact is None or outcome != "given":
         # Not shared looks the same as missing: the peer learns nothing it may not see.
         raise NotFound(f"no contact point {request.contact_point_id} shared with {peer.network}")
-    return pb.ContactDetails(
+    return federation_pb2.ContactDetails(
         origin=network,
         contact_point_id=request.contact_point_id,
         email=contact.email,

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import grpc
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.federation.v1 import federation_pb2 as pb
+from justnet.common.v1 import exchange_pb2
+from justnet.federation.v1 import federation_pb2
 from opentelemetry import propagate, trace
 
 from services.common import semconv
@@ -156,7 +156,7 @@ class Courier:
                 span.set_status(trace.StatusCode.ERROR, _describe(exc))
                 attempt = self._failed(row, exc)
             else:
-                body = xpb.ReceiptBody.FromString(receipt.body)
+                body = exchange_pb2.ReceiptBody.FromString(receipt.body)
                 state = "delivered" if body.accepted else "refused"
                 span.set_attribute(semconv.MESSAGE_STATE, state)
                 self.unreachable = 0
@@ -191,8 +191,8 @@ class Courier:
 
     async def _deliver(
         self, client: PeerClient, channel: grpc.aio.Channel, row: OutboxRow
-    ) -> xpb.SignedReceipt:
-        envelope = pb.MessageEnvelope(
+    ) -> exchange_pb2.SignedReceipt:
+        envelope = federation_pb2.MessageEnvelope(
             origin=self.network,
             destination=self.peer.network,
             message_id=row.message_id,
@@ -202,7 +202,7 @@ class Courier:
         envelope.sent_at.FromDatetime(utcnow())
         body = sign_message(client.own.signing_key, envelope).SerializeToString()
         raw = await client.unary(channel, DELIVER, body, deadline=DELIVER_TIMEOUT)
-        receipt = xpb.SignedReceipt()
+        receipt = exchange_pb2.SignedReceipt()
         try:
             receipt.ParseFromString(raw)
         except Exception:
@@ -349,7 +349,7 @@ class Couriers:
             return True
         try:
             await mailbox.Settled(
-                xpb.DeliveryOutcome(delivery=delivery_message(row)),
+                exchange_pb2.DeliveryOutcome(delivery=delivery_message(row)),
                 metadata=self.admin,
                 timeout=10.0,
             )

@@ -13,8 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 import grpc
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.common.v1 import exchange_pb2_grpc
+from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc
 
 from services.common.identity import Caller
 from services.common.waiting import serving
@@ -27,7 +26,7 @@ class ChangeStream:
     def __init__(self, call: Any) -> None:
         self.call = call
 
-    async def __aiter__(self) -> AsyncIterator[list[xpb.FeedChange]]:
+    async def __aiter__(self) -> AsyncIterator[list[exchange_pb2.FeedChange]]:
         async for message in self.call:
             yield list(message.changes)
 
@@ -49,7 +48,7 @@ class Feed(Protocol):
     async def cursor(self, origin: str) -> tuple[int, int]:
         """(cursor, replicas held) for an origin."""
 
-    async def apply(self, origin: str, records: list[xpb.FeedReplica], cursor: int) -> int:
+    async def apply(self, origin: str, records: list[exchange_pb2.FeedReplica], cursor: int) -> int:
         """Applies a batch with the new cursor; returns the stored cursor."""
 
     async def drop(self, origin: str) -> int: ...
@@ -72,7 +71,7 @@ class FeedClient:
 
     def watch_batches(self, since: int) -> ChangeStream:
         call = self.stub.WatchChangeBatches(
-            xpb.FeedWatchRequest(since_seq=since, follow=True, local_only=True),
+            exchange_pb2.FeedWatchRequest(since_seq=since, follow=True, local_only=True),
             metadata=self.admin,
             timeout=None,
         )
@@ -80,13 +79,13 @@ class FeedClient:
 
     async def cursor(self, origin: str) -> tuple[int, int]:
         c = await self.stub.GetReplicationCursor(
-            xpb.FeedCursorRequest(origin=origin), metadata=self.admin, timeout=5.0
+            exchange_pb2.FeedCursorRequest(origin=origin), metadata=self.admin, timeout=5.0
         )
         return int(c.cursor), int(c.records)
 
-    async def apply(self, origin: str, records: list[xpb.FeedReplica], cursor: int) -> int:
+    async def apply(self, origin: str, records: list[exchange_pb2.FeedReplica], cursor: int) -> int:
         result = await self.stub.ApplyReplicaBatch(
-            xpb.FeedApplyBatchRequest(origin=origin, cursor=cursor, records=records),
+            exchange_pb2.FeedApplyBatchRequest(origin=origin, cursor=cursor, records=records),
             metadata=self.admin,
             timeout=30.0,
         )
@@ -94,6 +93,6 @@ class FeedClient:
 
     async def drop(self, origin: str) -> int:
         reply = await self.stub.DropReplicas(
-            xpb.FeedDropRequest(origin=origin), metadata=self.admin, timeout=30.0
+            exchange_pb2.FeedDropRequest(origin=origin), metadata=self.admin, timeout=30.0
         )
         return int(reply.removed)

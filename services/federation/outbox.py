@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from justnet.common.v1 import exchange_pb2 as xpb
+from justnet.common.v1 import exchange_pb2
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -65,8 +65,8 @@ def check_send(
     return network
 
 
-def delivery_message(row: OutboxRow) -> xpb.Delivery:
-    out = xpb.Delivery(
+def delivery_message(row: OutboxRow) -> exchange_pb2.Delivery:
+    out = exchange_pb2.Delivery(
         message_id=row.message_id,
         destination=row.destination,
         kind=row.kind,
@@ -78,7 +78,7 @@ def delivery_message(row: OutboxRow) -> xpb.Delivery:
         settled_at=to_timestamp(row.settled_at),
     )
     if row.receipt:
-        receipt = xpb.SignedReceipt.FromString(row.receipt)
+        receipt = exchange_pb2.SignedReceipt.FromString(row.receipt)
         out.receipt.CopyFrom(receipt)
         # Only receipts that verified are ever stored (see Courier._deliver).
         out.receipt_body.ParseFromString(receipt.body)

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
-from justnet.common.v1 import exchange_pb2 as xpb
+from justnet.common.v1 import exchange_pb2
 from justnet.directory.v1 import directory_pb2_grpc
-from justnet.federation.v1 import federation_pb2 as pb
+from justnet.federation.v1 import federation_pb2
 
 from services.common.errors import DomainError
 from services.common.identity import Caller
@@ -67,11 +67,11 @@ class PeerServer:
         peers: Callable[[], dict[str, Peer]],
         directory: directory_pb2_grpc.DirectoryServiceStub,
         feeds: dict[str, Feed],
-        keys: Callable[[], pb.NodeKeys],
+        keys: Callable[[], federation_pb2.NodeKeys],
         receiver: Receiver,
         details_log: DetailsLog,
         replayed: Callable[[str, str, str], Awaitable[None]],
-        announced: Callable[[str, list[pb.SignedKeyAnnouncement]], Awaitable[str]],
+        announced: Callable[[str, list[federation_pb2.SignedKeyAnnouncement]], Awaitable[str]],
         nonces: NonceStore | None = None,
     ) -> None:
         self.network = network
@@ -127,7 +127,7 @@ class PeerServer:
         key this node trusts for it; answered with the peer's key now held as current."""
         peer = await self._authenticate(ANNOUNCE_KEYS, body, context, MAX_ANNOUNCE_BYTES)
         try:
-            request = pb.AnnounceKeysRequest.FromString(body)
+            request = federation_pb2.AnnounceKeysRequest.FromString(body)
         except Exception:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "garbled AnnounceKeysRequest")
             raise
@@ -137,7 +137,9 @@ class PeerServer:
             log.warning("refused key announcement of %s: %s", peer.network, exc.message)
             await context.abort(exc.code, exc.message)
             raise  # unreachable: abort raises
-        return bytes(pb.AnnounceKeysResponse(current_key_id=current).SerializeToString())
+        return bytes(
+            federation_pb2.AnnounceKeysResponse(current_key_id=current).SerializeToString()
+        )
 
     async def deliver(self, body: bytes, context: grpc.aio.ServicerContext) -> bytes:
         peer = await self._authenticate(DELIVER, body, context, MAX_MESSAGE_BYTES)
@@ -152,7 +154,7 @@ class PeerServer:
     async def fetch_details(self, body: bytes, context: grpc.aio.ServicerContext) -> bytes:
         peer = await self._authenticate(FETCH_DETAILS, body, context)
         try:
-            request = pb.PeerDetailsRequest.FromString(body)
+            request = federation_pb2.PeerDetailsRequest.FromString(body)
         except Exception:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "garbled PeerDetailsRequest")
             raise
@@ -172,7 +174,7 @@ class PeerServer:
     ) -> AsyncIterator[bytes]:
         peer = await self._authenticate(SUBSCRIBE, body, context)
         try:
-            request = pb.SubscribeRequest.FromString(body)
+            request = federation_pb2.SubscribeRequest.FromString(body)
         except Exception:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "garbled SubscribeRequest")
             return
@@ -212,7 +214,7 @@ class PeerServer:
         backlog = _Backlog(feed.watch_batches(since))
         cursor = since
         # At once: the subscriber knows the stream is up before any record is due.
-        yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
+        yield federation_pb2.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
         # A replay this stream makes (or made) is the one the peer row asks for.
         replays = replay
         try:
@@ -228,7 +230,9 @@ class PeerServer:
                         await context.abort(grpc.StatusCode.UNAVAILABLE, "change feed ended")
                         return
                     if not await backlog.wait(HEARTBEAT_SECONDS):
-                        yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
+                        yield federation_pb2.SignedRecord(
+                            heartbeat=True, cursor=cursor
+                        ).SerializeToString()
                         if replay:
                             # Idle for a heartbeat: the whole backlog went out.
                             await self.replayed(peer.network, feed.name, peer.policy)
@@ -246,7 +250,9 @@ class PeerServer:
                     yield sign_batch(self.identity.signing_key, batch).SerializeToString()
                 if backlog.drained():
                     # End of a burst: tells the subscriber to apply what it holds now.
-                    yield pb.SignedRecord(heartbeat=True, cursor=cursor).SerializeToString()
+                    yield federation_pb2.SignedRecord(
+                        heartbeat=True, cursor=cursor
+                    ).SerializeToString()
         finally:
             await backlog.close()
 
@@ -259,10 +265,10 @@ class PeerServer:
         return feed in current.replay_feeds and not replaying
 
     def _batch(
-        self, changes: list[xpb.FeedChange], limit: int, peer: Peer, policy: Policy
-    ) -> tuple[pb.BatchEnvelope, list[xpb.FeedChange]]:
+        self, changes: list[exchange_pb2.FeedChange], limit: int, peer: Peer, policy: Policy
+    ) -> tuple[federation_pb2.BatchEnvelope, list[exchange_pb2.FeedChange]]:
         """A batch of the first changes (at most `limit`, about BATCH_BYTES); the rest."""
-        batch = pb.BatchEnvelope(origin=self.network, destination=peer.network)
+        batch = federation_pb2.BatchEnvelope(origin=self.network, destination=peer.network)
         records = batch.records
         size = 0
         taken = 0
@@ -279,7 +285,9 @@ class PeerServer:
         return batch, changes[taken:]
 
     @staticmethod
-    def _fill(envelope: pb.RecordEnvelope, change: xpb.FeedChange, policy: Policy) -> None:
+    def _fill(
+        envelope: federation_pb2.RecordEnvelope, change: exchange_pb2.FeedChange, policy: Policy
+    ) -> None:
         shared = not change.deleted and policy.shares(change.kind, change.visibility)
         envelope.kind = change.kind
         envelope.record_id = change.record_id
@@ -290,9 +298,11 @@ class PeerServer:
         envelope.cursor = change.seq
         envelope.changed_at.CopyFrom(change.at)
 
-    def _record(self, change: xpb.FeedChange, peer: Peer, policy: Policy) -> pb.SignedRecord:
+    def _record(
+        self, change: exchange_pb2.FeedChange, peer: Peer, policy: Policy
+    ) -> federation_pb2.SignedRecord:
         """One record signed on its own (subscribers that did not ask for batches)."""
-        envelope = pb.RecordEnvelope(origin=self.network, destination=peer.network)
+        envelope = federation_pb2.RecordEnvelope(origin=self.network, destination=peer.network)
         self._fill(envelope, change, policy)
         envelope.issued_at.FromDatetime(utcnow())
         return sign_record(self.identity.signing_key, envelope)
@@ -304,8 +314,8 @@ class _Backlog:
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
-        self.queue: asyncio.Queue[list[xpb.FeedChange] | None] = asyncio.Queue(QUEUE_BOUND)
-        self.held: list[xpb.FeedChange] = []
+        self.queue: asyncio.Queue[list[exchange_pb2.FeedChange] | None] = asyncio.Queue(QUEUE_BOUND)
+        self.held: list[exchange_pb2.FeedChange] = []
         self.ended = False
         self.reader = asyncio.create_task(self._pump())
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from cryptography import x509
-from justnet.federation.v1 import federation_pb2 as pb
+from justnet.federation.v1 import federation_pb2
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -181,7 +181,9 @@ def _iso(value: str | None) -> datetime | None:
     return as_utc(datetime.fromisoformat(value)) if value else None
 
 
-def check_descriptor(d: pb.NodeDescriptor, share: str, own_network: str) -> dict[str, Any]:
+def check_descriptor(
+    d: federation_pb2.NodeDescriptor, share: str, own_network: str
+) -> dict[str, Any]:
     """Validates a peer's descriptor (obtained out of band); every error names its field."""
     v = Validator()
     network = d.network.strip().upper()
@@ -246,7 +248,7 @@ def _ts(message: Any, field: str) -> datetime | None:
     return from_timestamp(getattr(message, field)) if message.HasField(field) else None
 
 
-def old_key_entry(k: pb.VerifyKey) -> dict[str, Any]:
+def old_key_entry(k: federation_pb2.VerifyKey) -> dict[str, Any]:
     valid_from = _ts(k, "valid_from")
     return {
         "key_id": k.key_id,
@@ -264,7 +266,7 @@ class PeerStore:
 
     async def add(
         self,
-        descriptor: pb.NodeDescriptor,
+        descriptor: federation_pb2.NodeDescriptor,
         share: str,
         replace: bool = False,
         accepted: Sequence[str] = (),
@@ -399,7 +401,7 @@ class PeerStore:
                 row.last_success_at = utcnow()
 
     async def apply_announcements(
-        self, network: str, announcements: Sequence[pb.SignedKeyAnnouncement]
+        self, network: str, announcements: Sequence[federation_pb2.SignedKeyAnnouncement]
     ) -> str:
         """Applies the peer's key announcements this node does not know yet, each checked
         against the keys it trusts (rotation.py); returns the peer's current key id."""

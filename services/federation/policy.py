@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from justnet.directory.v1 import directory_pb2 as dpb
-from justnet.federation.v1 import federation_pb2 as pb
+from justnet.directory.v1 import directory_pb2
+from justnet.federation.v1 import federation_pb2
 
 DIRECTORY_KINDS = ("authority", "contact_point", "routing_profile")
 EVENT_KINDS = ("event",)
@@ -28,13 +28,13 @@ class Policy:
         """The payload as this peer may see it (personal details removed if need be)."""
         if self.personal_details or kind != "contact_point":
             return payload
-        contact = dpb.ContactPoint.FromString(payload)
+        contact = directory_pb2.ContactPoint.FromString(payload)
         contact.email = ""
         contact.phone = ""
         return contact.SerializeToString()
 
-    def message(self) -> pb.SharingPolicy:
-        return pb.SharingPolicy(
+    def message(self) -> federation_pb2.SharingPolicy:
+        return federation_pb2.SharingPolicy(
             kinds=list(self.kinds),
             visibilities=list(self.visibilities),
             personal_details=self.personal_details,

@@ -30,9 +30,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from google.protobuf.message import DecodeError
-from justnet.directory.v1 import directory_pb2 as dpb
-from justnet.events.v1 import events_pb2 as epb
-from justnet.federation.v1 import federation_pb2 as pb
+from justnet.directory.v1 import directory_pb2
+from justnet.events.v1 import events_pb2
+from justnet.federation.v1 import federation_pb2
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -56,10 +56,10 @@ UNREADABLE = "unreadable"
 REASONS = (NOT_ACCEPTED, IN_FUTURE, REFUSED, UNREADABLE)
 
 PAYLOADS: dict[str, Any] = {
-    "authority": dpb.Authority,
-    "contact_point": dpb.ContactPoint,
-    "routing_profile": dpb.RoutingProfile,
-    "event": epb.Event,
+    "authority": directory_pb2.Authority,
+    "contact_point": directory_pb2.ContactPoint,
+    "routing_profile": directory_pb2.RoutingProfile,
+    "event": events_pb2.Event,
 }
 
 
@@ -220,7 +220,7 @@ class QuarantineStore:
 
     async def page(
         self, limit: int, cursor: str, peer: str = ""
-    ) -> tuple[list[pb.QuarantinedRecord], str]:
+    ) -> tuple[list[federation_pb2.QuarantinedRecord], str]:
         """Newest first; the cursor is the (received_at, id) of the last item."""
         if limit < 0 or limit > MAX_LIMIT:
             raise InvalidInput.one("limit", f"must be between 1 and {MAX_LIMIT}")
@@ -252,8 +252,8 @@ class QuarantineStore:
         return [_message(r) for r in rows], next_cursor
 
 
-def _message(row: QuarantineRow) -> pb.QuarantinedRecord:
-    return pb.QuarantinedRecord(
+def _message(row: QuarantineRow) -> federation_pb2.QuarantinedRecord:
+    return federation_pb2.QuarantinedRecord(
         peer=row.peer,
         feed=row.feed,
         kind=row.kind,

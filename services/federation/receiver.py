@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 
 import grpc
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.federation.v1 import federation_pb2 as pb
+from justnet.common.v1 import exchange_pb2
+from justnet.federation.v1 import federation_pb2
 
 from services.common.errors import AlreadyExists, InvalidInput, Unavailable
 from services.common.identity import Caller
@@ -38,8 +38,8 @@ class Receiver:
         self.mailboxes = mailboxes
         self.admin = Caller.node_service("federation", network).metadata()
 
-    async def receive(self, peer: Peer, body: bytes) -> xpb.SignedReceipt:
-        signed = pb.SignedMessage()
+    async def receive(self, peer: Peer, body: bytes) -> exchange_pb2.SignedReceipt:
+        signed = federation_pb2.SignedMessage()
         try:
             signed.ParseFromString(body)
         except Exception:
@@ -55,11 +55,11 @@ class Receiver:
                     f"message {envelope.message_id} was delivered with other content"
                 )
             log.info("duplicate delivery %s from %s", envelope.message_id, peer.network)
-            return xpb.SignedReceipt.FromString(held.receipt)
+            return exchange_pb2.SignedReceipt.FromString(held.receipt)
         reply = await self._hand_over(envelope, signed.key_id)
         receipt = sign_receipt(
             self.identity.signing_key,
-            xpb.ReceiptBody(
+            exchange_pb2.ReceiptBody(
                 origin=envelope.origin,
                 destination=self.network,
                 message_id=envelope.message_id,
@@ -74,17 +74,19 @@ class Receiver:
         row = await self.inbox.store(
             envelope.origin, envelope.message_id, envelope.kind, digest, receipt.SerializeToString()
         )
-        return xpb.SignedReceipt.FromString(row.receipt)
+        return exchange_pb2.SignedReceipt.FromString(row.receipt)
 
-    async def _hand_over(self, envelope: pb.MessageEnvelope, key_id: str) -> xpb.InboundReply:
+    async def _hand_over(
+        self, envelope: federation_pb2.MessageEnvelope, key_id: str
+    ) -> exchange_pb2.InboundReply:
         mailbox = self.mailboxes.for_kind(envelope.kind) if KIND.match(envelope.kind) else None
         if mailbox is None:
-            return xpb.InboundReply(
+            return exchange_pb2.InboundReply(
                 accepted=False, reason=f"this node does not handle {envelope.kind[:64]!r} messages"
             )
         try:
-            reply: xpb.InboundReply = await mailbox.Receive(
-                xpb.InboundMessage(
+            reply: exchange_pb2.InboundReply = await mailbox.Receive(
+                exchange_pb2.InboundMessage(
                     origin=envelope.origin,
                     message_id=envelope.message_id,
                     kind=envelope.kind,

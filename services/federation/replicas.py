@@ -19,7 +19,7 @@ import contextvars
 import logging
 
 import grpc
-from justnet.common.v1 import exchange_pb2 as xpb
+from justnet.common.v1 import exchange_pb2
 
 from services.common.waiting import wait_event
 from services.federation.feeds import ChangeStream, Feed
@@ -117,7 +117,7 @@ class TrackedFeed:
         self.counts.seen(origin, self.name, answer, changes)
         return answer
 
-    async def apply(self, origin: str, records: list[xpb.FeedReplica], cursor: int) -> int:
+    async def apply(self, origin: str, records: list[exchange_pb2.FeedReplica], cursor: int) -> int:
         try:
             return await self.feed.apply(origin, records, cursor)
         finally:

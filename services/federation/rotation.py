@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
-from justnet.federation.v1 import federation_pb2 as pb
+from justnet.federation.v1 import federation_pb2
 
 from services.common.errors import Unauthenticated
 from services.common.key_announcements import CONTEXT
@@ -48,7 +48,9 @@ def _trusted_keys(row: PeerRow) -> dict[str, tuple[str, datetime | None, datetim
     return keys
 
 
-def _check(row: PeerRow, signed: pb.SignedKeyAnnouncement, now: datetime) -> pb.KeyAnnouncement:
+def _check(
+    row: PeerRow, signed: federation_pb2.SignedKeyAnnouncement, now: datetime
+) -> federation_pb2.KeyAnnouncement:
     trusted = _trusted_keys(row)
     signer = trusted.get(signed.key_id)
     if signer is None:
@@ -59,7 +61,7 @@ def _check(row: PeerRow, signed: pb.SignedKeyAnnouncement, now: datetime) -> pb.
     public, valid_from, valid_until = signer
     if not verify(public, signed.signature, CONTEXT + signed.announcement):
         raise AnnouncementRefused(f"bad key announcement signature from {row.network}")
-    body = pb.KeyAnnouncement()
+    body = federation_pb2.KeyAnnouncement()
     try:
         body.ParseFromString(signed.announcement)
     except Exception:
@@ -93,7 +95,7 @@ def _check(row: PeerRow, signed: pb.SignedKeyAnnouncement, now: datetime) -> pb.
 
 
 def apply_announcements(
-    row: PeerRow, announcements: Sequence[pb.SignedKeyAnnouncement], now: datetime
+    row: PeerRow, announcements: Sequence[federation_pb2.SignedKeyAnnouncement], now: datetime
 ) -> int:
     """Applies, oldest first, each announcement of a key the row does not know yet;
     returns how many were applied. Raises AnnouncementRefused at the first that cannot be
@@ -135,9 +137,9 @@ def apply_announcements(
     return applied
 
 
-def _announced_key_id(signed: pb.SignedKeyAnnouncement) -> str:
+def _announced_key_id(signed: federation_pb2.SignedKeyAnnouncement) -> str:
     # Read before the signatures are checked only to skip what is known: it grants nothing.
-    body = pb.KeyAnnouncement()
+    body = federation_pb2.KeyAnnouncement()
     try:
         body.ParseFromString(signed.announcement)
     except Exception:

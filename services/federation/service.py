@@ -9,10 +9,9 @@ from datetime import datetime
 from pathlib import Path
 
 import grpc
-from justnet.common.v1 import exchange_pb2 as xpb
+from justnet.common.v1 import exchange_pb2
 from justnet.directory.v1 import directory_pb2_grpc
-from justnet.federation.v1 import federation_pb2 as pb
-from justnet.federation.v1 import federation_pb2_grpc
+from justnet.federation.v1 import federation_pb2, federation_pb2_grpc
 from opentelemetry import propagate
 
 from services.common import lifecycle
@@ -56,25 +55,27 @@ from services.federation.subscriptions import PeerManager
 log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).parent
 MAX_SEND_BATCH = 100
-SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FederationService"].full_name
+SERVICE_NAME = federation_pb2.DESCRIPTOR.services_by_name["FederationService"].full_name
 # The change streams of the feeds stay open (ReplicaFeed.WatchChanges, WatchChangeBatches).
 FEED_TIMEOUTS: dict[str, float | None] = {"WatchChanges": None, "WatchChangeBatches": None}
 
 
-def node_keys(settings: NodeSettings, identity: NodeIdentity) -> pb.NodeKeys:
+def node_keys(settings: NodeSettings, identity: NodeIdentity) -> federation_pb2.NodeKeys:
     current, old = verify_keys(identity)
-    return pb.NodeKeys(
+    return federation_pb2.NodeKeys(
         network=settings.network,
         verify_keys=[current],
         old_verify_keys=old,
-        announcements=[pb.SignedKeyAnnouncement.FromString(a) for a in identity.announcements],
+        announcements=[
+            federation_pb2.SignedKeyAnnouncement.FromString(a) for a in identity.announcements
+        ],
     )
 
 
-def descriptor(settings: NodeSettings, identity: NodeIdentity) -> pb.NodeDescriptor:
+def descriptor(settings: NodeSettings, identity: NodeIdentity) -> federation_pb2.NodeDescriptor:
     keys = node_keys(settings, identity)
     current = keys.verify_keys[0]
-    out = pb.NodeDescriptor(
+    out = federation_pb2.NodeDescriptor(
         network=settings.network,
         name=settings.name,
         peer_endpoint=settings.federation.peer_endpoint,
@@ -115,8 +116,8 @@ def key_expiries(
     return out
 
 
-def peer_keys(peer: Peer) -> pb.NodeKeys:
-    out = pb.NodeKeys(network=peer.network)
+def peer_keys(peer: Peer) -> federation_pb2.NodeKeys:
+    out = federation_pb2.NodeKeys(network=peer.network)
     for k in peer.keys:
         entry = (out.verify_keys if k.expired_at is None else out.old_verify_keys).add(
             key_id=k.key_id, public_key=k.public_key
@@ -174,18 +175,18 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
             raise PermissionDenied("only this node's administrators manage peers")
 
     async def GetNodeInfo(
-        self, request: pb.GetNodeInfoRequest, context: grpc.aio.ServicerContext
-    ) -> pb.NodeDescriptor:
+        self, request: federation_pb2.GetNodeInfoRequest, context: grpc.aio.ServicerContext
+    ) -> federation_pb2.NodeDescriptor:
         return descriptor(self.settings, self.identity)
 
     async def ListPeers(
-        self, request: pb.ListPeersRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ListPeersResponse:
+        self, request: federation_pb2.ListPeersRequest, context: grpc.aio.ServicerContext
+    ) -> federation_pb2.ListPeersResponse:
         self._require_admin_or_gateway()
         out = []
         for row in await self.store.all():
             link = self.manager.links.get(row.network)
-            status = pb.PeerStatus(
+            status = federation_pb2.PeerStatus(
                 network=row.network,
                 endpoint=row.endpoint,
                 state=link.state if link else row.state,
@@ -197,7 +198,7 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
                 accepted_jurisdictions=sorted(accepted_of(row)),
                 quarantined=self.quarantine.count(row.network),
                 quarantine=[
-                    pb.QuarantineCount(kind=kind, reason=reason, records=n)
+                    federation_pb2.QuarantineCount(kind=kind, reason=reason, records=n)
                     for (peer, kind, reason), n in sorted(self.quarantine.counts.items())
                     if peer == row.network
                 ],
@@ -221,9 +222,9 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
             primary = status.feeds[0]
             status.cursor, status.records = primary.cursor, primary.records
             out.append(status)
-        return pb.ListPeersResponse(peers=out)
+        return federation_pb2.ListPeersResponse(peers=out)
 
-    async def _feed_states(self, status: pb.PeerStatus) -> None:
+    async def _feed_states(self, status: federation_pb2.PeerStatus) -> None:
         for feed in self.manager.feeds:
             link = self.manager.feed_links.get((status.network, feed.name))
             entry = status.feeds.add(
@@ -236,8 +237,8 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
                 entry.cursor, entry.records = await feed.cursor(status.network)
 
     async def AddPeer(
-        self, request: pb.AddPeerRequest, context: grpc.aio.ServicerContext
-    ) -> pb.PeerStatus:
+        self, request: federation_pb2.AddPeerRequest, context: grpc.aio.ServicerContext
+    ) -> federation_pb2.PeerStatus:
         self._require_admin()
         peer = await self.store.add(
             request.descriptor,
@@ -246,7 +247,7 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
             accepted=list(request.accepted_jurisdictions),
         )
         await self.manager.sync()
-        return pb.PeerStatus(
+        return federation_pb2.PeerStatus(
             network=peer.network,
             endpoint=peer.endpoint,
             state="unreachable",
@@ -255,30 +256,30 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
         )
 
     async def RemovePeer(
-        self, request: pb.RemovePeerRequest, context: grpc.aio.ServicerContext
-    ) -> pb.RemovePeerResponse:
+        self, request: federation_pb2.RemovePeerRequest, context: grpc.aio.ServicerContext
+    ) -> federation_pb2.RemovePeerResponse:
         self._require_admin()
         await self.store.remove(request.network)
         await self.manager.sync()
-        return pb.RemovePeerResponse(removed=True)
+        return federation_pb2.RemovePeerResponse(removed=True)
 
     async def Send(
-        self, request: pb.SendRequest, context: grpc.aio.ServicerContext
-    ) -> xpb.Delivery:
+        self, request: federation_pb2.SendRequest, context: grpc.aio.ServicerContext
+    ) -> exchange_pb2.Delivery:
         self._require_own_service_or_member()
         [delivery] = await self._send([self._queued(request, "")])
         return delivery
 
     async def SendBatch(
-        self, request: pb.SendBatchRequest, context: grpc.aio.ServicerContext
-    ) -> pb.SendBatchResponse:
+        self, request: federation_pb2.SendBatchRequest, context: grpc.aio.ServicerContext
+    ) -> federation_pb2.SendBatchResponse:
         self._require_own_service_or_member()
         if len(request.messages) > MAX_SEND_BATCH:
             raise InvalidInput.one("messages", f"at most {MAX_SEND_BATCH} in one call")
         queued = [self._queued(m, f"messages[{i}].") for i, m in enumerate(request.messages)]
-        return pb.SendBatchResponse(deliveries=await self._send(queued))
+        return federation_pb2.SendBatchResponse(deliveries=await self._send(queued))
 
-    def _queued(self, request: pb.SendRequest, prefix: str) -> Queued:
+    def _queued(self, request: federation_pb2.SendRequest, prefix: str) -> Queued:
         destination = check_send(
             request.destination,
             request.message_id,
@@ -303,7 +304,7 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
             request.ordering_key,
         )
 
-    async def _send(self, queued: list[Queued]) -> list[xpb.Delivery]:
+    async def _send(self, queued: list[Queued]) -> list[exchange_pb2.Delivery]:
         stored = await self.outbox.enqueue_many(queued)
         for row, created in stored:
             if created:
@@ -311,20 +312,20 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
         return [delivery_message(row) for row, _ in stored]
 
     async def GetDelivery(
-        self, request: pb.GetDeliveryRequest, context: grpc.aio.ServicerContext
-    ) -> xpb.Delivery:
+        self, request: federation_pb2.GetDeliveryRequest, context: grpc.aio.ServicerContext
+    ) -> exchange_pb2.Delivery:
         self._require_own_service_or_member()
         return delivery_message(await self.outbox.get(request.message_id))
 
     async def FetchContactDetails(
-        self, request: pb.FetchContactDetailsRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ContactDetails:
+        self, request: federation_pb2.FetchContactDetailsRequest, context: grpc.aio.ServicerContext
+    ) -> federation_pb2.ContactDetails:
         caller = self._require_own_service_or_member()
         origin = request.origin.strip().upper()
         peer = self.manager.peers.get(origin)
         if peer is None:
             raise InvalidInput.one("origin", f"{origin[:40] or 'missing value'} is not a peer")
-        ask = pb.PeerDetailsRequest(
+        ask = federation_pb2.PeerDetailsRequest(
             contact_point_id=request.contact_point_id,
             requester=caller.subject or caller.role,
             requester_role=caller.role,
@@ -343,11 +344,11 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
             if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
                 raise PeerTimeout(f"{origin} did not answer in time") from None
             raise Unavailable(f"{origin} is not reachable: {exc.code().name}") from None
-        return pb.ContactDetails.FromString(raw)
+        return federation_pb2.ContactDetails.FromString(raw)
 
     async def GetNetworkKeys(
-        self, request: pb.GetNetworkKeysRequest, context: grpc.aio.ServicerContext
-    ) -> pb.NodeKeys:
+        self, request: federation_pb2.GetNetworkKeysRequest, context: grpc.aio.ServicerContext
+    ) -> federation_pb2.NodeKeys:
         network = request.network.strip().upper()
         if network in ("", self.settings.network):
             return node_keys(self.settings, self.identity)
@@ -357,18 +358,22 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
         return peer_keys(peer)
 
     async def ListContactDetailRequests(
-        self, request: pb.ListContactDetailRequestsRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ListContactDetailRequestsResponse:
+        self,
+        request: federation_pb2.ListContactDetailRequestsRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> federation_pb2.ListContactDetailRequestsResponse:
         self._require_admin()
         limit = request.limit if 0 < request.limit <= 500 else 50
-        return pb.ListContactDetailRequestsResponse(items=await self.details_log.recent(limit))
+        return federation_pb2.ListContactDetailRequestsResponse(
+            items=await self.details_log.recent(limit)
+        )
 
     async def ListQuarantine(
-        self, request: pb.ListQuarantineRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ListQuarantineResponse:
+        self, request: federation_pb2.ListQuarantineRequest, context: grpc.aio.ServicerContext
+    ) -> federation_pb2.ListQuarantineResponse:
         self._require_admin()
         items, next_cursor = await self.quarantine.page(request.limit, request.cursor, request.peer)
-        return pb.ListQuarantineResponse(items=items, next_cursor=next_cursor)
+        return federation_pb2.ListQuarantineResponse(items=items, next_cursor=next_cursor)
 
 
 @dataclass

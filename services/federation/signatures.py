@@ -22,8 +22,8 @@ import time
 from collections import OrderedDict
 from datetime import UTC, datetime
 
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.federation.v1 import federation_pb2 as pb
+from justnet.common.v1 import exchange_pb2
+from justnet.federation.v1 import federation_pb2
 
 from services.common.errors import PermissionDenied, Unauthenticated
 from services.common.signing import SigningKey, verify
@@ -179,9 +179,11 @@ class CallVerifier:
             self._nonces.popitem(last=False)
 
 
-def sign_record(key: SigningKey, envelope: pb.RecordEnvelope) -> pb.SignedRecord:
+def sign_record(
+    key: SigningKey, envelope: federation_pb2.RecordEnvelope
+) -> federation_pb2.SignedRecord:
     data = envelope.SerializeToString()
-    return pb.SignedRecord(
+    return federation_pb2.SignedRecord(
         envelope=data,
         key_id=key.key_id,
         signature=key.sign(RECORD_CONTEXT + data),
@@ -189,12 +191,14 @@ def sign_record(key: SigningKey, envelope: pb.RecordEnvelope) -> pb.SignedRecord
     )
 
 
-def open_record(record: pb.SignedRecord, peer: Peer, own_network: str) -> pb.RecordEnvelope:
+def open_record(
+    record: federation_pb2.SignedRecord, peer: Peer, own_network: str
+) -> federation_pb2.RecordEnvelope:
     """Verifies a record from `peer` for this node over its exact bytes, then parses it."""
     key = _verified(
         peer, record.key_id, record.signature, RECORD_CONTEXT + record.envelope, "record"
     )
-    envelope = pb.RecordEnvelope()
+    envelope = federation_pb2.RecordEnvelope()
     try:
         envelope.ParseFromString(record.envelope)
     except Exception:
@@ -211,9 +215,9 @@ def open_record(record: pb.SignedRecord, peer: Peer, own_network: str) -> pb.Rec
     return envelope
 
 
-def sign_batch(key: SigningKey, batch: pb.BatchEnvelope) -> pb.SignedRecord:
+def sign_batch(key: SigningKey, batch: federation_pb2.BatchEnvelope) -> federation_pb2.SignedRecord:
     data = batch.SerializeToString()
-    return pb.SignedRecord(
+    return federation_pb2.SignedRecord(
         batch=data,
         key_id=key.key_id,
         signature=key.sign(BATCH_CONTEXT + data),
@@ -221,14 +225,16 @@ def sign_batch(key: SigningKey, batch: pb.BatchEnvelope) -> pb.SignedRecord:
     )
 
 
-def open_batch(record: pb.SignedRecord, peer: Peer, own_network: str) -> list[pb.RecordEnvelope]:
+def open_batch(
+    record: federation_pb2.SignedRecord, peer: Peer, own_network: str
+) -> list[federation_pb2.RecordEnvelope]:
     """Verifies a batch from `peer` for this node over its exact bytes, then parses it.
 
     Returns its records (their origin and destination are the batch's); refuses a
     batch whose records do not ascend strictly within its stated cursor range.
     """
     key = _verified(peer, record.key_id, record.signature, BATCH_CONTEXT + record.batch, "batch")
-    batch = pb.BatchEnvelope()
+    batch = federation_pb2.BatchEnvelope()
     try:
         batch.ParseFromString(record.batch)
     except Exception:
@@ -258,16 +264,20 @@ def open_batch(record: pb.SignedRecord, peer: Peer, own_network: str) -> list[pb
     return records
 
 
-def sign_message(key: SigningKey, envelope: pb.MessageEnvelope) -> pb.SignedMessage:
+def sign_message(
+    key: SigningKey, envelope: federation_pb2.MessageEnvelope
+) -> federation_pb2.SignedMessage:
     data = envelope.SerializeToString()
-    return pb.SignedMessage(
+    return federation_pb2.SignedMessage(
         envelope=data, key_id=key.key_id, signature=key.sign(MESSAGE_CONTEXT + data)
     )
 
 
-def open_message(message: pb.SignedMessage, peer: Peer, own_network: str) -> pb.MessageEnvelope:
+def open_message(
+    message: federation_pb2.SignedMessage, peer: Peer, own_network: str
+) -> federation_pb2.MessageEnvelope:
     """Verifies a message pushed by `peer` to this node, then parses it."""
-    envelope = pb.MessageEnvelope()
+    envelope = federation_pb2.MessageEnvelope()
     try:
         envelope.ParseFromString(message.envelope)
     except Exception:
@@ -290,16 +300,16 @@ def open_message(message: pb.SignedMessage, peer: Peer, own_network: str) -> pb.
     return envelope
 
 
-def sign_receipt(key: SigningKey, body: xpb.ReceiptBody) -> xpb.SignedReceipt:
+def sign_receipt(key: SigningKey, body: exchange_pb2.ReceiptBody) -> exchange_pb2.SignedReceipt:
     data = body.SerializeToString()
-    return xpb.SignedReceipt(
+    return exchange_pb2.SignedReceipt(
         body=data, key_id=key.key_id, signature=key.sign(RECEIPT_CONTEXT + data)
     )
 
 
-def open_receipt(receipt: xpb.SignedReceipt, peer: Peer) -> xpb.ReceiptBody:
+def open_receipt(receipt: exchange_pb2.SignedReceipt, peer: Peer) -> exchange_pb2.ReceiptBody:
     """Verifies a receipt that `peer` signed for a message this node sent."""
-    body = xpb.ReceiptBody()
+    body = exchange_pb2.ReceiptBody()
     try:
         body.ParseFromString(receipt.body)
     except Exception:

@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.federation.v1 import federation_pb2 as pb
+from justnet.common.v1 import exchange_pb2
+from justnet.federation.v1 import federation_pb2
 
 from services.common.backoff import CAP_SECONDS, UNREACHABLE_CAP_SECONDS, backoff_seconds
 from services.common.errors import DomainError, detail_from_trailers
@@ -62,7 +62,7 @@ class _Message:
 
     heartbeat: bool
     cursor: int
-    envelopes: list[pb.RecordEnvelope]
+    envelopes: list[federation_pb2.RecordEnvelope]
 
 
 class RecordRefused(Exception):
@@ -84,7 +84,7 @@ class Incoming:
     """A verified record and its cursor, judged: `held` says why it is not applied (then
     `replica` is its tombstone, or None when the service gets nothing of it)."""
 
-    replica: xpb.FeedReplica | None
+    replica: exchange_pb2.FeedReplica | None
     cursor: int
     kind: str
     record_id: str
@@ -240,9 +240,9 @@ class Subscriber:
         a key this node does not know: it rotated) and applies those this node can trust."""
         client = PeerClient(self.network, self.identity, self.peer)
         async with client.channel() as channel:
-            body = pb.GetKeysRequest().SerializeToString()
+            body = federation_pb2.GetKeysRequest().SerializeToString()
             raw = await client.unary(channel, GET_KEYS, body, deadline=5.0)
-        keys = pb.NodeKeys.FromString(raw)
+        keys = federation_pb2.NodeKeys.FromString(raw)
         await self.store.apply_announcements(self.peer.network, list(keys.announcements))
 
     async def _session(self) -> None:
@@ -252,7 +252,7 @@ class Subscriber:
         self.held = await self.quarantine.held_ids(self.peer.network, self.feed.kinds)
         since = 0 if self.rescanning else cursor
         self.rescan_until = cursor
-        body = pb.SubscribeRequest(
+        body = federation_pb2.SubscribeRequest(
             since_cursor=since, feed=self.feed.name, max_batch=BATCH
         ).SerializeToString()
         client = PeerClient(self.network, self.identity, self.peer)
@@ -304,7 +304,7 @@ class Subscriber:
     async def _open(self, raw: bytes, stream: Any) -> _Message:
         """A message from the peer, its signature checked and every record of this feed;
         anything else ends the stream as refused."""
-        record = pb.SignedRecord()
+        record = federation_pb2.SignedRecord()
         try:
             record.ParseFromString(raw)
         except Exception:
@@ -328,7 +328,7 @@ class Subscriber:
                 raise RecordRefused(f"a {envelope.kind[:40]} record in the {self.feed.name} feed")
         return _Message(False, record.cursor, envelopes)
 
-    def _judge(self, e: pb.RecordEnvelope) -> Incoming:
+    def _judge(self, e: federation_pb2.RecordEnvelope) -> Incoming:
         """The record as the service gets it: itself, or its tombstone (or nothing) when
         it is held back."""
         held = judge(
@@ -341,7 +341,7 @@ class Subscriber:
             self.peer.accepted,
             utcnow(),
         )
-        replica: xpb.FeedReplica | None = xpb.FeedReplica(
+        replica: exchange_pb2.FeedReplica | None = exchange_pb2.FeedReplica(
             origin=self.peer.network,
             kind=e.kind,
             record_id=e.record_id,

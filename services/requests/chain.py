@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from justnet.federation.v1 import federation_pb2 as fpb
-from justnet.requests.v1 import requests_pb2 as pb
+from justnet.federation.v1 import federation_pb2
+from justnet.requests.v1 import requests_pb2
 
 from services.common.codes import REQUEST_TRANSITIONS, REQUESTING_STATUSES
 from services.common.keyring import NodeIdentity, verify_keys
@@ -40,9 +40,11 @@ def event_hash(event_bytes: bytes) -> bytes:
     return hashlib.sha256(event_bytes).digest()
 
 
-def sign_event(key: SigningKey, event: pb.RequestEvent) -> pb.SignedEvent:
+def sign_event(key: SigningKey, event: requests_pb2.RequestEvent) -> requests_pb2.SignedEvent:
     data = event.SerializeToString(deterministic=True)
-    return pb.SignedEvent(event=data, key_id=key.key_id, signature=key.sign(CONTEXT + data))
+    return requests_pb2.SignedEvent(
+        event=data, key_id=key.key_id, signature=key.sign(CONTEXT + data)
+    )
 
 
 def new_event(
@@ -56,9 +58,9 @@ def new_event(
     note: str,
     at: datetime,
     payload: bytes = b"",
-    documents: Sequence[pb.DocumentRef] = (),
-) -> pb.SignedEvent:
-    event = pb.RequestEvent(
+    documents: Sequence[requests_pb2.DocumentRef] = (),
+) -> requests_pb2.SignedEvent:
+    event = requests_pb2.RequestEvent(
         request_id=request_id,
         seq=seq,
         prev_hash=event_hash(prev) if prev is not None else b"",
@@ -86,8 +88,8 @@ class VerifyKey:
         return self.until is None or at < self.until
 
 
-def _keys_of(reply: fpb.NodeKeys) -> dict[str, VerifyKey]:
-    def when(k: fpb.VerifyKey, field: str) -> datetime | None:
+def _keys_of(reply: federation_pb2.NodeKeys) -> dict[str, VerifyKey]:
+    def when(k: federation_pb2.VerifyKey, field: str) -> datetime | None:
         return from_timestamp(getattr(k, field)) if k.HasField(field) else None
 
     keys = {
@@ -103,8 +105,8 @@ def _keys_of(reply: fpb.NodeKeys) -> dict[str, VerifyKey]:
 class Checked:
     """One event after verification: what it says, and whether it can be trusted."""
 
-    signed: pb.SignedEvent
-    event: pb.RequestEvent | None
+    signed: requests_pb2.SignedEvent
+    event: requests_pb2.RequestEvent | None
     verified: bool
     problem: str
     retryable: bool = False  # the keys could not be fetched: try again later
@@ -114,7 +116,7 @@ class Checked:
         return event_hash(self.signed.event)
 
 
-KeysFetcher = Callable[[str], Awaitable[fpb.NodeKeys]]
+KeysFetcher = Callable[[str], Awaitable[federation_pb2.NodeKeys]]
 
 
 class KeyRing:
@@ -129,7 +131,7 @@ class KeyRing:
 
     def own(self) -> dict[str, VerifyKey]:
         current, old = verify_keys(self.identity)
-        return _keys_of(fpb.NodeKeys(verify_keys=[current], old_verify_keys=old))
+        return _keys_of(federation_pb2.NodeKeys(verify_keys=[current], old_verify_keys=old))
 
     async def keys(self, network: str, key_id: str) -> dict[str, VerifyKey]:
         if network == self.network:
@@ -145,7 +147,7 @@ class KeyRing:
 
 async def check_chain(
     request_id: str,
-    signed: Sequence[pb.SignedEvent],
+    signed: Sequence[requests_pb2.SignedEvent],
     ring: KeyRing,
     first_seq: int = 1,
     prev_bytes: bytes | None = None,
@@ -160,7 +162,7 @@ async def check_chain(
     out: list[Checked] = []
     for offset, item in enumerate(signed):
         index = first_seq - 1 + offset
-        event = pb.RequestEvent()
+        event = requests_pb2.RequestEvent()
         try:
             event.ParseFromString(item.event)
         except Exception:
@@ -182,7 +184,9 @@ async def check_chain(
     return out
 
 
-async def _signature_problem(item: pb.SignedEvent, event: pb.RequestEvent, ring: KeyRing) -> str:
+async def _signature_problem(
+    item: requests_pb2.SignedEvent, event: requests_pb2.RequestEvent, ring: KeyRing
+) -> str:
     try:
         keys = await ring.keys(event.author, item.key_id)
     except Exception:  # federation down or the author unknown: cannot vouch for it

@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.requests.v1 import requests_pb2 as pb
+from justnet.common.v1 import exchange_pb2
+from justnet.requests.v1 import requests_pb2
 
 from services.common.codes import REQUEST_STATUS_CHANGES, REQUEST_STATUSES
 from services.common.errors import (
@@ -67,14 +67,14 @@ def _message_id(request_id: str, seq: int) -> str:
 def messages(
     request_id: str,
     destination: str,
-    events: Sequence[tuple[int, pb.SignedEvent]],
+    events: Sequence[tuple[int, requests_pb2.SignedEvent]],
     now: datetime,
     message_id: str,
 ) -> list[MessageRow]:
     """Consecutive events (seq, signed) as outbox messages of about MESSAGE_BYTES each, in
     order. The last is `message_id`; earlier chunks are `message_id.1`, `.2`, ... and are
     queued a microsecond apart, so they are handed over (and delivered) first."""
-    chunks: list[list[tuple[int, pb.SignedEvent]]] = [[]]
+    chunks: list[list[tuple[int, requests_pb2.SignedEvent]]] = [[]]
     size = 0
     for seq, signed in events:
         weight = signed.ByteSize() + 16
@@ -88,7 +88,7 @@ def messages(
     out = []
     for index, chunk in enumerate(chunks):
         last = index == len(chunks) - 1
-        body = pb.EventMessage(
+        body = requests_pb2.EventMessage(
             request_id=request_id,
             events=[signed for _, signed in chunk],
             first_seq=chunk[0][0],
@@ -162,7 +162,9 @@ class RequestsLogic:
 
     # ------------------------------------------------------------ routing
 
-    async def plan_route(self, msg: pb.PlanRouteRequest, caller: Caller) -> pb.Route:
+    async def plan_route(
+        self, msg: requests_pb2.PlanRouteRequest, caller: Caller
+    ) -> requests_pb2.Route:
         v = Validator()
         query = check_query(msg, v)
         v.raise_if_errors()
@@ -170,12 +172,12 @@ class RequestsLogic:
 
     # ------------------------------------------------------------ requests
 
-    async def _draft_fields(self, msg: pb.RequestInput, caller: Caller) -> dict[str, Any]:
+    async def _draft_fields(self, msg: requests_pb2.RequestInput, caller: Caller) -> dict[str, Any]:
         """A draft's checked fields and its route (the same rules for a new and an edited
         draft); bad input names every bad field at once."""
         v = Validator()
         query = check_query(
-            pb.PlanRouteRequest(
+            requests_pb2.PlanRouteRequest(
                 requesting_jurisdiction=msg.requesting_jurisdiction,
                 requested_jurisdiction=msg.requested_jurisdiction,
                 measures=msg.measures,
@@ -216,7 +218,7 @@ class RequestsLogic:
             "route": route.SerializeToString(),
         }
 
-    async def create(self, msg: pb.RequestInput, caller: Caller) -> pb.Request:
+    async def create(self, msg: requests_pb2.RequestInput, caller: Caller) -> requests_pb2.Request:
         self._member(caller)
         fields = await self._draft_fields(msg, caller)
         now = utcnow()
@@ -237,7 +239,9 @@ class RequestsLogic:
         )
         return await self.to_message(row)
 
-    async def update_draft(self, req: pb.UpdateDraftRequest, caller: Caller) -> pb.Request:
+    async def update_draft(
+        self, req: requests_pb2.UpdateDraftRequest, caller: Caller
+    ) -> requests_pb2.Request:
         """Replaces every field of a draft (as PUT does) and routes it again."""
         row = await self.visible_request(req.id, caller)
         if row.direction != "outgoing":
@@ -252,12 +256,12 @@ class RequestsLogic:
         updated = await self.store.update_draft(row.id, fields, req.expected_version)
         return await self.to_message(updated)
 
-    async def get(self, request_id: str, caller: Caller) -> pb.Request:
+    async def get(self, request_id: str, caller: Caller) -> requests_pb2.Request:
         return await self.to_message(await self.visible_request(request_id, caller))
 
     async def list_requests(
         self, caller: Caller, status: str, direction: str, limit: int, cursor: str
-    ) -> tuple[list[pb.Request], str]:
+    ) -> tuple[list[requests_pb2.Request], str]:
         self._member(caller)
         v = Validator()
         if status:
@@ -274,7 +278,7 @@ class RequestsLogic:
 
     async def overdue(
         self, caller: Caller, limit: int, cursor: str
-    ) -> tuple[list[pb.Request], str]:
+    ) -> tuple[list[requests_pb2.Request], str]:
         self._member(caller)
         # The store applies the same rule as to_message's overdue_reasons, in SQL.
         page = await self.store.list_requests(
@@ -283,21 +287,21 @@ class RequestsLogic:
         return await self._page(page.rows), page.next_cursor
 
     async def statistics(
-        self, req: pb.RequestStatisticsRequest, caller: Caller
-    ) -> pb.RequestStatistics:
+        self, req: requests_pb2.RequestStatisticsRequest, caller: Caller
+    ) -> requests_pb2.RequestStatistics:
         self._member(caller)
         if not caller.at_least("editor"):
             raise PermissionDenied("statistics are for this node's editors")
         return await self.statistics_queries.compute(req, utcnow())
 
-    async def _page(self, rows: Sequence[RequestRow]) -> list[pb.Request]:
+    async def _page(self, rows: Sequence[RequestRow]) -> list[requests_pb2.Request]:
         """Messages for a page of requests, with the first events' deliveries read in one
         query rather than one per request."""
         wanted = [_message_id(r.id, 1) for r in rows if _delivered_by_outbox(r)]
         first = await self.store.messages(wanted) if wanted else {}
         return [await self.to_message(r, first) for r in rows]
 
-    async def submit(self, request_id: str, caller: Caller) -> pb.Request:
+    async def submit(self, request_id: str, caller: Caller) -> requests_pb2.Request:
         row = await self.visible_request(request_id, caller)
         if row.direction != "outgoing":
             raise PermissionDenied("only the requesting side submits a request")
@@ -344,9 +348,9 @@ class RequestsLogic:
         )
         return await self.to_message(updated)
 
-    def _summary(self, row: RequestRow) -> pb.RequestSummary:
+    def _summary(self, row: RequestRow) -> requests_pb2.RequestSummary:
         """What the `submitted` event tells the destination of the request."""
-        return pb.RequestSummary(
+        return requests_pb2.RequestSummary(
             id=row.id,
             requesting_network=row.requesting_network,
             requested_network=row.requested_network,
@@ -373,7 +377,9 @@ class RequestsLogic:
     def not_a_draft(row: RequestRow) -> Conflict:
         return Conflict(f"request {row.id} is {row.status}; only a draft can be changed")
 
-    async def change_status(self, req: pb.ChangeStatusRequest, caller: Caller) -> pb.Request:
+    async def change_status(
+        self, req: requests_pb2.ChangeStatusRequest, caller: Caller
+    ) -> requests_pb2.Request:
         v = Validator()
         status = v.choice("status", req.status, REQUEST_STATUS_CHANGES)
         note = v.text("note", req.note, max_len=2000)
@@ -425,7 +431,7 @@ class RequestsLogic:
         self,
         row: RequestRow,
         held: Sequence[ChainEventRow],
-        signed: Sequence[pb.SignedEvent],
+        signed: Sequence[requests_pb2.SignedEvent],
         changes: dict[str, Any],
         now: datetime,
         expected_version: int = 0,
@@ -474,12 +480,12 @@ class RequestsLogic:
 
     # ------------------------------------------------------------ history
 
-    async def history(self, request_id: str, caller: Caller) -> pb.History:
+    async def history(self, request_id: str, caller: Caller) -> requests_pb2.History:
         row = await self.visible_request(request_id, caller)
         events = await self.store.events(row.id)
         checked = await chain.check_chain(row.id, [_signed(e) for e in events], self.ring)
         messages = {m.seq: m for m in await self.store.messages_of(row.id)}
-        out = pb.History(request_id=row.id, verified=all(c.verified for c in checked))
+        out = requests_pb2.History(request_id=row.id, verified=all(c.verified for c in checked))
         for stored, c in zip(events, checked, strict=True):
             entry = out.events.add(
                 seq=stored.seq,
@@ -502,17 +508,17 @@ class RequestsLogic:
 
     # ------------------------------------------------------------ messages
 
-    def _route(self, row: RequestRow) -> pb.Route:
-        route = pb.Route()
+    def _route(self, row: RequestRow) -> requests_pb2.Route:
+        route = requests_pb2.Route()
         if row.route:
             route.ParseFromString(row.route)
         return route
 
     async def to_message(
         self, row: RequestRow, first: dict[str, MessageRow] | None = None
-    ) -> pb.Request:
+    ) -> requests_pb2.Request:
         """`first`: the first events' outbox rows by message id, when read for a page."""
-        msg = pb.Request(
+        msg = requests_pb2.Request(
             id=row.id,
             origin=row.origin,
             version=row.version,
@@ -571,7 +577,9 @@ class RequestsLogic:
 
     # ------------------------------------------------------------ mailbox
 
-    async def receive(self, msg: xpb.InboundMessage, caller: Caller) -> xpb.InboundReply:
+    async def receive(
+        self, msg: exchange_pb2.InboundMessage, caller: Caller
+    ) -> exchange_pb2.InboundReply:
         """A peer's events for one request: verified, then applied once."""
         self.require_service(caller)
         origin = msg.origin.strip().upper()
@@ -581,7 +589,7 @@ class RequestsLogic:
         request_id = body.request_id if body is not None else ""
         held_reply, row, held = await self.store.incoming(origin, msg.message_id, request_id)
         if held_reply is not None:
-            return xpb.InboundReply(
+            return exchange_pb2.InboundReply(
                 accepted=held_reply.accepted, reason=held_reply.reason, reply=held_reply.reply
             )
         try:
@@ -598,16 +606,16 @@ class RequestsLogic:
                 ),
                 conflict=(row.id, exc.conflict) if row is not None and exc.conflict else None,
             )
-            return xpb.InboundReply(accepted=False, reason=exc.reason[:500])
+            return exchange_pb2.InboundReply(accepted=False, reason=exc.reason[:500])
 
     async def _receive(
         self,
         origin: str,
-        msg: xpb.InboundMessage,
-        body: pb.EventMessage | None,
+        msg: exchange_pb2.InboundMessage,
+        body: requests_pb2.EventMessage | None,
         row: RequestRow | None,
         held: list[ChainEventRow],
-    ) -> xpb.InboundReply:
+    ) -> exchange_pb2.InboundReply:
         """`row` and `held` are the request and its events as read before (None and []
         if this node does not hold it); `store.receive` re-checks them under the lock."""
         body, first_seq, last_seq = self._check_envelope(origin, msg, body, held)
@@ -649,7 +657,7 @@ class RequestsLogic:
         if not done:
             # A concurrent delivery of the same or a later message got there first.
             raise Unavailable("the request changed while this message was applied; retry")
-        return xpb.InboundReply(accepted=True, reply=inbox.reply)
+        return exchange_pb2.InboundReply(accepted=True, reply=inbox.reply)
 
     async def _named_documents(
         self, tail: list[chain.Checked], request_id: str, confidential: bool
@@ -671,10 +679,10 @@ class RequestsLogic:
     def _check_envelope(
         self,
         origin: str,
-        msg: xpb.InboundMessage,
-        body: pb.EventMessage | None,
+        msg: exchange_pb2.InboundMessage,
+        body: requests_pb2.EventMessage | None,
         held: list[ChainEventRow],
-    ) -> tuple[pb.EventMessage, int, int]:
+    ) -> tuple[requests_pb2.EventMessage, int, int]:
         """The message's kind, origin and size; which events it carries (first, last)."""
         if msg.kind != KIND:
             raise _Refused(f"this node's requests service takes {KIND}, not {msg.kind[:60]}")
@@ -708,7 +716,7 @@ class RequestsLogic:
         (a node without the request holds nothing of it, so the message starts there)."""
         first = checked[0].event
         assert first is not None
-        summary = pb.RequestSummary()
+        summary = requests_pb2.RequestSummary()
         try:
             summary.ParseFromString(first.payload)
         except Exception:
@@ -786,7 +794,7 @@ class RequestsLogic:
         changes["status"] = status
         return new, changes
 
-    async def handed(self, row: MessageRow, delivery: xpb.Delivery) -> None:
+    async def handed(self, row: MessageRow, delivery: exchange_pb2.Delivery) -> None:
         """Federation took a message; a repeat of one it had finished comes back settled."""
         if delivery.state in ("delivered", "refused", "failed"):
             await self._settle(delivery)
@@ -799,11 +807,11 @@ class RequestsLogic:
             row.message_id, state="failed", last_error=reason[:500], settled_at=utcnow()
         )
 
-    async def settled(self, outcome: xpb.DeliveryOutcome, caller: Caller) -> None:
+    async def settled(self, outcome: exchange_pb2.DeliveryOutcome, caller: Caller) -> None:
         self.require_service(caller)
         await self._settle(outcome.delivery)
 
-    async def _settle(self, d: xpb.Delivery) -> None:
+    async def _settle(self, d: exchange_pb2.Delivery) -> None:
         """Records federation's outcome of one message (its Mailbox.Settled)."""
         if d.state not in ("delivered", "refused", "failed"):
             return
@@ -815,7 +823,7 @@ class RequestsLogic:
             return
         reason = d.receipt_body.reason if d.state == "refused" else ""
         if d.state == "delivered" and d.receipt_verified:
-            receipt = pb.EventReceipt()
+            receipt = requests_pb2.EventReceipt()
             with contextlib.suppress(Exception):
                 receipt.ParseFromString(d.receipt_body.reply)
             if receipt.request_id == message.request_id and receipt.held_seq:
@@ -850,7 +858,7 @@ class RequestsLogic:
 def _accepted(
     origin: str,
     message_id: str,
-    body: pb.EventMessage,
+    body: requests_pb2.EventMessage,
     held: list[ChainEventRow],
     last_seq: int,
     applied: int,
@@ -858,7 +866,7 @@ def _accepted(
 ) -> ReceivedRow:
     """The inbox row of an accepted message, with its reply: what this node now holds."""
     head = body.events[-1].event if last_seq >= len(held) else held[-1].event
-    receipt = pb.EventReceipt(
+    receipt = requests_pb2.EventReceipt(
         request_id=body.request_id,
         held_seq=max(len(held), last_seq),
         applied=applied,
@@ -884,7 +892,7 @@ def _require_verified(checked: list[chain.Checked]) -> None:
 
 
 def _require_same_history(
-    body: pb.EventMessage,
+    body: requests_pb2.EventMessage,
     checked: list[chain.Checked],
     held: list[ChainEventRow],
     first_seq: int,
@@ -927,8 +935,8 @@ def _delivered_by_outbox(row: RequestRow) -> bool:
     )
 
 
-def _event_message(payload: bytes) -> pb.EventMessage | None:
-    body = pb.EventMessage()
+def _event_message(payload: bytes) -> requests_pb2.EventMessage | None:
+    body = requests_pb2.EventMessage()
     try:
         body.ParseFromString(payload)
     except Exception:
@@ -936,8 +944,8 @@ def _event_message(payload: bytes) -> pb.EventMessage | None:
     return body
 
 
-def _new_event(signed: pb.SignedEvent) -> NewEvent:
-    event = pb.RequestEvent()
+def _new_event(signed: requests_pb2.SignedEvent) -> NewEvent:
+    event = requests_pb2.RequestEvent()
     event.ParseFromString(signed.event)
     return NewEvent(
         seq=event.seq,
@@ -950,12 +958,12 @@ def _new_event(signed: pb.SignedEvent) -> NewEvent:
     )
 
 
-def _signed(row: ChainEventRow) -> pb.SignedEvent:
-    return pb.SignedEvent(event=row.event, key_id=row.key_id, signature=row.signature)
+def _signed(row: ChainEventRow) -> requests_pb2.SignedEvent:
+    return requests_pb2.SignedEvent(event=row.event, key_id=row.key_id, signature=row.signature)
 
 
-def _delivery(m: MessageRow) -> pb.DeliveryState:
-    out = pb.DeliveryState(
+def _delivery(m: MessageRow) -> requests_pb2.DeliveryState:
+    out = requests_pb2.DeliveryState(
         state=m.state,
         message_id=m.message_id,
         event_seq=m.seq,

@@ -15,11 +15,9 @@ from datetime import timedelta
 
 import grpc
 from justnet.common.v1 import common_pb2
-from justnet.directory.v1 import directory_pb2 as dpb
-from justnet.directory.v1 import directory_pb2_grpc
-from justnet.federation.v1 import federation_pb2 as fpb
-from justnet.federation.v1 import federation_pb2_grpc
-from justnet.requests.v1 import requests_pb2 as pb
+from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
+from justnet.federation.v1 import federation_pb2, federation_pb2_grpc
+from justnet.requests.v1 import requests_pb2
 
 from services.common import codes
 from services.common.errors import Unavailable
@@ -58,7 +56,7 @@ class RouteQuery:
     language: str
 
 
-def check_query(msg: pb.PlanRouteRequest, v: Validator) -> RouteQuery:
+def check_query(msg: requests_pb2.PlanRouteRequest, v: Validator) -> RouteQuery:
     requesting = v.country("requesting_jurisdiction", msg.requesting_jurisdiction)
     requested = v.country("requested_jurisdiction", msg.requested_jurisdiction)
     if requesting and requesting == requested:
@@ -82,7 +80,7 @@ class Planner:
         self.directory = directory
         self.federation = federation
         self.service = Caller.node_service("requests", network).metadata()
-        self._instruments: tuple[float, list[dpb.Instrument]] | None = None
+        self._instruments: tuple[float, list[directory_pb2.Instrument]] | None = None
         self._members: tuple[float, dict[str, set[str]]] | None = None
 
     # ------------------------------------------------------------ directory reads
@@ -97,14 +95,16 @@ class Planner:
                 raise
             raise Unavailable(f"{what} did not answer ({exc.code().name})") from None
 
-    async def instruments(self) -> list[dpb.Instrument]:
+    async def instruments(self) -> list[directory_pb2.Instrument]:
         now = time.monotonic()
         if self._instruments is None or self._instruments[0] < now:
             reply = await self._call(
                 "the directory",
-                self.directory.ListInstruments(dpb.ListInstrumentsRequest(), metadata=self.service),
+                self.directory.ListInstruments(
+                    directory_pb2.ListInstrumentsRequest(), metadata=self.service
+                ),
             )
-            assert isinstance(reply, dpb.ListInstrumentsResponse)
+            assert isinstance(reply, directory_pb2.ListInstrumentsResponse)
             self._instruments = (now + REFERENCE_TTL_SECONDS, list(reply.items))
         return self._instruments[1]
 
@@ -114,19 +114,21 @@ class Planner:
         if self._members is None or self._members[0] < now:
             reply = await self._call(
                 "the directory",
-                self.directory.ListNetworks(dpb.ListNetworksRequest(), metadata=self.service),
+                self.directory.ListNetworks(
+                    directory_pb2.ListNetworksRequest(), metadata=self.service
+                ),
             )
-            assert isinstance(reply, dpb.ListNetworksResponse)
+            assert isinstance(reply, directory_pb2.ListNetworksResponse)
             members = {
                 n.code: {m.jurisdiction for m in n.members if not m.until} for n in reply.items
             }
             self._members = (now + REFERENCE_TTL_SECONDS, members)
         return self._members[1]
 
-    async def peers(self) -> list[fpb.PeerStatus] | None:
+    async def peers(self) -> list[federation_pb2.PeerStatus] | None:
         try:
             reply = await self.federation.ListPeers(
-                fpb.ListPeersRequest(brief=True), metadata=self.service, timeout=2.0
+                federation_pb2.ListPeersRequest(brief=True), metadata=self.service, timeout=2.0
             )
         except grpc.aio.AioRpcError:
             return None
@@ -134,9 +136,9 @@ class Planner:
 
     # ------------------------------------------------------------ planning
 
-    async def plan(self, q: RouteQuery, caller: Caller) -> pb.Route:
+    async def plan(self, q: RouteQuery, caller: Caller) -> requests_pb2.Route:
         md = caller.metadata()
-        route = pb.Route(
+        route = requests_pb2.Route(
             requesting_jurisdiction=q.requesting,
             requested_jurisdiction=q.requested,
             urgency=q.urgency,
@@ -175,10 +177,10 @@ class Planner:
     async def _gather(
         self, q: RouteQuery, md: tuple[tuple[str, str], ...]
     ) -> tuple[
-        dpb.Jurisdiction | None,
-        list[dpb.Instrument],
-        dpb.LookupResponse | None,
-        list[fpb.PeerStatus] | None,
+        directory_pb2.Jurisdiction | None,
+        list[directory_pb2.Instrument],
+        directory_pb2.LookupResponse | None,
+        list[federation_pb2.PeerStatus] | None,
         dict[str, set[str]],
     ]:
         """Everything a plan reads, asked for at once."""
@@ -186,14 +188,14 @@ class Planner:
             self._call(
                 "the directory",
                 self.directory.GetJurisdiction(
-                    dpb.GetJurisdictionRequest(code=q.requested), metadata=md
+                    directory_pb2.GetJurisdictionRequest(code=q.requested), metadata=md
                 ),
             ),
             self.instruments(),
             self._call(
                 "the directory",
                 self.directory.Lookup(
-                    dpb.LookupRequest(
+                    directory_pb2.LookupRequest(
                         jurisdiction=q.requested, urgent=q.urgency == "urgent", limit=200
                     ),
                     metadata=md,
@@ -202,15 +204,15 @@ class Planner:
             self.peers(),
             self.reference_members(),
         )
-        assert jurisdiction is None or isinstance(jurisdiction, dpb.Jurisdiction)
-        assert lookup is None or isinstance(lookup, dpb.LookupResponse)
+        assert jurisdiction is None or isinstance(jurisdiction, directory_pb2.Jurisdiction)
+        assert lookup is None or isinstance(lookup, directory_pb2.LookupResponse)
         return jurisdiction, instruments, lookup, peers, members
 
     def _destination(
         self,
         q: RouteQuery,
-        route: pb.Route,
-        peers: list[fpb.PeerStatus] | None,
+        route: requests_pb2.Route,
+        peers: list[federation_pb2.PeerStatus] | None,
         members: dict[str, set[str]],
     ) -> None:
         if q.requested in self.jurisdictions:
@@ -250,8 +252,8 @@ class Planner:
     async def _profile(
         self,
         q: RouteQuery,
-        route: pb.Route,
-        profile: dpb.RoutingProfile,
+        route: requests_pb2.Route,
+        profile: directory_pb2.RoutingProfile,
         md: tuple[tuple[str, str], ...],
     ) -> None:
         """What the requested state's routing profile tells the route, with its warnings."""
@@ -273,7 +275,9 @@ class Planner:
         _measures(q, route, profile)
 
     @staticmethod
-    def _profile_standing(q: RouteQuery, route: pb.Route, profile: dpb.RoutingProfile) -> None:
+    def _profile_standing(
+        q: RouteQuery, route: requests_pb2.Route, profile: directory_pb2.RoutingProfile
+    ) -> None:
         if profile.standing == "other_network":
             route.warnings.add(
                 code="profile_not_from_member_network",
@@ -290,17 +294,23 @@ class Planner:
             )
 
     async def _central_authority(
-        self, q: RouteQuery, route: pb.Route, authority_id: str, md: tuple[tuple[str, str], ...]
+        self,
+        q: RouteQuery,
+        route: requests_pb2.Route,
+        authority_id: str,
+        md: tuple[tuple[str, str], ...],
     ) -> None:
         authority = await self._call(
             "the directory",
-            self.directory.GetAuthority(dpb.GetRecordRequest(id=authority_id), metadata=md),
+            self.directory.GetAuthority(
+                directory_pb2.GetRecordRequest(id=authority_id), metadata=md
+            ),
         )
-        if not isinstance(authority, dpb.Authority):
+        if not isinstance(authority, directory_pb2.Authority):
             route.central_authority.id = authority_id
             return
         route.central_authority.CopyFrom(
-            pb.AuthorityRef(
+            requests_pb2.AuthorityRef(
                 id=authority.meta.id,
                 name=authority.name,
                 jurisdiction=authority.jurisdiction,
@@ -319,12 +329,12 @@ class Planner:
     def _legal_bases(
         self,
         q: RouteQuery,
-        route: pb.Route,
-        instruments: list[dpb.Instrument],
-        profile: dpb.RoutingProfile | None,
+        route: requests_pb2.Route,
+        instruments: list[directory_pb2.Instrument],
+        profile: directory_pb2.RoutingProfile | None,
     ) -> None:
         listed = set(profile.legal_bases) if profile is not None else set()
-        bases: list[pb.LegalBasis] = []
+        bases: list[requests_pb2.LegalBasis] = []
         pair = "BILATERAL:" + "-".join(sorted((q.requesting, q.requested)))
         seen: set[str] = set()
         for inst in instruments:
@@ -332,7 +342,7 @@ class Planner:
             if q.requesting in parties and q.requested in parties:
                 kind = inst.type if inst.type in KIND_ORDER else "multilateral"
                 bases.append(
-                    pb.LegalBasis(
+                    requests_pb2.LegalBasis(
                         code=inst.code,
                         title=inst.title,
                         kind=kind,
@@ -342,7 +352,7 @@ class Planner:
                 seen.add(inst.code)
         if pair in listed and pair not in seen:
             bases.append(
-                pb.LegalBasis(
+                requests_pb2.LegalBasis(
                     code=pair,
                     title=f"Bilateral treaty between {q.requesting} and {q.requested}",
                     kind="bilateral",
@@ -350,14 +360,14 @@ class Planner:
                 )
             )
 
-        def order(b: pb.LegalBasis) -> tuple[int, int, str]:
+        def order(b: requests_pb2.LegalBasis) -> tuple[int, int, str]:
             multi = MULTILATERAL_ORDER.index(b.code) if b.code in MULTILATERAL_ORDER else -1
             return (KIND_ORDER[b.kind], multi, b.code)
 
         bases.sort(key=order)
         if not bases or "RECIPROCITY" in listed:
             bases.append(
-                pb.LegalBasis(
+                requests_pb2.LegalBasis(
                     code="RECIPROCITY",
                     title="Reciprocity (comity): no treaty obliges the requested state",
                     kind="reciprocity",
@@ -376,14 +386,14 @@ class Planner:
     def _contacts(
         self,
         q: RouteQuery,
-        route: pb.Route,
-        lookup: dpb.LookupResponse | None,
+        route: requests_pb2.Route,
+        lookup: directory_pb2.LookupResponse | None,
         speakers: set[str],
     ) -> None:
         """Contact points to consult, best first; those of this node or of a network the
         reference data lists the state in before those other peers publish for it."""
         urgent = q.urgency == "urgent"
-        ranked: list[tuple[bool, float, str, pb.ContactSuggestion]] = []
+        ranked: list[tuple[bool, float, str, requests_pb2.ContactSuggestion]] = []
         for item in lookup.items if lookup is not None else []:
             if item.kind != "contact_point":
                 continue
@@ -399,7 +409,7 @@ class Planner:
             if urgent and c.available_24_7:
                 score += 3.0
                 reasons.append("available_24_7")
-            suggestion = pb.ContactSuggestion(
+            suggestion = requests_pb2.ContactSuggestion(
                 id=c.meta.id,
                 name=c.name,
                 title=c.title,
@@ -425,7 +435,7 @@ class Planner:
             )
 
 
-def _warn_if_stale(route: pb.Route, meta: common_pb2.RecordMeta, what: str) -> None:
+def _warn_if_stale(route: requests_pb2.Route, meta: common_pb2.RecordMeta, what: str) -> None:
     """A `stale_data` warning when the record was last verified over 12 months ago."""
     if not meta.HasField("last_verified_at"):
         return
@@ -437,7 +447,9 @@ def _warn_if_stale(route: pb.Route, meta: common_pb2.RecordMeta, what: str) -> N
         )
 
 
-def _measures(q: RouteQuery, route: pb.Route, profile: dpb.RoutingProfile) -> None:
+def _measures(
+    q: RouteQuery, route: requests_pb2.Route, profile: directory_pb2.RoutingProfile
+) -> None:
     """Per requested measure, what the profile says, with alternatives for one it excludes."""
     by_code = {m.code: m for m in profile.measures}
     for code in q.measures:
@@ -464,7 +476,7 @@ def _measures(q: RouteQuery, route: pb.Route, profile: dpb.RoutingProfile) -> No
             )
 
 
-def _translation(q: RouteQuery, route: pb.Route) -> None:
+def _translation(q: RouteQuery, route: requests_pb2.Route) -> None:
     if q.language and route.accepted_languages:
         route.translation_required = q.language not in route.accepted_languages
         if route.translation_required:

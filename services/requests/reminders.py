@@ -8,9 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from justnet.requests.v1 import reminders_pb2 as rpb
-from justnet.requests.v1 import reminders_pb2_grpc
-from justnet.requests.v1 import requests_pb2 as pb
+from justnet.requests.v1 import reminders_pb2, reminders_pb2_grpc, requests_pb2
 from sqlalchemy import and_, or_, select
 
 from services.common.errors import InvalidInput
@@ -55,7 +53,9 @@ class RemindersServicer(reminders_pb2_grpc.RequestRemindersServicer):
     def __init__(self, logic: RequestsLogic) -> None:
         self.logic = logic
 
-    async def ListDue(self, request: rpb.ListDueRequest, context: Ctx) -> pb.ListRequestsResponse:
+    async def ListDue(
+        self, request: reminders_pb2.ListDueRequest, context: Ctx
+    ) -> requests_pb2.ListRequestsResponse:
         self.logic.require_service(current_caller())
         if not request.HasField("before"):
             raise InvalidInput.one("before", "required")
@@ -63,4 +63,4 @@ class RemindersServicer(reminders_pb2_grpc.RequestRemindersServicer):
             self.logic, from_timestamp(request.before), request.page.limit, request.page.cursor
         )
         items = [await self.logic.to_message(r) for r in rows]
-        return pb.ListRequestsResponse(items=items, next_cursor=cursor)
+        return requests_pb2.ListRequestsResponse(items=items, next_cursor=cursor)

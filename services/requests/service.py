@@ -8,8 +8,7 @@ from pathlib import Path
 import grpc
 from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc, notices_pb2, notices_pb2_grpc
 from justnet.directory.v1 import directory_pb2_grpc
-from justnet.federation.v1 import federation_pb2 as fpb
-from justnet.federation.v1 import federation_pb2_grpc
+from justnet.federation.v1 import federation_pb2, federation_pb2_grpc
 from justnet.requests.v1 import reminders_pb2, reminders_pb2_grpc, requests_pb2, requests_pb2_grpc
 
 from services.common import lifecycle
@@ -59,9 +58,9 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> RequestsR
     federation = federation_pb2_grpc.FederationServiceStub(fed_channel)
     service_md = Caller.node_service("requests", settings.network).metadata()
 
-    async def fetch_keys(network: str) -> fpb.NodeKeys:
-        reply: fpb.NodeKeys = await federation.GetNetworkKeys(
-            fpb.GetNetworkKeysRequest(network=network), metadata=service_md, timeout=3.0
+    async def fetch_keys(network: str) -> federation_pb2.NodeKeys:
+        reply: federation_pb2.NodeKeys = await federation.GetNetworkKeys(
+            federation_pb2.GetNetworkKeysRequest(network=network), metadata=service_md, timeout=3.0
         )
         return reply
 

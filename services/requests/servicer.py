@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.common.v1 import exchange_pb2_grpc
-from justnet.requests.v1 import requests_pb2 as pb
-from justnet.requests.v1 import requests_pb2_grpc
+from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc
+from justnet.requests.v1 import requests_pb2, requests_pb2_grpc
 
 from services.common.errors import InvalidInput
 from services.common.identity import current_caller
@@ -21,21 +19,29 @@ class RequestsServicer(requests_pb2_grpc.RequestsServiceServicer):
     def __init__(self, logic: RequestsLogic) -> None:
         self.logic = logic
 
-    async def PlanRoute(self, request: pb.PlanRouteRequest, context: Ctx) -> pb.Route:
+    async def PlanRoute(
+        self, request: requests_pb2.PlanRouteRequest, context: Ctx
+    ) -> requests_pb2.Route:
         return await self.logic.plan_route(request, current_caller())
 
-    async def CreateRequest(self, request: pb.CreateRequestRequest, context: Ctx) -> pb.Request:
+    async def CreateRequest(
+        self, request: requests_pb2.CreateRequestRequest, context: Ctx
+    ) -> requests_pb2.Request:
         return await self.logic.create(request.request, current_caller())
 
-    async def UpdateDraft(self, request: pb.UpdateDraftRequest, context: Ctx) -> pb.Request:
+    async def UpdateDraft(
+        self, request: requests_pb2.UpdateDraftRequest, context: Ctx
+    ) -> requests_pb2.Request:
         return await self.logic.update_draft(request, current_caller())
 
-    async def GetRequest(self, request: pb.GetRequestRequest, context: Ctx) -> pb.Request:
+    async def GetRequest(
+        self, request: requests_pb2.GetRequestRequest, context: Ctx
+    ) -> requests_pb2.Request:
         return await self.logic.get(request.id, current_caller())
 
     async def ListRequests(
-        self, request: pb.ListRequestsRequest, context: Ctx
-    ) -> pb.ListRequestsResponse:
+        self, request: requests_pb2.ListRequestsRequest, context: Ctx
+    ) -> requests_pb2.ListRequestsResponse:
         items, cursor = await self.logic.list_requests(
             current_caller(),
             request.status,
@@ -43,44 +49,50 @@ class RequestsServicer(requests_pb2_grpc.RequestsServiceServicer):
             request.page.limit,
             request.page.cursor,
         )
-        return pb.ListRequestsResponse(items=items, next_cursor=cursor)
+        return requests_pb2.ListRequestsResponse(items=items, next_cursor=cursor)
 
-    async def Submit(self, request: pb.SubmitRequest, context: Ctx) -> pb.Request:
+    async def Submit(
+        self, request: requests_pb2.SubmitRequest, context: Ctx
+    ) -> requests_pb2.Request:
         return await self.logic.submit(request.id, current_caller())
 
-    async def ChangeStatus(self, request: pb.ChangeStatusRequest, context: Ctx) -> pb.Request:
+    async def ChangeStatus(
+        self, request: requests_pb2.ChangeStatusRequest, context: Ctx
+    ) -> requests_pb2.Request:
         return await self.logic.change_status(request, current_caller())
 
-    async def GetHistory(self, request: pb.GetHistoryRequest, context: Ctx) -> pb.History:
+    async def GetHistory(
+        self, request: requests_pb2.GetHistoryRequest, context: Ctx
+    ) -> requests_pb2.History:
         return await self.logic.history(request.id, current_caller())
 
     async def ListOverdue(
-        self, request: pb.ListOverdueRequest, context: Ctx
-    ) -> pb.ListRequestsResponse:
+        self, request: requests_pb2.ListOverdueRequest, context: Ctx
+    ) -> requests_pb2.ListRequestsResponse:
         items, cursor = await self.logic.overdue(
             current_caller(), request.page.limit, request.page.cursor
         )
-        return pb.ListRequestsResponse(items=items, next_cursor=cursor)
+        return requests_pb2.ListRequestsResponse(items=items, next_cursor=cursor)
 
     async def GetRequestStatistics(
-        self, request: pb.RequestStatisticsRequest, context: Ctx
-    ) -> pb.RequestStatistics:
+        self, request: requests_pb2.RequestStatisticsRequest, context: Ctx
+    ) -> requests_pb2.RequestStatistics:
         return await self.logic.statistics(request, current_caller())
 
     async def DeleteDraft(
-        self, request: pb.DeleteDraftRequest, context: Ctx
-    ) -> pb.DeleteDraftReply:
+        self, request: requests_pb2.DeleteDraftRequest, context: Ctx
+    ) -> requests_pb2.DeleteDraftReply:
         await self.logic.documents.delete_draft(
             request.id, request.expected_version, current_caller()
         )
-        return pb.DeleteDraftReply()
+        return requests_pb2.DeleteDraftReply()
 
     async def AddDocument(
-        self, request_iterator: AsyncIterator[pb.DocumentUpload], context: Ctx
-    ) -> pb.Document:
+        self, request_iterator: AsyncIterator[requests_pb2.DocumentUpload], context: Ctx
+    ) -> requests_pb2.Document:
         """The first message names the document, the others carry its bytes; reading
         stops past the node's limit (the rest is never held in memory)."""
-        info: pb.DocumentInfo | None = None
+        info: requests_pb2.DocumentInfo | None = None
         parts: list[bytes] = []
         size = 0
         limit = self.logic.documents.max_bytes
@@ -99,20 +111,20 @@ class RequestsServicer(requests_pb2_grpc.RequestsServiceServicer):
         return await self.logic.documents.add(info, b"".join(parts), size > limit, current_caller())
 
     async def ListDocuments(
-        self, request: pb.ListDocumentsRequest, context: Ctx
-    ) -> pb.ListDocumentsResponse:
+        self, request: requests_pb2.ListDocumentsRequest, context: Ctx
+    ) -> requests_pb2.ListDocumentsResponse:
         items = await self.logic.documents.list_of(request.request_id, current_caller())
-        return pb.ListDocumentsResponse(items=items)
+        return requests_pb2.ListDocumentsResponse(items=items)
 
     async def ReadDocument(
-        self, request: pb.ReadDocumentRequest, context: Ctx
-    ) -> AsyncIterator[pb.DocumentContent]:
+        self, request: requests_pb2.ReadDocumentRequest, context: Ctx
+    ) -> AsyncIterator[requests_pb2.DocumentContent]:
         document, chunks = await self.logic.documents.read(
             request.request_id, request.document_id, current_caller()
         )
-        yield pb.DocumentContent(document=document)
+        yield requests_pb2.DocumentContent(document=document)
         async for data in chunks:
-            yield pb.DocumentContent(data=data)
+            yield requests_pb2.DocumentContent(data=data)
 
 
 class MailboxServicer(exchange_pb2_grpc.MailboxServicer):
@@ -121,9 +133,13 @@ class MailboxServicer(exchange_pb2_grpc.MailboxServicer):
     def __init__(self, logic: RequestsLogic) -> None:
         self.logic = logic
 
-    async def Receive(self, request: xpb.InboundMessage, context: Ctx) -> xpb.InboundReply:
+    async def Receive(
+        self, request: exchange_pb2.InboundMessage, context: Ctx
+    ) -> exchange_pb2.InboundReply:
         return await self.logic.receive(request, current_caller())
 
-    async def Settled(self, request: xpb.DeliveryOutcome, context: Ctx) -> xpb.SettledAck:
+    async def Settled(
+        self, request: exchange_pb2.DeliveryOutcome, context: Ctx
+    ) -> exchange_pb2.SettledAck:
         await self.logic.settled(request, current_caller())
-        return xpb.SettledAck()
+        return exchange_pb2.SettledAck()

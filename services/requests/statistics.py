@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from justnet.requests.v1 import requests_pb2 as pb
+from justnet.requests.v1 import requests_pb2
 from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -86,8 +86,8 @@ class RequestStatistics:
         self.sessions = session_factory(engine)
 
     async def compute(
-        self, req: pb.RequestStatisticsRequest, now: datetime
-    ) -> pb.RequestStatistics:
+        self, req: requests_pb2.RequestStatisticsRequest, now: datetime
+    ) -> requests_pb2.RequestStatistics:
         v = Validator()
         group_by = v.choice("group_by", req.group_by, GROUPS, default="jurisdiction", strict=True)
         if req.direction:
@@ -98,7 +98,7 @@ class RequestStatistics:
         key = group_key(group_by).label("key")
         groups = await self._counts(key, where, now)
         await self._timings(key, where, groups)
-        out = pb.RequestStatistics(
+        out = requests_pb2.RequestStatistics(
             group_by=group_by,
             from_date=period.from_date,
             to_date=period.to_date,
@@ -109,7 +109,7 @@ class RequestStatistics:
 
     async def _counts(
         self, key: Any, where: Sequence[ColumnElement[bool]], now: datetime
-    ) -> dict[tuple[str, str], pb.RequestStatisticsGroup]:
+    ) -> dict[tuple[str, str], requests_pb2.RequestStatisticsGroup]:
         stmt = _joined(
             select(
                 RequestRow.direction,
@@ -126,7 +126,7 @@ class RequestStatistics:
             rows = (await session.execute(stmt)).all()
         out = {}
         for direction, k, n, acknowledged, executed, refused, late in rows:
-            out[(direction, k or "")] = pb.RequestStatisticsGroup(
+            out[(direction, k or "")] = requests_pb2.RequestStatisticsGroup(
                 direction=direction,
                 key=k or "",
                 requests=n,
@@ -143,7 +143,7 @@ class RequestStatistics:
         self,
         key: Any,
         where: Sequence[ColumnElement[bool]],
-        groups: dict[tuple[str, str], pb.RequestStatisticsGroup],
+        groups: dict[tuple[str, str], requests_pb2.RequestStatisticsGroup],
     ) -> None:
         """Durations of the requests acknowledged or executed, one bounded read."""
         stmt = _joined(

@@ -15,12 +15,9 @@ from typing import Any
 
 import grpc
 import pytest
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.common.v1 import exchange_pb2_grpc
-from justnet.directory.v1 import directory_pb2 as dpb
-from justnet.directory.v1 import directory_pb2_grpc
-from justnet.federation.v1 import federation_pb2 as fpb
-from justnet.federation.v1 import federation_pb2_grpc
+from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc
+from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
+from justnet.federation.v1 import federation_pb2, federation_pb2_grpc
 
 from services.cli.nodes import write_node
 from services.common.identity import Caller
@@ -67,9 +64,9 @@ class RecordingMailbox(exchange_pb2_grpc.MailboxServicer):
     messages in flight together finish out of order); `failing` message ids get an error."""
 
     def __init__(self) -> None:
-        self.received: list[xpb.InboundMessage] = []
-        self.applied: list[xpb.InboundMessage] = []
-        self.settled: list[xpb.Delivery] = []
+        self.received: list[exchange_pb2.InboundMessage] = []
+        self.applied: list[exchange_pb2.InboundMessage] = []
+        self.settled: list[exchange_pb2.Delivery] = []
         self.accept = True
         self.available = True
         self.delay = 0.0
@@ -77,7 +74,9 @@ class RecordingMailbox(exchange_pb2_grpc.MailboxServicer):
         self.in_flight = 0
         self.max_in_flight = 0  # the most Receive calls seen at once
 
-    async def Receive(self, request: xpb.InboundMessage, context: Any) -> xpb.InboundReply:
+    async def Receive(
+        self, request: exchange_pb2.InboundMessage, context: Any
+    ) -> exchange_pb2.InboundReply:
         if not self.available:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "down for maintenance")
         if request.message_id in self.failing:
@@ -92,14 +91,16 @@ class RecordingMailbox(exchange_pb2_grpc.MailboxServicer):
         if all(m.message_id != request.message_id for m in self.applied):
             self.applied.append(request)
         if not self.accept:
-            return xpb.InboundReply(accepted=False, reason="the chain does not verify")
-        return xpb.InboundReply(accepted=True, reply=b"ack:" + request.payload[:16])
+            return exchange_pb2.InboundReply(accepted=False, reason="the chain does not verify")
+        return exchange_pb2.InboundReply(accepted=True, reply=b"ack:" + request.payload[:16])
 
-    async def Settled(self, request: xpb.DeliveryOutcome, context: Any) -> xpb.SettledAck:
+    async def Settled(
+        self, request: exchange_pb2.DeliveryOutcome, context: Any
+    ) -> exchange_pb2.SettledAck:
         if not self.available:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "down for maintenance")
         self.settled.append(request.delivery)
-        return xpb.SettledAck()
+        return exchange_pb2.SettledAck()
 
 
 async def start_mailbox(mailbox: RecordingMailbox) -> RunningServer:
@@ -147,7 +148,7 @@ class FedNode:
         assert self.fed_channel is not None, "federation is stopped"
         return federation_pb2_grpc.FederationServiceStub(self.fed_channel)
 
-    def descriptor(self) -> fpb.NodeDescriptor:
+    def descriptor(self) -> federation_pb2.NodeDescriptor:
         d = federation.descriptor(self.settings, load_identity(self.settings))
         d.peer_endpoint = f"127.0.0.1:{self.peer_port}"
         return d
@@ -165,14 +166,14 @@ class FedNode:
             await self.federation_rt.stop(0)
             self.federation_rt = None
 
-    async def peer_status(self, network: str) -> fpb.PeerStatus | None:
-        reply = await self.fed().ListPeers(fpb.ListPeersRequest(), metadata=self.admin)
+    async def peer_status(self, network: str) -> federation_pb2.PeerStatus | None:
+        reply = await self.fed().ListPeers(federation_pb2.ListPeersRequest(), metadata=self.admin)
         return next((p for p in reply.peers if p.network == network), None)
 
     async def create_authority(
         self, name: str, visibility: str = "federation", **kw: Any
-    ) -> dpb.Authority:
-        msg = dpb.Authority(
+    ) -> directory_pb2.Authority:
+        msg = directory_pb2.Authority(
             jurisdiction=MEMBERS[self.network][0],
             name=name,
             kind="central_authority",
@@ -181,14 +182,14 @@ class FedNode:
             visibility=visibility,
             **kw,
         )
-        result: dpb.Authority = await self.dir.CreateAuthority(
-            dpb.CreateAuthorityRequest(authority=msg), metadata=self.editor
+        result: directory_pb2.Authority = await self.dir.CreateAuthority(
+            directory_pb2.CreateAuthorityRequest(authority=msg), metadata=self.editor
         )
         return result
 
-    async def replicas_from(self, origin: str, caller: Any = None) -> list[dpb.Authority]:
+    async def replicas_from(self, origin: str, caller: Any = None) -> list[directory_pb2.Authority]:
         reply = await self.dir.ListAuthorities(
-            dpb.ListAuthoritiesRequest(network=origin, page={"limit": 500}),
+            directory_pb2.ListAuthoritiesRequest(network=origin, page={"limit": 500}),
             metadata=caller or self.member,
         )
         return list(reply.items)
@@ -246,8 +247,8 @@ async def node_factory(tmp_path: Path) -> AsyncIterator[NodeFactory]:
 async def peer(a: FedNode, b: FedNode, share: str = "default") -> None:
     """Each trusts the other, as two secretariats would after exchanging descriptors."""
     await a.fed().AddPeer(
-        fpb.AddPeerRequest(descriptor=b.descriptor(), share=share), metadata=a.admin
+        federation_pb2.AddPeerRequest(descriptor=b.descriptor(), share=share), metadata=a.admin
     )
     await b.fed().AddPeer(
-        fpb.AddPeerRequest(descriptor=a.descriptor(), share=share), metadata=b.admin
+        federation_pb2.AddPeerRequest(descriptor=a.descriptor(), share=share), metadata=b.admin
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.common.v1 import exchange_pb2
+from justnet.federation.v1 import federation_pb2
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -22,9 +22,9 @@ from tests.federation.conftest import FedNode, NodeFactory, eventually, peer
 
 async def send(
     node: FedNode, to: str, message_id: str, payload: bytes = b"summary"
-) -> xpb.Delivery:
-    result: xpb.Delivery = await node.fed().Send(
-        fpb.SendRequest(
+) -> exchange_pb2.Delivery:
+    result: exchange_pb2.Delivery = await node.fed().Send(
+        federation_pb2.SendRequest(
             destination=to, message_id=message_id, kind="requests.event", payload=payload
         ),
         metadata=node.admin,
@@ -32,14 +32,14 @@ async def send(
     return result
 
 
-async def delivery(node: FedNode, message_id: str) -> xpb.Delivery:
-    result: xpb.Delivery = await node.fed().GetDelivery(
-        fpb.GetDeliveryRequest(message_id=message_id), metadata=node.admin
+async def delivery(node: FedNode, message_id: str) -> exchange_pb2.Delivery:
+    result: exchange_pb2.Delivery = await node.fed().GetDelivery(
+        federation_pb2.GetDeliveryRequest(message_id=message_id), metadata=node.admin
     )
     return result
 
 
-async def settled(node: FedNode, message_id: str) -> xpb.Delivery | None:
+async def settled(node: FedNode, message_id: str) -> exchange_pb2.Delivery | None:
     d = await delivery(node, message_id)
     return d if d.state != "pending" else None
 
@@ -105,7 +105,7 @@ async def test_a_redelivered_message_gets_the_same_receipt_and_reaches_the_servi
     assert b.mailbox is not None and a.federation_rt is not None
     b_as_seen_by_a = a.federation_rt.manager.peers["WACAP"]
     client = PeerClient("SEAJUST", load_identity(a.settings), b_as_seen_by_a)
-    envelope = fpb.MessageEnvelope(
+    envelope = federation_pb2.MessageEnvelope(
         origin="SEAJUST",
         destination="WACAP",
         message_id="dup-1",
@@ -130,8 +130,8 @@ async def test_a_tampered_or_misaddressed_message_is_refused_before_any_service_
     assert b.mailbox is not None and c.mailbox is not None and a.federation_rt is not None
     key = load_identity(a.settings).signing_key
 
-    def signed(destination: str, payload: bytes) -> fpb.SignedMessage:
-        env = fpb.MessageEnvelope(
+    def signed(destination: str, payload: bytes) -> federation_pb2.SignedMessage:
+        env = federation_pb2.MessageEnvelope(
             origin="SEAJUST",
             destination=destination,
             message_id="t-1",
@@ -167,7 +167,7 @@ async def test_peer_down_at_send_then_delivered_once_when_it_returns(
     await send(a, "WACAP", "late-1")
     await send(a, "WACAP", "late-2")
 
-    async def retried() -> xpb.Delivery | None:
+    async def retried() -> exchange_pb2.Delivery | None:
         d = await delivery(a, "late-1")
         return d if d.attempts >= 2 else None
 
@@ -178,7 +178,7 @@ async def test_peer_down_at_send_then_delivered_once_when_it_returns(
     await b.start_federation()
     for message_id in ("late-1", "late-2"):
 
-        async def arrived(m: str = message_id) -> xpb.Delivery | None:
+        async def arrived(m: str = message_id) -> exchange_pb2.Delivery | None:
             return await settled(a, m)
 
         done = await eventually(arrived, message_id, within=45)
@@ -195,7 +195,7 @@ async def test_a_service_that_is_down_makes_the_sender_retry_and_a_refusal_is_fi
     b.mailbox.available = False
     await send(a, "WACAP", "busy-1")
 
-    async def retried() -> xpb.Delivery | None:
+    async def retried() -> exchange_pb2.Delivery | None:
         d = await delivery(a, "busy-1")
         return d if d.attempts >= 1 else None
 
@@ -212,11 +212,17 @@ async def test_a_service_that_is_down_makes_the_sender_retry_and_a_refusal_is_fi
 async def test_bad_send_requests_name_the_field(make_node: NodeFactory) -> None:
     a, _ = await two_nodes(make_node)
     cases = [
-        (fpb.SendRequest(destination="CASC", message_id="x", kind="requests.event"), "destination"),
-        (fpb.SendRequest(destination="WACAP", message_id="", kind="requests.event"), "message_id"),
-        (fpb.SendRequest(destination="WACAP", message_id="x", kind="event"), "kind"),
         (
-            fpb.SendRequest(
+            federation_pb2.SendRequest(destination="CASC", message_id="x", kind="requests.event"),
+            "destination",
+        ),
+        (
+            federation_pb2.SendRequest(destination="WACAP", message_id="", kind="requests.event"),
+            "message_id",
+        ),
+        (federation_pb2.SendRequest(destination="WACAP", message_id="x", kind="event"), "kind"),
+        (
+            federation_pb2.SendRequest(
                 destination="WACAP", message_id="x", kind="requests.event", payload=b"x" * 300_000
             ),
             "payload",
@@ -230,11 +236,13 @@ async def test_bad_send_requests_name_the_field(make_node: NodeFactory) -> None:
         assert detail is not None
         assert [v.field for v in detail.violations] == [field]
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await a.fed().Send(fpb.SendRequest(destination="WACAP", message_id="x", kind="requests.e"))
+        await a.fed().Send(
+            federation_pb2.SendRequest(destination="WACAP", message_id="x", kind="requests.e")
+        )
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-async def _async(value: list[xpb.Delivery]) -> list[xpb.Delivery]:
+async def _async(value: list[exchange_pb2.Delivery]) -> list[exchange_pb2.Delivery]:
     return value
 
 

@@ -9,15 +9,15 @@ import collections
 
 import grpc
 import pytest
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.common.v1 import exchange_pb2
+from justnet.federation.v1 import federation_pb2
 
 from tests.federation.conftest import FedNode, NodeFactory, RecordingMailbox, eventually, peer
 
 
 async def send(node: FedNode, key: str, seq: int) -> None:
     await node.fed().Send(
-        fpb.SendRequest(
+        federation_pb2.SendRequest(
             destination="WACAP",
             message_id=f"{key}:{seq}",
             kind="requests.event",
@@ -41,9 +41,9 @@ async def send_requests(node: FedNode, requests: int, events: int) -> set[str]:
     return {f"{k}:{s}" for k in keys for s in range(1, events + 1)}
 
 
-async def delivery(node: FedNode, message_id: str) -> xpb.Delivery:
-    result: xpb.Delivery = await node.fed().GetDelivery(
-        fpb.GetDeliveryRequest(message_id=message_id), metadata=node.admin
+async def delivery(node: FedNode, message_id: str) -> exchange_pb2.Delivery:
+    result: exchange_pb2.Delivery = await node.fed().GetDelivery(
+        federation_pb2.GetDeliveryRequest(message_id=message_id), metadata=node.admin
     )
     return result
 
@@ -55,7 +55,7 @@ async def two_nodes(make_node: NodeFactory) -> tuple[FedNode, FedNode]:
     return a, b
 
 
-def per_key(messages: list[xpb.InboundMessage]) -> dict[str, list[int]]:
+def per_key(messages: list[exchange_pb2.InboundMessage]) -> dict[str, list[int]]:
     order: dict[str, list[int]] = collections.defaultdict(list)
     for m in messages:
         key, _, seq = m.message_id.rpartition(":")
@@ -172,7 +172,7 @@ async def test_an_ordering_key_too_long_is_refused_naming_the_field(
     a, _ = await two_nodes(make_node)
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await a.fed().Send(
-            fpb.SendRequest(
+            federation_pb2.SendRequest(
                 destination="WACAP",
                 message_id="long-key",
                 kind="requests.event",
@@ -189,8 +189,8 @@ async def test_send_batch_queues_in_order_and_all_or_nothing(make_node: NodeFact
     a, b = await two_nodes(make_node)
     assert b.mailbox is not None
 
-    def message(seq: int, kind: str = "requests.event") -> fpb.SendRequest:
-        return fpb.SendRequest(
+    def message(seq: int, kind: str = "requests.event") -> federation_pb2.SendRequest:
+        return federation_pb2.SendRequest(
             destination="WACAP",
             message_id=f"batch:{seq}",
             kind=kind,
@@ -200,7 +200,7 @@ async def test_send_batch_queues_in_order_and_all_or_nothing(make_node: NodeFact
 
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await a.fed().SendBatch(
-            fpb.SendBatchRequest(messages=[message(1), message(2, kind="Bad Kind")]),
+            federation_pb2.SendBatchRequest(messages=[message(1), message(2, kind="Bad Kind")]),
             metadata=a.admin,
         )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -210,7 +210,8 @@ async def test_send_batch_queues_in_order_and_all_or_nothing(make_node: NodeFact
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
 
     reply = await a.fed().SendBatch(
-        fpb.SendBatchRequest(messages=[message(seq) for seq in (1, 2, 3)]), metadata=a.admin
+        federation_pb2.SendBatchRequest(messages=[message(seq) for seq in (1, 2, 3)]),
+        metadata=a.admin,
     )
     assert [d.message_id for d in reply.deliveries] == ["batch:1", "batch:2", "batch:3"]
     await eventually(lambda: all_settled(a, {"batch:1", "batch:2", "batch:3"}), "the batch")

@@ -10,9 +10,9 @@ from typing import Any
 
 import grpc
 import pytest
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.directory.v1 import directory_pb2 as dpb
-from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.common.v1 import exchange_pb2
+from justnet.directory.v1 import directory_pb2
+from justnet.federation.v1 import federation_pb2
 from sqlalchemy import text
 
 from services.common.db import create_engine
@@ -22,10 +22,10 @@ from tests.federation.conftest import FedNode, NodeFactory, eventually
 pytestmark = pytest.mark.slow
 
 
-async def authority(node: FedNode, jurisdiction: str, name: str) -> dpb.Authority:
-    result: dpb.Authority = await node.dir.CreateAuthority(
-        dpb.CreateAuthorityRequest(
-            authority=dpb.Authority(
+async def authority(node: FedNode, jurisdiction: str, name: str) -> directory_pb2.Authority:
+    result: directory_pb2.Authority = await node.dir.CreateAuthority(
+        directory_pb2.CreateAuthorityRequest(
+            authority=directory_pb2.Authority(
                 jurisdiction=jurisdiction,
                 name=name,
                 kind="central_authority",
@@ -38,7 +38,9 @@ async def authority(node: FedNode, jurisdiction: str, name: str) -> dpb.Authorit
     return result
 
 
-async def tamper(node: FedNode, record_id: str, change: Callable[[dpb.Authority], None]) -> None:
+async def tamper(
+    node: FedNode, record_id: str, change: Callable[[directory_pb2.Authority], None]
+) -> None:
     """Rewrites what the origin's change log says of a record, before any peer read it: a
     node whose data (or clock) is wrong still signs what its directory hands it."""
     engine = create_engine(node.settings.directory.database_url, instrument=False)
@@ -53,7 +55,7 @@ async def tamper(node: FedNode, record_id: str, change: Callable[[dpb.Authority]
                     {"id": record_id},
                 )
             ).one()
-            msg = dpb.Authority.FromString(payload)
+            msg = directory_pb2.Authority.FromString(payload)
             change(msg)
             await conn.execute(
                 text("UPDATE directory_changes SET payload = :p WHERE seq = :s"),
@@ -75,15 +77,17 @@ async def head(node: FedNode) -> int:
         await engine.dispose()
 
 
-async def add_peer(node: FedNode, other: FedNode, **kw: Any) -> fpb.PeerStatus:
-    reply: fpb.PeerStatus = await node.fed().AddPeer(
-        fpb.AddPeerRequest(descriptor=other.descriptor(), **kw), metadata=node.admin
+async def add_peer(node: FedNode, other: FedNode, **kw: Any) -> federation_pb2.PeerStatus:
+    reply: federation_pb2.PeerStatus = await node.fed().AddPeer(
+        federation_pb2.AddPeerRequest(descriptor=other.descriptor(), **kw), metadata=node.admin
     )
     return reply
 
 
-async def quarantine(node: FedNode, **kw: Any) -> list[fpb.QuarantinedRecord]:
-    reply = await node.fed().ListQuarantine(fpb.ListQuarantineRequest(**kw), metadata=node.admin)
+async def quarantine(node: FedNode, **kw: Any) -> list[federation_pb2.QuarantinedRecord]:
+    reply = await node.fed().ListQuarantine(
+        federation_pb2.ListQuarantineRequest(**kw), metadata=node.admin
+    )
     return list(reply.items)
 
 
@@ -105,7 +109,7 @@ async def test_a_narrowed_peers_other_states_land_in_quarantine(make_node: NodeF
     assert list(added.accepted_jurisdictions) == ["NG"]
     await add_peer(wacap, sea)
 
-    async def sn_quarantined() -> list[fpb.QuarantinedRecord]:
+    async def sn_quarantined() -> list[federation_pb2.QuarantinedRecord]:
         return await quarantine(sea)
 
     [item] = await eventually(sn_quarantined, "the SN record in quarantine")
@@ -150,11 +154,11 @@ async def test_a_narrowed_peers_other_states_land_in_quarantine(make_node: NodeF
     await eventually(both, "the live GH record in quarantine")
     # Newest first, a page at a time.
     first = await sea.fed().ListQuarantine(
-        fpb.ListQuarantineRequest(peer="WACAP", limit=1), metadata=sea.admin
+        federation_pb2.ListQuarantineRequest(peer="WACAP", limit=1), metadata=sea.admin
     )
     assert [i.record_id for i in first.items] == [gh.meta.id] and first.next_cursor
     second = await sea.fed().ListQuarantine(
-        fpb.ListQuarantineRequest(peer="WACAP", limit=1, cursor=first.next_cursor),
+        federation_pb2.ListQuarantineRequest(peer="WACAP", limit=1, cursor=first.next_cursor),
         metadata=sea.admin,
     )
     assert [i.record_id for i in second.items] == [sn.meta.id] and not second.next_cursor
@@ -163,10 +167,12 @@ async def test_a_narrowed_peers_other_states_land_in_quarantine(make_node: NodeF
         await quarantine(sea, limit=501)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await sea.fed().ListQuarantine(fpb.ListQuarantineRequest(), metadata=sea.editor)
+        await sea.fed().ListQuarantine(federation_pb2.ListQuarantineRequest(), metadata=sea.editor)
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
     # Removing the peer forgets its quarantined records with its replicas.
-    await sea.fed().RemovePeer(fpb.RemovePeerRequest(network="WACAP"), metadata=sea.admin)
+    await sea.fed().RemovePeer(
+        federation_pb2.RemovePeerRequest(network="WACAP"), metadata=sea.admin
+    )
     await eventually(lambda: _empty(sea), "the quarantine of a removed peer forgotten")
 
 
@@ -180,13 +186,13 @@ async def test_future_last_verified_at_and_refused_records_do_not_stop_the_feed(
     refused = await authority(wacap, "NG", "Refused by the directory")
     valid = await authority(wacap, "NG", "Valid after the bad ones")
 
-    def verified_in(delta: timedelta) -> Callable[[dpb.Authority], None]:
-        def change(msg: dpb.Authority) -> None:
+    def verified_in(delta: timedelta) -> Callable[[directory_pb2.Authority], None]:
+        def change(msg: directory_pb2.Authority) -> None:
             msg.meta.last_verified_at.FromDatetime(utcnow() + delta)
 
         return change
 
-    def nameless(msg: dpb.Authority) -> None:
+    def nameless(msg: directory_pb2.Authority) -> None:
         msg.name = ""
 
     await tamper(wacap, future.meta.id, verified_in(timedelta(days=1)))
@@ -204,7 +210,7 @@ async def test_future_last_verified_at_and_refused_records_do_not_stop_the_feed(
     assert future.meta.id not in held, "a last_verified_at a day ahead was applied"
     assert held == {skewed.meta.id, valid.meta.id}  # two minutes ahead: clock skew, applied
 
-    async def both() -> dict[str, fpb.QuarantinedRecord]:
+    async def both() -> dict[str, federation_pb2.QuarantinedRecord]:
         items = {i.record_id: i for i in await quarantine(sea)}
         return items if len(items) == 2 else {}
 
@@ -216,7 +222,7 @@ async def test_future_last_verified_at_and_refused_records_do_not_stop_the_feed(
     assert items[refused.meta.id].jurisdiction == "NG"
     assert "name" in items[refused.meta.id].detail
     cursor = await sea.dir_feed.GetReplicationCursor(
-        xpb.FeedCursorRequest(origin="WACAP"), metadata=sea.admin
+        exchange_pb2.FeedCursorRequest(origin="WACAP"), metadata=sea.admin
     )
     assert cursor.cursor == await head(wacap) and cursor.records == 2
     await eventually(lambda: _connected(sea), "the feed still connected")
@@ -228,12 +234,12 @@ async def test_future_last_verified_at_and_refused_records_do_not_stop_the_feed(
     status = await sea.peer_status("WACAP")
     assert status is not None and status.state == "connected" and status.quarantined == 2
     # A fixed version of a quarantined record is applied and leaves the quarantine.
-    fixed = dpb.Authority(
+    fixed = directory_pb2.Authority(
         jurisdiction="NG", name="Named now", kind="central_authority", visibility="federation"
     )
     fixed.meta.id = refused.meta.id
     await wacap.dir.UpdateAuthority(
-        dpb.UpdateAuthorityRequest(authority=fixed), metadata=wacap.editor
+        directory_pb2.UpdateAuthorityRequest(authority=fixed), metadata=wacap.editor
     )
 
     async def fixed_applied() -> bool:
@@ -261,12 +267,14 @@ async def test_a_record_another_peer_holds_is_quarantined_and_the_feed_goes_on(
 
     await eventually(ejn_held, "EJN's record held")
     # WACAP's directory takes the same id for a record of its own (an import names ids).
-    claim = dpb.Authority(
+    claim = directory_pb2.Authority(
         jurisdiction="NG", name="Claims EJN's id", kind="central_authority", visibility="federation"
     )
     claim.meta.id = owned.meta.id
     imported = await wacap.dir.ImportDirectory(
-        dpb.ImportDirectoryRequest(rows=[dpb.ImportRow(row=1, authority=claim)]),
+        directory_pb2.ImportDirectoryRequest(
+            rows=[directory_pb2.ImportRow(row=1, authority=claim)]
+        ),
         metadata=wacap.editor,
     )
     assert imported.created == 1, imported.errors
@@ -278,7 +286,9 @@ async def test_a_record_another_peer_holds_is_quarantined_and_the_feed_goes_on(
     [item] = await eventually(lambda: quarantine(sea, peer="WACAP"), "the claim in quarantine")
     assert (item.record_id, item.reason) == (owned.meta.id, "refused")
     assert "origin" in item.detail and "EJN" in item.detail
-    got = await sea.dir.GetAuthority(dpb.GetRecordRequest(id=owned.meta.id), metadata=sea.admin)
+    got = await sea.dir.GetAuthority(
+        directory_pb2.GetRecordRequest(id=owned.meta.id), metadata=sea.admin
+    )
     assert (got.meta.origin, got.name) == ("EJN", owned.name)
     await eventually(lambda: _connected(sea), "the feed still connected")
 
@@ -306,7 +316,7 @@ async def test_codes_a_newer_peer_knows_are_kept_and_shown_as_given(
     wacap = await make_node("WACAP")
     newer = await authority(wacap, "NG", "Office with newer codes")
 
-    def from_a_newer_version(msg: dpb.Authority) -> None:
+    def from_a_newer_version(msg: directory_pb2.Authority) -> None:
         msg.competences.append("space_law")
         msg.kind = "asset_recovery_office_v2"
         msg.phone = "+999 555 0100"  # no such country code in this node's data

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import grpc
 import pytest
-from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.federation.v1 import federation_pb2
 
 from services.common.keyring import load_identity, rotate
 from services.common.signing import certificate_fingerprint, tls_server_name
@@ -73,7 +73,7 @@ async def test_rotation_on_a_running_pair_needs_no_step_on_the_peer(
 
     await eventually(ejn_holds_new_key, "EJN to learn the announced key")
     keys = await ejn.fed().GetNetworkKeys(
-        fpb.GetNetworkKeysRequest(network="SEAJUST"), metadata=ejn.member
+        federation_pb2.GetNetworkKeysRequest(network="SEAJUST"), metadata=ejn.member
     )
     [old_entry] = [k for k in keys.old_verify_keys if k.key_id == old_key]
     # The old key stays valid for the overlap, then only the new one counts.
@@ -134,8 +134,10 @@ async def test_a_key_changed_without_an_announcement_is_not_taken(
     impostor = load_settings(write_node(fake_dir, "SEAJUST", "SEAJUST", ["TH"], None))
     rotate(impostor, activate_after=timedelta(0), overlap=timedelta(days=1))
     forged = load_identity(impostor)
-    request = fpb.AnnounceKeysRequest(
-        announcements=[fpb.SignedKeyAnnouncement.FromString(a) for a in forged.announcements]
+    request = federation_pb2.AnnounceKeysRequest(
+        announcements=[
+            federation_pb2.SignedKeyAnnouncement.FromString(a) for a in forged.announcements
+        ]
     )
     # Sent over SEAJUST's genuine channel and signature: still refused.
     seen_by_sea = sea.federation_rt.manager.peers["EJN"]  # type: ignore[union-attr]
@@ -162,7 +164,7 @@ async def test_a_captured_call_cannot_be_replayed_after_a_restart(
     await peer(sea, ejn)
     seen_by_sea = sea.federation_rt.manager.peers["EJN"]  # type: ignore[union-attr]
     client = PeerClient("SEAJUST", load_identity(sea.settings), seen_by_sea)
-    body = fpb.GetKeysRequest().SerializeToString()
+    body = federation_pb2.GetKeysRequest().SerializeToString()
     captured = client.signed(GET_KEYS, body)
 
     async def call() -> grpc.StatusCode:

@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 import pytest
-from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.federation.v1 import federation_pb2
 
 from services.cli.nodes import write_node
 from services.common import identity as caller_keys
@@ -67,7 +67,7 @@ def stand_in_peer() -> grpc.GenericRpcHandler:
     stranger = generate_signing_key()
 
     async def subscribe(body: bytes, context: grpc.aio.ServicerContext) -> Any:
-        batch = fpb.BatchEnvelope(
+        batch = federation_pb2.BatchEnvelope(
             origin="EJN", destination="SEAJUST", first_cursor=1, last_cursor=1
         )
         yield sign_batch(stranger, batch).SerializeToString()
@@ -113,12 +113,14 @@ async def test_a_peer_never_receives_the_internal_credential_or_a_caller(
     try:
         descriptor = federation.descriptor(ejn_settings, ejn_identity)
         descriptor.peer_endpoint = f"127.0.0.1:{port}"
-        await sea.fed().AddPeer(fpb.AddPeerRequest(descriptor=descriptor), metadata=sea.admin)
+        await sea.fed().AddPeer(
+            federation_pb2.AddPeerRequest(descriptor=descriptor), metadata=sea.admin
+        )
 
         # A message for EJN (the requests service hands over a status change) ...
         requests_service = Caller.node_service("requests", "SEAJUST").metadata()
         await sea.fed().Send(
-            fpb.SendRequest(
+            federation_pb2.SendRequest(
                 destination="EJN",
                 message_id=str(uuid.uuid4()),
                 kind="requests.event",
@@ -129,7 +131,9 @@ async def test_a_peer_never_receives_the_internal_credential_or_a_caller(
         # ... and a member asking for personal details EJN kept off replication.
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await sea.fed().FetchContactDetails(
-                fpb.FetchContactDetailsRequest(origin="EJN", contact_point_id=str(uuid.uuid4())),
+                federation_pb2.FetchContactDetailsRequest(
+                    origin="EJN", contact_point_id=str(uuid.uuid4())
+                ),
                 metadata=sea.member,
             )
         assert info.value.code() == grpc.StatusCode.NOT_FOUND

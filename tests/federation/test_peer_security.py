@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.federation.v1 import federation_pb2
 
 from services.cli.nodes import write_node
 from services.common.clients import open_channel
@@ -89,7 +89,7 @@ async def test_calls_are_refused_unless_signed_fresh_and_addressed_here(
     sea = await make_node("SEAJUST")
     ejn = await make_node("EJN")
     await peer(sea, ejn)
-    body = fpb.SubscribeRequest(since_cursor=0).SerializeToString()
+    body = federation_pb2.SubscribeRequest(since_cursor=0).SerializeToString()
     key = load_identity(sea.settings).signing_key
 
     good = sign_call(key, SUBSCRIBE, "SEAJUST", "EJN", body)
@@ -105,7 +105,7 @@ async def test_calls_are_refused_unless_signed_fresh_and_addressed_here(
     forged = sign_call(generate_signing_key(), SUBSCRIBE, "SEAJUST", "EJN", body)
     assert await _code(_subscribe_raw(sea, ejn, body, forged)) == grpc.StatusCode.UNAUTHENTICATED
     # tampered: the body differs from what was signed
-    other = fpb.SubscribeRequest(since_cursor=42).SerializeToString()
+    other = federation_pb2.SubscribeRequest(since_cursor=42).SerializeToString()
     tampered = sign_call(key, SUBSCRIBE, "SEAJUST", "EJN", body)
     assert await _code(_subscribe_raw(sea, ejn, other, tampered)) == grpc.StatusCode.UNAUTHENTICATED
     # claims to be another origin
@@ -137,7 +137,7 @@ async def test_unknown_certificates_cannot_connect(make_node: NodeFactory, tmp_p
     # A stranger with its own node identity, never added as a peer by EJN.
     stranger = load_settings(write_node(tmp_path / "X", "CASC", "CASC", ["KZ"], None))
     ident = load_identity(stranger)
-    body = fpb.SubscribeRequest().SerializeToString()
+    body = federation_pb2.SubscribeRequest().SerializeToString()
     auth = sign_call(ident.signing_key, SUBSCRIBE, "CASC", "EJN", body)
     code = await _code(_subscribe_raw(sea, ejn, body, auth, identity=ident))
     assert code == grpc.StatusCode.UNAVAILABLE  # the TLS handshake fails
@@ -159,7 +159,7 @@ def test_records_verify_only_for_their_origin_and_destination(tmp_path) -> None:
         0,
         None,
     )
-    envelope = fpb.RecordEnvelope(
+    envelope = federation_pb2.RecordEnvelope(
         origin="SEAJUST",
         destination="EJN",
         kind="authority",
@@ -173,7 +173,7 @@ def test_records_verify_only_for_their_origin_and_destination(tmp_path) -> None:
     assert open_record(record, sea, "EJN").record_id == "r"
     with pytest.raises(PermissionDenied):  # replayed to another node
         open_record(record, sea, "WACAP")
-    tampered = fpb.SignedRecord()
+    tampered = federation_pb2.SignedRecord()
     tampered.CopyFrom(record)
     tampered.envelope = record.envelope.replace(b"x", b"y")
     with pytest.raises(Unauthenticated):
@@ -182,7 +182,7 @@ def test_records_verify_only_for_their_origin_and_destination(tmp_path) -> None:
     forged.key_id = record.key_id
     with pytest.raises(Unauthenticated):
         open_record(forged, sea, "EJN")
-    relayed = fpb.RecordEnvelope()
+    relayed = federation_pb2.RecordEnvelope()
     relayed.CopyFrom(envelope)
     relayed.origin = "WACAP"
     with pytest.raises(PermissionDenied):  # signed by SEAJUST but claiming WACAP's record
@@ -206,8 +206,8 @@ def test_batches_verify_only_whole_in_order_and_for_their_destination(tmp_path) 
         None,
     )
 
-    def batch(cursors: list[int], first: int, last: int) -> fpb.BatchEnvelope:
-        b = fpb.BatchEnvelope(
+    def batch(cursors: list[int], first: int, last: int) -> federation_pb2.BatchEnvelope:
+        b = federation_pb2.BatchEnvelope(
             origin="SEAJUST", destination="EJN", first_cursor=first, last_cursor=last
         )
         for c in cursors:
@@ -219,13 +219,15 @@ def test_batches_verify_only_whole_in_order_and_for_their_destination(tmp_path) 
     assert [r.record_id for r in open_batch(good, sea, "EJN")] == ["r3", "r4", "r7"]
     with pytest.raises(PermissionDenied):  # replayed to another node
         open_batch(good, sea, "WACAP")
-    tampered = fpb.SignedRecord()
+    tampered = federation_pb2.SignedRecord()
     tampered.CopyFrom(good)
     tampered.batch = good.batch.replace(b"r4", b"r5")
     with pytest.raises(Unauthenticated):
         open_batch(tampered, sea, "EJN")
     # A batch signature is not a record signature, nor the other way round.
-    as_record = fpb.SignedRecord(envelope=good.batch, key_id=good.key_id, signature=good.signature)
+    as_record = federation_pb2.SignedRecord(
+        envelope=good.batch, key_id=good.key_id, signature=good.signature
+    )
     with pytest.raises(Unauthenticated):
         open_record(as_record, sea, "EJN")
     for cursors, first, last in (([4, 3], 3, 4), ([3, 4], 3, 9), ([3, 4], 1, 4), ([], 1, 1)):
@@ -248,7 +250,7 @@ async def test_a_peer_cannot_sign_as_another_peer_over_its_own_certificate(
     wacap = await make_node("WACAP")
     await peer(sea, ejn)
     await peer(wacap, ejn)
-    body = fpb.SubscribeRequest(since_cursor=0).SerializeToString()
+    body = federation_pb2.SubscribeRequest(since_cursor=0).SerializeToString()
     wacap_key = load_identity(wacap.settings).signing_key
     as_wacap = sign_call(wacap_key, SUBSCRIBE, "WACAP", "EJN", body)
     # Over WACAP's own certificate the same kind of call works ...

@@ -6,9 +6,9 @@ import asyncio
 
 import grpc
 import pytest
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.directory.v1 import directory_pb2 as dpb
-from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.common.v1 import exchange_pb2
+from justnet.directory.v1 import directory_pb2
+from justnet.federation.v1 import federation_pb2
 
 from services.common.keyring import load_identity
 from services.federation import peer_server, subscriber
@@ -30,7 +30,7 @@ async def test_shared_records_arrive_verified_and_network_records_stay(
     kept = await sea.create_authority("Internal Liaison Desk", "network")
     private = await sea.create_authority("Editors' Draft", "private")
 
-    async def arrived() -> list[dpb.Authority]:
+    async def arrived() -> list[directory_pb2.Authority]:
         got = await ejn.replicas_from("SEAJUST")
         return got if len(got) == 2 else []
 
@@ -43,19 +43,23 @@ async def test_shared_records_arrive_verified_and_network_records_stay(
     # neither restricted record exists on EJN, not even for its editors
     for rid in (kept.meta.id, private.meta.id):
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await ejn.dir.GetAuthority(dpb.GetRecordRequest(id=rid), metadata=ejn.editor)
+            await ejn.dir.GetAuthority(directory_pb2.GetRecordRequest(id=rid), metadata=ejn.editor)
         assert info.value.code() == grpc.StatusCode.NOT_FOUND
     # the lookup on EJN answers across both networks
-    lookup = await ejn.dir.Lookup(dpb.LookupRequest(jurisdiction="TH"), metadata=ejn.member)
+    lookup = await ejn.dir.Lookup(
+        directory_pb2.LookupRequest(jurisdiction="TH"), metadata=ejn.member
+    )
     assert {i.authority.meta.id for i in lookup.items} == {shared.meta.id, public.meta.id}
     assert set(lookup.networks_consulted) >= {"EJN", "SEAJUST"}
     # anonymous callers on EJN see only the public one
-    anon = await ejn.dir.Lookup(dpb.LookupRequest(jurisdiction="TH"))
+    anon = await ejn.dir.Lookup(directory_pb2.LookupRequest(jurisdiction="TH"))
     assert [i.authority.meta.id for i in anon.items] == [public.meta.id]
     await eventually(lambda: _state(sea, "EJN", "connected"), "SEAJUST connected to EJN")
     # The full peer list counts replicas; the brief one (asked on every lookup) does not.
-    full = (await ejn.fed().ListPeers(fpb.ListPeersRequest(), metadata=ejn.admin)).peers
-    brief = (await ejn.fed().ListPeers(fpb.ListPeersRequest(brief=True), metadata=ejn.admin)).peers
+    full = (await ejn.fed().ListPeers(federation_pb2.ListPeersRequest(), metadata=ejn.admin)).peers
+    brief = (
+        await ejn.fed().ListPeers(federation_pb2.ListPeersRequest(brief=True), metadata=ejn.admin)
+    ).peers
     assert [(p.network, p.records) for p in full] == [("SEAJUST", 2)]
     assert [(p.network, p.records, p.cursor) for p in brief] == [("SEAJUST", 0, 0)]
     assert brief[0].state == full[0].state
@@ -69,15 +73,19 @@ async def test_updates_deletes_and_revoked_shares_propagate(make_node: NodeFacto
     b = await sea.create_authority("Authority B", "federation")
     await eventually(lambda: _count(ejn, 2), "both records")
 
-    edit = dpb.Authority(
+    edit = directory_pb2.Authority(
         jurisdiction="TH",
         name="Authority A (renamed)",
         kind="central_authority",
         visibility="federation",
     )
     edit.meta.id = a.meta.id
-    await sea.dir.UpdateAuthority(dpb.UpdateAuthorityRequest(authority=edit), metadata=sea.editor)
-    await sea.dir.DeleteAuthority(dpb.DeleteRecordRequest(id=b.meta.id), metadata=sea.editor)
+    await sea.dir.UpdateAuthority(
+        directory_pb2.UpdateAuthorityRequest(authority=edit), metadata=sea.editor
+    )
+    await sea.dir.DeleteAuthority(
+        directory_pb2.DeleteRecordRequest(id=b.meta.id), metadata=sea.editor
+    )
 
     async def renamed() -> bool:
         got = await ejn.replicas_from("SEAJUST")
@@ -87,16 +95,20 @@ async def test_updates_deletes_and_revoked_shares_propagate(make_node: NodeFacto
     # Revoking the share (federation -> network) removes EJN's copy.
     edit.name = "Authority A (now network only)"
     edit.visibility = "network"
-    await sea.dir.UpdateAuthority(dpb.UpdateAuthorityRequest(authority=edit), metadata=sea.editor)
+    await sea.dir.UpdateAuthority(
+        directory_pb2.UpdateAuthorityRequest(authority=edit), metadata=sea.editor
+    )
     await eventually(lambda: _count(ejn, 0, admin=True), "revoked record gone from EJN")
     # replicas are read-only on EJN and the refusal names the owner
     with pytest.raises(grpc.aio.AioRpcError):
-        await ejn.dir.DeleteAuthority(dpb.DeleteRecordRequest(id=a.meta.id), metadata=ejn.editor)
+        await ejn.dir.DeleteAuthority(
+            directory_pb2.DeleteRecordRequest(id=a.meta.id), metadata=ejn.editor
+        )
 
 
 async def _count(node, n: int, admin: bool = False) -> bool:  # type: ignore[no-untyped-def]
     reply = await node.dir.ListAuthorities(
-        dpb.ListAuthoritiesRequest(network="SEAJUST", page={"limit": 500}),
+        directory_pb2.ListAuthoritiesRequest(network="SEAJUST", page={"limit": 500}),
         metadata=node.admin if admin else node.member,
     )
     return len(reply.items) == n
@@ -106,16 +118,16 @@ async def test_restart_mid_stream_loses_and_duplicates_nothing(make_node: NodeFa
     sea = await make_node("SEAJUST")
     ejn = await make_node("EJN")
     rows = [
-        dpb.ImportRow(
+        directory_pb2.ImportRow(
             row=i + 1,
-            authority=dpb.Authority(
+            authority=directory_pb2.Authority(
                 jurisdiction="VN", name=f"Authority {i:04d}", kind="court", visibility="federation"
             ),
         )
         for i in range(4000)
     ]
     result = await sea.dir.ImportDirectory(
-        dpb.ImportDirectoryRequest(rows=rows), metadata=sea.editor, timeout=120
+        directory_pb2.ImportDirectoryRequest(rows=rows), metadata=sea.editor, timeout=120
     )
     assert result.created == 4000
     await peer(sea, ejn)
@@ -130,14 +142,14 @@ async def test_restart_mid_stream_loses_and_duplicates_nothing(make_node: NodeFa
     await ejn.stop_federation()
     partial = (
         await ejn.dir_feed.GetReplicationCursor(
-            xpb.FeedCursorRequest(origin="SEAJUST"), metadata=ejn.admin
+            exchange_pb2.FeedCursorRequest(origin="SEAJUST"), metadata=ejn.admin
         )
     ).records
     await ejn.start_federation()
 
     async def complete() -> int:
         cursor = await ejn.dir_feed.GetReplicationCursor(
-            xpb.FeedCursorRequest(origin="SEAJUST"), metadata=ejn.admin
+            exchange_pb2.FeedCursorRequest(origin="SEAJUST"), metadata=ejn.admin
         )
         return cursor.records if cursor.records >= 4000 else 0
 
@@ -147,7 +159,9 @@ async def test_restart_mid_stream_loses_and_duplicates_nothing(make_node: NodeFa
     cursor = ""
     while True:
         page = await ejn.dir.ListAuthorities(
-            dpb.ListAuthoritiesRequest(network="SEAJUST", page={"limit": 500, "cursor": cursor}),
+            directory_pb2.ListAuthoritiesRequest(
+                network="SEAJUST", page={"limit": 500, "cursor": cursor}
+            ),
             metadata=ejn.member,
         )
         names += [a.name for a in page.items]
@@ -193,7 +207,7 @@ async def test_a_peer_gone_silent_is_backing_off_not_refused(
     monkeypatch.setattr(peer_server, "HEARTBEAT_SECONDS", 3600.0)
     monkeypatch.setattr(subscriber, "IDLE_TIMEOUT", 0.5)
 
-    async def silent() -> fpb.PeerStatus | None:
+    async def silent() -> federation_pb2.PeerStatus | None:
         status = await ejn.peer_status("SEAJUST")
         return status if status is not None and "no heartbeat" in status.last_error else None
 
@@ -240,7 +254,9 @@ async def _ejn_holding_a_record_of_seajust(make_node: NodeFactory) -> FedNode:
 
 async def test_removing_a_peer_drops_its_records(make_node: NodeFactory) -> None:
     ejn = await _ejn_holding_a_record_of_seajust(make_node)
-    await ejn.fed().RemovePeer(fpb.RemovePeerRequest(network="SEAJUST"), metadata=ejn.admin)
+    await ejn.fed().RemovePeer(
+        federation_pb2.RemovePeerRequest(network="SEAJUST"), metadata=ejn.admin
+    )
     await eventually(lambda: _count(ejn, 0, admin=True), "records of the removed peer dropped")
 
 
@@ -252,7 +268,9 @@ async def test_a_removal_while_the_directory_is_down_is_carried_out_once_it_is_b
     ejn = await _ejn_holding_a_record_of_seajust(make_node)
     port = ejn.directory_rt.port
     await ejn.directory_rt.stop(0)
-    await ejn.fed().RemovePeer(fpb.RemovePeerRequest(network="SEAJUST"), metadata=ejn.admin)
+    await ejn.fed().RemovePeer(
+        federation_pb2.RemovePeerRequest(network="SEAJUST"), metadata=ejn.admin
+    )
     await asyncio.sleep(2.0)  # the purge is tried and fails: the directory is down
     ejn.directory_rt = await directory.start(ejn.settings, port=port)
 
@@ -289,8 +307,8 @@ async def test_policy_without_personal_details(make_node: NodeFactory) -> None:
     ejn = await make_node("EJN")
     ca = await sea.create_authority("Central Authority", "public")
     await sea.dir.CreateContactPoint(
-        dpb.CreateContactPointRequest(
-            contact_point=dpb.ContactPoint(
+        directory_pb2.CreateContactPointRequest(
+            contact_point=directory_pb2.ContactPoint(
                 authority_id=ca.meta.id,
                 jurisdiction="TH",
                 name="Fictional Person",
@@ -304,9 +322,9 @@ async def test_policy_without_personal_details(make_node: NodeFactory) -> None:
     )
     await peer(sea, ejn, share="no_personal_details")
 
-    async def contact() -> list[dpb.ContactPoint]:
+    async def contact() -> list[directory_pb2.ContactPoint]:
         reply = await ejn.dir.ListContactPoints(
-            dpb.ListContactPointsRequest(network="SEAJUST"), metadata=ejn.member
+            directory_pb2.ListContactPointsRequest(network="SEAJUST"), metadata=ejn.member
         )
         return list(reply.items)
 
@@ -328,7 +346,9 @@ async def test_a_sharing_policy_change_withdraws_what_is_no_longer_shared(
     # SEAJUST now shares only public records with EJN: the federation record, unchanged
     # itself, must leave EJN; the public one stays.
     await sea.fed().AddPeer(
-        fpb.AddPeerRequest(descriptor=ejn.descriptor(), share="public_only", replace=True),
+        federation_pb2.AddPeerRequest(
+            descriptor=ejn.descriptor(), share="public_only", replace=True
+        ),
         metadata=sea.admin,
     )
 
@@ -339,7 +359,7 @@ async def test_a_sharing_policy_change_withdraws_what_is_no_longer_shared(
     await eventually(only_public, "the withdrawn record gone from EJN", within=30)
     # Sharing it again brings it back.
     await sea.fed().AddPeer(
-        fpb.AddPeerRequest(descriptor=ejn.descriptor(), share="default", replace=True),
+        federation_pb2.AddPeerRequest(descriptor=ejn.descriptor(), share="default", replace=True),
         metadata=sea.admin,
     )
     await eventually(lambda: _count(ejn, 2), "the record shared again", within=30)
@@ -357,13 +377,15 @@ async def test_a_subscriber_that_asks_for_no_batches_gets_one_signed_record_each
     assert ejn.federation_rt is not None
     seajust = ejn.federation_rt.manager.peers["SEAJUST"]
     client = PeerClient("EJN", load_identity(ejn.settings), seajust)
-    body = fpb.SubscribeRequest(since_cursor=0, feed="directory", max_batch=0).SerializeToString()
-    records: list[fpb.RecordEnvelope] = []
+    body = federation_pb2.SubscribeRequest(
+        since_cursor=0, feed="directory", max_batch=0
+    ).SerializeToString()
+    records: list[federation_pb2.RecordEnvelope] = []
     async with client.channel() as channel:
         call = channel.unary_stream(SUBSCRIBE, request_serializer=None, response_deserializer=None)
         stream = call(body, metadata=client.signed(SUBSCRIBE, body), timeout=10)
         async for raw in stream:
-            message = fpb.SignedRecord.FromString(raw)
+            message = federation_pb2.SignedRecord.FromString(raw)
             assert not message.batch  # bytes: empty unless batched
             if message.heartbeat:
                 if len(records) == 2:
@@ -373,7 +395,7 @@ async def test_a_subscriber_that_asks_for_no_batches_gets_one_signed_record_each
         stream.cancel()
     shared, withheld = records
     assert (shared.origin, shared.destination, shared.deleted) == ("SEAJUST", "EJN", False)
-    assert dpb.Authority.FromString(shared.payload).name == "Central Authority"
+    assert directory_pb2.Authority.FromString(shared.payload).name == "Central Authority"
     # A record the policy does not share travels as a tombstone, with no payload.
     assert withheld.deleted and withheld.payload == b""
     assert shared.cursor < withheld.cursor

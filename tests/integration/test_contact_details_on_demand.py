@@ -9,8 +9,7 @@ from typing import Any
 
 import grpc
 import pytest
-from justnet.federation.v1 import federation_pb2 as fpb
-from justnet.federation.v1 import federation_pb2_grpc
+from justnet.federation.v1 import federation_pb2, federation_pb2_grpc
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
@@ -129,14 +128,18 @@ async def test_withheld_details_are_fetched_from_the_owner_who_logs_the_request(
         stub = federation_pb2_grpc.FederationServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await stub.FetchContactDetails(
-                fpb.FetchContactDetailsRequest(origin="SEAJUST", contact_point_id=kept["id"]),
+                federation_pb2.FetchContactDetailsRequest(
+                    origin="SEAJUST", contact_point_id=kept["id"]
+                ),
                 metadata=Caller("member", "WACAP", "curious-member").metadata(),
             )
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
         # Anonymous callers cannot ask at all.
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await stub.FetchContactDetails(
-                fpb.FetchContactDetailsRequest(origin="SEAJUST", contact_point_id=shared["id"])
+                federation_pb2.FetchContactDetailsRequest(
+                    origin="SEAJUST", contact_point_id=shared["id"]
+                )
             )
         assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
     _, log = await sea.call("GET", "/api/v1/federation/contact-requests", role="admin")

@@ -17,10 +17,8 @@ import icalendar
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc
-from justnet.directory.v1 import directory_pb2 as dpb
-from justnet.directory.v1 import directory_pb2_grpc
-from justnet.events.v1 import events_pb2 as pb
-from justnet.events.v1 import events_pb2_grpc
+from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
+from justnet.events.v1 import events_pb2, events_pb2_grpc
 from sqlalchemy import select
 
 from gateway.app import create_app
@@ -110,26 +108,26 @@ async def stack(tmp_path: Path, database_url: str) -> AsyncIterator[Stack]:
     await dir_runtime.stop(0)
 
 
-def event_msg(**kw: Any) -> pb.Event:
+def event_msg(**kw: Any) -> events_pb2.Event:
     base: dict[str, Any] = {
         "title": "SEAJUST Plenary 2027",
         "kind": "plenary",
         "starts_at": "2027-10-27T09:00:00",
         "ends_at": "2027-10-29T17:00:00",
         "timezone": "Asia/Bangkok",
-        "venue": pb.Venue(city="Bangkok", country="TH"),
+        "venue": events_pb2.Venue(city="Bangkok", country="TH"),
         "languages": ["en"],
         "interpretation": ["th"],
         "capacity": 10,
         "visibility": "federation",
     }
     base.update(kw)
-    return pb.Event(**base)
+    return events_pb2.Event(**base)
 
 
-async def create_event(stack: Stack, **kw: Any) -> pb.Event:
-    reply: pb.Event = await stack.events.CreateEvent(
-        pb.CreateEventRequest(event=event_msg(**kw)), metadata=EDITOR
+async def create_event(stack: Stack, **kw: Any) -> events_pb2.Event:
+    reply: events_pb2.Event = await stack.events.CreateEvent(
+        events_pb2.CreateEventRequest(event=event_msg(**kw)), metadata=EDITOR
     )
     return reply
 
@@ -148,7 +146,9 @@ async def test_times_stored_in_utc_and_shown_in_the_events_zone(stack: Stack) ->
     assert created.meta.origin == "SEAJUST"
     assert created.starts_at == "2027-10-27T09:00:00+07:00"
     assert created.starts_at_utc == "2027-10-27T02:00:00Z"
-    got = await stack.events.GetEvent(pb.GetEventRequest(id=created.meta.id), metadata=EDITOR)
+    got = await stack.events.GetEvent(
+        events_pb2.GetEventRequest(id=created.meta.id), metadata=EDITOR
+    )
     assert got.ends_at_utc == "2027-10-29T10:00:00Z"
     # An explicit offset is an instant, whatever the zone.
     vienna = await create_event(
@@ -171,7 +171,7 @@ async def test_times_stored_in_utc_and_shown_in_the_events_zone(stack: Stack) ->
         ({"starts_at": "next tuesday"}, "starts_at"),
         ({"timezone": "Europe/Vienna", "starts_at": "2026-03-29T02:30:00"}, "starts_at"),
         ({"registration_deadline": "2027-11-01T00:00:00"}, "registration_deadline"),
-        ({"venue": pb.Venue(), "online_url": ""}, "venue"),
+        ({"venue": events_pb2.Venue(), "online_url": ""}, "venue"),
     ],
 )
 async def test_bad_events_name_the_field_and_change_nothing(
@@ -181,28 +181,32 @@ async def test_bad_events_name_the_field_and_change_nothing(
         await create_event(stack, **change)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field in violations(info.value)
-    listed = await stack.events.ListEvents(pb.ListEventsRequest(), metadata=EDITOR)
+    listed = await stack.events.ListEvents(events_pb2.ListEventsRequest(), metadata=EDITOR)
     assert list(listed.items) == []
 
 
 async def test_roles_and_visibility_enforced_by_the_service(stack: Stack) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stack.events.CreateEvent(pb.CreateEventRequest(event=event_msg()))
+        await stack.events.CreateEvent(events_pb2.CreateEventRequest(event=event_msg()))
     assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stack.events.CreateEvent(pb.CreateEventRequest(event=event_msg()), metadata=member(1))
+        await stack.events.CreateEvent(
+            events_pb2.CreateEventRequest(event=event_msg()), metadata=member(1)
+        )
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
     internal = await create_event(stack, visibility="network")
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stack.events.GetEvent(pb.GetEventRequest(id=internal.meta.id))
+        await stack.events.GetEvent(events_pb2.GetEventRequest(id=internal.meta.id))
     assert info.value.code() == grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stack.events.GetEvent(
-            pb.GetEventRequest(id=internal.meta.id), metadata=member(1, "EJN")
+            events_pb2.GetEventRequest(id=internal.meta.id), metadata=member(1, "EJN")
         )
     assert info.value.code() == grpc.StatusCode.NOT_FOUND
     assert (
-        await stack.events.GetEvent(pb.GetEventRequest(id=internal.meta.id), metadata=member(1))
+        await stack.events.GetEvent(
+            events_pb2.GetEventRequest(id=internal.meta.id), metadata=member(1)
+        )
     ).title
 
 
@@ -212,9 +216,9 @@ async def test_roles_and_visibility_enforced_by_the_service(stack: Stack) -> Non
 async def test_fifty_simultaneous_registrations_for_ten_places(stack: Stack) -> None:
     event = await create_event(stack, capacity=10)
 
-    async def one(n: int) -> pb.Registration:
-        reply: pb.Registration = await stack.events.Register(
-            pb.RegisterRequest(event_id=event.meta.id, name=f"Delegate {n}"),
+    async def one(n: int) -> events_pb2.Registration:
+        reply: events_pb2.Registration = await stack.events.Register(
+            events_pb2.RegisterRequest(event_id=event.meta.id, name=f"Delegate {n}"),
             metadata=member(n),
             timeout=120,
         )
@@ -227,7 +231,7 @@ async def test_fifty_simultaneous_registrations_for_ten_places(stack: Stack) -> 
     assert sorted(r.waitlist_position for r in results if r.state == "waitlisted") == list(
         range(1, 41)
     )
-    got = await stack.events.GetEvent(pb.GetEventRequest(id=event.meta.id), metadata=EDITOR)
+    got = await stack.events.GetEvent(events_pb2.GetEventRequest(id=event.meta.id), metadata=EDITOR)
     assert (got.confirmed, got.waitlisted) == (10, 40)
 
     # A confirmed delegate cancels: the first on the waitlist takes the place.
@@ -236,19 +240,22 @@ async def test_fifty_simultaneous_registrations_for_ten_places(stack: Stack) -> 
     leaver = next(r for r in results if r.state == "confirmed")
     n = int(leaver.name.split()[-1])
     cancelled = await stack.events.CancelRegistration(
-        pb.GetRegistrationRequest(event_id=event.meta.id, id=leaver.id), metadata=member(n)
+        events_pb2.GetRegistrationRequest(event_id=event.meta.id, id=leaver.id), metadata=member(n)
     )
     assert cancelled.state == "cancelled"
     moved = await stack.events.GetRegistration(
-        pb.GetRegistrationRequest(event_id=event.meta.id, id=first_waiting.id), metadata=EDITOR
+        events_pb2.GetRegistrationRequest(event_id=event.meta.id, id=first_waiting.id),
+        metadata=EDITOR,
     )
     assert moved.state == "confirmed"
     still = await stack.events.GetRegistration(
-        pb.GetRegistrationRequest(event_id=event.meta.id, id=second_waiting.id), metadata=EDITOR
+        events_pb2.GetRegistrationRequest(event_id=event.meta.id, id=second_waiting.id),
+        metadata=EDITOR,
     )
     assert (still.state, still.waitlist_position) == ("waitlisted", 1)
     listed = await stack.events.ListRegistrations(
-        pb.ListRegistrationsRequest(event_id=event.meta.id, state="confirmed"), metadata=EDITOR
+        events_pb2.ListRegistrationsRequest(event_id=event.meta.id, state="confirmed"),
+        metadata=EDITOR,
     )
     assert len(listed.items) == 10
 
@@ -263,22 +270,22 @@ async def test_registration_rules(stack: Stack) -> None:
     )
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stack.events.Register(
-            pb.RegisterRequest(event_id=closed.meta.id, name="Delegate"), metadata=member(1)
+            events_pb2.RegisterRequest(event_id=closed.meta.id, name="Delegate"), metadata=member(1)
         )
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert violations(info.value) == {"registration_deadline"}
 
     event = await create_event(stack, capacity=0)
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stack.events.Register(pb.RegisterRequest(event_id=event.meta.id, name="X"))
+        await stack.events.Register(events_pb2.RegisterRequest(event_id=event.meta.id, name="X"))
     assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
     first = await stack.events.Register(
-        pb.RegisterRequest(event_id=event.meta.id, name="Delegate"), metadata=member(1)
+        events_pb2.RegisterRequest(event_id=event.meta.id, name="Delegate"), metadata=member(1)
     )
     assert first.state == "confirmed"  # capacity 0: no limit
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stack.events.Register(
-            pb.RegisterRequest(event_id=event.meta.id, name="delegate"), metadata=member(1)
+            events_pb2.RegisterRequest(event_id=event.meta.id, name="delegate"), metadata=member(1)
         )
     assert info.value.code() == grpc.StatusCode.ABORTED  # already registered: 409
     assert first.id not in (info.value.details() or "")  # no other registration's id
@@ -290,7 +297,7 @@ async def test_registration_rules(stack: Stack) -> None:
             origin="EJN",
             message_id="ejn-1",
             kind="events.registration",
-            payload=pb.RegistrationMessage(
+            payload=events_pb2.RegistrationMessage(
                 event_id=event.meta.id, subject="x", name="Someone", contact_point_id=contact
             ).SerializeToString(),
         ),
@@ -298,35 +305,38 @@ async def test_registration_rules(stack: Stack) -> None:
     )
     assert peer.accepted
     local = await stack.events.Register(
-        pb.RegisterRequest(event_id=event.meta.id, name="Local person", contact_point_id=contact),
+        events_pb2.RegisterRequest(
+            event_id=event.meta.id, name="Local person", contact_point_id=contact
+        ),
         metadata=member(3),
     )
     assert local.state == "confirmed"
     # Another member cannot see or cancel it; the list is for editors.
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stack.events.GetRegistration(
-            pb.GetRegistrationRequest(event_id=event.meta.id, id=first.id), metadata=member(2)
+            events_pb2.GetRegistrationRequest(event_id=event.meta.id, id=first.id),
+            metadata=member(2),
         )
     assert info.value.code() == grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stack.events.ListRegistrations(
-            pb.ListRegistrationsRequest(event_id=event.meta.id), metadata=member(1)
+            events_pb2.ListRegistrationsRequest(event_id=event.meta.id), metadata=member(1)
         )
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 async def test_attendance_is_recorded_on_the_contact_point(stack: Stack) -> None:
     authority = await stack.directory.CreateAuthority(
-        dpb.CreateAuthorityRequest(
-            authority=dpb.Authority(
+        directory_pb2.CreateAuthorityRequest(
+            authority=directory_pb2.Authority(
                 jurisdiction="TH", name="Office of the Attorney General", kind="central_authority"
             )
         ),
         metadata=EDITOR,
     )
     contact = await stack.directory.CreateContactPoint(
-        dpb.CreateContactPointRequest(
-            contact_point=dpb.ContactPoint(
+        directory_pb2.CreateContactPointRequest(
+            contact_point=directory_pb2.ContactPoint(
                 authority_id=authority.meta.id, jurisdiction="TH", name="Contact Point A"
             )
         ),
@@ -334,37 +344,37 @@ async def test_attendance_is_recorded_on_the_contact_point(stack: Stack) -> None
     )
     event = await create_event(stack, title="SEAJUST Plenary", capacity=5)
     reg = await stack.events.Register(
-        pb.RegisterRequest(
+        events_pb2.RegisterRequest(
             event_id=event.meta.id, name="Contact Point A", contact_point_id=contact.meta.id
         ),
         metadata=member(1),
     )
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stack.events.MarkAttendance(
-            pb.MarkAttendanceRequest(event_id=event.meta.id, id=reg.id, attended=True),
+            events_pb2.MarkAttendanceRequest(event_id=event.meta.id, id=reg.id, attended=True),
             metadata=member(1),
         )
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
     marked = await stack.events.MarkAttendance(
-        pb.MarkAttendanceRequest(
+        events_pb2.MarkAttendanceRequest(
             event_id=event.meta.id, id=reg.id, attended=True, details_confirmed=True
         ),
         metadata=EDITOR,
     )
     assert marked.attended and marked.recorded_on_contact_point
     after = await stack.directory.GetContactPoint(
-        dpb.GetRecordRequest(id=contact.meta.id), metadata=EDITOR
+        directory_pb2.GetRecordRequest(id=contact.meta.id), metadata=EDITOR
     )
     assert list(after.met_at) == ["met at SEAJUST Plenary 2027"]
     assert after.meta.version == contact.meta.version + 1
     assert after.meta.last_verified_at.ToDatetime() > contact.meta.last_verified_at.ToDatetime()
     # Marking again adds nothing twice.
     await stack.events.MarkAttendance(
-        pb.MarkAttendanceRequest(event_id=event.meta.id, id=reg.id, attended=True),
+        events_pb2.MarkAttendanceRequest(event_id=event.meta.id, id=reg.id, attended=True),
         metadata=EDITOR,
     )
     again = await stack.directory.GetContactPoint(
-        dpb.GetRecordRequest(id=contact.meta.id), metadata=EDITOR
+        directory_pb2.GetRecordRequest(id=contact.meta.id), metadata=EDITOR
     )
     assert list(again.met_at) == ["met at SEAJUST Plenary 2027"]
 
@@ -382,7 +392,7 @@ async def test_calendar_feed_parses_with_right_instants_across_dst(stack: Stack)
         timezone="Europe/Vienna",
         starts_at="2026-10-23T09:00:00",
         ends_at="2026-10-23T17:00:00",
-        venue=pb.Venue(city="Vienna", country="AT"),
+        venue=events_pb2.Venue(city="Vienna", country="AT"),
     )
     after = await create_event(
         stack,
@@ -391,10 +401,10 @@ async def test_calendar_feed_parses_with_right_instants_across_dst(stack: Stack)
         timezone="Europe/Vienna",
         starts_at="2026-10-26T09:00:00",
         ends_at="2026-10-26T17:00:00",
-        venue=pb.Venue(city="Vienna", country="AT"),
+        venue=events_pb2.Venue(city="Vienna", country="AT"),
     )
     feed = await stack.events.GetCalendar(
-        pb.GetCalendarRequest(kind="", **{"from": "2026-10-01"}), metadata=EDITOR
+        events_pb2.GetCalendarRequest(kind="", **{"from": "2026-10-01"}), metadata=EDITOR
     )
     assert feed.events == 2
     cal = icalendar.Calendar.from_ical(feed.content)
@@ -409,7 +419,7 @@ async def test_calendar_feed_parses_with_right_instants_across_dst(stack: Stack)
     assert start_before.hour == start_after.hour == 9
     assert "TZID=Europe/Vienna" in feed.content.decode()
     one = await stack.events.GetCalendar(
-        pb.GetCalendarRequest(event_id=after.meta.id), metadata=EDITOR
+        events_pb2.GetCalendarRequest(event_id=after.meta.id), metadata=EDITOR
     )
     assert len(icalendar.Calendar.from_ical(one.content).walk("VEVENT")) == 1
 
@@ -434,19 +444,21 @@ async def test_replica_feed_and_mailbox_contracts(tmp_path: Path, database_url: 
         ejn_editor = Caller("editor", "EJN", "secretariat").metadata()
         ejn_admin = Caller.node_service("federation", "EJN").metadata()
         plenary = await ejn.events.CreateEvent(
-            pb.CreateEventRequest(
+            events_pb2.CreateEventRequest(
                 event=event_msg(
                     title="EJN Plenary, Berlin",
                     timezone="Europe/Berlin",
                     starts_at="2027-11-18T09:00:00",
                     ends_at="2027-11-20T13:00:00",
-                    venue=pb.Venue(city="Berlin", country="DE"),
+                    venue=events_pb2.Venue(city="Berlin", country="DE"),
                 )
             ),
             metadata=ejn_editor,
         )
         internal = await ejn.events.CreateEvent(
-            pb.CreateEventRequest(event=event_msg(title="EJN internal", visibility="network")),
+            events_pb2.CreateEventRequest(
+                event=event_msg(title="EJN internal", visibility="network")
+            ),
             metadata=ejn_editor,
         )
         # The change feed offers both (federation filters by visibility).
@@ -482,7 +494,9 @@ async def test_replica_feed_and_mailbox_contracts(tmp_path: Path, database_url: 
             exchange_pb2.FeedCursorRequest(origin="EJN"), metadata=ADMIN
         )
         assert (cursor.cursor, cursor.records) == (shared[-1].seq, 1)
-        replica = await sea.events.GetEvent(pb.GetEventRequest(id=plenary.meta.id), metadata=EDITOR)
+        replica = await sea.events.GetEvent(
+            events_pb2.GetEventRequest(id=plenary.meta.id), metadata=EDITOR
+        )
         assert replica.meta.provenance.verified
         assert replica.starts_at == "2027-11-18T09:00:00+01:00"
 
@@ -490,11 +504,12 @@ async def test_replica_feed_and_mailbox_contracts(tmp_path: Path, database_url: 
         # message to EJN waits in the hand-off table, written in the same transaction: no
         # timeout can leave a place at EJN that SEAJUST forgot (a ghost), nor the reverse.
         first = await sea.events.Register(
-            pb.RegisterRequest(event_id=plenary.meta.id, name="Delegate 1"), metadata=member(1)
+            events_pb2.RegisterRequest(event_id=plenary.meta.id, name="Delegate 1"),
+            metadata=member(1),
         )
         assert first.state == "pending"
         mine = await sea.events.ListRegistrations(
-            pb.ListRegistrationsRequest(event_id=plenary.meta.id), metadata=EDITOR
+            events_pb2.ListRegistrationsRequest(event_id=plenary.meta.id), metadata=EDITOR
         )
         assert [r.id for r in mine.items] == [first.id]
         assert [(m.message_id, m.kind, m.destination) for m in await waiting(sea)] == [
@@ -508,7 +523,7 @@ async def test_replica_feed_and_mailbox_contracts(tmp_path: Path, database_url: 
                 origin="SEAJUST",
                 message_id="x-1",
                 kind="events.registration",
-                payload=pb.RegistrationMessage(
+                payload=events_pb2.RegistrationMessage(
                     event_id=internal.meta.id, name="Delegate 3"
                 ).SerializeToString(),
             ),
@@ -539,7 +554,7 @@ async def test_replica_feed_and_mailbox_contracts(tmp_path: Path, database_url: 
                 origin=origin,
                 message_id=f"{pending.id}:confirmed",
                 kind="events.registration_update",
-                payload=pb.RegistrationUpdate(
+                payload=events_pb2.RegistrationUpdate(
                     event_id=plenary.meta.id, registration_id=pending.id, state="confirmed"
                 ).SerializeToString(),
             )
@@ -550,7 +565,7 @@ async def test_replica_feed_and_mailbox_contracts(tmp_path: Path, database_url: 
                 origin="SEAJUST",
                 message_id=pending.id,
                 kind="events.registration",
-                payload=pb.RegistrationMessage(
+                payload=events_pb2.RegistrationMessage(
                     event_id=plenary.meta.id, subject="member-2", name="Delegate 2"
                 ).SerializeToString(),
             ),
@@ -560,19 +575,22 @@ async def test_replica_feed_and_mailbox_contracts(tmp_path: Path, database_url: 
         forged = await sea.mailbox.Receive(update("WACAP"), metadata=ADMIN)
         assert not forged.accepted
         mine_now = await sea.events.GetRegistration(
-            pb.GetRegistrationRequest(event_id=plenary.meta.id, id=pending.id), metadata=member(2)
+            events_pb2.GetRegistrationRequest(event_id=plenary.meta.id, id=pending.id),
+            metadata=member(2),
         )
         assert mine_now.state == "pending"
         owners = await sea.mailbox.Receive(update("EJN"), metadata=ADMIN)
         assert owners.accepted
         mine_now = await sea.events.GetRegistration(
-            pb.GetRegistrationRequest(event_id=plenary.meta.id, id=pending.id), metadata=member(2)
+            events_pb2.GetRegistrationRequest(event_id=plenary.meta.id, id=pending.id),
+            metadata=member(2),
         )
         assert mine_now.state == "confirmed"
         # Cancelled with no federation to hand it to: cancelled here all the same, and the
         # cancellation for EJN waits in the hand-off table until federation takes it.
         cancelled = await sea.events.CancelRegistration(
-            pb.GetRegistrationRequest(event_id=plenary.meta.id, id=pending.id), metadata=member(2)
+            events_pb2.GetRegistrationRequest(event_id=plenary.meta.id, id=pending.id),
+            metadata=member(2),
         )
         assert cancelled.state == "cancelled"
         assert f"{pending.id}:cancel" in [m.message_id for m in await waiting(sea)]
@@ -593,7 +611,7 @@ async def test_replica_feed_and_mailbox_contracts(tmp_path: Path, database_url: 
                 )
                 assert reply.accepted, reply.reason
         owners_list = await ejn.events.ListRegistrations(
-            pb.ListRegistrationsRequest(event_id=plenary.meta.id), metadata=ejn_editor
+            events_pb2.ListRegistrationsRequest(event_id=plenary.meta.id), metadata=ejn_editor
         )
         assert [(r.network, r.state) for r in owners_list.items] == [("SEAJUST", "cancelled")]
         # Only the node's own services may use the mailbox and the feed.
@@ -711,7 +729,9 @@ async def test_sample_calendar_has_seajust_founding_activities(stack: Stack) -> 
     store = stack.runtime.logic.store
     assert await sample.load(store, "SEAJUST") == 8
     assert await sample.load(store, "SEAJUST") == 0  # loading twice changes nothing
-    listed = await stack.events.ListEvents(pb.ListEventsRequest(to="2021-01-01"), metadata=EDITOR)
+    listed = await stack.events.ListEvents(
+        events_pb2.ListEventsRequest(to="2021-01-01"), metadata=EDITOR
+    )
     founding = [(e.title, e.venue.country or "online", e.starts_at[:7]) for e in listed.items]
     assert founding == [
         ("SEAJUST introductory meeting", "TH", "2019-10"),
@@ -724,7 +744,7 @@ async def test_sample_calendar_has_seajust_founding_activities(stack: Stack) -> 
     for network in ("EJN", "WACAP", "CASC", "GLJCN"):
         kinds = {values["kind"] for _, values in sample.build(network)}
         assert {"plenary", "training"} <= kinds
-    feed = await stack.events.GetCalendar(pb.GetCalendarRequest(), metadata=EDITOR)
+    feed = await stack.events.GetCalendar(events_pb2.GetCalendarRequest(), metadata=EDITOR)
     assert len(icalendar.Calendar.from_ical(feed.content).walk("VEVENT")) == 8
 
 

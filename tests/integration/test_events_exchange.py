@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.common.v1 import exchange_pb2
+from justnet.federation.v1 import federation_pb2
 from sqlalchemy import text
 
 from services.common.db import create_engine
@@ -211,7 +211,7 @@ async def test_registration_for_a_peers_event_is_answered_by_its_owner(
     payload, receipt = await outbox_row(sea, first["id"])
     assert sea.federation_rt is not None
     ejn_peer = sea.federation_rt.manager.peers["EJN"]
-    envelope = fpb.MessageEnvelope(
+    envelope = federation_pb2.MessageEnvelope(
         origin="SEAJUST",
         destination="EJN",
         message_id=first["id"],
@@ -227,7 +227,7 @@ async def test_registration_for_a_peers_event_is_answered_by_its_owner(
     mailbox, channel = ejn.mailbox("events")
     try:
         replayed = await mailbox.Receive(
-            xpb.InboundMessage(
+            exchange_pb2.InboundMessage(
                 origin="SEAJUST",
                 message_id=first["id"],
                 kind="events.registration",
@@ -237,7 +237,9 @@ async def test_registration_for_a_peers_event_is_answered_by_its_owner(
         )
     finally:
         await channel.close()
-    original = xpb.ReceiptBody.FromString(xpb.SignedReceipt.FromString(receipt).body)
+    original = exchange_pb2.ReceiptBody.FromString(
+        exchange_pb2.SignedReceipt.FromString(receipt).body
+    )
     assert replayed.accepted and replayed.reply == original.reply
     assert len(await owner_list(ejn, event["id"])) == 2
     assert (await ejn.received()).count(first["id"]) == 1

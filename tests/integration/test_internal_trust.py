@@ -13,14 +13,10 @@ from typing import Any
 
 import grpc
 import pytest
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.common.v1 import exchange_pb2_grpc
-from justnet.directory.v1 import directory_pb2 as dpb
-from justnet.directory.v1 import directory_pb2_grpc
-from justnet.events.v1 import events_pb2 as epb
-from justnet.events.v1 import events_pb2_grpc
-from justnet.federation.v1 import federation_pb2 as fpb
-from justnet.federation.v1 import federation_pb2_grpc
+from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc
+from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
+from justnet.events.v1 import events_pb2, events_pb2_grpc
+from justnet.federation.v1 import federation_pb2, federation_pb2_grpc
 
 from services.cli.nodes import write_node
 from services.common.identity import Caller
@@ -78,7 +74,7 @@ async def test_caller_metadata_counts_only_with_the_node_credential(
 
     # directory: create an authority (an editor's or an administrator's change)
     async def create_authority(channel: grpc.aio.Channel, metadata: Metadata) -> Any:
-        authority = dpb.Authority(
+        authority = directory_pb2.Authority(
             jurisdiction="TH",
             name=f"Office of the Attorney General {uuid.uuid4()}",
             kind="central_authority",
@@ -87,7 +83,7 @@ async def test_caller_metadata_counts_only_with_the_node_credential(
             visibility="network",
         )
         return await directory_pb2_grpc.DirectoryServiceStub(channel).CreateAuthority(
-            dpb.CreateAuthorityRequest(authority=authority), metadata=metadata
+            directory_pb2.CreateAuthorityRequest(authority=authority), metadata=metadata
         )
 
     await _forged_then_genuine(
@@ -97,15 +93,15 @@ async def test_caller_metadata_counts_only_with_the_node_credential(
     # events: create an event
     async def create_event(channel: grpc.aio.Channel, metadata: Metadata) -> Any:
         return await events_pb2_grpc.EventsServiceStub(channel).CreateEvent(
-            epb.CreateEventRequest(event=event_msg()), metadata=metadata
+            events_pb2.CreateEventRequest(event=event_msg()), metadata=metadata
         )
 
     await _forged_then_genuine(sea, sea.events_rt.port, create_event, (FORGED_ADMIN, FORGED_EDITOR))
 
     # requests: what only the node's federation may do (settle a delivery)
     async def settle(channel: grpc.aio.Channel, metadata: Metadata) -> Any:
-        outcome = xpb.DeliveryOutcome(
-            delivery=xpb.Delivery(message_id=str(uuid.uuid4()), state="delivered")
+        outcome = exchange_pb2.DeliveryOutcome(
+            delivery=exchange_pb2.Delivery(message_id=str(uuid.uuid4()), state="delivered")
         )
         return await exchange_pb2_grpc.MailboxStub(channel).Settled(outcome, metadata=metadata)
 
@@ -117,7 +113,7 @@ async def test_caller_metadata_counts_only_with_the_node_credential(
 
     async def add_peer(channel: grpc.aio.Channel, metadata: Metadata) -> Any:
         return await federation_pb2_grpc.FederationServiceStub(channel).AddPeer(
-            fpb.AddPeerRequest(descriptor=descriptor, replace=True), metadata=metadata
+            federation_pb2.AddPeerRequest(descriptor=descriptor, replace=True), metadata=metadata
         )
 
     await _forged_then_genuine(sea, sea.fed_port, add_peer, (FORGED_ADMIN,))
@@ -125,12 +121,12 @@ async def test_caller_metadata_counts_only_with_the_node_credential(
     # Only the genuine calls changed anything.
     async with sea.internal(sea.directory_rt.port) as channel:
         listed = await directory_pb2_grpc.DirectoryServiceStub(channel).ListAuthorities(
-            dpb.ListAuthoritiesRequest(network="SEAJUST"), metadata=FORGED_ADMIN
+            directory_pb2.ListAuthoritiesRequest(network="SEAJUST"), metadata=FORGED_ADMIN
         )
     assert len(listed.items) == 2  # one by the (genuine) admin, one by the editor
     async with sea.internal(sea.events_rt.port) as channel:
         events = await events_pb2_grpc.EventsServiceStub(channel).ListEvents(
-            epb.ListEventsRequest(), metadata=FORGED_EDITOR
+            events_pb2.ListEventsRequest(), metadata=FORGED_EDITOR
         )
     assert len(events.items) == 2
     assert [p.network for p in await sea.peers()] == ["EJN"]

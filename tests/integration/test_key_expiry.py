@@ -93,13 +93,13 @@ async def test_a_key_expiring_within_30_days_is_warned_about_everywhere(node: No
 
 
 def test_peers_keys_and_certificates_are_warned_about_too() -> None:
-    from justnet.federation.v1 import federation_pb2 as fpb
+    from justnet.federation.v1 import federation_pb2
 
     now = utcnow()
-    peer = fpb.PeerStatus(network="EJN")
+    peer = federation_pb2.PeerStatus(network="EJN")
     peer.key_valid_until.FromDatetime(now + timedelta(days=400))
     peer.certificate_valid_until.FromDatetime(now - timedelta(days=2))
-    later = fpb.PeerStatus(network="WACAP")
+    later = federation_pb2.PeerStatus(network="WACAP")
     later.certificate_valid_until.FromDatetime(now + timedelta(days=29, hours=1))
     found = warnings(None, [later, peer], now)
     assert [(w["network"], w["kind"], w["days_left"]) for w in found] == [

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from justnet.directory.v1 import directory_pb2 as dpb
-from justnet.directory.v1 import directory_pb2_grpc
+from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
@@ -57,8 +56,8 @@ async def test_repeats_skip_the_directory_and_writes_show_at_once(
         f"127.0.0.1:{directory_runtime.port}", node.settings.data_dir
     ) as channel:
         await directory_pb2_grpc.DirectoryServiceStub(channel).CreateAuthority(
-            dpb.CreateAuthorityRequest(
-                authority=dpb.Authority(
+            directory_pb2.CreateAuthorityRequest(
+                authority=directory_pb2.Authority(
                     jurisdiction="TH",
                     name="Anti-Money Laundering Office",
                     kind="other",

@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 import pytest
 from aiohttp.test_utils import TestClient
-from justnet.events.v1 import events_pb2 as pb
+from justnet.events.v1 import events_pb2
 
 from gateway.accounts import AccountStore
 from gateway.auth import TokenStore
@@ -33,14 +33,15 @@ async def listed(
     stack: Stack, event_id: str, metadata: Any, mine: bool = True, state: str = ""
 ) -> list[tuple[str, str, int]]:
     reply = await stack.events.ListRegistrations(
-        pb.ListRegistrationsRequest(event_id=event_id, mine=mine, state=state), metadata=metadata
+        events_pb2.ListRegistrationsRequest(event_id=event_id, mine=mine, state=state),
+        metadata=metadata,
     )
     return [(r.subject, r.state, r.waitlist_position) for r in reply.items]
 
 
-async def register(stack: Stack, event_id: str, metadata: Any) -> pb.Registration:
-    reply: pb.Registration = await stack.events.Register(
-        pb.RegisterRequest(event_id=event_id, name="Ana Lima"), metadata=metadata
+async def register(stack: Stack, event_id: str, metadata: Any) -> events_pb2.Registration:
+    reply: events_pb2.Registration = await stack.events.Register(
+        events_pb2.RegisterRequest(event_id=event_id, name="Ana Lima"), metadata=metadata
     )
     return reply
 
@@ -68,7 +69,8 @@ async def test_mine_is_the_callers_own_with_true_waitlist_positions(stack: Stack
 
     # The second cancels: the third moves up the line, and the second still sees theirs.
     await stack.events.CancelRegistration(
-        pb.GetRegistrationRequest(event_id=eid, id=second.id), metadata=person("user:second")
+        events_pb2.GetRegistrationRequest(event_id=eid, id=second.id),
+        metadata=person("user:second"),
     )
     assert await listed(stack, eid, person("user:third")) == [("user:third", "waitlisted", 1)]
     assert await listed(stack, eid, person("user:second")) == [("user:second", "cancelled", 0)]

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.requests.v1 import requests_pb2 as pb
+from justnet.common.v1 import exchange_pb2
+from justnet.requests.v1 import requests_pb2
 
 from services.common.identity import Caller
 from services.common.keyring import load_identity
@@ -272,7 +272,7 @@ async def test_duplicate_and_out_of_order_deliveries(make: NodeFactory) -> None:
     wacap = await make("WACAP", sample_data=False)
     key = load_identity(sea.settings).signing_key
     rid = "0190f5d2-7c1a-7000-8000-00000000abcd"
-    summary = pb.RequestSummary(
+    summary = requests_pb2.RequestSummary(
         id=rid,
         requesting_network="SEAJUST",
         requested_network="WACAP",
@@ -305,9 +305,9 @@ async def test_duplicate_and_out_of_order_deliveries(make: NodeFactory) -> None:
     mailbox, channel = wacap.mailbox()
     fed = Caller.node_service("federation", "WACAP").metadata()
 
-    def message(mid: str, events: list[pb.SignedEvent]) -> xpb.InboundMessage:
-        body = pb.EventMessage(request_id=rid, events=events)
-        return xpb.InboundMessage(
+    def message(mid: str, events: list[requests_pb2.SignedEvent]) -> exchange_pb2.InboundMessage:
+        body = requests_pb2.EventMessage(request_id=rid, events=events)
+        return exchange_pb2.InboundMessage(
             origin="SEAJUST",
             message_id=mid,
             kind="requests.event",
@@ -318,10 +318,10 @@ async def test_duplicate_and_out_of_order_deliveries(make: NodeFactory) -> None:
         # the later message overtakes the first: it carries the whole chain
         later = await mailbox.Receive(message(f"{rid}:2", [e1, e2]), metadata=fed)
         assert later.accepted, later.reason
-        assert pb.EventReceipt.FromString(later.reply).applied == 2
+        assert requests_pb2.EventReceipt.FromString(later.reply).applied == 2
         first = await mailbox.Receive(message(f"{rid}:1", [e1]), metadata=fed)
         assert first.accepted
-        assert pb.EventReceipt.FromString(first.reply).applied == 0
+        assert requests_pb2.EventReceipt.FromString(first.reply).applied == 0
         # a repeat gets the same answer and changes nothing
         repeat = await mailbox.Receive(message(f"{rid}:2", [e1, e2]), metadata=fed)
         assert repeat == later
@@ -350,7 +350,7 @@ async def test_tampered_event_is_detected_and_refused(make: NodeFactory) -> None
     ((raw,),) = await sea.requests_sql(
         "SELECT event FROM requests_events WHERE request_id = :rid AND seq = 2", rid=rid
     )
-    event = pb.RequestEvent.FromString(raw)
+    event = requests_pb2.RequestEvent.FromString(raw)
     event.status = "refused"
     await sea.requests_sql(
         "UPDATE requests_events SET event = :event WHERE request_id = :rid AND seq = 2",
@@ -365,7 +365,7 @@ async def test_tampered_event_is_detected_and_refused(make: NodeFactory) -> None
 
     # The receiving node refuses a chain with a rewritten event, naming it.
     events = [
-        pb.SignedEvent(event=ev, key_id=kid, signature=sig)
+        requests_pb2.SignedEvent(event=ev, key_id=kid, signature=sig)
         for ev, kid, sig in await sea.requests_sql(
             "SELECT event, key_id, signature FROM requests_events WHERE request_id = :rid "
             "ORDER BY seq",
@@ -388,11 +388,13 @@ async def test_tampered_event_is_detected_and_refused(make: NodeFactory) -> None
     mailbox, channel = wacap.mailbox()
     try:
         reply = await mailbox.Receive(
-            xpb.InboundMessage(
+            exchange_pb2.InboundMessage(
                 origin="SEAJUST",
                 message_id=f"{rid}:3",
                 kind="requests.event",
-                payload=pb.EventMessage(request_id=rid, events=events).SerializeToString(),
+                payload=requests_pb2.EventMessage(
+                    request_id=rid, events=events
+                ).SerializeToString(),
             ),
             metadata=Caller.node_service("federation", "WACAP").metadata(),
         )
@@ -427,7 +429,7 @@ async def test_a_third_node_never_sees_the_request(make: NodeFactory) -> None:
     mailbox, channel = ejn.mailbox()
     try:
         reply = await mailbox.Receive(
-            xpb.InboundMessage(
+            exchange_pb2.InboundMessage(
                 origin="SEAJUST", message_id=f"{rid}:1", kind="requests.event", payload=payload
             ),
             metadata=Caller.node_service("federation", "EJN").metadata(),

@@ -12,11 +12,10 @@ from typing import Any
 
 import grpc
 import pytest
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.directory.v1 import directory_pb2 as dpb
-from justnet.events.v1 import events_pb2 as epb
-from justnet.requests.v1 import requests_pb2 as rpb
-from justnet.requests.v1 import requests_pb2_grpc
+from justnet.common.v1 import exchange_pb2
+from justnet.directory.v1 import directory_pb2
+from justnet.events.v1 import events_pb2
+from justnet.requests.v1 import requests_pb2, requests_pb2_grpc
 from sqlalchemy import update
 
 from services.common.db import create_engine
@@ -219,10 +218,12 @@ async def test_statistics_are_for_editors_and_bad_input_names_the_field(
         stub = requests_pb2_grpc.RequestsServiceStub(channel)
         member = Caller("member", "SEAJUST", "test-member").metadata()
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await stub.GetRequestStatistics(rpb.RequestStatisticsRequest(), metadata=member)
+            await stub.GetRequestStatistics(
+                requests_pb2.RequestStatisticsRequest(), metadata=member
+            )
         assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
         editor = Caller("editor", "SEAJUST", "test-editor").metadata()
-        await stub.GetRequestStatistics(rpb.RequestStatisticsRequest(), metadata=editor)
+        await stub.GetRequestStatistics(requests_pb2.RequestStatisticsRequest(), metadata=editor)
 
 
 # ------------------------------------------------------------------ directory and events
@@ -238,8 +239,8 @@ async def stack(tmp_path: Path, database_url: str) -> AsyncIterator[Stack]:
 
 async def contact(s: Stack, authority: str, name: str, **kw: Any) -> str:
     created = await s.directory.CreateContactPoint(
-        dpb.CreateContactPointRequest(
-            contact_point=dpb.ContactPoint(
+        directory_pb2.CreateContactPointRequest(
+            contact_point=directory_pb2.ContactPoint(
                 authority_id=authority, jurisdiction="TH", name=name, **kw
             )
         ),
@@ -250,8 +251,8 @@ async def contact(s: Stack, authority: str, name: str, **kw: Any) -> str:
 
 async def authority(s: Stack, jurisdiction: str) -> str:
     created = await s.directory.CreateAuthority(
-        dpb.CreateAuthorityRequest(
-            authority=dpb.Authority(
+        directory_pb2.CreateAuthorityRequest(
+            authority=directory_pb2.Authority(
                 jurisdiction=jurisdiction, name=f"Authority {jurisdiction}", kind="prosecution"
             )
         ),
@@ -278,7 +279,7 @@ async def test_directory_statistics_match_hand_counts(stack: Stack) -> None:
     finally:
         await engine.dispose()
     reply = await stack.directory.GetDirectoryStatistics(
-        dpb.DirectoryStatisticsRequest(), metadata=EDITOR
+        directory_pb2.DirectoryStatisticsRequest(), metadata=EDITOR
     )
     got = [
         (
@@ -298,14 +299,14 @@ async def test_directory_statistics_match_hand_counts(stack: Stack) -> None:
     assert got == [("TH", 1, 4, 0, 5, 4, 0.8, 1), ("VN", 1, 0, 0, 1, 0, 0.0, 0)]
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stack.directory.GetDirectoryStatistics(
-            dpb.DirectoryStatisticsRequest(), metadata=member(1)
+            directory_pb2.DirectoryStatisticsRequest(), metadata=member(1)
         )
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-async def register(s: Stack, event: str, who: int) -> epb.Registration:
-    reply: epb.Registration = await s.events.Register(
-        epb.RegisterRequest(event_id=event, name=f"Delegate {who}"), metadata=member(who)
+async def register(s: Stack, event: str, who: int) -> events_pb2.Registration:
+    reply: events_pb2.Registration = await s.events.Register(
+        events_pb2.RegisterRequest(event_id=event, name=f"Delegate {who}"), metadata=member(who)
     )
     return reply
 
@@ -335,11 +336,11 @@ async def test_event_statistics_match_hand_counts(stack: Stack) -> None:
     await register(stack, plenary, 2)
     assert (await register(stack, plenary, 3)).state == "waitlisted"
     peer = await stack.mailbox.Receive(
-        xpb.InboundMessage(
+        exchange_pb2.InboundMessage(
             origin="EJN",
             message_id="ejn-1",
             kind="events.registration",
-            payload=epb.RegistrationMessage(
+            payload=events_pb2.RegistrationMessage(
                 event_id=plenary, subject="x", name="EJN delegate"
             ).SerializeToString(),
         ),
@@ -347,22 +348,24 @@ async def test_event_statistics_match_hand_counts(stack: Stack) -> None:
     )
     assert peer.accepted
     await stack.events.MarkAttendance(
-        epb.MarkAttendanceRequest(event_id=plenary, id=first.id, attended=True), metadata=EDITOR
+        events_pb2.MarkAttendanceRequest(event_id=plenary, id=first.id, attended=True),
+        metadata=EDITOR,
     )
     # The training: one cancels, one attends. The 2028 training is outside the period.
     cancelled = await register(stack, training, 1)
     await stack.events.CancelRegistration(
-        epb.GetRegistrationRequest(event_id=training, id=cancelled.id), metadata=member(1)
+        events_pb2.GetRegistrationRequest(event_id=training, id=cancelled.id), metadata=member(1)
     )
     attended = await register(stack, training, 2)
     await stack.events.MarkAttendance(
-        epb.MarkAttendanceRequest(event_id=training, id=attended.id, attended=True),
+        events_pb2.MarkAttendanceRequest(event_id=training, id=attended.id, attended=True),
         metadata=EDITOR,
     )
     await register(stack, later, 1)
 
     reply = await stack.events.GetEventStatistics(
-        epb.EventStatisticsRequest(from_date="2027-01-01", to_date="2027-12-31"), metadata=EDITOR
+        events_pb2.EventStatisticsRequest(from_date="2027-01-01", to_date="2027-12-31"),
+        metadata=EDITOR,
     )
     got = [
         (
@@ -384,9 +387,11 @@ async def test_event_statistics_match_hand_counts(stack: Stack) -> None:
     ]
     assert [(k.kind, k.events) for k in reply.events] == [("plenary", 1), ("training", 1)]
     everything = await stack.events.GetEventStatistics(
-        epb.EventStatisticsRequest(), metadata=EDITOR
+        events_pb2.EventStatisticsRequest(), metadata=EDITOR
     )
     assert [(k.kind, k.events) for k in everything.events] == [("plenary", 1), ("training", 2)]
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stack.events.GetEventStatistics(epb.EventStatisticsRequest(), metadata=member(1))
+        await stack.events.GetEventStatistics(
+            events_pb2.EventStatisticsRequest(), metadata=member(1)
+        )
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED

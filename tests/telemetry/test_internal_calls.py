@@ -10,10 +10,8 @@ from types import SimpleNamespace
 
 import grpc
 import pytest
-from justnet.common.v1 import telemetry_pb2 as tpb
-from justnet.common.v1 import telemetry_pb2_grpc
-from justnet.federation.v1 import federation_pb2 as fpb
-from justnet.federation.v1 import federation_pb2_grpc
+from justnet.common.v1 import telemetry_pb2, telemetry_pb2_grpc
+from justnet.federation.v1 import federation_pb2, federation_pb2_grpc
 
 from gateway import keys, observe
 from gateway.clients import ServiceClients
@@ -65,8 +63,8 @@ async def test_node_telemetry_answers_admins_and_the_gateway_only(node: Node, se
         stub = telemetry_pb2_grpc.NodeTelemetryStub(channel)
         for metadata, expected in _cases(node):
             for call in (
-                stub.Metrics(tpb.MetricsRequest(), metadata=metadata, timeout=5),
-                stub.RecentSpans(tpb.RecentSpansRequest(), metadata=metadata, timeout=5),
+                stub.Metrics(telemetry_pb2.MetricsRequest(), metadata=metadata, timeout=5),
+                stub.RecentSpans(telemetry_pb2.RecentSpansRequest(), metadata=metadata, timeout=5),
             ):
                 assert await _code(call) == expected, (service, metadata)
 
@@ -76,7 +74,9 @@ async def test_list_peers_answers_admins_and_the_gateway_only(node: Node) -> Non
         federation = federation_pb2_grpc.FederationServiceStub(channel)
         for brief in (True, False):
             for metadata, expected in _cases(node):
-                call = federation.ListPeers(fpb.ListPeersRequest(brief=brief), metadata=metadata)
+                call = federation.ListPeers(
+                    federation_pb2.ListPeersRequest(brief=brief), metadata=metadata
+                )
                 assert await _code(call) == expected, (brief, metadata)
 
 

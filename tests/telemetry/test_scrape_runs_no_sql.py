@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from justnet.federation.v1 import federation_pb2 as fpb
-from justnet.federation.v1 import federation_pb2_grpc
+from justnet.federation.v1 import federation_pb2, federation_pb2_grpc
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
@@ -121,7 +120,7 @@ async def test_a_scrape_runs_no_sql_and_its_gauges_follow_the_writes(
         assert resp.status == 200
         assert sql.statements[resp.headers["X-Trace-Id"]] > 0
 
-        async def listed(peer: str) -> fpb.PeerStatus:
+        async def listed(peer: str) -> federation_pb2.PeerStatus:
             return next(p for p in await sea.peers() if p.network == peer)
 
         # Replicas held from EJN: the gauge says what the peers list counts.
@@ -157,7 +156,7 @@ async def test_a_scrape_runs_no_sql_and_its_gauges_follow_the_writes(
         async with sea.internal(sea.fed_port) as channel:
             fed = federation_pb2_grpc.FederationServiceStub(channel)
             await fed.AddPeer(
-                fpb.AddPeerRequest(
+                federation_pb2.AddPeerRequest(
                     descriptor=ejn.descriptor(), replace=True, accepted_jurisdictions=["FR"]
                 ),
                 metadata=sea.admin,
@@ -166,7 +165,8 @@ async def test_a_scrape_runs_no_sql_and_its_gauges_follow_the_writes(
             async def quarantine_matches() -> bool:
                 items = (
                     await fed.ListQuarantine(
-                        fpb.ListQuarantineRequest(peer="EJN", limit=500), metadata=sea.admin
+                        federation_pb2.ListQuarantineRequest(peer="EJN", limit=500),
+                        metadata=sea.admin,
                     )
                 ).items
                 samples = await scrape()
@@ -185,7 +185,7 @@ async def test_a_scrape_runs_no_sql_and_its_gauges_follow_the_writes(
         await ejn.stop_federation()
         async with sea.internal(sea.fed_port) as channel:
             await federation_pb2_grpc.FederationServiceStub(channel).Send(
-                fpb.SendRequest(
+                federation_pb2.SendRequest(
                     destination="EJN",
                     message_id=str(uuid.uuid4()),
                     kind="requests.event",

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.common.v1 import exchange_pb2
+from justnet.federation.v1 import federation_pb2
 from sqlalchemy import String, insert, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -43,14 +43,14 @@ class Federation:
         self.queued: list[str] = []
         self.failing = {"r1:1"}
 
-    async def SendBatch(self, request: fpb.SendBatchRequest, **_: Any) -> None:
+    async def SendBatch(self, request: federation_pb2.SendBatchRequest, **_: Any) -> None:
         raise unavailable()
 
-    async def Send(self, request: fpb.SendRequest, **_: Any) -> xpb.Delivery:
+    async def Send(self, request: federation_pb2.SendRequest, **_: Any) -> exchange_pb2.Delivery:
         if request.message_id in self.failing:
             raise unavailable()
         self.queued.append(request.message_id)
-        return xpb.Delivery(message_id=request.message_id, state="pending")
+        return exchange_pb2.Delivery(message_id=request.message_id, state="pending")
 
 
 async def test_a_message_left_for_a_retry_holds_back_only_its_own_key(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from justnet.directory.v1 import directory_pb2 as pb
+from justnet.directory.v1 import directory_pb2
 
 from services.directory import files
 
@@ -45,7 +45,7 @@ def test_json_shapes() -> None:
 def test_csv_export_neutralises_formulas_and_the_import_gives_them_back() -> None:
     """OWASP's CSV injection rule: a cell a spreadsheet would read as a formula starts with
     an apostrophe in the export; the import takes it off again, so the round trip is exact."""
-    authority = pb.Authority(
+    authority = directory_pb2.Authority(
         jurisdiction="TH",
         name='=HYPERLINK("http://evil.example","click")',
         kind="court",
@@ -56,7 +56,7 @@ def test_csv_export_neutralises_formulas_and_the_import_gives_them_back() -> Non
         email="-1+1@th.justnet.example",
     )
     authority.meta.id = "a-1"
-    contact = pb.ContactPoint(
+    contact = directory_pb2.ContactPoint(
         authority_id="a-1", jurisdiction="TH", name="\tTab", title="-", phone="+66812345678"
     )
     contact.meta.id = "c-1"

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from justnet.federation.v1 import federation_pb2 as fpb
+from justnet.federation.v1 import federation_pb2
 
 from services.cli.nodes import write_node
 from services.common.key_announcements import CONTEXT
@@ -49,8 +49,11 @@ def peer_row_of(settings: NodeSettings) -> PeerRow:
     )
 
 
-def announcements(settings: NodeSettings) -> list[fpb.SignedKeyAnnouncement]:
-    return [fpb.SignedKeyAnnouncement.FromString(a) for a in load_identity(settings).announcements]
+def announcements(settings: NodeSettings) -> list[federation_pb2.SignedKeyAnnouncement]:
+    return [
+        federation_pb2.SignedKeyAnnouncement.FromString(a)
+        for a in load_identity(settings).announcements
+    ]
 
 
 def test_the_old_identity_is_used_until_active_from_and_toward_peers_that_did_not_ack(
@@ -119,25 +122,25 @@ def test_announcements_that_cannot_be_trusted_change_nothing(
     [foreign] = announcements(impostor)
     # The old key signed, but the announced key did not (someone else's public key).
     stranger = generate_signing_key()
-    body = fpb.KeyAnnouncement.FromString(genuine.announcement)
+    body = federation_pb2.KeyAnnouncement.FromString(genuine.announcement)
     body.new_key.key_id = stranger.key_id
     body.new_key.public_key = stranger.public_b64
     data = body.SerializeToString()
     old_key = load_identity(node).old_keys[-1]
     assert old_key.key_id == trusted
-    not_possessed = fpb.SignedKeyAnnouncement(
+    not_possessed = federation_pb2.SignedKeyAnnouncement(
         announcement=data,
         key_id=trusted,
         signature=b"x" * 64,
         new_key_signature=stranger.sign(CONTEXT + data),
     )
-    tampered = fpb.SignedKeyAnnouncement(
+    tampered = federation_pb2.SignedKeyAnnouncement(
         announcement=genuine.announcement + b"\x00",
         key_id=genuine.key_id,
         signature=genuine.signature,
         new_key_signature=genuine.new_key_signature,
     )
-    swapped = fpb.SignedKeyAnnouncement(
+    swapped = federation_pb2.SignedKeyAnnouncement(
         announcement=genuine.announcement,
         key_id=genuine.key_id,
         signature=genuine.signature,
@@ -191,12 +194,12 @@ async def test_a_chain_event_signed_outside_its_key_window_does_not_verify(
 
     key = generate_signing_key()
     now = utcnow()
-    reply = fpb.NodeKeys(network="WACAP")
+    reply = federation_pb2.NodeKeys(network="WACAP")
     entry = reply.verify_keys.add(key_id=key.key_id, public_key=key.public_b64)
     entry.valid_from.FromDatetime(now - DAY)
     entry.valid_until.FromDatetime(now + DAY)
 
-    async def fetch(network: str) -> fpb.NodeKeys:
+    async def fetch(network: str) -> federation_pb2.NodeKeys:
         return reply
 
     ring = KeyRing("SEAJUST", load_identity(node), fetch)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from justnet.directory.v1 import directory_pb2 as dpb
-from justnet.events.v1 import events_pb2 as epb
+from justnet.directory.v1 import directory_pb2
+from justnet.events.v1 import events_pb2
 
 from services.common.timeutil import utcnow
 from services.federation.quarantine import judge
@@ -20,27 +20,32 @@ def verdict(kind: str, msg: object = None, *, deleted: bool = False, payload: by
 
 
 def test_directory_records_are_judged_by_their_jurisdiction() -> None:
-    assert verdict("authority", dpb.Authority(jurisdiction="NG", name="x")) is None
-    held = verdict("contact_point", dpb.ContactPoint(jurisdiction="gh", name="x"))
+    assert verdict("authority", directory_pb2.Authority(jurisdiction="NG", name="x")) is None
+    held = verdict("contact_point", directory_pb2.ContactPoint(jurisdiction="gh", name="x"))
     assert held is not None and (held.reason, held.jurisdiction) == (
         "jurisdiction_not_accepted",
         "GH",
     )
     assert held.tombstone and held.version == 3 and "GH" in held.detail
-    held = verdict("routing_profile", dpb.RoutingProfile())
+    held = verdict("routing_profile", directory_pb2.RoutingProfile())
     assert held is not None and held.reason == "jurisdiction_not_accepted"
 
 
 def test_online_events_are_the_peers_own_and_venues_count() -> None:
-    assert verdict("event", epb.Event(title="online", online_url="https://x.example")) is None
-    assert verdict("event", epb.Event(venue=epb.Venue(city="Dakar", country="SN"))) is None
-    held = verdict("event", epb.Event(venue=epb.Venue(city="Bangkok", country="TH")))
+    assert (
+        verdict("event", events_pb2.Event(title="online", online_url="https://x.example")) is None
+    )
+    assert (
+        verdict("event", events_pb2.Event(venue=events_pb2.Venue(city="Dakar", country="SN")))
+        is None
+    )
+    held = verdict("event", events_pb2.Event(venue=events_pb2.Venue(city="Bangkok", country="TH")))
     assert held is not None and held.jurisdiction == "TH"
 
 
 def test_last_verified_at_may_be_ahead_by_clock_skew_only() -> None:
-    def authority(ahead: timedelta) -> dpb.Authority:
-        msg = dpb.Authority(jurisdiction="NG")
+    def authority(ahead: timedelta) -> directory_pb2.Authority:
+        msg = directory_pb2.Authority(jurisdiction="NG")
         msg.meta.last_verified_at.FromDatetime(NOW + ahead)
         return msg
 

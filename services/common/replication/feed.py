@@ -21,8 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from justnet.common.v1 import exchange_pb2 as pb
-from justnet.common.v1 import exchange_pb2_grpc
+from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc
 
 from services.common.errors import FieldError, InvalidInput, PermissionDenied
 from services.common.identity import current_caller
@@ -55,8 +54,8 @@ class Changes:
         return self._event
 
 
-def change_message(row: Any) -> pb.FeedChange:
-    return pb.FeedChange(
+def change_message(row: Any) -> exchange_pb2.FeedChange:
+    return exchange_pb2.FeedChange(
         seq=row.seq,
         kind=row.kind,
         record_id=row.record_id,
@@ -92,28 +91,28 @@ class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
     # ------------------------------------------------------------ the change log
 
     async def WatchChanges(
-        self, request: pb.FeedWatchRequest, context: Ctx
-    ) -> AsyncIterator[pb.FeedChange]:
+        self, request: exchange_pb2.FeedWatchRequest, context: Ctx
+    ) -> AsyncIterator[exchange_pb2.FeedChange]:
         async for changes in self._replay_then_tail(request):
             for change in changes:
                 yield change
 
     async def WatchChangeBatches(
-        self, request: pb.FeedWatchRequest, context: Ctx
-    ) -> AsyncIterator[pb.FeedChangeBatch]:
+        self, request: exchange_pb2.FeedWatchRequest, context: Ctx
+    ) -> AsyncIterator[exchange_pb2.FeedChangeBatch]:
         async for changes in self._replay_then_tail(request):
             # Split by size: a message stays far below gRPC's 4 MiB default limit.
             start, size = 0, 0
             for i, change in enumerate(changes):
                 if size and size + len(change.payload) > BATCH_BYTES:
-                    yield pb.FeedChangeBatch(changes=changes[start:i])
+                    yield exchange_pb2.FeedChangeBatch(changes=changes[start:i])
                     start, size = i, 0
                 size += len(change.payload) + 100
-            yield pb.FeedChangeBatch(changes=changes[start:])
+            yield exchange_pb2.FeedChangeBatch(changes=changes[start:])
 
     async def _replay_then_tail(
-        self, request: pb.FeedWatchRequest
-    ) -> AsyncIterator[list[pb.FeedChange]]:
+        self, request: exchange_pb2.FeedWatchRequest
+    ) -> AsyncIterator[list[exchange_pb2.FeedChange]]:
         """Lists of consecutive changes after since_seq; then, with `follow`, new ones."""
         self._require_node()
         seq = max(request.since_seq, 0)
@@ -135,8 +134,8 @@ class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
     # ------------------------------------------------------------ replicas
 
     async def ApplyReplicaBatch(
-        self, request: pb.FeedApplyBatchRequest, context: Ctx
-    ) -> pb.FeedApplyBatchResponse:
+        self, request: exchange_pb2.FeedApplyBatchRequest, context: Ctx
+    ) -> exchange_pb2.FeedApplyBatchResponse:
         """All records of the batch and the new cursor in one transaction, or nothing."""
         self._require_node()
         origin = request.origin.strip().upper()
@@ -164,9 +163,11 @@ class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
         )
         if applied:
             await self._applied(committed)
-        return pb.FeedApplyBatchResponse(applied=applied, ignored=ignored, cursor=cursor)
+        return exchange_pb2.FeedApplyBatchResponse(applied=applied, ignored=ignored, cursor=cursor)
 
-    def replica(self, record: pb.FeedReplica, origin: str, v: Validator) -> Replica | None:
+    def replica(
+        self, record: exchange_pb2.FeedReplica, origin: str, v: Validator
+    ) -> Replica | None:
         """One record of a batch from `origin`, checked; None when it has errors (in v)."""
         if record.origin.strip().upper() != origin:
             v.fail("origin", f"must be {origin}, the batch's origin")
@@ -202,12 +203,12 @@ class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
         )
 
     async def GetReplicationCursor(
-        self, request: pb.FeedCursorRequest, context: Ctx
-    ) -> pb.FeedCursor:
+        self, request: exchange_pb2.FeedCursorRequest, context: Ctx
+    ) -> exchange_pb2.FeedCursor:
         self._require_node()
         origin = request.origin.strip().upper()
         row, records = await self.store.replication_cursor(origin)
-        out = pb.FeedCursor(origin=origin, records=records)
+        out = exchange_pb2.FeedCursor(origin=origin, records=records)
         if row is not None:
             out.cursor = row.cursor
             out.updated_at.FromDatetime(as_utc(row.updated_at))
@@ -215,12 +216,14 @@ class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
                 out.last_change_at.FromDatetime(as_utc(row.last_change_at))
         return out
 
-    async def DropReplicas(self, request: pb.FeedDropRequest, context: Ctx) -> pb.FeedDropResponse:
+    async def DropReplicas(
+        self, request: exchange_pb2.FeedDropRequest, context: Ctx
+    ) -> exchange_pb2.FeedDropResponse:
         self._require_node()
         removed = await self.store.drop_replicas(request.origin.strip().upper())
         if removed:
             await self._applied([])
-        return pb.FeedDropResponse(removed=removed)
+        return exchange_pb2.FeedDropResponse(removed=removed)
 
     async def _applied(self, committed: list[Committed]) -> None:
         if self.on_applied is not None:

@@ -27,8 +27,8 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from justnet.common.v1 import exchange_pb2 as xpb
-from justnet.requests.v1 import requests_pb2 as pb
+from justnet.common.v1 import exchange_pb2
+from justnet.requests.v1 import requests_pb2
 
 from services.common.errors import NotFound, PermissionDenied, Unavailable
 from services.common.handoff import handoff_values
@@ -72,8 +72,8 @@ class Documents:
     # ------------------------------------------------------------ upload, list, read
 
     async def add(
-        self, info: pb.DocumentInfo, data: bytes, too_large: bool, caller: Caller
-    ) -> pb.Document:
+        self, info: requests_pb2.DocumentInfo, data: bytes, too_large: bool, caller: Caller
+    ) -> requests_pb2.Document:
         """`too_large`: the upload went past max_bytes (the rest was not read)."""
         row = await self.requests.visible_request(info.request_id, caller)
         if row.direction != "outgoing":
@@ -130,13 +130,13 @@ class Documents:
         # harmless, and reused by the next upload of the same bytes.
         return to_message(await self.store.add(doc))
 
-    async def list_of(self, request_id: str, caller: Caller) -> list[pb.Document]:
+    async def list_of(self, request_id: str, caller: Caller) -> list[requests_pb2.Document]:
         row = await self.requests.visible_request(request_id, caller)
         return [to_message(d) for d in await self.store.of_request(row.id)]
 
     async def read(
         self, request_id: str, document_id: str, caller: Caller
-    ) -> tuple[pb.Document, AsyncIterator[bytes]]:
+    ) -> tuple[requests_pb2.Document, AsyncIterator[bytes]]:
         row = await self.requests.visible_request(request_id, caller)
         doc = await self.store.get(document_id) if is_id(document_id) else None
         if doc is None or doc.request_id != row.id:
@@ -193,7 +193,7 @@ class Documents:
         self, doc: DocumentRow, destination: str, offset: int, number: int, now: datetime
     ) -> MessageRow:
         data = await self._whole(doc)
-        body = pb.DocumentChunk(
+        body = requests_pb2.DocumentChunk(
             request_id=doc.request_id,
             document_id=doc.id,
             sha256=bytes.fromhex(doc.sha256),
@@ -232,7 +232,7 @@ class Documents:
         return data
 
     async def refused_by_federation(self, message: MessageRow, reason: str) -> None:
-        chunk = pb.DocumentChunk()
+        chunk = requests_pb2.DocumentChunk()
         with contextlib.suppress(Exception):
             chunk.ParseFromString(message.payload)
         await self.requests.store.update_message(message.message_id, payload=b"")
@@ -241,10 +241,10 @@ class Documents:
                 chunk.document_id, transfer_state="failed", transfer_reason=reason[:500]
             )
 
-    async def settled(self, message: MessageRow, d: xpb.Delivery) -> None:
+    async def settled(self, message: MessageRow, d: exchange_pb2.Delivery) -> None:
         """Federation's outcome of one chunk: the next chunk from what the other side
         holds, or the transfer's end."""
-        chunk = pb.DocumentChunk()
+        chunk = requests_pb2.DocumentChunk()
         with contextlib.suppress(Exception):
             chunk.ParseFromString(message.payload)
         doc = await self.store.get(chunk.document_id)
@@ -271,7 +271,7 @@ class Documents:
                 doc.id, transfer_state="failed", transfer_reason=d.last_error[:500]
             )
             return
-        receipt = pb.DocumentReceipt()
+        receipt = requests_pb2.DocumentReceipt()
         with contextlib.suppress(Exception):
             receipt.ParseFromString(d.receipt_body.reply)
         if receipt.document_id != doc.id or receipt.sha256.hex() != doc.sha256:
@@ -294,7 +294,11 @@ class Documents:
     # ------------------------------------------------------------ receiving
 
     def incoming(
-        self, refs: Sequence[pb.DocumentRef], request_id: str, confidential: bool, seq: int
+        self,
+        refs: Sequence[requests_pb2.DocumentRef],
+        request_id: str,
+        confidential: bool,
+        seq: int,
     ) -> list[DocumentRow]:
         """Rows for the documents a peer's verified event names, waiting for their bytes."""
         now = utcnow()
@@ -330,8 +334,10 @@ class Documents:
             )
         return out
 
-    async def receive(self, origin: str, msg: xpb.InboundMessage) -> xpb.InboundReply:
-        chunk = pb.DocumentChunk()
+    async def receive(
+        self, origin: str, msg: exchange_pb2.InboundMessage
+    ) -> exchange_pb2.InboundReply:
+        chunk = requests_pb2.DocumentChunk()
         try:
             chunk.ParseFromString(msg.payload)
         except Exception:
@@ -366,7 +372,7 @@ class Documents:
 
     async def _check_whole(
         self, doc: DocumentRow, request: RequestRow, whole: bytes
-    ) -> xpb.InboundReply:
+    ) -> exchange_pb2.InboundReply:
         if hashlib.sha256(whole).hexdigest() != doc.sha256 or len(whole) != doc.size:
             problem = "the bytes received do not match the hash in the signed event"
             await self.store.settle_received(
@@ -387,7 +393,7 @@ def chunk_message_id(document_id: str, offset: int, number: int) -> str:
     return f"{document_id}:at{offset}.{number}"
 
 
-def _chunk_problem(chunk: pb.DocumentChunk, doc: DocumentRow) -> str:
+def _chunk_problem(chunk: requests_pb2.DocumentChunk, doc: DocumentRow) -> str:
     if chunk.sha256.hex() != doc.sha256 or chunk.size != doc.size:
         return "the chunk's hash or size is not the signed event's"
     if not chunk.data or len(chunk.data) > CHUNK_BYTES:
@@ -397,12 +403,14 @@ def _chunk_problem(chunk: pb.DocumentChunk, doc: DocumentRow) -> str:
     return ""
 
 
-def _refused(reason: str) -> xpb.InboundReply:
-    return xpb.InboundReply(accepted=False, reason=reason[:500])
+def _refused(reason: str) -> exchange_pb2.InboundReply:
+    return exchange_pb2.InboundReply(accepted=False, reason=reason[:500])
 
 
-def _answer(doc: DocumentRow, held: int, verified: bool, problem: str = "") -> xpb.InboundReply:
-    receipt = pb.DocumentReceipt(
+def _answer(
+    doc: DocumentRow, held: int, verified: bool, problem: str = ""
+) -> exchange_pb2.InboundReply:
+    receipt = requests_pb2.DocumentReceipt(
         request_id=doc.request_id,
         document_id=doc.id,
         sha256=bytes.fromhex(doc.sha256),
@@ -410,13 +418,13 @@ def _answer(doc: DocumentRow, held: int, verified: bool, problem: str = "") -> x
         verified=verified,
     ).SerializeToString()
     if problem:
-        return xpb.InboundReply(accepted=False, reason=problem[:500], reply=receipt)
-    return xpb.InboundReply(accepted=True, reply=receipt)
+        return exchange_pb2.InboundReply(accepted=False, reason=problem[:500], reply=receipt)
+    return exchange_pb2.InboundReply(accepted=True, reply=receipt)
 
 
-def ref_of(doc: DocumentRow) -> pb.DocumentRef:
+def ref_of(doc: DocumentRow) -> requests_pb2.DocumentRef:
     """What the signed event says of a document."""
-    return pb.DocumentRef(
+    return requests_pb2.DocumentRef(
         id=doc.id,
         title=doc.title,
         kind=doc.kind,
@@ -428,7 +436,7 @@ def ref_of(doc: DocumentRow) -> pb.DocumentRef:
     )
 
 
-def check_refs(refs: Sequence[pb.DocumentRef]) -> str:
+def check_refs(refs: Sequence[requests_pb2.DocumentRef]) -> str:
     """Why a peer's event names its documents wrongly ("" when it does not)."""
     seen: set[str] = set()
     for ref in refs:
@@ -440,8 +448,8 @@ def check_refs(refs: Sequence[pb.DocumentRef]) -> str:
     return ""
 
 
-def to_message(row: DocumentRow) -> pb.Document:
-    msg = pb.Document(
+def to_message(row: DocumentRow) -> requests_pb2.Document:
+    msg = requests_pb2.Document(
         id=row.id,
         request_id=row.request_id,
         title=row.title,
@@ -458,7 +466,7 @@ def to_message(row: DocumentRow) -> pb.Document:
         encrypted=row.encrypted,
         uploaded_by=row.uploaded_by,
         event_seq=row.event_seq,
-        transfer=pb.DocumentTransfer(
+        transfer=requests_pb2.DocumentTransfer(
             state=row.transfer_state,
             held=row.transfer_held,
             chunks=row.transfer_chunks,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from alembic import op
 import sqlalchemy as sa
-from justnet.events.v1 import events_pb2 as pb
+from justnet.events.v1 import events_pb2
 
 
 revision: str = '0003'
@@ -43,10 +43,10 @@ def upgrade() -> None:
     )).all()
     for rid, event_id, origin, network, message_id, state in rows:
         if state == 'cancel':  # a member's cancellation, for the event's owner
-            body = pb.CancellationMessage(event_id=event_id, registration_id=rid)
+            body = events_pb2.CancellationMessage(event_id=event_id, registration_id=rid)
             values = (f"{rid}:cancel", origin, 'events.cancellation', body.SerializeToString())
         else:  # the owner's update of a peer member's registration
-            body = pb.RegistrationUpdate(
+            body = events_pb2.RegistrationUpdate(
                 event_id=event_id, registration_id=message_id or '', state=state
             )
             values = (f"{message_id}:{state}", network, 'events.registration_update',
