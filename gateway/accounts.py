@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.auth_cache import AuthCache, access_change
-from gateway.console.i18n import LANGUAGES
+from gateway.languages import LANGUAGES
 from gateway.models import (
     PasswordLinkRow,
     RecoveryCodeRow,

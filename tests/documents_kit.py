@@ -9,20 +9,7 @@ from typing import Any
 
 from aiohttp import FormData
 
-from tests.requests_nodes import ReqNode
-
-DRAFT = {
-    "requesting_jurisdiction": "TH",
-    "requested_jurisdiction": "NG",
-    "measures": ["banking_records"],
-    "urgency": "normal",
-    "language": "en",
-    "title": "Bank records of a shell company in Lagos",
-    "reference": "OAG-2026-0142",
-    "offences": ["money laundering"],
-    "summary": "Funds from an investment fraud in Bangkok moved to an account in Lagos.",
-    "deadline": "2099-01-31",
-}
+from tests.requests_nodes import DRAFT, ReqNode
 
 
 def pdf(size: int = 4000, seed: bytes = b"letter") -> bytes:

@@ -45,6 +45,20 @@ MEMBERS = {
 WAIT = 15.0
 SCRAPE_TOKEN = "test-scrape-token-0123456789"  # gateway.scrape_token of every node
 
+# A draft TH -> NG (SEAJUST to WACAP) the request tests start from.
+DRAFT = {
+    "requesting_jurisdiction": "TH",
+    "requested_jurisdiction": "NG",
+    "measures": ["banking_records"],
+    "urgency": "normal",
+    "language": "en",
+    "title": "Bank records of a shell company in Lagos",
+    "reference": "OAG-2026-0142",
+    "offences": ["money laundering"],
+    "summary": "Funds from an investment fraud in Bangkok moved to an account in Lagos.",
+    "deadline": "2099-01-31",
+}
+
 
 async def eventually(check: Callable[[], Awaitable[Any]], what: str, within: float = WAIT) -> Any:
     deadline = time.monotonic() + within

@@ -21,11 +21,11 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.numbers import format_percent as babel_format_percent
 
+from gateway.languages import DEFAULT as DEFAULT
+from gateway.languages import LANGUAGES as LANGUAGES
 from services.common.timeutil import as_utc, utcnow
 
 LOCALES_DIR = Path(__file__).parent / "locales"
-LANGUAGES = {"en": "English", "fr": "Français"}
-DEFAULT = "en"
 LANGUAGE_COOKIE = "jn_lang"
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("console_language", default=DEFAULT)

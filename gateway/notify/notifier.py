@@ -37,7 +37,7 @@ from justnet.common.v1 import common_pb2, notices_pb2, notices_pb2_grpc
 from justnet.requests.v1 import reminders_pb2, reminders_pb2_grpc, requests_pb2, requests_pb2_grpc
 
 from gateway.console import mail_texts as texts
-from gateway.console.i18n import DEFAULT, LANGUAGES
+from gateway.languages import DEFAULT, LANGUAGES
 from gateway.models import MailRow, UserRow
 from gateway.notify.outbox import MailOutbox, new_mail
 from gateway.notify.smtp import MailFailed, SmtpSender

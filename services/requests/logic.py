@@ -352,19 +352,7 @@ class RequestsLogic:
         """What the `submitted` event tells the destination of the request."""
         return requests_pb2.RequestSummary(
             id=row.id,
-            requesting_network=row.requesting_network,
-            requested_network=row.requested_network,
-            requesting_jurisdiction=row.requesting_jurisdiction,
-            requested_jurisdiction=row.requested_jurisdiction,
-            measures=row.measures,
-            urgency=row.urgency,
-            language=row.language,
-            title=row.title,
-            reference=row.reference,
-            offences=row.offences,
-            summary=row.summary,
-            deadline=row.deadline,
-            confidential=row.confidential,
+            **_described(row),
             route=self._route(row),
             created_at=to_timestamp(row.created_at),
         )
@@ -526,19 +514,7 @@ class RequestsLogic:
             updated_at=to_timestamp(row.updated_at),
             direction=row.direction,
             status=row.status,
-            requesting_network=row.requesting_network,
-            requested_network=row.requested_network,
-            requesting_jurisdiction=row.requesting_jurisdiction,
-            requested_jurisdiction=row.requested_jurisdiction,
-            measures=row.measures,
-            urgency=row.urgency,
-            language=row.language,
-            title=row.title,
-            reference=row.reference,
-            offences=row.offences,
-            summary=row.summary,
-            deadline=row.deadline,
-            confidential=row.confidential,
+            **_described(row),
             owner=row.owner if row.direction == "outgoing" else "",
             route=self._route(row),
             events=row.last_seq,
@@ -980,3 +956,23 @@ def _delivery(m: MessageRow) -> requests_pb2.DeliveryState:
     if m.receipt_body:
         out.receipt_body.ParseFromString(m.receipt_body)
     return out
+
+
+def _described(row: RequestRow) -> dict[str, Any]:
+    """What a request says of itself: the fields its summary (in the `submitted` event)
+    and its full message share."""
+    return {
+        "requesting_network": row.requesting_network,
+        "requested_network": row.requested_network,
+        "requesting_jurisdiction": row.requesting_jurisdiction,
+        "requested_jurisdiction": row.requested_jurisdiction,
+        "measures": row.measures,
+        "urgency": row.urgency,
+        "language": row.language,
+        "title": row.title,
+        "reference": row.reference,
+        "offences": row.offences,
+        "summary": row.summary,
+        "deadline": row.deadline,
+        "confidential": row.confidential,
+    }

@@ -31,22 +31,12 @@ from tests.integration.mail import (
     with_mail,
 )
 from tests.postgres import fresh_database
+from tests.requests_nodes import DRAFT as SHARED_DRAFT
 from tests.requests_nodes import NodeFactory, ReqNode, eventually, requests_world
 
 DAY = utcnow().date()
 T = datetime(DAY.year, DAY.month, DAY.day, 6, tzinfo=UTC)  # before the digest hour (7)
-DRAFT = {
-    "requesting_jurisdiction": "TH",
-    "requested_jurisdiction": "NG",
-    "measures": ["banking_records"],
-    "urgency": "normal",
-    "language": "en",
-    "title": "Bank records of a shell company in Lagos",
-    "reference": "OAG-2026-0142",
-    "offences": ["money laundering"],
-    "summary": "Funds from an investment fraud in Bangkok moved to an account in Lagos.",
-    "deadline": (DAY + timedelta(days=2)).isoformat(),
-}
+DRAFT = {**SHARED_DRAFT, "deadline": (DAY + timedelta(days=2)).isoformat()}
 SECRET = {
     **DRAFT,
     "title": "Covert inquiry into minister X",

@@ -10,20 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.requests_nodes import NodeFactory, ReqNode, eventually, requests_world
-
-DRAFT = {
-    "requesting_jurisdiction": "TH",
-    "requested_jurisdiction": "NG",
-    "measures": ["banking_records"],
-    "urgency": "normal",
-    "language": "en",
-    "title": "Bank records of a shell company in Lagos",
-    "reference": "OAG-2026-0142",
-    "offences": ["money laundering"],
-    "summary": "Funds from an investment fraud in Bangkok moved to an account in Lagos.",
-    "deadline": "2099-01-31",
-}
+from tests.requests_nodes import DRAFT, NodeFactory, ReqNode, eventually, requests_world
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
