@@ -763,7 +763,7 @@ def check_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------ main
 
 
-def main() -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per measured point")
     parser.add_argument("--connections", default="16,64", help="comma-separated, e.g. 16,64")
@@ -799,15 +799,29 @@ def main() -> int:
         help="measure the node from this checkout instead of the installed one",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary node folder")
-    args = parser.parse_args()
-    connections = [int(c) for c in args.connections.split(",") if c.strip()]
-    if shutil.which("wrk") is None:
-        print(
-            "run.py: wrk is not installed. Install it with `apt-get install -y wrk` "
-            "(Debian/Ubuntu) and run again.",
-            file=sys.stderr,
-        )
-        return 2
+    return parser
+
+
+@dataclass
+class Bench:
+    """One run: the command line, the processes it started and where they listen."""
+
+    args: argparse.Namespace
+    cli: list[str]
+    env: dict[str, str]
+    work: Path
+    procs: Processes
+    pids: dict[str, int] = field(default_factory=dict)
+    node_children: dict[str, int] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{HOST}:{self.ports['gateway']}"
+
+
+def _environment(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+    """The justnet command and the environment the node's processes start with."""
     justnet = Path(sys.executable).parent / "justnet"
     cli = [str(justnet)] if justnet.exists() else [sys.executable, "-m", "services.cli"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
@@ -820,162 +834,35 @@ def main() -> int:
         env["PYTHONPATH"] = os.pathsep.join(
             [str(CODE["dir"]), str(CODE["dir"] / "protos"), env.get("PYTHONPATH", "")]
         ).rstrip(os.pathsep)
+    return cli, env
 
+
+def main() -> int:
+    args = _parser().parse_args()
+    if shutil.which("wrk") is None:
+        print(
+            "run.py: wrk is not installed. Install it with `apt-get install -y wrk` "
+            "(Debian/Ubuntu) and run again.",
+            file=sys.stderr,
+        )
+        return 2
+    cli, env = _environment(args)
     info = machine(CODE["dir"])
     work = Path(tempfile.mkdtemp(prefix="justnet-bench-"))
-    procs = Processes(work)
-    pids: dict[str, int] = {}
-    node_children: dict[str, int] = {}
+    bench = Bench(args, cli, env, work, Processes(work))
     # SIGTERM (as from a CI timeout) unwinds like Ctrl-C, so the finally block runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ok = False
     try:
-        base = free_port_block(9)
-        node_dir = work / "node"
-        ports = {"gateway": base, "bare": base + 6, "grpc_hop": base + 7, "grpc_server": base + 8}
-        log(f"node in {node_dir}, ports {base}-{base + 8} on {HOST}")
-        run_cli(
-            [*cli, "init", "--network", NETWORK, "--data-dir", str(node_dir),
-             "--base-port", str(base), "--host", HOST],
-            env, "justnet init",
-        )  # fmt: skip
-        config = node_dir / "justnet.toml"
-        data_file = work / "directory.json"
-        data_summary = dataset.write(data_file, args.contact_points)
-        log(
-            f"importing {data_summary['contact_points']} contact points and "
-            f"{data_summary['authorities']} authorities"
-        )
-        import_seconds = run_cli(
-            [*cli, "import", str(data_file), "--config", str(config)], env, "justnet import"
-        )
-        log(f"imported in {import_seconds:.1f} s; starting the node")
-        # A process per service: the layout every earlier run measured (node_cost/ compares);
-        # a checkout older than `--processes` (--code) has only that layout.
-        layout = ["--processes", "each"]
-        if "--processes" not in (CODE["dir"] / "services/cli/main.py").read_text():
-            layout = []
-        up = procs.start("up", [*cli, "up", *layout, "--config", str(config)], env)
-        gateway_url = f"http://{HOST}:{ports['gateway']}"
-        wait_until(
-            lambda: http_get(f"{gateway_url}/api/v1/health", 2.0)[0] == 200,
-            "justnet up",
-            up,
-            START_TIMEOUT,
-        )
-        node_children.update(children_of(up.pid))
-        pids.update(node_children)
-        if not {"gateway", "directory"} <= pids.keys():
-            raise RuntimeError(f"could not find the node's processes under {up.pid}: {pids}")
-        py = [sys.executable, str(HERE / "baselines.py")]
-        gs = procs.start(
-            "grpc_server", [*py, "grpc-server", "--port", str(ports["grpc_server"])], env
-        )
-        bare = procs.start("bare", [*py, "bare", "--port", str(ports["bare"])], env)
-        hop = procs.start(
-            "grpc_hop",
-            [*py, "grpc-hop", "--port", str(ports["grpc_hop"]),
-             "--grpc-target", f"{HOST}:{ports['grpc_server']}"],
-            env,
-        )  # fmt: skip
-        wait_until(lambda: port_open(ports["grpc_server"]), "grpc server", gs, 30)
-        for name, proc in (("bare", bare), ("grpc_hop", hop)):
-            wait_until(
-                lambda n=name: http_get(f"http://{HOST}:{ports[n]}/")[0] == 200, name, proc, 30
-            )
-        pids.update({"bare": bare.pid, "grpc_hop": hop.pid, "grpc_server": gs.pid})
-
-        # Every lookup query answers 200 (and most have items) before any load.
-        paths = list(LOOKUP_PATHS)
-        queries: list[dict[str, Any]] = []
-        for path in paths:
-            status, body = http_get(gateway_url + path)
-            if status != 200:
-                raise RuntimeError(f"{path}: status {status}: {body[:300]!r}")
-            items = len(json.loads(body)["items"])
-            queries.append({"path": path, "items": items, "body_bytes": len(body)})
-        if sum(q["items"] > 0 for q in queries) < len(queries) - 1:
-            raise RuntimeError(f"lookups returned too few items: {queries}")
-        cold = cold_paths()
-        cold_file = work / "cold-paths.txt"
-        cold_file.write_text("\n".join(cold) + "\n", encoding="utf-8")
-        for path in random.Random(1).sample(cold, 12):
-            status, body = http_get(gateway_url + path)
-            if status != 200:
-                raise RuntimeError(f"{path}: status {status}: {body[:300]!r}")
-        urls = {
-            "bare": f"http://{HOST}:{ports['bare']}",
-            "grpc_hop": f"http://{HOST}:{ports['grpc_hop']}",
-            "lookup": gateway_url,
-            "lookup_cold": gateway_url,
-        }
-        # The baselines get the same URLs as the lookup and ignore them.
-        wrk_args = {
-            "bare": paths,
-            "grpc_hop": paths,
-            "lookup": paths,
-            "lookup_cold": ["stride=2", f"@{cold_file}"],
-        }
-        node_pids = {"gateway": pids["gateway"], "directory": pids["directory"]}
-        target_pids = {
-            "bare": {"bare": pids["bare"]},
-            "grpc_hop": {"grpc_hop": pids["grpc_hop"], "grpc_server": pids["grpc_server"]},
-            "lookup": node_pids,
-            "lookup_cold": node_pids,
-        }
-        results: list[dict[str, Any]] = []
-        for conns in connections:
-            for target in TARGETS:
-                results.append(
-                    measure_point(
-                        args, target, conns, urls[target], wrk_args[target], target_pids[target]
-                    )
-                )
-        by_key = {(r["target"], r["connections"]): r for r in results}
-        for r in results:
-            r["ratio_to_grpc_hop"] = (
-                r["requests_per_s"] / by_key[("grpc_hop", r["connections"])]["requests_per_s"]
-            )
-            r["ratio_to_bare"] = (
-                r["requests_per_s"] / by_key[("bare", r["connections"])]["requests_per_s"]
-            )
-        memory = {name: memory_kb(pid) for name, pid in sorted(pids.items())}
-
-        profiles: list[dict[str, Any]] = []
-        out_dir = args.out.parent
-        for target in args.profile_targets.split(",") if args.profile else []:
-            log(f"profiling gateway and directory under `{target}` for {args.profile_duration} s")
-            profiles.append(
-                profile_run(
-                    target,
-                    urls[target],
-                    wrk_args[target],
-                    args.profile_duration,
-                    node_pids,
-                    out_dir,
-                    native=args.profile_native,
-                )
-            )
-        if profiles:
-            (out_dir / "profile-summary.md").write_text(
-                "\n".join(profile_markdown(p) for p in profiles), encoding="utf-8"
-            )
+        data_summary, import_seconds = _start_node(bench)
+        _start_baselines(bench)
+        queries, paths, cold, cold_file = _check_lookups(bench)
+        urls, wrk_args, node_pids, results = _measure(bench, paths, cold_file)
+        memory = {name: memory_kb(pid) for name, pid in sorted(bench.pids.items())}
+        profiles = _profile(args, urls, wrk_args, node_pids)
         checks = check_targets(results)
-        report: dict[str, Any] = {
-            "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "command": " ".join([Path(sys.executable).name, *sys.argv]),
-            "machine": info,
-            "settings": {
-                "duration_s": args.duration,
-                "warmup_s": WARMUP_SECONDS,
-                "connections": connections,
-                "wrk_threads": 2,
-                "host": HOST,
-                "lookup_paths": paths,
-                "lookup_cold_paths": f"{len(cold)} distinct queries, e.g. {cold[0]}",
-                "otel": "node processes run their default telemetry (SDK tracer provider, "
-                "no exporter: OTEL_* variables removed); baselines have none",
-            },
+        report = {
+            **_settings(args, info, paths, cold),
             "dataset": {**data_summary, "import_seconds": round(import_seconds, 1)},
             "queries": queries,
             "results": results,
@@ -985,32 +872,220 @@ def main() -> int:
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(markdown_table(results))
-        print()
-        for c in checks:
-            print(f"- {c['target']}: {c['value']} -> {'met' if c['met'] else 'NOT met'}")
-        print("\nRSS after the run (MiB): " + ", ".join(
-            f"{n} {m.get('VmRSS', 0) / 1024:.0f}" for n, m in memory.items()
-        ))  # fmt: skip
-        for profile in profiles:
-            print("\n" + profile_markdown(profile))
+        _print_summary(results, checks, memory, profiles)
         log(f"results: {args.out}")
         ok = True
         return 0
     except Exception as exc:
         log(f"benchmark failed: {exc}")
-        for name, _ in procs.started:
-            text = procs.tail(name)
+        for name, _ in bench.procs.started:
+            text = bench.procs.tail(name)
             if text:
                 print(f"--- last lines of {name}.log ---\n{text}", file=sys.stderr)
         return 1
     finally:
         log("stopping processes")
-        procs.stop_all(node_children)
+        bench.procs.stop_all(bench.node_children)
         if ok and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
         else:
             log(f"node folder and logs kept in {work}")
+
+
+def _settings(
+    args: argparse.Namespace, info: dict[str, Any], paths: list[str], cold: list[str]
+) -> dict[str, Any]:
+    """What the report says of how it was measured."""
+    return {
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "machine": info,
+        "settings": {
+            "duration_s": args.duration,
+            "warmup_s": WARMUP_SECONDS,
+            "connections": [int(c) for c in args.connections.split(",") if c.strip()],
+            "wrk_threads": 2,
+            "host": HOST,
+            "lookup_paths": paths,
+            "lookup_cold_paths": f"{len(cold)} distinct queries, e.g. {cold[0]}",
+            "otel": "node processes run their default telemetry (SDK tracer provider, "
+            "no exporter: OTEL_* variables removed); baselines have none",
+        },
+    }
+
+
+def _start_node(bench: Bench) -> tuple[dict[str, Any], float]:
+    """A node with the generated directory imported, started with `justnet up`."""
+    cli, env, work = bench.cli, bench.env, bench.work
+    base = free_port_block(9)
+    node_dir = work / "node"
+    bench.ports = {"gateway": base, "bare": base + 6, "grpc_hop": base + 7, "grpc_server": base + 8}
+    log(f"node in {node_dir}, ports {base}-{base + 8} on {HOST}")
+    run_cli(
+        [*cli, "init", "--network", NETWORK, "--data-dir", str(node_dir),
+         "--base-port", str(base), "--host", HOST],
+        env, "justnet init",
+    )  # fmt: skip
+    config = node_dir / "justnet.toml"
+    data_file = work / "directory.json"
+    data_summary = dataset.write(data_file, bench.args.contact_points)
+    log(
+        f"importing {data_summary['contact_points']} contact points and "
+        f"{data_summary['authorities']} authorities"
+    )
+    import_seconds = run_cli(
+        [*cli, "import", str(data_file), "--config", str(config)], env, "justnet import"
+    )
+    log(f"imported in {import_seconds:.1f} s; starting the node")
+    # A process per service: the layout every earlier run measured (node_cost/ compares);
+    # a checkout older than `--processes` (--code) has only that layout.
+    layout = ["--processes", "each"]
+    if "--processes" not in (CODE["dir"] / "services/cli/main.py").read_text():
+        layout = []
+    up = bench.procs.start("up", [*cli, "up", *layout, "--config", str(config)], env)
+    wait_until(
+        lambda: http_get(f"{bench.gateway_url}/api/v1/health", 2.0)[0] == 200,
+        "justnet up",
+        up,
+        START_TIMEOUT,
+    )
+    bench.node_children.update(children_of(up.pid))
+    bench.pids.update(bench.node_children)
+    if not {"gateway", "directory"} <= bench.pids.keys():
+        raise RuntimeError(f"could not find the node's processes under {up.pid}: {bench.pids}")
+    return data_summary, import_seconds
+
+
+def _start_baselines(bench: Bench) -> None:
+    """Bare aiohttp, and aiohttp with one empty gRPC call: the anchors."""
+    ports, env = bench.ports, bench.env
+    py = [sys.executable, str(HERE / "baselines.py")]
+    gs = bench.procs.start(
+        "grpc_server", [*py, "grpc-server", "--port", str(ports["grpc_server"])], env
+    )
+    bare = bench.procs.start("bare", [*py, "bare", "--port", str(ports["bare"])], env)
+    hop = bench.procs.start(
+        "grpc_hop",
+        [*py, "grpc-hop", "--port", str(ports["grpc_hop"]),
+         "--grpc-target", f"{HOST}:{ports['grpc_server']}"],
+        env,
+    )  # fmt: skip
+    wait_until(lambda: port_open(ports["grpc_server"]), "grpc server", gs, 30)
+    for name, proc in (("bare", bare), ("grpc_hop", hop)):
+        wait_until(lambda n=name: http_get(f"http://{HOST}:{ports[n]}/")[0] == 200, name, proc, 30)
+    bench.pids.update({"bare": bare.pid, "grpc_hop": hop.pid, "grpc_server": gs.pid})
+
+
+def _check_lookups(bench: Bench) -> tuple[list[dict[str, Any]], list[str], list[str], Path]:
+    """Every lookup query answers 200 (and most have items) before any load."""
+    paths = list(LOOKUP_PATHS)
+    queries: list[dict[str, Any]] = []
+    for path in paths:
+        status, body = http_get(bench.gateway_url + path)
+        if status != 200:
+            raise RuntimeError(f"{path}: status {status}: {body[:300]!r}")
+        items = len(json.loads(body)["items"])
+        queries.append({"path": path, "items": items, "body_bytes": len(body)})
+    if sum(q["items"] > 0 for q in queries) < len(queries) - 1:
+        raise RuntimeError(f"lookups returned too few items: {queries}")
+    cold = cold_paths()
+    cold_file = bench.work / "cold-paths.txt"
+    cold_file.write_text("\n".join(cold) + "\n", encoding="utf-8")
+    for path in random.Random(1).sample(cold, 12):
+        status, body = http_get(bench.gateway_url + path)
+        if status != 200:
+            raise RuntimeError(f"{path}: status {status}: {body[:300]!r}")
+    return queries, paths, cold, cold_file
+
+
+def _measure(
+    bench: Bench, paths: list[str], cold_file: Path
+) -> tuple[dict[str, str], dict[str, list[str]], dict[str, int], list[dict[str, Any]]]:
+    """Every target at every connection count, each beside the anchors of its count."""
+    pids, ports = bench.pids, bench.ports
+    urls = {
+        "bare": f"http://{HOST}:{ports['bare']}",
+        "grpc_hop": f"http://{HOST}:{ports['grpc_hop']}",
+        "lookup": bench.gateway_url,
+        "lookup_cold": bench.gateway_url,
+    }
+    # The baselines get the same URLs as the lookup and ignore them.
+    wrk_args = {
+        "bare": paths,
+        "grpc_hop": paths,
+        "lookup": paths,
+        "lookup_cold": ["stride=2", f"@{cold_file}"],
+    }
+    node_pids = {"gateway": pids["gateway"], "directory": pids["directory"]}
+    target_pids = {
+        "bare": {"bare": pids["bare"]},
+        "grpc_hop": {"grpc_hop": pids["grpc_hop"], "grpc_server": pids["grpc_server"]},
+        "lookup": node_pids,
+        "lookup_cold": node_pids,
+    }
+    results: list[dict[str, Any]] = []
+    for conns in [int(c) for c in bench.args.connections.split(",") if c.strip()]:
+        for target in TARGETS:
+            results.append(
+                measure_point(
+                    bench.args, target, conns, urls[target], wrk_args[target], target_pids[target]
+                )
+            )
+    by_key = {(r["target"], r["connections"]): r for r in results}
+    for r in results:
+        r["ratio_to_grpc_hop"] = (
+            r["requests_per_s"] / by_key[("grpc_hop", r["connections"])]["requests_per_s"]
+        )
+        r["ratio_to_bare"] = (
+            r["requests_per_s"] / by_key[("bare", r["connections"])]["requests_per_s"]
+        )
+    return urls, wrk_args, node_pids, results
+
+
+def _profile(
+    args: argparse.Namespace,
+    urls: dict[str, str],
+    wrk_args: dict[str, list[str]],
+    node_pids: dict[str, int],
+) -> list[dict[str, Any]]:
+    """With --profile: py-spy on the gateway and the directory under each chosen load."""
+    profiles: list[dict[str, Any]] = []
+    out_dir = args.out.parent
+    for target in args.profile_targets.split(",") if args.profile else []:
+        log(f"profiling gateway and directory under `{target}` for {args.profile_duration} s")
+        profiles.append(
+            profile_run(
+                target,
+                urls[target],
+                wrk_args[target],
+                args.profile_duration,
+                node_pids,
+                out_dir,
+                native=args.profile_native,
+            )
+        )
+    if profiles:
+        (out_dir / "profile-summary.md").write_text(
+            "\n".join(profile_markdown(p) for p in profiles), encoding="utf-8"
+        )
+    return profiles
+
+
+def _print_summary(
+    results: list[dict[str, Any]],
+    checks: list[dict[str, Any]],
+    memory: dict[str, dict[str, int]],
+    profiles: list[dict[str, Any]],
+) -> None:
+    print(markdown_table(results))
+    print()
+    for c in checks:
+        print(f"- {c['target']}: {c['value']} -> {'met' if c['met'] else 'NOT met'}")
+    print("\nRSS after the run (MiB): " + ", ".join(
+        f"{n} {m.get('VmRSS', 0) / 1024:.0f}" for n, m in memory.items()
+    ))  # fmt: skip
+    for profile in profiles:
+        print("\n" + profile_markdown(profile))
 
 
 if __name__ == "__main__":

@@ -181,6 +181,47 @@ def _iso(value: str | None) -> datetime | None:
     return as_utc(datetime.fromisoformat(value)) if value else None
 
 
+def _check_key(d: federation_pb2.NodeDescriptor, v: Validator) -> None:
+    try:
+        raw = base64.b64decode(d.public_key, validate=True)
+        if len(raw) != 32:
+            raise ValueError
+    except (ValueError, binascii.Error):
+        v.fail("public_key", "must be a base64 Ed25519 public key (32 bytes)")
+    if not d.key_id.startswith("ed25519:"):
+        v.fail("key_id", "must start with ed25519:")
+
+
+def _check_certificate(d: federation_pb2.NodeDescriptor, v: Validator) -> str:
+    """The certificate's fingerprint ("" when it is not a certificate)."""
+    try:
+        x509.load_pem_x509_certificate(d.certificate_pem.encode())
+        fingerprint = certificate_fingerprint(d.certificate_pem.encode())
+    except ValueError:
+        v.fail("certificate_pem", "not a PEM certificate")
+        return ""
+    if d.certificate_fingerprint and fingerprint != d.certificate_fingerprint:
+        v.fail("certificate_fingerprint", "does not match certificate_pem")
+    return fingerprint
+
+
+def _previous_certificates(d: federation_pb2.NodeDescriptor, v: Validator) -> list[dict[str, str]]:
+    """Certificates the peer presented before a rotation, pinned until `accepted_until`."""
+    previous = []
+    for i, c in enumerate(d.previous_certificates):
+        try:
+            previous.append(
+                {
+                    "pem": c.certificate_pem,
+                    "fingerprint": certificate_fingerprint(c.certificate_pem.encode()),
+                    "until": from_timestamp(c.accepted_until).isoformat(),
+                }
+            )
+        except ValueError:
+            v.fail(f"previous_certificates[{i}].certificate_pem", "not a PEM certificate")
+    return previous
+
+
 def check_descriptor(
     d: federation_pb2.NodeDescriptor, share: str, own_network: str
 ) -> dict[str, Any]:
@@ -196,36 +237,11 @@ def check_descriptor(
     if endpoint and (not host or not port.isdigit() or not 0 < int(port) < 65536):
         v.fail("peer_endpoint", "must be host:port")
     jurisdictions = [v.country(f"jurisdictions[{i}]", j) for i, j in enumerate(d.jurisdictions)]
-    try:
-        raw = base64.b64decode(d.public_key, validate=True)
-        if len(raw) != 32:
-            raise ValueError
-    except (ValueError, binascii.Error):
-        v.fail("public_key", "must be a base64 Ed25519 public key (32 bytes)")
-    if not d.key_id.startswith("ed25519:"):
-        v.fail("key_id", "must start with ed25519:")
-    try:
-        x509.load_pem_x509_certificate(d.certificate_pem.encode())
-        fingerprint = certificate_fingerprint(d.certificate_pem.encode())
-    except ValueError:
-        v.fail("certificate_pem", "not a PEM certificate")
-        fingerprint = ""
-    if fingerprint and d.certificate_fingerprint and fingerprint != d.certificate_fingerprint:
-        v.fail("certificate_fingerprint", "does not match certificate_pem")
+    _check_key(d, v)
+    fingerprint = _check_certificate(d, v)
     if share not in POLICIES:
         v.fail("share", f"{share!r} is not one of {', '.join(POLICIES)}")
-    previous = []
-    for i, c in enumerate(d.previous_certificates):
-        try:
-            previous.append(
-                {
-                    "pem": c.certificate_pem,
-                    "fingerprint": certificate_fingerprint(c.certificate_pem.encode()),
-                    "until": from_timestamp(c.accepted_until).isoformat(),
-                }
-            )
-        except ValueError:
-            v.fail(f"previous_certificates[{i}].certificate_pem", "not a PEM certificate")
+    previous = _previous_certificates(d, v)
     v.raise_if_errors()
     return {
         "network": network,
