@@ -51,8 +51,11 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(ROOT))
 
 import dataset  # noqa: E402
+
+from benchmarks import databases  # noqa: E402
 
 HOST = "127.0.0.1"
 # The checkout whose node is measured (--code changes it, e.g. to compare commits).
@@ -798,6 +801,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="measure the node from this checkout instead of the installed one",
     )
+    parser.add_argument(
+        "--database-url-template",
+        default="",
+        help="the node's databases, e.g. postgresql+asyncpg://...:PORT/{network}_{service} "
+        "(they must exist and be empty; see benchmarks/databases.py); default SQLite files",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary node folder")
     return parser
 
@@ -827,6 +836,7 @@ def _environment(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env.pop("JUSTNET_CONFIG", None)
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(databases.database_env(args.database_url_template, NETWORK))
     if args.code is not None:
         # Another checkout (say, `git archive COMMIT | tar -x -C DIR`) ahead of the
         # editable install; the processes also start in it, as `-m` puts the cwd first.
@@ -902,6 +912,7 @@ def _settings(
         "machine": info,
         "settings": {
             "duration_s": args.duration,
+            "database": args.database_url_template.split("://")[0] or "sqlite (files)",
             "warmup_s": WARMUP_SECONDS,
             "connections": [int(c) for c in args.connections.split(",") if c.strip()],
             "wrk_threads": 2,

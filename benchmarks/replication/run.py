@@ -48,6 +48,7 @@ from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc  # noqa: E402
 from justnet.directory.v1 import directory_pb2, directory_pb2_grpc  # noqa: E402
 from justnet.federation.v1 import federation_pb2, federation_pb2_grpc  # noqa: E402
 
+from benchmarks import databases  # noqa: E402
 from benchmarks.lookup import dataset  # noqa: E402
 from services.common.clients import open_channel  # noqa: E402
 from services.common.identity import Caller  # noqa: E402
@@ -60,7 +61,9 @@ HOST = "127.0.0.1"
 READY_WITHIN = 60.0
 SYNC_WITHIN = 300.0
 CHANGE_WITHIN = 10.0
-POLL = 0.05  # the initial sync's clock resolution
+# The initial sync's clock resolution; each poll counts the replicas (COUNT over the
+# table), so a larger directory is polled less often (--poll).
+POLL = 0.05
 PYTHON = sys.executable
 PY_SPY = ""
 
@@ -129,30 +132,34 @@ def clean_env() -> dict[str, str]:
 
 
 class Node:
-    def __init__(self, network: str, folder: Path) -> None:
+    def __init__(self, network: str, folder: Path, env: dict[str, str]) -> None:
         self.network = network
         self.folder = folder
+        # its processes' environment: with a URL template, its own databases
+        self.env = env
         self.config = folder / "justnet.toml"
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.settings: NodeSettings | None = None
         self.channels: list[Any] = []
 
-    def init(self, env: dict[str, str]) -> None:
+    def init(self) -> None:
         base = free_port_block(9)
         argv = [PYTHON, "-m", "services.cli", "init", "--network", self.network]
         argv += ["--data-dir", str(self.folder), "--base-port", str(base)]
-        done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            argv, env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
         if done.returncode != 0:
             raise RuntimeError(f"init {self.network} failed:\n{done.stderr}")
-        self.settings = load_settings(self.config)
+        self.settings = load_settings(self.config, environ=self.env)
 
-    def start(self, env: dict[str, str]) -> None:
+    def start(self) -> None:
         assert self.settings is not None
         for service in ("directory", "federation"):
             out = open(self.folder / f"{service}.log", "wb")  # noqa: SIM115
             self.procs[service] = subprocess.Popen(
                 [PYTHON, "-m", "services.cli", "serve", service, "--config", str(self.config)],
-                env=env,
+                env=self.env,
                 cwd=ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -490,17 +497,20 @@ def profile(node: Node, seconds: float, out_dir: Path) -> list[subprocess.Popen[
 
 async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     env = clean_env()
-    nodes = [Node(n, tmp / n) for n in NETWORKS[: args.nodes]]
+    nodes = [
+        Node(n, tmp / n, {**env, **databases.database_env(args.database_url_template, n)})
+        for n in NETWORKS[: args.nodes]
+    ]
     started = time.monotonic()
     for node in nodes:
-        node.init(env)
+        node.init()
     log(f"{len(nodes)} nodes created in {time.monotonic() - started:.1f} s")
     started = time.monotonic()
     data = await load_directory(nodes[0], args.contact_points)
     log(f"imported {data} into {nodes[0].network} in {time.monotonic() - started:.1f} s")
     try:
         for node in nodes:
-            node.start(env)
+            node.start()
         wait_ready(nodes)
         for node in nodes:
             node.open()
@@ -545,11 +555,21 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 
 
 def main() -> int:
+    global PY_SPY, POLL
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=5, choices=range(2, 6))
     parser.add_argument("--changes", type=int, default=300)
     parser.add_argument("--contact-points", type=int, default=dataset.CONTACT_POINTS)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/replication.json")
+    parser.add_argument(
+        "--database-url-template",
+        default="",
+        help="the nodes' databases, e.g. postgresql+asyncpg://...:PORT/{network}_{service} "
+        "(they must exist and be empty; see benchmarks/databases.py); default SQLite files",
+    )
+    parser.add_argument(
+        "--poll", type=float, default=POLL, help="seconds between the initial sync's polls"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the nodes' folder")
     parser.add_argument("--profile", action="store_true", help="py-spy the initial sync")
     parser.add_argument("--profile-seconds", type=float, default=10.0)
@@ -557,8 +577,8 @@ def main() -> int:
     args = parser.parse_args()
     # SIGTERM (as from a timeout) unwinds like Ctrl-C, so the nodes are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    global PY_SPY
     PY_SPY = args.py_spy
+    POLL = args.poll
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="justnet-repl-bench-"))
     try:
@@ -568,6 +588,7 @@ def main() -> int:
             log(f"kept {tmp}")
         else:
             subprocess.run(["rm", "-rf", str(tmp)], check=False)
+    result["database"] = args.database_url_template.split("://")[0] or "sqlite (files)"
     result["machine"] = {
         "nproc": os.cpu_count(),
         "python": sys.version.split()[0],
