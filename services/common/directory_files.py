@@ -207,9 +207,13 @@ def parse_json(text: str) -> Parsed:
         ]
     else:
         errors.append(ParseError(0, "", "expected an object or a list"))
+    if len(items) > MAX_ROWS:
+        # Refused whole, as a CSV file is: importing the first rows would silently drop
+        # the rest.
+        return Parsed([], [*errors, ParseError(0, "", f"more than {MAX_ROWS} rows")], {})
     rows: list[directory_pb2.ImportRow] = []
     labels: dict[int, str] = {}
-    for number, (label, item) in enumerate(items[:MAX_ROWS], start=1):
+    for number, (label, item) in enumerate(items, start=1):
         labels[number] = label
         row = _row(number, item, errors)
         if row is not None:

@@ -6,8 +6,10 @@ import csv
 import io
 import json
 
+import pytest
 from justnet.directory.v1 import directory_pb2
 
+from services.common import directory_files
 from services.directory import files
 
 
@@ -74,3 +76,17 @@ def test_csv_export_neutralises_formulas_and_the_import_gives_them_back() -> Non
     assert (back_a.address, back_a.website, back_a.email) == ("@home", "'quoted", authority.email)
     assert (back_c.name, back_c.title, back_c.phone) == ("\tTab", "-", "+66812345678")
     assert back_a.meta.id == "a-1" and list(back_a.competences) == ["mla"]
+
+
+def test_a_file_over_the_row_limit_is_refused_whole_in_either_format(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A JSON file over the limit used to import its first rows and drop the rest silently.
+    monkeypatch.setattr(directory_files, "MAX_ROWS", 3)
+    point = {"jurisdiction": "TH", "name": "A"}
+    over = files.parse_json(json.dumps({"contact_points": [point] * 4}))
+    assert over.rows == [] and [e.message for e in over.errors] == ["more than 3 rows"]
+    assert len(files.parse_json(json.dumps({"contact_points": [point] * 3})).rows) == 3
+    header = "record_type,jurisdiction,name\n"
+    csv_over = files.parse_csv(header + "contact_point,TH,A\n" * 4)
+    assert "more than 3 rows" in [e.message for e in csv_over.errors]
