@@ -15,12 +15,12 @@ from matplotlib.axes import Axes
 from benchmarks.growth.tables import Row
 
 STYLE = {"sqlite": "-", "postgres": "--"}
-SIZE_LABEL = "contact points in the directory"
+SIZE_LABEL = "records in the directory (authorities + contact points)"
 
 
 def _series(rows: list[Row], backend: str, key: str) -> tuple[list[int], list[float]]:
     picked = [r for r in rows if r["backend"] == backend and r.get(key) is not None]
-    return [r["contact_points"] for r in picked], [float(r[key]) for r in picked]
+    return [r.get("records", r.get("changes", 0)) for r in picked], [float(r[key]) for r in picked]
 
 
 def _lines(ax: Axes, rows: list[Row], series: list[tuple[str, str, str]]) -> None:
