@@ -145,9 +145,10 @@ class Validator:
     ) -> str:
         allowed = tuple(allowed)
         value = value.strip() or default
-        if value not in allowed and (strict or not self._unknown_ok(value)):
-            shown = repr(value) if value else "missing value"
-            self.fail(field, f"{shown} is not one of {', '.join(allowed)}")
+        if not value and "" not in allowed:
+            self.fail(field, f"is required (one of {', '.join(allowed)})")
+        elif value not in allowed and (strict or not self._unknown_ok(value)):
+            self.fail(field, f"{value!r} is not one of {', '.join(allowed)}")
         return value
 
     def choices(self, field: str, values: Iterable[str], allowed: Iterable[str]) -> list[str]:

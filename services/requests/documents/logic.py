@@ -86,13 +86,13 @@ class Documents:
         kind = v.choice("kind", info.kind, KINDS)
         language = v.language("language", info.language)
         if not info.language.strip():
-            v.fail("language", "required (ISO 639-1)")
+            v.fail("language", "is required (an ISO 639-1 code, e.g. en or fr)")
         filename = info.filename.replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
         detected = ""
         if too_large:
             v.fail("file", f"larger than this node's limit of {self.max_bytes} bytes")
         elif not data:
-            v.fail("file", "required (a non-empty file)")
+            v.fail("file", "is required (a non-empty file)")
         else:
             try:
                 detected = content.check(data, filename, info.declared_type)
