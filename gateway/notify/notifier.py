@@ -98,6 +98,7 @@ class Notifier:
         self.links = texts.Links(settings.gateway.url, settings.network)
         self.metadata = Caller.node_service("notifier", settings.network).metadata()
         self._reminded_at: datetime | None = None
+        self._requests: dict[str, requests_pb2.Request | None] = {}
         self._task: asyncio.Task[Any] | None = None
 
     def start(self) -> None:
@@ -151,6 +152,8 @@ class Notifier:
                 )
                 if not reply.notices:
                     break
+                # A request's events come several to a page: read each request once a page.
+                self._requests = {}
                 mails = [m for n in reply.notices for m in await self._mails_for(n, now)]
                 written += await self.outbox.record(mails, feed, reply.notices[-1].seq)
                 log.info(
@@ -184,17 +187,25 @@ class Notifier:
             return await self._request_mails(notice, now)
         return []
 
+    async def _request(self, request_id: str) -> requests_pb2.Request | None:
+        """The request as it stands (None: deleted), read once per page of notices."""
+        if request_id not in self._requests:
+            try:
+                self._requests[request_id] = await self.feeds.requests.GetRequest(
+                    requests_pb2.GetRequestRequest(id=request_id),
+                    metadata=self.metadata,
+                    timeout=TIMEOUT,
+                )
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+                self._requests[request_id] = None
+        return self._requests[request_id]
+
     async def _request_mails(self, notice: notices_pb2.Notice, now: datetime) -> list[MailRow]:
-        try:
-            request = await self.feeds.requests.GetRequest(
-                requests_pb2.GetRequestRequest(id=notice.record_id),
-                metadata=self.metadata,
-                timeout=TIMEOUT,
-            )
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                return []
-            raise
+        request = await self._request(notice.record_id)
+        if request is None:
+            return []
         news = _news(request, notice.status)
         out: list[MailRow | None] = []
         if notice.status == "submitted" and _requested_side_here(request):
