@@ -21,12 +21,9 @@ from dataclasses import dataclass
 from services.common import telemetry
 from services.common.lifecycle import Stoppable
 from services.common.server import run_until_signalled
-from services.common.settings import NodeSettings
+from services.common.settings import SERVICES, NodeSettings
 
 log = logging.getLogger(__name__)
-
-# The order `justnet up` starts the node's processes in (services/cli/nodes.py).
-START_ORDER = ("directory", "requests", "events", "federation", "gateway")
 
 
 @dataclass
@@ -69,7 +66,7 @@ async def start_all(settings: NodeSettings) -> list[tuple[str, Stoppable]]:
     """Starts the five services in order; if one fails, stops those already started."""
     started: list[tuple[str, Stoppable]] = []
     try:
-        for service in START_ORDER:
+        for service in SERVICES:
             runtime = await asyncio.create_task(_start_one(service, settings))
             started.append((service, runtime))
     except BaseException:

@@ -109,7 +109,7 @@ async def spawn_node(settings: NodeSettings, processes: str = DEFAULT_PROCESSES)
     if processes == "one":
         return [await _spawn("all", settings)]
     children = []
-    for svc in ("directory", "requests", "events", "federation", "gateway"):
+    for svc in SERVICES:
         children.append(await _spawn(svc, settings))
     return children
 

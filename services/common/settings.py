@@ -16,6 +16,7 @@ from typing import Any
 
 import pycountry
 
+# A node's services, in the order they start (the gateway last); they stop in reverse.
 SERVICES = ("directory", "requests", "events", "federation", "gateway")
 GRPC_SERVICES = ("directory", "requests", "events", "federation")
 DEFAULT_PORTS = {

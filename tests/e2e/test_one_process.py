@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from services.cli.host import START_ORDER
 from services.common.settings import SERVICES
 from tests.e2e.conftest import (
     ROLES,
@@ -83,7 +82,7 @@ def test_one_process_serves_the_whole_node_and_stops_on_sigterm(tmp_path: Path) 
     reader.join(timeout=5)
     assert not problems, "\n".join(problems) + node.log.read_text(errors="replace")[-3000:]
     assert serve_processes(node.config) == []
-    assert _stopped_services(node.log) == list(reversed(START_ORDER))
+    assert _stopped_services(node.log) == list(reversed(SERVICES))
     assert node.errors_in_log() == []
 
 
