@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
-from opentelemetry import trace
 
-from gateway import console, keys, openapi
+from gateway import console, http_telemetry, keys, openapi
 from gateway.accounts import AccountStore
 from gateway.audit import AuditLog, audit_ctx, audit_middleware
 from gateway.auth import TokenStore, auth_middleware
@@ -29,7 +28,7 @@ from gateway.routes import (
     requests,
     statistics,
 )
-from services.common import migrations, telemetry
+from services.common import migrations
 from services.common.db import create_engine
 from services.common.settings import NodeSettings
 
@@ -47,15 +46,6 @@ ROUTE_TABLES = (
 
 
 @web.middleware
-async def trace_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    context = trace.get_current_span().get_span_context()
-    if context.is_valid:
-        response.headers["X-Trace-Id"] = f"{context.trace_id:032x}"
-    return response
-
-
-@web.middleware
 async def writes_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Marks writes for the lookup cache, before and after, whatever the outcome."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
@@ -69,10 +59,9 @@ async def writes_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 
 def create_app(settings: NodeSettings, *, clients: ServiceClients | None = None) -> web.Application:
-    telemetry.current()  # instruments aiohttp: the tracing middleware goes first
     app = web.Application(
         middlewares=[
-            trace_id_middleware,
+            http_telemetry.middleware(),  # first: its span and X-Trace-Id cover the others
             problem_middleware,
             auth_middleware,
             console_middleware,

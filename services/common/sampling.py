@@ -44,6 +44,11 @@ class KeepErrorsSampler(Sampler):
         self.ratio = ratio
         self._root = TraceIdRatioBased(ratio)
 
+    def samples_root(self, trace_id: int) -> bool:
+        """This sampler's decision for a new trace with this id, known before any span
+        exists (the decision is a pure function of the id)."""
+        return trace_id & TraceIdRatioBased.TRACE_ID_LIMIT < self._root.bound
+
     def should_sample(
         self,
         parent_context: Context | None,

@@ -97,9 +97,9 @@ HTTP_SERVER_DURATION = Metric(
     "http.server.request.duration",
     "histogram",
     "s",
-    "Duration of gateway HTTP requests per route (aiohttp instrumentation, stable semconv)",
+    "Duration of gateway HTTP requests per route (stable semantic conventions)",
     ("http.request.method", "http.route", "http.response.status_code"),
-    "opentelemetry-instrumentation-aiohttp-server (gateway)",
+    "gateway/http_telemetry.py (gateway)",
 )
 REPLICATION_LAG = Metric(
     "justnet.federation.replication.lag",

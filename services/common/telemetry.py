@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
 )
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import Sampler
 from opentelemetry.trace import StatusCode
 
@@ -160,6 +161,37 @@ class QueryScrubber(SpanProcessor):
         return True
 
 
+class PresetIds(RandomIdGenerator):
+    """Random ids, except inside `preset()`, where the next span takes the given ids.
+
+    The gateway decides a request's sampling before it creates any span, and records an
+    unsampled request's span only if the request fails (gateway/http_telemetry.py): that
+    span must carry the ids its children already point to.
+    """
+
+    def __init__(self) -> None:
+        self._preset: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar(
+            "justnet_preset_ids", default=None
+        )
+
+    @contextmanager
+    def preset(self, trace_id: int, span_id: int = 0) -> Iterator[None]:
+        """`span_id` 0: a random one."""
+        token = self._preset.set((trace_id, span_id))
+        try:
+            yield
+        finally:
+            self._preset.reset(token)
+
+    def generate_trace_id(self) -> int:
+        preset = self._preset.get()
+        return preset[0] if preset else super().generate_trace_id()
+
+    def generate_span_id(self) -> int:
+        preset = self._preset.get()
+        return preset[1] if preset and preset[1] else super().generate_span_id()
+
+
 @dataclass(frozen=True)
 class KeptSpan:
     span: ReadableSpan
@@ -239,6 +271,17 @@ class SpanBuffer(SpanProcessor):
         elif span.parent is None or span.parent.is_remote:
             del self._pending[trace_id]  # this process's part ended without an error
 
+    def errored(self, trace_id: int) -> bool:
+        """Whether a span of this trace ended here with an error."""
+        with self._lock:
+            return trace_id in self._errored
+
+    def forget(self, trace_id: int) -> None:
+        """The trace's local part ended without an error, its root never recorded (see
+        PresetIds): its held spans go, as when a recorded local root ends."""
+        with self._lock:
+            self._pending.pop(trace_id, None)
+
     def spans(self, trace_id: int | None = None) -> list[KeptSpan]:
         with self._lock:
             kept = list(self._spans)
@@ -267,6 +310,12 @@ class Telemetry:
 
     def tracer(self, name: str) -> trace.Tracer:
         return self.tracer_provider.get_tracer(name, VERSION)
+
+    @property
+    def ids(self) -> PresetIds:
+        ids = self.tracer_provider.id_generator
+        assert isinstance(ids, PresetIds)  # tracer_provider_for
+        return ids
 
     def meter(self, name: str) -> metrics.Meter:
         return self.meter_provider.get_meter(name, VERSION)
@@ -299,8 +348,8 @@ def setup(
     global _current
     if _current is not None:
         return _current
-    # The stable HTTP semantic conventions: span attributes such as http.request.method and
-    # url.path, and http.server.request.duration per http.route (the old ones lack the route).
+    # The stable HTTP semantic conventions for the instrumented HTTP clients (the gateway's
+    # own server spans use them too: gateway/http_telemetry.py).
     os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     resource = Resource.create(
         {
@@ -325,11 +374,6 @@ def setup(
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
-    # Patches aiohttp.web.Application so every app created afterwards starts with the
-    # tracing middleware (outermost); the gateway's create_app relies on it.
-    from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
-
-    AioHttpServerInstrumentor().instrument(tracer_provider=tracer_provider)
     _configure_logging(log_level)
     _current = Telemetry(service_name, tracer_provider, meter_provider, network, buffer, sampler)
     return _current
@@ -340,7 +384,7 @@ def tracer_provider_for(
 ) -> tuple[TracerProvider, SpanBuffer]:
     """A tracer provider (its sampler from OTEL_TRACES_SAMPLER when `sampler` is None) with
     the scrubber and the span store every process has."""
-    tracer_provider = TracerProvider(resource=resource, sampler=sampler)
+    tracer_provider = TracerProvider(resource=resource, sampler=sampler, id_generator=PresetIds())
     # First: every processor after it, and so every exporter, sees scrubbed query strings.
     tracer_provider.add_span_processor(QueryScrubber())
     buffer = SpanBuffer(keep_spans, service_name)

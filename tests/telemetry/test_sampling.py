@@ -4,12 +4,15 @@ ended with an error; OTEL_TRACES_SAMPLER, when set, replaces the node's sampler.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Decision, TraceIdRatioBased
 from opentelemetry.trace import Status, StatusCode
 
 from services.common import sampling, telemetry
@@ -128,3 +131,44 @@ def test_held_unsampled_spans_are_bounded() -> None:
     for root in roots:
         root.end()
     assert buffer._pending == {} and buffer.spans() == []
+
+
+@pytest.mark.parametrize("ratio", [0.0], indirect=True)
+async def test_an_unsampled_request_records_nothing_unless_it_fails(
+    node: Node, ratio: float, spans: InMemorySpanExporter
+) -> None:
+    """The gateway decides before any span exists (gateway/http_telemetry.py): a request
+    that ends well leaves no span in this process; one that fails gets its server span
+    afterwards, under the ids its children already point to, so the tree is whole."""
+    ok, failed = await _lookup_and_error(node)
+    provider = telemetry.current()
+    held = {k.span.context.trace_id for k in provider.spans.spans() if k.span.context}
+    assert int(ok, 16) not in held
+    assert int(ok, 16) not in provider.spans._pending  # nothing of it is held either
+    resp = await node.client.get(f"/api/v1/admin/traces/{failed}", headers=node.auth("admin"))
+    trace_spans = (await resp.json())["spans"]
+    ids = {s["span_id"] for s in trace_spans}
+    roots = [s for s in trace_spans if s["parent_span_id"] is None]
+    assert [(r["service"], r["kind"]) for r in roots] == [("gateway", "SERVER")]
+    assert roots[0]["name"] == "GET /api/v1/authorities/{id}"
+    assert all(s["parent_span_id"] in ids for s in trace_spans if s is not roots[0])
+    assert any(s["kind"] == "CLIENT" and s["status"] == "ERROR" for s in trace_spans)
+    assert not [s for s in spans.get_finished_spans() if s.context.trace_flags.sampled]
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.1, 0.5, 1.0])
+def test_the_gateways_early_decision_is_the_tracers(rate: float) -> None:
+    """samples_root must agree with the ratio sampler the tracer applies to the same trace
+    id; otherwise the gateway would sample rate squared, or record spans it had dropped."""
+    sampler = KeepErrorsSampler(rate)
+    reference = TraceIdRatioBased(rate)
+    rng = random.Random(7)
+    decisions = []
+    for _ in range(2000):
+        trace_id = rng.getrandbits(128)
+        expected = (
+            reference.should_sample(None, trace_id, "x").decision is Decision.RECORD_AND_SAMPLE
+        )
+        assert sampler.samples_root(trace_id) is expected
+        decisions.append(expected)
+    assert abs(sum(decisions) / len(decisions) - rate) < 0.05
