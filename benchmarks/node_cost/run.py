@@ -31,6 +31,7 @@ removed, as in the lookup benchmark).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -42,6 +43,7 @@ import sys
 import tempfile
 import time
 import tomllib
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +202,9 @@ def summary(runs: list[dict[str, Any]], names: list[str]) -> str:
     return "\n".join(lines)
 
 
+PEERS_TIMEOUT = 120.0
+
+
 def measure_demo(
     cli: list[str], env: dict[str, str], work: Path, base: int, processes: str
 ) -> dict[str, Any]:
@@ -216,10 +221,12 @@ def measure_demo(
     )  # fmt: skip
     try:
         assert demo.stdout is not None
-        if not demo.stdout.readline():
+        line = demo.stdout.readline()
+        if not line:
             tail = (work / "demo.log").read_text(errors="replace")[-3000:]
             raise RuntimeError(f"justnet demo --processes {processes} ended early:\n{tail}")
         ready_s = time.monotonic() - started
+        connected_s = seconds_until_all_peers_connected(json.loads(line)["nodes"])
         time.sleep(IDLE_SECONDS)
         pids = [demo.pid, *lookup_all_children(demo.pid)]
         rss = sum(lookup.memory_kb(p).get("VmRSS", 0) for p in pids) / 1024
@@ -227,10 +234,35 @@ def measure_demo(
         demo.send_signal(signal.SIGTERM)
         demo.wait(90)
     lookup.log(
-        f"   demo {processes}: ready {ready_s:.1f} s, RSS {rss:.0f} MiB, {len(pids)} processes"
+        f"   demo {processes}: ready {ready_s:.1f} s, every peer connected {connected_s:.1f} s "
+        f"later, RSS {rss:.0f} MiB, {len(pids)} processes"
     )
     return {"processes": processes, "ready_s": round(ready_s, 2), "rss_mib": round(rss, 1),
+            "connected_after_ready_s": round(connected_s, 2),
             "process_count": len(pids)}  # fmt: skip
+
+
+def seconds_until_all_peers_connected(demo_nodes: list[dict[str, Any]]) -> float:
+    """From the demo's ready line (every node healthy) until every node's `GET /api/v1/node`
+    shows each of its peers `connected`, read every 0.1 s (at most PEERS_TIMEOUT s)."""
+    started = time.monotonic()
+    waiting = {n["gateway_url"]: n["admin_token"] for n in demo_nodes}
+    while waiting and time.monotonic() - started < PEERS_TIMEOUT:
+        for url, token in list(waiting.items()):
+            request = urllib.request.Request(
+                f"{url}/api/v1/node", headers={"Authorization": f"Bearer {token}"}
+            )
+            with contextlib.suppress(OSError, ValueError):
+                with urllib.request.urlopen(request, timeout=5) as answer:
+                    peers = json.loads(answer.read())["peers"]
+                if len(peers) == len(demo_nodes) - 1 and all(
+                    p["state"] == "connected" for p in peers
+                ):
+                    del waiting[url]
+        time.sleep(0.1)
+    if waiting:
+        raise RuntimeError(f"peers not all connected after {PEERS_TIMEOUT} s: {sorted(waiting)}")
+    return time.monotonic() - started
 
 
 def lookup_all_children(parent: int) -> list[int]:
@@ -244,15 +276,19 @@ def lookup_all_children(parent: int) -> list[int]:
 
 def demo_summary(demos: list[dict[str, Any]]) -> str:
     lines = [
-        "| `justnet demo` (5 networks) | ready s | RSS MiB, all processes | processes |",
-        "|---|---:|---:|---:|",
+        "| `justnet demo` (5 networks) | ready s | every peer connected, s after ready "
+        "| RSS MiB, all processes | processes |",
+        "|---|---:|---:|---:|---:|",
     ]
     for processes in ("each", "one"):
         mine = [d for d in demos if d["processes"] == processes]
         if mine:
             ready = ", ".join(f"{d['ready_s']:.1f}" for d in mine)
             rss = ", ".join(f"{d['rss_mib']:.0f}" for d in mine)
-            lines.append(f"| {processes} | {ready} | {rss} | {mine[0]['process_count']} |")
+            connected = ", ".join(f"{d.get('connected_after_ready_s', 0):.1f}" for d in mine)
+            lines.append(
+                f"| {processes} | {ready} | {connected} | {rss} | {mine[0]['process_count']} |"
+            )
     return "\n".join(lines)
 
 
