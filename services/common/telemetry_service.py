@@ -3,15 +3,14 @@
 - `NodeTelemetryServicer` (justnet.common.v1.NodeTelemetry) answers with the spans this
   process keeps and its metrics in Prometheus text; `create_server` registers it on
   internal ports only (never on the federation peer port) and it requires the admin role.
-- `ServerCallInterceptor` runs outermost on every server: it marks the call's spans as the
-  service's own and records `rpc.server.duration`; `ClientMetricsInterceptor` records
-  `rpc.client.duration`.
+- `ClientMetricsInterceptor` records `rpc.client.duration` (the server side's
+  `rpc.server.duration` is recorded by services/common/calls.py).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
@@ -136,70 +135,6 @@ def _rpc_attributes(method: str, code: grpc.StatusCode | None) -> dict[str, Any]
         "rpc.method": name,
         "rpc.grpc.status_code": value,
     }
-
-
-class ServerCallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Outermost server interceptor: the call's spans belong to `service`, and its duration
-    and status go to `rpc.server.duration`. Health checks are left out, as in tracing."""
-
-    def __init__(self, service: str) -> None:
-        self.service = service
-        self.duration = _histogram(semconv.RPC_SERVER_DURATION)
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
-        method = details.method
-        if handler is None or method.startswith("/grpc.health.v1.Health/"):
-            return handler
-        service, duration = self.service, self.duration
-
-        def record(started: float, context: grpc.aio.ServicerContext) -> None:
-            code = context.code() if hasattr(context, "code") else None
-            if isinstance(code, int):
-                code = next((c for c in grpc.StatusCode if c.value[0] == code), None)
-            elapsed = (time.perf_counter() - started) * 1000
-            duration.record(elapsed, _rpc_attributes(method, code))
-
-        if handler.unary_unary is not None:
-            inner = handler.unary_unary
-
-            async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                started = time.perf_counter()
-                with telemetry.service_scope(service):
-                    try:
-                        return await inner(request, context)
-                    finally:
-                        record(started, context)
-
-            return grpc.unary_unary_rpc_method_handler(
-                unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            inner_stream = handler.unary_stream
-
-            async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-                started = time.perf_counter()
-                # Each call runs in its own task, and a stream may be closed from another
-                # context: set the scope, do not reset it.
-                telemetry.set_service_scope(service)
-                try:
-                    async for item in inner_stream(request, context):
-                        yield item
-                finally:
-                    record(started, context)
-
-            return grpc.unary_stream_rpc_method_handler(
-                stream,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler
 
 
 class ClientMetricsInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
