@@ -9,14 +9,16 @@ from collections.abc import Iterator
 
 import pytest
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Decision, TraceIdRatioBased
 from opentelemetry.trace import Status, StatusCode
 
 from services.common import sampling, telemetry
 from services.common.sampling import KeepErrorsSampler
+from services.common.server_spans import ServerSpans
 from services.common.telemetry import SpanBuffer
 from tests.conftest import Node
 
@@ -172,3 +174,62 @@ def test_the_gateways_early_decision_is_the_tracers(rate: float) -> None:
         assert sampler.samples_root(trace_id) is expected
         decisions.append(expected)
     assert abs(sum(decisions) / len(decisions) - rate) < 0.05
+
+
+class _Started(SpanProcessor):
+    """Names of the spans started while `on` (the SDK cannot remove a processor)."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.names: list[str] = []
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        if self.on:
+            self.names.append(span.name)
+
+
+@pytest.fixture
+def started() -> Iterator[_Started]:
+    processor = _Started()
+    telemetry.current().tracer_provider.add_span_processor(processor)
+    processor.on = True
+    yield processor
+    processor.on = False
+
+
+@pytest.mark.parametrize("ratio", [0.0], indirect=True)
+def test_an_unsampled_server_span_exists_only_if_its_call_fails(
+    ratio: float, started: _Started
+) -> None:
+    """services/common/server_spans.py, as every gRPC call and HTTP request uses it."""
+    spans = ServerSpans("test")
+    store = telemetry.current().spans
+    tracer = telemetry.current().tracer("test")
+    caller = trace.SpanContext(0x1234, 0x99, is_remote=True)  # a caller's unsampled trace
+    parent = trace.set_span_in_context(trace.NonRecordingSpan(caller))
+
+    with spans.open("fine", parent, {"a": 1}) as outcome:
+        inside = trace.get_current_span().get_span_context()
+        tracer.start_span("child").end()
+        outcome.error = False
+    assert inside.trace_id == 0x1234 and not inside.trace_flags.sampled
+    assert started.names == ["child"]  # the call itself started no span: the saving
+    assert not store.spans(0x1234)  # and nothing of its trace is kept
+
+    with spans.open("failed", parent, {"a": 1}) as outcome:
+        inside = trace.get_current_span().get_span_context()
+        tracer.start_span("child").end()
+        outcome.error = True
+    kept = {k.span.name: k.span for k in store.spans(0x1234)}
+    assert set(kept) == {"child", "failed"}
+    failed, child = kept["failed"], kept["child"]
+    assert failed.context is not None and failed.context.span_id == inside.span_id
+    assert child.parent is not None and child.parent.span_id == inside.span_id
+    assert failed.parent is not None and failed.parent.span_id == 0x99  # under its caller
+    assert failed.status.status_code is StatusCode.ERROR
+    assert (failed.attributes or {}).get("a") == 1
+
+    with pytest.raises(RuntimeError), spans.open("raised", Context(), {}):
+        new_trace = trace.get_current_span().get_span_context().trace_id
+        raise RuntimeError("boom")
+    assert [k.span.name for k in store.spans(new_trace)] == ["raised"]
