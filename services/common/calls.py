@@ -118,38 +118,42 @@ class _Call:
         self.attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
 
     def unary(
-        self, inner: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]], parent: Any
+        self,
+        inner: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]],
+        parent: otel_context.Context,
     ) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
         async def run(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            # grpc.aio runs each call in its own task: what is set here stays in this call.
-            telemetry.set_service_scope(self.interceptor.service)
-            set_caller(self.caller)
-            started = time.perf_counter()
-            with self.interceptor.spans.open(self.method, parent, self.attributes) as outcome:
-                try:
-                    async with _errors_mapped(context, self.method):
-                        return await inner(request, context)
-                finally:
-                    self._ended(context, outcome, started)
+            async with self._running(context, parent):
+                return await inner(request, context)
 
         return run
 
     def stream(
-        self, inner: Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]], parent: Any
+        self,
+        inner: Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]],
+        parent: otel_context.Context,
     ) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
         async def run(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            telemetry.set_service_scope(self.interceptor.service)
-            set_caller(self.caller)
-            started = time.perf_counter()
-            with self.interceptor.spans.open(self.method, parent, self.attributes) as outcome:
-                try:
-                    async with _errors_mapped(context, self.method):
-                        async for item in inner(request, context):
-                            yield item
-                finally:
-                    self._ended(context, outcome, started)
+            async with self._running(context, parent):
+                async for item in inner(request, context):
+                    yield item
 
         return run
+
+    @contextlib.asynccontextmanager
+    async def _running(
+        self, context: grpc.aio.ServicerContext, parent: otel_context.Context
+    ) -> AsyncIterator[None]:
+        # grpc.aio runs each call in its own task: what is set here stays in this call.
+        telemetry.set_service_scope(self.interceptor.service)
+        set_caller(self.caller)
+        started = time.perf_counter()
+        with self.interceptor.spans.open(self.method, parent, self.attributes) as outcome:
+            try:
+                async with _errors_mapped(context, self.method):
+                    yield
+            finally:
+                self._ended(context, outcome, started)
 
     def _ended(self, context: grpc.aio.ServicerContext, outcome: Outcome, started: float) -> None:
         code = _code(context)

@@ -47,6 +47,25 @@ class Outcome:
         return self.error if self.error is not None else self.exception is not None
 
 
+@dataclass(frozen=True)
+class _Span:
+    """A server span to start: now, or afterwards with the time it began."""
+
+    tracer: trace.Tracer
+    name: str
+    parent: otel_context.Context
+    attributes: Mapping[str, AttributeValue]
+
+    def start(self, start_time: int | None = None) -> trace.Span:
+        return self.tracer.start_span(
+            self.name,
+            context=self.parent,
+            kind=SpanKind.SERVER,
+            attributes=self.attributes,
+            start_time=start_time,
+        )
+
+
 class ServerSpans:
     def __init__(self, tracer_name: str) -> None:
         self.telemetry = telemetry.current()
@@ -67,66 +86,44 @@ class ServerSpans:
         else:
             trace_id = random.getrandbits(128) or 1
             sampled = sampler.samples_root(trace_id)
-        if sampled:
-            with self._recorded(name, parent, attributes, trace_id) as outcome:
-                yield outcome
-        else:
-            with self._deferred(name, parent, attributes, trace_id or caller.trace_id) as outcome:
-                yield outcome
-
-    @contextlib.contextmanager
-    def _recorded(
-        self,
-        name: str,
-        parent: otel_context.Context,
-        attributes: Mapping[str, AttributeValue],
-        trace_id: int,
-    ) -> Iterator[Outcome]:
-        with self.telemetry.ids.preset(trace_id) if trace_id else contextlib.nullcontext():
-            span = self.tracer.start_span(
-                name, context=parent, kind=SpanKind.SERVER, attributes=attributes
-            )
         outcome = Outcome()
-        try:
-            with trace.use_span(span, end_on_exit=False, record_exception=False):
+        span = _Span(self.tracer, name, parent, attributes)
+        with (
+            self._recorded(span, trace_id, outcome)
+            if sampled
+            else self._deferred(span, trace_id or caller.trace_id, outcome)
+        ):
+            try:
                 yield outcome
-        except BaseException as exc:
-            outcome.exception = exc
-            raise
-        finally:
-            _finish(span, outcome)
+            except BaseException as exc:
+                outcome.exception = exc
+                raise
 
     @contextlib.contextmanager
-    def _deferred(
-        self,
-        name: str,
-        parent: otel_context.Context,
-        attributes: Mapping[str, AttributeValue],
-        trace_id: int,
-    ) -> Iterator[Outcome]:
+    def _recorded(self, span: _Span, trace_id: int, outcome: Outcome) -> Iterator[None]:
+        with self.telemetry.ids.preset(trace_id) if trace_id else contextlib.nullcontext():
+            started = span.start()
+        try:
+            with trace.use_span(started, end_on_exit=False, record_exception=False):
+                yield
+        finally:
+            _finish(started, outcome)
+
+    @contextlib.contextmanager
+    def _deferred(self, span: _Span, trace_id: int, outcome: Outcome) -> Iterator[None]:
         started = time.time_ns()
         span_id = random.getrandbits(64) or 1
         own = SpanContext(trace_id, span_id, is_remote=False)  # trace flags: not sampled
-        token = otel_context.attach(trace.set_span_in_context(NonRecordingSpan(own), parent))
-        outcome = Outcome()
+        token = otel_context.attach(trace.set_span_in_context(NonRecordingSpan(own), span.parent))
         try:
-            yield outcome
-        except BaseException as exc:
-            outcome.exception = exc
-            raise
+            yield
         finally:
             otel_context.detach(token)
             spans = self.telemetry.spans
             if outcome.failed or spans.errored(trace_id):
                 with self.telemetry.ids.preset(trace_id, span_id):
-                    span = self.tracer.start_span(
-                        name,
-                        context=parent,
-                        kind=SpanKind.SERVER,
-                        attributes=attributes,
-                        start_time=started,
-                    )
-                _finish(span, outcome)
+                    recorded = span.start(started)
+                _finish(recorded, outcome)
             else:
                 spans.forget(trace_id)
 
