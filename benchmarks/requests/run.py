@@ -45,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,8 @@ class Demo:
             [
                 *(sys.executable, "-m", "services.cli", "demo", "--nodes", ",".join(NETWORKS)),
                 *("--base-port", str(self.base), "--data-dir", str(self.data_dir), "--json"),
+                # a process per service: the CPU per delivered request is counted per service
+                *("--processes", "each"),
             ],
             stdout=subprocess.PIPE,
             stderr=out,
@@ -418,6 +421,44 @@ async def measure(
     )
     stub = requests_pb2_grpc.RequestsServiceStub(channel)
     member = Caller("member", "SEAJUST", "bench").metadata()
+    result = await measure_planning(args, session, sea, stub, member)
+    log("planning measured; delivery, one request at a time")
+    watch = DeliveredWatch(data_dir / "SEAJUST" / "requests.db")
+    serial: list[float] = []
+    for rid in await create_drafts(stub, member, args.serial, "serial"):
+        started = {f"{rid}:1": time.perf_counter()}
+        await stub.Submit(requests_pb2.SubmitRequest(id=rid), metadata=member)
+        serial += (await watch.wait_all(started, 1, 60)).values()
+    result["delivery_one_at_a_time"] = percentiles(serial)
+    log(f"delivery, {args.requests} requests {args.concurrency} at a time")
+    ids = await create_drafts(stub, member, args.requests, "burst")
+    assert demo.proc is not None
+    pids = node_processes(demo.proc.pid, data_dir)
+    profiler = Profiler(pids, ROOT / "benchmarks/results") if args.profile else None
+    if profiler is not None:
+        profiler.start(args.profile_seconds)
+        await asyncio.sleep(1.0)  # py-spy attaches
+    cprofiler = CProfiler(pids, data_dir) if args.cprofile else None
+    if cprofiler is not None:
+        cprofiler.start()
+    burst = Burst(stub, member, watch, pids, data_dir)
+    result["delivery_burst"] = await burst.measure(ids, args.concurrency)
+    await channel.close()
+    if profiler is not None:
+        result["profile"] = profiler.finish()
+    if cprofiler is not None:
+        result["cprofile"] = await cprofiler.finish()
+    return result
+
+
+async def measure_planning(
+    args: argparse.Namespace,
+    session: aiohttp.ClientSession,
+    sea: dict[str, Any],
+    stub: requests_pb2_grpc.RequestsServiceStub,
+    member: Any,
+) -> dict[str, Any]:
+    """PlanRoute over gRPC, then through the gateway; 20 warm-up calls each."""
     plan = requests_pb2.PlanRouteRequest(**ROUTE)  # type: ignore[arg-type]
     grpc_times: list[float] = []
     for i in range(args.plans + 20):
@@ -436,72 +477,54 @@ async def measure(
             assert resp.status == 200, resp.status
         if i >= 20:
             http_times.append(time.perf_counter() - t)
-    log("planning measured; delivery, one request at a time")
-
-    watch = DeliveredWatch(data_dir / "SEAJUST" / "requests.db")
-    serial: list[float] = []
-    for rid in await create_drafts(stub, member, args.serial, "serial"):
-        started = {f"{rid}:1": time.perf_counter()}
-        await stub.Submit(requests_pb2.SubmitRequest(id=rid), metadata=member)
-        serial += (await watch.wait_all(started, 1, 60)).values()
-
-    log(f"delivery, {args.requests} requests {args.concurrency} at a time")
-    ids = await create_drafts(stub, member, args.requests, "burst")
-    profiler = None
-    if args.profile:
-        assert demo.proc is not None
-        profiler = Profiler(node_processes(demo.proc.pid, data_dir), ROOT / "benchmarks/results")
-        profiler.start(args.profile_seconds)
-        await asyncio.sleep(1.0)  # py-spy attaches
-    cprofiler = None
-    if args.cprofile:
-        assert demo.proc is not None
-        cprofiler = CProfiler(node_processes(demo.proc.pid, data_dir), data_dir)
-        cprofiler.start()
-    sem = asyncio.Semaphore(args.concurrency)
-    started: dict[str, float] = {}
-
-    async def submit(rid: str) -> None:
-        async with sem:
-            started[f"{rid}:1"] = time.perf_counter()
-            await stub.Submit(requests_pb2.SubmitRequest(id=rid), metadata=member)
-
-    assert demo.proc is not None
-    pids = node_processes(demo.proc.pid, data_dir)
-    cpu_before = cpu_seconds(pids)
-    begin = time.perf_counter()
-    submits = asyncio.ensure_future(asyncio.gather(*(submit(r) for r in ids)))
-    latencies = await watch.wait_all(started, len(ids), 600)
-    elapsed = time.perf_counter() - begin
-    cpu_after = cpu_seconds(pids)
-    cpu_ms = {
-        name: round((cpu_after[name] - cpu_before[name]) * 1000 / len(ids), 2)
-        for name in sorted(cpu_after)
-        if name in cpu_before and name.split("/")[1] in ("requests", "federation")
-    }
-    await submits
-    await channel.close()
-    result: dict[str, Any] = {
+    return {
         "plan_route_grpc": percentiles(grpc_times),
         "plan_route_gateway": percentiles(http_times),
-        "delivery_one_at_a_time": percentiles(serial),
-        "delivery_burst": {
+    }
+
+
+@dataclass
+class Burst:
+    stub: requests_pb2_grpc.RequestsServiceStub
+    member: Any
+    watch: DeliveredWatch
+    pids: dict[str, int]
+    data_dir: Path
+
+    async def measure(self, ids: list[str], concurrency: int) -> dict[str, Any]:
+        """The drafts `ids` submitted `concurrency` at a time, until every one is shown
+        delivered; with the CPU the requests and federation processes spent on them."""
+        sem = asyncio.Semaphore(concurrency)
+        started: dict[str, float] = {}
+
+        async def submit(rid: str) -> None:
+            async with sem:
+                started[f"{rid}:1"] = time.perf_counter()
+                await self.stub.Submit(requests_pb2.SubmitRequest(id=rid), metadata=self.member)
+
+        cpu_before = cpu_seconds(self.pids)
+        begin = time.perf_counter()
+        submits = asyncio.ensure_future(asyncio.gather(*(submit(r) for r in ids)))
+        latencies = await self.watch.wait_all(started, len(ids), 600)
+        elapsed = time.perf_counter() - begin
+        cpu_after = cpu_seconds(self.pids)
+        cpu_ms = {
+            name: round((cpu_after[name] - cpu_before[name]) * 1000 / len(ids), 2)
+            for name in sorted(cpu_after)
+            if name in cpu_before and name.split("/")[1] in ("requests", "federation")
+        }
+        await submits
+        return {
             "requests": len(ids),
-            "concurrency": args.concurrency,
+            "concurrency": concurrency,
             "all_receipts_seconds": round(elapsed, 2),
             "delivered_per_second": round(len(ids) / elapsed, 1),
             "submit_to_delivered": percentiles(list(latencies.values())),
-            "stages_p50_ms": stages(data_dir, latencies),
+            "stages_p50_ms": stages(self.data_dir, latencies),
             # CPU milliseconds per delivered request, by process (the rest barely moves)
             "cpu_ms_per_request": cpu_ms,
             "cpu_ms_per_request_total": round(sum(cpu_ms.values()), 1),
-        },
-    }
-    if profiler is not None:
-        result["profile"] = profiler.finish()
-    if cprofiler is not None:
-        result["cprofile"] = await cprofiler.finish()
-    return result
+        }
 
 
 if __name__ == "__main__":
