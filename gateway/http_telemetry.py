@@ -3,7 +3,7 @@
 It replaced opentelemetry-instrumentation-aiohttp-server, which recorded a full span for
 every request, also under the node's default sampler (which records what it does not
 sample so that a failing trace can still be kept): about a third of the gateway's CPU on a
-cached lookup. The span is opened by services/common/server_spans.py, which decides the
+cached lookup. The span is opened by services/common/call_spans.py, which decides the
 sampling first and records an unsampled request's span only if the request fails
 (5xx, an exception, or an error span in its trace). Every response carries its trace id in
 `X-Trace-Id`, sampled or not.
@@ -27,7 +27,7 @@ from opentelemetry.util.types import Attributes
 
 from gateway.problems import Handler
 from services.common import semconv, telemetry
-from services.common.server_spans import ServerSpans
+from services.common.call_spans import CallSpans
 
 TRACE_HEADER = "traceparent"
 # The stable semantic conventions' advice for http.server.request.duration, in seconds.
@@ -110,7 +110,7 @@ def middleware() -> Middleware:
     """The middleware, with its instruments made once (the process's telemetry must be set
     up before the gateway's app is made)."""
     ins = Instruments.make()
-    spans = ServerSpans(__name__)
+    spans = CallSpans(__name__)
 
     @web.middleware
     async def http_telemetry(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -119,7 +119,7 @@ def middleware() -> Middleware:
         status = 500
         attributes = route.span_attributes(request)
         try:
-            with spans.open(route.span_name, _caller_context(request), attributes) as outcome:
+            with spans.server(route.span_name, _caller_context(request), attributes) as outcome:
                 try:
                     response = await handler(request)
                     status = response.status

@@ -9,7 +9,7 @@ For each call it sets, in one wrapper:
   own processes. Any other call is anonymous, whatever role its metadata claims, so
   reaching an internal port is not enough to act as an administrator. Without a credential
   (`None`, as on the federation peer port) every call is anonymous;
-- the **server span** (services/common/server_spans.py: sampling decided first, an
+- the **server span** (services/common/call_spans.py: sampling decided first, an
   unsampled call's span recorded only if it fails), with the gRPC semantic conventions'
   attributes; the client's address is not recorded;
 - the **`rpc.server.duration`** metric;
@@ -37,10 +37,11 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate
 
 from services.common import semconv, telemetry
+from services.common.call_spans import CallSpans, Outcome
 from services.common.errors import MAX_MESSAGE_CHARS, DomainError, error_metadata
 from services.common.identity import ANONYMOUS, Caller, caller_from_metadata, set_caller
 from services.common.internal import InternalCredential
-from services.common.server_spans import Outcome, ServerSpans
+from services.common.telemetry_service import histogram, rpc_attributes
 
 log = logging.getLogger(__name__)
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
@@ -63,16 +64,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     def __init__(self, service: str, credential: InternalCredential | None = None) -> None:
         self.service = service
         self.credential = credential
-        self.spans = ServerSpans(__name__)
-        self.duration = (
-            telemetry.current()
-            .meter(__name__)
-            .create_histogram(
-                semconv.RPC_SERVER_DURATION.name,
-                unit=semconv.RPC_SERVER_DURATION.unit,
-                description=semconv.RPC_SERVER_DURATION.description,
-            )
-        )
+        self.spans = CallSpans(__name__)
+        self.duration = histogram(semconv.RPC_SERVER_DURATION)
 
     async def intercept_service(
         self,
@@ -114,8 +107,7 @@ class _Call:
         self.interceptor = interceptor
         self.method = method
         self.caller = caller
-        service, _, name = method.lstrip("/").partition("/")
-        self.attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
+        self.attributes = rpc_attributes(method)
 
     def unary(
         self,
@@ -148,7 +140,7 @@ class _Call:
         telemetry.set_service_scope(self.interceptor.service)
         set_caller(self.caller)
         started = time.perf_counter()
-        with self.interceptor.spans.open(self.method, parent, self.attributes) as outcome:
+        with self.interceptor.spans.server(self.method, parent, self.attributes) as outcome:
             try:
                 async with _errors_mapped(context, self.method):
                     yield

@@ -3,14 +3,14 @@
 - `NodeTelemetryServicer` (justnet.common.v1.NodeTelemetry) answers with the spans this
   process keeps and its metrics in Prometheus text; `create_server` registers it on
   internal ports only (never on the federation peer port) and it requires the admin role.
-- `ClientMetricsInterceptor` records `rpc.client.duration` (the server side's
-  `rpc.server.duration` is recorded by services/common/calls.py).
+- `histogram()` and `rpc_attributes()`: the instruments and attributes of
+  `rpc.server.duration` and `rpc.client.duration`, which services/common/calls.py and
+  clients.py record.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -117,7 +117,7 @@ async def _require_admin(context: grpc.aio.ServicerContext) -> None:
 
 
 @cache
-def _histogram(metric: semconv.Metric) -> Any:
+def histogram(metric: semconv.Metric) -> Any:
     # One instrument per process, however many servers and channels it opens.
     return (
         telemetry.current()
@@ -126,34 +126,8 @@ def _histogram(metric: semconv.Metric) -> Any:
     )
 
 
-def _rpc_attributes(method: str, code: grpc.StatusCode | None) -> dict[str, Any]:
+def rpc_attributes(method: str) -> dict[str, Any]:
+    """The gRPC semantic conventions' attributes of a call to `method` (the status code is
+    added when the call ends)."""
     service, _, name = method.lstrip("/").partition("/")
-    value = (code or grpc.StatusCode.OK).value[0]
-    return {
-        "rpc.system": "grpc",
-        "rpc.service": service,
-        "rpc.method": name,
-        "rpc.grpc.status_code": value,
-    }
-
-
-class ClientMetricsInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
-    """Records `rpc.client.duration` for unary calls (streams are long-lived feeds)."""
-
-    def __init__(self) -> None:
-        self.duration = _histogram(semconv.RPC_CLIENT_DURATION)
-
-    async def intercept_unary_unary(
-        self, continuation: Callable[..., Any], details: grpc.aio.ClientCallDetails, request: Any
-    ) -> Any:
-        method = details.method.decode() if isinstance(details.method, bytes) else details.method
-        if method.startswith("/grpc.health.v1.Health/"):
-            return await continuation(details, request)
-        started = time.perf_counter()
-        call = await continuation(details, request)
-        try:
-            code = await call.code()
-        except Exception:
-            code = grpc.StatusCode.UNKNOWN
-        self.duration.record((time.perf_counter() - started) * 1000, _rpc_attributes(method, code))
-        return call
+    return {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}

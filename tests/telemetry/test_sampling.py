@@ -17,8 +17,8 @@ from opentelemetry.sdk.trace.sampling import Decision, TraceIdRatioBased
 from opentelemetry.trace import Status, StatusCode
 
 from services.common import sampling, telemetry
+from services.common.call_spans import CallSpans
 from services.common.sampling import KeepErrorsSampler
-from services.common.server_spans import ServerSpans
 from services.common.telemetry import SpanBuffer
 from tests.conftest import Node
 
@@ -137,11 +137,15 @@ def test_held_unsampled_spans_are_bounded() -> None:
 
 @pytest.mark.parametrize("ratio", [0.0], indirect=True)
 async def test_an_unsampled_request_records_nothing_unless_it_fails(
-    node: Node, ratio: float, spans: InMemorySpanExporter
+    node: Node, ratio: float, spans: InMemorySpanExporter, started: _Started
 ) -> None:
     """The gateway decides before any span exists (gateway/http_telemetry.py): a request
-    that ends well leaves no span in this process; one that fails gets its server span
-    afterwards, under the ids its children already point to, so the tree is whole."""
+    that ends well starts no span, neither its own nor its gRPC call's nor the directory's;
+    one that fails gets them afterwards, under the ids its children already point to, so the
+    tree is whole."""
+    ok = await node.client.get("/api/v1/lookup?jurisdiction=VN", headers=node.auth("member"))
+    assert ok.status == 200  # a question the gateway has not cached: it asks the directory
+    assert not [n for n in started.names if n.startswith(("GET ", "/justnet."))], started.names
     ok, failed = await _lookup_and_error(node)
     provider = telemetry.current()
     held = {k.span.context.trace_id for k in provider.spans.spans() if k.span.context}
@@ -201,14 +205,14 @@ def started() -> Iterator[_Started]:
 def test_an_unsampled_server_span_exists_only_if_its_call_fails(
     ratio: float, started: _Started
 ) -> None:
-    """services/common/server_spans.py, as every gRPC call and HTTP request uses it."""
-    spans = ServerSpans("test")
+    """services/common/call_spans.py, as every gRPC call and HTTP request uses it."""
+    spans = CallSpans("test")
     store = telemetry.current().spans
     tracer = telemetry.current().tracer("test")
     caller = trace.SpanContext(0x1234, 0x99, is_remote=True)  # a caller's unsampled trace
     parent = trace.set_span_in_context(trace.NonRecordingSpan(caller))
 
-    with spans.open("fine", parent, {"a": 1}) as outcome:
+    with spans.server("fine", parent, {"a": 1}) as outcome:
         inside = trace.get_current_span().get_span_context()
         tracer.start_span("child").end()
         outcome.error = False
@@ -216,7 +220,7 @@ def test_an_unsampled_server_span_exists_only_if_its_call_fails(
     assert started.names == ["child"]  # the call itself started no span: the saving
     assert not store.spans(0x1234)  # and nothing of its trace is kept
 
-    with spans.open("failed", parent, {"a": 1}) as outcome:
+    with spans.server("failed", parent, {"a": 1}) as outcome:
         inside = trace.get_current_span().get_span_context()
         tracer.start_span("child").end()
         outcome.error = True
@@ -229,7 +233,7 @@ def test_an_unsampled_server_span_exists_only_if_its_call_fails(
     assert failed.status.status_code is StatusCode.ERROR
     assert (failed.attributes or {}).get("a") == 1
 
-    with pytest.raises(RuntimeError), spans.open("raised", Context(), {}):
+    with pytest.raises(RuntimeError), spans.server("raised", Context(), {}):
         new_trace = trace.get_current_span().get_span_context().trace_id
         raise RuntimeError("boom")
     assert [k.span.name for k in store.spans(new_trace)] == ["raised"]

@@ -1,5 +1,6 @@
-"""Server spans whose sampling is decided before they exist: the gateway's HTTP requests
-and every gRPC call a service serves (services/common/calls.py) open them here.
+"""Spans of calls whose sampling is decided before they exist: the gateway's HTTP requests
+and every gRPC call a service serves (`CallSpans.server`, services/common/calls.py), and
+every gRPC call a process makes (`CallSpans.client`, services/common/clients.py).
 
 Under the node's sampler (services/common/sampling.py) a trace that is not sampled is
 still recorded, so that one that fails can be kept; recording a span for every call cost
@@ -15,7 +16,8 @@ same pure function of the id the tracer applies).
   what it calls records its own spans (held until its trace is known to fail or not). If
   the call fails (`Outcome.error`) or a span of its trace ended here with an error, its
   span is recorded when it ends, with its real start time and those ids (PresetIds), so
-  the trace is whole; otherwise nothing of it is recorded, and its held spans go.
+  the trace is whole; otherwise nothing of it is recorded, and, if it was this process's
+  part of the trace (a server span, or a call made outside any trace), its held spans go.
 """
 
 from __future__ import annotations
@@ -49,10 +51,11 @@ class Outcome:
 
 @dataclass(frozen=True)
 class _Span:
-    """A server span to start: now, or afterwards with the time it began."""
+    """A span to start: now, or afterwards with the time it began."""
 
     tracer: trace.Tracer
     name: str
+    kind: SpanKind
     parent: otel_context.Context
     attributes: Mapping[str, AttributeValue]
 
@@ -60,25 +63,38 @@ class _Span:
         return self.tracer.start_span(
             self.name,
             context=self.parent,
-            kind=SpanKind.SERVER,
+            kind=self.kind,
             attributes=self.attributes,
             start_time=start_time,
         )
 
 
-class ServerSpans:
+class CallSpans:
     def __init__(self, tracer_name: str) -> None:
         self.telemetry = telemetry.current()
         self.tracer = self.telemetry.tracer(tracer_name)
 
-    @contextlib.contextmanager
-    def open(
+    def server(
         self, name: str, parent: otel_context.Context, attributes: Mapping[str, AttributeValue]
-    ) -> Iterator[Outcome]:
+    ) -> contextlib.AbstractContextManager[Outcome]:
         """A server span named `name` under the caller's context `parent` (empty for a new
         trace); the block sets the returned Outcome."""
+        return self._open(_Span(self.tracer, name, SpanKind.SERVER, parent, attributes), True)
+
+    def client(
+        self, name: str, attributes: Mapping[str, AttributeValue]
+    ) -> contextlib.AbstractContextManager[Outcome]:
+        """A client span named `name` under the current context; inside the block the current
+        span context is the call's, for the propagator to send."""
+        parent = otel_context.get_current()
+        local_root = not trace.get_current_span(parent).get_span_context().is_valid
+        span = _Span(self.tracer, name, SpanKind.CLIENT, parent, attributes)
+        return self._open(span, local_root)
+
+    @contextlib.contextmanager
+    def _open(self, span: _Span, local_root: bool) -> Iterator[Outcome]:
         sampler = self.telemetry.sampler
-        caller = trace.get_current_span(parent).get_span_context()
+        caller = trace.get_current_span(span.parent).get_span_context()
         if sampler is None:
             sampled, trace_id = True, 0  # the SDK's sampler decides
         elif caller.is_valid:
@@ -87,11 +103,10 @@ class ServerSpans:
             trace_id = random.getrandbits(128) or 1
             sampled = sampler.samples_root(trace_id)
         outcome = Outcome()
-        span = _Span(self.tracer, name, parent, attributes)
         with (
             self._recorded(span, trace_id, outcome)
             if sampled
-            else self._deferred(span, trace_id or caller.trace_id, outcome)
+            else self._deferred(span, trace_id or caller.trace_id, outcome, local_root)
         ):
             try:
                 yield outcome
@@ -110,7 +125,9 @@ class ServerSpans:
             _finish(started, outcome)
 
     @contextlib.contextmanager
-    def _deferred(self, span: _Span, trace_id: int, outcome: Outcome) -> Iterator[None]:
+    def _deferred(
+        self, span: _Span, trace_id: int, outcome: Outcome, local_root: bool
+    ) -> Iterator[None]:
         started = time.time_ns()
         span_id = random.getrandbits(64) or 1
         own = SpanContext(trace_id, span_id, is_remote=False)  # trace flags: not sampled
@@ -124,7 +141,7 @@ class ServerSpans:
                 with self.telemetry.ids.preset(trace_id, span_id):
                     recorded = span.start(started)
                 _finish(recorded, outcome)
-            else:
+            elif local_root:
                 spans.forget(trace_id)
 
 
