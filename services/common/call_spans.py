@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from opentelemetry import context as otel_context
@@ -76,73 +76,71 @@ class CallSpans:
 
     def server(
         self, name: str, parent: otel_context.Context, attributes: Mapping[str, AttributeValue]
-    ) -> contextlib.AbstractContextManager[Outcome]:
+    ) -> _Opened:
         """A server span named `name` under the caller's context `parent` (empty for a new
         trace); the block sets the returned Outcome."""
-        return self._open(_Span(self.tracer, name, SpanKind.SERVER, parent, attributes), True)
+        return _Opened(self, _Span(self.tracer, name, SpanKind.SERVER, parent, attributes), True)
 
-    def client(
-        self, name: str, attributes: Mapping[str, AttributeValue]
-    ) -> contextlib.AbstractContextManager[Outcome]:
+    def client(self, name: str, attributes: Mapping[str, AttributeValue]) -> _Opened:
         """A client span named `name` under the current context; inside the block the current
         span context is the call's, for the propagator to send."""
         parent = otel_context.get_current()
         local_root = not trace.get_current_span(parent).get_span_context().is_valid
-        span = _Span(self.tracer, name, SpanKind.CLIENT, parent, attributes)
-        return self._open(span, local_root)
+        return _Opened(
+            self, _Span(self.tracer, name, SpanKind.CLIENT, parent, attributes), local_root
+        )
 
-    @contextlib.contextmanager
-    def _open(self, span: _Span, local_root: bool) -> Iterator[Outcome]:
-        sampler = self.telemetry.sampler
-        caller = trace.get_current_span(span.parent).get_span_context()
+
+class _Opened:
+    """One call's span as a context manager (a class, not a generator: it runs on every
+    request and call, and a generator-based one cost twice as much)."""
+
+    __slots__ = ("ids", "local_root", "outcome", "recorded", "span", "spans", "started", "token")
+
+    def __init__(self, spans: CallSpans, span: _Span, local_root: bool) -> None:
+        self.spans = spans
+        self.span = span
+        self.local_root = local_root
+        self.outcome = Outcome()
+        self.recorded: trace.Span | None = None
+
+    def __enter__(self) -> Outcome:
+        sampler = self.spans.telemetry.sampler
+        caller = trace.get_current_span(self.span.parent).get_span_context()
         if sampler is None:
             sampled, trace_id = True, 0  # the SDK's sampler decides
         elif caller.is_valid:
-            sampled, trace_id = caller.trace_flags.sampled, 0
+            sampled, trace_id = caller.trace_flags.sampled, caller.trace_id
         else:
             trace_id = random.getrandbits(128) or 1
             sampled = sampler.samples_root(trace_id)
-        outcome = Outcome()
-        with (
-            self._recorded(span, trace_id, outcome)
-            if sampled
-            else self._deferred(span, trace_id or caller.trace_id, outcome, local_root)
-        ):
-            try:
-                yield outcome
-            except BaseException as exc:
-                outcome.exception = exc
-                raise
+        if sampled:
+            preset = trace_id and not caller.is_valid  # a new trace: the id decided on
+            with self.spans.telemetry.ids.preset(trace_id) if preset else contextlib.nullcontext():
+                self.recorded = current = self.span.start()
+        else:
+            self.started = time.time_ns()
+            self.ids = (trace_id, random.getrandbits(64) or 1)
+            current = NonRecordingSpan(SpanContext(*self.ids, is_remote=False))  # not sampled
+        self.token = otel_context.attach(trace.set_span_in_context(current, self.span.parent))
+        return self.outcome
 
-    @contextlib.contextmanager
-    def _recorded(self, span: _Span, trace_id: int, outcome: Outcome) -> Iterator[None]:
-        with self.telemetry.ids.preset(trace_id) if trace_id else contextlib.nullcontext():
-            started = span.start()
-        try:
-            with trace.use_span(started, end_on_exit=False, record_exception=False):
-                yield
-        finally:
-            _finish(started, outcome)
-
-    @contextlib.contextmanager
-    def _deferred(
-        self, span: _Span, trace_id: int, outcome: Outcome, local_root: bool
-    ) -> Iterator[None]:
-        started = time.time_ns()
-        span_id = random.getrandbits(64) or 1
-        own = SpanContext(trace_id, span_id, is_remote=False)  # trace flags: not sampled
-        token = otel_context.attach(trace.set_span_in_context(NonRecordingSpan(own), span.parent))
-        try:
-            yield
-        finally:
-            otel_context.detach(token)
-            spans = self.telemetry.spans
-            if outcome.failed or spans.errored(trace_id):
-                with self.telemetry.ids.preset(trace_id, span_id):
-                    recorded = span.start(started)
-                _finish(recorded, outcome)
-            elif local_root:
-                spans.forget(trace_id)
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        otel_context.detach(self.token)
+        outcome = self.outcome
+        if exc is not None:
+            outcome.exception = exc
+        if self.recorded is not None:
+            _finish(self.recorded, outcome)
+            return
+        store = self.spans.telemetry.spans
+        trace_id, span_id = self.ids
+        if outcome.failed or store.errored(trace_id):
+            with self.spans.telemetry.ids.preset(trace_id, span_id):
+                recorded = self.span.start(self.started)
+            _finish(recorded, outcome)
+        elif self.local_root:
+            store.forget(trace_id)
 
 
 def _finish(span: trace.Span, outcome: Outcome) -> None:
