@@ -6,7 +6,8 @@ must be this node's admin or one of its services):
 - `WatchChanges` / `WatchChangeBatches`: the change log after `since_seq`, replayed, then
   tailed when `follow` (woken at once by a write in this process through `Changes`, and
   on a short poll for writes of other processes); one change per message, or up to 500
-  (about 1 MiB of payload) per message;
+  (about 1 MiB of payload) per message. Streams woken by the same write at the same
+  position share one read of the log (federation follows it once per peer);
 - `ApplyReplicaBatch`: checks every record's envelope (origin, kind, id, version) and
   payload (the kind's message, whose meta must match the envelope, checked by the kind's
   `parse`), names every fault `records[i].field`, then applies the batch with the cursor
@@ -17,6 +18,7 @@ must be this node's admin or one of its services):
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -37,21 +39,40 @@ BATCH_BYTES = 1024 * 1024  # payload bytes per WatchChangeBatches message, about
 # Called after replicas were applied or dropped, with the change rows the batch wrote
 # (empty when the store did not collect them): e.g. to update an index of the records.
 Applied = Callable[[list[Committed]], Awaitable[None]]
+# A read of the change log under way: the generation it started at, and its answer.
+_Read: TypeAlias = tuple[int, "asyncio.Future[list[exchange_pb2.FeedChange]]"]
 
 
 class Changes:
-    """Wakes change-feed streams at once after a write in this process."""
+    """Wakes change-feed streams at once after a write in this process.
+
+    `notify()` after a write of this node's own records wakes every stream;
+    `notify(local=False)` after replicas were applied or dropped wakes only the streams
+    that follow every origin (a write of replicas adds no change of this node's own, so
+    federation's streams of local changes have nothing to read). `generation` counts the
+    notifications: a read started at generation g sees every write notified before it.
+    """
 
     def __init__(self) -> None:
-        self._event = asyncio.Event()
+        self._any = asyncio.Event()
+        self._local = asyncio.Event()
+        self.generation = 0
 
-    def notify(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
+    def notify(self, local: bool = True) -> None:
+        self.generation += 1
+        self._any.set()
+        self._any = asyncio.Event()
+        if local:
+            self._local.set()
+            self._local = asyncio.Event()
 
     @property
     def current(self) -> asyncio.Event:
-        return self._event
+        return self._any
+
+    def waiter(self, local_only: bool) -> asyncio.Event:
+        """The event the next relevant write sets (take it before reading)."""
+        return self._local if local_only else self._any
 
 
 def change_message(row: Any) -> exchange_pb2.FeedChange:
@@ -82,6 +103,8 @@ class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
         self.changes = changes
         self.on_applied = on_applied
         self.poll_seconds = poll_seconds
+        # (seq, origin) -> (generation it started at, the read): see _read
+        self._reads: dict[tuple[int, str], _Read] = {}
 
     def _require_node(self) -> None:
         caller = current_caller()
@@ -118,18 +141,44 @@ class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
         seq = max(request.since_seq, 0)
         origin = self.network if request.local_only else ""
         while True:
-            changed = self.changes.current
-            rows = await self.store.changes_since(seq, FEED_BATCH, origin)
-            if rows:
-                seq = rows[-1].seq
-                yield [change_message(row) for row in rows]
-            if len(rows) == FEED_BATCH:
+            changed = self.changes.waiter(request.local_only)
+            changes = await self._read(seq, origin, self.changes.generation)
+            if changes:
+                seq = changes[-1].seq
+                yield changes
+            if len(changes) == FEED_BATCH:
                 continue
             if not request.follow:
                 return
             # Woken at once by a write in this process; the timeout covers writes made
             # by other replicas of the service.
             await wait_event(changed, self.poll_seconds)
+
+    async def _read(self, seq: int, origin: str, generation: int) -> list[exchange_pb2.FeedChange]:
+        """The changes after `seq` (only `origin`'s if given), at most FEED_BATCH.
+
+        Streams woken by the same write at the same position (federation follows the
+        log once per peer) share one read: a read already under way is joined if it
+        started at or after `generation`, so it sees every write the caller was woken
+        for; otherwise a new one starts. The messages are shared, read-only."""
+        key = (seq, origin)
+        running = self._reads.get(key)
+        if running is None or running[0] < generation:
+            running = (self.changes.generation, asyncio.ensure_future(self._load(seq, origin)))
+            self._reads[key] = running
+            running[1].add_done_callback(functools.partial(self._forget, key, running))
+        # shield: a stream that stops must not cancel the read others wait for
+        return await asyncio.shield(running[1])
+
+    def _forget(self, key: tuple[int, str], read: _Read, done: asyncio.Future[Any]) -> None:
+        if self._reads.get(key) is read:
+            del self._reads[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: whoever joined the read has it raised
+
+    async def _load(self, seq: int, origin: str) -> list[exchange_pb2.FeedChange]:
+        rows = await self.store.changes_since(seq, FEED_BATCH, origin)
+        return [change_message(row) for row in rows]
 
     # ------------------------------------------------------------ replicas
 
@@ -228,4 +277,5 @@ class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
     async def _applied(self, committed: list[Committed]) -> None:
         if self.on_applied is not None:
             await self.on_applied(committed)
-        self.changes.notify()
+        # Replicas only: federation's streams of this node's own changes stay asleep.
+        self.changes.notify(local=False)
