@@ -19,6 +19,7 @@ from justnet.directory.v1 import directory_pb2
 from services.common.db import create_engine
 from services.common.identity import Caller, reset_caller, set_caller
 from services.common.ids import new_id
+from services.common.loops import cancel
 from services.common.replication import Changes, ReplicaFeedServicer
 from services.common.settings import NodeSettings
 from services.directory import service as directory
@@ -36,6 +37,8 @@ class CountedStore(DirectoryStore):
 
     reads: list[str]
     read: asyncio.Event  # set after each read
+    looks = 0  # looks at the log's last seq
+    looked: asyncio.Event
     hold: asyncio.Event | None = None
 
     async def changes_since(self, seq: int, limit: int = 500, origin: str = "") -> list[Any]:
@@ -47,17 +50,30 @@ class CountedStore(DirectoryStore):
             await gate.wait()
         return rows
 
+    async def max_seq(self) -> int:
+        seq = await super().max_seq()
+        self.looks += 1
+        self.looked.set()
+        return seq
+
 
 @pytest.fixture
-async def parts(settings: NodeSettings) -> AsyncIterator[tuple[CountedStore, DirectoryLogic, Any]]:
+def poll() -> float:
+    return 3600.0  # other processes' writes: only notifications wake the streams
+
+
+@pytest.fixture
+async def parts(
+    settings: NodeSettings, poll: float
+) -> AsyncIterator[tuple[CountedStore, DirectoryLogic, Any]]:
     await directory.migrate(settings)
     engine = create_engine(settings.directory.database_url, instrument=False)
     store = CountedStore(engine, "SEAJUST")  # the feed's: its reads are counted
-    store.reads, store.read = [], asyncio.Event()
+    store.reads, store.read, store.looked = [], asyncio.Event(), asyncio.Event()
     writer = DirectoryStore(engine, "SEAJUST")  # the directory's own writes and index
     logic = DirectoryLogic(writer, LookupIndex(writer), settings.jurisdictions)
     changes = Changes()
-    feed = ReplicaFeedServicer(store, changes, poll_seconds=3600, on_applied=logic.replicas_changed)
+    feed = ReplicaFeedServicer(store, changes, poll_seconds=poll, on_applied=logic.replicas_changed)
     token = set_caller(Caller.node_service("federation", "SEAJUST"))
     try:
         yield store, logic, (feed, changes)
@@ -93,6 +109,10 @@ def follow(feed: ReplicaFeedServicer, local_only: bool) -> asyncio.Queue[list[st
     task = asyncio.create_task(run())
     out.task = task  # type: ignore[attr-defined]  # kept alive with the queue
     return out
+
+
+async def stop(*followers: asyncio.Queue[list[str]]) -> None:
+    await cancel(*(f.task for f in followers))  # type: ignore[attr-defined]
 
 
 async def settled(store: CountedStore, reads: int) -> None:
@@ -147,8 +167,7 @@ async def test_followers_share_one_read_and_replicas_do_not_wake_local_streams(
         # read: 3 local reads; woken by the replica batch: 2 local reads or more.
         assert sorted(store.reads[before:]) == ["", "", "SEAJUST"]
     finally:
-        for queue in [*peers, watcher]:
-            queue.task.cancel()  # type: ignore[attr-defined]
+        await stop(*peers, watcher)
 
 
 async def test_a_read_under_way_is_not_joined_by_a_follower_woken_later(
@@ -172,5 +191,33 @@ async def test_a_read_under_way_is_not_joined_by_a_follower_woken_later(
             assert await first.get() == [one]
             assert await first.get() == [two]
     finally:
-        for queue in (first, second):
-            queue.task.cancel()  # type: ignore[attr-defined]
+        await stop(first, second)
+
+
+@pytest.mark.parametrize("poll", [0.05])
+async def test_another_processs_write_wakes_the_streams_through_one_poll(
+    parts: tuple[CountedStore, DirectoryLogic, Any],
+) -> None:
+    """A write no notification announces (the CLI's, another replica's) is found by the
+    one poll of the log's last seq, which wakes the streams: they share one read, and an
+    idle log costs no reads at all."""
+    store, logic, (feed, _) = parts
+    peers = [follow(feed, local_only=True) for _ in range(3)]
+    try:
+        # One shared read at start; the poll's first look wakes them once more.
+        await settled(store, 2)
+        before = len(store.reads)
+        record_id = await write(logic, Changes(), "Written by another process")
+        async with asyncio.timeout(BOUND):
+            for queue in peers:
+                assert await queue.get() == [record_id]
+        # The poll goes on looking (3 more looks), and nothing more is read: one read
+        # for the three streams (each stream polling the log: a read at every tick).
+        async with asyncio.timeout(BOUND):
+            looks = store.looks
+            while store.looks < looks + 3:
+                store.looked.clear()
+                await store.looked.wait()
+        assert store.reads[before:] == ["SEAJUST"]
+    finally:
+        await stop(*peers)

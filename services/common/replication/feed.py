@@ -4,8 +4,9 @@ What the node's federation service calls on each replicated service (only it: th
 must be this node's admin or one of its services):
 
 - `WatchChanges` / `WatchChangeBatches`: the change log after `since_seq`, replayed, then
-  tailed when `follow` (woken at once by a write in this process through `Changes`, and
-  on a short poll for writes of other processes); one change per message, or up to 500
+  tailed when `follow` (woken at once by a write in this process through `Changes`; one
+  poll of the log's last seq for all streams, every 0.2 s while any follows, wakes them
+  for writes of other processes); one change per message, or up to 500
   (about 1 MiB of payload) per message. Streams woken by the same write at the same
   position share one read of the log (federation follows it once per peer);
 - `ApplyReplicaBatch`: checks every record's envelope (origin, kind, id, version) and
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -28,11 +30,12 @@ from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc
 from services.common.errors import FieldError, InvalidInput, PermissionDenied
 from services.common.identity import current_caller
 from services.common.ids import is_id
+from services.common.loops import background, stop_if_cancelled
 from services.common.replication.store import Committed, Replica, ReplicaStore
 from services.common.timeutil import as_utc, from_timestamp, to_timestamp, utcnow
 from services.common.validation import Validator
-from services.common.waiting import wait_event
 
+log = logging.getLogger(__name__)
 Ctx: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type hints
 FEED_BATCH = 500  # change rows read (and sent in one WatchChangeBatches message) at most
 BATCH_BYTES = 1024 * 1024  # payload bytes per WatchChangeBatches message, about
@@ -104,6 +107,9 @@ class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
         self.on_applied = on_applied
         self.poll_seconds = poll_seconds
         # (seq, origin) -> (generation it started at, the read): see _read
+        self._followers = 0  # streams following the log
+        self._poller: asyncio.Task[None] | None = None
+        self._polled = -1  # the last seq the poll saw (none yet: its first look wakes)
         self._reads: dict[tuple[int, str], _Read] = {}
 
     def _require_node(self) -> None:
@@ -140,19 +146,54 @@ class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
         self._require_node()
         seq = max(request.since_seq, 0)
         origin = self.network if request.local_only else ""
+        if request.follow:
+            self._follow()
+        try:
+            while True:
+                changed = self.changes.waiter(request.local_only)
+                changes = await self._read(seq, origin, self.changes.generation)
+                if changes:
+                    seq = changes[-1].seq
+                    yield changes
+                if len(changes) == FEED_BATCH:
+                    continue
+                if not request.follow:
+                    return
+                # Woken at once by a write in this process, and by the poll of the log
+                # when another process wrote to it.
+                await changed.wait()
+        finally:
+            if request.follow:
+                self._unfollow()
+
+    # ------------------------------------------------------------ other processes' writes
+
+    def _follow(self) -> None:
+        self._followers += 1
+        if self._poller is None:
+            self._poller = background(self._poll_log(), "change-log-poll")
+
+    def _unfollow(self) -> None:
+        self._followers -= 1
+        if not self._followers and self._poller is not None:
+            self._poller.cancel()
+            self._poller = None
+
+    async def _poll_log(self) -> None:
+        """While anyone follows the log: every poll_seconds, one look at its last seq (not
+        one read per stream); anything new that no notification announced (another
+        process wrote it: the CLI, another replica of the service) wakes the streams."""
         while True:
-            changed = self.changes.waiter(request.local_only)
-            changes = await self._read(seq, origin, self.changes.generation)
-            if changes:
-                seq = changes[-1].seq
-                yield changes
-            if len(changes) == FEED_BATCH:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                seq = await self.store.max_seq()
+            except Exception:
+                stop_if_cancelled()
+                log.exception("could not read the change log's last seq")
                 continue
-            if not request.follow:
-                return
-            # Woken at once by a write in this process; the timeout covers writes made
-            # by other replicas of the service.
-            await wait_event(changed, self.poll_seconds)
+            if seq > self._polled:
+                self._polled = seq
+                self.changes.notify()
 
     async def _read(self, seq: int, origin: str, generation: int) -> list[exchange_pb2.FeedChange]:
         """The changes after `seq` (only `origin`'s if given), at most FEED_BATCH.
