@@ -491,8 +491,7 @@ class ReplicaStore:
                 for rid, cols in mine.items()
                 if cols is not None and (rid not in before or rid in removed)
             ]
-            if inserts:
-                await session.execute(insert(model), inserts)
+            await self._insert(session, model, inserts)
             updates = [
                 cols
                 for rid, cols in mine.items()
@@ -501,6 +500,17 @@ class ReplicaStore:
             if updates:
                 # ORM bulk UPDATE by primary key: one executemany.
                 await session.execute(update(model), updates)
+
+    @staticmethod
+    async def _insert(session: AsyncSession, model: type[Any], rows: list[dict[str, Any]]) -> None:
+        """Rows, in order, as Core executemany INSERTs (no ORM bulk bookkeeping per row):
+        one per run of rows with the same columns."""
+        table = model.__table__
+        start = 0
+        for end in range(1, len(rows) + 1):
+            if end == len(rows) or rows[end].keys() != rows[start].keys():
+                await session.execute(insert(table), rows[start:end])
+                start = end
 
     async def _write_changes(
         self,
@@ -513,7 +523,7 @@ class ReplicaStore:
             return
         model = self.change_model
         if committed is None:
-            await session.execute(insert(model), changes)
+            await self._insert(session, model, changes)
             return
         if len(changes) == 1:  # a single change (as live changes travel): its seq returned
             table = model.__table__
@@ -531,7 +541,7 @@ class ReplicaStore:
         # would make SQLAlchemy insert row by row on SQLite). This transaction holds the
         # writer lock, so the rows after `last` are ours, in insertion order.
         last = await session.scalar(select(func.coalesce(func.max(model.seq), 0)))
-        await session.execute(insert(model), changes)
+        await self._insert(session, model, changes)
         seqs = (
             await session.scalars(select(model.seq).where(model.seq > last).order_by(model.seq))
         ).all()
