@@ -110,6 +110,7 @@ class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
         self._followers = 0  # streams following the log
         self._poller: asyncio.Task[None] | None = None
         self._polled = -1  # the last seq the poll saw (none yet: its first look wakes)
+        self._looking = False  # the poll is reading the last seq now
         self._reads: dict[tuple[int, str], _Read] = {}
 
     def _require_node(self) -> None:
@@ -175,7 +176,10 @@ class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
 
     def _unfollow(self) -> None:
         self._followers -= 1
-        if not self._followers and self._poller is not None:
+        if not self._followers and self._poller is not None and not self._looking:
+            # Asleep: nothing to interrupt. A look under way is not cancelled (a query
+            # cancelled halfway can leave its connection's clean-up waiting on a database
+            # that is being closed); the poll ends by itself after it.
             self._poller.cancel()
             self._poller = None
 
@@ -183,17 +187,26 @@ class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
         """While anyone follows the log: every poll_seconds, one look at its last seq (not
         one read per stream); anything new that no notification announced (another
         process wrote it: the CLI, another replica of the service) wakes the streams."""
-        while True:
-            await asyncio.sleep(self.poll_seconds)
-            try:
-                seq = await self.store.max_seq()
-            except Exception:
-                stop_if_cancelled()
-                log.exception("could not read the change log's last seq")
-                continue
-            if seq > self._polled:
-                self._polled = seq
-                self.changes.notify()
+        try:
+            while self._followers:
+                await asyncio.sleep(self.poll_seconds)
+                if not self._followers:
+                    return
+                self._looking = True
+                try:
+                    seq = await self.store.max_seq()
+                except Exception:
+                    stop_if_cancelled()
+                    log.exception("could not read the change log's last seq")
+                    continue
+                finally:
+                    self._looking = False
+                if seq > self._polled:
+                    self._polled = seq
+                    self.changes.notify()
+        finally:
+            if self._poller is asyncio.current_task():
+                self._poller = None
 
     async def _read(self, seq: int, origin: str, generation: int) -> list[exchange_pb2.FeedChange]:
         """The changes after `seq` (only `origin`'s if given), at most FEED_BATCH.
