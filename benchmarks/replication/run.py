@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/replication/run.py [--nodes 5] [--changes 300]
         [--contact-points 10000] [--out benchmarks/results/replication.json] [--keep]
-        [--profile]
+        [--profile] [--code OTHER_CHECKOUT]
 
 1. Creates --nodes nodes (SEAJUST, EJN, WACAP, CASC, GLJCN) with `justnet init` in a
    temporary folder, each on its own block of loopback ports, and imports the lookup
@@ -19,7 +19,10 @@
    in turn (an authority each owns, renamed), and each change's arrival in the other
    nodes' directories is taken from their change feeds (ReplicaFeed.WatchChanges, which the
    directory wakes as soon as a replica batch commits). Reports p50/p99 of the delay
-   from just before the update call to its commit on each other node.
+   from just before the update call to its commit on each other node, and the CPU per
+   change of all directories and all federation processes together.
+`--code` runs the nodes from another checkout (a worktree of the commit to compare with),
+so before/after runs can alternate in one session with the same benchmark.
 Every wait is bounded; teardown sends SIGTERM and then kills. Loopback only.
 """
 
