@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/replication/run.py [--nodes 5] [--changes 300]
         [--contact-points 10000] [--out benchmarks/results/replication.json] [--keep]
-        [--profile]
+        [--profile] [--code OTHER_CHECKOUT]
 
 1. Creates --nodes nodes (SEAJUST, EJN, WACAP, CASC, GLJCN) with `justnet init` in a
    temporary folder, each on its own block of loopback ports, and imports the lookup
@@ -19,7 +19,10 @@
    in turn (an authority each owns, renamed), and each change's arrival in the other
    nodes' directories is taken from their change feeds (ReplicaFeed.WatchChanges, which the
    directory wakes as soon as a replica batch commits). Reports p50/p99 of the delay
-   from just before the update call to its commit on each other node.
+   from just before the update call to its commit on each other node, and the CPU per
+   change of all directories and all federation processes together.
+`--code` runs the nodes from another checkout (a worktree of the commit to compare with),
+so before/after runs can alternate in one session with the same benchmark.
 Every wait is bounded; teardown sends SIGTERM and then kills. Loopback only.
 """
 
@@ -43,6 +46,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+# The tree the nodes run from (--code): this one, or another checkout to compare with.
+CODE = ROOT
 
 from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc  # noqa: E402
 from justnet.directory.v1 import directory_pb2, directory_pb2_grpc  # noqa: E402
@@ -66,6 +71,7 @@ CHANGE_WITHIN = 10.0
 POLL = 0.05
 PYTHON = sys.executable
 PY_SPY = ""
+LOAD_AT_START: list[str] = []
 
 
 def log(message: str) -> None:
@@ -127,7 +133,7 @@ def clean_env() -> dict[str, str]:
     # No exporter: the processes run with their default (SDK, no export) telemetry.
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     # This tree's services and generated code, wherever the venv's editable install points.
-    env["PYTHONPATH"] = os.pathsep.join((str(ROOT), str(ROOT / "protos")))
+    env["PYTHONPATH"] = os.pathsep.join((str(CODE), str(CODE / "protos")))
     return env
 
 
@@ -147,7 +153,7 @@ class Node:
         argv = [PYTHON, "-m", "services.cli", "init", "--network", self.network]
         argv += ["--data-dir", str(self.folder), "--base-port", str(base)]
         done = subprocess.run(
-            argv, env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=300
+            argv, env=self.env, cwd=CODE, capture_output=True, text=True, timeout=300
         )
         if done.returncode != 0:
             raise RuntimeError(f"init {self.network} failed:\n{done.stderr}")
@@ -160,7 +166,7 @@ class Node:
             self.procs[service] = subprocess.Popen(
                 [PYTHON, "-m", "services.cli", "serve", service, "--config", str(self.config)],
                 env=self.env,
-                cwd=ROOT,
+                cwd=CODE,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -412,6 +418,7 @@ async def propagation(nodes: list[Node], changes: int) -> dict[str, Any]:
     per_pair: dict[str, list[float]] = {}
     missing = 0
     rng = random.Random(7)
+    before = {n.network: n.usage() for n in nodes}
     for i in range(changes):
         node = nodes[i % len(nodes)]
         record = owned[node.network]
@@ -447,13 +454,24 @@ async def propagation(nodes: list[Node], changes: int) -> dict[str, Any]:
                 missing += 1
         # A pause, so that changes are single-record changes rather than one burst.
         await asyncio.sleep(rng.uniform(0.02, 0.08))
+    after = {n.network: n.usage() for n in nodes}
     for w in watchers:
         if w.task is not None:
             w.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await w.task
+    # CPU per change, summed over the nodes, per kind of process (each change is made
+    # on one node and applied on all the others; the pauses between changes cost ~0).
+    cpu_ms = {
+        svc: round(
+            sum(after[n][svc]["cpu_s"] - before[n][svc]["cpu_s"] for n in after) / changes * 1000,
+            2,
+        )
+        for svc in ("directory", "federation")
+    }
     return {
         "changes": changes,
+        "cpu_ms_per_change_all_nodes": cpu_ms,
         "deliveries": len(samples),
         "missing_within_10s": missing,
         "all": percentiles(samples),
@@ -555,7 +573,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 
 
 def main() -> int:
-    global PY_SPY, POLL
+    global PY_SPY, POLL, CODE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=5, choices=range(2, 6))
     parser.add_argument("--changes", type=int, default=300)
@@ -574,12 +592,21 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="py-spy the initial sync")
     parser.add_argument("--profile-seconds", type=float, default=10.0)
     parser.add_argument("--py-spy", default=str(ROOT / ".venv" / "bin" / "py-spy"))
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=ROOT,
+        help="run the nodes from this checkout (e.g. a worktree of the commit to compare "
+        "with); the benchmark itself and the offline import stay this tree's",
+    )
     args = parser.parse_args()
     # SIGTERM (as from a timeout) unwinds like Ctrl-C, so the nodes are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     PY_SPY = args.py_spy
+    CODE = args.code.resolve()
     POLL = args.poll
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    LOAD_AT_START[:] = Path("/proc/loadavg").read_text().split()[:3]
     tmp = Path(tempfile.mkdtemp(prefix="justnet-repl-bench-"))
     try:
         result = asyncio.run(run(args, tmp))
@@ -591,11 +618,12 @@ def main() -> int:
     result["database"] = args.database_url_template.split("://")[0] or "sqlite (files)"
     result["machine"] = {
         "nproc": os.cpu_count(),
+        "loadavg_at_start": LOAD_AT_START,
         "python": sys.version.split()[0],
         "loadavg_at_end": Path("/proc/loadavg").read_text().split()[:3],
     }
     result["commit"] = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ["git", "rev-parse", "--short", "HEAD"], cwd=CODE, capture_output=True, text=True
     ).stdout.strip()
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

@@ -17,6 +17,13 @@ GET_KEYS = f"/{PEER_SERVICE}/GetKeys"
 DELIVER = f"/{PEER_SERVICE}/Deliver"
 FETCH_DETAILS = f"/{PEER_SERVICE}/FetchContactDetails"
 ANNOUNCE_KEYS = f"/{PEER_SERVICE}/AnnounceKeys"
+# Bytes of a stream gRPC takes in ahead of what this node has read (default 64 KiB). A
+# feed's signed batch is up to ~1 MiB: with 64 KiB the peer could send the next batch only
+# in 64 KiB steps as this node read, so while this node's directory applied one batch the
+# next one was still on its way (~15 ms idle per batch of 500 in an initial sync). Still
+# bounded: past it, and past the subscriber's own backlog (subscriber.MAX_PENDING), the
+# peer's sending waits.
+LOOKAHEAD = 4 * 1024 * 1024
 
 
 def link_identity(identity: NodeIdentity, peer: Peer) -> tuple[object, ...]:
@@ -37,7 +44,7 @@ class PeerClient:
         return open_channel(
             self.peer.endpoint,
             credentials=tls.channel_credentials(self.own, self.peer),
-            options=tls.channel_options(self.peer),
+            options=[*tls.channel_options(self.peer), ("grpc.http2.lookahead_bytes", LOOKAHEAD)],
             default_timeout=10.0,
             retries=False,
         )

@@ -6,9 +6,11 @@ the last answer per (peer, feed), served by the `justnet.federation.peer.records
 (metrics.py). It learns a new answer whenever anyone asks the feed (a subscription asks
 at each (re)connect, the administrators' peers list each time), and its one background
 task asks again shortly after each batch applied to, or drop of, a peer's replicas: at
-most once per `REFRESH_GAP` for all of them together, so a catch-up of many batches costs a
-few counts, not one per batch. A count that fails (the service is down) is asked again
-after `RETRY_SECONDS`.
+once after a quiet spell, then at most once per `REFRESH_GAP` for all of them together, so
+a catch-up of many batches, or a busy feed, costs a count every few seconds, not one per
+batch. (At 0.5 s, a node receiving single changes from 4 peers counted each peer's
+replicas for nearly every change: as much directory CPU as applying the changes.) A count
+that fails (the service is down) is asked again after `RETRY_SECONDS`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from services.common.waiting import wait_event
 from services.federation.feeds import ChangeStream, Feed
 
 log = logging.getLogger(__name__)
-REFRESH_GAP = 0.5
+REFRESH_GAP = 5.0  # seconds; scrapes come every 15 s or more
 RETRY_SECONDS = 5.0
 
 

@@ -171,6 +171,7 @@ async def test_replicas_apply_once_and_are_read_only(
     assert (again.applied, again.ignored) == (0, 1)
     older = await feed.ApplyReplicaBatch(apply(2), metadata=ADMIN)
     assert (older.applied, older.ignored) == (0, 1)
+    assert older.cursor == 3  # the stored cursor never moves back
 
     got = await stub.GetAuthority(directory_pb2.GetRecordRequest(id=record_id), metadata=MEMBER)
     assert got.meta.origin == "EJN"

@@ -4,9 +4,11 @@ What the node's federation service calls on each replicated service (only it: th
 must be this node's admin or one of its services):
 
 - `WatchChanges` / `WatchChangeBatches`: the change log after `since_seq`, replayed, then
-  tailed when `follow` (woken at once by a write in this process through `Changes`, and
-  on a short poll for writes of other processes); one change per message, or up to 500
-  (about 1 MiB of payload) per message;
+  tailed when `follow` (woken at once by a write in this process through `Changes`; one
+  poll of the log's last seq for all streams, every 0.2 s while any follows, wakes them
+  for writes of other processes); one change per message, or up to 500
+  (about 1 MiB of payload) per message. Streams woken by the same write at the same
+  position share one read of the log (federation follows it once per peer);
 - `ApplyReplicaBatch`: checks every record's envelope (origin, kind, id, version) and
   payload (the kind's message, whose meta must match the envelope, checked by the kind's
   `parse`), names every fault `records[i].field`, then applies the batch with the cursor
@@ -17,6 +19,8 @@ must be this node's admin or one of its services):
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -26,32 +30,52 @@ from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc
 from services.common.errors import FieldError, InvalidInput, PermissionDenied
 from services.common.identity import current_caller
 from services.common.ids import is_id
+from services.common.loops import background, stop_if_cancelled
 from services.common.replication.store import Committed, Replica, ReplicaStore
 from services.common.timeutil import as_utc, from_timestamp, to_timestamp, utcnow
 from services.common.validation import Validator
-from services.common.waiting import wait_event
 
+log = logging.getLogger(__name__)
 Ctx: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type hints
 FEED_BATCH = 500  # change rows read (and sent in one WatchChangeBatches message) at most
 BATCH_BYTES = 1024 * 1024  # payload bytes per WatchChangeBatches message, about
 # Called after replicas were applied or dropped, with the change rows the batch wrote
 # (empty when the store did not collect them): e.g. to update an index of the records.
 Applied = Callable[[list[Committed]], Awaitable[None]]
+# A read of the change log under way: the generation it started at, and its answer.
+_Read: TypeAlias = tuple[int, "asyncio.Future[list[exchange_pb2.FeedChange]]"]
 
 
 class Changes:
-    """Wakes change-feed streams at once after a write in this process."""
+    """Wakes change-feed streams at once after a write in this process.
+
+    `notify()` after a write of this node's own records wakes every stream;
+    `notify(local=False)` after replicas were applied or dropped wakes only the streams
+    that follow every origin (a write of replicas adds no change of this node's own, so
+    federation's streams of local changes have nothing to read). `generation` counts the
+    notifications: a read started at generation g sees every write notified before it.
+    """
 
     def __init__(self) -> None:
-        self._event = asyncio.Event()
+        self._any = asyncio.Event()
+        self._local = asyncio.Event()
+        self.generation = 0
 
-    def notify(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
+    def notify(self, local: bool = True) -> None:
+        self.generation += 1
+        self._any.set()
+        self._any = asyncio.Event()
+        if local:
+            self._local.set()
+            self._local = asyncio.Event()
 
     @property
     def current(self) -> asyncio.Event:
-        return self._event
+        return self._any
+
+    def waiter(self, local_only: bool) -> asyncio.Event:
+        """The event the next relevant write sets (take it before reading)."""
+        return self._local if local_only else self._any
 
 
 def change_message(row: Any) -> exchange_pb2.FeedChange:
@@ -82,6 +106,12 @@ class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
         self.changes = changes
         self.on_applied = on_applied
         self.poll_seconds = poll_seconds
+        # (seq, origin) -> (generation it started at, the read): see _read
+        self._followers = 0  # streams following the log
+        self._poller: asyncio.Task[None] | None = None
+        self._polled = -1  # the last seq the poll saw (none yet: its first look wakes)
+        self._looking = False  # the poll is reading the last seq now
+        self._reads: dict[tuple[int, str], _Read] = {}
 
     def _require_node(self) -> None:
         caller = current_caller()
@@ -117,19 +147,92 @@ class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
         self._require_node()
         seq = max(request.since_seq, 0)
         origin = self.network if request.local_only else ""
-        while True:
-            changed = self.changes.current
-            rows = await self.store.changes_since(seq, FEED_BATCH, origin)
-            if rows:
-                seq = rows[-1].seq
-                yield [change_message(row) for row in rows]
-            if len(rows) == FEED_BATCH:
-                continue
-            if not request.follow:
-                return
-            # Woken at once by a write in this process; the timeout covers writes made
-            # by other replicas of the service.
-            await wait_event(changed, self.poll_seconds)
+        if request.follow:
+            self._follow()
+        try:
+            while True:
+                changed = self.changes.waiter(request.local_only)
+                changes = await self._read(seq, origin, self.changes.generation)
+                if changes:
+                    seq = changes[-1].seq
+                    yield changes
+                if len(changes) == FEED_BATCH:
+                    continue
+                if not request.follow:
+                    return
+                # Woken at once by a write in this process, and by the poll of the log
+                # when another process wrote to it.
+                await changed.wait()
+        finally:
+            if request.follow:
+                self._unfollow()
+
+    # ------------------------------------------------------------ other processes' writes
+
+    def _follow(self) -> None:
+        self._followers += 1
+        if self._poller is None:
+            self._poller = background(self._poll_log(), "change-log-poll")
+
+    def _unfollow(self) -> None:
+        self._followers -= 1
+        if not self._followers and self._poller is not None and not self._looking:
+            # Asleep: nothing to interrupt. A look under way is not cancelled (a query
+            # cancelled halfway can leave its connection's clean-up waiting on a database
+            # that is being closed); the poll ends by itself after it.
+            self._poller.cancel()
+            self._poller = None
+
+    async def _poll_log(self) -> None:
+        """While anyone follows the log: every poll_seconds, one look at its last seq (not
+        one read per stream); anything new that no notification announced (another
+        process wrote it: the CLI, another replica of the service) wakes the streams."""
+        try:
+            while self._followers:
+                await asyncio.sleep(self.poll_seconds)
+                if not self._followers:
+                    return
+                self._looking = True
+                try:
+                    seq = await self.store.max_seq()
+                except Exception:
+                    stop_if_cancelled()
+                    log.exception("could not read the change log's last seq")
+                    continue
+                finally:
+                    self._looking = False
+                if seq > self._polled:
+                    self._polled = seq
+                    self.changes.notify()
+        finally:
+            if self._poller is asyncio.current_task():
+                self._poller = None
+
+    async def _read(self, seq: int, origin: str, generation: int) -> list[exchange_pb2.FeedChange]:
+        """The changes after `seq` (only `origin`'s if given), at most FEED_BATCH.
+
+        Streams woken by the same write at the same position (federation follows the
+        log once per peer) share one read: a read already under way is joined if it
+        started at or after `generation`, so it sees every write the caller was woken
+        for; otherwise a new one starts. The messages are shared, read-only."""
+        key = (seq, origin)
+        running = self._reads.get(key)
+        if running is None or running[0] < generation:
+            running = (self.changes.generation, asyncio.ensure_future(self._load(seq, origin)))
+            self._reads[key] = running
+            running[1].add_done_callback(functools.partial(self._forget, key, running))
+        # shield: a stream that stops must not cancel the read others wait for
+        return await asyncio.shield(running[1])
+
+    def _forget(self, key: tuple[int, str], read: _Read, done: asyncio.Future[Any]) -> None:
+        if self._reads.get(key) is read:
+            del self._reads[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: whoever joined the read has it raised
+
+    async def _load(self, seq: int, origin: str) -> list[exchange_pb2.FeedChange]:
+        rows = await self.store.changes_since(seq, FEED_BATCH, origin)
+        return [change_message(row) for row in rows]
 
     # ------------------------------------------------------------ replicas
 
@@ -228,4 +331,5 @@ class ReplicaFeedServicer(exchange_pb2_grpc.ReplicaFeedServicer):
     async def _applied(self, committed: list[Committed]) -> None:
         if self.on_applied is not None:
             await self.on_applied(committed)
-        self.changes.notify()
+        # Replicas only: federation's streams of this node's own changes stay asleep.
+        self.changes.notify(local=False)

@@ -33,6 +33,8 @@ from typing import Any, NamedTuple
 
 from google.protobuf.message import Message
 from sqlalchemy import ColumnElement, delete, func, insert, inspect, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.common import visibility
@@ -321,15 +323,23 @@ class ReplicaStore:
         synced_at: datetime,
         last_change_at: datetime | None,
     ) -> int:
-        row = await session.get(self.cursor_model, origin, with_for_update=self._postgres)
-        if row is None:
-            row = self.cursor_model(origin=origin, cursor=cursor, updated_at=synced_at)
-            session.add(row)
-        row.cursor = max(row.cursor, cursor)
-        row.updated_at = synced_at
+        """Stores the origin's cursor (never moving it back) in one statement: an upsert
+        that locks the row like any update, and answers the cursor now stored."""
+        table = self.cursor_model.__table__
+        values: dict[str, Any] = {"origin": origin, "cursor": cursor, "updated_at": synced_at}
         if last_change_at is not None:
-            row.last_change_at = last_change_at
-        return int(row.cursor)
+            values["last_change_at"] = last_change_at
+        stmt = (pg_insert if self._postgres else sqlite_insert)(table).values(values)
+        highest = (func.greatest if self._postgres else func.max)(
+            table.c.cursor, stmt.excluded.cursor
+        )
+        changed = {name: stmt.excluded[name] for name in values if name != "origin"}
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.origin], set_={**changed, "cursor": highest}
+        )
+        stored = await session.scalar(stmt.returning(table.c.cursor))
+        assert stored is not None  # an upsert always returns its row
+        return int(stored)
 
     async def _held(
         self, session: AsyncSession, replicas: list[Replica], whole: bool
@@ -481,8 +491,7 @@ class ReplicaStore:
                 for rid, cols in mine.items()
                 if cols is not None and (rid not in before or rid in removed)
             ]
-            if inserts:
-                await session.execute(insert(model), inserts)
+            await self._insert(session, model, inserts)
             updates = [
                 cols
                 for rid, cols in mine.items()
@@ -491,6 +500,17 @@ class ReplicaStore:
             if updates:
                 # ORM bulk UPDATE by primary key: one executemany.
                 await session.execute(update(model), updates)
+
+    @staticmethod
+    async def _insert(session: AsyncSession, model: type[Any], rows: list[dict[str, Any]]) -> None:
+        """Rows, in order, as Core executemany INSERTs (no ORM bulk bookkeeping per row):
+        one per run of rows with the same columns."""
+        table = model.__table__
+        start = 0
+        for end in range(1, len(rows) + 1):
+            if end == len(rows) or rows[end].keys() != rows[start].keys():
+                await session.execute(insert(table), rows[start:end])
+                start = end
 
     async def _write_changes(
         self,
@@ -503,20 +523,34 @@ class ReplicaStore:
             return
         model = self.change_model
         if committed is None:
-            await session.execute(insert(model), changes)
+            await self._insert(session, model, changes)
+            return
+        if len(changes) == 1:  # a single change (as live changes travel): its seq returned
+            table = model.__table__
+            stmt = insert(table).values(changes[0]).returning(table.c.seq)
+            seq = await session.scalar(stmt)
+            assert seq is not None  # an insert returns its row
+            change = changes[0]
+            committed.append(
+                Committed(
+                    int(seq), change["kind"], change["record_id"], change["version"], messages[0]
+                )
+            )
             return
         # The seqs given, read back as plain integers (RETURNING with a guaranteed order
         # would make SQLAlchemy insert row by row on SQLite). This transaction holds the
         # writer lock, so the rows after `last` are ours, in insertion order.
         last = await session.scalar(select(func.coalesce(func.max(model.seq), 0)))
-        await session.execute(insert(model), changes)
+        await self._insert(session, model, changes)
         seqs = (
             await session.scalars(select(model.seq).where(model.seq > last).order_by(model.seq))
         ).all()
         if len(seqs) == len(changes):
             for seq, change, message in zip(seqs, changes, messages, strict=True):
                 committed.append(
-                    Committed(seq, change["kind"], change["record_id"], change["version"], message)
+                    Committed(
+                        int(seq), change["kind"], change["record_id"], change["version"], message
+                    )
                 )
 
     async def replication_cursor(self, origin: str) -> tuple[Any | None, int]:
