@@ -52,13 +52,14 @@ def _entry(kind: str, msg: directory_pb2.Authority | directory_pb2.ContactPoint)
         text = f"{msg.name} {msg.title}"
         central = False
         item = directory_pb2.LookupItem(kind=kind, contact_point=msg)
+    record_id = msg.meta.id  # each read makes a new string: read it once
     return Entry(
-        id=msg.meta.id,
+        id=record_id,
         origin=sys.intern(msg.meta.origin),
         visibility=sys.intern(msg.visibility),
         version=msg.meta.version,
         jurisdiction=sys.intern(msg.jurisdiction),
-        order=(msg.name.casefold(), msg.meta.id),
+        order=(msg.name.casefold(), record_id),
         competences=_codes(msg.competences),
         languages=languages,
         available_24_7=msg.available_24_7,
