@@ -81,6 +81,8 @@ def visibility_class(caller: Caller, local_network: str) -> tuple[str, str, bool
 
 
 class LookupIndex:
+    load_page = 2000  # records read per query while loading
+
     def __init__(self, store: DirectoryStore, clock: Callable[[], datetime] = utcnow) -> None:
         self.store = store
         self.clock = clock  # what freshness is measured against (tests move it)
@@ -111,15 +113,13 @@ class LookupIndex:
         # Read the position first: changes that land while the tables load are
         # replayed again by catch_up, which is harmless (versions only move forward).
         seq = await self.store.max_seq()
+        # Page by page, so the rows and messages of one page only are alive at a time.
         local = self.store.local_network
-        entries = [
-            _entry("authority", convert.authority(row, local))
-            for row in await self.store.all_records("authority")
-        ]
-        entries += [
-            _entry("contact_point", convert.contact_point(row, local))
-            for row in await self.store.all_records("contact_point")
-        ]
+        entries: list[Entry] = []
+        async for rows in self.store.record_pages("authority", self.load_page):
+            entries += (_entry("authority", convert.authority(row, local)) for row in rows)
+        async for rows in self.store.record_pages("contact_point", self.load_page):
+            entries += (_entry("contact_point", convert.contact_point(row, local)) for row in rows)
         self._forget_results()
         self._postings.load(entries, self.clock())
         self._per_origin = collections.Counter(e.origin for e in self._postings.entries.values())
