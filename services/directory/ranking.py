@@ -4,11 +4,12 @@ A lookup's score is a sum of flags (central authority, language overlap, 24/7
 availability, freshness; a text query adds a name-prefix bonus) and ties go by
 (name, id). Entries are kept in lists sorted by (name, id), one per
 (jurisdiction, competence, central, 24/7, stale, language), each entry also under "any"
-(None) for the jurisdiction, the competence and the language. For a given query every
-entry of one list has the same score, so the answer is those lists taken score by score,
-each score's lists merged by (name, id), cut at `limit`: a lookup reads about `limit`
-entries, however large the directory is. A text query still reads every entry of its
-(jurisdiction, competence): a substring needs each candidate's text.
+(None) for the competence and the language (a query without a jurisdiction reads the lists
+of every jurisdiction: no list holds the whole directory, which keeps inserts cheap). For a
+given query every entry of one list has the same score, so the answer is those lists taken
+score by score, each score's lists merged by (name, id), cut at `limit`: a lookup reads
+about `limit` entries, however large the directory is. A text query still reads every
+entry of its (jurisdiction, competence): a substring needs each candidate's text.
 
 Staleness depends on the clock: entries move from the fresh lists to the stale ones as
 their `verified_at` passes a year (a heap by `verified_at` says which), before each
@@ -18,6 +19,7 @@ lookup, so the lists always agree with `verified_at < now - STALE_AFTER`.
 from __future__ import annotations
 
 import bisect
+import collections
 import heapq
 import itertools
 from collections.abc import Iterable, Iterator
@@ -31,7 +33,8 @@ from services.common.visibility import can_see
 STALE_AFTER = timedelta(days=365)
 FLAGS = tuple(itertools.product((True, False), (True, False), (False, True)))
 
-Key = tuple[str | None, str | None, bool, bool, bool, str | None]
+Key = tuple[str, str | None, bool, bool, bool, str | None]
+Stream = Iterator[tuple[tuple[str, str], "Entry", tuple[str, ...]]]
 Ranked = list[tuple[float, tuple[str, ...], "Entry"]]
 
 
@@ -66,10 +69,9 @@ class Entry:
     def postings(self) -> Iterator[Key]:
         """The keys of the lists this entry is in."""
         flags = (self.central, self.available_24_7, self.stale)
-        for j in (self.jurisdiction, None):
-            for c in (*self.competences, None):
-                for lang in (*self.languages, None):
-                    yield (j, c, *flags, lang)
+        for c in (*self.competences, None):
+            for lang in (*self.languages, None):
+                yield (self.jurisdiction, c, *flags, lang)
 
 
 def score(
@@ -111,6 +113,7 @@ class Postings:
         self._fresh: list[tuple[datetime, int, Entry]] = []  # a heap by verified_at
         self._pushed = itertools.count()
         self._stale_before: datetime | None = None
+        self._jurisdictions: collections.Counter[str] = collections.Counter()
 
     def load(self, entries: Iterable[Entry], now: datetime) -> None:
         """Adds many entries at once (sorting each list once)."""
@@ -118,6 +121,7 @@ class Postings:
         for entry in entries:
             self.remove(entry.id)
             self.entries[entry.id] = entry
+            self._jurisdictions[entry.jurisdiction] += 1
             self._mark(entry)
             for key in entry.postings():
                 self._lists.setdefault(key, []).append(entry)
@@ -128,6 +132,7 @@ class Postings:
         self.remove(entry.id)
         self.age(now)
         self.entries[entry.id] = entry
+        self._jurisdictions[entry.jurisdiction] += 1
         self._mark(entry)
         self._insert(entry)
 
@@ -135,6 +140,9 @@ class Postings:
         old = self.entries.pop(record_id, None)
         if old is not None:
             self._delete(old)
+            self._jurisdictions[old.jurisdiction] -= 1
+            if not self._jurisdictions[old.jurisdiction]:
+                del self._jurisdictions[old.jurisdiction]
         return old
 
     def age(self, now: datetime) -> None:
@@ -159,18 +167,7 @@ class Postings:
         self.age(now)
         if query.q:
             return self._scan(query, caller, local)
-        j, c, lang = query.jurisdiction or None, query.competence or None, query.language or None
-        groups: dict[float, list[Iterator[tuple[tuple[str, str], Entry, tuple[str, ...]]]]] = {}
-        for central, available, stale in FLAGS:
-            if lang is not None:
-                matches = self._lists.get((j, c, central, available, stale, lang))
-                if matches:
-                    value, matched = score(query, central, True, available, stale, False)
-                    groups.setdefault(value, []).append(_stream(matches, None, matched))
-            every = self._lists.get((j, c, central, available, stale, None))
-            if every:
-                value, matched = score(query, central, False, available, stale, False)
-                groups.setdefault(value, []).append(_stream(every, lang, matched))
+        groups = self._streams(query)
         out: Ranked = []
         for value in sorted(groups, reverse=True):
             streams = groups[value]
@@ -184,12 +181,33 @@ class Postings:
                     return out
         return out
 
+    def _streams(self, query: Query) -> dict[float, list[Stream]]:
+        """The lists a query reads, each as a stream of its entries, by their score."""
+        c, lang = query.competence or None, query.language or None
+        groups: dict[float, list[Stream]] = {}
+        for central, available, stale in FLAGS:
+            speaks = score(query, central, True, available, stale, False)
+            other = score(query, central, False, available, stale, False)
+            for j in self._of(query):
+                if lang is not None:
+                    matches = self._lists.get((j, c, central, available, stale, lang))
+                    if matches:
+                        groups.setdefault(speaks[0], []).append(_stream(matches, None, speaks[1]))
+                every = self._lists.get((j, c, central, available, stale, None))
+                if every:
+                    groups.setdefault(other[0], []).append(_stream(every, lang, other[1]))
+        return groups
+
+    def _of(self, query: Query) -> Iterable[str]:
+        """The jurisdictions whose lists a query reads."""
+        return (query.jurisdiction,) if query.jurisdiction else tuple(self._jurisdictions)
+
     def _scan(self, query: Query, caller: Caller, local: str) -> Ranked:
         """Every candidate of the query's jurisdiction and competence, scored."""
-        j, c = query.jurisdiction or None, query.competence or None
+        c = query.competence or None
         q = query.q.casefold()
         scored: list[tuple[float, tuple[str, str], tuple[str, ...], Entry]] = []
-        for central, available, stale in FLAGS:
+        for (central, available, stale), j in itertools.product(FLAGS, self._of(query)):
             for e in self._lists.get((j, c, central, available, stale, None), ()):
                 if query.network and e.origin != query.network:
                     continue
@@ -231,9 +249,7 @@ class Postings:
         self.load(entries, stale_before + STALE_AFTER)
 
 
-def _stream(
-    entries: list[Entry], exclude: str | None, matched: tuple[str, ...]
-) -> Iterator[tuple[tuple[str, str], Entry, tuple[str, ...]]]:
+def _stream(entries: list[Entry], exclude: str | None, matched: tuple[str, ...]) -> Stream:
     """A list's entries in order, without those that speak `exclude` (they are in the
     language's own list, with a higher score)."""
     for entry in entries:
