@@ -16,7 +16,7 @@ from functools import cached_property
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from justnet.directory.v1 import directory_pb2_grpc
+from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
 from justnet.events.v1 import events_pb2_grpc
 from justnet.federation.v1 import federation_pb2, federation_pb2_grpc
 from justnet.requests.v1 import requests_pb2_grpc
@@ -63,6 +63,16 @@ class ServiceClients:
     @cached_property
     def directory(self) -> directory_pb2_grpc.DirectoryServiceStub:
         return directory_pb2_grpc.DirectoryServiceStub(self.channels["directory"])
+
+    @cached_property
+    def directory_lookup(self) -> grpc.aio.UnaryUnaryMultiCallable:
+        """DirectoryService.Lookup read as LookupResponseItems (each item left serialised),
+        for the per-item rendering cache of gateway/render.py."""
+        return self.channels["directory"].unary_unary(
+            "/justnet.directory.v1.DirectoryService/Lookup",
+            request_serializer=directory_pb2.LookupRequest.SerializeToString,
+            response_deserializer=directory_pb2.LookupResponseItems.FromString,
+        )
 
     @cached_property
     def requests(self) -> requests_pb2_grpc.RequestsServiceStub:

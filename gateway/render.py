@@ -191,10 +191,12 @@ class JsonFragments:
     brace, so per-response fields (score, matched) can follow.
     """
 
-    def __init__(self, size: int = 50_000) -> None:
+    def __init__(self, size: int = 50_000, items_size: int = 20_000) -> None:
         self.size = size
         self._cache: dict[tuple[object, ...], bytes] = {}
-        self._suffixes: dict[tuple[str, ...], bytes] = {}
+        # Lookup items (a record with its score and matched) by their serialised bytes.
+        self.items_size = items_size
+        self._items: dict[bytes, bytes] = {}
 
     def open_object(
         self, kind: str, msg: directory_pb2.Authority | directory_pb2.ContactPoint
@@ -216,26 +218,35 @@ class JsonFragments:
     ) -> bytes:
         return b"[" + b",".join(self.open_object(kind, m) + b"}" for m in msgs) + b"]"
 
-    def lookup_items(self, items: Iterable[directory_pb2.LookupItem]) -> bytes:
+    def lookup_items(self, items: Iterable[bytes]) -> bytes:
+        """The JSON array of a lookup's items, from each serialised LookupItem; an item's
+        JSON is a function of its bytes, so an item met before is a dictionary hit."""
+        known = self._items
         parts = []
-        for item in items:
-            record = item.authority if item.kind == "authority" else item.contact_point
-            matched = tuple(item.matched)
-            suffix = self._suffixes.get(matched)
-            if suffix is None:
-                suffix = b',"matched":' + dumps(list(matched)) + b"}"
-                self._suffixes[matched] = suffix
-            parts.append(
-                self.open_object(item.kind, record)
-                + (
-                    b',"record_type":"authority","score":'
-                    if item.kind == "authority"
-                    else b',"record_type":"contact_point","score":'
-                )
-                + repr(round(item.score, 3)).encode()
-                + suffix
-            )
+        for data in items:
+            part = known.get(data)
+            if part is None:
+                part = self._lookup_item(directory_pb2.LookupItem.FromString(data))
+                if len(known) >= self.items_size:
+                    known.clear()
+                known[data] = part
+            parts.append(part)
         return b"[" + b",".join(parts) + b"]"
+
+    def _lookup_item(self, item: directory_pb2.LookupItem) -> bytes:
+        record = item.authority if item.kind == "authority" else item.contact_point
+        return (
+            self.open_object(item.kind, record)
+            + (
+                b',"record_type":"authority","score":'
+                if item.kind == "authority"
+                else b',"record_type":"contact_point","score":'
+            )
+            + repr(round(item.score, 3)).encode()
+            + b',"matched":'
+            + dumps(list(item.matched))
+            + b"}"
+        )
 
 
 def dumps(value: Any) -> bytes:

@@ -94,7 +94,7 @@ REQUEST_LANGUAGES = (
 
 def cold_paths() -> list[str]:
     """7,200 distinct realistic lookups (state x competence x language x urgent x network),
-    more than the directory's result cache holds (4,096), so cycling through them, each
+    more than the directory's result cache holds (1,024), so cycling through them, each
     asked once per cycle, makes nearly every lookup a cache miss."""
     paths = []
     for iso in dataset.STATES:

@@ -549,7 +549,7 @@ async def _revalidate(
 ) -> HeldAnswer:
     """Asks the directory; it answers `not_modified` when the held answer is current."""
     epoch = app[keys.LOOKUP_WATCH].epoch
-    reply = await app[keys.CLIENTS].directory.Lookup(
+    reply = await app[keys.CLIENTS].directory_lookup(
         directory_pb2.LookupRequest(
             jurisdiction=q["jurisdiction"] or "",
             competence=q["competence"] or "",

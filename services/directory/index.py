@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import heapq
 import itertools
 import logging
+import sys
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, time, timedelta
 
 from justnet.directory.v1 import directory_pb2
@@ -22,78 +22,54 @@ from justnet.directory.v1 import directory_pb2
 from services.common.identity import Caller
 from services.common.loops import stop_if_cancelled
 from services.common.replication import Committed
-from services.common.visibility import can_see
+from services.common.timeutil import utcnow
 from services.common.waiting import wait_event
-from services.directory import convert
+from services.directory import convert, wire
 from services.directory.models import ChangeRow
+from services.directory.ranking import Entry, Postings, Query
 from services.directory.store import DirectoryStore
 
 log = logging.getLogger(__name__)
-STALE_AFTER = timedelta(days=365)
 
 
-@dataclass(slots=True)
-class Entry:
-    kind: str
-    id: str
-    origin: str
-    visibility: str
-    version: int
-    jurisdiction: str
-    name: str
-    sort_name: str
-    competences: frozenset[str]
-    languages: frozenset[str]
-    available_24_7: bool
-    central: bool
-    search_text: str
-    verified_at: datetime
-    # The ready-made LookupItem (without score); a response copies it as is.
-    item: directory_pb2.LookupItem
+_shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _codes(values: Iterable[str]) -> tuple[str, ...]:
+    """A sorted tuple of codes, one object per distinct set (entries share them)."""
+    codes = tuple(sorted({sys.intern(v) for v in values}))
+    return _shared.setdefault(codes, codes)
 
 
 def _entry(kind: str, msg: directory_pb2.Authority | directory_pb2.ContactPoint) -> Entry:
     if isinstance(msg, directory_pb2.Authority):
-        languages = frozenset(msg.accepted_languages)
+        languages = _codes(msg.accepted_languages)
         text = f"{msg.name} {msg.address}"
         central = msg.kind == "central_authority"
         item = directory_pb2.LookupItem(kind=kind, authority=msg)
     else:
-        languages = frozenset(msg.languages)
+        languages = _codes(msg.languages)
         text = f"{msg.name} {msg.title}"
         central = False
         item = directory_pb2.LookupItem(kind=kind, contact_point=msg)
+    record_id = msg.meta.id  # each read makes a new string: read it once
     return Entry(
-        kind=kind,
-        id=msg.meta.id,
-        origin=msg.meta.origin,
-        visibility=msg.visibility,
+        id=record_id,
+        origin=sys.intern(msg.meta.origin),
+        visibility=sys.intern(msg.visibility),
         version=msg.meta.version,
-        jurisdiction=msg.jurisdiction,
-        name=msg.name,
-        sort_name=msg.name.casefold(),
-        competences=frozenset(msg.competences),
+        jurisdiction=sys.intern(msg.jurisdiction),
+        order=(msg.name.casefold(), record_id),
+        competences=_codes(msg.competences),
         languages=languages,
         available_24_7=msg.available_24_7,
         central=central,
         search_text=text.casefold(),
         verified_at=msg.meta.last_verified_at.ToDatetime(tzinfo=UTC),
-        item=item,
+        item=item.SerializeToString(),
     )
 
 
-@dataclass(frozen=True)
-class Query:
-    jurisdiction: str = ""
-    competence: str = ""
-    language: str = ""
-    q: str = ""
-    urgent: bool = False
-    network: str = ""
-    limit: int = 50
-
-
-Ranked = list[tuple[float, list[str], Entry]]
 RESULT_CACHE_SIZE = 1024
 
 
@@ -105,15 +81,17 @@ def visibility_class(caller: Caller, local_network: str) -> tuple[str, str, bool
 
 
 class LookupIndex:
-    def __init__(self, store: DirectoryStore) -> None:
+    load_page = 2000  # records read per query while loading
+
+    def __init__(self, store: DirectoryStore, clock: Callable[[], datetime] = utcnow) -> None:
         self.store = store
+        self.clock = clock  # what freshness is measured against (tests move it)
         self.seq = 0
-        self._entries: dict[str, Entry] = {}
-        self._by_jurisdiction: dict[str, dict[str, Entry]] = {}
+        self._postings = Postings()
         self._per_origin: collections.Counter[str] = collections.Counter()
         # Results are a pure function of (query, visibility class, day, index state);
         # the cache is emptied whenever a change is applied, so it is never stale.
-        self._results: dict[tuple[object, ...], directory_pb2.LookupResponse] = {}
+        self._results: dict[tuple[object, ...], bytes] = {}
         self._lock = asyncio.Lock()
         # Answers depend only on the index and the day (freshness); the instance part
         # keeps tokens of two replicas of this service from ever being equal.
@@ -123,7 +101,7 @@ class LookupIndex:
 
     @property
     def size(self) -> int:
-        return len(self._entries)
+        return len(self._postings.entries)
 
     def records_per_origin(self) -> dict[str, int]:
         return {origin: count for origin, count in self._per_origin.items() if count > 0}
@@ -135,11 +113,16 @@ class LookupIndex:
         # Read the position first: changes that land while the tables load are
         # replayed again by catch_up, which is harmless (versions only move forward).
         seq = await self.store.max_seq()
+        # Page by page, so the rows and messages of one page only are alive at a time.
         local = self.store.local_network
-        for row in await self.store.all_records("authority"):
-            self._put(_entry("authority", convert.authority(row, local)))
-        for row in await self.store.all_records("contact_point"):
-            self._put(_entry("contact_point", convert.contact_point(row, local)))
+        entries: list[Entry] = []
+        async for rows in self.store.record_pages("authority", self.load_page):
+            entries += (_entry("authority", convert.authority(row, local)) for row in rows)
+        async for rows in self.store.record_pages("contact_point", self.load_page):
+            entries += (_entry("contact_point", convert.contact_point(row, local)) for row in rows)
+        self._forget_results()
+        self._postings.load(entries, self.clock())
+        self._per_origin = collections.Counter(e.origin for e in self._postings.entries.values())
         self.seq = seq
         await self.catch_up()
 
@@ -210,7 +193,7 @@ class LookupIndex:
         """Applies one change given as its record's message (None: a deletion)."""
         if kind not in ("authority", "contact_point"):
             return
-        current = self._entries.get(record_id)
+        current = self._postings.entries.get(record_id)
         if current is not None and current.version > version:
             return
         if msg is None:
@@ -220,8 +203,7 @@ class LookupIndex:
 
     def _put(self, entry: Entry) -> None:
         self._remove(entry.id)
-        self._entries[entry.id] = entry
-        self._by_jurisdiction.setdefault(entry.jurisdiction, {})[entry.id] = entry
+        self._postings.put(entry, self.clock())
         self._per_origin[entry.origin] += 1
 
     def _signal(self) -> None:
@@ -239,77 +221,53 @@ class LookupIndex:
     def token(self) -> str:
         return f"{self._instance}.{self._generation}.{datetime.now(UTC).date().isoformat()}"
 
-    def _remove(self, record_id: str) -> None:
+    def _forget_results(self) -> None:
         self._results.clear()
         self._generation += 1
-        old = self._entries.pop(record_id, None)
+
+    def _remove(self, record_id: str) -> None:
+        self._forget_results()
+        old = self._postings.remove(record_id)
         if old is not None:
-            self._by_jurisdiction.get(old.jurisdiction, {}).pop(record_id, None)
             self._per_origin[old.origin] -= 1
 
-    def lookup(self, query: Query, caller: Caller) -> directory_pb2.LookupResponse:
-        """The best `limit` matches, ranked.
+    def lookup(self, query: Query, caller: Caller) -> bytes:
+        """The best `limit` matches, ranked: a serialised LookupResponse.
 
         Jurisdiction, network, competence and text narrow the set; the score ranks
         central authorities first, then language overlap, then 24/7 availability when
-        the request is urgent, then freshness.
+        the request is urgent, then freshness (services/directory/ranking.py).
         """
         local = self.store.local_network
-        key = (query, visibility_class(caller, local), datetime.now(UTC).date())
+        now = self.clock()
+        key = (query, visibility_class(caller, local), now.date())
         cached = self._results.get(key)
         if cached is not None:
             return cached
-        result = directory_pb2.LookupResponse(
-            networks_consulted=sorted({*self.origins(), local}), token=self.token()
+        ranked = self._postings.rank(query, caller, local, now)
+        result = (
+            b"".join(
+                wire.delimited(1, entry.item + _item_tail(value, matched))
+                for value, matched, entry in ranked
+            )
+            + directory_pb2.LookupResponse(
+                networks_consulted=sorted({*self.origins(), local}), token=self.token()
+            ).SerializeToString()
         )
-        for score, matched, entry in self._rank(query, caller):
-            item = result.items.add()
-            item.CopyFrom(entry.item)
-            item.score = score
-            item.matched.extend(matched)
         if len(self._results) >= RESULT_CACHE_SIZE:
             self._results.clear()
         self._results[key] = result
         return result
 
-    def _rank(self, query: Query, caller: Caller) -> Ranked:
-        pool = (
-            self._by_jurisdiction.get(query.jurisdiction, {})
-            if query.jurisdiction
-            else self._entries
-        ).values()
-        local = self.store.local_network
-        q = query.q.casefold()
-        stale_before = datetime.now(UTC) - STALE_AFTER
-        scored: list[tuple[float, str, str, list[str], Entry]] = []
-        for e in pool:
-            if query.network and e.origin != query.network:
-                continue
-            if query.competence and query.competence not in e.competences:
-                continue
-            if q and q not in e.search_text:
-                continue
-            if not can_see(caller, e.origin, e.visibility, local):
-                continue
-            score = 1.0
-            matched: list[str] = []
-            if query.competence:
-                matched.append("competence")
-            if e.central:
-                score += 1.0
-            if query.language and query.language in e.languages:
-                score += 2.0
-                matched.append("language")
-            if e.available_24_7:
-                score += 2.0 if query.urgent else 0.25
-                if query.urgent:
-                    matched.append("available_24_7")
-            if q:
-                matched.append("text")
-                if e.sort_name.startswith(q):
-                    score += 0.5
-            if e.verified_at < stale_before:
-                score -= 0.5
-            scored.append((score, e.sort_name, e.id, matched, e))
-        best = heapq.nsmallest(query.limit, scored, key=lambda s: (-s[0], s[1], s[2]))
-        return [(s[0], s[3], s[4]) for s in best]
+
+_tails: dict[tuple[float, tuple[str, ...]], bytes] = {}
+
+
+def _item_tail(value: float, matched: tuple[str, ...]) -> bytes:
+    """A LookupItem's score and matched fields; appended to the item's bytes they make the
+    whole item (a message's fields may come in any order on the wire)."""
+    tail = _tails.get((value, matched))
+    if tail is None:
+        tail = directory_pb2.LookupItem(score=value, matched=matched).SerializeToString()
+        _tails[(value, matched)] = tail
+    return tail

@@ -26,7 +26,8 @@ from services.common.timeutil import as_utc, utcnow
 from services.common.validation import Validator, country_code
 from services.common.visibility import can_see
 from services.directory import convert, reference, validate
-from services.directory.index import LookupIndex, Query
+from services.directory.index import LookupIndex
+from services.directory.ranking import Query
 from services.directory.statistics import DirectoryStatistics
 from services.directory.store import DirectoryStore, ListFilter
 
@@ -180,9 +181,8 @@ class DirectoryLogic:
             return "own_network"
         return "reference_network" if origin in members else "other_network"
 
-    def lookup(
-        self, req: directory_pb2.LookupRequest, caller: Caller
-    ) -> directory_pb2.LookupResponse:
+    def lookup(self, req: directory_pb2.LookupRequest, caller: Caller) -> bytes:
+        """The answer as a serialised LookupResponse (the index keeps answers as bytes)."""
         v = Validator()
         query = Query(
             jurisdiction=v.country("jurisdiction", req.jurisdiction, required=False),
@@ -200,8 +200,9 @@ class DirectoryLogic:
         v.raise_if_errors()
         if req.known_token and req.known_token == self.index.token():
             # Nothing changed since the caller's copy: answer without items.
-            return directory_pb2.LookupResponse(not_modified=True, token=req.known_token)
-        # The index caches answers; callers must not modify the message it returns.
+            return directory_pb2.LookupResponse(
+                not_modified=True, token=req.known_token
+            ).SerializeToString()
         return self.index.lookup(query, caller)
 
     # ------------------------------------------------------------ writes

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import grpc
 from justnet.common.v1 import exchange_pb2, exchange_pb2_grpc
-from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
 from opentelemetry.metrics import CallbackOptions, Observation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,11 +20,10 @@ from services.common.settings import NodeSettings
 from services.common.validation import warm_up
 from services.directory.index import LookupIndex
 from services.directory.logic import DirectoryLogic
-from services.directory.servicer import DirectoryServicer
+from services.directory.servicer import SERVICE_NAME, DirectoryServicer, add_to_server
 from services.directory.store import DirectoryStore
 
 PACKAGE_DIR = Path(__file__).parent
-SERVICE_NAME = directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name
 FEED_NAME = exchange_pb2.DESCRIPTOR.services_by_name["ReplicaFeed"].full_name
 
 
@@ -83,7 +81,7 @@ async def start(settings: NodeSettings, *, port: int | None = None) -> Directory
     feed = ReplicaFeedServicer(store, changes, on_applied=logic.replicas_changed)
 
     def register(server: grpc.aio.Server) -> None:
-        directory_pb2_grpc.add_DirectoryServiceServicer_to_server(servicer, server)
+        add_to_server(servicer, server)
         exchange_pb2_grpc.add_ReplicaFeedServicer_to_server(feed, server)
 
     server = await create_server(

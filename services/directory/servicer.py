@@ -6,10 +6,12 @@ import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeAlias, TypeVar, cast
 
+import grpc
 from justnet.directory.v1 import directory_pb2, directory_pb2_grpc
 
 from services.common.identity import current_caller
 from services.common.replication import Changes
+from services.directory import wire
 from services.directory.logic import DirectoryLogic
 from services.directory.store import ListFilter
 
@@ -201,9 +203,8 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         return directory_pb2.ListContactPointsResponse(items=items, next_cursor=cursor)
 
     # lookup and import
-    async def Lookup(
-        self, request: directory_pb2.LookupRequest, context: Ctx
-    ) -> directory_pb2.LookupResponse:
+    async def Lookup(self, request: directory_pb2.LookupRequest, context: Ctx) -> bytes:
+        # Already serialised: `add_to_server` gives Lookup a serializer that passes bytes.
         return self.logic.lookup(request, current_caller())
 
     async def WatchLookupToken(
@@ -222,3 +223,37 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
         if result.created or result.updated:
             self.notify_changed()
         return result
+
+
+SERVICE_NAME = directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name
+
+
+class _Handlers:
+    """Stands in for a server to collect the handlers the generated code registers."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, grpc.RpcMethodHandler] = {}
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        pass  # the same handlers also come as registered ones, below
+
+    def add_registered_method_handlers(
+        self, service: str, handlers: dict[str, grpc.RpcMethodHandler]
+    ) -> None:
+        self.handlers.update(handlers)
+
+
+def add_to_server(servicer: DirectoryServicer, server: grpc.aio.Server) -> None:
+    """Registers the service as the generated code does, except that Lookup's response
+    serializer passes the bytes the index serialised (and cached) once."""
+    collected = _Handlers()
+    directory_pb2_grpc.add_DirectoryServiceServicer_to_server(servicer, collected)
+    handlers = collected.handlers
+    assert "Lookup" in handlers, "the generated code registers no Lookup handler"
+    handlers["Lookup"] = grpc.unary_unary_rpc_method_handler(
+        servicer.Lookup,
+        request_deserializer=directory_pb2.LookupRequest.FromString,
+        response_serializer=wire.serialized,
+    )
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+    server.add_registered_method_handlers(SERVICE_NAME, handlers)

@@ -9,7 +9,7 @@ instruments), each in one transaction that also appends its change.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,10 +112,19 @@ class DirectoryStore(ReplicaStore):
                     found[rid] = (origin, jurisdiction)
         return found
 
-    async def all_records(self, kind: str) -> Sequence[Any]:
-        async with self.sessions() as session:
-            rows: Sequence[Any] = (await session.scalars(select(MODELS[kind]))).all()
-        return rows
+    async def record_pages(self, kind: str, size: int = 2000) -> AsyncIterator[Sequence[Any]]:
+        """Every record of `kind`, a page at a time in id order: the lookup index loads from
+        it without holding every row of the table at once."""
+        model = MODELS[kind]
+        after = ""
+        while True:
+            async with self.sessions() as session:
+                query = select(model).where(model.id > after).order_by(model.id).limit(size)
+                rows: Sequence[Any] = (await session.scalars(query)).all()
+            if not rows:
+                return
+            yield rows
+            after = rows[-1].id
 
     async def instruments(self) -> list[InstrumentRow]:
         async with self.sessions() as session:

@@ -412,6 +412,20 @@ class LookupResponse(_message.Message):
     not_modified: bool
     def __init__(self, items: _Optional[_Iterable[_Union[LookupItem, _Mapping]]] = ..., networks_consulted: _Optional[_Iterable[str]] = ..., networks_unavailable: _Optional[_Iterable[str]] = ..., token: _Optional[str] = ..., not_modified: _Optional[bool] = ...) -> None: ...
 
+class LookupResponseItems(_message.Message):
+    __slots__ = ("items", "networks_consulted", "networks_unavailable", "token", "not_modified")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NETWORKS_CONSULTED_FIELD_NUMBER: _ClassVar[int]
+    NETWORKS_UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    NOT_MODIFIED_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedScalarFieldContainer[bytes]
+    networks_consulted: _containers.RepeatedScalarFieldContainer[str]
+    networks_unavailable: _containers.RepeatedScalarFieldContainer[str]
+    token: str
+    not_modified: bool
+    def __init__(self, items: _Optional[_Iterable[bytes]] = ..., networks_consulted: _Optional[_Iterable[str]] = ..., networks_unavailable: _Optional[_Iterable[str]] = ..., token: _Optional[str] = ..., not_modified: _Optional[bool] = ...) -> None: ...
+
 class ImportRow(_message.Message):
     __slots__ = ("row", "authority", "contact_point")
     ROW_FIELD_NUMBER: _ClassVar[int]
