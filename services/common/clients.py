@@ -10,6 +10,7 @@ names (services/common/internal.py). Channels to peer nodes are opened without i
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -113,10 +114,15 @@ class _CallSetup:
             except grpc.aio.AioRpcError as exc:
                 code = exc.code()
                 raise
+            except asyncio.CancelledError:
+                code = grpc.StatusCode.CANCELLED  # this process stopped waiting: not an error
+                outcome.error = False
+                raise
             finally:
                 status = {"rpc.grpc.status_code": code.value[0]}
                 outcome.attributes.update(status)
-                outcome.error = code != grpc.StatusCode.OK
+                if outcome.error is None:
+                    outcome.error = code != grpc.StatusCode.OK
                 self.duration.record((time.perf_counter() - started) * 1000, attributes | status)
 
 
