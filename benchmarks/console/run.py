@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -236,35 +237,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="justnet-console-bench-") as tmp:
         base = free_block()
         config = f"{tmp}/node/justnet.toml"
-        justnet(
-            "init",
-            "--network",
-            "SEAJUST",
-            "--data-dir",
-            f"{tmp}/node",
-            "--base-port",
-            str(base),
-            "--sample-data",
-        )
-        justnet("migrate", "--config", config)
-        people = []
-        for i in range(args.sessions):
-            email = f"bench{i}@seajust.example.org"
-            justnet(
-                "user",
-                "add",
-                "--email",
-                email,
-                "--name",
-                f"Bench {i}",
-                "--role",
-                "member",
-                "--password-stdin",
-                "--config",
-                config,
-                stdin=PASSWORD + "\n",
-            )
-            people.append((email, justnet("token", "create", "--user", email, "--config", config)))
+        people = make_node(tmp, base, config, args.sessions)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JUSTNET_", "OTEL_"))}
         up_log = Path(f"{tmp}/up.log").open("w")  # noqa: SIM115 - closed in finally
         node = subprocess.Popen(
@@ -276,14 +249,7 @@ def main() -> None:
         )
         try:
             url = f"http://127.0.0.1:{base}"
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline:
-                with contextlib.suppress(OSError):
-                    import urllib.request
-
-                    if urllib.request.urlopen(f"{url}/api/v1/health", timeout=2).status == 200:
-                        break
-                time.sleep(0.5)
+            wait_healthy(url, 90)
             log(f"node up at {url}; {args.sessions} sessions")
             args.tmp = tmp
             results = asyncio.run(bench(url, people, args))
@@ -300,6 +266,29 @@ def main() -> None:
     print("| target | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|")
     for name, r in results.items():
         print(f"| {name} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} |")
+
+
+def make_node(tmp: str, base: int, config: str, sessions: int) -> list[tuple[str, str]]:
+    """A SEAJUST node with its sample data and `sessions` members: (e-mail, token) each."""
+    justnet("init", "--network", "SEAJUST", "--data-dir", f"{tmp}/node",
+            "--base-port", str(base), "--sample-data")  # fmt: skip
+    justnet("migrate", "--config", config)
+    people = []
+    for i in range(sessions):
+        email = f"bench{i}@seajust.example.org"
+        justnet("user", "add", "--email", email, "--name", f"Bench {i}", "--role", "member",
+                "--password-stdin", "--config", config, stdin=PASSWORD + "\n")  # fmt: skip
+        people.append((email, justnet("token", "create", "--user", email, "--config", config)))
+    return people
+
+
+def wait_healthy(url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if urllib.request.urlopen(f"{url}/api/v1/health", timeout=2).status == 200:
+                return
+        time.sleep(0.5)
 
 
 if __name__ == "__main__":

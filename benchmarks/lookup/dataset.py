@@ -134,61 +134,77 @@ def build(
         langs = STATES[iso][1]
         domain = f"{iso.lower()}.justnet-bench.example"
         phone = _phone(iso)
-        mine: list[dict[str, Any]] = []
-        central = {
-            "id": _id(iso, "authority", 0),
-            "jurisdiction": iso,
-            "name": f"Central Authority for Mutual Legal Assistance, {COUNTRY[iso]}",
-            "kind": "central_authority",
-            "competences": ["mla", "extradition", "transfer_sentenced_persons"],
-            "accepted_languages": list(dict.fromkeys([langs[0], "en"])),
-            "email": f"central.authority@{domain}",
-            "phone": phone,
-            "address": f"International Cooperation Department, Capital City, {COUNTRY[iso]}",
-            "website": f"https://{domain}/central-authority",
-            "available_24_7": False,
-            "visibility": "public",
-        }
-        mine.append(central)
+        mine: list[dict[str, Any]] = [_central(iso, langs, domain, phone)]
         n_auth = max(2, -(-counts[iso] // CONTACTS_PER_AUTHORITY))
-        for k in range(1, n_auth):
-            kind, label, _ = _weighted(rng, AUTHORITY_KINDS)
-            mine.append(
-                {
-                    "id": _id(iso, "authority", k),
-                    "jurisdiction": iso,
-                    "name": f"{label} No. {k}, {COUNTRY[iso]}",
-                    "kind": kind,
-                    "competences": _competences(rng),
-                    "accepted_languages": _languages(rng, langs),
-                    "email": f"office{k}@{domain}",
-                    "phone": phone if rng.random() < 0.8 else "",
-                    "address": f"District {k}, {COUNTRY[iso]}",
-                    "website": "",
-                    "available_24_7": kind == "police" or rng.random() < 0.05,
-                    "visibility": "public" if rng.random() < 0.9 else "federation",
-                }
-            )
+        mine += [_authority(rng, iso, k, langs, domain, phone) for k in range(1, n_auth)]
         authorities.extend(mine)
         for i in range(counts[iso]):
             authority = mine[0] if i % 40 == 0 else rng.choice(mine[1:])
-            given, family = _word(rng, 2), _word(rng, rng.choice((2, 3)))
-            contacts.append(
-                {
-                    "id": _id(iso, "contact_point", i),
-                    "authority_id": authority["id"],
-                    "jurisdiction": iso,
-                    "name": f"{given} {family}",
-                    "title": rng.choice(TITLES),
-                    "languages": _languages(rng, langs),
-                    "competences": _competences(rng, authority["competences"]),
-                    "email": f"{given.lower()}.{family.lower()}.{i}@{domain}",
-                    "phone": phone if rng.random() < 0.6 else "",
-                    "available_24_7": authority["available_24_7"] and rng.random() < 0.5,
-                    "visibility": _weighted(rng, VISIBILITY)[0],
-                }
-            )
+            contacts.append(_contact(rng, iso, i, authority, langs, domain, phone))
     return {"authorities": authorities, "contact_points": contacts}
+
+
+def _central(iso: str, langs: tuple[str, ...], domain: str, phone: str) -> dict[str, Any]:
+    return {
+        "id": _id(iso, "authority", 0),
+        "jurisdiction": iso,
+        "name": f"Central Authority for Mutual Legal Assistance, {COUNTRY[iso]}",
+        "kind": "central_authority",
+        "competences": ["mla", "extradition", "transfer_sentenced_persons"],
+        "accepted_languages": list(dict.fromkeys([langs[0], "en"])),
+        "email": f"central.authority@{domain}",
+        "phone": phone,
+        "address": f"International Cooperation Department, Capital City, {COUNTRY[iso]}",
+        "website": f"https://{domain}/central-authority",
+        "available_24_7": False,
+        "visibility": "public",
+    }
+
+
+def _authority(
+    rng: random.Random, iso: str, k: int, langs: tuple[str, ...], domain: str, phone: str
+) -> dict[str, Any]:
+    # The draws happen in the same order as they always did: the data set stays identical.
+    kind, label, _ = _weighted(rng, AUTHORITY_KINDS)
+    return {
+        "id": _id(iso, "authority", k),
+        "jurisdiction": iso,
+        "name": f"{label} No. {k}, {COUNTRY[iso]}",
+        "kind": kind,
+        "competences": _competences(rng),
+        "accepted_languages": _languages(rng, langs),
+        "email": f"office{k}@{domain}",
+        "phone": phone if rng.random() < 0.8 else "",
+        "address": f"District {k}, {COUNTRY[iso]}",
+        "website": "",
+        "available_24_7": kind == "police" or rng.random() < 0.05,
+        "visibility": "public" if rng.random() < 0.9 else "federation",
+    }
+
+
+def _contact(
+    rng: random.Random,
+    iso: str,
+    i: int,
+    authority: dict[str, Any],
+    langs: tuple[str, ...],
+    domain: str,
+    phone: str,
+) -> dict[str, Any]:
+    given, family = _word(rng, 2), _word(rng, rng.choice((2, 3)))
+    return {
+        "id": _id(iso, "contact_point", i),
+        "authority_id": authority["id"],
+        "jurisdiction": iso,
+        "name": f"{given} {family}",
+        "title": rng.choice(TITLES),
+        "languages": _languages(rng, langs),
+        "competences": _competences(rng, authority["competences"]),
+        "email": f"{given.lower()}.{family.lower()}.{i}@{domain}",
+        "phone": phone if rng.random() < 0.6 else "",
+        "available_24_7": authority["available_24_7"] and rng.random() < 0.5,
+        "visibility": _weighted(rng, VISIBILITY)[0],
+    }
 
 
 def write(path: Path, contact_points: int = CONTACT_POINTS) -> dict[str, int]:

@@ -627,15 +627,7 @@ def profile_run(
         started = time.monotonic()
         for name, pid in pids.items():
             raw = out_dir / f"profile-{target}-{name}.raw.txt"
-            argv = [
-                py_spy, "record", "--pid", str(pid), "--duration", str(seconds),
-                "--rate", str(rate), "--threads", "--function", "--format", "raw",
-                "--output", str(raw), *(["--native"] if native else []),
-            ]  # fmt: skip
-            spies[name] = (
-                raw,
-                subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
-            )
+            spies[name] = (raw, start_spy(py_spy, pid, seconds, rate, raw, native))
         logs = {name: spy.communicate(timeout=seconds + 60)[0] for name, (_, spy) in spies.items()}
         wall = time.monotonic() - started
         threads_after = {name: thread_cpu(pid) for name, pid in pids.items()}
@@ -662,19 +654,36 @@ def profile_run(
     for name, (raw, _) in spies.items():
         if not raw.exists():
             raise RuntimeError(f"py-spy wrote nothing for {name}:\n{logs[name]}")
-        summary = summarise_raw(raw)
-        pid = pids[name]
-        before, after = threads_before[name], threads_after[name]
-        # CPU per thread from /proc over the sampling window: py-spy cannot tell a
-        # thread blocked in C (a queue, grpc's poller) from a busy one, /proc can.
-        summary["thread_cpu_percent"] = {
-            ("main" if tid == pid else str(tid)): round(100 * (after[tid] - before[tid]) / wall, 1)
-            for tid in after
-            if tid in before and after[tid] > before[tid]
-        }
-        summary["raw_file"] = raw.name
-        result["processes"][name] = summary
+        result["processes"][name] = process_profile(
+            raw, pids[name], threads_before[name], threads_after[name], wall
+        )
     return result
+
+
+def start_spy(
+    py_spy: str, pid: int, seconds: int, rate: int, raw: Path, native: bool
+) -> subprocess.Popen[str]:
+    argv = [
+        py_spy, "record", "--pid", str(pid), "--duration", str(seconds),
+        "--rate", str(rate), "--threads", "--function", "--format", "raw",
+        "--output", str(raw), *(["--native"] if native else []),
+    ]  # fmt: skip
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def process_profile(
+    raw: Path, pid: int, before: dict[int, float], after: dict[int, float], wall: float
+) -> dict[str, Any]:
+    summary = summarise_raw(raw)
+    # CPU per thread from /proc over the sampling window: py-spy cannot tell a
+    # thread blocked in C (a queue, grpc's poller) from a busy one, /proc can.
+    summary["thread_cpu_percent"] = {
+        ("main" if tid == pid else str(tid)): round(100 * (after[tid] - before[tid]) / wall, 1)
+        for tid in after
+        if tid in before and after[tid] > before[tid]
+    }
+    summary["raw_file"] = raw.name
+    return summary
 
 
 def profile_markdown(profile: dict[str, Any], top: int = 15) -> str:

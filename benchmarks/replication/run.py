@@ -380,40 +380,11 @@ async def propagation(nodes: list[Node], changes: int) -> dict[str, Any]:
         w.node_seq = await max_seq(node)
         w.task = asyncio.create_task(w._run())
         watchers.append(w)
-    owned: dict[str, directory_pb2.Authority] = {}
-    for node in nodes:
-        jurisdiction = node.settings.jurisdictions[0] if node.settings else "TH"
-        owned[node.network] = await node.dir.CreateAuthority(
-            directory_pb2.CreateAuthorityRequest(
-                authority=directory_pb2.Authority(
-                    jurisdiction=jurisdiction,
-                    name=f"Propagation probe of {node.network}",
-                    kind="central_authority",
-                    competences=["mla"],
-                    accepted_languages=["en"],
-                    visibility="federation",
-                )
-            ),
-            metadata=node.editor,
-            timeout=10.0,
-        )
-    # Each probe must have reached every other node before measuring starts.
-    for w in watchers:
+    owned = {node.network: await create_probe(node) for node in nodes}
+    for w in watchers:  # each probe must have reached every other node before measuring
         for other in nodes:
-            if other is w.node:
-                continue
-            key = (owned[other.network].meta.id, owned[other.network].meta.version)
-            deadline = time.monotonic() + 20
-            while key not in w.seen:
-                if time.monotonic() > deadline:
-                    # The create may have landed before the watcher started.
-                    got = await w.node.dir.GetAuthority(
-                        directory_pb2.GetRecordRequest(id=key[0]), metadata=w.node.admin, timeout=5
-                    )
-                    if got.meta.version >= key[1]:
-                        break
-                    raise RuntimeError(f"probe of {other.network} never reached {w.node.network}")
-                await asyncio.sleep(0.05)
+            if other is not w.node:
+                await wait_for_probe(w, other, owned[other.network])
     samples: list[float] = []
     per_pair: dict[str, list[float]] = {}
     missing = 0
@@ -421,30 +392,11 @@ async def propagation(nodes: list[Node], changes: int) -> dict[str, Any]:
     before = {n.network: n.usage() for n in nodes}
     for i in range(changes):
         node = nodes[i % len(nodes)]
-        record = owned[node.network]
-        edit = directory_pb2.Authority()
-        edit.CopyFrom(record)
-        edit.name = f"Propagation probe of {node.network}, edit {i}"
         started = time.monotonic()
-        record = await node.dir.UpdateAuthority(
-            directory_pb2.UpdateAuthorityRequest(
-                authority=edit, expected_version=record.meta.version
-            ),
-            metadata=node.editor,
-            timeout=10.0,
-        )
-        owned[node.network] = record
+        owned[node.network] = record = await edit_probe(node, owned[node.network], i)
         key = (record.meta.id, record.meta.version)
         others = [w for w in watchers if w.node is not node]
-        deadline = started + CHANGE_WITHIN
-        while not all(key in w.seen for w in others) and time.monotonic() < deadline:
-            for w in others:
-                w.event.clear()
-            await asyncio.wait(
-                [asyncio.create_task(w.event.wait()) for w in others],
-                timeout=0.05,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+        await wait_seen(others, key, started + CHANGE_WITHIN)
         for w in others:
             if key in w.seen:
                 delay = w.seen[key] - started
@@ -460,18 +412,9 @@ async def propagation(nodes: list[Node], changes: int) -> dict[str, Any]:
             w.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await w.task
-    # CPU per change, summed over the nodes, per kind of process (each change is made
-    # on one node and applied on all the others; the pauses between changes cost ~0).
-    cpu_ms = {
-        svc: round(
-            sum(after[n][svc]["cpu_s"] - before[n][svc]["cpu_s"] for n in after) / changes * 1000,
-            2,
-        )
-        for svc in ("directory", "federation")
-    }
     return {
         "changes": changes,
-        "cpu_ms_per_change_all_nodes": cpu_ms,
+        "cpu_ms_per_change_all_nodes": cpu_ms_per_change(before, after, changes),
         "deliveries": len(samples),
         "missing_within_10s": missing,
         "all": percentiles(samples),
@@ -481,6 +424,81 @@ async def propagation(nodes: list[Node], changes: int) -> dict[str, Any]:
             )
             for origin in nodes
         },
+    }
+
+
+async def create_probe(node: Node) -> directory_pb2.Authority:
+    """The authority each node renames, one change at a time."""
+    jurisdiction = node.settings.jurisdictions[0] if node.settings else "TH"
+    created: directory_pb2.Authority = await node.dir.CreateAuthority(
+        directory_pb2.CreateAuthorityRequest(
+            authority=directory_pb2.Authority(
+                jurisdiction=jurisdiction,
+                name=f"Propagation probe of {node.network}",
+                kind="central_authority",
+                competences=["mla"],
+                accepted_languages=["en"],
+                visibility="federation",
+            )
+        ),
+        metadata=node.editor,
+        timeout=10.0,
+    )
+    return created
+
+
+async def wait_for_probe(w: Arrivals, other: Node, probe: directory_pb2.Authority) -> None:
+    key = (probe.meta.id, probe.meta.version)
+    deadline = time.monotonic() + 20
+    while key not in w.seen:
+        if time.monotonic() > deadline:
+            # The create may have landed before the watcher started.
+            got = await w.node.dir.GetAuthority(
+                directory_pb2.GetRecordRequest(id=key[0]), metadata=w.node.admin, timeout=5
+            )
+            if got.meta.version >= key[1]:
+                return
+            raise RuntimeError(f"probe of {other.network} never reached {w.node.network}")
+        await asyncio.sleep(0.05)
+
+
+async def edit_probe(
+    node: Node, record: directory_pb2.Authority, i: int
+) -> directory_pb2.Authority:
+    edit = directory_pb2.Authority()
+    edit.CopyFrom(record)
+    edit.name = f"Propagation probe of {node.network}, edit {i}"
+    updated: directory_pb2.Authority = await node.dir.UpdateAuthority(
+        directory_pb2.UpdateAuthorityRequest(authority=edit, expected_version=record.meta.version),
+        metadata=node.editor,
+        timeout=10.0,
+    )
+    return updated
+
+
+async def wait_seen(others: list[Arrivals], key: tuple[str, int], deadline: float) -> None:
+    """Until every other node's feed shows `key`, or the deadline (the missing are counted)."""
+    while not all(key in w.seen for w in others) and time.monotonic() < deadline:
+        for w in others:
+            w.event.clear()
+        await asyncio.wait(
+            [asyncio.create_task(w.event.wait()) for w in others],
+            timeout=0.05,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+
+
+def cpu_ms_per_change(
+    before: dict[str, Any], after: dict[str, Any], changes: int
+) -> dict[str, float]:
+    """CPU per change, summed over the nodes, per kind of process (each change is made on
+    one node and applied on all the others; the pauses between changes cost ~0)."""
+    return {
+        svc: round(
+            sum(after[n][svc]["cpu_s"] - before[n][svc]["cpu_s"] for n in after) / changes * 1000,
+            2,
+        )
+        for svc in ("directory", "federation")
     }
 
 
