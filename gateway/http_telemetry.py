@@ -20,16 +20,15 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.metrics import Histogram
 from opentelemetry.util.types import Attributes
 
 from gateway.problems import Handler
-from services.common import semconv, telemetry
-from services.common.call_spans import CallSpans
+from services.common import semconv
+from services.common.call_spans import CallSpans, caller_context
+from services.common.telemetry_service import histogram
 
-TRACE_HEADER = "traceparent"
 # The stable semantic conventions' advice for http.server.request.duration, in seconds.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
 
@@ -42,14 +41,7 @@ class Instruments:
 
     @classmethod
     def make(cls) -> Instruments:
-        own = telemetry.current()
-        duration = own.meter(__name__).create_histogram(
-            semconv.HTTP_SERVER_DURATION.name,
-            unit=semconv.HTTP_SERVER_DURATION.unit,
-            description=semconv.HTTP_SERVER_DURATION.description,
-            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
-        )
-        return cls(duration, {})
+        return cls(histogram(semconv.HTTP_SERVER_DURATION, DURATION_BUCKETS), {})
 
     def record_duration(self, route: Route, status: int, seconds: float) -> None:
         key = (route.method, route.template, status)
@@ -99,13 +91,6 @@ class Route:
         return attributes
 
 
-def _caller_context(request: web.Request) -> otel_context.Context:
-    # Most requests carry no trace context: skip the propagators' work for them.
-    if TRACE_HEADER in request.headers:
-        return propagate.extract(request.headers)
-    return otel_context.Context()
-
-
 def middleware() -> Middleware:
     """The middleware, with its instruments made once (the process's telemetry must be set
     up before the gateway's app is made)."""
@@ -119,7 +104,9 @@ def middleware() -> Middleware:
         status = 500
         attributes = route.span_attributes(request)
         try:
-            with spans.server(route.span_name, _caller_context(request), attributes) as outcome:
+            with spans.server(
+                route.span_name, caller_context(request.headers), attributes
+            ) as outcome:
                 try:
                     response = await handler(request)
                     status = response.status

@@ -27,9 +27,10 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
@@ -67,6 +68,15 @@ class _Span:
             attributes=self.attributes,
             start_time=start_time,
         )
+
+
+TRACE_KEY = "traceparent"
+
+
+def caller_context(carrier: Mapping[str, Any]) -> otel_context.Context:
+    """The caller's trace context from HTTP headers or gRPC metadata; most calls carry none
+    (a browser, a peer, a tool), and skip the propagators' work."""
+    return propagate.extract(carrier) if TRACE_KEY in carrier else otel_context.Context()
 
 
 class CallSpans:

@@ -34,10 +34,9 @@ from typing import Any
 
 import grpc
 from opentelemetry import context as otel_context
-from opentelemetry import propagate
 
 from services.common import semconv, telemetry
-from services.common.call_spans import CallSpans, Outcome
+from services.common.call_spans import CallSpans, Outcome, caller_context
 from services.common.errors import MAX_MESSAGE_CHARS, DomainError, error_metadata
 from services.common.identity import ANONYMOUS, Caller, caller_from_metadata, set_caller
 from services.common.internal import InternalCredential
@@ -78,7 +77,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         metadata = details.invocation_metadata
         trusted = self.credential is not None and self.credential.verify(metadata)
         call = _Call(self, details.method, caller_from_metadata(metadata) if trusted else ANONYMOUS)
-        parent = _caller_context(metadata)
+        parent = caller_context(dict(metadata or ()))
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 call.unary(handler.unary_unary, parent),
@@ -155,12 +154,6 @@ class _Call:
         self.interceptor.duration.record(
             elapsed_ms, {**self.attributes, "rpc.grpc.status_code": code.value[0]}
         )
-
-
-def _caller_context(metadata: Any) -> otel_context.Context:
-    carrier = dict(metadata or ())
-    # Calls from outside any trace (a peer, a tool) skip the propagators' work.
-    return propagate.extract(carrier) if "traceparent" in carrier else otel_context.Context()
 
 
 def _code(context: grpc.aio.ServicerContext) -> grpc.StatusCode:

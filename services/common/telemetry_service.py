@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
@@ -117,12 +117,18 @@ async def _require_admin(context: grpc.aio.ServicerContext) -> None:
 
 
 @cache
-def histogram(metric: semconv.Metric) -> Any:
-    # One instrument per process, however many servers and channels it opens.
+def histogram(metric: semconv.Metric, buckets: Sequence[float] | None = None) -> Any:
+    """The process's instrument for `metric` (one, however many servers and channels it
+    opens); `buckets`: explicit bucket boundaries advised to the SDK."""
     return (
         telemetry.current()
         .meter(__name__)
-        .create_histogram(metric.name, unit=metric.unit, description=metric.description)
+        .create_histogram(
+            metric.name,
+            unit=metric.unit,
+            description=metric.description,
+            explicit_bucket_boundaries_advisory=list(buckets) if buckets else None,
+        )
     )
 
 
